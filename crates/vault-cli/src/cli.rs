@@ -1,0 +1,177 @@
+//! Command-line grammar. Secrets (tokens, recovery keys, passphrases) are
+//! never arguments: they come from stdin or a hidden prompt, so they cannot
+//! show up in `ps`, shell history or process listings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agent-vault",
+    version,
+    about = "Keeps the tokens your AI agents need for MCP servers encrypted, and out of config files.",
+    after_help = "Tokens are always read from standard input or a hidden prompt, never from arguments.\n\
+                  Data folder: $AGENT_VAULT_HOME, or the OS app-data folder (--data-dir overrides both)."
+)]
+pub struct Cli {
+    /// Use this data folder instead of the default.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up Agent Vault: create the master key and show your recovery key once.
+    Init {
+        /// Protect the key with a passphrase instead of the OS keychain
+        /// (for machines without a keychain).
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Show whether the keychain is reachable, whether the vault unlocks, and counts.
+    Status,
+    /// Restore access with your recovery key after the keychain lost the master key.
+    Recover {
+        /// Protect the restored key with a new passphrase instead of the OS keychain.
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Make a new recovery key (the old one stops working).
+    #[command(name = "recovery-key")]
+    RecoveryKey {
+        #[command(subcommand)]
+        action: RecoveryKeyAction,
+    },
+    /// Environments (development, staging, production, your own).
+    #[command(name = "env")]
+    Environment {
+        #[command(subcommand)]
+        action: EnvironmentAction,
+    },
+    /// Vaults: named groups of credentials in one environment.
+    Vault {
+        #[command(subcommand)]
+        action: VaultAction,
+    },
+    /// Credentials: a bearer token bound to one MCP server URL.
+    Credential {
+        #[command(subcommand)]
+        action: CredentialAction,
+    },
+    /// The audit trail, newest first.
+    Events {
+        /// Only events of this vault (id or name).
+        #[arg(long)]
+        vault: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoveryKeyAction {
+    /// Replace the recovery key with a new one and show it once.
+    Regenerate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnvironmentAction {
+    /// List environments.
+    List,
+    /// Create an environment.
+    Create {
+        name: String,
+        /// Colour shown in the app, like #1e88e5.
+        #[arg(long, default_value = "#1e88e5")]
+        colour: String,
+    },
+    /// Make an environment the active one (new vaults go there by default).
+    Use { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Create a vault. With --credential-url, also add its first credential
+    /// (token from standard input).
+    Create {
+        name: String,
+        /// Environment (default: the active one).
+        #[arg(long = "env")]
+        environment: Option<String>,
+        #[arg(long, value_name = "URL")]
+        credential_url: Option<String>,
+        #[command(flatten)]
+        protocol: ProtocolArg,
+    },
+    /// List vaults.
+    List {
+        /// Only vaults of this environment.
+        #[arg(long = "env")]
+        environment: Option<String>,
+    },
+    /// Show a vault and its credentials.
+    Show { vault: String },
+    /// Rename a vault.
+    Rename { vault: String, new_name: String },
+    /// Delete a vault and every credential in it.
+    Delete {
+        vault: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialAction {
+    /// Add a credential; the token is read from standard input or a hidden prompt.
+    Add {
+        /// Vault id or name.
+        #[arg(long)]
+        vault: String,
+        /// The MCP server's address, e.g. https://api.githubcopilot.com/mcp/
+        #[arg(long, value_name = "URL")]
+        url: String,
+        #[command(flatten)]
+        protocol: ProtocolArg,
+    },
+    /// List a vault's credentials (never their tokens).
+    List {
+        #[arg(long)]
+        vault: String,
+    },
+    /// Delete a credential.
+    Delete {
+        id: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    /// Replace a credential's token (rotation); the new token is read from standard input.
+    Replace { id: String },
+    /// Check that every stored token is intact, without showing any.
+    Check {
+        #[arg(long)]
+        vault: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProtocolArg {
+    /// sse or streamable_http (default: guessed from the URL).
+    #[arg(long)]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Confirm {
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}

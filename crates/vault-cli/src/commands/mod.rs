@@ -1,0 +1,20 @@
+pub mod credentials;
+pub mod environments;
+pub mod events;
+pub mod setup;
+pub mod vaults;
+
+use vault_core::{Engine, Error, KeyProtection};
+
+use crate::input;
+
+/// Unlocks before an operation that needs the master key: through the
+/// keychain, or with the passphrase for passphrase-protected vaults.
+pub fn unlock(engine: &mut Engine) -> Result<(), Error> {
+    if engine.protection()? == Some(KeyProtection::Passphrase) {
+        let passphrase = input::read_passphrase()?;
+        engine.unlock_with_passphrase(&passphrase)
+    } else {
+        engine.unlock()
+    }
+}

@@ -1,0 +1,110 @@
+//! vault create | list | show | rename | delete.
+
+use serde_json::json;
+use vault_core::{Engine, Error, NewCredential, Protocol};
+
+use crate::cli::ProtocolArg;
+use crate::input;
+use crate::output::{table, when, Output};
+
+pub fn parse_protocol(arg: &ProtocolArg) -> Result<Option<Protocol>, Error> {
+    arg.protocol.as_deref().map(str::parse).transpose()
+}
+
+pub fn create(
+    engine: &mut Engine,
+    out: &Output,
+    name: &str,
+    environment: Option<&str>,
+    credential_url: Option<&str>,
+    protocol: &ProtocolArg,
+) -> Result<(), Error> {
+    let environment = match environment {
+        Some(environment) => environment.to_string(),
+        None => engine.active_environment()?,
+    };
+    let mut initial = Vec::new();
+    if let Some(url) = credential_url {
+        let protocol = parse_protocol(protocol)?;
+        vault_core::normalize_server_url(url)?;
+        super::unlock(engine)?;
+        initial.push(NewCredential {
+            mcp_server_url: url.to_string(),
+            protocol,
+            access_token: input::read_token()?,
+        });
+    }
+    let vault = engine.create_vault(name, &environment, initial)?;
+    out.either(&vault, || {
+        println!(
+            "Created vault \"{}\" ({}) in {}.",
+            vault.display_name, vault.id, vault.environment
+        );
+    })
+}
+
+pub fn list(engine: &Engine, out: &Output, environment: Option<&str>) -> Result<(), Error> {
+    let vaults = engine.vaults(environment)?;
+    out.either(&vaults, || {
+        if vaults.is_empty() {
+            println!("No vaults yet. Create one with: agent-vault vault create \"My vault\" --env development");
+            return;
+        }
+        let rows: Vec<Vec<String>> = vaults
+            .iter()
+            .map(|vault| {
+                vec![
+                    vault.id.clone(),
+                    vault.display_name.clone(),
+                    vault.environment.clone(),
+                    vault.credential_count.to_string(),
+                    when(vault.last_used_at),
+                ]
+            })
+            .collect();
+        table(&["ID", "NAME", "ENVIRONMENT", "CREDENTIALS", "LAST USED"], &rows);
+    })
+}
+
+pub fn show(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
+    let vault = engine.vault(vault)?;
+    let credentials = engine.credentials(&vault.id)?;
+    out.either(
+        &json!({ "vault": vault, "credentials": credentials }),
+        || {
+            println!("Vault:        {} ({})", vault.display_name, vault.id);
+            println!("Environment:  {}", vault.environment);
+            println!("Created:      {}", vault.created_at);
+            println!("Updated:      {}", vault.updated_at);
+            println!();
+            super::credentials::print_table(&credentials);
+        },
+    )
+}
+
+pub fn rename(engine: &mut Engine, out: &Output, vault: &str, new_name: &str) -> Result<(), Error> {
+    let vault = engine.rename_vault(vault, new_name)?;
+    out.either(&vault, || {
+        println!("Renamed to \"{}\".", vault.display_name)
+    })
+}
+
+pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Result<(), Error> {
+    let target = engine.vault(vault)?;
+    if !yes {
+        input::confirm(
+            &format!(
+                "Delete vault \"{}\" ({}) and its {} credential(s)? Agents will lose access to those servers. This cannot be undone.",
+                target.display_name, target.environment, target.credential_count
+            ),
+            &target.display_name,
+        )?;
+    }
+    let deleted = engine.delete_vault(&target.id)?;
+    out.either(&json!({ "deleted": deleted }), || {
+        println!(
+            "Deleted vault \"{}\" and {} credential(s).",
+            deleted.display_name, deleted.credential_count
+        );
+    })
+}

@@ -1,0 +1,104 @@
+//! Reading secrets: a hidden prompt on a terminal, otherwise standard input.
+
+use std::io::{IsTerminal, Read};
+
+use vault_core::{AccessToken, Error, UserSecret, MAX_TOKEN_BYTES};
+use zeroize::Zeroizing;
+
+/// Environment variable a script may use to pass the passphrase of a
+/// passphrase-protected vault (a terminal prompt is used otherwise).
+pub const PASSPHRASE_ENV: &str = "AGENT_VAULT_PASSPHRASE";
+
+fn read_stdin_secret(what: &str) -> Result<Zeroizing<String>, Error> {
+    let mut raw = Zeroizing::new(Vec::new());
+    // One byte over the limit is enough to tell "too long" without reading a runaway pipe.
+    std::io::stdin()
+        .lock()
+        .take(MAX_TOKEN_BYTES as u64 + 3)
+        .read_to_end(&mut raw)?;
+    let mut text = Zeroizing::new(String::from_utf8(raw.to_vec()).map_err(|_| {
+        Error::invalid(
+            "access_token",
+            format!("The {what} on standard input is not text."),
+        )
+    })?);
+    // `echo` and here-strings add one line break; anything more is the user's input.
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+fn prompt_hidden(prompt: &str) -> Result<Zeroizing<String>, Error> {
+    Ok(Zeroizing::new(rpassword::prompt_password(prompt)?))
+}
+
+fn read_secret(prompt: &str, what: &str) -> Result<Zeroizing<String>, Error> {
+    if std::io::stdin().is_terminal() {
+        prompt_hidden(prompt)
+    } else {
+        read_stdin_secret(what)
+    }
+}
+
+pub fn read_token() -> Result<AccessToken, Error> {
+    let text = read_secret("Paste the token (input is hidden): ", "token")?;
+    AccessToken::new(text.to_string())
+}
+
+pub fn read_recovery_key() -> Result<UserSecret, Error> {
+    let text = read_secret("Recovery key: ", "recovery key")?;
+    Ok(UserSecret::new(text.to_string()))
+}
+
+/// The passphrase of an existing vault.
+pub fn read_passphrase() -> Result<UserSecret, Error> {
+    if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(UserSecret::new(value));
+    }
+    if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
+        return Err(Error::PassphraseRequired);
+    }
+    Ok(UserSecret::new(prompt_hidden("Passphrase: ")?.to_string()))
+}
+
+/// A new passphrase, asked twice on a terminal.
+pub fn read_new_passphrase() -> Result<UserSecret, Error> {
+    if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(UserSecret::new(value));
+    }
+    let first = prompt_hidden("New passphrase (at least 10 characters): ")?;
+    let second = prompt_hidden("Type it again: ")?;
+    if *first != *second {
+        return Err(Error::invalid(
+            "passphrase",
+            "The two passphrases differ. Nothing was changed.",
+        ));
+    }
+    Ok(UserSecret::new(first.to_string()))
+}
+
+/// Asks the user to type `expected` to confirm a destructive action.
+pub fn confirm(question: &str, expected: &str) -> Result<(), Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "confirm",
+            "This deletes data and there is no terminal to ask for confirmation. Add --yes to confirm.",
+        ));
+    }
+    eprintln!("{question}");
+    eprint!("Type \"{expected}\" to confirm: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() == expected {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "confirm",
+            "Not confirmed; nothing was deleted.",
+        ))
+    }
+}

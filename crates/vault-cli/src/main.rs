@@ -1,0 +1,162 @@
+//! `agent-vault`: the command line over the Agent Vault engine.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod input;
+mod output;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use vault_core::{Engine, Error};
+
+use crate::cli::{
+    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, VaultAction,
+};
+use crate::commands::{credentials, environments, events, setup, vaults};
+use crate::output::Output;
+
+const LOG_FILE: &str = "agent-vault.log";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Output { json: cli.json };
+    match run(cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::warn!(code = error.code(), "command failed");
+            report(&error, &out);
+            ExitCode::from(exit_code(&error))
+        }
+    }
+}
+
+fn run(cli: Cli, out: &Output) -> Result<(), Error> {
+    let data_dir = match cli.data_dir {
+        Some(dir) => dir,
+        None => vault_core::default_data_dir()?,
+    };
+    let mut engine = Engine::open(&data_dir)?;
+    start_log(&data_dir);
+    let engine = &mut engine;
+    match cli.command {
+        Command::Init { passphrase } => setup::init(engine, out, passphrase),
+        Command::Status => setup::status(engine, out),
+        Command::Recover { passphrase } => setup::recover(engine, out, passphrase),
+        Command::RecoveryKey {
+            action: RecoveryKeyAction::Regenerate,
+        } => setup::regenerate_recovery_key(engine, out),
+        Command::Environment { action } => match action {
+            EnvironmentAction::List => environments::list(engine, out),
+            EnvironmentAction::Create { name, colour } => {
+                environments::create(engine, out, &name, &colour)
+            }
+            EnvironmentAction::Use { name } => environments::activate(engine, out, &name),
+        },
+        Command::Vault { action } => match action {
+            VaultAction::Create {
+                name,
+                environment,
+                credential_url,
+                protocol,
+            } => vaults::create(
+                engine,
+                out,
+                &name,
+                environment.as_deref(),
+                credential_url.as_deref(),
+                &protocol,
+            ),
+            VaultAction::List { environment } => vaults::list(engine, out, environment.as_deref()),
+            VaultAction::Show { vault } => vaults::show(engine, out, &vault),
+            VaultAction::Rename { vault, new_name } => {
+                vaults::rename(engine, out, &vault, &new_name)
+            }
+            VaultAction::Delete { vault, confirm } => {
+                vaults::delete(engine, out, &vault, confirm.yes)
+            }
+        },
+        Command::Credential { action } => match action {
+            CredentialAction::Add {
+                vault,
+                url,
+                protocol,
+            } => credentials::add(engine, out, &vault, &url, &protocol),
+            CredentialAction::List { vault } => credentials::list(engine, out, &vault),
+            CredentialAction::Delete { id, confirm } => {
+                credentials::delete(engine, out, &id, confirm.yes)
+            }
+            CredentialAction::Replace { id } => credentials::replace(engine, out, &id),
+            CredentialAction::Check { vault } => credentials::check(engine, out, vault.as_deref()),
+        },
+        Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
+    }
+}
+
+/// Appends structured logs to `agent-vault.log` in the data folder (0600).
+/// Log lines carry ids and error codes, never secrets.
+fn start_log(data_dir: &Path) {
+    let path = data_dir.join(LOG_FILE);
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let Ok(file) = options.open(&path) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AGENT_VAULT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+fn report(error: &Error, out: &Output) {
+    if out.json {
+        let body = serde_json::json!({ "error": error });
+        eprintln!("{body}");
+        return;
+    }
+    eprintln!("error: {error}");
+    if let Some(hint) = hint(error) {
+        eprintln!("hint:  {hint}");
+    }
+}
+
+fn hint(error: &Error) -> Option<&'static str> {
+    Some(match error.code() {
+        "not_initialized" => "Run `agent-vault init` to set up Agent Vault.",
+        "keychain_unavailable" => {
+            "On Linux this means no Secret Service (GNOME Keyring or KWallet) is running. Log in to a desktop session or start your keyring. On a machine without any keychain, set up with a passphrase instead: `agent-vault init --passphrase`."
+        }
+        "keychain_locked" => "Unlock your keychain (log in to your desktop session), then try again.",
+        "recovery_needed" => "Run `agent-vault recover` and type your recovery key when asked.",
+        "wrong_recovery_key" => "Check the key you wrote down at setup: 8 groups of 4 letters and digits.",
+        "passphrase_required" => "Run the command in a terminal to be asked for it, or set AGENT_VAULT_PASSPHRASE.",
+        "integrity" => "Replace the token: `agent-vault credential replace <credential id>`.",
+        "schema_too_new" => "Install the newest Agent Vault.",
+        _ => return None,
+    })
+}
+
+/// Exit statuses scripts can rely on (documented in the README).
+fn exit_code(error: &Error) -> u8 {
+    match error.code() {
+        "invalid_input" | "ambiguous_name" | "mixed_environments" => 2,
+        "not_found" => 3,
+        "duplicate_url" | "duplicate_environment" | "already_initialized" => 4,
+        "keychain_unavailable" | "keychain_locked" => 5,
+        "not_initialized"
+        | "recovery_needed"
+        | "wrong_recovery_key"
+        | "passphrase_required"
+        | "wrong_passphrase" => 6,
+        "integrity" => 7,
+        "schema_too_new" => 8,
+        _ => 1,
+    }
+}

@@ -1,0 +1,287 @@
+//! Sealing and opening secrets with AES-256-GCM, plus the key-derivation
+//! helpers for recovery keys and passphrases.
+//!
+//! Envelope (version 1): `b"AVE"` | version `0x01` | 12-byte random nonce |
+//! ciphertext with the 16-byte GCM tag. The associated data is never stored:
+//! the caller rebuilds it from the row, so a ciphertext moved to another row
+//! (another credential, vault or URL) fails to open.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use hmac::{Hmac, Mac};
+use secrecy::SecretBox;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::secret::{MasterKey, SecretBytes};
+
+const MAGIC: &[u8; 3] = b"AVE";
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 12;
+const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_LEN;
+const KEY_CHECK_LABEL: &[u8] = b"agent-vault key check v1";
+
+/// Why an envelope did not open. Callers turn this into a user-facing error
+/// that names the thing that failed (a credential, a recovery key…).
+#[derive(Debug, PartialEq, Eq)]
+pub enum OpenError {
+    NotAnEnvelope,
+    UnsupportedVersion(u8),
+    /// Wrong key, wrong associated data, or altered bytes: GCM cannot tell which.
+    Rejected,
+}
+
+pub(crate) fn fill_random(buffer: &mut [u8]) -> Result<()> {
+    getrandom::getrandom(buffer).map_err(|error| Error::Randomness(error.to_string()))
+}
+
+pub(crate) fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce)?;
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| Error::Randomness("encryption failed".into()))?;
+    let mut envelope = Vec::with_capacity(HEADER_LEN + ciphertext.len());
+    envelope.extend_from_slice(MAGIC);
+    envelope.push(VERSION);
+    envelope.extend_from_slice(&nonce);
+    envelope.extend_from_slice(&ciphertext);
+    Ok(envelope)
+}
+
+pub(crate) fn open(
+    key: &[u8; 32],
+    envelope: &[u8],
+    aad: &[u8],
+) -> std::result::Result<SecretBytes, OpenError> {
+    if envelope.len() < HEADER_LEN || &envelope[..MAGIC.len()] != MAGIC {
+        return Err(OpenError::NotAnEnvelope);
+    }
+    let version = envelope[MAGIC.len()];
+    if version != VERSION {
+        return Err(OpenError::UnsupportedVersion(version));
+    }
+    let nonce = &envelope[MAGIC.len() + 1..HEADER_LEN];
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: &envelope[HEADER_LEN..],
+                aad,
+            },
+        )
+        .map(|plain| SecretBox::new(Box::new(plain)))
+        .map_err(|_| OpenError::Rejected)
+}
+
+/// Associated data for a credential's token: binds it to its row.
+pub(crate) fn credential_aad(credential_id: &str, vault_id: &str, url: &str) -> Vec<u8> {
+    [
+        b"agent-vault/credential/v1".as_slice(),
+        credential_id.as_bytes(),
+        vault_id.as_bytes(),
+        url.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
+/// Associated data for a wrapped copy of the master key.
+pub(crate) fn key_wrap_aad(purpose: &str, install_id: &str) -> Vec<u8> {
+    [
+        b"agent-vault/master-key/v1".as_slice(),
+        purpose.as_bytes(),
+        install_id.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
+/// HMAC of a constant under the master key: tells whether a key is the right
+/// one without storing anything that helps an attacker.
+pub(crate) fn key_check_value(key: &MasterKey) -> Vec<u8> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(KEY_CHECK_LABEL);
+    mac.finalize().into_bytes().to_vec()
+}
+
+pub(crate) fn key_matches_check(key: &MasterKey, check: &[u8]) -> bool {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(KEY_CHECK_LABEL);
+    mac.verify_slice(check).is_ok()
+}
+
+/// Key-encryption key from a recovery key. The recovery key already carries
+/// 160 random bits, so a fast KDF is enough.
+pub(crate) fn kek_from_recovery(secret: &[u8], install_id: &str) -> Zeroizing<[u8; 32]> {
+    let mut okm = Zeroizing::new([0u8; 32]);
+    hkdf::Hkdf::<Sha256>::new(Some(install_id.as_bytes()), secret)
+        .expand(b"agent-vault recovery kek v1", okm.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    okm
+}
+
+/// Argon2id parameters, stored beside the wrapped key so they can be raised later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PassphraseParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PassphraseParams {
+    fn default() -> Self {
+        // OWASP's first Argon2id recommendation: 19 MiB was the floor; we use 64 MiB.
+        Self {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        }
+    }
+}
+
+pub(crate) fn kek_from_passphrase(
+    passphrase: &str,
+    salt: &[u8],
+    params: PassphraseParams,
+) -> Result<Zeroizing<[u8; 32]>> {
+    let argon_params = argon2::Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        Some(32),
+    )
+    .map_err(|error| Error::invalid("passphrase", format!("bad key parameters: {error}")))?;
+    let argon = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon_params,
+    );
+    let mut okm = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, okm.as_mut())
+        .map_err(|error| Error::invalid("passphrase", format!("cannot derive a key: {error}")))?;
+    Ok(okm)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn key(byte: u8) -> [u8; 32] {
+        [byte; 32]
+    }
+
+    #[test]
+    fn round_trip() {
+        let aad = credential_aad("cred_1", "vlt_1", "https://a.example/mcp");
+        let sealed = seal(&key(7), b"token-bytes", &aad).expect("seal");
+        let opened = open(&key(7), &sealed, &aad).expect("open");
+        assert_eq!(opened.expose_secret().as_slice(), b"token-bytes");
+        assert!(!sealed.windows(11).any(|w| w == b"token-bytes"));
+    }
+
+    #[test]
+    fn nonces_are_fresh() {
+        let a = seal(&key(7), b"same", b"aad").expect("seal");
+        let b = seal(&key(7), b"same", b"aad").expect("seal");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn tampered_ciphertext_is_rejected() {
+        let mut sealed = seal(&key(7), b"token", b"aad").expect("seal");
+        let last = sealed.len() - 1;
+        sealed[last] ^= 1;
+        assert_eq!(
+            open(&key(7), &sealed, b"aad").err(),
+            Some(OpenError::Rejected)
+        );
+        let mut nonce_flipped = seal(&key(7), b"token", b"aad").expect("seal");
+        nonce_flipped[5] ^= 0x80;
+        assert_eq!(
+            open(&key(7), &nonce_flipped, b"aad").err(),
+            Some(OpenError::Rejected)
+        );
+    }
+
+    #[test]
+    fn wrong_aad_is_rejected() {
+        let aad = credential_aad("cred_1", "vlt_1", "https://a.example/mcp");
+        let sealed = seal(&key(7), b"token", &aad).expect("seal");
+        for other in [
+            credential_aad("cred_2", "vlt_1", "https://a.example/mcp"),
+            credential_aad("cred_1", "vlt_2", "https://a.example/mcp"),
+            credential_aad("cred_1", "vlt_1", "https://b.example/mcp"),
+        ] {
+            assert_eq!(
+                open(&key(7), &sealed, &other).err(),
+                Some(OpenError::Rejected)
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_key_is_rejected() {
+        let sealed = seal(&key(7), b"token", b"aad").expect("seal");
+        assert_eq!(
+            open(&key(8), &sealed, b"aad").err(),
+            Some(OpenError::Rejected)
+        );
+    }
+
+    #[test]
+    fn version_and_magic_are_checked() {
+        let mut sealed = seal(&key(7), b"token", b"aad").expect("seal");
+        sealed[3] = 2;
+        assert_eq!(
+            open(&key(7), &sealed, b"aad").err(),
+            Some(OpenError::UnsupportedVersion(2))
+        );
+        assert_eq!(
+            open(&key(7), b"plaintext-token", b"aad").err(),
+            Some(OpenError::NotAnEnvelope)
+        );
+        assert_eq!(
+            open(&key(7), b"AVE", b"aad").err(),
+            Some(OpenError::NotAnEnvelope)
+        );
+    }
+
+    #[test]
+    fn key_check_value_tells_keys_apart() {
+        let right = MasterKey::from_bytes(&key(1)).expect("32 bytes");
+        let wrong = MasterKey::from_bytes(&key(2)).expect("32 bytes");
+        let check = key_check_value(&right);
+        assert!(key_matches_check(&right, &check));
+        assert!(!key_matches_check(&wrong, &check));
+        assert!(!check.windows(32).any(|w| w == right.as_bytes()));
+    }
+
+    #[test]
+    fn kdfs_are_deterministic_and_salted() {
+        assert_eq!(*kek_from_recovery(b"r", "a"), *kek_from_recovery(b"r", "a"));
+        assert_ne!(*kek_from_recovery(b"r", "a"), *kek_from_recovery(b"r", "b"));
+        let cheap = PassphraseParams {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let a = kek_from_passphrase("pw", b"saltsaltsalt", cheap).expect("kdf");
+        let b = kek_from_passphrase("pw", b"saltsaltsalt", cheap).expect("kdf");
+        let c = kek_from_passphrase("pw", b"othersaltsal", cheap).expect("kdf");
+        assert_eq!(*a, *b);
+        assert_ne!(*a, *c);
+    }
+}

@@ -1,0 +1,219 @@
+//! Master-key lifecycle: first setup, unlocking, recovery and the passphrase
+//! fallback (DESIGN.md §2). The one rule that matters most: a new key is made
+//! only for an empty database.
+
+use rusqlite::Connection;
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, PassphraseParams};
+use crate::error::{Error, Result};
+use crate::keychain::{KeyStore, OsKeychain};
+use crate::recovery_key;
+use crate::secret::{MasterKey, RecoveryKey, UserSecret};
+use crate::store::{credentials, meta, vaults};
+
+/// Where the master key is kept between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyProtection {
+    /// The OS keychain (the default).
+    Keychain,
+    /// Wrapped in the database under an Argon2id passphrase, for machines with no keychain.
+    Passphrase,
+}
+
+impl KeyProtection {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Keychain => "keychain",
+            Self::Passphrase => "passphrase",
+        }
+    }
+}
+
+/// How first setup should protect the new master key.
+#[derive(Debug)]
+pub enum SetupProtection {
+    Keychain,
+    Passphrase(UserSecret),
+}
+
+pub(crate) const MIN_PASSPHRASE_CHARS: usize = 10;
+
+pub(crate) fn protection(conn: &Connection) -> Result<Option<KeyProtection>> {
+    Ok(
+        match meta::get_text(conn, meta::KEY_PROTECTION)?.as_deref() {
+            Some("passphrase") => Some(KeyProtection::Passphrase),
+            Some(_) => Some(KeyProtection::Keychain),
+            None => None,
+        },
+    )
+}
+
+/// Makes the master key for an empty database. Returns the recovery key to show once.
+pub(crate) fn set_up(
+    conn: &Connection,
+    keychain: &dyn KeyStore,
+    install_id: &str,
+    how: &SetupProtection,
+) -> Result<(MasterKey, RecoveryKey)> {
+    if protection(conn)?.is_some() {
+        return Err(Error::AlreadyInitialized);
+    }
+    if vaults::count(conn)? > 0 || credentials::count(conn)? > 0 {
+        // Data without a key check: never paper over it with a fresh key.
+        return Err(Error::RecoveryNeeded);
+    }
+    let master = MasterKey::generate()?;
+    let kind = match how {
+        SetupProtection::Keychain => {
+            // Keychain first: if it fails, the database is untouched and setup can be retried.
+            keychain.save(&OsKeychain::account_for(install_id), &master)?;
+            KeyProtection::Keychain
+        }
+        SetupProtection::Passphrase(passphrase) => {
+            store_passphrase_wrap(conn, install_id, &master, passphrase)?;
+            KeyProtection::Passphrase
+        }
+    };
+    let recovery = store_recovery_wrap(conn, install_id, &master)?;
+    meta::set(conn, meta::KEY_CHECK, &crypto::key_check_value(&master))?;
+    meta::set(conn, meta::KEY_PROTECTION, kind.as_str().as_bytes())?;
+    Ok((master, recovery))
+}
+
+/// Reads the key from the keychain and checks it against the stored check value.
+pub(crate) fn unlock_from_keychain(
+    conn: &Connection,
+    keychain: &dyn KeyStore,
+    install_id: &str,
+) -> Result<MasterKey> {
+    let check = key_check(conn)?;
+    match keychain.load(&OsKeychain::account_for(install_id))? {
+        Some(key) if crypto::key_matches_check(&key, &check) => Ok(key),
+        // Missing, or a different key: only the recovery key can help. Never make a new one.
+        _ => Err(Error::RecoveryNeeded),
+    }
+}
+
+pub(crate) fn unlock_with_passphrase(
+    conn: &Connection,
+    install_id: &str,
+    passphrase: &UserSecret,
+) -> Result<MasterKey> {
+    let check = key_check(conn)?;
+    let (Some(wrapped), Some(salt), Some(params)) = (
+        meta::get(conn, meta::PASSPHRASE_WRAPPED_KEY)?,
+        meta::get(conn, meta::PASSPHRASE_SALT)?,
+        meta::get(conn, meta::PASSPHRASE_PARAMS)?,
+    ) else {
+        return Err(Error::RecoveryNeeded);
+    };
+    let params: PassphraseParams =
+        serde_json::from_slice(&params).map_err(|_| Error::RecoveryNeeded)?;
+    let kek = crypto::kek_from_passphrase(passphrase.expose(), &salt, params)?;
+    let key = unwrap(&kek, &wrapped, "passphrase", install_id).ok_or(Error::WrongPassphrase)?;
+    if !crypto::key_matches_check(&key, &check) {
+        return Err(Error::WrongPassphrase);
+    }
+    Ok(key)
+}
+
+/// Opens the recovery copy of the master key and puts the key back where it
+/// belongs (the keychain, or under a new passphrase).
+pub(crate) fn recover(
+    conn: &Connection,
+    keychain: &dyn KeyStore,
+    install_id: &str,
+    recovery: &UserSecret,
+    new_protection: &SetupProtection,
+) -> Result<MasterKey> {
+    let check = key_check(conn)?;
+    let secret = recovery_key::parse(recovery)?;
+    let wrapped = meta::get(conn, meta::RECOVERY_WRAPPED_KEY)?.ok_or(Error::WrongRecoveryKey)?;
+    let kek = crypto::kek_from_recovery(&secret, install_id);
+    let key = unwrap(&kek, &wrapped, "recovery", install_id).ok_or(Error::WrongRecoveryKey)?;
+    if !crypto::key_matches_check(&key, &check) {
+        return Err(Error::WrongRecoveryKey);
+    }
+    match new_protection {
+        SetupProtection::Keychain => {
+            keychain.save(&OsKeychain::account_for(install_id), &key)?;
+            meta::set(
+                conn,
+                meta::KEY_PROTECTION,
+                KeyProtection::Keychain.as_str().as_bytes(),
+            )?;
+        }
+        SetupProtection::Passphrase(passphrase) => {
+            store_passphrase_wrap(conn, install_id, &key, passphrase)?;
+            meta::set(
+                conn,
+                meta::KEY_PROTECTION,
+                KeyProtection::Passphrase.as_str().as_bytes(),
+            )?;
+        }
+    }
+    Ok(key)
+}
+
+/// Replaces the recovery copy; the old recovery key stops working.
+pub(crate) fn store_recovery_wrap(
+    conn: &Connection,
+    install_id: &str,
+    master: &MasterKey,
+) -> Result<RecoveryKey> {
+    let (display, secret) = recovery_key::generate()?;
+    let kek = crypto::kek_from_recovery(&secret, install_id);
+    let wrapped = crypto::seal(
+        &kek,
+        master.as_bytes(),
+        &crypto::key_wrap_aad("recovery", install_id),
+    )?;
+    meta::set(conn, meta::RECOVERY_WRAPPED_KEY, &wrapped)?;
+    Ok(display)
+}
+
+fn store_passphrase_wrap(
+    conn: &Connection,
+    install_id: &str,
+    master: &MasterKey,
+    passphrase: &UserSecret,
+) -> Result<()> {
+    if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::invalid(
+            "passphrase",
+            format!("Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a few unrelated words work well."),
+        ));
+    }
+    let mut salt = [0u8; 16];
+    crypto::fill_random(&mut salt)?;
+    let params = PassphraseParams::default();
+    let kek = crypto::kek_from_passphrase(passphrase.expose(), &salt, params)?;
+    let wrapped = crypto::seal(
+        &kek,
+        master.as_bytes(),
+        &crypto::key_wrap_aad("passphrase", install_id),
+    )?;
+    let params_json = serde_json::to_vec(&params)
+        .map_err(|error| Error::invalid("passphrase", error.to_string()))?;
+    meta::set(conn, meta::PASSPHRASE_SALT, &salt)?;
+    meta::set(conn, meta::PASSPHRASE_PARAMS, &params_json)?;
+    meta::set(conn, meta::PASSPHRASE_WRAPPED_KEY, &wrapped)?;
+    Ok(())
+}
+
+fn key_check(conn: &Connection) -> Result<Vec<u8>> {
+    meta::get(conn, meta::KEY_CHECK)?.ok_or(Error::NotInitialized)
+}
+
+fn unwrap(
+    kek: &Zeroizing<[u8; 32]>,
+    wrapped: &[u8],
+    purpose: &str,
+    install_id: &str,
+) -> Option<MasterKey> {
+    use secrecy::ExposeSecret;
+    let opened = crypto::open(kek, wrapped, &crypto::key_wrap_aad(purpose, install_id)).ok()?;
+    MasterKey::from_bytes(opened.expose_secret())
+}

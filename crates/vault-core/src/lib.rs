@@ -1,0 +1,27 @@
+//! Agent Vault's engine: an encrypted credential store for MCP bearer tokens,
+//! keyed by a master key in the OS keychain, with recovery, environments and
+//! an audit trail. No Tauri here: the CLI and the desktop shell both sit on it.
+
+mod crypto;
+mod engine;
+mod error;
+mod keychain;
+mod keys;
+mod model;
+mod recovery_key;
+mod secret;
+mod server_url;
+mod store;
+
+pub use engine::{
+    default_data_dir, CredentialCheck, Engine, InjectableToken, Injection, KeychainStatus, Status,
+};
+pub use error::{Error, Result};
+pub use keychain::{KeyStore, KeychainError, OsKeychain};
+pub use keys::{KeyProtection, SetupProtection};
+pub use model::{
+    Credential, CredentialType, Environment, Event, NewCredential, Protocol, Resolution, Timestamp,
+    Vault,
+};
+pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
+pub use server_url::{guess_protocol, normalize_server_url};

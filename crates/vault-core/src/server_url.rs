@@ -1,0 +1,147 @@
+//! MCP server URL rules (DESIGN.md §1): a credential matches a server when the
+//! normalised URLs are equal. Scheme and host are lower-cased and the default
+//! port dropped by the `url` crate; the path is kept.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+const MAX_URL_LEN: usize = 2048;
+
+/// Returns the canonical form of an MCP server URL, or an error that says
+/// what to fix.
+pub fn normalize_server_url(input: &str) -> Result<String> {
+    let invalid = |message: String| Err(Error::invalid("mcp_server_url", message));
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return invalid(
+            "Enter the address of the MCP server, for example https://mcp.example.com/mcp.".into(),
+        );
+    }
+    if trimmed.len() > MAX_URL_LEN {
+        return invalid("That address is too long (over 2048 characters).".into());
+    }
+    let url = match Url::parse(trimmed) {
+        Ok(url) => url,
+        Err(_) => {
+            return invalid(format!(
+            "\"{trimmed}\" is not a web address. It should look like https://mcp.example.com/mcp."
+        ))
+        }
+    };
+    let loopback = url.host().is_some_and(is_loopback);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return invalid(
+                "Only https:// addresses are allowed, so the token is never sent unencrypted. (http:// is accepted only for servers on this computer, such as http://127.0.0.1:8000/mcp.)".into(),
+            )
+        }
+        other => {
+            return invalid(format!(
+                "\"{other}://\" addresses are not supported. Use an https:// address."
+            ))
+        }
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return invalid("The address has no server name.".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return invalid(
+            "The address contains a user name or password. Remove it: the token is stored separately.".into(),
+        );
+    }
+    if url.query().is_some() {
+        return invalid(
+            "The address contains a query (the part after \"?\"). Remove it: a credential applies to the whole server path.".into(),
+        );
+    }
+    if url.fragment().is_some() {
+        return invalid("The address contains a \"#\" part. Remove it.".into());
+    }
+    Ok(url.into())
+}
+
+fn is_loopback(host: Host<&str>) -> bool {
+    match host {
+        Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(ip).is_loopback(),
+    }
+}
+
+/// The protocol a new credential most likely uses: legacy SSE servers conventionally
+/// live under `/sse`; everything else today is streamable HTTP.
+pub fn guess_protocol(normalized_url: &str) -> crate::model::Protocol {
+    let path = Url::parse(normalized_url)
+        .map(|url| url.path().trim_end_matches('/').to_ascii_lowercase())
+        .unwrap_or_default();
+    if path.ends_with("/sse") {
+        crate::model::Protocol::Sse
+    } else {
+        crate::model::Protocol::StreamableHttp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str) -> String {
+        normalize_server_url(input).unwrap_or_else(|e| panic!("{input}: {e}"))
+    }
+
+    fn rejected(input: &str) -> String {
+        match normalize_server_url(input) {
+            Ok(url) => panic!("{input} was accepted as {url}"),
+            Err(error) => {
+                assert_eq!(error.code(), "invalid_input");
+                error.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn normalises_scheme_host_and_default_port() {
+        assert_eq!(
+            ok("HTTPS://API.Example.COM:443/MCP"),
+            "https://api.example.com/MCP"
+        );
+        assert_eq!(ok("  https://a.example/mcp  "), "https://a.example/mcp");
+        assert_eq!(ok("https://a.example"), "https://a.example/");
+        assert_eq!(ok("https://a.example:8443/x/"), "https://a.example:8443/x/");
+        assert_ne!(ok("https://a.example/x"), ok("https://a.example/x/"));
+        assert_eq!(ok("http://LOCALHOST:80/mcp"), "http://localhost/mcp");
+        assert_eq!(ok("http://127.0.0.2:9000/sse"), "http://127.0.0.2:9000/sse");
+        assert_eq!(ok("http://[::1]:9000/mcp"), "http://[::1]:9000/mcp");
+    }
+
+    #[test]
+    fn rejects_what_a_credential_url_must_not_have() {
+        assert!(rejected("http://example.com/mcp").contains("https"));
+        assert!(rejected("http://10.0.0.1/mcp").contains("https"));
+        assert!(rejected("ftp://example.com").contains("not supported"));
+        assert!(rejected("https://user:pw@example.com/").contains("user name"));
+        assert!(rejected("https://user@example.com/").contains("user name"));
+        assert!(rejected("https://example.com/mcp?x=1").contains("query"));
+        assert!(rejected("https://example.com/mcp?").contains("query"));
+        assert!(rejected("https://example.com/mcp#top").contains('#'));
+        assert!(rejected("not a url").contains("not a web address"));
+        assert!(rejected("").contains("Enter the address"));
+        assert!(rejected(&format!("https://a.example/{}", "x".repeat(3000))).contains("too long"));
+    }
+
+    #[test]
+    fn guesses_protocol_from_path() {
+        use crate::model::Protocol;
+        assert_eq!(guess_protocol("https://a.example/sse"), Protocol::Sse);
+        assert_eq!(guess_protocol("https://a.example/v1/SSE/"), Protocol::Sse);
+        assert_eq!(
+            guess_protocol("https://a.example/mcp"),
+            Protocol::StreamableHttp
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Queries on `credentials`. The sealed token is read only by `get_sealed`.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{Error, Result};
+use crate::model::{Credential, CredentialType, Protocol, Timestamp};
+
+const COLUMNS: &str = "id, vault_id, mcp_server_url, protocol, created_at, last_used_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
+    let protocol: String = row.get(3)?;
+    Ok(Credential {
+        id: row.get(0)?,
+        vault_id: row.get(1)?,
+        mcp_server_url: row.get(2)?,
+        // The CHECK constraint only admits these two values.
+        protocol: if protocol == "sse" {
+            Protocol::Sse
+        } else {
+            Protocol::StreamableHttp
+        },
+        credential_type: CredentialType::StaticBearer,
+        created_at: Timestamp(row.get(4)?),
+        last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
+    })
+}
+
+pub(crate) fn insert(
+    conn: &Connection,
+    credential: &Credential,
+    sealed_token: &[u8],
+) -> Result<()> {
+    let inserted = conn.execute(
+        "INSERT INTO credentials (id, vault_id, mcp_server_url, protocol, type, sealed_token, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            credential.id,
+            credential.vault_id,
+            credential.mcp_server_url,
+            credential.protocol.as_str(),
+            credential.credential_type.as_str(),
+            sealed_token,
+            credential.created_at.0
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(failure, _))
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+        {
+            Err(Error::DuplicateUrl {
+                url: credential.mcp_server_url.clone(),
+            })
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub(crate) fn list(conn: &Connection, vault_id: &str) -> Result<Vec<Credential>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM credentials WHERE vault_id = ?1 ORDER BY mcp_server_url, id"
+    ))?;
+    let rows = statement.query_map([vault_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Credential> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM credentials WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::not_found("credential", id))
+}
+
+pub(crate) fn find_by_url(
+    conn: &Connection,
+    vault_id: &str,
+    url: &str,
+) -> Result<Option<Credential>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM credentials WHERE vault_id = ?1 AND mcp_server_url = ?2"
+            ),
+            [vault_id, url],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub(crate) fn get_sealed(conn: &Connection, id: &str) -> Result<(Credential, Vec<u8>)> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"),
+        [id],
+        |row| Ok((from_row(row)?, row.get(6)?)),
+    )
+    .optional()?
+    .ok_or_else(|| Error::not_found("credential", id))
+}
+
+pub(crate) fn all_ids(conn: &Connection, vault_id: Option<&str>) -> Result<Vec<String>> {
+    let mut statement =
+        conn.prepare("SELECT id FROM credentials WHERE ?1 IS NULL OR vault_id = ?1 ORDER BY id")?;
+    let rows = statement.query_map([vault_id], |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
+    if conn.execute("DELETE FROM credentials WHERE id = ?1", [id])? == 0 {
+        return Err(Error::not_found("credential", id));
+    }
+    Ok(())
+}
+
+pub(crate) fn mark_used(conn: &Connection, id: &str, at: Timestamp) -> Result<()> {
+    conn.execute(
+        "UPDATE credentials SET last_used_at = ?2 WHERE id = ?1",
+        params![id, at.0],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM credentials", [], |row| row.get(0))?)
+}

@@ -1,0 +1,69 @@
+//! Queries on `events`, the audit trail.
+
+use rusqlite::{params, Connection, Row};
+
+use crate::error::Result;
+use crate::model::{Event, Timestamp};
+
+/// What happened; every field but `kind` is optional. Never put a secret here.
+#[derive(Debug, Default, Clone)]
+pub struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub environment: Option<&'a str>,
+    pub vault_id: Option<&'a str>,
+    pub credential_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub upstream_url: Option<&'a str>,
+    pub method: Option<&'a str>,
+    pub status: Option<i64>,
+    pub detail: Option<&'a str>,
+}
+
+pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO events (at, kind, environment, vault_id, credential_id, session_id,
+                             upstream_url, method, status, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            Timestamp::now().0,
+            event.kind,
+            event.environment,
+            event.vault_id,
+            event.credential_id,
+            event.session_id,
+            event.upstream_url,
+            event.method,
+            event.status,
+            event.detail
+        ],
+    )?;
+    Ok(())
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: row.get(0)?,
+        at: Timestamp(row.get(1)?),
+        kind: row.get(2)?,
+        environment: row.get(3)?,
+        vault_id: row.get(4)?,
+        credential_id: row.get(5)?,
+        session_id: row.get(6)?,
+        upstream_url: row.get(7)?,
+        method: row.get(8)?,
+        status: row.get(9)?,
+        detail: row.get(10)?,
+    })
+}
+
+/// Newest first.
+pub(crate) fn list(conn: &Connection, vault_id: Option<&str>, limit: u32) -> Result<Vec<Event>> {
+    let mut statement = conn.prepare(
+        "SELECT id, at, kind, environment, vault_id, credential_id, session_id,
+                upstream_url, method, status, detail
+         FROM events WHERE ?1 IS NULL OR vault_id = ?1
+         ORDER BY at DESC, id DESC LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![vault_id, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

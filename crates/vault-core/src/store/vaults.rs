@@ -1,0 +1,89 @@
+//! Queries on `vaults`.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{Error, Result};
+use crate::model::{Timestamp, Vault};
+
+const SELECT: &str = "SELECT v.id, v.display_name, v.environment, v.created_at, v.updated_at,
+        (SELECT COUNT(*) FROM credentials c WHERE c.vault_id = v.id),
+        (SELECT MAX(c.last_used_at) FROM credentials c WHERE c.vault_id = v.id)
+    FROM vaults v";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Vault> {
+    Ok(Vault {
+        id: row.get(0)?,
+        display_name: row.get(1)?,
+        environment: row.get(2)?,
+        created_at: Timestamp(row.get(3)?),
+        updated_at: Timestamp(row.get(4)?),
+        credential_count: row.get(5)?,
+        last_used_at: row.get::<_, Option<i64>>(6)?.map(Timestamp),
+    })
+}
+
+pub(crate) fn insert(conn: &Connection, vault: &Vault) -> Result<()> {
+    conn.execute(
+        "INSERT INTO vaults (id, display_name, environment, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            vault.id,
+            vault.display_name,
+            vault.environment,
+            vault.created_at.0,
+            vault.updated_at.0
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn list(conn: &Connection, environment: Option<&str>) -> Result<Vec<Vault>> {
+    let mut statement = conn.prepare(&format!(
+        "{SELECT} WHERE ?1 IS NULL OR v.environment = ?1
+         ORDER BY v.display_name COLLATE NOCASE, v.id"
+    ))?;
+    let rows = statement.query_map([environment], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn get(conn: &Connection, id: &str) -> Result<Vault> {
+    conn.query_row(&format!("{SELECT} WHERE v.id = ?1"), [id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("vault", id))
+}
+
+pub(crate) fn find_by_name(conn: &Connection, name: &str) -> Result<Vec<Vault>> {
+    let mut statement = conn.prepare(&format!("{SELECT} WHERE v.display_name = ?1"))?;
+    let rows = statement.query_map([name], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn rename(conn: &Connection, id: &str, name: &str, at: Timestamp) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE vaults SET display_name = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, name, at.0],
+    )?;
+    if changed == 0 {
+        return Err(Error::not_found("vault", id));
+    }
+    Ok(())
+}
+
+pub(crate) fn touch(conn: &Connection, id: &str, at: Timestamp) -> Result<()> {
+    conn.execute(
+        "UPDATE vaults SET updated_at = ?2 WHERE id = ?1",
+        params![id, at.0],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
+    if conn.execute("DELETE FROM vaults WHERE id = ?1", [id])? == 0 {
+        return Err(Error::not_found("vault", id));
+    }
+    Ok(())
+}
+
+pub(crate) fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM vaults", [], |row| row.get(0))?)
+}
