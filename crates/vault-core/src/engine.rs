@@ -27,6 +27,8 @@ const DEFAULT_ENVIRONMENT: &str = "development";
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub data_dir: PathBuf,
+    /// The keychain entry (service `agent-vault`) that holds this installation's key.
+    pub keychain_account: String,
     pub initialized: bool,
     pub protection: Option<KeyProtection>,
     pub keychain: KeychainStatus,
@@ -180,6 +182,7 @@ impl Engine {
             );
         Ok(Status {
             data_dir: self.data_dir.clone(),
+            keychain_account: self.keychain_account(),
             initialized: protection.is_some(),
             protection,
             keychain,

@@ -69,7 +69,7 @@ fn tokens_survive_a_restart_and_open_only_with_the_keychain_key() {
     assert_eq!(
         injected(
             &mut reopened,
-            &[vault.id.clone()],
+            std::slice::from_ref(&vault.id),
             "HTTPS://API.example.com:443/mcp"
         )
         .as_deref(),
@@ -333,7 +333,10 @@ fn tampered_or_moved_ciphertext_is_an_integrity_error_naming_the_credential() {
     assert!(!checks[0].ok);
     assert!(checks[1].ok);
     let error = engine
-        .resolve_for_injection(&[vault.id.clone()], "https://one.example.com/mcp")
+        .resolve_for_injection(
+            std::slice::from_ref(&vault.id),
+            "https://one.example.com/mcp",
+        )
         .expect_err("tampered");
     assert_eq!(error.code(), "integrity");
     assert!(error.to_string().contains(&creds[0].id));
@@ -344,7 +347,10 @@ fn tampered_or_moved_ciphertext_is_an_integrity_error_naming_the_credential() {
     )
     .expect("move");
     let error = engine
-        .resolve_for_injection(&[vault.id.clone()], "https://two.example.com/mcp")
+        .resolve_for_injection(
+            std::slice::from_ref(&vault.id),
+            "https://two.example.com/mcp",
+        )
         .expect_err("moved ciphertext");
     assert!(
         matches!(error, Error::Integrity { ref credential_id } if *credential_id == creds[1].id)
@@ -402,7 +408,7 @@ fn passphrase_protection_for_machines_without_a_keychain() {
     assert_eq!(
         injected(
             &mut engine,
-            &[vault.id.clone()],
+            std::slice::from_ref(&vault.id),
             "https://p.example.com/mcp"
         )
         .as_deref(),

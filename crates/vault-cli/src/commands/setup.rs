@@ -64,7 +64,12 @@ pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
             (true, Some(KeyProtection::Passphrase), _) => "set up, protected by a passphrase",
             (true, _, _) => match status.keychain {
                 KeychainStatus::Available { .. } => "set up, unlocks with the keychain",
-                _ => "set up, but the keychain cannot be reached right now",
+                KeychainStatus::Locked { .. } => {
+                    "set up, but the keychain is locked: unlock it first"
+                }
+                KeychainStatus::Unavailable { .. } => {
+                    "set up, but the keychain cannot be reached right now"
+                }
             },
         };
         println!("Vault:               {state}");
