@@ -168,18 +168,25 @@ impl Engine {
     pub fn status(&self) -> Result<Status> {
         let conn = self.store.conn();
         let protection = self.protection()?;
-        let keychain = match self.keychain.load(&self.keychain_account()) {
-            Ok(key) => KeychainStatus::Available {
-                has_key: key.is_some(),
-            },
-            Err(KeychainError::Locked(detail)) => KeychainStatus::Locked { detail },
-            Err(KeychainError::Unavailable(detail)) => KeychainStatus::Unavailable { detail },
+        // One keychain read serves both answers: keychain calls are slow and may prompt.
+        let (keychain, key_is_current) = match self.keychain.load(&self.keychain_account()) {
+            Ok(key) => (
+                KeychainStatus::Available {
+                    has_key: key.is_some(),
+                },
+                match &key {
+                    Some(key) => keys::is_current_key(conn, key)?,
+                    None => false,
+                },
+            ),
+            Err(KeychainError::Locked(detail)) => (KeychainStatus::Locked { detail }, true),
+            Err(KeychainError::Unavailable(detail)) => {
+                (KeychainStatus::Unavailable { detail }, true)
+            }
         };
-        let recovery_needed = protection == Some(KeyProtection::Keychain)
-            && matches!(
-                keys::unlock_from_keychain(conn, self.keychain.as_ref(), &self.install_id),
-                Err(Error::RecoveryNeeded)
-            );
+        // Only a reachable keychain without the right key means recovery; an
+        // unreachable one may simply be locked or not started yet.
+        let recovery_needed = protection == Some(KeyProtection::Keychain) && !key_is_current;
         Ok(Status {
             data_dir: self.data_dir.clone(),
             keychain_account: self.keychain_account(),

@@ -96,6 +96,12 @@ pub(crate) fn unlock_from_keychain(
     }
 }
 
+/// Whether `key` is this database's master key (always false before setup).
+pub(crate) fn is_current_key(conn: &Connection, key: &MasterKey) -> Result<bool> {
+    Ok(meta::get(conn, meta::KEY_CHECK)?
+        .is_some_and(|check| crypto::key_matches_check(key, &check)))
+}
+
 pub(crate) fn unlock_with_passphrase(
     conn: &Connection,
     install_id: &str,

@@ -161,6 +161,20 @@ fn rotation_and_deletion_take_effect_immediately() {
     );
     assert_eq!(engine.credentials(&vault.id).expect("list").len(), 1);
 
+    engine
+        .record_credential_use(&new.id, Some("sesn_test"), Some("POST"), Some(200))
+        .expect("record use");
+    let used = engine.credential(&new.id).expect("credential");
+    assert!(used.last_used_at.is_some());
+    assert_eq!(
+        engine.vault(&vault.id).expect("vault").last_used_at,
+        used.last_used_at
+    );
+    let use_event = engine.events(Some(&vault.id), 1).expect("events").remove(0);
+    assert_eq!(use_event.kind, "credential.used");
+    assert_eq!(use_event.session_id.as_deref(), Some("sesn_test"));
+    assert_eq!(use_event.status, Some(200));
+
     engine.delete_credential(&new.id).expect("delete");
     assert_eq!(injected(&mut engine, &ids, url), None);
     assert_eq!(
