@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
-# Installs what Agent Vault needs to build and test on Debian/Ubuntu, and
-# nothing that is already there. Safe to run again; never prompts.
+# Installs what Agent Vault needs to build, run and test on Debian/Ubuntu,
+# and nothing that is already there. Safe to run again; never prompts.
+# Usage: scripts/install-deps.sh [run|test]   (test adds the test-only tools)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-test}"
 
-# Build: a C toolchain for bundled SQLite, libdbus for the Secret Service client.
-# Tests: a real Secret Service (GNOME Keyring on a private D-Bus) and secret-tool
-# to wipe keychain entries the way a user's tool would.
 packages=(
-    build-essential pkg-config libdbus-1-dev
-    dbus-daemon dbus-x11 gnome-keyring libsecret-tools
-    curl ca-certificates
+    # Rust build: C toolchain (bundled SQLite), libdbus (Secret Service client)
+    build-essential pkg-config libdbus-1-dev curl ca-certificates file
+    # Tauri 2 desktop shell
+    libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev patchelf
 )
+if [ "$purpose" = "test" ]; then
+    packages+=(
+        # a real Secret Service on a private D-Bus, and secret-tool to wipe entries
+        dbus-daemon dbus-x11 gnome-keyring libsecret-tools
+        # the real window, headless, driven through WebDriver
+        xvfb xauth webkit2gtk-driver
+        # the MCP peers' Python virtual environment
+        python3-venv
+    )
+fi
 
 missing=()
 for package in "${packages[@]}"; do
@@ -18,22 +29,28 @@ for package in "${packages[@]}"; do
         missing+=("$package")
     fi
 done
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "Installing Debian packages: ${missing[*]}"
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-if ! command -v cargo >/dev/null 2>&1; then
-    if [ -x "$HOME/.cargo/bin/cargo" ]; then
-        echo "Rust is installed in ~/.cargo/bin; add it to PATH (source ~/.cargo/env)." >&2
-    else
-        echo "Installing the Rust toolchain with rustup"
-        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
-    fi
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if [ "$node_major" -lt 20 ]; then
+    echo "Node.js 20 or newer is needed to build the user interface (found: $(node --version 2>/dev/null || echo none))." >&2
+    echo "Install it from https://nodejs.org or your distribution's backports, then run this again." >&2
+    exit 1
+fi
+
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "Installing the Rust toolchain with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 for component in rustfmt clippy; do
@@ -41,3 +58,17 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+
+# The web UI's packages, exactly as locked.
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    echo "Installing the UI's npm packages"
+    npm ci --prefix ui --no-audit --no-fund --loglevel=error
+fi
+
+if [ "$purpose" = "test" ]; then
+    if ! command -v tauri-driver >/dev/null 2>&1; then
+        echo "Installing tauri-driver"
+        cargo install tauri-driver --version 2.1.0 --locked --quiet
+    fi
+    scripts/setup-mcp-venv.sh
+fi

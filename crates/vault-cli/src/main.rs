@@ -6,7 +6,6 @@ mod commands;
 mod input;
 mod output;
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,8 +16,6 @@ use crate::cli::{
 };
 use crate::commands::{credentials, environments, events, setup, vaults};
 use crate::output::Output;
-
-const LOG_FILE: &str = "agent-vault.log";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,7 +36,7 @@ fn run(cli: Cli, out: &Output) -> Result<(), Error> {
         None => vault_core::default_data_dir()?,
     };
     let mut engine = Engine::open(&data_dir)?;
-    start_log(&data_dir);
+    vault_core::logging::init_file_log(&data_dir);
     let engine = &mut engine;
     match cli.command {
         Command::Init { passphrase } => setup::init(engine, out, passphrase),
@@ -93,26 +90,6 @@ fn run(cli: Cli, out: &Output) -> Result<(), Error> {
         },
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
     }
-}
-
-/// Appends structured logs to `agent-vault.log` in the data folder (0600).
-/// Log lines carry ids and error codes, never secrets.
-fn start_log(data_dir: &Path) {
-    let path = data_dir.join(LOG_FILE);
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let Ok(file) = options.open(&path) else {
-        return;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AGENT_VAULT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
 }
 
 fn report(error: &Error, out: &Output) {

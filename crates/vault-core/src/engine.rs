@@ -15,6 +15,7 @@ use crate::model::{
     new_id, validate_colour, validate_environment_name, validate_name, Credential, CredentialType,
     Environment, Event, NewCredential, Resolution, Timestamp, Vault,
 };
+use crate::probe::ConnectionTest;
 use crate::secret::{AccessToken, MasterKey, RecoveryKey, UserSecret};
 use crate::server_url::{guess_protocol, normalize_server_url};
 use crate::store::events::NewEvent;
@@ -25,6 +26,7 @@ const DEFAULT_ENVIRONMENT: &str = "development";
 /// What `status` reports: enough to pick the right screen (setup, unlock,
 /// recovery, main) without touching a secret.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Status {
     pub data_dir: PathBuf,
     /// The keychain entry (service `agent-vault`) that holds this installation's key.
@@ -35,13 +37,17 @@ pub struct Status {
     pub unlocked: bool,
     pub recovery_needed: bool,
     pub active_environment: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub vaults: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub credentials: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub schema_version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum KeychainStatus {
     /// Reachable; `has_key` says whether this installation's key is in it.
     Available {
@@ -571,6 +577,34 @@ impl Engine {
             });
         }
         Ok(checks)
+    }
+
+    /// Tests a saved credential against its server, without revealing the token.
+    pub fn test_saved_credential(&mut self, id: &str) -> Result<ConnectionTest> {
+        let master = self.master_key()?;
+        let (credential, sealed) = credentials::get_sealed(self.store.conn(), id.trim())?;
+        let token = open_token(&master, &credential, &sealed)?;
+        let result = crate::probe::probe(&credential.mcp_server_url, credential.protocol, &token);
+        drop(token);
+        let environment = vaults::get(self.store.conn(), &credential.vault_id)?.environment;
+        let outcome = serde_json::to_value(result.outcome)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default();
+        events::insert(
+            self.store.conn(),
+            &NewEvent {
+                kind: "credential.tested",
+                environment: Some(&environment),
+                vault_id: Some(&credential.vault_id),
+                credential_id: Some(&credential.id),
+                upstream_url: Some(&credential.mcp_server_url),
+                status: result.http_status.map(i64::from),
+                detail: Some(&outcome),
+                ..NewEvent::default()
+            },
+        )?;
+        Ok(result)
     }
 
     // ----- resolution ---------------------------------------------------

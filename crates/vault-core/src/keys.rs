@@ -15,6 +15,7 @@ use crate::store::{credentials, meta, vaults};
 /// Where the master key is kept between runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum KeyProtection {
     /// The OS keychain (the default).
     Keychain,

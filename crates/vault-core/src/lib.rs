@@ -7,7 +7,9 @@ mod engine;
 mod error;
 mod keychain;
 mod keys;
+pub mod logging;
 mod model;
+mod probe;
 mod recovery_key;
 mod secret;
 mod server_url;
@@ -23,5 +25,6 @@ pub use model::{
     Credential, CredentialType, Environment, Event, NewCredential, Protocol, Resolution, Timestamp,
     Vault,
 };
+pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};

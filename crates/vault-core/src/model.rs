@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 
 /// Milliseconds since the Unix epoch; serialised as RFC 3339 for people and scripts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "string"))]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
@@ -44,8 +45,9 @@ impl Serialize for Timestamp {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum Protocol {
     Sse,
     StreamableHttp,
@@ -83,6 +85,7 @@ impl fmt::Display for Protocol {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum CredentialType {
     StaticBearer,
 }
@@ -94,10 +97,12 @@ impl CredentialType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Environment {
     pub name: String,
     pub colour: String,
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub vault_count: i64,
 }
 
@@ -109,17 +114,20 @@ impl Environment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Vault {
     pub id: String,
     pub display_name: String,
     pub environment: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub credential_count: i64,
     pub last_used_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Credential {
     pub id: String,
     pub vault_id: String,
@@ -133,7 +141,9 @@ pub struct Credential {
 
 /// An audit record. Holds ids and request metadata only: never a token or a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Event {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub at: Timestamp,
     pub kind: String,
@@ -143,6 +153,7 @@ pub struct Event {
     pub session_id: Option<String>,
     pub upstream_url: Option<String>,
     pub method: Option<String>,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub status: Option<i64>,
     pub detail: Option<String>,
 }
@@ -157,6 +168,7 @@ pub struct NewCredential {
 
 /// Which credential a session would use for a server, and from which vault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Resolution {
     pub credential: Credential,
     /// Position of the winning vault in the session's order (0 = first).

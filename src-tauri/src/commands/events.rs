@@ -1,0 +1,18 @@
+//! The audit trail.
+
+use tauri::State;
+use vault_core::Event;
+
+use crate::error::IpcResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_events(
+    state: State<'_, AppState>,
+    vault_id: Option<String>,
+    limit: u32,
+) -> IpcResult<Vec<Event>> {
+    state
+        .run(move |engine| engine.events(vault_id.as_deref(), limit.min(1000)))
+        .await
+}

@@ -1,0 +1,7 @@
+//! Thin IPC commands, grouped by domain. Each is a line or two into vault-core.
+
+pub mod credentials;
+pub mod environments;
+pub mod events;
+pub mod setup;
+pub mod vaults;

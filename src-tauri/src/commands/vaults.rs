@@ -1,0 +1,49 @@
+//! Vaults.
+
+use tauri::State;
+use vault_core::Vault;
+
+use crate::error::IpcResult;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_vaults(
+    state: State<'_, AppState>,
+    environment: Option<String>,
+) -> IpcResult<Vec<Vault>> {
+    state
+        .run(move |engine| engine.vaults(environment.as_deref()))
+        .await
+}
+
+#[tauri::command]
+pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
+    state.run(move |engine| engine.vault(&id)).await
+}
+
+#[tauri::command]
+pub async fn create_vault(
+    state: State<'_, AppState>,
+    display_name: String,
+    environment: String,
+) -> IpcResult<Vault> {
+    state
+        .run(move |engine| engine.create_vault(&display_name, &environment, Vec::new()))
+        .await
+}
+
+#[tauri::command]
+pub async fn rename_vault(
+    state: State<'_, AppState>,
+    id: String,
+    display_name: String,
+) -> IpcResult<Vault> {
+    state
+        .run(move |engine| engine.rename_vault(&id, &display_name))
+        .await
+}
+
+#[tauri::command]
+pub async fn delete_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
+    state.run(move |engine| engine.delete_vault(&id)).await
+}

@@ -1,0 +1,42 @@
+//! Errors at the IPC boundary: `{code, message, field}`. The UI branches on
+//! `code` and shows `message` next to the input named by `field`.
+
+use serde::Serialize;
+
+#[derive(Debug, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+    /// The form field that caused an `invalid_input` error, if any.
+    pub field: Option<String>,
+}
+
+impl From<vault_core::Error> for IpcError {
+    fn from(error: vault_core::Error) -> Self {
+        let field = match &error {
+            vault_core::Error::InvalidInput { field, .. } => Some((*field).to_string()),
+            vault_core::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
+            _ => None,
+        };
+        tracing::info!(code = error.code(), "command failed");
+        Self {
+            code: error.code().to_string(),
+            message: error.to_string(),
+            field,
+        }
+    }
+}
+
+impl IpcError {
+    pub fn internal(what: &str) -> Self {
+        tracing::error!(what, "internal error");
+        Self {
+            code: "internal".into(),
+            message: format!("Agent Vault hit an unexpected problem ({what}). Please restart the app; your data is safe."),
+            field: None,
+        }
+    }
+}
+
+pub type IpcResult<T> = Result<T, IpcError>;

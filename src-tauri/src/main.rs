@@ -1,0 +1,83 @@
+//! Agent Vault desktop app: a thin Tauri shell over `vault-core`.
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+#[cfg(test)]
+mod command_names;
+mod commands;
+mod error;
+mod state;
+
+use commands::{credentials, environments, events, setup, vaults};
+
+fn main() {
+    let data_dir = match vault_core::default_data_dir() {
+        Ok(dir) => dir,
+        Err(error) => {
+            // Before any window exists, stderr is the only place to say it.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("Agent Vault cannot start: {error}");
+            }
+            std::process::exit(1);
+        }
+    };
+    vault_core::logging::init_file_log(&data_dir);
+    tracing::info!("desktop app starting");
+
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .manage(state::AppState::new(data_dir))
+        .invoke_handler(tauri::generate_handler![
+            setup::app_status,
+            setup::initialize,
+            setup::unlock,
+            setup::unlock_with_passphrase,
+            setup::recover,
+            setup::regenerate_recovery_key,
+            environments::list_environments,
+            environments::create_environment,
+            environments::set_active_environment,
+            vaults::list_vaults,
+            vaults::get_vault,
+            vaults::create_vault,
+            vaults::rename_vault,
+            vaults::delete_vault,
+            credentials::list_credentials,
+            credentials::add_credential,
+            credentials::replace_token,
+            credentials::delete_credential,
+            credentials::check_server_url,
+            credentials::test_connection,
+            credentials::test_saved_credential,
+            events::list_events,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(error) = app {
+        tracing::error!(%error, "desktop app failed");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The capability file must grant exactly the app's commands: no more
+    /// (least privilege), no fewer (the UI would be refused).
+    #[test]
+    fn capability_grants_exactly_the_app_commands() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/main.json")).expect("valid JSON");
+        assert_eq!(capability["windows"], serde_json::json!(["main"]));
+        let granted: Vec<&str> = capability["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .filter_map(|permission| permission.as_str())
+            .collect();
+        let expected: Vec<String> = crate::command_names::ALL
+            .iter()
+            .map(|command| format!("allow-{}", command.replace('_', "-")))
+            .collect();
+        assert_eq!(granted, expected);
+    }
+}

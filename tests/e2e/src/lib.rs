@@ -1,0 +1,413 @@
+//! Harness for the end-to-end tests: launches the real desktop app through
+//! tauri-driver + WebKitWebDriver, starts real MCP servers from the official
+//! Python SDK, and offers small helpers to drive the window by `data-testid`.
+//!
+//! The tests need a display (Xvfb), a Secret Service, `.venv` with the MCP
+//! SDK and `tauri-driver`; `make test` provides all of them.
+#![allow(clippy::print_stderr)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn app_binary() -> PathBuf {
+    std::env::var_os("AGENT_VAULT_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/debug/agent-vault-app"))
+}
+
+pub fn screenshot_dir() -> PathBuf {
+    let dir = repo_root().join("target/e2e-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+/// Fails loudly (never skips) when the environment cannot run these tests.
+pub fn require_environment() {
+    let missing: Vec<&str> = [
+        (
+            "a display (run under xvfb-run)",
+            std::env::var_os("DISPLAY").is_some(),
+        ),
+        (
+            "a Secret Service (run inside scripts/with-secret-service.sh)",
+            std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref() == Ok("ready"),
+        ),
+        (
+            "the desktop app binary (cargo build -p agent-vault-app)",
+            app_binary().exists(),
+        ),
+        (
+            "the MCP test venv (scripts/setup-mcp-venv.sh)",
+            python().exists(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, present)| !present)
+    .map(|(what, _)| what)
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "e2e tests need: {missing:?}. Run `make test`."
+    );
+}
+
+fn python() -> PathBuf {
+    repo_root().join(".venv/bin/python")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("free port")
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A child process killed when dropped.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An MCP server from the official Python SDK that accepts exactly one
+/// bearer token, read from a file on every request (so tests can rotate it).
+pub struct McpServer {
+    pub url: String,
+    token_file: PathBuf,
+    _dir: tempfile::TempDir,
+    _process: Guard,
+}
+
+impl McpServer {
+    pub fn start(transport: &str, token: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, token).expect("token file");
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/mcp-peers/server.py"))
+            .args(["--transport", transport, "--port", "0"])
+            .env("MCP_TEST_TOKEN_FILE", &token_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the Python MCP server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("server announces its URL");
+        let announced: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
+        Self {
+            url: announced["url"].as_str().expect("url").to_string(),
+            token_file,
+            _dir: dir,
+            _process: Guard(child),
+        }
+    }
+
+    /// From now on the server accepts only `token`.
+    pub fn rotate(&self, token: &str) {
+        std::fs::write(&self.token_file, token).expect("rotate");
+    }
+}
+
+/// Starts `tauri-driver` for one app session with its own data folder.
+pub struct Driver {
+    pub port: u16,
+    _process: Guard,
+}
+
+impl Driver {
+    pub fn start(data_dir: &Path) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let driver = std::env::var_os("TAURI_DRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let installed = PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                    .join(".cargo/bin/tauri-driver");
+                if installed.exists() {
+                    installed
+                } else {
+                    PathBuf::from("tauri-driver")
+                }
+            });
+        let child = Command::new(&driver)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("AGENT_VAULT_HOME", data_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
+        assert!(
+            wait_for_port(port, Duration::from_secs(20)),
+            "tauri-driver did not listen"
+        );
+        Self {
+            port,
+            _process: Guard(child),
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+/// Every file in the data folder (database, WAL, SHM, log) that contains `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.is_file())
+                .filter(|path| std::fs::read(path).is_ok_and(|bytes| contains(&bytes, needle)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// JavaScript that records every IPC answer the page receives, so a test can
+/// prove no response ever carried a token. Fails (returns false) if the
+/// bridge cannot be wrapped, rather than pretending.
+const RECORD_IPC: &str = r#"
+const internals = window.__TAURI_INTERNALS__;
+if (!window.__ipcLog) {
+  window.__ipcLog = [];
+  const original = internals.invoke.bind(internals);
+  internals.invoke = async (cmd, args, options) => {
+    try {
+      const answer = await original(cmd, args, options);
+      window.__ipcLog.push(cmd + " " + JSON.stringify(answer));
+      return answer;
+    } catch (error) {
+      window.__ipcLog.push(cmd + " ERR " + JSON.stringify(error));
+      throw error;
+    }
+  };
+  window.__ipcOriginal = original;
+}
+return internals.invoke !== window.__ipcOriginal;
+"#;
+
+/// The real app window, driven through WebDriver.
+pub struct Window {
+    pub client: Client,
+    pub data_dir: PathBuf,
+    _driver: Driver,
+}
+
+pub fn css(testid: &str) -> String {
+    format!("[data-testid=\"{testid}\"]")
+}
+
+impl Window {
+    pub async fn launch(data_dir: &Path) -> Self {
+        let driver = Driver::start(data_dir);
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app_binary() }),
+        );
+        let client = ClientBuilder::rustls()
+            .expect("TLS roots")
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("WebDriver session with the app");
+        Self {
+            client,
+            data_dir: data_dir.to_path_buf(),
+            _driver: driver,
+        }
+    }
+
+    pub async fn el(&self, testid: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&css(testid)))
+            .await
+            .unwrap_or_else(|e| panic!("no element {testid}: {e}"))
+    }
+
+    pub async fn all(&self, testid: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(&css(testid)))
+            .await
+            .unwrap_or_default()
+    }
+
+    pub async fn click(&self, testid: &str) {
+        self.el(testid)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {testid}: {e}"));
+    }
+
+    pub async fn fill(&self, testid: &str, text: &str) {
+        let element = self.el(testid).await;
+        element
+            .clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {testid}: {e}"));
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {testid}: {e}"));
+    }
+
+    pub async fn text(&self, testid: &str) -> String {
+        self.el(testid).await.text().await.unwrap_or_default()
+    }
+
+    pub async fn value(&self, testid: &str) -> String {
+        self.el(testid)
+            .await
+            .prop("value")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub async fn select(&self, testid: &str, value: &str) {
+        self.el(testid)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("select {value} in {testid}: {e}"));
+    }
+
+    /// Waits until `document.body.dataset.screen` is `screen`.
+    pub async fn wait_screen(&self, screen: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let current = self
+                .client
+                .execute("return document.body.dataset.screen || ''", vec![])
+                .await
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            if current == screen {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "screen {screen} never showed (last: {current:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `check` holds for the text of `testid`.
+    pub async fn wait_text(&self, testid: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.text(testid).await;
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{testid} text never matched; last: {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_attr(&self, testid: &str, attr: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(value)) = self.el(testid).await.attr(attr).await {
+                if !value.is_empty() {
+                    return value;
+                }
+            }
+            assert!(Instant::now() < deadline, "{testid} never got {attr}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn page_source(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    pub async fn record_ipc(&self) {
+        let installed = self
+            .client
+            .execute(RECORD_IPC, vec![])
+            .await
+            .expect("install IPC recorder");
+        assert_eq!(
+            installed,
+            serde_json::Value::Bool(true),
+            "IPC recorder could not wrap invoke"
+        );
+    }
+
+    pub async fn ipc_log(&self) -> String {
+        let log = self
+            .client
+            .execute("return (window.__ipcLog || []).join('\\n')", vec![])
+            .await
+            .expect("IPC log");
+        log.as_str().unwrap_or_default().to_string()
+    }
+
+    /// A PNG of the whole window under target/e2e-screenshots/. Two animation
+    /// frames first, so the picture is not stale.
+    pub async fn screenshot(&self, name: &str) {
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await;
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png)
+            .expect("write screenshot");
+    }
+
+    pub async fn quit(self) {
+        let _ = self.client.close().await;
+    }
+}
