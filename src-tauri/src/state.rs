@@ -27,12 +27,12 @@ impl AppState {
     /// Runs `job` with the engine on a blocking thread.
     pub async fn run<T, F>(&self, job: F) -> IpcResult<T>
     where
-        T: Send + 'static,
+        T: serde::Serialize + Send + 'static,
         F: FnOnce(&mut Engine) -> vault_core::Result<T> + Send + 'static,
     {
         let engine = Arc::clone(&self.engine);
         let data_dir = self.data_dir.clone();
-        tauri::async_runtime::spawn_blocking(move || {
+        let result = tauri::async_runtime::spawn_blocking(move || {
             let mut guard = engine
                 .lock()
                 .map_err(|_| IpcError::internal("engine lock poisoned"))?;
@@ -43,6 +43,28 @@ impl AppState {
             job(engine).map_err(IpcError::from)
         })
         .await
-        .map_err(|_| IpcError::internal("background task failed"))?
+        .map_err(|_| IpcError::internal("background task failed"))?;
+        trace_ipc_answer(&result);
+        result
     }
+}
+
+/// Debug builds only: with `AGENT_VAULT_IPC_TRACE=<file>` set, every answer
+/// sent to the webview is appended to that file, so the end-to-end tests can
+/// prove no IPC response ever carries a token. Compiled out of release builds.
+pub fn trace_ipc_answer<T: serde::Serialize>(answer: &IpcResult<T>) {
+    #[cfg(debug_assertions)]
+    if let Some(path) = std::env::var_os("AGENT_VAULT_IPC_TRACE") {
+        use std::io::Write;
+        let line = serde_json::to_string(answer).unwrap_or_default();
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(file, "{} {line}", std::any::type_name::<T>());
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = answer;
 }

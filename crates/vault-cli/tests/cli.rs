@@ -97,12 +97,19 @@ impl Vault {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn agent-vault");
-        child
+        let written = child
             .stdin
             .take()
             .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
+            .write_all(stdin.as_bytes());
+        // A command that rejects its arguments exits without reading stdin.
+        if let Err(error) = written {
+            assert_eq!(
+                error.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "write stdin: {error}"
+            );
+        }
         let output = child.wait_with_output().expect("wait");
         let run = Run {
             code: output.status.code().unwrap_or(-1),

@@ -52,7 +52,9 @@ pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcRes
 
 #[tauri::command]
 pub async fn check_server_url(url: String) -> IpcResult<UrlCheck> {
-    Ok(vault_core::check_server_url(&url)?)
+    let answer = vault_core::check_server_url(&url).map_err(Into::into);
+    crate::state::trace_ipc_answer(&answer);
+    answer
 }
 
 #[tauri::command]
@@ -66,10 +68,12 @@ pub async fn test_connection(
         vault_core::test_connection(&mcp_server_url, protocol, &token)
     };
     // A network probe: keep it off the UI thread and off the engine lock.
-    tauri::async_runtime::spawn_blocking(job)
+    let answer = tauri::async_runtime::spawn_blocking(job)
         .await
         .map_err(|_| crate::error::IpcError::internal("connection test failed"))?
-        .map_err(Into::into)
+        .map_err(Into::into);
+    crate::state::trace_ipc_answer(&answer);
+    answer
 }
 
 #[tauri::command]

@@ -139,7 +139,8 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn start(data_dir: &Path) -> Self {
+    /// `ipc_trace`: the file where the debug build appends every IPC answer.
+    pub fn start(data_dir: &Path, ipc_trace: &Path) -> Self {
         let port = free_port();
         let native_port = free_port();
         let driver = std::env::var_os("TAURI_DRIVER")
@@ -161,6 +162,7 @@ impl Driver {
                 &native_port.to_string(),
             ])
             .env("AGENT_VAULT_HOME", data_dir)
+            .env("AGENT_VAULT_IPC_TRACE", ipc_trace)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -202,33 +204,11 @@ use fantoccini::{Client, ClientBuilder, Locator};
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// JavaScript that records every IPC answer the page receives, so a test can
-/// prove no response ever carried a token. Fails (returns false) if the
-/// bridge cannot be wrapped, rather than pretending.
-const RECORD_IPC: &str = r#"
-const internals = window.__TAURI_INTERNALS__;
-if (!window.__ipcLog) {
-  window.__ipcLog = [];
-  const original = internals.invoke.bind(internals);
-  internals.invoke = async (cmd, args, options) => {
-    try {
-      const answer = await original(cmd, args, options);
-      window.__ipcLog.push(cmd + " " + JSON.stringify(answer));
-      return answer;
-    } catch (error) {
-      window.__ipcLog.push(cmd + " ERR " + JSON.stringify(error));
-      throw error;
-    }
-  };
-  window.__ipcOriginal = original;
-}
-return internals.invoke !== window.__ipcOriginal;
-"#;
-
 /// The real app window, driven through WebDriver.
 pub struct Window {
     pub client: Client,
     pub data_dir: PathBuf,
+    trace_dir: tempfile::TempDir,
     _driver: Driver,
 }
 
@@ -238,7 +218,8 @@ pub fn css(testid: &str) -> String {
 
 impl Window {
     pub async fn launch(data_dir: &Path) -> Self {
-        let driver = Driver::start(data_dir);
+        let trace_dir = tempfile::tempdir().expect("trace dir");
+        let driver = Driver::start(data_dir, &trace_dir.path().join("ipc-trace"));
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "tauri:options".into(),
@@ -253,6 +234,7 @@ impl Window {
         Self {
             client,
             data_dir: data_dir.to_path_buf(),
+            trace_dir,
             _driver: driver,
         }
     }
@@ -370,26 +352,10 @@ impl Window {
         self.client.source().await.expect("page source")
     }
 
-    pub async fn record_ipc(&self) {
-        let installed = self
-            .client
-            .execute(RECORD_IPC, vec![])
-            .await
-            .expect("install IPC recorder");
-        assert_eq!(
-            installed,
-            serde_json::Value::Bool(true),
-            "IPC recorder could not wrap invoke"
-        );
-    }
-
-    pub async fn ipc_log(&self) -> String {
-        let log = self
-            .client
-            .execute("return (window.__ipcLog || []).join('\\n')", vec![])
-            .await
-            .expect("IPC log");
-        log.as_str().unwrap_or_default().to_string()
+    /// Every IPC answer the app sent to the page so far (the debug build
+    /// writes them to a trace file; see `src-tauri/src/state.rs`).
+    pub fn ipc_answers(&self) -> String {
+        std::fs::read_to_string(self.trace_dir.path().join("ipc-trace")).unwrap_or_default()
     }
 
     /// A PNG of the whole window under target/e2e-screenshots/. Two animation

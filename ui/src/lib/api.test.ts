@@ -1,0 +1,95 @@
+// The IPC contract: command names and camelCase argument keys, as Tauri 2 expects.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+const invoke = vi.fn();
+vi.mock("@tauri-apps/api/core", () => ({ invoke }));
+
+const api = await import("./api");
+
+beforeEach(() => {
+  invoke.mockReset();
+  invoke.mockResolvedValue("result");
+  vi.stubGlobal("window", { __TAURI_INTERNALS__: {} });
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("commands and arguments", () => {
+  it.each([
+    ["appStatus", [], "app_status", undefined],
+    ["initialize", [null], "initialize", { passphrase: null }],
+    ["initialize", ["long passphrase"], "initialize", { passphrase: "long passphrase" }],
+    ["unlock", [], "unlock", undefined],
+    ["unlockWithPassphrase", ["pw"], "unlock_with_passphrase", { passphrase: "pw" }],
+    ["recover", ["KEY", null], "recover", { recoveryKey: "KEY", newPassphrase: null }],
+    ["regenerateRecoveryKey", [], "regenerate_recovery_key", undefined],
+    ["listEnvironments", [], "list_environments", undefined],
+    ["createEnvironment", ["qa", "#123456"], "create_environment", { name: "qa", colour: "#123456" }],
+    ["setActiveEnvironment", ["qa"], "set_active_environment", { name: "qa" }],
+    ["listVaults", [null], "list_vaults", { environment: null }],
+    ["listVaults", ["qa"], "list_vaults", { environment: "qa" }],
+    ["getVault", ["vlt_1"], "get_vault", { id: "vlt_1" }],
+    ["createVault", ["GitHub", "qa"], "create_vault", { displayName: "GitHub", environment: "qa" }],
+    ["renameVault", ["vlt_1", "Jira"], "rename_vault", { id: "vlt_1", displayName: "Jira" }],
+    ["deleteVault", ["vlt_1"], "delete_vault", { id: "vlt_1" }],
+    ["listCredentials", ["vlt_1"], "list_credentials", { vaultId: "vlt_1" }],
+    [
+      "addCredential",
+      ["vlt_1", "https://a.example/mcp", "sse", "tok"],
+      "add_credential",
+      { vaultId: "vlt_1", mcpServerUrl: "https://a.example/mcp", protocol: "sse", accessToken: "tok" },
+    ],
+    ["replaceToken", ["crd_1", "tok"], "replace_token", { id: "crd_1", accessToken: "tok" }],
+    ["deleteCredential", ["crd_1"], "delete_credential", { id: "crd_1" }],
+    ["checkServerUrl", ["https://a.example"], "check_server_url", { url: "https://a.example" }],
+    [
+      "testConnection",
+      ["https://a.example/mcp", "streamable_http", "tok"],
+      "test_connection",
+      { mcpServerUrl: "https://a.example/mcp", protocol: "streamable_http", accessToken: "tok" },
+    ],
+    ["testSavedCredential", ["crd_1"], "test_saved_credential", { id: "crd_1" }],
+    ["listEvents", [null, 200], "list_events", { vaultId: null, limit: 200 }],
+  ] as const)("%s(%j) invokes %s", async (name, args, command, expected) => {
+    const fn = api[name] as (...a: unknown[]) => Promise<unknown>;
+    await expect(fn(...args)).resolves.toBe("result");
+    expect(invoke).toHaveBeenCalledTimes(1);
+    expect(invoke).toHaveBeenCalledWith(command, expected);
+  });
+});
+
+describe("errors", () => {
+  it("rejects with the engine's IpcError", async () => {
+    const engineError = { code: "not_found", message: "No vault.", field: null };
+    invoke.mockRejectedValue(engineError);
+    await expect(api.getVault("vlt_x")).rejects.toEqual(engineError);
+  });
+
+  it("never lets a token through in an error message", async () => {
+    const token = "ghp_S3cr3tT0kenValue";
+    invoke.mockRejectedValue(`invalid args for command: ${token}`);
+    const error = await api.addCredential("vlt_1", "https://a.example/mcp", null, token).catch((e) => e);
+    expect(JSON.stringify(error)).not.toContain(token);
+    const replaced = await api.replaceToken("crd_1", token).catch((e) => e);
+    expect(JSON.stringify(replaced)).not.toContain(token);
+    const tested = await api.testConnection("https://a.example/mcp", "sse", token).catch((e) => e);
+    expect(JSON.stringify(tested)).not.toContain(token);
+  });
+
+  it("masks passphrases and recovery keys too", async () => {
+    invoke.mockRejectedValue("bad: my long passphrase / ABCD-EFGH-IJKL");
+    const init = await api.initialize("my long passphrase").catch((e) => e);
+    expect(init.message).not.toContain("my long passphrase");
+    const recovered = await api.recover("ABCD-EFGH-IJKL", null).catch((e) => e);
+    expect(recovered.message).not.toContain("ABCD-EFGH-IJKL");
+  });
+
+  it("explains when the page runs outside the app", async () => {
+    vi.stubGlobal("window", {});
+    const error = await api.appStatus().catch((e) => e);
+    expect(error.code).toBe("not_in_app");
+    expect(invoke).not.toHaveBeenCalled();
+  });
+});

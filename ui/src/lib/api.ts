@@ -1,0 +1,118 @@
+// The only module that talks to the Rust side. One typed function per command;
+// every function rejects with an IpcError (see errors.ts), never with anything else.
+import { invoke } from "@tauri-apps/api/core";
+import { notInAppError, toIpcError } from "./errors";
+import type {
+  ConnectionTest,
+  Credential,
+  Environment,
+  Event,
+  Protocol,
+  RecoveryKeyReveal,
+  Status,
+  UrlCheck,
+  Vault,
+} from "./types";
+
+type Args = Record<string, unknown>;
+
+function connected(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+/** `secrets` are the values in `args` that must never appear in an error shown to the user. */
+async function call<T>(command: string, args?: Args, secrets: readonly string[] = []): Promise<T> {
+  if (!connected()) throw notInAppError();
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw toIpcError(raw, secrets);
+  }
+}
+
+// ----- setup, unlock, recovery -------------------------------------------
+
+export const appStatus = () => call<Status>("app_status");
+
+export const initialize = (passphrase: string | null) =>
+  call<RecoveryKeyReveal>("initialize", { passphrase }, passphrase ? [passphrase] : []);
+
+export const unlock = () => call<Status>("unlock");
+
+export const unlockWithPassphrase = (passphrase: string) =>
+  call<Status>("unlock_with_passphrase", { passphrase }, [passphrase]);
+
+export const recover = (recoveryKey: string, newPassphrase: string | null) =>
+  call<Status>(
+    "recover",
+    { recoveryKey, newPassphrase },
+    newPassphrase ? [recoveryKey, newPassphrase] : [recoveryKey],
+  );
+
+export const regenerateRecoveryKey = () => call<RecoveryKeyReveal>("regenerate_recovery_key");
+
+// ----- environments --------------------------------------------------------
+
+export const listEnvironments = () => call<Environment[]>("list_environments");
+
+export const createEnvironment = (name: string, colour: string) =>
+  call<Environment>("create_environment", { name, colour });
+
+export const setActiveEnvironment = (name: string) =>
+  call<Status>("set_active_environment", { name });
+
+// ----- vaults ----------------------------------------------------------------
+
+export const listVaults = (environment: string | null) =>
+  call<Vault[]>("list_vaults", { environment });
+
+export const getVault = (id: string) => call<Vault>("get_vault", { id });
+
+export const createVault = (displayName: string, environment: string) =>
+  call<Vault>("create_vault", { displayName, environment });
+
+export const renameVault = (id: string, displayName: string) =>
+  call<Vault>("rename_vault", { id, displayName });
+
+export const deleteVault = (id: string) => call<Vault>("delete_vault", { id });
+
+// ----- credentials -----------------------------------------------------------
+
+export const listCredentials = (vaultId: string) =>
+  call<Credential[]>("list_credentials", { vaultId });
+
+export const addCredential = (
+  vaultId: string,
+  mcpServerUrl: string,
+  protocol: Protocol | null,
+  accessToken: string,
+) =>
+  call<Credential>(
+    "add_credential",
+    { vaultId, mcpServerUrl, protocol, accessToken },
+    [accessToken],
+  );
+
+/** Returns the new credential; the old id no longer exists afterwards. */
+export const replaceToken = (id: string, accessToken: string) =>
+  call<Credential>("replace_token", { id, accessToken }, [accessToken]);
+
+export const deleteCredential = (id: string) => call<Credential>("delete_credential", { id });
+
+export const checkServerUrl = (url: string) => call<UrlCheck>("check_server_url", { url });
+
+/** Slow: the engine may wait up to about 10 seconds for the server. */
+export const testConnection = (mcpServerUrl: string, protocol: Protocol, accessToken: string) =>
+  call<ConnectionTest>(
+    "test_connection",
+    { mcpServerUrl, protocol, accessToken },
+    [accessToken],
+  );
+
+export const testSavedCredential = (id: string) =>
+  call<ConnectionTest>("test_saved_credential", { id });
+
+// ----- activity --------------------------------------------------------------
+
+export const listEvents = (vaultId: string | null, limit: number) =>
+  call<Event[]>("list_events", { vaultId, limit });

@@ -1,0 +1,139 @@
+// Turning engine data into words for people. Pure functions: every one takes
+// what it needs (including "now" and the locale) so tests are deterministic.
+import type { CredentialType, Event, KeyProtection, KeychainStatus, Protocol, Timestamp } from "./types";
+
+/** "1 credential", "0 credentials", "3 vaults"; `pluralWord` for irregular nouns. */
+export function plural(count: number, word: string, pluralWord = `${word}s`): string {
+  return `${count} ${count === 1 ? word : pluralWord}`;
+}
+
+export type TimeOptions = { locale?: string; timeZone?: string };
+
+function parseTimestamp(timestamp: Timestamp): Date | null {
+  const date = new Date(timestamp);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** Local date and time, e.g. "12 Mar 2025, 14:05" (the order follows the locale). */
+export function formatDateTime(timestamp: Timestamp, options: TimeOptions = {}): string {
+  const date = parseTimestamp(timestamp);
+  if (!date) return "unknown time";
+  return new Intl.DateTimeFormat(options.locale, {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: options.timeZone,
+  }).format(date);
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "just now", "5 minutes ago", "yesterday", "3 days ago"; older than a week: the date. */
+export function formatRelative(
+  timestamp: Timestamp,
+  now: Date = new Date(),
+  options: TimeOptions = {},
+): string {
+  const date = parseTimestamp(timestamp);
+  if (!date) return "unknown time";
+  const elapsed = now.getTime() - date.getTime();
+  // A clock a little ahead of ours is still "just now".
+  if (elapsed < MINUTE) return "just now";
+  if (elapsed < HOUR) return `${plural(Math.floor(elapsed / MINUTE), "minute")} ago`;
+  if (elapsed < DAY) return `${plural(Math.floor(elapsed / HOUR), "hour")} ago`;
+  if (elapsed < 2 * DAY) return "yesterday";
+  if (elapsed < 7 * DAY) return `${Math.floor(elapsed / DAY)} days ago`;
+  return new Intl.DateTimeFormat(options.locale, {
+    dateStyle: "medium",
+    timeZone: options.timeZone,
+  }).format(date);
+}
+
+export function formatLastUsed(
+  timestamp: Timestamp | null,
+  now: Date = new Date(),
+  options: TimeOptions = {},
+): string {
+  return timestamp === null ? "never" : formatRelative(timestamp, now, options);
+}
+
+const EVENT_LABELS: Record<string, string> = {
+  "setup.completed": "Agent Vault set up",
+  "key.recovered": "Access restored with the recovery key",
+  "recovery_key.regenerated": "New recovery key created",
+  "environment.created": "Environment created",
+  "vault.created": "Vault created",
+  "vault.renamed": "Vault renamed",
+  "vault.deleted": "Vault deleted",
+  "credential.created": "Credential added",
+  "credential.deleted": "Credential deleted",
+  "credential.replaced": "Token replaced",
+  "credential.used": "Token used by an agent",
+  "credential.tested": "Connection tested",
+};
+
+/** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */
+export function eventKindLabel(kind: string): string {
+  const known = EVENT_LABELS[kind];
+  if (known) return known;
+  const words = kind.replace(/[._]+/g, " ").trim();
+  return words === "" ? "Event" : words[0].toUpperCase() + words.slice(1);
+}
+
+/** The extra facts of an event as one short line ("" when there are none). */
+export function describeEventDetail(event: Event): string {
+  const parts: string[] = [];
+  if (event.kind === "setup.completed" && event.detail === "keychain") {
+    parts.push("Key kept in the system keychain");
+  } else if (event.kind === "setup.completed" && event.detail === "passphrase") {
+    parts.push("Key protected by a passphrase");
+  } else if (event.kind === "environment.created" && event.environment) {
+    parts.push(event.environment);
+  } else if (event.detail) {
+    parts.push(event.detail);
+  }
+  if (event.method) parts.push(event.method);
+  if (event.status !== null) parts.push(`HTTP ${event.status}`);
+  return parts.join(" · ");
+}
+
+/**
+ * The server part of a URL for display: host, plus the port when it is not the
+ * default one. Falls back to the input when it is not a URL.
+ */
+export function hostOf(url: string): string {
+  try {
+    const host = new URL(url).host;
+    return host === "" ? url : host;
+  } catch {
+    return url;
+  }
+}
+
+export function protocolLabel(protocol: Protocol): string {
+  return protocol === "sse" ? "SSE" : "Streamable HTTP";
+}
+
+export function credentialTypeLabel(type: CredentialType): string {
+  return type === "static_bearer" ? "Bearer token" : type;
+}
+
+export function keychainStatusText(keychain: KeychainStatus): string {
+  switch (keychain.state) {
+    case "available":
+      return keychain.has_key
+        ? "Available, and it holds this installation's key"
+        : "Available, without a key for this installation";
+    case "locked":
+      return "Locked or refused access";
+    case "unavailable":
+      return "Not reachable on this computer";
+  }
+}
+
+export function protectionText(protection: KeyProtection | null): string {
+  if (protection === "keychain") return "System keychain";
+  if (protection === "passphrase") return "Your passphrase";
+  return "Not set up";
+}

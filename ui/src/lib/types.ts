@@ -1,0 +1,19 @@
+// Types the engine exposes over IPC, generated from Rust by ts-rs into
+// ./bindings (read-only; `make test` fails when they drift from the Rust types).
+export type { Credential } from "./bindings/Credential";
+export type { CredentialType } from "./bindings/CredentialType";
+export type { Environment } from "./bindings/Environment";
+export type { Event } from "./bindings/Event";
+export type { KeyProtection } from "./bindings/KeyProtection";
+export type { KeychainStatus } from "./bindings/KeychainStatus";
+export type { Protocol } from "./bindings/Protocol";
+export type { Status } from "./bindings/Status";
+export type { Timestamp } from "./bindings/Timestamp";
+export type { Vault } from "./bindings/Vault";
+
+export type { ConnectionOutcome } from "./bindings/ConnectionOutcome";
+export type { ConnectionTest } from "./bindings/ConnectionTest";
+export type { IpcError } from "./bindings/IpcError";
+export type { RecoveryKeyReveal } from "./bindings/RecoveryKeyReveal";
+export type { Resolution } from "./bindings/Resolution";
+export type { UrlCheck } from "./bindings/UrlCheck";

@@ -1,0 +1,255 @@
+// An in-memory stand-in for the Rust engine, so the UI can be looked at in a
+// plain browser (`npm run dev`, then /preview.html?scenario=...). Development
+// only: never imported by the app itself, and not part of `vite build`.
+import type {
+  ConnectionTest,
+  Credential,
+  Environment,
+  Event,
+  IpcError,
+  Protocol,
+  Status,
+  Vault,
+} from "../lib/types";
+import { guessProtocol, validateServerUrl, validateToken } from "../lib/validation";
+
+export type Scenario =
+  | "first-run"
+  | "no-keychain"
+  | "recover"
+  | "unlock"
+  | "locked-keychain"
+  | "empty"
+  | "main"
+  | "production";
+
+type Args = Record<string, unknown>;
+
+const fail = (code: string, message: string, field: string | null = null): never => {
+  throw { code, message, field } satisfies IpcError;
+};
+
+const now = () => new Date().toISOString();
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+let counter = 0;
+const newId = (prefix: string) => `${prefix}_${(++counter).toString(16).padStart(8, "0")}`;
+
+export function createFakeEngine(scenario: Scenario) {
+  const populated = scenario === "main" || scenario === "production";
+  const environments: Environment[] = [
+    { name: "development", colour: "#1e88e5", created_at: minutesAgo(9000), vault_count: 0 },
+    { name: "staging", colour: "#f9a825", created_at: minutesAgo(9000), vault_count: 0 },
+    { name: "production", colour: "#e53935", created_at: minutesAgo(9000), vault_count: 0 },
+  ];
+  const vaults: Vault[] = [];
+  const credentials: Credential[] = [];
+  const events: Event[] = [];
+  let eventId = 0;
+  let initialized = scenario !== "first-run" && scenario !== "no-keychain";
+  let unlocked = false;
+  let active = scenario === "production" ? "production" : "development";
+
+  function record(kind: string, extra: Partial<Event> = {}) {
+    events.push({
+      id: ++eventId,
+      at: now(),
+      kind,
+      environment: null,
+      vault_id: null,
+      credential_id: null,
+      session_id: null,
+      upstream_url: null,
+      method: null,
+      status: null,
+      detail: null,
+      ...extra,
+    });
+  }
+
+  function addVault(name: string, environment: string): Vault {
+    const vault: Vault = {
+      id: newId("vlt"),
+      display_name: name,
+      environment,
+      created_at: now(),
+      updated_at: now(),
+      credential_count: 0,
+      last_used_at: null,
+    };
+    vaults.push(vault);
+    record("vault.created", { environment, vault_id: vault.id });
+    return vault;
+  }
+
+  function addCredential(vault: Vault, url: string, protocol: Protocol): Credential {
+    const credential: Credential = {
+      id: newId("crd"),
+      vault_id: vault.id,
+      mcp_server_url: url,
+      protocol,
+      type: "static_bearer",
+      created_at: now(),
+      last_used_at: null,
+    };
+    credentials.push(credential);
+    vault.credential_count += 1;
+    record("credential.created", { environment: vault.environment, vault_id: vault.id, credential_id: credential.id, upstream_url: url });
+    return credential;
+  }
+
+  if (initialized) record("setup.completed", { detail: "keychain", at: minutesAgo(9000) });
+  if (populated) {
+    const github = addVault("GitHub", "development");
+    const used = addCredential(github, "https://api.githubcopilot.com/mcp/", "streamable_http");
+    addCredential(github, "http://127.0.0.1:8000/sse", "sse");
+    used.last_used_at = minutesAgo(42);
+    github.last_used_at = used.last_used_at;
+    record("credential.used", { environment: "development", vault_id: github.id, credential_id: used.id, upstream_url: used.mcp_server_url, method: "POST", status: 200 });
+    addVault("Support bot", "development");
+    const prod = addVault("Customer data", "production");
+    addCredential(prod, "https://mcp.atlassian.com/v1/sse", "sse");
+  }
+
+  const status = (): Status => ({
+    data_dir: "/home/ada/.local/share/agent-vault",
+    keychain_account: "a1b2c3d4",
+    initialized,
+    protection: !initialized ? null : scenario === "unlock" ? "passphrase" : "keychain",
+    keychain:
+      scenario === "no-keychain" || scenario === "locked-keychain"
+        ? { state: scenario === "no-keychain" ? "unavailable" : "locked", detail: "org.freedesktop.secrets was not provided by any .service files" }
+        : { state: "available", has_key: scenario !== "recover" },
+    unlocked,
+    recovery_needed: scenario === "recover" && !unlocked,
+    active_environment: active,
+    vaults: vaults.length,
+    credentials: credentials.length,
+    schema_version: 3,
+  });
+
+  const vault = (id: unknown) => vaults.find((candidate) => candidate.id === id) ?? fail("not_found", `No vault with id or name "${String(id)}" exists. It may have been deleted.`);
+  const recoveryKey = () => "K7QX-M2PA-ZR4T-WQHB-C3ND-Y6LE-F5GU-J2SV";
+  const slow = <T>(value: T, ms = 1200) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+  function checkUrl(raw: unknown): string {
+    const verdict = validateServerUrl(String(raw ?? ""));
+    return verdict.ok ? verdict.normalized : fail("invalid_input", verdict.message, "mcp_server_url");
+  }
+
+  function checkToken(raw: unknown): void {
+    const problem = validateToken(String(raw ?? ""));
+    if (problem) fail("invalid_input", problem, "access_token");
+  }
+
+  function connectionTest(url: string, token: string): ConnectionTest {
+    if (token.startsWith("bad")) return { outcome: "unauthorized", message: "The server refused the token (HTTP 401). Check that you copied the whole token and that it has not expired.", server_name: null, http_status: 401 };
+    if (url.includes("offline")) return { outcome: "unreachable", message: "Could not reach the server. Check the address and your internet connection.", server_name: null, http_status: null };
+    return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200 };
+  }
+
+  const commands: Record<string, (args: Args) => unknown> = {
+    app_status: () => status(),
+    initialize: ({ passphrase }) => {
+      if (passphrase === null && scenario === "no-keychain") fail("keychain_unavailable", "The system keychain could not be reached (no Secret Service). Your tokens are safe but cannot be unlocked until it is available.");
+      initialized = true;
+      unlocked = true;
+      record("setup.completed", { detail: passphrase === null ? "keychain" : "passphrase" });
+      return slow({ recovery_key: recoveryKey() }, 600);
+    },
+    unlock: () => {
+      if (scenario === "locked-keychain") fail("keychain_locked", "The system keychain is locked or refused access (dismissed). Unlock it (for example by logging in to your desktop) and try again.");
+      unlocked = true;
+      return status();
+    },
+    unlock_with_passphrase: ({ passphrase }) => {
+      if (passphrase !== "correct horse battery") fail("wrong_passphrase", "That passphrase is not correct. Nothing was changed.");
+      unlocked = true;
+      return slow(status(), 800);
+    },
+    recover: ({ recoveryKey: typed }) => {
+      const cleaned = String(typed).replace(/[-\s]/g, "").toUpperCase();
+      if (cleaned !== recoveryKey().replace(/-/g, "")) fail("wrong_recovery_key", "That recovery key does not open these vaults. Check it for typos; nothing was changed.");
+      unlocked = true;
+      record("key.recovered");
+      return status();
+    },
+    regenerate_recovery_key: () => {
+      record("recovery_key.regenerated");
+      return { recovery_key: "P4RT-QZQM-W2XK-L7CB-N3HD-T6VA-Y5EJ-RBSU" };
+    },
+    list_environments: () => environments.map((environment) => ({ ...environment, vault_count: vaults.filter((v) => v.environment === environment.name).length })),
+    create_environment: ({ name, colour }) => {
+      const lower = String(name).trim().toLowerCase();
+      if (environments.some((environment) => environment.name === lower)) fail("duplicate_environment", `An environment named "${lower}" already exists.`);
+      const environment = { name: lower, colour: String(colour), created_at: now(), vault_count: 0 };
+      environments.push(environment);
+      record("environment.created", { environment: lower });
+      return environment;
+    },
+    set_active_environment: ({ name }) => {
+      active = String(name);
+      return status();
+    },
+    list_vaults: ({ environment }) => vaults.filter((v) => environment === null || v.environment === environment),
+    get_vault: ({ id }) => vault(id),
+    create_vault: ({ displayName, environment }) => addVault(String(displayName), String(environment)),
+    rename_vault: ({ id, displayName }) => {
+      const found = vault(id);
+      found.display_name = String(displayName);
+      record("vault.renamed", { environment: found.environment, vault_id: found.id });
+      return found;
+    },
+    delete_vault: ({ id }) => {
+      const found = vault(id);
+      vaults.splice(vaults.indexOf(found), 1);
+      record("vault.deleted", { environment: found.environment, vault_id: found.id, detail: `${found.credential_count} credential(s) deleted with it` });
+      return found;
+    },
+    list_credentials: ({ vaultId }) => credentials.filter((c) => c.vault_id === vaultId),
+    add_credential: ({ vaultId, mcpServerUrl, protocol, accessToken }) => {
+      const found = vault(vaultId);
+      const url = checkUrl(mcpServerUrl);
+      checkToken(accessToken);
+      if (credentials.some((c) => c.vault_id === found.id && c.mcp_server_url === url)) {
+        fail("duplicate_url", `This vault already has a credential for ${url}. Use "Replace token" to change it, or delete it first.`, "mcp_server_url");
+      }
+      return slow(addCredential(found, url, (protocol as Protocol | null) ?? guessProtocol(url)), 500);
+    },
+    replace_token: ({ id, accessToken }) => {
+      checkToken(accessToken);
+      const old = credentials.find((c) => c.id === id) ?? fail("not_found", "No credential with that id exists.");
+      const replacement = { ...old, id: newId("crd"), created_at: now() };
+      credentials.splice(credentials.indexOf(old), 1, replacement);
+      record("credential.replaced", { vault_id: old.vault_id, credential_id: replacement.id, upstream_url: old.mcp_server_url, detail: `replaces ${old.id}` });
+      return replacement;
+    },
+    delete_credential: ({ id }) => {
+      const old = credentials.find((c) => c.id === id) ?? fail("not_found", "No credential with that id exists.");
+      credentials.splice(credentials.indexOf(old), 1);
+      vault(old.vault_id).credential_count -= 1;
+      record("credential.deleted", { vault_id: old.vault_id, credential_id: old.id, upstream_url: old.mcp_server_url });
+      return old;
+    },
+    check_server_url: ({ url }) => {
+      const normalized = checkUrl(url);
+      return { normalized, suggested_protocol: guessProtocol(normalized) };
+    },
+    test_connection: ({ mcpServerUrl, accessToken }) => {
+      checkToken(accessToken);
+      return slow(connectionTest(checkUrl(mcpServerUrl), String(accessToken)), 2500);
+    },
+    test_saved_credential: ({ id }) => {
+      const found = credentials.find((c) => c.id === id) ?? fail("not_found", "No credential with that id exists.");
+      record("credential.tested", { vault_id: found.vault_id, credential_id: found.id, upstream_url: found.mcp_server_url, detail: "ok" });
+      return slow(connectionTest(found.mcp_server_url, "good"), 1500);
+    },
+    list_events: ({ vaultId, limit }) =>
+      events.filter((e) => vaultId === null || e.vault_id === vaultId).slice(-Number(limit)).reverse(),
+  };
+
+  return (command: string, args: Args = {}): unknown => {
+    const handler = commands[command];
+    if (!handler) return fail("internal", `command ${command} not found`);
+    return handler(args);
+  };
+}
