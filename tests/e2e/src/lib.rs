@@ -140,7 +140,7 @@ pub struct Driver {
 
 impl Driver {
     /// `ipc_trace`: the file where the debug build appends every IPC answer.
-    pub fn start(data_dir: &Path, ipc_trace: &Path) -> Self {
+    pub fn start(data_dir: &Path, ipc_trace: &Path, extra_env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let native_port = free_port();
         let driver = std::env::var_os("TAURI_DRIVER")
@@ -163,6 +163,7 @@ impl Driver {
             ])
             .env("AGENT_VAULT_HOME", data_dir)
             .env("AGENT_VAULT_IPC_TRACE", ipc_trace)
+            .envs(extra_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -218,8 +219,13 @@ pub fn css(testid: &str) -> String {
 
 impl Window {
     pub async fn launch(data_dir: &Path) -> Self {
+        Self::launch_with_env(data_dir, &[]).await
+    }
+
+    /// Launches with extra environment variables for the app (and its driver).
+    pub async fn launch_with_env(data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let trace_dir = tempfile::tempdir().expect("trace dir");
-        let driver = Driver::start(data_dir, &trace_dir.path().join("ipc-trace"));
+        let driver = Driver::start(data_dir, &trace_dir.path().join("ipc-trace"), extra_env);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "tauri:options".into(),

@@ -153,6 +153,14 @@ async fn first_run_environments_credentials_and_no_token_leaks() {
     }
     let result = window.text("cred-test-result").await;
     assert!(result.contains("agent-vault-test-server"), "{result}");
+    window
+        .client
+        .execute(
+            "document.querySelector('[data-testid=\"cred-test-result\"]').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     window.screenshot("04-add-credential-tested").await;
 
     window.click("cred-save").await;
@@ -287,5 +295,68 @@ async fn wiped_keychain_is_recovered_with_the_recovery_key() {
     window
         .wait_text("screen-main", |text| text.contains("Survives"))
         .await;
+    window.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_keychain_the_app_explains_and_offers_a_passphrase() {
+    require_environment();
+    let data = tempfile::tempdir().expect("data dir");
+    let no_bus = format!("unix:path={}/no-such-bus", data.path().display());
+    let window =
+        Window::launch_with_env(data.path(), &[("DBUS_SESSION_BUS_ADDRESS", &no_bus)]).await;
+    window.wait_screen("first-run").await;
+    window.click("setup-keychain").await;
+    window.wait_screen("keychain-problem").await;
+    let explanation = window.text("screen-keychain-problem").await;
+    assert!(
+        explanation.to_lowercase().contains("keychain"),
+        "{explanation}"
+    );
+    window.screenshot("09-no-keychain").await;
+
+    window.fill("passphrase", "short").await;
+    window.fill("passphrase-confirm", "short").await;
+    window.click("setup-passphrase").await;
+    window
+        .wait_text("screen-keychain-problem", |text| {
+            text.contains("10 characters")
+        })
+        .await;
+    window.fill("passphrase", "a long enough passphrase").await;
+    window
+        .fill("passphrase-confirm", "a long enough passphrase")
+        .await;
+    window.click("setup-passphrase").await;
+    window.wait_screen("recovery-key").await;
+    window.click("recovery-key-saved").await;
+    window.click("recovery-key-continue").await;
+    window.wait_screen("main").await;
+
+    // Invalid input is explained next to the field and nothing is saved.
+    window.click("vault-create-open").await;
+    window.click("vault-create-submit").await;
+    let name_error = window
+        .wait_text("vault-name-error", |text| !text.is_empty())
+        .await;
+    assert!(name_error.to_lowercase().contains("name"), "{name_error}");
+    window.fill("vault-name", "Passphrase vault").await;
+    window.click("vault-create-submit").await;
+    window
+        .wait_text("screen-main", |text| text.contains("Passphrase vault"))
+        .await;
+    open_vault(&window, "Passphrase vault").await;
+    window.fill("cred-url", "https://mcp.example.com/mcp").await;
+    let spaced = format!("{} tail", unique_token("spaced"));
+    window.fill("cred-token", &spaced).await;
+    window.click("cred-save").await;
+    let token_error = window
+        .wait_text("cred-token-error", |text| !text.is_empty())
+        .await;
+    assert!(token_error.contains("spaces"), "{token_error}");
+    assert!(!token_error.contains(&spaced));
+    window.el("empty-credentials").await;
+    window.screenshot("10-invalid-token").await;
+    assert!(files_containing(data.path(), spaced.as_bytes()).is_empty());
     window.quit().await;
 }
