@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -47,3 +47,7 @@ bindings-check:
 e2e:
 	xvfb-run -a -s "-screen 0 1280x860x24" scripts/with-secret-service.sh \
 		$(CARGO) test -p agent-vault-e2e -- --test-threads=1
+
+## A Debian package of the desktop app (release build) under target/release/bundle/deb/.
+deb: deps-run
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb

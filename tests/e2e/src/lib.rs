@@ -261,9 +261,19 @@ impl Window {
             .unwrap_or_default()
     }
 
+    /// Clicks like a user: the element is first scrolled to the middle of the
+    /// window, so the sticky header never covers it.
     pub async fn click(&self, testid: &str) {
-        self.el(testid)
+        let element = self.el(testid).await;
+        let handle = serde_json::to_value(&element).expect("element handle");
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![handle],
+            )
             .await
+            .unwrap_or_else(|e| panic!("scroll to {testid}: {e}"));
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {testid}: {e}"));
