@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use tauri::State;
-use vault_core::{SetupProtection, Status, UserSecret};
+use vault_core::{RecoveryKey, SetupProtection, Status, UserSecret};
 
 use crate::error::IpcResult;
 use crate::state::AppState;
@@ -12,6 +12,14 @@ use crate::state::AppState;
 #[ts(export)]
 pub struct RecoveryKeyReveal {
     pub recovery_key: String,
+}
+
+impl From<RecoveryKey> for RecoveryKeyReveal {
+    fn from(key: RecoveryKey) -> Self {
+        Self {
+            recovery_key: key.reveal_once().to_string(),
+        }
+    }
 }
 
 fn protection(passphrase: Option<String>) -> SetupProtection {
@@ -32,12 +40,7 @@ pub async fn initialize(
     passphrase: Option<String>,
 ) -> IpcResult<RecoveryKeyReveal> {
     state
-        .run(move |engine| {
-            let key = engine.initialize(protection(passphrase))?;
-            Ok(RecoveryKeyReveal {
-                recovery_key: key.reveal_once().to_string(),
-            })
-        })
+        .run(move |engine| Ok(engine.initialize(protection(passphrase))?.into()))
         .await
 }
 
@@ -81,11 +84,6 @@ pub async fn recover(
 #[tauri::command]
 pub async fn regenerate_recovery_key(state: State<'_, AppState>) -> IpcResult<RecoveryKeyReveal> {
     state
-        .run(|engine| {
-            let key = engine.regenerate_recovery_key()?;
-            Ok(RecoveryKeyReveal {
-                recovery_key: key.reveal_once().to_string(),
-            })
-        })
+        .run(|engine| Ok(engine.regenerate_recovery_key()?.into()))
         .await
 }
