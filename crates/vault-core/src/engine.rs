@@ -3,12 +3,14 @@
 //! master key.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::injection_cache::{self, InjectionCache};
 use crate::keychain::{KeyStore, KeychainError, OsKeychain};
 use crate::keys::{self, KeyProtection, SetupProtection};
 use crate::model::{
@@ -93,12 +95,32 @@ pub struct CredentialCheck {
     pub error: Option<Error>,
 }
 
+/// One proxied request that used a credential, for the audit trail
+/// ([`Engine::record_credential_uses`]). Carries what the proxy resolved at
+/// request time, so the use is recorded even if the credential is deleted
+/// before the batch is written.
+#[derive(Debug, Clone)]
+pub struct CredentialUse {
+    pub credential_id: String,
+    pub vault_id: String,
+    pub upstream_url: String,
+    pub session_id: Option<String>,
+    /// The HTTP method of the request.
+    pub method: Option<String>,
+    /// The upstream's HTTP status; `None` when no answer came back.
+    pub status: Option<i64>,
+    /// A short note for failed requests (never a header or a body).
+    pub detail: Option<String>,
+    pub at: Timestamp,
+}
+
 pub struct Engine {
     store: Store,
     keychain: Box<dyn KeyStore>,
     data_dir: PathBuf,
     install_id: String,
     master: Option<MasterKey>,
+    injections: InjectionCache,
 }
 
 /// The data folder: `AGENT_VAULT_HOME` if set, else the OS app-data folder
@@ -147,6 +169,7 @@ impl Engine {
             data_dir: data_dir.to_path_buf(),
             install_id,
             master: None,
+            injections: InjectionCache::default(),
         })
     }
 
@@ -675,6 +698,80 @@ impl Engine {
             resolution,
             token: InjectableToken(token),
         }))
+    }
+
+    /// For the injecting proxy, on every request: like
+    /// [`Engine::resolve_for_injection`], answered from a cache of opened
+    /// tokens that is dropped whenever the database changed since the last
+    /// call, whoever changed it (this engine, another connection, the CLI).
+    /// A hit costs one `PRAGMA data_version` and a map lookup.
+    ///
+    /// Pass the same spelling of `url` each time (the proxy passes the
+    /// normalised credential URL); the cache is keyed by it as given.
+    pub fn cached_injection(
+        &mut self,
+        vault_ids: &[String],
+        url: &str,
+    ) -> Result<Option<Arc<Injection>>> {
+        let before = self.store.stamp()?;
+        self.injections.validate(before);
+        let key = injection_cache::key(vault_ids, url);
+        if let Some(answer) = self.injections.get(&key) {
+            return Ok(answer);
+        }
+        let answer = self.resolve_for_injection(vault_ids, url)?.map(Arc::new);
+        // Cache the answer only if nothing was committed while it was being
+        // read; otherwise it may mix old and new rows. It is fresh enough to
+        // serve this one request either way.
+        let after = self.store.stamp()?;
+        if after == before {
+            self.injections.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
+
+    /// Drops every cached opened token (they are zeroised once no request
+    /// holds them any more). The proxy calls this when a session stops.
+    pub fn forget_cached_tokens(&mut self) {
+        self.injections.clear();
+    }
+
+    /// Records a batch of proxied uses in one transaction (audit events and
+    /// "last used"), without invalidating the token cache: the audit trail
+    /// cannot change what a URL resolves to.
+    pub fn record_credential_uses(&mut self, uses: &[CredentialUse]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let before = self.store.stamp()?;
+        let tx = self.store.write()?;
+        for used in uses {
+            let environment = match vaults::get(&tx, &used.vault_id) {
+                Ok(vault) => Some(vault.environment),
+                Err(Error::NotFound { .. }) => None,
+                Err(other) => return Err(other),
+            };
+            credentials::mark_used(&tx, &used.credential_id, used.at)?;
+            events::insert(
+                &tx,
+                &NewEvent {
+                    kind: "credential.used",
+                    at: Some(used.at),
+                    environment: environment.as_deref(),
+                    vault_id: Some(&used.vault_id),
+                    credential_id: Some(&used.credential_id),
+                    session_id: used.session_id.as_deref(),
+                    upstream_url: Some(&used.upstream_url),
+                    method: used.method.as_deref(),
+                    status: used.status,
+                    detail: used.detail.as_deref(),
+                },
+            )?;
+        }
+        tx.commit()?;
+        let after = self.store.stamp()?;
+        self.injections.carry_over(before, after);
+        Ok(())
     }
 
     /// Records that a session used a credential (audit + "last used").

@@ -5,6 +5,7 @@
 mod crypto;
 mod engine;
 mod error;
+mod injection_cache;
 mod keychain;
 mod keys;
 pub mod logging;
@@ -16,7 +17,8 @@ mod server_url;
 mod store;
 
 pub use engine::{
-    default_data_dir, CredentialCheck, Engine, InjectableToken, Injection, KeychainStatus, Status,
+    default_data_dir, CredentialCheck, CredentialUse, Engine, InjectableToken, Injection,
+    KeychainStatus, Status,
 };
 pub use error::{Error, Result};
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
