@@ -11,6 +11,7 @@ mod keys;
 pub mod logging;
 mod model;
 mod probe;
+pub mod proxy;
 mod recovery_key;
 mod secret;
 mod server_url;
