@@ -22,6 +22,7 @@ use crate::secret::{AccessToken, MasterKey, RecoveryKey, UserSecret};
 use crate::server_url::{guess_protocol, normalize_server_url};
 use crate::store::events::NewEvent;
 use crate::store::{credentials, environments, events, meta, migrations, vaults, Store};
+use crate::usage::{self, CredentialUse, UsageRecorder};
 
 const DEFAULT_ENVIRONMENT: &str = "development";
 
@@ -93,25 +94,6 @@ pub struct CredentialCheck {
     pub mcp_server_url: String,
     pub ok: bool,
     pub error: Option<Error>,
-}
-
-/// One proxied request that used a credential, for the audit trail
-/// ([`Engine::record_credential_uses`]). Carries what the proxy resolved at
-/// request time, so the use is recorded even if the credential is deleted
-/// before the batch is written.
-#[derive(Debug, Clone)]
-pub struct CredentialUse {
-    pub credential_id: String,
-    pub vault_id: String,
-    pub upstream_url: String,
-    pub session_id: Option<String>,
-    /// The HTTP method of the request.
-    pub method: Option<String>,
-    /// The upstream's HTTP status; `None` when no answer came back.
-    pub status: Option<i64>,
-    /// A short note for failed requests (never a header or a body).
-    pub detail: Option<String>,
-    pub at: Timestamp,
 }
 
 pub struct Engine {
@@ -738,40 +720,27 @@ impl Engine {
 
     /// Records a batch of proxied uses in one transaction (audit events and
     /// "last used"), without invalidating the token cache: the audit trail
-    /// cannot change what a URL resolves to.
+    /// cannot change what a URL resolves to. The proxy itself writes through
+    /// a [`UsageRecorder`] instead, so an audit commit never holds the engine.
     pub fn record_credential_uses(&mut self, uses: &[CredentialUse]) -> Result<()> {
         if uses.is_empty() {
             return Ok(());
         }
         let before = self.store.stamp()?;
         let tx = self.store.write()?;
-        for used in uses {
-            let environment = match vaults::get(&tx, &used.vault_id) {
-                Ok(vault) => Some(vault.environment),
-                Err(Error::NotFound { .. }) => None,
-                Err(other) => return Err(other),
-            };
-            credentials::mark_used(&tx, &used.credential_id, used.at)?;
-            events::insert(
-                &tx,
-                &NewEvent {
-                    kind: "credential.used",
-                    at: Some(used.at),
-                    environment: environment.as_deref(),
-                    vault_id: Some(&used.vault_id),
-                    credential_id: Some(&used.credential_id),
-                    session_id: used.session_id.as_deref(),
-                    upstream_url: Some(&used.upstream_url),
-                    method: used.method.as_deref(),
-                    status: used.status,
-                    detail: used.detail.as_deref(),
-                },
-            )?;
-        }
+        usage::insert(&tx, uses)?;
         tx.commit()?;
         let after = self.store.stamp()?;
         self.injections.carry_over(before, after);
         Ok(())
+    }
+
+    /// A second connection to this data folder that only records credential
+    /// uses: its commits (and their fsync) never wait for, or block, this
+    /// engine. Each of its commits makes this engine's token cache reload
+    /// once, as any other connection's would.
+    pub fn usage_recorder(&self) -> Result<UsageRecorder> {
+        UsageRecorder::open(&self.data_dir)
     }
 
     /// Records that a session used a credential (audit + "last used").

@@ -1,16 +1,17 @@
 //! `credential.used` events, written off the request path: a request hands
 //! its record to a channel and moves on; a writer task collects what arrives
 //! within [`BATCH_WINDOW`] and writes it in one transaction on a blocking
-//! thread. When every sender is gone (the session stopped), the rest is
-//! written and the task ends.
+//! thread, through its own database connection (a [`UsageRecorder`]), so
+//! the commit's fsync never holds the engine that token lookups need. When
+//! every sender is gone (the session stopped), the rest is written and the
+//! task ends.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::{CredentialUse, Engine};
+use crate::usage::{CredentialUse, UsageRecorder};
 
 const BATCH_WINDOW: Duration = Duration::from_millis(200);
 const MAX_BATCH: usize = 512;
@@ -25,11 +26,11 @@ pub(crate) struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer task; it runs until every `AuditLog` clone is dropped.
-    pub(crate) fn start(engine: Arc<Mutex<Engine>>) -> (Self, JoinHandle<()>) {
+    pub(crate) fn start(recorder: UsageRecorder) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(BACKLOG);
         (
             Self { sender },
-            tokio::spawn(write_batches(engine, receiver)),
+            tokio::spawn(write_batches(recorder, receiver)),
         )
     }
 
@@ -44,7 +45,8 @@ impl AuditLog {
     }
 }
 
-async fn write_batches(engine: Arc<Mutex<Engine>>, mut receiver: mpsc::Receiver<CredentialUse>) {
+async fn write_batches(recorder: UsageRecorder, mut receiver: mpsc::Receiver<CredentialUse>) {
+    let mut recorder = Some(recorder);
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         let window = tokio::time::sleep(BATCH_WINDOW);
@@ -58,25 +60,33 @@ async fn write_batches(engine: Arc<Mutex<Engine>>, mut receiver: mpsc::Receiver<
                 () = &mut window => break,
             }
         }
-        write(&engine, batch).await;
-    }
-}
-
-async fn write(engine: &Arc<Mutex<Engine>>, batch: Vec<CredentialUse>) {
-    let engine = Arc::clone(engine);
-    let count = batch.len();
-    let written = tokio::task::spawn_blocking(move || {
-        let mut engine = engine
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        engine.record_credential_uses(&batch)
-    })
-    .await;
-    match written {
-        Ok(Ok(())) => tracing::debug!(count, "credential uses recorded"),
-        Ok(Err(error)) => {
-            tracing::warn!(count, code = error.code(), %error, "credential uses could not be recorded")
+        let Some(mut writer) = recorder.take() else {
+            tracing::warn!(
+                count = batch.len(),
+                "the audit writer is gone; credential uses not recorded"
+            );
+            continue;
+        };
+        let count = batch.len();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = writer.record(&batch);
+            (writer, result)
+        })
+        .await;
+        match written {
+            Ok((writer, result)) => {
+                recorder = Some(writer);
+                match result {
+                    Ok(()) => tracing::debug!(count, "credential uses recorded"),
+                    Err(error) => tracing::warn!(
+                        count,
+                        code = error.code(),
+                        %error,
+                        "credential uses could not be recorded"
+                    ),
+                }
+            }
+            Err(_) => tracing::warn!(count, "the audit writer stopped"),
         }
-        Err(_) => tracing::warn!(count, "the audit writer stopped"),
     }
 }

@@ -24,8 +24,9 @@ use super::origin::OriginMap;
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
 use super::upstream::UpstreamClient;
-use crate::engine::{CredentialUse, Engine, Injection};
+use crate::engine::{Engine, Injection};
 use crate::model::Timestamp;
+use crate::usage::CredentialUse;
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 

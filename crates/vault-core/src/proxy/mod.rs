@@ -56,6 +56,7 @@ pub use secret::SessionSecret;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::server_url::normalize_server_url;
+use crate::usage::UsageRecorder;
 use audit::AuditLog;
 use handler::Route;
 use origin::OriginMap;
@@ -122,11 +123,11 @@ impl SessionProxy {
             ));
         }
         let vault_ids: Arc<[String]> = vault_ids.into();
-        check_session(&engine, &vault_ids, &normalized).await?;
+        let recorder = check_session(&engine, &vault_ids, &normalized).await?;
 
         let secret = Arc::new(SessionSecret::generate()?);
         let client = upstream::client()?;
-        let (audit, audit_task) = AuditLog::start(Arc::clone(&engine));
+        let (audit, audit_task) = AuditLog::start(recorder);
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let mut proxy = Self {
             engine: Arc::clone(&engine),
@@ -249,13 +250,14 @@ impl Drop for SessionProxy {
     }
 }
 
-/// Refuses mixed environments and URLs without a credential, and opens each
-/// token once (unlocking if needed) on a blocking thread.
+/// Refuses mixed environments and URLs without a credential, opens each
+/// token once (unlocking if needed) and opens the audit connection, on a
+/// blocking thread.
 async fn check_session(
     engine: &Arc<Mutex<Engine>>,
     vault_ids: &Arc<[String]>,
     urls: &[String],
-) -> Result<()> {
+) -> Result<UsageRecorder> {
     let engine = Arc::clone(engine);
     let vault_ids = Arc::clone(vault_ids);
     let urls = urls.to_vec();
@@ -269,7 +271,7 @@ async fn check_session(
                 return Err(Error::NoCredential { url });
             }
         }
-        Ok(())
+        engine.usage_recorder()
     })
     .await
     .map_err(|_| {
