@@ -682,6 +682,80 @@ async fn sse_events_arrive_while_the_stream_is_still_open() {
     proxy.stop().await;
 }
 
+/// Request bodies stream too: the upstream receives the first chunk while
+/// the agent still holds the rest back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_bodies_reach_the_upstream_as_they_are_sent() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let upstream_addr = listener.local_addr().expect("addr");
+    let (arrived, mut arrivals) = mpsc::unbounded_channel::<Bytes>();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let service =
+            hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                let arrived = arrived.clone();
+                async move {
+                    let mut body = request.into_body();
+                    while let Some(frame) = body.frame().await {
+                        if let Ok(data) = frame.expect("frame").into_data() {
+                            arrived.send(data).expect("test listens");
+                        }
+                    }
+                    Ok::<_, std::convert::Infallible>(text(StatusCode::OK, "done"))
+                }
+            });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .await;
+    });
+    let url = format!("http://{upstream_addr}/mcp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-upload");
+    let proxy = SessionProxy::start(shared(engine), "sesn_upload", vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let (chunks, receiver) = mpsc::unbounded_channel::<Bytes>();
+    let request = request_to(
+        addr,
+        Method::POST,
+        "/mcp",
+        Some(proxy.secret().expose_for_agent_config()),
+    )
+    .body(ChannelBody(receiver))
+    .expect("request");
+    let response = tokio::spawn(send_raw(addr, request));
+
+    chunks
+        .send(Bytes::from_static(b"first part;"))
+        .expect("body open");
+    let mut received = Vec::new();
+    while received != b"first part;" {
+        let chunk = tokio::time::timeout(HANG_GUARD, arrivals.recv())
+            .await
+            .expect("the first chunk was not forwarded while the agent held the rest")
+            .expect("chunk");
+        received.extend_from_slice(&chunk);
+    }
+    chunks
+        .send(Bytes::from_static(b"second part"))
+        .expect("body open");
+    drop(chunks);
+    let response = tokio::time::timeout(HANG_GUARD, response)
+        .await
+        .expect("answered")
+        .expect("task")
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    while let Ok(chunk) = arrivals.try_recv() {
+        received.extend_from_slice(&chunk);
+    }
+    assert_eq!(received, b"first part;second part");
+    proxy.stop().await;
+}
+
 /// The next data chunk of `body`, or `None` at its end.
 async fn next_chunk(body: &mut hyper::body::Incoming) -> Option<Bytes> {
     tokio::time::timeout(HANG_GUARD, body.frame())

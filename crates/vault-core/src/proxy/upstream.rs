@@ -43,6 +43,8 @@ pub(crate) fn client() -> Result<UpstreamClient> {
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    // Notices a vanished server under a long-lived SSE stream.
+    tcp.set_keepalive(Some(Duration::from_secs(60)));
     let direct_or_tunnel = TcpOrTunnel {
         tcp,
         proxies: Arc::new(Matcher::from_env()),

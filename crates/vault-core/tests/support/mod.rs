@@ -167,10 +167,15 @@ impl Body for ChannelBody {
 
 /// Sends `request` on a fresh connection exactly as built: no header is
 /// added (not even Host), so tests control every one.
-pub async fn send_raw(
+pub async fn send_raw<B>(
     addr: SocketAddr,
-    request: Request<Full<Bytes>>,
-) -> std::io::Result<Response<Incoming>> {
+    request: Request<B>,
+) -> std::io::Result<Response<Incoming>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
