@@ -129,10 +129,13 @@ async fn forward(
     parts.headers.insert(AUTHORIZATION, bearer(&injection)?);
     parts.uri = uri;
     parts.version = Version::HTTP_11;
+    // Keep only the ids: the opened token is not held while the server thinks.
+    let credential = injection.resolution.credential.clone();
+    drop(injection);
 
     let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
-        credential_id: injection.resolution.credential.id.clone(),
-        vault_id: injection.resolution.credential.vault_id.clone(),
+        credential_id: credential.id.clone(),
+        vault_id: credential.vault_id.clone(),
         upstream_url: route.credential_url.clone(),
         session_id: Some(route.session_id.to_string()),
         method: Some(method.as_str().to_string()),

@@ -27,6 +27,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Rewrites, and only these: an absolute legacy-SSE `endpoint` URL or a
+//! redirect `Location` that names the upstream's own origin is pointed at
+//! the listener (relative ones need nothing). Redirects are never followed;
+//! a `Location` on any other origin passes unchanged, and that origin never
+//! receives the token from the proxy.
+//!
+//! Limits, on purpose: HTTP/1.1 on both sides (MCP needs nothing more);
+//! `Upgrade` (WebSocket) is stripped like any hop-by-hop header; an
+//! `HTTPS_PROXY` must be an `http://` proxy (CONNECT tunnel); the token's
+//! copy inside the outgoing header and hyper's write buffer is not zeroised
+//! (the engine's cached copy and the formatting buffer are); compressed SSE
+//! streams are passed through without `endpoint` rewriting.
+//!
 //! Modules: `secret` (the session secret), `headers` (hop-by-hop, Host
 //! check), `origin` (upstream → listener URL rewriting), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
