@@ -120,7 +120,11 @@ async def serve(transport: str, port: int) -> None:
         app, path = mcp.streamable_http_app(), "/mcp"
 
     # Bind ourselves so port 0 works and we know the real port before serving.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose
+    # proto is IPPROTO_TCP, and accepted sockets inherit proto 0 otherwise.
+    # Without it, Nagle's algorithm holds back each response body on a
+    # keep-alive connection until the client's delayed ACK (~40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))

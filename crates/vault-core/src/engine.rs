@@ -3,12 +3,14 @@
 //! master key.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::injection_cache::{self, InjectionCache};
 use crate::keychain::{KeyStore, KeychainError, OsKeychain};
 use crate::keys::{self, KeyProtection, SetupProtection};
 use crate::model::{
@@ -20,6 +22,7 @@ use crate::secret::{AccessToken, MasterKey, RecoveryKey, UserSecret};
 use crate::server_url::{guess_protocol, normalize_server_url};
 use crate::store::events::NewEvent;
 use crate::store::{credentials, environments, events, meta, migrations, vaults, Store};
+use crate::usage::{self, CredentialUse, UsageRecorder};
 
 const DEFAULT_ENVIRONMENT: &str = "development";
 
@@ -99,6 +102,7 @@ pub struct Engine {
     data_dir: PathBuf,
     install_id: String,
     master: Option<MasterKey>,
+    injections: InjectionCache,
 }
 
 /// The data folder: `AGENT_VAULT_HOME` if set, else the OS app-data folder
@@ -147,6 +151,7 @@ impl Engine {
             data_dir: data_dir.to_path_buf(),
             install_id,
             master: None,
+            injections: InjectionCache::default(),
         })
     }
 
@@ -675,6 +680,67 @@ impl Engine {
             resolution,
             token: InjectableToken(token),
         }))
+    }
+
+    /// For the injecting proxy, on every request: like
+    /// [`Engine::resolve_for_injection`], answered from a cache of opened
+    /// tokens that is dropped whenever the database changed since the last
+    /// call, whoever changed it (this engine, another connection, the CLI).
+    /// A hit costs one `PRAGMA data_version` and a map lookup.
+    ///
+    /// Pass the same spelling of `url` each time (the proxy passes the
+    /// normalised credential URL); the cache is keyed by it as given.
+    pub fn cached_injection(
+        &mut self,
+        vault_ids: &[String],
+        url: &str,
+    ) -> Result<Option<Arc<Injection>>> {
+        let before = self.store.stamp()?;
+        self.injections.validate(before);
+        let key = injection_cache::key(vault_ids, url);
+        if let Some(answer) = self.injections.get(&key) {
+            return Ok(answer);
+        }
+        let answer = self.resolve_for_injection(vault_ids, url)?.map(Arc::new);
+        // Cache the answer only if nothing was committed while it was being
+        // read; otherwise it may mix old and new rows. It is fresh enough to
+        // serve this one request either way.
+        let after = self.store.stamp()?;
+        if after == before {
+            self.injections.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
+
+    /// Drops every cached opened token (they are zeroised once no request
+    /// holds them any more). The proxy calls this when a session stops.
+    pub fn forget_cached_tokens(&mut self) {
+        self.injections.clear();
+    }
+
+    /// Records a batch of proxied uses in one transaction (audit events and
+    /// "last used"), without invalidating the token cache: the audit trail
+    /// cannot change what a URL resolves to. The proxy itself writes through
+    /// a [`UsageRecorder`] instead, so an audit commit never holds the engine.
+    pub fn record_credential_uses(&mut self, uses: &[CredentialUse]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let before = self.store.stamp()?;
+        let tx = self.store.write()?;
+        usage::insert(&tx, uses)?;
+        tx.commit()?;
+        let after = self.store.stamp()?;
+        self.injections.carry_over(before, after);
+        Ok(())
+    }
+
+    /// A second connection to this data folder that only records credential
+    /// uses: its commits (and their fsync) never wait for, or block, this
+    /// engine. Each of its commits makes this engine's token cache reload
+    /// once, as any other connection's would.
+    pub fn usage_recorder(&self) -> Result<UsageRecorder> {
+        UsageRecorder::open(&self.data_dir)
     }
 
     /// Records that a session used a credential (audit + "last used").

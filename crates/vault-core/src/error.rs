@@ -34,6 +34,9 @@ pub enum Error {
         second_env: String,
     },
 
+    #[error("None of this session's vaults has a credential for {url}. Add one, or remove that server from the session.")]
+    NoCredential { url: String },
+
     #[error("Agent Vault is not set up yet. Run setup first (agent-vault init).")]
     NotInitialized,
 
@@ -100,6 +103,7 @@ impl Error {
             Self::DuplicateUrl { .. } => "duplicate_url",
             Self::DuplicateEnvironment(_) => "duplicate_environment",
             Self::MixedEnvironments { .. } => "mixed_environments",
+            Self::NoCredential { .. } => "no_credential",
             Self::NotInitialized => "not_initialized",
             Self::AlreadyInitialized => "already_initialized",
             Self::KeychainUnavailable(_) => "keychain_unavailable",

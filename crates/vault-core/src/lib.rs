@@ -5,15 +5,18 @@
 mod crypto;
 mod engine;
 mod error;
+mod injection_cache;
 mod keychain;
 mod keys;
 pub mod logging;
 mod model;
 mod probe;
+pub mod proxy;
 mod recovery_key;
 mod secret;
 mod server_url;
 mod store;
+mod usage;
 
 pub use engine::{
     default_data_dir, CredentialCheck, Engine, InjectableToken, Injection, KeychainStatus, Status,
@@ -28,3 +31,4 @@ pub use model::{
 pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
+pub use usage::{CredentialUse, UsageRecorder};

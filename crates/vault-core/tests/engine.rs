@@ -2,10 +2,11 @@
 //! `scripts/with-secret-service.sh`) and real SQLite files.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use vault_core::{
-    AccessToken, Engine, Error, KeyProtection, NewCredential, OsKeychain, Protocol,
-    SetupProtection, UserSecret,
+    AccessToken, CredentialUse, Engine, Error, KeyProtection, NewCredential, OsKeychain, Protocol,
+    SetupProtection, Timestamp, UserSecret,
 };
 
 fn require_secret_service() {
@@ -196,6 +197,77 @@ fn rotation_and_deletion_take_effect_immediately() {
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }
+}
+
+/// The proxy's per-request lookup: served from memory while nothing changes,
+/// fresh after any change by this engine or by another connection, and not
+/// disturbed by the proxy's own audit writes.
+#[test]
+fn cached_tokens_follow_every_change_but_not_audit_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, _) = new_engine(dir.path());
+    let url = "https://cache.example.com/mcp";
+    let vault = engine
+        .create_vault("Cache", "development", vec![credential(url, "tok-1")])
+        .expect("vault");
+    let ids = [vault.id.clone()];
+    let open = |engine: &mut Engine| {
+        engine
+            .cached_injection(&ids, url)
+            .expect("lookup")
+            .map(|found| (found.token.expose_for_injection().to_string(), found))
+    };
+
+    let (first, first_entry) = open(&mut engine).expect("found");
+    assert_eq!(first, "tok-1");
+    let (_, again) = open(&mut engine).expect("found");
+    assert!(Arc::ptr_eq(&first_entry, &again), "served from the cache");
+
+    engine
+        .record_credential_uses(&[CredentialUse {
+            credential_id: first_entry.resolution.credential.id.clone(),
+            vault_id: vault.id.clone(),
+            upstream_url: url.to_string(),
+            session_id: Some("sesn_cache".into()),
+            method: Some("POST".into()),
+            status: Some(200),
+            detail: None,
+            at: Timestamp::now(),
+        }])
+        .expect("audit");
+    let (_, after_audit) = open(&mut engine).expect("found");
+    assert!(
+        Arc::ptr_eq(&first_entry, &after_audit),
+        "audit writes keep the cache"
+    );
+    let used = engine.events(Some(&vault.id), 1).expect("events").remove(0);
+    assert_eq!(used.kind, "credential.used");
+    assert_eq!(used.session_id.as_deref(), Some("sesn_cache"));
+
+    // Another connection (as the CLI would) replaces the token.
+    let mut other = Engine::open(dir.path()).expect("second engine");
+    other.unlock().expect("unlock");
+    let replaced = other
+        .replace_token(&first_entry.resolution.credential.id, token("tok-2"))
+        .expect("replace");
+    assert_eq!(open(&mut engine).expect("found").0, "tok-2");
+
+    // This engine deletes it: the next lookup finds nothing.
+    engine.delete_credential(&replaced.id).expect("delete");
+    assert!(open(&mut engine).is_none());
+    assert!(
+        open(&mut engine).is_none(),
+        "the empty answer is cached too"
+    );
+
+    // The other connection adds it back.
+    other
+        .add_credential(&vault.id, credential(url, "tok-3"))
+        .expect("add");
+    assert_eq!(open(&mut engine).expect("found").0, "tok-3");
+
+    engine.forget_cached_tokens();
+    assert_eq!(open(&mut engine).expect("found").0, "tok-3");
 }
 
 #[test]

@@ -9,6 +9,8 @@ use crate::model::{Event, Timestamp};
 #[derive(Debug, Default, Clone)]
 pub struct NewEvent<'a> {
     pub kind: &'a str,
+    /// When it happened; `None` = now.
+    pub at: Option<Timestamp>,
     pub environment: Option<&'a str>,
     pub vault_id: Option<&'a str>,
     pub credential_id: Option<&'a str>,
@@ -25,7 +27,7 @@ pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
                              upstream_url, method, status, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
-            Timestamp::now().0,
+            event.at.unwrap_or_else(Timestamp::now).0,
             event.kind,
             event.environment,
             event.vault_id,

@@ -49,6 +49,22 @@ impl Store {
         &self.conn
     }
 
+    /// Where the database stands now. Two stamps differ when anything was
+    /// committed in between: SQLite's `data_version` moves when another
+    /// connection or process commits, and this connection's own change count
+    /// moves when it writes (its own commits leave `data_version` alone).
+    /// Cheap: no table is read.
+    pub(crate) fn stamp(&self) -> Result<StoreStamp> {
+        let data_version = self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |row| row.get(0))?;
+        Ok(StoreStamp {
+            data_version,
+            own_changes: self.conn.total_changes(),
+        })
+    }
+
     /// A write transaction that takes the lock up front, so two processes
     /// writing at once queue instead of failing half-way.
     pub(crate) fn write(&mut self) -> Result<Transaction<'_>> {
@@ -56,6 +72,13 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
+}
+
+/// See [`Store::stamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoreStamp {
+    pub(crate) data_version: i64,
+    pub(crate) own_changes: u64,
 }
 
 /// Creates the data folder (0700) and the database file (0600) before SQLite
@@ -118,6 +141,30 @@ mod tests {
         let error = Store::open(dir.path()).err().expect("must refuse");
         assert_eq!(error.code(), "schema_too_new");
         assert!(error.to_string().contains("999"));
+    }
+
+    #[test]
+    fn stamp_moves_on_own_and_foreign_commits_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let first = store.stamp().expect("stamp");
+        assert_eq!(store.stamp().expect("stamp"), first, "reads change nothing");
+        store
+            .conn()
+            .execute("INSERT INTO meta VALUES ('own', x'00')", [])
+            .expect("own write");
+        let own = store.stamp().expect("stamp");
+        assert_ne!(own, first);
+        assert_eq!(own.data_version, first.data_version);
+
+        let other = Connection::open(dir.path().join(DATABASE_FILE)).expect("second connection");
+        other
+            .execute("INSERT INTO meta VALUES ('other', x'00')", [])
+            .expect("foreign write");
+        let foreign = store.stamp().expect("stamp");
+        assert_ne!(foreign.data_version, own.data_version);
+        assert_eq!(foreign.own_changes, own.own_changes);
+        assert_eq!(store.stamp().expect("stamp"), foreign);
     }
 
     #[cfg(unix)]

@@ -1,0 +1,309 @@
+//! One proxied request, start to finish: check the host and the session
+//! secret, look the credential up (by the session's vaults and the server
+//! URL, on every request), swap the secret for the real token, forward, and
+//! hand the answer back as it streams.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{
+    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION,
+    WWW_AUTHENTICATE,
+};
+use http::uri::{Authority, Scheme};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use zeroize::Zeroizing;
+
+use super::audit::AuditLog;
+use super::headers::{host_is_listener, strip_hop_by_hop};
+use super::origin::OriginMap;
+use super::secret::SessionSecret;
+use super::sse::RewrittenStream;
+use super::upstream::UpstreamClient;
+use crate::engine::{Engine, Injection};
+use crate::model::Timestamp;
+use crate::usage::CredentialUse;
+
+pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
+
+/// Everything one listener needs; shared by its connections.
+pub(crate) struct Route {
+    pub(crate) engine: Arc<Mutex<Engine>>,
+    pub(crate) session_id: Arc<str>,
+    pub(crate) vault_ids: Arc<[String]>,
+    /// The normalised credential URL: what the token is looked up by.
+    pub(crate) credential_url: String,
+    pub(crate) upstream_scheme: Scheme,
+    pub(crate) upstream_authority: Authority,
+    pub(crate) upstream_host: HeaderValue,
+    pub(crate) origins: OriginMap,
+    pub(crate) listener_port: u16,
+    pub(crate) secret: Arc<SessionSecret>,
+    pub(crate) client: UpstreamClient,
+    pub(crate) audit: AuditLog,
+}
+
+pub(crate) async fn handle(
+    route: Arc<Route>,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    Ok(match forward(&route, request).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    })
+}
+
+/// An answer the proxy gives itself, as short plain text.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        message: message.into(),
+    }
+}
+
+impl Refusal {
+    fn into_response(self) -> Response<ProxyBody> {
+        let mut response = plain(self.status, &self.message);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"agent-vault-proxy\""),
+            );
+        }
+        response
+    }
+}
+
+async fn forward(
+    route: &Route,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Refusal> {
+    let (mut parts, body) = request.into_parts();
+    if !host_is_listener(&parts.headers, &parts.uri, route.listener_port) {
+        tracing::warn!(session_id = %route.session_id, "request refused: Host is not the proxy listener");
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "Agent Vault proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
+        ));
+    }
+    if parts.method == Method::CONNECT {
+        return Err(refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Agent Vault proxy: CONNECT is not supported.",
+        ));
+    }
+    if !route.secret.authorizes(&parts.headers) {
+        tracing::warn!(session_id = %route.session_id, "request refused: missing or wrong session secret");
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Agent Vault proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
+        ));
+    }
+    let injection = look_up(route).await?;
+
+    let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+    let Ok(uri) = Uri::builder()
+        .scheme(route.upstream_scheme.clone())
+        .authority(route.upstream_authority.clone())
+        .path_and_query(path)
+        .build()
+    else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Agent Vault proxy: the request target is not a path.",
+        ));
+    };
+    let method = parts.method.clone();
+    strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(AUTHORIZATION);
+    parts.headers.insert(HOST, route.upstream_host.clone());
+    parts.headers.insert(AUTHORIZATION, bearer(&injection)?);
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    // Keep only the ids: the opened token is not held while the server thinks.
+    let credential = injection.resolution.credential.clone();
+    drop(injection);
+
+    let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
+        credential_id: credential.id.clone(),
+        vault_id: credential.vault_id.clone(),
+        upstream_url: route.credential_url.clone(),
+        session_id: Some(route.session_id.to_string()),
+        method: Some(method.as_str().to_string()),
+        status: status.map(|status| i64::from(status.as_u16())),
+        detail: detail.map(str::to_string),
+        at: Timestamp::now(),
+    };
+    let response = match route.client.request(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(error) => {
+            let cause = root_cause(&error);
+            tracing::warn!(
+                session_id = %route.session_id,
+                upstream = %route.credential_url,
+                %cause,
+                "upstream request failed"
+            );
+            route
+                .audit
+                .record(used(None, Some("no response from the server")));
+            return Err(refuse(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "Agent Vault proxy: could not reach the MCP server {} ({cause}).",
+                    route.credential_url
+                ),
+            ));
+        }
+    };
+    route.audit.record(used(Some(response.status()), None));
+    tracing::debug!(
+        session_id = %route.session_id,
+        method = %method,
+        status = response.status().as_u16(),
+        "proxied"
+    );
+    Ok(pass_back(route, response))
+}
+
+/// The credential for this request, from the engine's cache of opened tokens.
+async fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
+    let engine = Arc::clone(&route.engine);
+    let vault_ids = Arc::clone(&route.vault_ids);
+    let url = route.credential_url.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut engine = engine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        engine.cached_injection(&vault_ids, &url)
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(injection))) => Ok(injection),
+        // A deleted vault is reported as not found: its credentials are gone too.
+        Ok(Ok(None)) | Ok(Err(crate::Error::NotFound { .. })) => {
+            tracing::warn!(
+                session_id = %route.session_id,
+                upstream = %route.credential_url,
+                "request refused: the session's vaults no longer hold a credential for this server (deleted?)"
+            );
+            Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "Agent Vault proxy: this session's vaults no longer hold a credential for {}. It may have been deleted.",
+                    route.credential_url
+                ),
+            ))
+        }
+        Ok(Err(error)) => {
+            tracing::error!(
+                session_id = %route.session_id,
+                upstream = %route.credential_url,
+                code = error.code(),
+                %error,
+                "credential lookup failed"
+            );
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Agent Vault proxy: the credential could not be opened. {error}"),
+            ))
+        }
+        Err(_) => Err(refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Agent Vault proxy: the credential lookup stopped unexpectedly.",
+        )),
+    }
+}
+
+/// `Bearer <token>`, marked sensitive (never printed by `http`'s `Debug`).
+/// The formatting buffer is wiped; the header's own copy lives until hyper
+/// has written it.
+fn bearer(injection: &Injection) -> Result<HeaderValue, Refusal> {
+    let token = injection.token.expose_for_injection();
+    let mut text = Zeroizing::new(String::with_capacity(7 + token.len()));
+    text.push_str("Bearer ");
+    text.push_str(token);
+    let mut value = HeaderValue::from_str(&text).map_err(|_| {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Agent Vault proxy: the stored token cannot be sent in an HTTP header. Replace it.",
+        )
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+fn pass_back(route: &Route, response: Response<Incoming>) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    if parts.status.is_redirection() {
+        // Never followed here. A Location on the upstream's own origin is
+        // pointed at the listener so the agent comes back through the proxy;
+        // any other Location is passed unchanged and gets no token from us.
+        let local = parts
+            .headers
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| route.origins.to_listener(value))
+            .and_then(|value| HeaderValue::from_str(&value).ok());
+        if let Some(local) = local {
+            parts.headers.insert(LOCATION, local);
+        }
+    }
+    let body = if is_plain_event_stream(&parts.headers) {
+        parts.headers.remove(CONTENT_LENGTH);
+        RewrittenStream::new(body, route.origins.clone()).boxed_unsync()
+    } else {
+        body.boxed_unsync()
+    };
+    Response::from_parts(parts, body)
+}
+
+/// An SSE stream we can read: `text/event-stream` and not compressed.
+fn is_plain_event_stream(headers: &http::HeaderMap) -> bool {
+    let event_stream = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        });
+    let encoded = headers
+        .get(CONTENT_ENCODING)
+        .is_some_and(|value| value.as_bytes() != b"identity");
+    event_stream && !encoded
+}
+
+/// The innermost cause: "Connection refused (os error 111)", not "client error (Connect)".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+pub(crate) fn plain(status: StatusCode, message: &str) -> Response<ProxyBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(format!("{message}\n")))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,309 @@
+//! The injecting proxy (DESIGN.md §3, proxy mode): the agent never sees a token.
+//!
+//! For a session and each of its credential URLs, a listener on
+//! `127.0.0.1:<ephemeral port>` forwards every request to exactly that
+//! credential's upstream origin, path kept. The agent authenticates with a
+//! random per-session secret; the proxy checks it in constant time, drops it,
+//! adds `Authorization: Bearer <real token>`, sets `Host` to the upstream and
+//! streams both ways. The token is looked up on every request by the
+//! session's ordered vaults and the credential URL (through the engine's
+//! cache, dropped whenever the database changes), so a replaced token is used
+//! from the next request and a deleted one stops working at once.
+//!
+//! ```no_run
+//! # async fn demo(engine: std::sync::Arc<std::sync::Mutex<vault_core::Engine>>) -> vault_core::Result<()> {
+//! use vault_core::proxy::SessionProxy;
+//! let proxy = SessionProxy::start(
+//!     engine,
+//!     "sesn_123",
+//!     vec!["vlt_a".into(), "vlt_b".into()],
+//!     vec!["https://mcp.example.com/mcp".into()],
+//! )
+//! .await?;
+//! let listener = &proxy.listeners()[0];
+//! // The agent's MCP config: url = listener.local_url,
+//! // headers = {"Authorization": "Bearer " + proxy.secret().expose_for_agent_config()}
+//! proxy.stop().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Rewrites, and only these: an absolute legacy-SSE `endpoint` URL or a
+//! redirect `Location` that names the upstream's own origin is pointed at
+//! the listener (relative ones need nothing). Redirects are never followed;
+//! a `Location` on any other origin passes unchanged, and that origin never
+//! receives the token from the proxy.
+//!
+//! Limits, on purpose: HTTP/1.1 on both sides (MCP needs nothing more);
+//! `Upgrade` (WebSocket) is stripped like any hop-by-hop header; an
+//! `HTTPS_PROXY` must be an `http://` proxy (CONNECT tunnel); the token's
+//! copy inside the outgoing header and hyper's write buffer is not zeroised
+//! (the engine's cached copy and the formatting buffer are); compressed SSE
+//! streams are passed through without `endpoint` rewriting.
+//!
+//! Modules: `secret` (the session secret), `headers` (hop-by-hop, Host
+//! check), `origin` (upstream → listener URL rewriting), `sse` (legacy
+//! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
+//! `handler` (one request), `listener` (accept loop), `audit` (batched
+//! `credential.used` events).
+
+mod audit;
+mod handler;
+mod headers;
+mod listener;
+mod origin;
+mod secret;
+mod sse;
+mod upstream;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use http::HeaderValue;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use secret::SessionSecret;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::server_url::normalize_server_url;
+use crate::usage::UsageRecorder;
+use audit::AuditLog;
+use handler::Route;
+use origin::OriginMap;
+
+/// How long `stop` waits for the last audit records to be written.
+const AUDIT_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+
+/// One credential URL's local listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyListener {
+    /// The normalised credential URL this listener forwards to.
+    pub upstream_url: String,
+    /// What the agent's MCP config points at: `http://127.0.0.1:PORT/<same path>`.
+    pub local_url: String,
+    pub local_addr: SocketAddr,
+}
+
+/// A running session's listeners. Stop it with [`SessionProxy::stop`];
+/// dropping it also closes the listeners (without waiting for the audit
+/// trail to be written).
+pub struct SessionProxy {
+    engine: Arc<Mutex<Engine>>,
+    session_id: String,
+    secret: Arc<SessionSecret>,
+    listeners: Vec<ProxyListener>,
+    tasks: Vec<JoinHandle<()>>,
+    audit: Option<(AuditLog, JoinHandle<()>)>,
+}
+
+impl std::fmt::Debug for SessionProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionProxy")
+            .field("session_id", &self.session_id)
+            .field("secret", &self.secret)
+            .field("listeners", &self.listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionProxy {
+    /// Opens one listener per distinct credential URL. Refuses vault sets
+    /// that mix environments, and URLs none of the vaults has a credential
+    /// for. Opens each token once (which may unlock the vault through the
+    /// keychain) so a locked keychain is reported now, not at the first
+    /// request. Must be called inside a Tokio runtime.
+    pub async fn start(
+        engine: Arc<Mutex<Engine>>,
+        session_id: impl Into<String>,
+        vault_ids: Vec<String>,
+        urls: Vec<String>,
+    ) -> Result<Self> {
+        let session_id: String = session_id.into();
+        let mut normalized: Vec<String> = Vec::with_capacity(urls.len());
+        for url in &urls {
+            let url = normalize_server_url(url)?;
+            if !normalized.contains(&url) {
+                normalized.push(url);
+            }
+        }
+        if normalized.is_empty() {
+            return Err(Error::invalid(
+                "urls",
+                "A proxied session needs at least one MCP server.",
+            ));
+        }
+        let vault_ids: Arc<[String]> = vault_ids.into();
+        let recorder = check_session(&engine, &vault_ids, &normalized).await?;
+
+        let secret = Arc::new(SessionSecret::generate()?);
+        let client = upstream::client()?;
+        let (audit, audit_task) = AuditLog::start(recorder);
+        let session_id_shared: Arc<str> = session_id.as_str().into();
+        let mut proxy = Self {
+            engine: Arc::clone(&engine),
+            session_id,
+            secret: Arc::clone(&secret),
+            listeners: Vec::with_capacity(normalized.len()),
+            tasks: Vec::with_capacity(normalized.len()),
+            audit: Some((audit.clone(), audit_task)),
+        };
+        for credential_url in normalized {
+            let upstream = url::Url::parse(&credential_url)
+                .map_err(|_| Error::invalid("urls", "That address cannot be parsed."))?;
+            let (scheme, authority, host) = upstream_parts(&upstream)?;
+            // On failure `proxy` is dropped, which closes the listeners opened so far.
+            let socket = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let local_addr = socket.local_addr()?;
+            let route = Arc::new(Route {
+                engine: Arc::clone(&engine),
+                session_id: Arc::clone(&session_id_shared),
+                vault_ids: Arc::clone(&vault_ids),
+                credential_url: credential_url.clone(),
+                upstream_scheme: scheme,
+                upstream_authority: authority,
+                upstream_host: host,
+                origins: OriginMap::new(&upstream, local_addr.port()),
+                listener_port: local_addr.port(),
+                secret: Arc::clone(&secret),
+                client: client.clone(),
+                audit: audit.clone(),
+            });
+            proxy
+                .tasks
+                .push(tokio::spawn(listener::serve(socket, route)));
+            proxy.listeners.push(ProxyListener {
+                local_url: format!("http://{local_addr}{}", upstream.path()),
+                upstream_url: credential_url,
+                local_addr,
+            });
+        }
+        tracing::info!(
+            session_id = %proxy.session_id,
+            listeners = proxy.listeners.len(),
+            "session proxy started"
+        );
+        Ok(proxy)
+    }
+
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The secret the agent must send as `Authorization: Bearer <secret>`.
+    pub fn secret(&self) -> &SessionSecret {
+        &self.secret
+    }
+
+    pub fn listeners(&self) -> &[ProxyListener] {
+        &self.listeners
+    }
+
+    /// The local URL that stands for `upstream_url` (any spelling of it).
+    pub fn local_url(&self, upstream_url: &str) -> Option<&str> {
+        let wanted = normalize_server_url(upstream_url).ok()?;
+        self.listeners
+            .iter()
+            .find(|listener| listener.upstream_url == wanted)
+            .map(|listener| listener.local_url.as_str())
+    }
+
+    /// Closes every listener and open connection (new connections are
+    /// refused once this returns), writes the remaining audit records and
+    /// drops the engine's cached tokens. The session secret dies with it.
+    pub async fn stop(mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks.drain(..) {
+            // Resolves once the listener's future, and with it the socket, is dropped.
+            let _ = task.await;
+        }
+        if let Some((audit, writer)) = self.audit.take() {
+            drop(audit);
+            // The writer ends when the last connection's copy of the log is gone.
+            if tokio::time::timeout(AUDIT_FLUSH_LIMIT, writer)
+                .await
+                .is_err()
+            {
+                tracing::warn!(session_id = %self.session_id, "audit records still pending at stop");
+            }
+        }
+        let engine = Arc::clone(&self.engine);
+        let _ = tokio::task::spawn_blocking(move || {
+            engine
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .forget_cached_tokens();
+        })
+        .await;
+        tracing::info!(session_id = %self.session_id, "session proxy stopped");
+    }
+}
+
+impl Drop for SessionProxy {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if !self.tasks.is_empty() {
+            // Dropped without `stop`: forget the cached tokens in the background.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let engine = Arc::clone(&self.engine);
+                runtime.spawn_blocking(move || {
+                    engine
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .forget_cached_tokens();
+                });
+            }
+        }
+    }
+}
+
+/// Refuses mixed environments and URLs without a credential, opens each
+/// token once (unlocking if needed) and opens the audit connection, on a
+/// blocking thread.
+async fn check_session(
+    engine: &Arc<Mutex<Engine>>,
+    vault_ids: &Arc<[String]>,
+    urls: &[String],
+) -> Result<UsageRecorder> {
+    let engine = Arc::clone(engine);
+    let vault_ids = Arc::clone(vault_ids);
+    let urls = urls.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut engine = engine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        engine.session_environment(&vault_ids)?;
+        for url in urls {
+            if engine.cached_injection(&vault_ids, &url)?.is_none() {
+                return Err(Error::NoCredential { url });
+            }
+        }
+        engine.usage_recorder()
+    })
+    .await
+    .map_err(|_| {
+        Error::Io(std::io::Error::other(
+            "the session check stopped unexpectedly",
+        ))
+    })?
+}
+
+/// Scheme, authority (`host[:port]`, default port left out) and `Host` value.
+fn upstream_parts(upstream: &url::Url) -> Result<(Scheme, Authority, HeaderValue)> {
+    let invalid = || Error::invalid("urls", "That server address cannot be used by the proxy.");
+    let host = upstream.host_str().ok_or_else(invalid)?;
+    let authority = match upstream.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let scheme = Scheme::try_from(upstream.scheme()).map_err(|_| invalid())?;
+    let header = HeaderValue::from_str(&authority).map_err(|_| invalid())?;
+    let authority = Authority::try_from(authority.as_str()).map_err(|_| invalid())?;
+    Ok((scheme, authority, header))
+}

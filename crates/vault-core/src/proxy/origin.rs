@@ -1,0 +1,67 @@
+//! The one rewrite the proxy makes to what an upstream says: an absolute URL
+//! naming the upstream's own origin becomes the same path on the listener,
+//! so the agent comes back through the proxy (and its token). URLs naming any
+//! other origin, and relative URLs, are left exactly as they are.
+
+use url::{Origin, Url};
+
+#[derive(Debug, Clone)]
+pub(crate) struct OriginMap {
+    upstream: Origin,
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    listener: String,
+}
+
+impl OriginMap {
+    pub(crate) fn new(upstream: &Url, listener_port: u16) -> Self {
+        Self {
+            upstream: upstream.origin(),
+            listener: format!("http://127.0.0.1:{listener_port}"),
+        }
+    }
+
+    /// The listener's version of `value`, or `None` when it is not an
+    /// absolute URL on the upstream origin (then it must pass unchanged).
+    pub(crate) fn to_listener(&self, value: &str) -> Option<String> {
+        let url = Url::parse(value.trim()).ok()?;
+        if url.origin() != self.upstream {
+            return None;
+        }
+        let mut rewritten = self.listener.clone();
+        rewritten.push_str(url.path());
+        if let Some(query) = url.query() {
+            rewritten.push('?');
+            rewritten.push_str(query);
+        }
+        if let Some(fragment) = url.fragment() {
+            rewritten.push('#');
+            rewritten.push_str(fragment);
+        }
+        Some(rewritten)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_urls_on_the_upstream_origin_are_rewritten() {
+        let upstream = Url::parse("https://mcp.example.com/sse").expect("url");
+        let map = OriginMap::new(&upstream, 4567);
+        assert_eq!(
+            map.to_listener("https://mcp.example.com/messages/?session_id=abc")
+                .as_deref(),
+            Some("http://127.0.0.1:4567/messages/?session_id=abc")
+        );
+        assert_eq!(
+            map.to_listener("HTTPS://MCP.example.com:443/x").as_deref(),
+            Some("http://127.0.0.1:4567/x")
+        );
+        assert_eq!(map.to_listener("/messages/?session_id=abc"), None);
+        assert_eq!(map.to_listener("https://other.example.com/messages"), None);
+        assert_eq!(map.to_listener("http://mcp.example.com/messages"), None);
+        assert_eq!(map.to_listener("https://mcp.example.com:8443/x"), None);
+        assert_eq!(map.to_listener("not a url"), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! Legacy SSE: rewrites absolute `endpoint` URLs that name the upstream
+//! origin (relative ones resolve against the listener by themselves), while
+//! the stream keeps flowing.
+//!
+//! Bytes are held back only until the event they belong to is complete,
+//! which costs the agent nothing: an SSE client dispatches an event only at
+//! its closing blank line. Events larger than [`MAX_HELD_EVENT`] are passed
+//! through as they arrive, unrewritten, so memory stays bounded.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body, Frame, SizeHint};
+
+use super::origin::OriginMap;
+
+/// `endpoint` events are a URL long; anything bigger is some other event.
+pub(crate) const MAX_HELD_EVENT: usize = 64 * 1024;
+
+/// The pure part: feed it the stream's bytes, get back what may be sent.
+pub(crate) struct EndpointRewriter {
+    origins: OriginMap,
+    /// Bytes received but not sent yet: the current event's start.
+    held: BytesMut,
+    /// Where in `held` the line being read starts.
+    line_start: usize,
+    /// Part of the current line was already sent, so it is not blank.
+    mid_line: bool,
+    /// The current event has an `event: endpoint` field.
+    endpoint: bool,
+    /// Part of the current event was already sent; it passes unrewritten.
+    passing: bool,
+    /// The last chunk ended in `\r`: a `\n` opening the next one belongs to it.
+    after_cr: bool,
+}
+
+/// Where the next line ends in `bytes` from `from`: (end of content, start of
+/// next line). A `\r` at the very end counts as a line end at once, so an
+/// event is never held back waiting to see what follows it; a `\n` opening
+/// the next chunk is then skipped as the rest of that `\r\n`.
+fn next_line(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+    let offset = bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')?;
+    let end = from + offset;
+    match (bytes[end], bytes.get(end + 1)) {
+        (b'\r', Some(b'\n')) => Some((end, end + 2)),
+        _ => Some((end, end + 1)),
+    }
+}
+
+/// The value of an SSE field line `name: value` (one optional space after the colon).
+fn field<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let rest = line.strip_prefix(name)?.strip_prefix(b":")?;
+    Some(rest.strip_prefix(b" ").unwrap_or(rest))
+}
+
+impl EndpointRewriter {
+    pub(crate) fn new(origins: OriginMap) -> Self {
+        Self {
+            origins,
+            held: BytesMut::new(),
+            line_start: 0,
+            mid_line: false,
+            endpoint: false,
+            passing: false,
+            after_cr: false,
+        }
+    }
+
+    /// Takes the next chunk of the stream; returns what can be sent now.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Bytes {
+        if chunk.is_empty() {
+            return Bytes::new();
+        }
+        self.held.extend_from_slice(chunk);
+        if std::mem::take(&mut self.after_cr) && self.held.get(self.line_start) == Some(&b'\n') {
+            self.line_start += 1;
+        }
+        let mut out = BytesMut::new();
+        while let Some((end, next)) = next_line(&self.held, self.line_start) {
+            self.after_cr = next == self.held.len() && self.held[end] == b'\r';
+            let line_start = self.line_start;
+            let blank = end == line_start && !self.mid_line;
+            if !blank && !self.mid_line && !self.passing {
+                if let Some(name) = field(&self.held[line_start..end], b"event") {
+                    self.endpoint = name == b"endpoint";
+                }
+            }
+            self.mid_line = false;
+            self.line_start = next;
+            if blank {
+                let event = self.held.split_to(next);
+                if self.endpoint && !self.passing {
+                    out.extend_from_slice(&self.rewrite_event(&event));
+                } else {
+                    out.extend_from_slice(&event);
+                }
+                self.line_start = 0;
+                self.endpoint = false;
+                self.passing = false;
+            }
+        }
+        if self.passing || self.held.len() > MAX_HELD_EVENT {
+            // Too big to be an endpoint event: send what we have.
+            self.passing = true;
+            self.mid_line = self.mid_line || self.line_start < self.held.len();
+            out.extend_from_slice(&self.held.split());
+            self.line_start = 0;
+        }
+        out.freeze()
+    }
+
+    /// The end of the stream: whatever is left goes out as it is (an event
+    /// without its closing blank line is never dispatched anyway).
+    pub(crate) fn finish(&mut self) -> Bytes {
+        self.line_start = 0;
+        self.held.split().freeze()
+    }
+
+    fn rewrite_event(&self, event: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(event.len() + 32);
+        let mut start = 0;
+        while let Some((end, next)) = next_line(event, start) {
+            let line = &event[start..end];
+            let rewritten = field(line, b"data")
+                .and_then(|value| std::str::from_utf8(value).ok())
+                .and_then(|value| self.origins.to_listener(value));
+            match rewritten {
+                Some(url) => {
+                    out.extend_from_slice(b"data: ");
+                    out.extend_from_slice(url.as_bytes());
+                }
+                None => out.extend_from_slice(line),
+            }
+            out.extend_from_slice(&event[end..next]);
+            start = next;
+        }
+        out.extend_from_slice(&event[start..]);
+        out
+    }
+}
+
+/// A response body run through an [`EndpointRewriter`], frame by frame.
+pub(crate) struct RewrittenStream<B> {
+    inner: B,
+    rewriter: EndpointRewriter,
+    trailers: Option<http::HeaderMap>,
+    ended: bool,
+}
+
+impl<B> RewrittenStream<B> {
+    pub(crate) fn new(inner: B, origins: OriginMap) -> Self {
+        Self {
+            inner,
+            rewriter: EndpointRewriter::new(origins),
+            trailers: None,
+            ended: false,
+        }
+    }
+}
+
+impl<B> Body for RewrittenStream<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        loop {
+            if self.ended {
+                let rest = self.rewriter.finish();
+                if !rest.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(rest))));
+                }
+                return Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))));
+            }
+            match ready!(Pin::new(&mut self.inner).poll_frame(cx)) {
+                None => self.ended = true,
+                Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = self.rewriter.push(&data);
+                        if !out.is_empty() {
+                            return Poll::Ready(Some(Ok(Frame::data(out))));
+                        }
+                    }
+                    Err(frame) => {
+                        if let Ok(trailers) = frame.into_trailers() {
+                            self.trailers = Some(trailers);
+                        }
+                        self.ended = true;
+                    }
+                },
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.trailers.is_none() && self.rewriter.held.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewriter() -> EndpointRewriter {
+        let upstream = url::Url::parse("http://127.0.0.1:9000/sse").expect("url");
+        EndpointRewriter::new(OriginMap::new(&upstream, 4567))
+    }
+
+    /// Feeds `input` in pieces of `size` bytes; returns the whole output and
+    /// how much was out after each piece.
+    fn run(input: &str, size: usize) -> String {
+        let mut rewriter = rewriter();
+        let mut out = Vec::new();
+        for piece in input.as_bytes().chunks(size) {
+            out.extend_from_slice(&rewriter.push(piece));
+        }
+        out.extend_from_slice(&rewriter.finish());
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn absolute_endpoint_on_the_upstream_is_rewritten_in_any_chunking() {
+        let input =
+            "event: endpoint\r\ndata: http://127.0.0.1:9000/messages/?session_id=ab\r\n\r\n\
+                     event: message\r\ndata: {\"url\":\"http://127.0.0.1:9000/x\"}\r\n\r\n";
+        let want = "event: endpoint\r\ndata: http://127.0.0.1:4567/messages/?session_id=ab\r\n\r\n\
+                    event: message\r\ndata: {\"url\":\"http://127.0.0.1:9000/x\"}\r\n\r\n";
+        for size in [1, 2, 3, 7, 16, 1000] {
+            assert_eq!(run(input, size), want, "chunks of {size}");
+        }
+        // LF-only and CR-only line ends, data before the event name.
+        assert_eq!(
+            run("data: http://127.0.0.1:9000/m\nevent: endpoint\n\n", 1),
+            "data: http://127.0.0.1:4567/m\nevent: endpoint\n\n"
+        );
+        assert_eq!(
+            run("event:endpoint\rdata:http://127.0.0.1:9000/m\r\r", 1),
+            "event:endpoint\rdata: http://127.0.0.1:4567/m\r\r"
+        );
+    }
+
+    #[test]
+    fn relative_and_foreign_endpoints_and_other_events_pass_unchanged() {
+        for input in [
+            "event: endpoint\ndata: /messages/?session_id=ab\n\n",
+            "event: endpoint\ndata: https://other.example/messages\n\n",
+            "event: message\ndata: http://127.0.0.1:9000/messages\n\n",
+            ": comment\n\nretry: 10\n\n",
+            "event: endpoint\ndata: http://127.0.0.1:9000/unfinished",
+        ] {
+            assert_eq!(run(input, 5), input);
+        }
+    }
+
+    #[test]
+    fn complete_events_go_out_at_once_and_partial_ones_wait() {
+        let mut rewriter = rewriter();
+        assert_eq!(
+            &rewriter.push(b"event: message\ndata: 1\n\nevent: mes")[..],
+            b"event: message\ndata: 1\n\n"
+        );
+        assert_eq!(&rewriter.push(b"sage\ndata: 2\n")[..], b"");
+        assert_eq!(&rewriter.push(b"\n")[..], b"event: message\ndata: 2\n\n");
+    }
+
+    #[test]
+    fn huge_events_stream_through_without_being_held() {
+        let mut rewriter = rewriter();
+        let big = "x".repeat(MAX_HELD_EVENT + 10);
+        let first = rewriter.push(format!("event: endpoint\ndata: {big}").as_bytes());
+        assert!(
+            first.len() > MAX_HELD_EVENT,
+            "sent without waiting for the end"
+        );
+        assert_eq!(&rewriter.push(b"more\r")[..], b"more\r");
+        assert_eq!(&rewriter.push(b"\n\r\n")[..], b"\n\r\n");
+        // Back to normal for the next event.
+        assert_eq!(
+            &rewriter.push(b"event: endpoint\ndata: http://127.0.0.1:9000/m\n\n")[..],
+            b"event: endpoint\ndata: http://127.0.0.1:4567/m\n\n"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The HTTP client that talks to MCP servers: HTTP/1.1, TLS by rustls (ring)
+//! trusting the webpki roots plus the system's, a 10 s limit on connecting
+//! (TCP, proxy tunnel and TLS handshake together) and none on a response body,
+//! since an SSE stream may rightly stay open for hours. Redirects are never
+//! followed: this client has no such feature.
+//!
+//! `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` (read once, when a session
+//! starts) apply to `https://` servers, reached through an `http://` proxy
+//! with `CONNECT`, so the proxy sees only the encrypted stream. Plain
+//! `http://` servers are loopback-only by the URL rules and go direct.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::Uri;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tower_service::Service;
+
+use crate::error::{Error, Result};
+
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest response head accepted from an upstream.
+const MAX_RESPONSE_HEAD: usize = 256 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
+
+pub(crate) type UpstreamClient = Client<Connector, Incoming>;
+
+/// A client for one session (its own connection pool).
+pub(crate) fn client() -> Result<UpstreamClient> {
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    // Notices a vanished server under a long-lived SSE stream.
+    tcp.set_keepalive(Some(Duration::from_secs(60)));
+    let direct_or_tunnel = TcpOrTunnel {
+        tcp,
+        proxies: Arc::new(Matcher::from_env()),
+    };
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config((*tls_config()?).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(direct_or_tunnel);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .http1_max_buf_size(MAX_RESPONSE_HEAD)
+        // The proxy sets Host itself, from the credential URL.
+        .set_host(false)
+        .build(Connector { https }))
+}
+
+fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    if let Some(config) = CONFIG.get() {
+        return Ok(Arc::clone(config));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    // A company's own root (installed in the system store) must work too;
+    // unreadable system certificates are skipped, the webpki roots remain.
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+    tracing::debug!(
+        system_roots = added,
+        errors = native.errors.len(),
+        "TLS roots loaded"
+    );
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| Error::Io(std::io::Error::other(error)))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+}
+
+/// The TLS connector with the overall connect deadline.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    https: HttpsConnector<TcpOrTunnel>,
+}
+
+impl Service<Uri> for Connector {
+    type Response = MaybeHttpsStream<TokioIo<TcpStream>>;
+    type Error = BoxError;
+    type Future = Connecting<Self::Response>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.https.poll_ready(cx)
+    }
+
+    fn call(&mut self, destination: Uri) -> Self::Future {
+        let connecting = self.https.call(destination);
+        Box::pin(async move {
+            match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+                Ok(result) => result,
+                Err(_) => Err(format!(
+                    "no connection within {} seconds",
+                    CONNECT_TIMEOUT.as_secs()
+                )
+                .into()),
+            }
+        })
+    }
+}
+
+/// TCP straight to the server, or through an HTTP proxy's `CONNECT` tunnel
+/// when the environment names one for this `https://` destination.
+#[derive(Clone)]
+struct TcpOrTunnel {
+    tcp: HttpConnector,
+    proxies: Arc<Matcher>,
+}
+
+impl Service<Uri> for TcpOrTunnel {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Connecting<Self::Response>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, destination: Uri) -> Self::Future {
+        let intercept = (destination.scheme_str() == Some("https"))
+            .then(|| self.proxies.intercept(&destination))
+            .flatten();
+        let Some(intercept) = intercept else {
+            let connecting = self.tcp.call(destination);
+            return Box::pin(async move { connecting.await.map_err(BoxError::from) });
+        };
+        if intercept.uri().scheme_str() != Some("http") {
+            return Box::pin(async {
+                Err(
+                    "HTTPS_PROXY must be an http:// proxy; other proxy kinds are not supported"
+                        .into(),
+                )
+            });
+        }
+        let mut tunnel = Tunnel::new(intercept.uri().clone(), self.tcp.clone());
+        if let Some(auth) = intercept.basic_auth() {
+            tunnel = tunnel.with_auth(auth.clone());
+        }
+        let connecting = tunnel.call(destination);
+        Box::pin(async move { connecting.await.map_err(BoxError::from) })
+    }
+}

@@ -1,0 +1,81 @@
+//! `credential.used`: the audit record of a proxied request, and a recorder
+//! on its own database connection so that writing the audit trail (a commit
+//! with a full fsync) never holds the engine that serves token lookups.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::model::Timestamp;
+use crate::store::events::{self, NewEvent};
+use crate::store::{credentials, vaults, Store};
+
+/// One proxied request that used a credential. Carries what the proxy
+/// resolved at request time, so the use is recorded even if the credential
+/// is deleted before the batch is written. Never holds a header or a body.
+#[derive(Debug, Clone)]
+pub struct CredentialUse {
+    pub credential_id: String,
+    pub vault_id: String,
+    pub upstream_url: String,
+    pub session_id: Option<String>,
+    /// The HTTP method of the request.
+    pub method: Option<String>,
+    /// The upstream's HTTP status; `None` when no answer came back.
+    pub status: Option<i64>,
+    /// A short note for failed requests.
+    pub detail: Option<String>,
+    pub at: Timestamp,
+}
+
+/// Writes batches of [`CredentialUse`] through its own connection. Opened by
+/// [`crate::Engine::usage_recorder`]; needs no key.
+pub struct UsageRecorder {
+    store: Store,
+}
+
+impl UsageRecorder {
+    pub(crate) fn open(data_dir: &Path) -> Result<Self> {
+        Ok(Self {
+            store: Store::open(data_dir)?,
+        })
+    }
+
+    /// Records the batch in one transaction.
+    pub fn record(&mut self, uses: &[CredentialUse]) -> Result<()> {
+        if uses.is_empty() {
+            return Ok(());
+        }
+        let tx = self.store.write()?;
+        insert(&tx, uses)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Audit events plus "last used" for each use, inside the caller's transaction.
+pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Result<()> {
+    for used in uses {
+        let environment = match vaults::get(conn, &used.vault_id) {
+            Ok(vault) => Some(vault.environment),
+            Err(Error::NotFound { .. }) => None,
+            Err(other) => return Err(other),
+        };
+        credentials::mark_used(conn, &used.credential_id, used.at)?;
+        events::insert(
+            conn,
+            &NewEvent {
+                kind: "credential.used",
+                at: Some(used.at),
+                environment: environment.as_deref(),
+                vault_id: Some(&used.vault_id),
+                credential_id: Some(&used.credential_id),
+                session_id: used.session_id.as_deref(),
+                upstream_url: Some(&used.upstream_url),
+                method: used.method.as_deref(),
+                status: used.status,
+                detail: used.detail.as_deref(),
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The real MCP peers from the official Python SDK (`tests/mcp-peers`), in
+//! the repo's `.venv` (scripts/setup-mcp-venv.sh).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "run scripts/setup-mcp-venv.sh (make test does) first"
+    );
+    python
+}
+
+/// `server.py` accepting the token in `token_file` (re-read on every request).
+pub struct PythonServer {
+    pub url: String,
+    child: Child,
+}
+
+impl PythonServer {
+    pub fn start(transport: &str, token_file: &Path) -> Self {
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/mcp-peers/server.py"))
+            .args(["--transport", transport, "--port", "0"])
+            .env("MCP_TEST_TOKEN_FILE", token_file)
+            .env_remove("MCP_TEST_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("url line");
+        let value: Value = serde_json::from_str(&line).expect("server prints its url");
+        Self {
+            url: value["url"].as_str().expect("url").to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes a Claude-style `mcpServers` config (mode 0600) and returns its path.
+pub fn write_config(dir: &Path, kind: &str, url: &str, bearer: Option<&str>) -> PathBuf {
+    let mut entry = json!({"type": kind, "url": url});
+    if let Some(bearer) = bearer {
+        entry["headers"] = json!({"Authorization": format!("Bearer {bearer}")});
+    }
+    let path = dir.join(format!("mcp-{}.json", uuid_like()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).expect("config file");
+    serde_json::to_writer(file, &json!({"mcpServers": {"vaulted": entry}})).expect("write config");
+    path
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Runs the official-SDK `client.py --config <file> --tool <tool>`; returns its JSON line.
+pub async fn run_client(config: &Path, tool: &str) -> Value {
+    let output = tokio::process::Command::new(python())
+        .arg(repo_root().join("tests/mcp-peers/client.py"))
+        .arg("--config")
+        .arg(config)
+        .args(["--tool", tool])
+        .env_remove("MCP_CLIENT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("python client");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "client printed no JSON: {stdout} / {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    data_encoding::HEXLOWER.encode(&Sha256::digest(text.as_bytes()))
+}
