@@ -13,6 +13,7 @@ mod probe;
 mod recovery_key;
 mod secret;
 mod server_url;
+pub mod session;
 mod store;
 
 pub use engine::{

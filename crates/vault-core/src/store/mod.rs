@@ -5,6 +5,7 @@ pub(crate) mod environments;
 pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
+pub(crate) mod sessions;
 pub(crate) mod vaults;
 
 use std::fs;
