@@ -239,26 +239,27 @@ fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code
     let (agent, out) = h.reporting_agent("agent.sh", 5);
     let folder = h.path("project");
     std::fs::create_dir(&folder).expect("folder");
-    let run = h
-        .run(
-            &[
-                "session",
-                "start",
-                "--vault",
-                "Work",
-                "--agent",
-                "custom",
-                "--dir",
-                &folder.to_string_lossy(),
-                "--direct",
-                "--",
-                &agent,
-                "--mcp",
-                "{mcp_config}",
-            ],
-            "",
-        )
-        .code(5);
+    let mut command = h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Work",
+        "--agent",
+        "custom",
+        "--dir",
+        &folder.to_string_lossy(),
+        "--direct",
+        "--",
+        &agent,
+        "--mcp",
+        "{mcp_config}",
+    ]);
+    // Agent Vault's own secrets in its environment are not passed on.
+    command
+        .env("AGENT_VAULT_PASSPHRASE", "outer-passphrase")
+        .env("AGENT_VAULT_TOKEN_OUTER", "outer-token")
+        .env("UNRELATED_SETTING", "kept");
+    let run = h.run_with(command, "").code(5);
     assert!(run.stderr.contains("direct mode"), "{}", run.stderr);
     assert!(run.stderr.contains("exited (5)"), "{}", run.stderr);
 
@@ -267,7 +268,10 @@ fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code
     assert_eq!(lines[0], "--mcp");
     let config_path = PathBuf::from(lines[1]);
     assert!(!argv.contains(&secret), "never in argv");
-    assert!(!read(&out.join("env")).contains(&secret));
+    let env = read(&out.join("env"));
+    assert!(!env.contains(&secret));
+    assert!(!env.contains("outer-passphrase") && !env.contains("outer-token"));
+    assert!(env.contains("UNRELATED_SETTING=kept"));
     let config: Value = serde_json::from_str(&read(&out.join("config"))).expect("json");
     assert_eq!(
         config["mcpServers"]["mcp-example-com-mcp"]["headers"]["Authorization"],

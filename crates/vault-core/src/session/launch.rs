@@ -24,12 +24,28 @@ pub const SESSION_ID_ENV: &str = "AGENT_VAULT_SESSION_ID";
 pub const MCP_CONFIG_PLACEHOLDER: &str = "{mcp_config}";
 const MCP_CONFIG_FILE: &str = "mcp.json";
 
-/// Everything needed to start the agent. `env` is added to the parent's
-/// environment for the child only; its values may be secret.
+/// Variables of Agent Vault's own environment the agent must not inherit:
+/// the passphrase that unlocks the vaults, and tokens of an enclosing session.
+const PASSPHRASE_ENV: &str = "AGENT_VAULT_PASSPHRASE";
+const TOKEN_ENV_PREFIX: &str = "AGENT_VAULT_TOKEN_";
+
+/// Everything needed to start the agent. The child's environment is the
+/// parent's without `remove`, plus `env` (whose values may be secret).
 pub(crate) struct LaunchPlan {
     pub(crate) program: PathBuf,
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, Zeroizing<String>)>,
+    pub(crate) remove: Vec<std::ffi::OsString>,
+}
+
+fn inherited_secrets() -> Vec<std::ffi::OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            name.to_str()
+                .is_some_and(|name| name == PASSPHRASE_ENV || name.starts_with(TOKEN_ENV_PREFIX))
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for LaunchPlan {
@@ -105,13 +121,18 @@ pub(crate) fn plan(
             env.push((MCP_CONFIG_ENV.to_string(), Zeroizing::new(config)));
         }
     }
-    Ok(LaunchPlan { program, args, env })
+    Ok(LaunchPlan {
+        program,
+        args,
+        env,
+        remove: inherited_secrets(),
+    })
 }
 
 /// `AGENT_VAULT_TOKEN_<NAME>`, upper-cased with `-` as `_`, unique in the session.
 fn unique_variable(name: &str, taken: &[String]) -> String {
     let base = format!(
-        "AGENT_VAULT_TOKEN_{}",
+        "{TOKEN_ENV_PREFIX}{}",
         name.to_ascii_uppercase().replace('-', "_")
     );
     let mut variable = base.clone();

@@ -76,6 +76,9 @@ fn spawn_inherit(plan: &LaunchPlan, working_dir: &Path) -> Result<Spawned> {
         .args(&plan.args)
         .current_dir(working_dir)
         .process_group(0);
+    for name in &plan.remove {
+        command.env_remove(name);
+    }
     for (name, value) in &plan.env {
         command.env(name, value.as_str());
     }
@@ -106,6 +109,9 @@ fn spawn_pty(plan: &LaunchPlan, working_dir: &Path, rows: u16, cols: u16) -> Res
     builder.cwd(working_dir);
     // What the desktop app's terminal (xterm.js) understands.
     builder.env("TERM", "xterm-256color");
+    for name in &plan.remove {
+        builder.env_remove(name);
+    }
     for (name, value) in &plan.env {
         builder.env(name, value.as_str());
     }
