@@ -725,3 +725,74 @@ fn a_session_started_elsewhere_can_be_stopped_through_the_database() {
         .expect_err("not running");
     assert_eq!(error.code(), "session_not_running");
 }
+
+#[test]
+fn session_resources_live_exactly_as_long_as_the_agent() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// Stands in for the proxy's per-session listeners.
+    struct Listeners(Arc<AtomicBool>);
+    impl Drop for Listeners {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    let mut w = World::new();
+    let vault = w.vault("V", "development");
+    let manager = SessionManager::new(&w.engine)
+        .expect("manager")
+        .with_stop_grace(Duration::from_secs(1));
+    let closed = Arc::new(AtomicBool::new(false));
+    let agent = Agent::Custom {
+        program: "sleep".into(),
+        args: vec!["1000".into()],
+    };
+    let prepared = w
+        .engine
+        .prepare_session(w.request(&[&vault], agent, InjectionMode::Proxy))
+        .expect("prepare");
+    let started = manager
+        .start_with(
+            prepared,
+            vec![],
+            Terminal::Inherit,
+            Box::new(Listeners(Arc::clone(&closed))),
+        )
+        .expect("start");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!closed.load(Ordering::SeqCst), "kept while the agent runs");
+    manager.stop(&started.session.id).expect("stop");
+    assert!(closed.load(Ordering::SeqCst), "released when it ended");
+
+    // A start that fails releases them too.
+    let closed = Arc::new(AtomicBool::new(false));
+    let prepared = w
+        .engine
+        .prepare_session(w.request(
+            &[&vault],
+            Agent::Custom {
+                program: "sh".into(),
+                args: vec![],
+            },
+            InjectionMode::Proxy,
+        ))
+        .expect("prepare");
+    let bad_name = vault_core::session::McpEndpoint {
+        name: "Not Valid".into(),
+        url: "http://127.0.0.1:1/mcp".into(),
+        transport: Protocol::StreamableHttp,
+        authorization: vault_core::session::HeaderSecret::bearer("s").expect("secret"),
+    };
+    let error = manager
+        .start_with(
+            prepared,
+            vec![bad_name],
+            Terminal::Inherit,
+            Box::new(Listeners(Arc::clone(&closed))),
+        )
+        .expect_err("invalid name");
+    assert_eq!(error.code(), "invalid_input");
+    assert!(closed.load(Ordering::SeqCst));
+}

@@ -128,6 +128,20 @@ impl SessionManager {
         endpoints: Vec<McpEndpoint>,
         terminal: Terminal,
     ) -> Result<StartedSession> {
+        self.start_with(prepared, endpoints, terminal, Box::new(()))
+    }
+
+    /// Like [`SessionManager::start`], keeping `resources` alive exactly as
+    /// long as the agent: they are dropped as soon as it has ended (or if it
+    /// fails to start). The proxy hands its per-session listeners here, so
+    /// they close and the session secret dies with the session.
+    pub fn start_with(
+        &self,
+        prepared: PreparedSession,
+        endpoints: Vec<McpEndpoint>,
+        terminal: Terminal,
+        resources: Box<dyn Send>,
+    ) -> Result<StartedSession> {
         validate_endpoints(&endpoints)?;
         if lock(&self.sessions).contains_key(&prepared.id) {
             return Err(Error::invalid(
@@ -209,7 +223,7 @@ impl SessionManager {
                 .name(format!("session-{pid}"))
                 .spawn(move || {
                     let foreground = spawned.foreground.take();
-                    watch(&live, &journal, dir, foreground, grace);
+                    watch(&live, &journal, dir, foreground, resources, grace);
                     // The child handle lives until the agent was reaped.
                     drop(spawned);
                 })
@@ -337,12 +351,14 @@ fn watch(
     journal: &Journal,
     mut dir: PrivateDir,
     foreground: Option<Foreground>,
+    resources: Box<dyn Send>,
     grace: Duration,
 ) {
     let exit = process::wait(live.pid);
     if let Some(foreground) = foreground {
         foreground.restore();
     }
+    drop(resources);
     // Helpers the agent left behind in its group go with it.
     if process_group_alive(live.pid) {
         process::terminate_group(live.pid, grace, || !process_group_alive(live.pid));
@@ -385,4 +401,15 @@ fn watch(
     tracing::info!(session_id = %session.id, state = %session.state, "session ended");
     *lock(&live.state) = session;
     live.ended.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_manager_and_terminal_can_live_in_shared_app_state() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::SessionManager>();
+        shareable::<super::SessionPty>();
+        shareable::<super::StartedSession>();
+    }
 }
