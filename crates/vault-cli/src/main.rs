@@ -11,11 +11,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use vault_core::{Engine, Error};
 
+#[cfg(unix)]
+use crate::cli::SessionAction;
 use crate::cli::{
-    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, SessionAction,
-    VaultAction,
+    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, VaultAction,
 };
-use crate::commands::{credentials, environments, events, sessions, setup, vaults};
+#[cfg(unix)]
+use crate::commands::sessions;
+use crate::commands::{credentials, environments, events, setup, vaults};
 use crate::output::Output;
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     vault_core::logging::init_file_log(&data_dir);
     let engine = &mut engine;
     let command = match cli.command {
+        #[cfg(unix)]
         Command::Session { action } => return session(engine, out, action),
         other => other,
     };
@@ -96,11 +100,13 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             CredentialAction::Check { vault } => credentials::check(engine, out, vault.as_deref()),
         },
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
+        #[cfg(unix)]
         Command::Session { .. } => unreachable!("handled above"),
     }
     .map(|()| 0)
 }
 
+#[cfg(unix)]
 fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u8, Error> {
     match action {
         SessionAction::Start {

@@ -3,6 +3,8 @@
 //! the agents that report what they were given, and a real pseudo-terminal
 //! to check that an interactive agent owns the terminal.
 
+#![cfg(unix)]
+
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,8 @@ mod probe;
 mod recovery_key;
 mod secret;
 mod server_url;
+/// Agent sessions. Unix only for now (process groups, signals, PTYs).
+#[cfg(unix)]
 pub mod session;
 mod store;
 

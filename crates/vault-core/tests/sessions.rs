@@ -4,6 +4,8 @@
 //! Direct-mode tests open tokens, so they need the Secret Service that
 //! `scripts/with-secret-service.sh` starts; the others only need SQLite.
 
+#![cfg(unix)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@ pub(crate) mod environments;
 pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
+#[cfg(unix)]
 pub(crate) mod sessions;
 pub(crate) mod vaults;
 
