@@ -66,6 +66,12 @@ pub enum Command {
         #[command(subcommand)]
         action: CredentialAction,
     },
+    /// Agent sessions: run an agent with the credentials of your vaults.
+    #[cfg(unix)]
+    Session {
+        #[command(subcommand)]
+        action: SessionAction,
+    },
     /// The audit trail, newest first.
     Events {
         /// Only events of this vault (id or name).
@@ -74,6 +80,52 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionAction {
+    /// Run an agent in this terminal with the MCP servers of the given vaults
+    /// configured; returns the agent's exit status.
+    #[command(after_help = "Examples:\n  \
+        agent-vault session start --vault GitHub --agent claude --direct\n  \
+        agent-vault session start --vault GitHub --agent codex --direct -- exec \"list my repos\"\n  \
+        agent-vault session start --vault GitHub --agent custom --direct -- my-agent --mcp {mcp_config}\n\n\
+        For a custom agent, the command follows `--`; `{mcp_config}` in its arguments becomes the path\n\
+        of the generated mcpServers JSON, which is also in $AGENT_VAULT_MCP_CONFIG. For claude and\n\
+        codex, what follows `--` is passed to the agent.")]
+    Start {
+        /// Vault id or name; repeat for several (the first one wins a shared server).
+        #[arg(long = "vault", required = true, value_name = "VAULT")]
+        vaults: Vec<String>,
+        /// claude, codex or custom.
+        #[arg(long)]
+        agent: String,
+        /// The folder the agent works in (default: the current folder).
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+        /// Hand the real tokens to the agent (in its private MCP config or
+        /// environment). The agent can then read them.
+        #[arg(long)]
+        direct: bool,
+        /// The custom command, or extra arguments for claude/codex.
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Sessions recorded on this computer, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Stop a running session, also one started in another terminal:
+    /// SIGTERM to the agent and its process group, SIGKILL after the grace period.
+    Stop {
+        id: String,
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, default_value_t = 3)]
+        grace: u64,
+    },
+    /// Which agent presets (claude, codex) are installed.
+    Agents,
 }
 
 #[derive(Debug, Subcommand)]

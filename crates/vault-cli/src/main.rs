@@ -11,9 +11,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use vault_core::{Engine, Error};
 
+#[cfg(unix)]
+use crate::cli::SessionAction;
 use crate::cli::{
     Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, VaultAction,
 };
+#[cfg(unix)]
+use crate::commands::sessions;
 use crate::commands::{credentials, environments, events, setup, vaults};
 use crate::output::Output;
 
@@ -21,7 +25,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output { json: cli.json };
     match run(cli, &out) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             tracing::warn!(code = error.code(), "command failed");
             report(&error, &out);
@@ -30,7 +34,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, out: &Output) -> Result<(), Error> {
+/// Runs one command; returns the process exit status (the agent's, for
+/// `session start`).
+fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => vault_core::default_data_dir()?,
@@ -38,7 +44,12 @@ fn run(cli: Cli, out: &Output) -> Result<(), Error> {
     let mut engine = Engine::open(&data_dir)?;
     vault_core::logging::init_file_log(&data_dir);
     let engine = &mut engine;
-    match cli.command {
+    let command = match cli.command {
+        #[cfg(unix)]
+        Command::Session { action } => return session(engine, out, action),
+        other => other,
+    };
+    match command {
         Command::Init { passphrase } => setup::init(engine, out, passphrase),
         Command::Status => setup::status(engine, out),
         Command::Recover { passphrase } => setup::recover(engine, out, passphrase),
@@ -89,6 +100,39 @@ fn run(cli: Cli, out: &Output) -> Result<(), Error> {
             CredentialAction::Check { vault } => credentials::check(engine, out, vault.as_deref()),
         },
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
+        #[cfg(unix)]
+        Command::Session { .. } => unreachable!("handled above"),
+    }
+    .map(|()| 0)
+}
+
+#[cfg(unix)]
+fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u8, Error> {
+    match action {
+        SessionAction::Start {
+            vaults,
+            agent,
+            dir,
+            direct,
+            command,
+        } => {
+            let code = sessions::start(
+                engine,
+                out,
+                sessions::StartArgs {
+                    vaults,
+                    agent,
+                    dir,
+                    direct,
+                    command,
+                },
+            )?;
+            // Shells report codes modulo 256 (a signal as 128 + its number).
+            Ok(u8::try_from(code.rem_euclid(256)).unwrap_or(1))
+        }
+        SessionAction::List { limit } => sessions::list(engine, out, limit).map(|()| 0),
+        SessionAction::Stop { id, grace } => sessions::stop(engine, out, &id, grace).map(|()| 0),
+        SessionAction::Agents => sessions::agents(out).map(|()| 0),
     }
 }
 
@@ -116,6 +160,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         "passphrase_required" => "Run the command in a terminal to be asked for it, or set AGENT_VAULT_PASSPHRASE.",
         "integrity" => "Replace the token: `agent-vault credential replace <credential id>`.",
         "schema_too_new" => "Install the newest Agent Vault.",
+        "proxy_unavailable" => "Add --direct to run the session in direct mode.",
         _ => return None,
     })
 }
@@ -123,8 +168,9 @@ fn hint(error: &Error) -> Option<&'static str> {
 /// Exit statuses scripts can rely on (documented in the README).
 fn exit_code(error: &Error) -> u8 {
     match error.code() {
-        "invalid_input" | "ambiguous_name" | "mixed_environments" => 2,
-        "not_found" => 3,
+        "invalid_input" | "ambiguous_name" | "mixed_environments" | "unsupported"
+        | "proxy_unavailable" => 2,
+        "not_found" | "session_not_running" => 3,
         "duplicate_url" | "duplicate_environment" | "already_initialized" => 4,
         "keychain_unavailable" | "keychain_locked" => 5,
         "not_initialized"
@@ -134,6 +180,8 @@ fn exit_code(error: &Error) -> u8 {
         | "wrong_passphrase" => 6,
         "integrity" => 7,
         "schema_too_new" => 8,
+        // Like a shell's "command not found".
+        "agent_not_found" => 127,
         _ => 1,
     }
 }

@@ -159,6 +159,15 @@ impl Engine {
         &self.data_dir
     }
 
+    /// The database, for the session records kept beside the engine (`crate::session`).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join(crate::store::DATABASE_FILE)
     }

@@ -77,6 +77,23 @@ pub enum Error {
 
     #[error("The system could not provide random numbers: {0}")]
     Randomness(String),
+
+    /// The agent's program is not installed; the message says how to fix it.
+    #[error("{0}")]
+    AgentNotFound(String),
+
+    /// The agent cannot work with what was asked (e.g. Codex and an SSE server).
+    #[error("{0}")]
+    Unsupported(String),
+
+    #[error("Proxy mode is not available in this build yet: the token-injecting proxy has not been added. Use direct mode (--direct) to hand the tokens to the agent, which can then read them.")]
+    ProxyUnavailable,
+
+    #[error("The agent could not be started: {0}")]
+    Spawn(String),
+
+    #[error("Session {id} is not running (it is {state}).")]
+    SessionNotRunning { id: String, state: String },
 }
 
 impl Error {
@@ -117,6 +134,11 @@ impl Error {
             Self::Database(_) => "database",
             Self::Io(_) => "io",
             Self::Randomness(_) => "randomness",
+            Self::AgentNotFound(_) => "agent_not_found",
+            Self::Unsupported(_) => "unsupported",
+            Self::ProxyUnavailable => "proxy_unavailable",
+            Self::Spawn(_) => "spawn_failed",
+            Self::SessionNotRunning { .. } => "session_not_running",
         }
     }
 }

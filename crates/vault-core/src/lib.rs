@@ -15,6 +15,9 @@ pub mod proxy;
 mod recovery_key;
 mod secret;
 mod server_url;
+/// Agent sessions. Unix only for now (process groups, signals, PTYs).
+#[cfg(unix)]
+pub mod session;
 mod store;
 mod usage;
 

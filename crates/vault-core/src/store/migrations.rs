@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0001_vaults_and_credentials.sql"),
     ),
     (2, include_str!("../../migrations/0002_audit_events.sql")),
+    (3, include_str!("../../migrations/0003_sessions.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -5,6 +5,8 @@ pub(crate) mod environments;
 pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
+#[cfg(unix)]
+pub(crate) mod sessions;
 pub(crate) mod vaults;
 
 use std::fs;
@@ -90,11 +92,18 @@ fn prepare_private_file(data_dir: &Path) -> Result<PathBuf> {
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))?;
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)?;
+        // Only open the file to create it. Closing any descriptor of a file
+        // drops every POSIX lock this process holds on it, including those of
+        // a SQLite connection already open here (the engine's, when the
+        // session journal opens its own); another process could then
+        // checkpoint and delete the WAL under it and writes would be lost.
+        if !path.exists() {
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)?;
+        }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600))?;
     }
     Ok(path)

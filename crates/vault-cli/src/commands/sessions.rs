@@ -1,0 +1,169 @@
+//! session start | list | stop | agents.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use vault_core::session::{
+    detect_presets, direct_endpoints, Agent, AgentKind, InjectionMode, SessionManager,
+    SessionRequest, Terminal,
+};
+use vault_core::{Engine, Error};
+
+use crate::output::{table, when, Output};
+
+pub struct StartArgs {
+    pub vaults: Vec<String>,
+    pub agent: String,
+    pub dir: Option<PathBuf>,
+    pub direct: bool,
+    pub command: Vec<String>,
+}
+
+/// Runs the agent in this terminal until it ends; returns its exit status.
+pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, Error> {
+    let agent = match args.agent.parse::<AgentKind>()? {
+        AgentKind::Claude => Agent::Claude { args: args.command },
+        AgentKind::Codex => Agent::Codex { args: args.command },
+        AgentKind::Custom => {
+            let mut command = args.command.into_iter();
+            let program = command.next().ok_or_else(|| {
+                Error::invalid(
+                    "command",
+                    "Give the custom agent's command after --, for example: \
+                     agent-vault session start --vault V --agent custom --direct -- my-agent --config {mcp_config}",
+                )
+            })?;
+            Agent::Custom {
+                program,
+                args: command.collect(),
+            }
+        }
+    };
+    if !args.direct {
+        // The token-injecting proxy is not part of this build yet; never
+        // pretend to protect the token when nothing would.
+        return Err(Error::ProxyUnavailable);
+    }
+    let working_dir = match args.dir {
+        Some(dir) => dir,
+        None => std::env::current_dir()?,
+    };
+    let prepared = engine.prepare_session(SessionRequest {
+        vault_ids: args.vaults,
+        agent,
+        working_dir,
+        injection: InjectionMode::Direct,
+    })?;
+    super::unlock(engine)?;
+    let endpoints = direct_endpoints(engine, prepared.id(), prepared.vault_ids())?;
+    let id = prepared.id().to_string();
+    if !out.json {
+        eprintln!(
+            "agent-vault: session {id}: direct mode: the agent gets the tokens of {} MCP server(s) and can read them.",
+            endpoints.len()
+        );
+    }
+    let manager = Arc::new(SessionManager::new(engine)?);
+    let forwarder = forward_signals(Arc::clone(&manager), id.clone())?;
+    let started = manager.start(prepared, endpoints, Terminal::Inherit);
+    let ended = started.and_then(|_| manager.wait(&id));
+    forwarder.close();
+    manager.shutdown();
+    let ended = ended?;
+    if out.json {
+        out.json(&ended)?;
+    } else {
+        eprintln!("agent-vault: session {id} {}.", ended.state);
+    }
+    Ok(ended.shell_exit_code())
+}
+
+/// Termination signals sent to agent-vault itself (a closed terminal, a
+/// `kill`) stop the session, so its private folder is removed and the agent
+/// does not outlive it. Ctrl-C goes to the agent, which owns the terminal.
+fn forward_signals(
+    manager: Arc<SessionManager>,
+    id: String,
+) -> Result<signal_hook::iterator::Handle, Error> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            tracing::info!(session_id = %id, "signal received: stopping the session");
+            let _ = manager.stop(&id);
+        }
+    });
+    Ok(handle)
+}
+
+pub fn list(engine: &mut Engine, out: &Output, limit: u32) -> Result<(), Error> {
+    let sessions = engine.sessions(limit)?;
+    out.either(&sessions, || {
+        if sessions.is_empty() {
+            println!("No sessions yet. Start one with: agent-vault session start --vault NAME --agent claude --direct");
+            return;
+        }
+        let rows: Vec<Vec<String>> = sessions
+            .iter()
+            .map(|session| {
+                vec![
+                    session.id.clone(),
+                    session.state.to_string(),
+                    session.agent.to_string(),
+                    session.injection.as_str().to_string(),
+                    session.environment.clone(),
+                    session.vault_ids.join(","),
+                    session.pid.map(|pid| pid.to_string()).unwrap_or_default(),
+                    session.started_at.to_rfc3339(),
+                    when(session.ended_at).replace("never", "-"),
+                    session.working_dir.display().to_string(),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "ID",
+                "STATUS",
+                "AGENT",
+                "MODE",
+                "ENVIRONMENT",
+                "VAULTS",
+                "PID",
+                "STARTED",
+                "ENDED",
+                "FOLDER",
+            ],
+            &rows,
+        );
+    })
+}
+
+pub fn stop(engine: &mut Engine, out: &Output, id: &str, grace: u64) -> Result<(), Error> {
+    let session = engine.stop_session(id, Duration::from_secs(grace))?;
+    out.either(&session, || {
+        println!("Session {} {}.", session.id, session.state);
+    })
+}
+
+pub fn agents(out: &Output) -> Result<(), Error> {
+    let presets = detect_presets();
+    out.either(&json!(presets), || {
+        let rows: Vec<Vec<String>> = presets
+            .iter()
+            .map(|preset| {
+                vec![
+                    preset.agent.to_string(),
+                    preset.display_name.to_string(),
+                    preset.path.as_ref().map_or_else(
+                        || format!("not installed ({})", preset.install_hint),
+                        |path| path.display().to_string(),
+                    ),
+                ]
+            })
+            .collect();
+        table(&["AGENT", "NAME", "INSTALLED"], &rows);
+    })
+}

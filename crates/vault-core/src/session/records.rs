@@ -1,0 +1,234 @@
+//! The engine's side of sessions: checking a request before anything runs,
+//! listing recorded sessions (noticing ones whose Agent Vault process
+//! vanished), and stopping a session that another process runs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::model::Timestamp;
+use crate::store::sessions::{self, SessionRow};
+
+use super::journal::{describe_end, record_events};
+use super::model::{new_session_id, Agent, InjectionMode, Session, SessionState};
+use super::private_dir;
+use super::process::{self, proc_stat, process_exists, process_group_alive};
+use super::program::resolve_program;
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct SessionRequest {
+    /// Vault ids or names, in precedence order.
+    pub vault_ids: Vec<String>,
+    pub agent: Agent,
+    pub working_dir: PathBuf,
+    pub injection: InjectionMode,
+}
+
+/// A checked request: vaults exist and share one environment, the folder
+/// exists, the agent's program is installed. Carries the new session's id,
+/// which the proxy needs before the agent starts.
+#[derive(Debug, Clone)]
+pub struct PreparedSession {
+    pub(crate) id: String,
+    pub(crate) vault_ids: Vec<String>,
+    pub(crate) environment: String,
+    pub(crate) agent: Agent,
+    pub(crate) program: PathBuf,
+    pub(crate) working_dir: PathBuf,
+    pub(crate) injection: InjectionMode,
+}
+
+impl PreparedSession {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Vault ids (`vlt_…`) in precedence order, duplicates removed.
+    pub fn vault_ids(&self) -> &[String] {
+        &self.vault_ids
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn injection(&self) -> InjectionMode {
+        self.injection
+    }
+
+    pub fn agent(&self) -> &Agent {
+        &self.agent
+    }
+
+    /// The resolved absolute path of the program that will run.
+    pub fn program(&self) -> &std::path::Path {
+        &self.program
+    }
+
+    pub fn working_dir(&self) -> &std::path::Path {
+        &self.working_dir
+    }
+}
+
+impl Engine {
+    /// Checks a session request without starting anything. Mixed
+    /// environments, a missing folder or an agent that is not installed are
+    /// refused here with a message that says what to do.
+    pub fn prepare_session(&self, request: SessionRequest) -> Result<PreparedSession> {
+        let mut vault_ids: Vec<String> = Vec::new();
+        for key in &request.vault_ids {
+            let id = self.vault(key)?.id;
+            if !vault_ids.contains(&id) {
+                vault_ids.push(id);
+            }
+        }
+        let environment = self.session_environment(&vault_ids)?;
+        let working_dir = check_working_dir(&request.working_dir)?;
+        let program = resolve_program(request.agent.kind(), request.agent.program())?;
+        Ok(PreparedSession {
+            id: new_session_id(),
+            vault_ids,
+            environment,
+            agent: request.agent,
+            program,
+            working_dir,
+            injection: request.injection,
+        })
+    }
+
+    /// Recorded sessions, newest first. A session whose Agent Vault process
+    /// and agent are both gone is marked failed (and its private folder
+    /// removed) on the way.
+    pub fn sessions(&mut self, limit: u32) -> Result<Vec<Session>> {
+        let rows = sessions::list(self.store().conn(), limit)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let row = self.settle_if_lost(row)?;
+            out.push(row.session);
+        }
+        Ok(out)
+    }
+
+    pub fn session(&mut self, id: &str) -> Result<Session> {
+        let row = sessions::get(self.store().conn(), id.trim())?;
+        Ok(self.settle_if_lost(row)?.session)
+    }
+
+    /// Stops a session run by another Agent Vault process (e.g. an
+    /// `agent-vault session start` in another terminal): SIGTERM to the
+    /// agent's process group, SIGKILL after `grace`. The agent's identity is
+    /// checked first (on Linux by its start time), so a reused pid is never
+    /// signalled.
+    pub fn stop_session(&mut self, id: &str, grace: Duration) -> Result<Session> {
+        let row = self.settle_if_lost(sessions::get(self.store().conn(), id.trim())?)?;
+        let session = &row.session;
+        if !session.state.is_active() {
+            return Err(Error::SessionNotRunning {
+                id: session.id.clone(),
+                state: session.state.to_string(),
+            });
+        }
+        let Some(pid) = session.pid else {
+            return Err(Error::Unsupported(format!(
+                "Session {} is still starting. Try again in a moment.",
+                session.id
+            )));
+        };
+        let owner_alive = owner_alive(&row);
+        let leader_is_ours = process_exists(pid) && same_process(pid, row.process_start);
+        let safe_to_signal = leader_is_ours || (owner_alive && process_group_alive(pid));
+        if !safe_to_signal {
+            return Err(Error::Unsupported(format!(
+                "Session {} cannot be stopped safely from here: its agent (pid {pid}) is no longer the process that was started, and the Agent Vault process that ran it is gone.",
+                session.id
+            )));
+        }
+        sessions::request_stop(self.store().conn(), &session.id, Timestamp::now())?;
+        process::terminate_group(pid, grace, || !process_group_alive(pid));
+        // The owner records the end when it sees the agent exit; if it is gone, we do.
+        if owner_alive {
+            process::wait_until(Duration::from_secs(10), || {
+                sessions::get(self.store().conn(), &session.id)
+                    .map(|row| !row.session.state.is_active())
+                    .unwrap_or(false)
+            });
+        }
+        let row = sessions::get(self.store().conn(), &session.id)?;
+        if row.session.state.is_active() {
+            let mut ended = row.session.clone();
+            ended.state = SessionState::Stopped;
+            ended.ended_at = Some(Timestamp::now());
+            self.record_end(&ended, row.private_dir.as_deref())?;
+            return Ok(ended);
+        }
+        Ok(row.session)
+    }
+
+    fn settle_if_lost(&mut self, row: SessionRow) -> Result<SessionRow> {
+        if !row.session.state.is_active() || owner_alive(&row) {
+            return Ok(row);
+        }
+        let agent_alive = row
+            .session
+            .pid
+            .is_some_and(|pid| process_group_alive(pid) || process_exists(pid));
+        if agent_alive {
+            return Ok(row);
+        }
+        let mut lost = row.clone();
+        lost.session.state = SessionState::Failed {
+            reason: "Agent Vault ended without recording how this session ended".into(),
+        };
+        lost.session.ended_at = Some(Timestamp::now());
+        self.record_end(&lost.session, row.private_dir.as_deref())?;
+        Ok(lost)
+    }
+
+    fn record_end(&mut self, session: &Session, dir: Option<&std::path::Path>) -> Result<()> {
+        if let Some(dir) = dir {
+            private_dir::remove_recorded(dir, &session.id);
+        }
+        let (kind, status, detail) = describe_end(session);
+        let tx = self.store_mut().write()?;
+        let at = session.ended_at.unwrap_or_else(Timestamp::now);
+        if sessions::finish(&tx, &session.id, &session.state, session.signal, at)? {
+            record_events(&tx, session, kind, status, &detail)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn owner_alive(row: &SessionRow) -> bool {
+    process_exists(row.owner_pid) && same_process(row.owner_pid, row.owner_start)
+}
+
+/// On Linux, whether `pid` is still the process that started at `start`;
+/// elsewhere (no start time recorded) the pid is trusted.
+fn same_process(pid: u32, start: Option<u64>) -> bool {
+    match (start, proc_stat(pid)) {
+        (Some(recorded), Some(now)) => recorded == now.start_time,
+        (Some(_), None) => !cfg!(target_os = "linux"),
+        (None, _) => true,
+    }
+}
+
+fn check_working_dir(dir: &std::path::Path) -> Result<PathBuf> {
+    let invalid = |message: String| Err(Error::invalid("working_dir", message));
+    if dir.as_os_str().is_empty() {
+        return invalid("Choose the folder the agent works in.".into());
+    }
+    match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(std::fs::canonicalize(dir)?),
+        Ok(_) => invalid(format!(
+            "{} is a file, not a folder. Choose the folder the agent works in.",
+            dir.display()
+        )),
+        Err(_) => invalid(format!(
+            "The folder {} does not exist. Choose an existing folder.",
+            dir.display()
+        )),
+    }
+}
