@@ -160,7 +160,6 @@ fn hint(error: &Error) -> Option<&'static str> {
         "passphrase_required" => "Run the command in a terminal to be asked for it, or set AGENT_VAULT_PASSPHRASE.",
         "integrity" => "Replace the token: `agent-vault credential replace <credential id>`.",
         "schema_too_new" => "Install the newest Agent Vault.",
-        "proxy_unavailable" => "Add --direct to run the session in direct mode.",
         _ => return None,
     })
 }
@@ -168,8 +167,7 @@ fn hint(error: &Error) -> Option<&'static str> {
 /// Exit statuses scripts can rely on (documented in the README).
 fn exit_code(error: &Error) -> u8 {
     match error.code() {
-        "invalid_input" | "ambiguous_name" | "mixed_environments" | "unsupported"
-        | "proxy_unavailable" => 2,
+        "invalid_input" | "ambiguous_name" | "mixed_environments" | "unsupported" => 2,
         "not_found" | "session_not_running" => 3,
         "duplicate_url" | "duplicate_environment" | "already_initialized" => 4,
         "keychain_unavailable" | "keychain_locked" => 5,

@@ -204,27 +204,166 @@ fn path_with(dir: &Path) -> String {
     )
 }
 
+/// A real MCP server (official Python SDK) that accepts only `token`.
+struct McpServer {
+    url: String,
+    child: std::process::Child,
+}
+
+impl Drop for McpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "run scripts/setup-mcp-venv.sh (make test does) first"
+    );
+    python
+}
+
+fn start_mcp_server(transport: &str, token: &str) -> McpServer {
+    use std::io::BufRead;
+    let mut child = Command::new(venv_python())
+        .arg(repo_root().join("tests/mcp-peers/server.py"))
+        .args(["--transport", transport, "--port", "0"])
+        .env("MCP_TEST_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python MCP server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("server URL");
+    let announced: Value = serde_json::from_str(&line).expect("json");
+    McpServer {
+        url: announced["url"].as_str().expect("url").to_string(),
+        child,
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Proxy mode, the default: the official MCP client, run as a custom agent
+/// with the generated config (one streamable HTTP and one SSE server), calls
+/// a tool through the loopback proxy on the first of them (both transports
+/// through the proxy are covered in vault-core's proxy tests). The server
+/// sees the real token; the agent's argv,
+/// environment and config only ever hold the session secret; once the
+/// session ends its listeners refuse connections.
 #[test]
-fn proxy_mode_is_refused_until_the_proxy_lands() {
+fn proxy_mode_lets_the_official_client_call_tools_without_seeing_the_token() {
     let h = Home::new();
+    let secret = token("proxied");
+    let http = start_mcp_server("streamable_http", &secret);
+    let sse = start_mcp_server("sse", &secret);
     h.vault("Work", "development");
+    h.add("Work", &http.url, "streamable_http", &secret);
+    h.add("Work", &sse.url, "sse", &secret);
+
+    let out = h.path("agent.out");
+    std::fs::create_dir_all(&out).expect("out");
+    let client = repo_root().join("tests/mcp-peers/client.py");
+    let agent = h.script(
+        "agent.sh",
+        &format!(
+            r#"out='{out}'
+for arg in "$@"; do printf '%s\n' "$arg"; done > "$out/argv"
+env > "$out/env"
+cat "$AGENT_VAULT_MCP_CONFIG" > "$out/config"
+'{python}' '{client}' --config "$AGENT_VAULT_MCP_CONFIG" --tool whoami > "$out/result" || exit 3"#,
+            out = out.display(),
+            python = venv_python().display(),
+            client = client.display(),
+        ),
+    );
     let run = h
         .run(
             &[
-                "session", "start", "--vault", "Work", "--agent", "custom", "--", "true",
+                "session",
+                "start",
+                "--vault",
+                "Work",
+                "--agent",
+                "custom",
+                "--",
+                &agent,
+                "{mcp_config}",
             ],
             "",
         )
-        .code(2);
-    assert!(
-        run.stderr
-            .contains("Proxy mode is not available in this build yet"),
-        "{}",
-        run.stderr
+        .code(0);
+    assert!(run.stderr.contains("proxy mode"), "{}", run.stderr);
+
+    let result: Value = serde_json::from_str(&read(&out.join("result"))).expect("client JSON");
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        result["result"],
+        sha256_hex(&secret).as_str(),
+        "the server saw the real token"
     );
-    assert!(run.stderr.contains("--direct"));
+
+    let config: Value = serde_json::from_str(&read(&out.join("config"))).expect("config");
+    let servers = config["mcpServers"].as_object().expect("servers");
+    assert_eq!(servers.len(), 2);
+    let mut listeners = Vec::new();
+    for server in servers.values() {
+        let url = server["url"].as_str().expect("url");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert_ne!(url, http.url);
+        assert_ne!(url, sse.url);
+        let authorization = server["headers"]["Authorization"].as_str().expect("header");
+        assert!(authorization.starts_with("Bearer ") && !authorization.contains(&secret));
+        listeners.push(
+            url.trim_start_matches("http://")
+                .split('/')
+                .next()
+                .expect("addr")
+                .to_string(),
+        );
+    }
+    for file in ["argv", "env", "config"] {
+        assert!(
+            !read(&out.join(file)).contains(&secret),
+            "token in the agent's {file}"
+        );
+    }
+    for listener in listeners {
+        assert!(
+            std::net::TcpStream::connect(&listener).is_err(),
+            "listener {listener} still open after the session"
+        );
+    }
     let listed = h.run(&["--json", "session", "list"], "").code(0).json();
-    assert_eq!(listed.as_array().map(Vec::len), Some(0), "nothing started");
+    assert_eq!(listed[0]["injection"], "proxy");
+    h.assert_nowhere(&secret);
 }
 
 #[test]

@@ -155,6 +155,15 @@ impl Engine {
         })
     }
 
+    /// A second handle on the same vault with its own database connection,
+    /// unlocked if this one is. The session proxy runs on one so its lookups
+    /// never wait behind this handle's work.
+    pub fn reopen(&self) -> Result<Self> {
+        let mut other = Self::open_with_keychain(&self.data_dir, Box::new(OsKeychain))?;
+        other.master = self.master.clone();
+        Ok(other)
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }

@@ -86,9 +86,6 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
 
-    #[error("Proxy mode is not available in this build yet: the token-injecting proxy has not been added. Use direct mode (--direct) to hand the tokens to the agent, which can then read them.")]
-    ProxyUnavailable,
-
     #[error("The agent could not be started: {0}")]
     Spawn(String),
 
@@ -136,7 +133,6 @@ impl Error {
             Self::Randomness(_) => "randomness",
             Self::AgentNotFound(_) => "agent_not_found",
             Self::Unsupported(_) => "unsupported",
-            Self::ProxyUnavailable => "proxy_unavailable",
             Self::Spawn(_) => "spawn_failed",
             Self::SessionNotRunning { .. } => "session_not_running",
         }

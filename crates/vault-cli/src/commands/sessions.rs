@@ -1,13 +1,13 @@
 //! session start | list | stop | agents.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 use vault_core::session::{
-    detect_presets, direct_endpoints, Agent, AgentKind, InjectionMode, SessionManager,
-    SessionRequest, Terminal,
+    detect_presets, direct_endpoints, proxy_endpoints, Agent, AgentKind, InjectionMode,
+    SessionManager, SessionRequest, Terminal,
 };
 use vault_core::{Engine, Error};
 
@@ -41,11 +41,11 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
             }
         }
     };
-    if !args.direct {
-        // The token-injecting proxy is not part of this build yet; never
-        // pretend to protect the token when nothing would.
-        return Err(Error::ProxyUnavailable);
-    }
+    let injection = if args.direct {
+        InjectionMode::Direct
+    } else {
+        InjectionMode::Proxy
+    };
     let working_dir = match args.dir {
         Some(dir) => dir,
         None => std::env::current_dir()?,
@@ -54,14 +54,35 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         vault_ids: args.vaults,
         agent,
         working_dir,
-        injection: InjectionMode::Direct,
+        injection,
     })?;
     super::unlock(engine)?;
-    let endpoints = direct_endpoints(engine, prepared.id(), prepared.vault_ids())?;
     let id = prepared.id().to_string();
+    // Proxy mode: the listeners run on this runtime while the agent runs.
+    let mut proxy = None;
+    let endpoints = match injection {
+        InjectionMode::Direct => direct_endpoints(engine, prepared.id(), prepared.vault_ids())?,
+        InjectionMode::Proxy => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let proxy_engine = Arc::new(Mutex::new(engine.reopen()?));
+            let (session_proxy, endpoints) =
+                runtime.block_on(proxy_endpoints(proxy_engine, &id, prepared.vault_ids()))?;
+            proxy = Some((runtime, session_proxy));
+            endpoints
+        }
+    };
     if !out.json {
+        let how = match injection {
+            InjectionMode::Direct => "direct mode: the agent gets the tokens and can read them",
+            InjectionMode::Proxy => {
+                "proxy mode: the agent reaches its servers through 127.0.0.1 and never sees a token"
+            }
+        };
         eprintln!(
-            "agent-vault: session {id}: direct mode: the agent gets the tokens of {} MCP server(s) and can read them.",
+            "agent-vault: session {id}: {} MCP server(s), {how}.",
             endpoints.len()
         );
     }
@@ -71,6 +92,10 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     let ended = started.and_then(|_| manager.wait(&id));
     forwarder.close();
     manager.shutdown();
+    // The listeners close and the session secret dies with the session.
+    if let Some((runtime, session_proxy)) = proxy {
+        runtime.block_on(session_proxy.stop());
+    }
     let ended = ended?;
     if out.json {
         out.json(&ended)?;

@@ -139,14 +139,9 @@ pub(crate) fn validate_endpoints(endpoints: &[McpEndpoint]) -> Result<()> {
     Ok(())
 }
 
-/// Direct mode: one endpoint per server URL covered by the session's vaults,
-/// carrying the real token of the winning credential (first vault in order
-/// wins). Each hand-over is audited as a use of the credential by `session_id`.
-pub fn direct_endpoints(
-    engine: &mut Engine,
-    session_id: &str,
-    vault_ids: &[String],
-) -> Result<Vec<McpEndpoint>> {
+/// Every MCP server URL the session's vaults cover, in vault order, once
+/// each. Refuses vaults of different environments.
+pub(crate) fn session_server_urls(engine: &Engine, vault_ids: &[String]) -> Result<Vec<String>> {
     engine.session_environment(vault_ids)?;
     let mut urls: Vec<String> = Vec::new();
     for vault in vault_ids {
@@ -156,6 +151,18 @@ pub fn direct_endpoints(
             }
         }
     }
+    Ok(urls)
+}
+
+/// Direct mode: one endpoint per server URL covered by the session's vaults,
+/// carrying the real token of the winning credential (first vault in order
+/// wins). Each hand-over is audited as a use of the credential by `session_id`.
+pub fn direct_endpoints(
+    engine: &mut Engine,
+    session_id: &str,
+    vault_ids: &[String],
+) -> Result<Vec<McpEndpoint>> {
+    let urls = session_server_urls(engine, vault_ids)?;
     let names = server_names(urls.iter().map(String::as_str));
     let mut endpoints = Vec::with_capacity(urls.len());
     for (url, name) in urls.iter().zip(names) {

@@ -24,6 +24,7 @@ mod model;
 mod private_dir;
 mod process;
 mod program;
+mod proxied;
 mod pty;
 mod records;
 
@@ -33,5 +34,6 @@ pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
 pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};
+pub use proxied::proxy_endpoints;
 pub use pty::SessionPty;
 pub use records::{PreparedSession, SessionRequest};
