@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb bench
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -51,3 +51,8 @@ e2e:
 ## A Debian package of the desktop app (release build) under target/release/bundle/deb/.
 deb: deps-run
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+
+## Proxy overhead: one MCP tools/call round trip direct vs through the proxy,
+## same upstream, same run; prints p50/p99 and requests/s as ratios.
+bench: deps-test
+	$(CARGO) bench -p vault-core --bench proxy_roundtrip
