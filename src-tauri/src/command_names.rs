@@ -22,4 +22,11 @@ pub const ALL: &[&str] = &[
     "test_connection",
     "test_saved_credential",
     "list_events",
+    "detect_agents",
+    "home_folder",
+    "start_session",
+    "list_sessions",
+    "stop_session",
+    "session_input",
+    "resize_session",
 ];

@@ -6,9 +6,13 @@
 mod command_names;
 mod commands;
 mod error;
+mod sessions;
 mod state;
 
-use commands::{credentials, environments, events, setup, vaults};
+use std::sync::Arc;
+
+use commands::{credentials, environments, events, sessions as session_commands, setup, vaults};
+use tauri::{Manager, RunEvent};
 
 fn main() {
     let data_dir = match vault_core::default_data_dir() {
@@ -28,6 +32,7 @@ fn main() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .manage(state::AppState::new(data_dir))
+        .manage(Arc::new(sessions::Sessions::default()))
         .invoke_handler(tauri::generate_handler![
             setup::app_status,
             setup::initialize,
@@ -51,12 +56,28 @@ fn main() {
             credentials::test_connection,
             credentials::test_saved_credential,
             events::list_events,
+            session_commands::detect_agents,
+            session_commands::home_folder,
+            session_commands::start_session,
+            session_commands::list_sessions,
+            session_commands::stop_session,
+            session_commands::session_input,
+            session_commands::resize_session,
         ])
-        .run(tauri::generate_context!());
-    if let Err(error) = app {
-        tracing::error!(%error, "desktop app failed");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "desktop app failed");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        // No agent outlives the app; each session's temp files are removed.
+        if let RunEvent::Exit = event {
+            handle.state::<Arc<sessions::Sessions>>().shutdown();
+        }
+    });
 }
 
 #[cfg(test)]
@@ -68,12 +89,20 @@ mod tests {
         let capability: serde_json::Value =
             serde_json::from_str(include_str!("../capabilities/main.json")).expect("valid JSON");
         assert_eq!(capability["windows"], serde_json::json!(["main"]));
-        let granted: Vec<&str> = capability["permissions"]
+        let all: Vec<&str> = capability["permissions"]
             .as_array()
             .expect("permissions")
             .iter()
             .filter_map(|permission| permission.as_str())
             .collect();
+        // Core permissions: only listening to the app's own events (terminal output).
+        let (core, granted): (Vec<&str>, Vec<&str>) = all
+            .into_iter()
+            .partition(|permission| permission.starts_with("core:"));
+        assert_eq!(
+            core,
+            ["core:event:allow-listen", "core:event:allow-unlisten"]
+        );
         let expected: Vec<String> = crate::command_names::ALL
             .iter()
             .map(|command| format!("allow-{}", command.replace('_', "-")))

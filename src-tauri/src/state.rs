@@ -30,9 +30,21 @@ impl AppState {
         T: serde::Serialize + Send + 'static,
         F: FnOnce(&mut Engine) -> vault_core::Result<T> + Send + 'static,
     {
+        let result = self.with_engine(job).await;
+        trace_ipc_answer(&result);
+        result
+    }
+
+    /// Like [`AppState::run`] for results that stay on the Rust side (they
+    /// are not sent to the webview, so they need not be serialisable).
+    pub async fn with_engine<T, F>(&self, job: F) -> IpcResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Engine) -> vault_core::Result<T> + Send + 'static,
+    {
         let engine = Arc::clone(&self.engine);
         let data_dir = self.data_dir.clone();
-        let result = tauri::async_runtime::spawn_blocking(move || {
+        tauri::async_runtime::spawn_blocking(move || {
             let mut guard = engine
                 .lock()
                 .map_err(|_| IpcError::internal("engine lock poisoned"))?;
@@ -43,9 +55,7 @@ impl AppState {
             job(engine).map_err(IpcError::from)
         })
         .await
-        .map_err(|_| IpcError::internal("background task failed"))?;
-        trace_ipc_answer(&result);
-        result
+        .map_err(|_| IpcError::internal("background task failed"))?
     }
 }
 

@@ -3,5 +3,6 @@
 pub mod credentials;
 pub mod environments;
 pub mod events;
+pub mod sessions;
 pub mod setup;
 pub mod vaults;

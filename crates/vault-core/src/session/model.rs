@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
@@ -48,7 +48,8 @@ impl Agent {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
     Claude,
@@ -98,6 +99,7 @@ impl fmt::Display for AgentKind {
 }
 
 /// How the agent reaches its MCP servers.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InjectionMode {
@@ -118,6 +120,7 @@ impl InjectionMode {
 }
 
 /// starting → running → exited(code) | failed(reason) | stopped.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SessionState {
@@ -163,6 +166,7 @@ impl fmt::Display for SessionState {
 }
 
 /// A session as recorded: what ran, where, with which vaults, and how it ended.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Session {
     pub id: String,
@@ -172,13 +176,16 @@ pub struct Session {
     pub agent: AgentKind,
     /// The program that ran (absolute path once resolved).
     pub program: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub working_dir: PathBuf,
     pub injection: InjectionMode,
     #[serde(flatten)]
     pub state: SessionState,
     /// The agent's process id; it leads its own process group.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub pid: Option<u32>,
     /// The signal that ended the agent, when one did.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub signal: Option<i32>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,

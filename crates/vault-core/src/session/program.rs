@@ -11,12 +11,14 @@ use super::model::AgentKind;
 use crate::error::{Error, Result};
 
 /// Whether a preset agent is installed, for the agent picker.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PresetAvailability {
     pub agent: AgentKind,
     pub display_name: &'static str,
     pub command: &'static str,
     /// Where the command was found; `None` when it is not installed.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub path: Option<PathBuf>,
     pub install_hint: &'static str,
 }
