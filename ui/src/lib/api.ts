@@ -1,14 +1,20 @@
 // The only module that talks to the Rust side. One typed function per command;
 // every function rejects with an IpcError (see errors.ts), never with anything else.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import { notInAppError, toIpcError } from "./errors";
 import type {
   ConnectionTest,
   Credential,
   Environment,
   Event,
+  PresetAvailability,
   Protocol,
   RecoveryKeyReveal,
+  Session,
+  SessionEnded,
+  SessionOutput,
+  StartSession,
   Status,
   UrlCheck,
   Vault,
@@ -116,3 +122,34 @@ export const testSavedCredential = (id: string) =>
 
 export const listEvents = (vaultId: string | null, limit: number) =>
   call<Event[]>("list_events", { vaultId, limit });
+
+// ----- sessions --------------------------------------------------------------
+
+export const detectAgents = () => call<PresetAvailability[]>("detect_agents");
+
+export const homeFolder = () => call<string | null>("home_folder");
+
+export const startSession = (request: StartSession) => call<Session>("start_session", { request });
+
+/** Sessions started since the app opened, newest first. */
+export const listSessions = () => call<Session[]>("list_sessions");
+
+export const stopSession = (id: string) => call<Session>("stop_session", { id });
+
+/** Keyboard input for the agent's terminal. */
+export const sessionInput = (id: string, data: string) => call<void>("session_input", { id, data });
+
+export const resizeSession = (id: string, rows: number, cols: number) =>
+  call<void>("resize_session", { id, rows, cols });
+
+async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
+  if (!connected()) throw notInAppError();
+  return listen<T>(event, (message) => handler(message.payload));
+}
+
+/** The agents' terminal output, as it arrives. */
+export const onSessionOutput = (handler: (output: SessionOutput) => void) =>
+  subscribe<SessionOutput>("session-output", handler);
+
+export const onSessionEnded = (handler: (ended: SessionEnded) => void) =>
+  subscribe<SessionEnded>("session-ended", handler);

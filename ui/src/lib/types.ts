@@ -17,3 +17,11 @@ export type { IpcError } from "./bindings/IpcError";
 export type { RecoveryKeyReveal } from "./bindings/RecoveryKeyReveal";
 export type { Resolution } from "./bindings/Resolution";
 export type { UrlCheck } from "./bindings/UrlCheck";
+
+export type { AgentKind } from "./bindings/AgentKind";
+export type { PresetAvailability } from "./bindings/PresetAvailability";
+export type { Session } from "./bindings/Session";
+export type { SessionEnded } from "./bindings/SessionEnded";
+export type { SessionOutput } from "./bindings/SessionOutput";
+export type { SessionState } from "./bindings/SessionState";
+export type { StartSession } from "./bindings/StartSession";
