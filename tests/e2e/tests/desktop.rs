@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use agent_vault_e2e::{files_containing, require_environment, McpServer, Window};
+use agent_vault_e2e::{files_containing, repo_root, require_environment, McpServer, Window};
 
 fn unique_token(label: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -358,5 +358,92 @@ async fn without_a_keychain_the_app_explains_and_offers_a_passphrase() {
     window.el("empty-credentials").await;
     window.screenshot("10-invalid-token").await;
     assert!(files_containing(data.path(), spaced.as_bytes()).is_empty());
+    window.quit().await;
+}
+
+/// Starts a custom-command session from the New session form.
+async fn start_custom_session(window: &Window, program: &str, args: &str) {
+    window.click("session-new").await;
+    window.click("session-agent-custom").await;
+    window.fill("session-program", program).await;
+    window.fill("session-args", args).await;
+    window.click("session-vault").await;
+    window
+        .fill("session-dir", &repo_root().display().to_string())
+        .await;
+    window.click("session-start").await;
+    window
+        .wait_text("session-status", |text| !text.is_empty())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
+    require_environment();
+    let token = unique_token("session");
+    let server = McpServer::start("streamable_http", &token);
+    let data = tempfile::tempdir().expect("data dir");
+    let window = Window::launch(data.path()).await;
+    set_up(&window).await;
+    create_vault(&window, "Agent tools").await;
+    open_vault(&window, "Agent tools").await;
+    window.fill("cred-url", &server.url).await;
+    window.click("cred-protocol-http").await;
+    window.fill("cred-token", &token).await;
+    window.click("cred-save").await;
+    window.el("cred-row").await;
+
+    // A custom agent: its output reaches the terminal, Stop ends it.
+    window.click("nav-sessions").await;
+    window.el("session-form").await;
+    window.click("session-mode-direct").await;
+    let warning = window.text("session-direct-warning").await;
+    assert!(warning.contains("read your tokens"), "{warning}");
+    window.click("session-mode-proxy").await;
+    start_custom_session(
+        &window,
+        "/bin/sh",
+        r#"-c "echo agent-says-hello; test -s \"$AGENT_VAULT_MCP_CONFIG\" && echo config-written; sleep 600""#,
+    )
+    .await;
+    let output = window
+        .wait_text("session-terminal", |text| text.contains("config-written"))
+        .await;
+    assert!(output.contains("agent-says-hello"), "{output}");
+    assert_eq!(
+        window.wait_attr("session-status", "data-state").await,
+        "running"
+    );
+    window.screenshot("11-session").await;
+    window.click("session-stop").await;
+    window
+        .wait_text("session-status", |text| text.contains("stopped"))
+        .await;
+    assert_eq!(window.all("session-tab").await.len(), 1);
+
+    // Proxy mode with a real MCP client: the call succeeds, no token in sight.
+    let python = repo_root().join(".venv/bin/python");
+    start_custom_session(
+        &window,
+        &python.display().to_string(),
+        "tests/mcp-peers/client.py --config {mcp_config} --tool whoami",
+    )
+    .await;
+    let output = window
+        .wait_text("session-terminal", |text| text.contains("\"ok\""))
+        .await;
+    assert!(output.contains("\"ok\": true"), "{output}");
+    window
+        .wait_text("session-status", |text| text.contains("exited (0)"))
+        .await;
+    window.screenshot("12-session-proxy").await;
+    assert_eq!(window.all("session-tab").await.len(), 2);
+
+    let page = window.page_source().await;
+    assert!(!page.contains(&token), "token in the page");
+    assert!(
+        !window.ipc_answers().contains(&token),
+        "token in an IPC answer"
+    );
     window.quit().await;
 }
