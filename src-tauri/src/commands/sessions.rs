@@ -107,7 +107,11 @@ async fn start(
         let started =
             manager.start_with(prepared, endpoints, Terminal::Pty { rows, cols }, resources)?;
         if let Some(pty) = &started.pty {
-            attach.attach(app, Arc::clone(&manager), id, pty)?;
+            if let Err(error) = attach.attach(app, Arc::clone(&manager), id.clone(), pty) {
+                // Without its terminal nobody could see or stop it here: end it.
+                let _ = manager.stop(&id);
+                return Err(error);
+            }
         }
         Ok::<_, vault_core::Error>(started.session)
     })

@@ -403,13 +403,29 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
     start_custom_session(
         &window,
         "/bin/sh",
-        r#"-c "echo agent-says-hello; test -s \"$AGENT_VAULT_MCP_CONFIG\" && echo config-written; sleep 600""#,
+        r#"-c "echo agent-says-hello; test -s \"$AGENT_VAULT_MCP_CONFIG\" && echo config-written; read line; echo got:$line; sleep 600""#,
     )
     .await;
     let output = window
         .wait_text("session-terminal", |text| text.contains("config-written"))
         .await;
     assert!(output.contains("agent-says-hello"), "{output}");
+    // Typing in the terminal reaches the agent.
+    window
+        .client
+        .find(fantoccini::Locator::Css(
+            "[data-testid=\"session-terminal\"] .xterm-helper-textarea",
+        ))
+        .await
+        .expect("terminal input")
+        .send_keys("typed-by-user\n")
+        .await
+        .expect("type into the terminal");
+    window
+        .wait_text("session-terminal", |text| {
+            text.contains("got:typed-by-user")
+        })
+        .await;
     assert_eq!(
         window.wait_attr("session-status", "data-state").await,
         "running"
