@@ -72,12 +72,43 @@ fn main() {
             std::process::exit(1);
         }
     };
-    app.run(|handle, event| {
+    #[cfg(unix)]
+    exit_on_termination_signals(app.handle().clone());
+    app.run(|handle, event| match event {
+        RunEvent::ExitRequested { .. } => tracing::info!("exit requested"),
         // No agent outlives the app; each session's temp files are removed.
-        if let RunEvent::Exit = event {
+        RunEvent::Exit => {
+            tracing::info!("desktop app exiting: stopping sessions");
             handle.state::<Arc<sessions::Sessions>>().shutdown();
         }
+        RunEvent::WindowEvent { event, .. } => tracing::debug!(?event, "window event"),
+        _ => {}
     });
+}
+
+/// SIGTERM, SIGHUP (logout, a closed terminal) and SIGINT end the app the
+/// normal way, so its sessions are stopped and their temp files removed.
+#[cfg(unix)]
+fn exit_on_termination_signals(handle: tauri::AppHandle) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch termination signals");
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                tracing::info!(signal, "termination signal: exiting");
+                handle.exit(0);
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot watch termination signals");
+    }
 }
 
 #[cfg(test)]

@@ -377,6 +377,17 @@ async fn start_custom_session(window: &Window, program: &str, args: &str) {
         .await;
 }
 
+/// A vault "Agent tools" with a credential for `server`.
+async fn vault_with_credential(window: &Window, server: &McpServer, token: &str) {
+    create_vault(window, "Agent tools").await;
+    open_vault(window, "Agent tools").await;
+    window.fill("cred-url", &server.url).await;
+    window.click("cred-protocol-http").await;
+    window.fill("cred-token", token).await;
+    window.click("cred-save").await;
+    window.el("cred-row").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
     require_environment();
@@ -385,13 +396,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
     let data = tempfile::tempdir().expect("data dir");
     let window = Window::launch(data.path()).await;
     set_up(&window).await;
-    create_vault(&window, "Agent tools").await;
-    open_vault(&window, "Agent tools").await;
-    window.fill("cred-url", &server.url).await;
-    window.click("cred-protocol-http").await;
-    window.fill("cred-token", &token).await;
-    window.click("cred-save").await;
-    window.el("cred-row").await;
+    vault_with_credential(&window, &server, &token).await;
 
     // A custom agent: its output reaches the terminal, Stop ends it.
     window.click("nav-sessions").await;
@@ -461,5 +466,66 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         !window.ipc_answers().contains(&token),
         "token in an IPC answer"
     );
+    window.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
+    require_environment();
+    let token = unique_token("exit");
+    let server = McpServer::start("streamable_http", &token);
+    let data = tempfile::tempdir().expect("data dir");
+    let window = Window::launch(data.path()).await;
+    set_up(&window).await;
+    vault_with_credential(&window, &server, &token).await;
+    window.click("nav-sessions").await;
+    start_custom_session(
+        &window,
+        "/bin/sh",
+        r#"-c "echo pid=$$ cfg=$AGENT_VAULT_MCP_CONFIG; sleep 600""#,
+    )
+    .await;
+    let output = window
+        .wait_text("session-terminal", |text| text.contains("cfg=/"))
+        .await;
+    let field = |name: &str| {
+        output
+            .split(&format!("{name}="))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{name} in {output:?}"))
+            .to_string()
+    };
+    let (agent, config) = (field("pid"), field("cfg"));
+    let alive = |pid: &str| std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let stat = std::fs::read_to_string(format!("/proc/{agent}/stat")).expect("agent stat");
+    // The agent's parent is the app (field 4 of /proc/PID/stat).
+    let app = stat
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .expect("parent pid")
+        .to_string();
+    assert!(std::path::Path::new(&config).exists(), "{config}");
+
+    // What a logout does: SIGTERM to the app (which this test started).
+    let killed = Command::new("kill")
+        .args(["-TERM", &app])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while alive(&agent) || std::path::Path::new(&config).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after SIGTERM: agent alive {}, config {config} exists {}; app log:\n{}",
+            alive(&agent),
+            std::path::Path::new(&config).exists(),
+            std::fs::read_to_string(data.path().join("agent-vault.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let log = std::fs::read_to_string(data.path().join("agent-vault.log")).unwrap_or_default();
+    assert!(log.contains("stopping sessions"), "{log}");
     window.quit().await;
 }
