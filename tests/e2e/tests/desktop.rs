@@ -7,6 +7,29 @@ use std::process::Command;
 
 use agent_vault_e2e::{files_containing, repo_root, require_environment, McpServer, Window};
 
+/// SHA-256 hex, as the test server's whoami tool reports the token it got.
+fn sha256_hex(text: &str) -> String {
+    let output = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .expect("hash")
+        .to_string()
+}
+
 fn unique_token(label: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -361,8 +384,9 @@ async fn without_a_keychain_the_app_explains_and_offers_a_passphrase() {
     window.quit().await;
 }
 
-/// Starts a custom-command session from the New session form.
-async fn start_custom_session(window: &Window, program: &str, args: &str) {
+/// Starts a custom-command session from the New session form (proxy mode
+/// unless `direct`).
+async fn start_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
     window.click("session-new").await;
     window.click("session-agent-custom").await;
     window.fill("session-program", program).await;
@@ -371,6 +395,9 @@ async fn start_custom_session(window: &Window, program: &str, args: &str) {
     window
         .fill("session-dir", &repo_root().display().to_string())
         .await;
+    if direct {
+        window.click("session-mode-direct").await;
+    }
     window.click("session-start").await;
     window
         .wait_text("session-status", |text| !text.is_empty())
@@ -409,6 +436,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         &window,
         "/bin/sh",
         r#"-c "echo agent-says-hello; test -s \"$AGENT_VAULT_MCP_CONFIG\" && echo config-written; read line; echo got:$line; sleep 600""#,
+        false,
     )
     .await;
     let output = window
@@ -448,17 +476,39 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         &window,
         &python.display().to_string(),
         "tests/mcp-peers/client.py --config {mcp_config} --tool whoami",
+        false,
+    )
+    .await;
+    // whoami answers the SHA-256 of the token the server received: the
+    // proxy added the real one although the agent never had it.
+    let token_hash = sha256_hex(&token);
+    let output = window
+        .wait_text("session-terminal", |text| text.contains("\"ok\""))
+        .await;
+    let unwrapped = output.replace('\n', "");
+    assert!(unwrapped.contains("\"ok\": true"), "{output}");
+    assert!(unwrapped.contains(&token_hash), "{output}");
+    window
+        .wait_text("session-status", |text| text.contains("exited (0)"))
+        .await;
+    window.screenshot("12-session-proxy").await;
+
+    // Direct mode works too (the agent gets the token itself).
+    start_custom_session(
+        &window,
+        &python.display().to_string(),
+        "tests/mcp-peers/client.py --config {mcp_config} --tool whoami",
+        true,
     )
     .await;
     let output = window
         .wait_text("session-terminal", |text| text.contains("\"ok\""))
         .await;
-    assert!(output.contains("\"ok\": true"), "{output}");
+    assert!(output.replace('\n', "").contains(&token_hash), "{output}");
     window
         .wait_text("session-status", |text| text.contains("exited (0)"))
         .await;
-    window.screenshot("12-session-proxy").await;
-    assert_eq!(window.all("session-tab").await.len(), 2);
+    assert_eq!(window.all("session-tab").await.len(), 3);
 
     let page = window.page_source().await;
     assert!(!page.contains(&token), "token in the page");
@@ -483,6 +533,7 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
         &window,
         "/bin/sh",
         r#"-c "echo pid=$$ cfg=$AGENT_VAULT_MCP_CONFIG; sleep 600""#,
+        false,
     )
     .await;
     let output = window
