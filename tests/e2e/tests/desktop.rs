@@ -384,9 +384,9 @@ async fn without_a_keychain_the_app_explains_and_offers_a_passphrase() {
     window.quit().await;
 }
 
-/// Starts a custom-command session from the New session form (proxy mode
-/// unless `direct`).
-async fn start_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
+/// Fills the New session form for a custom command and presses Start
+/// (proxy mode unless `direct`).
+async fn submit_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
     window.click("session-new").await;
     window.click("session-agent-custom").await;
     window.fill("session-program", program).await;
@@ -399,6 +399,11 @@ async fn start_custom_session(window: &Window, program: &str, args: &str, direct
         window.click("session-mode-direct").await;
     }
     window.click("session-start").await;
+}
+
+/// Starts a custom-command session and waits until its view shows.
+async fn start_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
+    submit_custom_session(window, program, args, direct).await;
     window
         .wait_text("session-status", |text| !text.is_empty())
         .await;
@@ -578,5 +583,48 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
     }
     let log = std::fs::read_to_string(data.path().join("agent-vault.log")).unwrap_or_default();
     assert!(log.contains("stopping sessions"), "{log}");
+    window.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_production_session_is_confirmed_first() {
+    require_environment();
+    let token = unique_token("production");
+    let server = McpServer::start("streamable_http", &token);
+    let data = tempfile::tempdir().expect("data dir");
+    let window = Window::launch(data.path()).await;
+    set_up(&window).await;
+    window.select("env-switcher", "production").await;
+    window
+        .wait_text("env-label", |text| {
+            text.to_uppercase().contains("PRODUCTION")
+        })
+        .await;
+    window.el("env-band").await;
+    window.el("empty-vaults").await;
+    vault_with_credential(&window, &server, &token).await;
+    window.click("nav-sessions").await;
+    submit_custom_session(
+        &window,
+        "/bin/sh",
+        r#"-c "echo prod-agent-ran; sleep 600""#,
+        false,
+    )
+    .await;
+    let dialog = window.text("confirm-dialog").await;
+    assert!(dialog.contains("production"), "{dialog}");
+    assert!(
+        window.all("session-status").await.is_empty(),
+        "started unconfirmed"
+    );
+    window.click("confirm-start").await;
+    let output = window
+        .wait_text("session-terminal", |text| text.contains("prod-agent-ran"))
+        .await;
+    assert!(output.contains("prod-agent-ran"));
+    window.click("session-stop").await;
+    window
+        .wait_text("session-status", |text| text.contains("stopped"))
+        .await;
     window.quit().await;
 }
