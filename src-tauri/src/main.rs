@@ -6,13 +6,20 @@
 mod command_names;
 mod commands;
 mod error;
+// Sessions (agents on a pseudo-terminal) are Unix-only for now, like the core's.
+#[cfg(unix)]
 mod sessions;
 mod state;
 
+#[cfg(unix)]
 use std::sync::Arc;
 
-use commands::{credentials, environments, events, sessions as session_commands, setup, vaults};
-use tauri::{Manager, RunEvent};
+#[cfg(unix)]
+use commands::sessions as session_commands;
+use commands::{credentials, environments, events, setup, vaults};
+#[cfg(unix)]
+use tauri::Manager;
+use tauri::RunEvent;
 
 fn main() {
     let data_dir = match vault_core::default_data_dir() {
@@ -29,10 +36,12 @@ fn main() {
     vault_core::logging::init_file_log(&data_dir);
     tracing::info!("desktop app starting");
 
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .manage(state::AppState::new(data_dir))
-        .manage(Arc::new(sessions::Sessions::default()))
+        .manage(state::AppState::new(data_dir));
+    #[cfg(unix)]
+    let builder = builder.manage(Arc::new(sessions::Sessions::default()));
+    let app = builder
         .invoke_handler(tauri::generate_handler![
             setup::app_status,
             setup::initialize,
@@ -56,12 +65,19 @@ fn main() {
             credentials::test_connection,
             credentials::test_saved_credential,
             events::list_events,
+            #[cfg(unix)]
             session_commands::detect_agents,
+            #[cfg(unix)]
             session_commands::home_folder,
+            #[cfg(unix)]
             session_commands::start_session,
+            #[cfg(unix)]
             session_commands::list_sessions,
+            #[cfg(unix)]
             session_commands::stop_session,
+            #[cfg(unix)]
             session_commands::session_input,
+            #[cfg(unix)]
             session_commands::resize_session,
         ])
         .build(tauri::generate_context!());
@@ -79,7 +95,10 @@ fn main() {
         // No agent outlives the app; each session's temp files are removed.
         RunEvent::Exit => {
             tracing::info!("desktop app exiting: stopping sessions");
+            #[cfg(unix)]
             handle.state::<Arc<sessions::Sessions>>().shutdown();
+            #[cfg(not(unix))]
+            let _ = handle;
         }
         RunEvent::WindowEvent { event, .. } => tracing::debug!(?event, "window event"),
         _ => {}

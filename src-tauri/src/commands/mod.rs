@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod environments;
 pub mod events;
+#[cfg(unix)]
 pub mod sessions;
 pub mod setup;
 pub mod vaults;
