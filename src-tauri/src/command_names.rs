@@ -26,6 +26,8 @@ pub const ALL: &[&str] = &[
     "home_folder",
     "start_session",
     "list_sessions",
+    "session_servers",
+    "session_coverage",
     "stop_session",
     "session_input",
     "resize_session",

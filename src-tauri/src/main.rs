@@ -73,6 +73,8 @@ fn main() {
             session_commands::start_session,
             #[cfg(unix)]
             session_commands::list_sessions,
+            session_commands::session_servers,
+            session_commands::session_coverage,
             #[cfg(unix)]
             session_commands::stop_session,
             #[cfg(unix)]

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
+use vault_core::proxy::{ProxyActivity, ServerActivity};
 use vault_core::session::{Session, SessionManager, SessionPty};
 use vault_core::Engine;
 
@@ -38,6 +39,8 @@ type Writer = Box<dyn Write + Send>;
 pub struct Sessions {
     manager: OnceLock<Arc<SessionManager>>,
     writers: Mutex<HashMap<String, Arc<Mutex<Writer>>>>,
+    /// Proxy counters per session, kept after it ends so the view can show them.
+    activity: Mutex<HashMap<String, ProxyActivity>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -54,6 +57,17 @@ impl Sessions {
         }
         let manager = Arc::new(SessionManager::new(engine)?);
         Ok(Arc::clone(self.manager.get_or_init(|| manager)))
+    }
+
+    pub fn keep_activity(&self, id: &str, activity: ProxyActivity) {
+        lock(&self.activity).insert(id.to_string(), activity);
+    }
+
+    pub fn activity(&self, id: &str) -> Vec<ServerActivity> {
+        lock(&self.activity)
+            .get(id)
+            .map(ProxyActivity::snapshot)
+            .unwrap_or_default()
     }
 
     /// The manager if any session was ever started.

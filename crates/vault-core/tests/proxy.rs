@@ -360,6 +360,11 @@ async fn the_session_secret_is_required_checked_and_never_forwarded() {
         assert!(body_text(response).await.contains("session secret"));
     }
     assert!(upstream.requests().is_empty(), "refused requests stay here");
+    let activity = proxy.activity();
+    let counted = activity.snapshot();
+    assert_eq!(counted.len(), 1);
+    assert_eq!(counted[0].requests, 3, "refused requests are counted");
+    assert_eq!(counted[0].last_status, Some(401));
 
     let request = request_to(addr, Method::POST, "/mcp/sub?x=1&y=2", None)
         .header(AUTHORIZATION, format!("bearer {secret}"))
@@ -378,6 +383,13 @@ async fn the_session_secret_is_required_checked_and_never_forwarded() {
     assert_eq!(response.headers()["mcp-session-id"], "sess-from-server");
     assert!(!response.headers().contains_key("x-resp-hop"));
     assert!(!response.headers().contains_key("keep-alive"));
+
+    let counted = activity.snapshot();
+    assert_eq!(
+        (counted[0].requests, counted[0].last_status),
+        (4, Some(200))
+    );
+    assert_eq!(counted[0].local_url, format!("http://{addr}/mcp"));
 
     let seen = upstream.requests();
     assert_eq!(seen.len(), 1);

@@ -13,6 +13,9 @@ use vault_core::session::{
     PresetAvailability, Session, SessionRequest, Terminal,
 };
 
+use vault_core::proxy::ServerActivity;
+use vault_core::Resolution;
+
 use crate::error::{IpcError, IpcResult};
 use crate::sessions::Sessions;
 use crate::state::{trace_ipc_answer, AppState};
@@ -98,6 +101,7 @@ async fn start(
         (None, Some(engine)) => {
             let engine = Arc::new(Mutex::new(engine));
             let (proxy, endpoints) = proxy_endpoints(engine, &id, prepared.vault_ids()).await?;
+            sessions.keep_activity(&id, proxy.activity());
             (endpoints, Box::new(ProxyGuard(Some(proxy))))
         }
         (None, None) => return Err(IpcError::internal("no endpoints")),
@@ -150,6 +154,27 @@ pub fn list_sessions(sessions: State<'_, Arc<Sessions>>) -> Vec<Session> {
         .existing()
         .map(|manager| manager.list())
         .unwrap_or_default()
+}
+
+/// For the New session form: which credential each server would use with
+/// these vaults in this order (the first vault wins).
+#[tauri::command]
+pub async fn session_coverage(
+    state: State<'_, AppState>,
+    vault_ids: Vec<String>,
+) -> IpcResult<Vec<Resolution>> {
+    state
+        .run(move |engine| vault_core::session::session_coverage(engine, &vault_ids))
+        .await
+}
+
+/// Each of the session's servers with the requests the agent sent through
+/// the proxy and the last status it got (empty in direct mode).
+#[tauri::command]
+pub fn session_servers(sessions: State<'_, Arc<Sessions>>, id: String) -> Vec<ServerActivity> {
+    let answer = sessions.activity(&id);
+    trace_ipc_answer::<Vec<ServerActivity>>(&Ok(answer.clone()));
+    answer
 }
 
 #[tauri::command]

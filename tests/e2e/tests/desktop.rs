@@ -392,6 +392,11 @@ async fn submit_custom_session(window: &Window, program: &str, args: &str, direc
     window.fill("session-program", program).await;
     window.fill("session-args", args).await;
     window.click("session-vault").await;
+    // The form shows which server the session will reach, and from which vault.
+    let coverage = window
+        .wait_text("session-coverage", |text| text.contains("127.0.0.1"))
+        .await;
+    assert!(coverage.contains("from Agent tools"), "{coverage}");
     window
         .fill("session-dir", &repo_root().display().to_string())
         .await;
@@ -496,6 +501,32 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
     window
         .wait_text("session-status", |text| text.contains("exited (0)"))
         .await;
+    // The session view lists its server with the requests the proxy carried.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let row = window.el("session-server").await;
+        let requests: u64 = row
+            .attr("data-requests")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0);
+        let status = row
+            .attr("data-status")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if requests > 0 && status.starts_with('2') {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server activity never showed: {requests} requests, status {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     window.screenshot("12-session-proxy").await;
 
     // Direct mode works too (the agent gets the token itself).

@@ -11,6 +11,8 @@ import type {
   PresetAvailability,
   Protocol,
   RecoveryKeyReveal,
+  Resolution,
+  ServerActivity,
   Session,
   SessionEnded,
   SessionOutput,
@@ -135,6 +137,12 @@ export const startSession = (request: StartSession) => call<Session>("start_sess
 export const listSessions = () => call<Session[]>("list_sessions");
 
 export const stopSession = (id: string) => call<Session>("stop_session", { id });
+
+/** Which credential each server would use with these vaults, in this order. */
+export const sessionCoverage = (vaultIds: string[]) => call<Resolution[]>("session_coverage", { vaultIds });
+
+/** The session's servers with the requests sent through the proxy and the last status. */
+export const sessionServers = (id: string) => call<ServerActivity[]>("session_servers", { id });
 
 /** Keyboard input for the agent's terminal. */
 export const sessionInput = (id: string, data: string) => call<void>("session_input", { id, data });

@@ -16,6 +16,7 @@ export type { ConnectionTest } from "./bindings/ConnectionTest";
 export type { IpcError } from "./bindings/IpcError";
 export type { RecoveryKeyReveal } from "./bindings/RecoveryKeyReveal";
 export type { Resolution } from "./bindings/Resolution";
+export type { ServerActivity } from "./bindings/ServerActivity";
 export type { UrlCheck } from "./bindings/UrlCheck";
 
 export type { AgentKind } from "./bindings/AgentKind";

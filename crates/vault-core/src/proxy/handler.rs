@@ -45,16 +45,19 @@ pub(crate) struct Route {
     pub(crate) secret: Arc<SessionSecret>,
     pub(crate) client: UpstreamClient,
     pub(crate) audit: AuditLog,
+    pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
 
 pub(crate) async fn handle(
     route: Arc<Route>,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    Ok(match forward(&route, request).await {
+    let response = match forward(&route, request).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
-    })
+    };
+    route.stats.record(response.status().as_u16());
+    Ok(response)
 }
 
 /// An answer the proxy gives itself, as short plain text.

@@ -46,6 +46,7 @@
 //! `handler` (one request), `listener` (accept loop), `audit` (batched
 //! `credential.used` events).
 
+mod activity;
 mod audit;
 mod handler;
 mod headers;
@@ -64,6 +65,7 @@ use http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use activity::{ProxyActivity, ServerActivity};
 pub use secret::SessionSecret;
 
 use crate::engine::Engine;
@@ -95,6 +97,7 @@ pub struct SessionProxy {
     session_id: String,
     secret: Arc<SessionSecret>,
     listeners: Vec<ProxyListener>,
+    activity: ProxyActivity,
     tasks: Vec<JoinHandle<()>>,
     audit: Option<(AuditLog, JoinHandle<()>)>,
 }
@@ -147,6 +150,7 @@ impl SessionProxy {
             session_id,
             secret: Arc::clone(&secret),
             listeners: Vec::with_capacity(normalized.len()),
+            activity: ProxyActivity::default(),
             tasks: Vec::with_capacity(normalized.len()),
             audit: Some((audit.clone(), audit_task)),
         };
@@ -157,6 +161,7 @@ impl SessionProxy {
             // On failure `proxy` is dropped, which closes the listeners opened so far.
             let socket = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
             let local_addr = socket.local_addr()?;
+            let stats = Arc::new(activity::ListenerStats::default());
             let route = Arc::new(Route {
                 engine: Arc::clone(&engine),
                 session_id: Arc::clone(&session_id_shared),
@@ -170,12 +175,18 @@ impl SessionProxy {
                 secret: Arc::clone(&secret),
                 client: client.clone(),
                 audit: audit.clone(),
+                stats: Arc::clone(&stats),
             });
             proxy
                 .tasks
                 .push(tokio::spawn(listener::serve(socket, route)));
+            let local_url = format!("http://{local_addr}{}", upstream.path());
+            proxy
+                .activity
+                .0
+                .push((credential_url.clone(), local_url.clone(), stats));
             proxy.listeners.push(ProxyListener {
-                local_url: format!("http://{local_addr}{}", upstream.path()),
+                local_url,
                 upstream_url: credential_url,
                 local_addr,
             });
@@ -195,6 +206,11 @@ impl SessionProxy {
     /// The secret the agent must send as `Authorization: Bearer <secret>`.
     pub fn secret(&self) -> &SessionSecret {
         &self.secret
+    }
+
+    /// Live request counters per server, readable after the proxy is handed off.
+    pub fn activity(&self) -> ProxyActivity {
+        self.activity.clone()
     }
 
     pub fn listeners(&self) -> &[ProxyListener] {

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::Protocol;
+use crate::model::{Protocol, Resolution};
 
 /// An `Authorization` header value (`Bearer …`). Never printed, never
 /// serialised, wiped from memory when dropped.
@@ -152,6 +152,18 @@ pub(crate) fn session_server_urls(engine: &Engine, vault_ids: &[String]) -> Resu
         }
     }
     Ok(urls)
+}
+
+/// What a session with these vaults (in this order) would reach: for each
+/// server, the credential that wins and the ones it shadows.
+pub fn session_coverage(engine: &Engine, vault_ids: &[String]) -> Result<Vec<Resolution>> {
+    let mut coverage = Vec::new();
+    for url in session_server_urls(engine, vault_ids)? {
+        if let Some(resolution) = engine.resolve(vault_ids, &url)? {
+            coverage.push(resolution);
+        }
+    }
+    Ok(coverage)
 }
 
 /// Direct mode: one endpoint per server URL covered by the session's vaults,

@@ -28,7 +28,7 @@ mod proxied;
 mod pty;
 mod records;
 
-pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
+pub use endpoint::{direct_endpoints, server_names, session_coverage, HeaderSecret, McpEndpoint};
 pub use launch::{MCP_CONFIG_ENV, MCP_CONFIG_PLACEHOLDER, SESSION_ID_ENV};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
