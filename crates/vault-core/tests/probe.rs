@@ -1,52 +1,12 @@
 //! "Test connection" against real MCP servers from the official Python SDK
 //! (`tests/mcp-peers/server.py`, in the `.venv` that `make test` prepares).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
+mod support;
+
+use support::peers::PythonServer;
 use vault_core::{test_connection, AccessToken, ConnectionOutcome, Protocol};
-
-struct Server {
-    url: String,
-    child: Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn start(transport: &str, token: &str) -> Server {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "run scripts/setup-mcp-venv.sh (make test does) first"
-    );
-    let mut child = Command::new(python)
-        .arg(repo_root().join("tests/mcp-peers/server.py"))
-        .args(["--transport", transport, "--port", "0"])
-        .env("MCP_TEST_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url line");
-    let value: serde_json::Value = serde_json::from_str(&line).expect("json");
-    Server {
-        url: value["url"].as_str().expect("url").to_string(),
-        child,
-    }
-}
 
 fn token(value: &str) -> AccessToken {
     AccessToken::new(value.to_string()).expect("token")
@@ -54,7 +14,7 @@ fn token(value: &str) -> AccessToken {
 
 #[test]
 fn streamable_http_server_accepts_the_right_token_only() {
-    let server = start("streamable_http", "probe-right-token");
+    let server = PythonServer::with_token("streamable_http", "probe-right-token");
     let ok = test_connection(
         &server.url,
         Some(Protocol::StreamableHttp),
@@ -93,7 +53,7 @@ fn streamable_http_server_accepts_the_right_token_only() {
 
 #[test]
 fn legacy_sse_server_accepts_the_right_token_only() {
-    let server = start("sse", "probe-sse-token");
+    let server = PythonServer::with_token("sse", "probe-sse-token");
     let ok = test_connection(&server.url, Some(Protocol::Sse), &token("probe-sse-token"))
         .expect("probe");
     assert_eq!(ok.outcome, ConnectionOutcome::Ok, "{}", ok.message);

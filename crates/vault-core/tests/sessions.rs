@@ -6,10 +6,9 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,9 @@ use sha2::{Digest, Sha256};
 use vault_core::session::{
     direct_endpoints, Agent, InjectionMode, SessionManager, SessionRequest, SessionState, Terminal,
 };
+mod support;
+
+use support::peers::{python, repo_root, PythonServer};
 use vault_core::{AccessToken, Engine, NewCredential, Protocol, SetupProtection};
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -296,61 +298,16 @@ printf 'done\n' > "$out/finished""#),
     }
 }
 
-struct McpServer {
-    url: String,
-    child: Child,
-}
-
-impl Drop for McpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn venv_python() -> PathBuf {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "this test needs the MCP test peers: run scripts/setup-mcp-venv.sh (make test does)"
-    );
-    python
-}
-
-fn start_mcp_server(transport: &str, token: &str) -> McpServer {
-    let mut child = Command::new(venv_python())
-        .arg(repo_root().join("tests/mcp-peers/server.py"))
-        .args(["--transport", transport, "--port", "0"])
-        .env("MCP_TEST_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url line");
-    let value: serde_json::Value = serde_json::from_str(&line).expect("json");
-    McpServer {
-        url: value["url"].as_str().expect("url").to_string(),
-        child,
-    }
-}
-
 #[test]
 fn the_official_mcp_client_calls_a_tool_with_the_direct_mode_config() {
-    let python = venv_python();
+    let python = python();
     let mut w = World::with_keychain();
     for (transport, protocol) in [
         ("streamable_http", Protocol::StreamableHttp),
         ("sse", Protocol::Sse),
     ] {
         let token = format!("tok-mcp-{transport}-{}", std::process::id());
-        let server = start_mcp_server(transport, &token);
+        let server = PythonServer::with_token(transport, &token);
         let vault = w.vault(&format!("MCP {transport}"), "development");
         w.add(&vault, &server.url, protocol, &token);
         let result = w.path(&format!("client-{transport}.json"));

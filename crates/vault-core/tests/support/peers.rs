@@ -11,7 +11,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let python = repo_root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -28,11 +28,21 @@ pub struct PythonServer {
 
 impl PythonServer {
     pub fn start(transport: &str, token_file: &Path) -> Self {
+        Self::spawn(transport, "MCP_TEST_TOKEN_FILE", token_file.as_os_str())
+    }
+
+    /// `server.py` accepting exactly `token` for its whole life.
+    pub fn with_token(transport: &str, token: &str) -> Self {
+        Self::spawn(transport, "MCP_TEST_TOKEN", token.as_ref())
+    }
+
+    fn spawn(transport: &str, token_variable: &str, value: &std::ffi::OsStr) -> Self {
         let mut child = Command::new(python())
             .arg(repo_root().join("tests/mcp-peers/server.py"))
             .args(["--transport", transport, "--port", "0"])
-            .env("MCP_TEST_TOKEN_FILE", token_file)
             .env_remove("MCP_TEST_TOKEN")
+            .env_remove("MCP_TEST_TOKEN_FILE")
+            .env(token_variable, value)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
