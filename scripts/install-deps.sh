@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Agent Vault needs to build, run and test on Debian/Ubuntu,
+# Installs what Keybearer needs to build, run and test on Debian/Ubuntu,
 # and nothing that is already there. Safe to run again; never prompts.
 # Usage: scripts/install-deps.sh [run|test]   (test adds the test-only tools)
 set -euo pipefail
@@ -20,6 +20,9 @@ if [ "$purpose" = "test" ]; then
         xvfb xauth webkit2gtk-driver
         # the MCP peers' Python virtual environment
         python3-venv
+        # the Windows build check (cargo clippy --target x86_64-pc-windows-gnu):
+        # bundled SQLite and ring are C, compiled with MinGW
+        gcc-mingw-w64-x86-64
     )
 fi
 
@@ -66,6 +69,10 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
 fi
 
 if [ "$purpose" = "test" ]; then
+    if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu; then
+        echo "Adding the Rust target for the Windows build check"
+        rustup target add x86_64-pc-windows-gnu
+    fi
     if ! command -v tauri-driver >/dev/null 2>&1; then
         echo "Installing tauri-driver"
         cargo install tauri-driver --version 2.1.0 --locked --quiet

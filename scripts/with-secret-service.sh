@@ -4,15 +4,15 @@
 # user's own keyring is never touched. Usage: scripts/with-secret-service.sh CMD...
 set -euo pipefail
 
-if [ -z "${AGENT_VAULT_KEYRING_SESSION:-}" ]; then
-    export AGENT_VAULT_KEYRING_SESSION=starting
+if [ -z "${KEYBEARER_KEYRING_SESSION:-}" ]; then
+    export KEYBEARER_KEYRING_SESSION=starting
     exec dbus-run-session -- "$0" "$@"
 fi
 
 # Keep the toolchain where it is while HOME moves.
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
-keyring_home="$(mktemp -d -t agent-vault-keyring.XXXXXX)"
+keyring_home="$(mktemp -d -t keybearer-keyring.XXXXXX)"
 trap 'rm -rf "$keyring_home"' EXIT
 export HOME="$keyring_home"
 export XDG_DATA_HOME="$keyring_home/.local/share"
@@ -38,5 +38,5 @@ if ! dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesk
     exit 1
 fi
 
-export AGENT_VAULT_KEYRING_SESSION=ready
+export KEYBEARER_KEYRING_SESSION=ready
 "$@"

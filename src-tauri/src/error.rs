@@ -2,11 +2,12 @@
 //! `code` and shows `message` next to the input named by `field`.
 
 use serde::Serialize;
+use vault_core::ErrorCode;
 
 #[derive(Debug, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct IpcError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// The form field that caused an `invalid_input` error, if any.
     pub field: Option<String>,
@@ -17,11 +18,12 @@ impl From<vault_core::Error> for IpcError {
         let field = match &error {
             vault_core::Error::InvalidInput { field, .. } => Some((*field).to_string()),
             vault_core::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
+            vault_core::Error::DuplicateVault { .. } => Some("display_name".to_string()),
             _ => None,
         };
-        tracing::info!(code = error.code(), "command failed");
+        tracing::info!(code = %error.code(), "command failed");
         Self {
-            code: error.code().to_string(),
+            code: error.code(),
             message: error.to_string(),
             field,
         }
@@ -32,8 +34,8 @@ impl IpcError {
     pub fn internal(what: &str) -> Self {
         tracing::error!(what, "internal error");
         Self {
-            code: "internal".into(),
-            message: format!("Agent Vault hit an unexpected problem ({what}). Please restart the app; your data is safe."),
+            code: ErrorCode::Internal,
+            message: format!("Keybearer hit an unexpected problem ({what}). Please restart the app; your data is safe."),
             field: None,
         }
     }

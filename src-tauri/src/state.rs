@@ -59,12 +59,12 @@ impl AppState {
     }
 }
 
-/// Debug builds only: with `AGENT_VAULT_IPC_TRACE=<file>` set, every answer
+/// Debug builds only: with `KEYBEARER_IPC_TRACE=<file>` set, every answer
 /// sent to the webview is appended to that file, so the end-to-end tests can
 /// prove no IPC response ever carries a token. Compiled out of release builds.
 pub fn trace_ipc_answer<T: serde::Serialize>(answer: &IpcResult<T>) {
     #[cfg(debug_assertions)]
-    if let Some(path) = std::env::var_os("AGENT_VAULT_IPC_TRACE") {
+    if let Some(path) = std::env::var_os("KEYBEARER_IPC_TRACE") {
         use std::io::Write;
         let line = serde_json::to_string(answer).unwrap_or_default();
         if let Ok(mut file) = std::fs::OpenOptions::new()

@@ -1,6 +1,6 @@
 """A real MCP server (official Python SDK) that demands a static bearer token.
 
-Agent Vault's end-to-end tests start it, read the one JSON line it prints on
+Keybearer's end-to-end tests start it, read the one JSON line it prints on
 stdout ({"url": ...}) and point clients at that URL.
 
     MCP_TEST_TOKEN=secret python server.py --transport streamable_http --port 0
@@ -25,8 +25,8 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
 
-SERVER_NAME = "agent-vault-test-server"
-CLIENT_ID = "agent-vault-test-client"
+SERVER_NAME = "keybearer-test-server"
+CLIENT_ID = "keybearer-test-client"
 
 
 def log(message: str) -> None:

@@ -8,11 +8,11 @@ use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "agent-vault",
+    name = "keybearer",
     version,
     about = "Keeps the tokens your AI agents need for MCP servers encrypted, and out of config files.",
     after_help = "Tokens are always read from standard input or a hidden prompt, never from arguments.\n\
-                  Data folder: $AGENT_VAULT_HOME, or the OS app-data folder (--data-dir overrides both)."
+                  Data folder: $KEYBEARER_HOME, or the OS app-data folder (--data-dir overrides both)."
 )]
 pub struct Cli {
     /// Use this data folder instead of the default.
@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Set up Agent Vault: create the master key and show your recovery key once.
+    /// Set up Keybearer: create the master key and show your recovery key once.
     Init {
         /// Protect the key with a passphrase instead of the OS keychain
         /// (for machines without a keychain).
@@ -87,11 +87,11 @@ pub enum SessionAction {
     /// Run an agent in this terminal with the MCP servers of the given vaults
     /// configured; returns the agent's exit status.
     #[command(after_help = "Examples:\n  \
-        agent-vault session start --vault GitHub --agent claude --direct\n  \
-        agent-vault session start --vault GitHub --agent codex --direct -- exec \"list my repos\"\n  \
-        agent-vault session start --vault GitHub --agent custom --direct -- my-agent --mcp {mcp_config}\n\n\
+        keybearer session start --vault GitHub --agent claude --direct\n  \
+        keybearer session start --vault GitHub --agent codex --direct -- exec \"list my repos\"\n  \
+        keybearer session start --vault GitHub --agent custom --direct -- my-agent --mcp {mcp_config}\n\n\
         For a custom agent, the command follows `--`; `{mcp_config}` in its arguments becomes the path\n\
-        of the generated mcpServers JSON, which is also in $AGENT_VAULT_MCP_CONFIG. For claude and\n\
+        of the generated mcpServers JSON, which is also in $KEYBEARER_MCP_CONFIG. For claude and\n\
         codex, what follows `--` is passed to the agent.")]
     Start {
         /// Vault id or name; repeat for several (the first one wins a shared server).

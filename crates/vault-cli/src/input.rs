@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 /// Environment variable a script may use to pass the passphrase of a
 /// passphrase-protected vault (a terminal prompt is used otherwise).
-pub const PASSPHRASE_ENV: &str = "AGENT_VAULT_PASSPHRASE";
+pub const PASSPHRASE_ENV: &str = "KEYBEARER_PASSPHRASE";
 
 fn read_stdin_secret(what: &str) -> Result<Zeroizing<String>, Error> {
     let mut raw = Zeroizing::new(Vec::new());

@@ -1,15 +1,16 @@
-//! `agent-vault`: the command line over the Agent Vault engine.
+//! `keybearer`: the command line over the Keybearer engine.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[macro_use]
+mod output;
 mod cli;
 mod commands;
 mod input;
-mod output;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use vault_core::{Engine, Error};
+use vault_core::{Engine, Error, ErrorCode};
 
 #[cfg(unix)]
 use crate::cli::SessionAction;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
     match run(cli, &out) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            tracing::warn!(code = error.code(), "command failed");
+            tracing::warn!(code = %error.code(), "command failed");
             report(&error, &out);
             ExitCode::from(exit_code(&error))
         }
@@ -149,37 +150,64 @@ fn report(error: &Error, out: &Output) {
 }
 
 fn hint(error: &Error) -> Option<&'static str> {
+    use ErrorCode as C;
     Some(match error.code() {
-        "not_initialized" => "Run `agent-vault init` to set up Agent Vault.",
-        "keychain_unavailable" => {
-            "On Linux this means no Secret Service (GNOME Keyring or KWallet) is running. Log in to a desktop session or start your keyring. On a machine without any keychain, set up with a passphrase instead: `agent-vault init --passphrase`."
+        C::NotInitialized => "Run `keybearer init` to set up Keybearer.",
+        C::KeychainUnavailable => {
+            "On Linux this means no Secret Service (GNOME Keyring or KWallet) is running. Log in to a desktop session or start your keyring. On a machine without any keychain, set up with a passphrase instead: `keybearer init --passphrase`."
         }
-        "keychain_locked" => "Unlock your keychain (log in to your desktop session), then try again.",
-        "recovery_needed" => "Run `agent-vault recover` and type your recovery key when asked.",
-        "wrong_recovery_key" => "Check the key you wrote down at setup: 8 groups of 4 letters and digits.",
-        "passphrase_required" => "Run the command in a terminal to be asked for it, or set AGENT_VAULT_PASSPHRASE.",
-        "integrity" => "Replace the token: `agent-vault credential replace <credential id>`.",
-        "schema_too_new" => "Install the newest Agent Vault.",
-        _ => return None,
+        C::KeychainLocked => "Unlock your keychain (log in to your desktop session), then try again.",
+        C::RecoveryNeeded => "Run `keybearer recover` and type your recovery key when asked.",
+        C::WrongRecoveryKey => "Check the key you wrote down at setup: 8 groups of 4 letters and digits.",
+        C::PassphraseRequired => "Run the command in a terminal to be asked for it, or set KEYBEARER_PASSPHRASE.",
+        C::Integrity => "Replace the token: `keybearer credential replace <credential id>`.",
+        C::SchemaTooNew => "Install the newest Keybearer.",
+        C::AmbiguousName => "`keybearer vault list` shows each vault's id.",
+        C::DuplicateVault => "`keybearer vault list` shows the vaults of each environment.",
+        C::InvalidInput
+        | C::NotFound
+        | C::DuplicateUrl
+        | C::DuplicateEnvironment
+        | C::MixedEnvironments
+        | C::NoCredential
+        | C::AlreadyInitialized
+        | C::WrongPassphrase
+        | C::Database
+        | C::Io
+        | C::Randomness
+        | C::AgentNotFound
+        | C::Unsupported
+        | C::SpawnFailed
+        | C::SessionNotRunning
+        | C::Internal
+        | C::NotInApp => return None,
     })
 }
 
-/// Exit statuses scripts can rely on (documented in the README).
+/// Exit statuses scripts can rely on (documented in the README). Every code
+/// is listed, so a new one does not compile until it has a status.
 fn exit_code(error: &Error) -> u8 {
+    use ErrorCode as C;
     match error.code() {
-        "invalid_input" | "ambiguous_name" | "mixed_environments" | "unsupported" => 2,
-        "not_found" | "session_not_running" => 3,
-        "duplicate_url" | "duplicate_environment" | "already_initialized" => 4,
-        "keychain_unavailable" | "keychain_locked" => 5,
-        "not_initialized"
-        | "recovery_needed"
-        | "wrong_recovery_key"
-        | "passphrase_required"
-        | "wrong_passphrase" => 6,
-        "integrity" => 7,
-        "schema_too_new" => 8,
+        C::InvalidInput | C::AmbiguousName | C::MixedEnvironments | C::Unsupported => 2,
+        C::NotFound | C::SessionNotRunning => 3,
+        C::DuplicateUrl | C::DuplicateEnvironment | C::DuplicateVault | C::AlreadyInitialized => 4,
+        C::KeychainUnavailable | C::KeychainLocked => 5,
+        C::NotInitialized
+        | C::RecoveryNeeded
+        | C::WrongRecoveryKey
+        | C::PassphraseRequired
+        | C::WrongPassphrase => 6,
+        C::Integrity => 7,
+        C::SchemaTooNew => 8,
         // Like a shell's "command not found".
-        "agent_not_found" => 127,
-        _ => 1,
+        C::AgentNotFound => 127,
+        C::NoCredential
+        | C::Database
+        | C::Io
+        | C::Randomness
+        | C::SpawnFailed
+        | C::Internal
+        | C::NotInApp => 1,
     }
 }

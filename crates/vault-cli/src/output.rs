@@ -1,4 +1,21 @@
 //! Printing results: aligned tables for people, JSON for scripts.
+//!
+//! Everything for stdout goes through [`outln!`]: when the reader has gone
+//! (`keybearer events | head -1`) the command ends quietly with status 0,
+//! as `ls | head` does, instead of panicking; any other write failure (a
+//! full disk) is said on stderr and ends it with status 1.
+
+use std::io::Write;
+
+/// `println!` that never panics on a closed or failing stdout (see the module header).
+macro_rules! outln {
+    () => {
+        $crate::output::write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
 
 use serde::Serialize;
 use vault_core::{Error, Timestamp};
@@ -11,7 +28,7 @@ impl Output {
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Error> {
         let text = serde_json::to_string_pretty(value)
             .map_err(|error| Error::Io(std::io::Error::other(error)))?;
-        println!("{text}");
+        outln!("{text}");
         Ok(())
     }
 
@@ -43,7 +60,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(headers.to_vec());
     for row in rows {
@@ -53,4 +70,20 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
 
 pub fn when(at: Option<Timestamp>) -> String {
     at.map_or_else(|| "never".to_string(), |at| at.to_rfc3339())
+}
+
+pub fn write_line(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        tracing::warn!(%error, "cannot write to standard output");
+        eprintln!("error: the output could not be written: {error}");
+        std::process::exit(1);
+    }
 }

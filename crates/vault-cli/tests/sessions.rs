@@ -1,4 +1,4 @@
-//! `agent-vault session …` end to end: the real binary, a real Secret Service
+//! `keybearer session …` end to end: the real binary, a real Secret Service
 //! (started by `scripts/with-secret-service.sh`), shell-script stand-ins for
 //! the agents that report what they were given, and a real pseudo-terminal
 //! to check that an interactive agent owns the terminal.
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_agent-vault");
+const BIN: &str = env!("CARGO_BIN_EXE_keybearer");
 const DEADLINE: Duration = Duration::from_secs(60);
 
 struct Run {
@@ -48,7 +48,7 @@ struct Home {
 impl Home {
     fn new() -> Self {
         assert_eq!(
-            std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref(),
+            std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
             Ok("ready"),
             "these tests need a real Secret Service: run them with `make test` \
              (or scripts/with-secret-service.sh cargo test)"
@@ -77,7 +77,7 @@ impl Home {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn agent-vault");
+            .expect("spawn keybearer");
         let _ = child
             .stdin
             .take()
@@ -149,7 +149,7 @@ impl Home {
 for arg in "$@"; do printf '%s\n' "$arg"; done > "$out/argv"
 env > "$out/env"
 pwd > "$out/pwd"
-if [ -n "$AGENT_VAULT_MCP_CONFIG" ]; then cat "$AGENT_VAULT_MCP_CONFIG" > "$out/config"; fi
+if [ -n "$KEYBEARER_MCP_CONFIG" ]; then cat "$KEYBEARER_MCP_CONFIG" > "$out/config"; fi
 exit {code}"#,
                 out.display()
             ),
@@ -297,8 +297,8 @@ fn proxy_mode_lets_the_official_client_call_tools_without_seeing_the_token() {
             r#"out='{out}'
 for arg in "$@"; do printf '%s\n' "$arg"; done > "$out/argv"
 env > "$out/env"
-cat "$AGENT_VAULT_MCP_CONFIG" > "$out/config"
-'{python}' '{client}' --config "$AGENT_VAULT_MCP_CONFIG" --tool whoami > "$out/result" || exit 3"#,
+cat "$KEYBEARER_MCP_CONFIG" > "$out/config"
+'{python}' '{client}' --config "$KEYBEARER_MCP_CONFIG" --tool whoami > "$out/result" || exit 3"#,
             out = out.display(),
             python = venv_python().display(),
             client = client.display(),
@@ -395,10 +395,10 @@ fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code
         "--mcp",
         "{mcp_config}",
     ]);
-    // Agent Vault's own secrets in its environment are not passed on.
+    // Keybearer's own secrets in its environment are not passed on.
     command
-        .env("AGENT_VAULT_PASSPHRASE", "outer-passphrase")
-        .env("AGENT_VAULT_TOKEN_OUTER", "outer-token")
+        .env("KEYBEARER_PASSPHRASE", "outer-passphrase")
+        .env("KEYBEARER_TOKEN_OUTER", "outer-token")
         .env("UNRELATED_SETTING", "kept");
     let run = h.run_with(command, "").code(5);
     assert!(run.stderr.contains("direct mode"), "{}", run.stderr);
@@ -507,7 +507,7 @@ fn claude_and_codex_presets_get_their_configuration_and_no_token_in_argv() {
             "-c",
             "mcp_servers.api-example-com-mcp.url=\"https://api.example.com/mcp/\"",
             "-c",
-            "mcp_servers.api-example-com-mcp.bearer_token_env_var=\"AGENT_VAULT_TOKEN_API_EXAMPLE_COM_MCP\"",
+            "mcp_servers.api-example-com-mcp.bearer_token_env_var=\"KEYBEARER_TOKEN_API_EXAMPLE_COM_MCP\"",
             "exec",
             "hi",
         ]
@@ -516,7 +516,7 @@ fn claude_and_codex_presets_get_their_configuration_and_no_token_in_argv() {
     let env = read(&codex_out.join("env"));
     assert!(env
         .lines()
-        .any(|line| line == format!("AGENT_VAULT_TOKEN_API_EXAMPLE_COM_MCP={secret}")));
+        .any(|line| line == format!("KEYBEARER_TOKEN_API_EXAMPLE_COM_MCP={secret}")));
     assert!(
         !codex_out.join("config").exists(),
         "Codex gets no config file"
@@ -610,7 +610,7 @@ fn a_session_in_another_terminal_is_stopped_with_its_whole_process_group() {
     let agent = h.script(
         "stubborn.sh",
         &format!(
-            "trap '' TERM\nsleep 1000 &\nprintf '%s %s %s\\n' \"$$\" \"$!\" \"$AGENT_VAULT_MCP_CONFIG\" > {}\nwait",
+            "trap '' TERM\nsleep 1000 &\nprintf '%s %s %s\\n' \"$$\" \"$!\" \"$KEYBEARER_MCP_CONFIG\" > {}\nwait",
             pids.display()
         ),
     );
@@ -738,6 +738,6 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
     writer.flush().expect("flush");
     expect("got-ctrl-c");
     expect("exited (4)");
-    let status = child.wait().expect("agent-vault ends");
+    let status = child.wait().expect("keybearer ends");
     assert_eq!(status.exit_code(), 4);
 }

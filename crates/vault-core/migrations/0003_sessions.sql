@@ -1,5 +1,5 @@
 -- Agent sessions: what ran, with which vaults, and how it ended. Holds no
--- secret. pid/pgid/process_start/owner_pid let another Agent Vault process
+-- secret. pid/pgid/process_start/owner_pid let another Keybearer process
 -- stop a session or notice that its owner vanished.
 CREATE TABLE sessions (
     id                TEXT PRIMARY KEY,
@@ -14,7 +14,7 @@ CREATE TABLE sessions (
     exit_code         INTEGER,
     signal            INTEGER,
     reason            TEXT,
-    owner_pid         INTEGER NOT NULL,  -- the Agent Vault process running it
+    owner_pid         INTEGER NOT NULL,  -- the Keybearer process running it
     owner_start       INTEGER,           -- its start time (Linux), to detect pid reuse
     pid               INTEGER,           -- the agent; leader of its own process group
     process_start     INTEGER,           -- the agent's start time (Linux), to detect pid reuse

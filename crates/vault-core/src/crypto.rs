@@ -20,7 +20,7 @@ const MAGIC: &[u8; 3] = b"AVE";
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_LEN;
-const KEY_CHECK_LABEL: &[u8] = b"agent-vault key check v1";
+const KEY_CHECK_LABEL: &[u8] = b"keybearer key check v1";
 
 /// Why an envelope did not open. Callers turn this into a user-facing error
 /// that names the thing that failed (a credential, a recovery key…).
@@ -86,7 +86,7 @@ pub(crate) fn open(
 /// Associated data for a credential's token: binds it to its row.
 pub(crate) fn credential_aad(credential_id: &str, vault_id: &str, url: &str) -> Vec<u8> {
     [
-        b"agent-vault/credential/v1".as_slice(),
+        b"keybearer/credential/v1".as_slice(),
         credential_id.as_bytes(),
         vault_id.as_bytes(),
         url.as_bytes(),
@@ -97,7 +97,7 @@ pub(crate) fn credential_aad(credential_id: &str, vault_id: &str, url: &str) -> 
 /// Associated data for a wrapped copy of the master key.
 pub(crate) fn key_wrap_aad(purpose: &str, install_id: &str) -> Vec<u8> {
     [
-        b"agent-vault/master-key/v1".as_slice(),
+        b"keybearer/master-key/v1".as_slice(),
         purpose.as_bytes(),
         install_id.as_bytes(),
     ]
@@ -125,7 +125,7 @@ pub(crate) fn key_matches_check(key: &MasterKey, check: &[u8]) -> bool {
 pub(crate) fn kek_from_recovery(secret: &[u8], install_id: &str) -> Zeroizing<[u8; 32]> {
     let mut okm = Zeroizing::new([0u8; 32]);
     hkdf::Hkdf::<Sha256>::new(Some(install_id.as_bytes()), secret)
-        .expand(b"agent-vault recovery kek v1", okm.as_mut())
+        .expand(b"keybearer recovery kek v1", okm.as_mut())
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     okm
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
+use crate::audit::EventKind;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::injection_cache::{self, InjectionCache};
@@ -32,7 +33,7 @@ const DEFAULT_ENVIRONMENT: &str = "development";
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Status {
     pub data_dir: PathBuf,
-    /// The keychain entry (service `agent-vault`) that holds this installation's key.
+    /// The keychain entry (service `keybearer`) that holds this installation's key.
     pub keychain_account: String,
     pub initialized: bool,
     pub protection: Option<KeyProtection>,
@@ -105,19 +106,19 @@ pub struct Engine {
     injections: InjectionCache,
 }
 
-/// The data folder: `AGENT_VAULT_HOME` if set, else the OS app-data folder
-/// (`~/.local/share/agent-vault`, `~/Library/Application Support/agent-vault`,
-/// `%APPDATA%\agent-vault`).
+/// The data folder: `KEYBEARER_HOME` if set, else the OS app-data folder
+/// (`~/.local/share/keybearer`, `~/Library/Application Support/keybearer`,
+/// `%APPDATA%\keybearer`).
 pub fn default_data_dir() -> Result<PathBuf> {
-    if let Some(home) = std::env::var_os("AGENT_VAULT_HOME").filter(|v| !v.is_empty()) {
+    if let Some(home) = std::env::var_os("KEYBEARER_HOME").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(home));
     }
     directories::BaseDirs::new()
-        .map(|dirs| dirs.data_dir().join("agent-vault"))
+        .map(|dirs| dirs.data_dir().join("keybearer"))
         .ok_or_else(|| {
             Error::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
-                "no home folder found; set AGENT_VAULT_HOME to choose a data folder",
+                "no home folder found; set KEYBEARER_HOME to choose a data folder",
             ))
         })
 }
@@ -169,10 +170,12 @@ impl Engine {
     }
 
     /// The database, for the session records kept beside the engine (`crate::session`).
+    #[cfg(unix)]
     pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
+    #[cfg(unix)]
     pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
@@ -245,9 +248,8 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "setup.completed",
                 detail: Some(detail),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::SetupCompleted)
             },
         )?;
         tx.commit()?;
@@ -301,12 +303,11 @@ impl Engine {
             recovery,
             &new_protection,
         )
-        .inspect_err(|error| tracing::warn!(code = error.code(), "recovery failed"))?;
+        .inspect_err(|error| tracing::warn!(code = %error.code(), "recovery failed"))?;
         events::insert(
             &tx,
             &NewEvent {
-                kind: "key.recovered",
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::KeyRecovered)
             },
         )?;
         tx.commit()?;
@@ -324,8 +325,7 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "recovery_key.regenerated",
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::RecoveryKeyRegenerated)
             },
         )?;
         tx.commit()?;
@@ -361,9 +361,8 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "environment.created",
                 environment: Some(&name),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::EnvironmentCreated)
             },
         )?;
         let created =
@@ -416,14 +415,14 @@ impl Engine {
             last_used_at: None,
         };
         let tx = self.store.write()?;
+        refuse_taken_name(&tx, &vault.environment, &vault.display_name, None)?;
         vaults::insert(&tx, &vault)?;
         events::insert(
             &tx,
             &NewEvent {
-                kind: "vault.created",
                 environment: Some(&vault.environment),
                 vault_id: Some(&vault.id),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::VaultCreated)
             },
         )?;
         if let Some(master) = &master {
@@ -462,14 +461,14 @@ impl Engine {
         let new_name = validate_name("display_name", new_name)?;
         let vault = self.vault(id_or_name)?;
         let tx = self.store.write()?;
+        refuse_taken_name(&tx, &vault.environment, &new_name, Some(&vault.id))?;
         vaults::rename(&tx, &vault.id, &new_name, Timestamp::now())?;
         events::insert(
             &tx,
             &NewEvent {
-                kind: "vault.renamed",
                 environment: Some(&vault.environment),
                 vault_id: Some(&vault.id),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::VaultRenamed)
             },
         )?;
         let renamed = vaults::get(&tx, &vault.id)?;
@@ -486,11 +485,10 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "vault.deleted",
                 environment: Some(&vault.environment),
                 vault_id: Some(&vault.id),
                 detail: Some(&detail),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::VaultDeleted)
             },
         )?;
         tx.commit()?;
@@ -529,12 +527,11 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "credential.deleted",
                 environment: Some(&environment),
                 vault_id: Some(&credential.vault_id),
                 credential_id: Some(&credential.id),
                 upstream_url: Some(&credential.mcp_server_url),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::CredentialDeleted)
             },
         )?;
         tx.commit()?;
@@ -565,13 +562,12 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "credential.replaced",
                 environment: Some(&vault.environment),
                 vault_id: Some(&vault.id),
                 credential_id: Some(&new.id),
                 upstream_url: Some(&new.mcp_server_url),
                 detail: Some(&detail),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::CredentialReplaced)
             },
         )?;
         tx.commit()?;
@@ -590,7 +586,7 @@ impl Engine {
             let (credential, sealed) = credentials::get_sealed(self.store.conn(), &id)?;
             let error = open_token(&master, &credential, &sealed).err();
             if let Some(error) = &error {
-                tracing::warn!(credential_id = %id, code = error.code(), "stored token failed its integrity check");
+                tracing::warn!(credential_id = %id, code = %error.code(), "stored token failed its integrity check");
             }
             checks.push(CredentialCheck {
                 credential_id: credential.id,
@@ -617,14 +613,13 @@ impl Engine {
         events::insert(
             self.store.conn(),
             &NewEvent {
-                kind: "credential.tested",
                 environment: Some(&environment),
                 vault_id: Some(&credential.vault_id),
                 credential_id: Some(&credential.id),
                 upstream_url: Some(&credential.mcp_server_url),
                 status: result.http_status.map(i64::from),
                 detail: Some(&outcome),
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::CredentialTested)
             },
         )?;
         Ok(result)
@@ -776,7 +771,6 @@ impl Engine {
         events::insert(
             &tx,
             &NewEvent {
-                kind: "credential.used",
                 environment: Some(&environment),
                 vault_id: Some(&credential.vault_id),
                 credential_id: Some(&credential.id),
@@ -784,7 +778,7 @@ impl Engine {
                 upstream_url: Some(&credential.mcp_server_url),
                 method,
                 status,
-                ..NewEvent::default()
+                ..NewEvent::new(EventKind::CredentialUsed)
             },
         )?;
         tx.commit()?;
@@ -802,6 +796,24 @@ impl Engine {
         });
         events::list(self.store.conn(), vault_id.as_deref(), limit)
     }
+}
+
+/// One name per environment: two vaults named alike would make every
+/// by-name command ambiguous. Checked inside the write transaction, which
+/// holds the database's write lock, so two processes cannot both pass.
+fn refuse_taken_name(
+    conn: &rusqlite::Connection,
+    environment: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<()> {
+    if vaults::name_taken(conn, environment, name, except)? {
+        return Err(Error::DuplicateVault {
+            name: name.to_string(),
+            environment: environment.to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn insert_credential(
@@ -837,12 +849,11 @@ fn insert_credential(
     events::insert(
         conn,
         &NewEvent {
-            kind: "credential.created",
             environment: Some(&vault.environment),
             vault_id: Some(&vault.id),
             credential_id: Some(&credential.id),
             upstream_url: Some(&credential.mcp_server_url),
-            ..NewEvent::default()
+            ..NewEvent::new(EventKind::CredentialCreated)
         },
     )?;
     Ok(credential)

@@ -26,6 +26,9 @@ pub enum Error {
     #[error("An environment named \"{0}\" already exists.")]
     DuplicateEnvironment(String),
 
+    #[error("There is already a vault named \"{name}\" in {environment}. Pick another name, or use the existing vault.")]
+    DuplicateVault { name: String, environment: String },
+
     #[error("The vaults {first} ({first_env}) and {second} ({second_env}) are in different environments. A session may only use vaults of one environment.")]
     MixedEnvironments {
         first: String,
@@ -37,10 +40,10 @@ pub enum Error {
     #[error("None of this session's vaults has a credential for {url}. Add one, or remove that server from the session.")]
     NoCredential { url: String },
 
-    #[error("Agent Vault is not set up yet. Run setup first (agent-vault init).")]
+    #[error("Keybearer is not set up yet. Run setup first (keybearer init).")]
     NotInitialized,
 
-    #[error("Agent Vault is already set up here. Setting it up again would lock you out of the existing vaults.")]
+    #[error("Keybearer is already set up here. Setting it up again would lock you out of the existing vaults.")]
     AlreadyInitialized,
 
     #[error("The system keychain could not be reached ({0}). Your tokens are safe but cannot be unlocked until it is available.")]
@@ -66,7 +69,7 @@ pub enum Error {
     #[error("The stored token of credential {credential_id} is damaged or was altered, so it cannot be used. Replace its token to repair it.")]
     Integrity { credential_id: String },
 
-    #[error("These vaults were written by a newer version of Agent Vault (data version {found}; this version understands up to {supported}). Update Agent Vault to open them. Nothing was changed.")]
+    #[error("These vaults were written by a newer version of Keybearer (data version {found}; this version understands up to {supported}). Update Keybearer to open them. Nothing was changed.")]
     SchemaTooNew { found: i64, supported: i64 },
 
     #[error("The vault database could not be read or written: {0}")]
@@ -109,33 +112,121 @@ impl Error {
     }
 
     /// Stable machine-readable code, shared by the CLI and the desktop UI.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidInput { .. } => "invalid_input",
-            Self::NotFound { .. } => "not_found",
-            Self::AmbiguousName(_) => "ambiguous_name",
-            Self::DuplicateUrl { .. } => "duplicate_url",
-            Self::DuplicateEnvironment(_) => "duplicate_environment",
-            Self::MixedEnvironments { .. } => "mixed_environments",
-            Self::NoCredential { .. } => "no_credential",
+            Self::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::AmbiguousName(_) => ErrorCode::AmbiguousName,
+            Self::DuplicateUrl { .. } => ErrorCode::DuplicateUrl,
+            Self::DuplicateEnvironment(_) => ErrorCode::DuplicateEnvironment,
+            Self::DuplicateVault { .. } => ErrorCode::DuplicateVault,
+            Self::MixedEnvironments { .. } => ErrorCode::MixedEnvironments,
+            Self::NoCredential { .. } => ErrorCode::NoCredential,
+            Self::NotInitialized => ErrorCode::NotInitialized,
+            Self::AlreadyInitialized => ErrorCode::AlreadyInitialized,
+            Self::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
+            Self::KeychainLocked(_) => ErrorCode::KeychainLocked,
+            Self::RecoveryNeeded => ErrorCode::RecoveryNeeded,
+            Self::WrongRecoveryKey => ErrorCode::WrongRecoveryKey,
+            Self::PassphraseRequired => ErrorCode::PassphraseRequired,
+            Self::WrongPassphrase => ErrorCode::WrongPassphrase,
+            Self::Integrity { .. } => ErrorCode::Integrity,
+            Self::SchemaTooNew { .. } => ErrorCode::SchemaTooNew,
+            Self::Database(_) => ErrorCode::Database,
+            Self::Io(_) => ErrorCode::Io,
+            Self::Randomness(_) => ErrorCode::Randomness,
+            Self::AgentNotFound(_) => ErrorCode::AgentNotFound,
+            Self::Unsupported(_) => ErrorCode::Unsupported,
+            Self::Spawn(_) => ErrorCode::SpawnFailed,
+            Self::SessionNotRunning { .. } => ErrorCode::SessionNotRunning,
+        }
+    }
+}
+
+/// Every code an error can carry: what programs branch on (the CLI's exit
+/// status and hints, the desktop UI). Exported to TypeScript as a union of
+/// string literals, so a renamed code breaks the UI's build, and matched
+/// exhaustively by the CLI, so a new code breaks its build until it has an
+/// exit status. `Internal` and `NotInApp` are only made at the IPC boundary
+/// and in the UI (a failed background task, a page opened outside the app).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum ErrorCode {
+    InvalidInput,
+    NotFound,
+    AmbiguousName,
+    DuplicateUrl,
+    DuplicateEnvironment,
+    DuplicateVault,
+    MixedEnvironments,
+    NoCredential,
+    NotInitialized,
+    AlreadyInitialized,
+    KeychainUnavailable,
+    KeychainLocked,
+    RecoveryNeeded,
+    WrongRecoveryKey,
+    PassphraseRequired,
+    WrongPassphrase,
+    Integrity,
+    SchemaTooNew,
+    Database,
+    Io,
+    Randomness,
+    AgentNotFound,
+    Unsupported,
+    SpawnFailed,
+    SessionNotRunning,
+    Internal,
+    NotInApp,
+}
+
+impl ErrorCode {
+    /// The code as it appears in JSON (`"invalid_input"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::NotFound => "not_found",
+            Self::AmbiguousName => "ambiguous_name",
+            Self::DuplicateUrl => "duplicate_url",
+            Self::DuplicateEnvironment => "duplicate_environment",
+            Self::DuplicateVault => "duplicate_vault",
+            Self::MixedEnvironments => "mixed_environments",
+            Self::NoCredential => "no_credential",
             Self::NotInitialized => "not_initialized",
             Self::AlreadyInitialized => "already_initialized",
-            Self::KeychainUnavailable(_) => "keychain_unavailable",
-            Self::KeychainLocked(_) => "keychain_locked",
+            Self::KeychainUnavailable => "keychain_unavailable",
+            Self::KeychainLocked => "keychain_locked",
             Self::RecoveryNeeded => "recovery_needed",
             Self::WrongRecoveryKey => "wrong_recovery_key",
             Self::PassphraseRequired => "passphrase_required",
             Self::WrongPassphrase => "wrong_passphrase",
-            Self::Integrity { .. } => "integrity",
-            Self::SchemaTooNew { .. } => "schema_too_new",
-            Self::Database(_) => "database",
-            Self::Io(_) => "io",
-            Self::Randomness(_) => "randomness",
-            Self::AgentNotFound(_) => "agent_not_found",
-            Self::Unsupported(_) => "unsupported",
-            Self::Spawn(_) => "spawn_failed",
-            Self::SessionNotRunning { .. } => "session_not_running",
+            Self::Integrity => "integrity",
+            Self::SchemaTooNew => "schema_too_new",
+            Self::Database => "database",
+            Self::Io => "io",
+            Self::Randomness => "randomness",
+            Self::AgentNotFound => "agent_not_found",
+            Self::Unsupported => "unsupported",
+            Self::SpawnFailed => "spawn_failed",
+            Self::SessionNotRunning => "session_not_running",
+            Self::Internal => "internal",
+            Self::NotInApp => "not_in_app",
         }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets tests and callers compare with the JSON spelling: `code == "not_found"`.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -143,8 +234,30 @@ impl Error {
 impl serde::Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut state = serializer.serialize_struct("Error", 2)?;
-        state.serialize_field("code", self.code())?;
+        state.serialize_field("code", &self.code())?;
         state.serialize_field("message", &self.to_string())?;
         state.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// `as_str` (for logs and the CLI) and the serialised form (for JSON and
+    /// the UI) must be the same spelling.
+    #[test]
+    fn code_strings_match_their_json() {
+        let all = [
+            ErrorCode::InvalidInput,
+            ErrorCode::DuplicateVault,
+            ErrorCode::SpawnFailed,
+            ErrorCode::SessionNotRunning,
+            ErrorCode::NotInApp,
+        ];
+        for code in all {
+            let json = serde_json::to_value(code).expect("serialises");
+            assert_eq!(json, serde_json::Value::String(code.as_str().into()));
+        }
     }
 }

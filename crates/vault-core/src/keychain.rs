@@ -4,7 +4,7 @@
 use crate::error::Error;
 use crate::secret::MasterKey;
 
-const SERVICE: &str = "agent-vault";
+const SERVICE: &str = "keybearer";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeychainError {

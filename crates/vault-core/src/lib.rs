@@ -1,7 +1,8 @@
-//! Agent Vault's engine: an encrypted credential store for MCP bearer tokens,
+//! Keybearer's engine: an encrypted credential store for MCP bearer tokens,
 //! keyed by a master key in the OS keychain, with recovery, environments and
 //! an audit trail. No Tauri here: the CLI and the desktop shell both sit on it.
 
+mod audit;
 mod crypto;
 mod engine;
 mod error;
@@ -21,10 +22,11 @@ pub mod session;
 mod store;
 mod usage;
 
+pub use audit::EventKind;
 pub use engine::{
     default_data_dir, CredentialCheck, Engine, InjectableToken, Injection, KeychainStatus, Status,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, SetupProtection};
 pub use model::{

@@ -1,12 +1,12 @@
-//! The log file shared by the CLI and the desktop app: `agent-vault.log` in
+//! The log file shared by the CLI and the desktop app: `keybearer.log` in
 //! the data folder, mode 0600. Log lines carry ids and error codes, never
 //! secrets (the secret types cannot even be formatted).
 
 use std::path::Path;
 
-pub const LOG_FILE: &str = "agent-vault.log";
+pub const LOG_FILE: &str = "keybearer.log";
 
-/// Starts appending structured logs; level from `AGENT_VAULT_LOG` (default info).
+/// Starts appending structured logs; level from `KEYBEARER_LOG` (default info).
 /// Logging is best effort: a read-only folder must not stop the app.
 pub fn init_file_log(data_dir: &Path) {
     let mut options = std::fs::OpenOptions::new();
@@ -19,7 +19,7 @@ pub fn init_file_log(data_dir: &Path) {
     let Ok(file) = options.open(data_dir.join(LOG_FILE)) else {
         return;
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AGENT_VAULT_LOG")
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYBEARER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

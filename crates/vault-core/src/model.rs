@@ -146,7 +146,7 @@ pub struct Event {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub at: Timestamp,
-    pub kind: String,
+    pub kind: crate::audit::EventKind,
     pub environment: Option<String>,
     pub vault_id: Option<String>,
     pub credential_id: Option<String>,

@@ -98,7 +98,7 @@ pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> Conne
         .connect_timeout(TIMEOUT)
         // Never carry the token to another address: report redirects instead.
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("agent-vault/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")))
         .build()
     {
         Ok(client) => client,
@@ -120,7 +120,7 @@ fn initialize_request() -> serde_json::Value {
         "params": {
             "protocolVersion": PROTOCOL_VERSION,
             "capabilities": {},
-            "clientInfo": { "name": "agent-vault", "version": env!("CARGO_PKG_VERSION") }
+            "clientInfo": { "name": "keybearer", "version": env!("CARGO_PKG_VERSION") }
         }
     })
 }
@@ -181,7 +181,7 @@ fn probe_sse(client: &Client, url: &str, bearer: &str) -> Probe {
     if endpoint.origin() != base.origin() {
         return Err(ConnectionTest::new(
             ConnectionOutcome::NotMcp,
-            "The server asked to send messages to a different address, so Agent Vault did not send your token there.",
+            "The server asked to send messages to a different address, so Keybearer did not send your token there.",
             Some(status),
         ));
     }
@@ -236,7 +236,7 @@ fn check_status(response: &Response, protocol: Protocol) -> Result<(), Connectio
                 .unwrap_or("another address");
             Err(ConnectionTest::new(
                 ConnectionOutcome::Redirected,
-                format!("The server redirected to {target}. Agent Vault never follows redirects with your token; if that is the right server, use its address instead."),
+                format!("The server redirected to {target}. Keybearer never follows redirects with your token; if that is the right server, use its address instead."),
                 code,
             ))
         }

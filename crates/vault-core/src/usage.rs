@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::audit::EventKind;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
@@ -64,7 +65,7 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
         events::insert(
             conn,
             &NewEvent {
-                kind: "credential.used",
+                kind: EventKind::CredentialUsed,
                 at: Some(used.at),
                 environment: environment.as_deref(),
                 vault_id: Some(&used.vault_id),

@@ -11,7 +11,7 @@ use vault_core::{
 
 fn require_secret_service() {
     assert_eq!(
-        std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref(),
+        std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
         Ok("ready"),
         "these tests need a real Secret Service: run them with `make test` \
          (or scripts/with-secret-service.sh cargo test)"
@@ -187,7 +187,7 @@ fn rotation_and_deletion_take_effect_immediately() {
         .events(Some(&vault.id), 50)
         .expect("events")
         .into_iter()
-        .map(|event| event.kind)
+        .map(|event| event.kind.to_string())
         .collect();
     for kind in [
         "vault.created",

@@ -22,7 +22,7 @@ fn streamable_http_server_accepts_the_right_token_only() {
     )
     .expect("probe");
     assert_eq!(ok.outcome, ConnectionOutcome::Ok, "{}", ok.message);
-    assert_eq!(ok.server_name.as_deref(), Some("agent-vault-test-server"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
     let wrong = test_connection(
         &server.url,
         Some(Protocol::StreamableHttp),
@@ -57,7 +57,7 @@ fn legacy_sse_server_accepts_the_right_token_only() {
     let ok = test_connection(&server.url, Some(Protocol::Sse), &token("probe-sse-token"))
         .expect("probe");
     assert_eq!(ok.outcome, ConnectionOutcome::Ok, "{}", ok.message);
-    assert_eq!(ok.server_name.as_deref(), Some("agent-vault-test-server"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
     let wrong = test_connection(&server.url, Some(Protocol::Sse), &token("nope")).expect("probe");
     assert_eq!(wrong.outcome, ConnectionOutcome::Unauthorized);
 }

@@ -70,7 +70,7 @@ async fn official_client_round_trip(transport: &str, kind: &str) {
     let config = write_config(dir.path(), kind, &local, Some(&secret));
     let echo = run_client(&config, "echo").await;
     assert_eq!(echo["ok"], json!(true), "{echo}");
-    assert_eq!(echo["server"], json!("agent-vault-test-server"));
+    assert_eq!(echo["server"], json!("keybearer-test-server"));
     assert_eq!(echo["result"], json!("hello"));
     let whoami = run_client(&config, "whoami").await;
     assert_eq!(whoami["ok"], json!(true), "{whoami}");

@@ -28,7 +28,7 @@ const DEADLINE: Duration = Duration::from_secs(60);
 
 fn require_secret_service() {
     assert_eq!(
-        std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref(),
+        std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
         Ok("ready"),
         "these tests need a real Secret Service: run them with `make test` \
          (or scripts/with-secret-service.sh cargo test)"
@@ -154,7 +154,7 @@ fn kinds_for(engine: &Engine, session_id: &str) -> Vec<(String, Option<i64>)> {
         .expect("events")
         .into_iter()
         .filter(|event| event.session_id.as_deref() == Some(session_id))
-        .map(|event| (event.kind, event.status))
+        .map(|event| (event.kind.to_string(), event.status))
         .collect();
     events.reverse();
     events
@@ -185,10 +185,10 @@ fn direct_mode_custom_agent_reads_the_token_from_its_private_config_never_from_a
             + r#"for arg in "$@"; do printf '%s\n' "$arg"; done > "$out/argv"
 env > "$out/env"
 pwd > "$out/pwd"
-cat "$AGENT_VAULT_MCP_CONFIG" > "$out/config"
-stat -c %a "$AGENT_VAULT_MCP_CONFIG" > "$out/file_mode"
-stat -c %a "$(dirname "$AGENT_VAULT_MCP_CONFIG")" > "$out/dir_mode"
-printf '%s\n' "$AGENT_VAULT_MCP_CONFIG" > "$out/config_path"
+cat "$KEYBEARER_MCP_CONFIG" > "$out/config"
+stat -c %a "$KEYBEARER_MCP_CONFIG" > "$out/file_mode"
+stat -c %a "$(dirname "$KEYBEARER_MCP_CONFIG")" > "$out/dir_mode"
+printf '%s\n' "$KEYBEARER_MCP_CONFIG" > "$out/config_path"
 printf 'done\n' > "$out/finished""#),
     );
     let request = w.request(
@@ -242,8 +242,8 @@ printf 'done\n' > "$out/finished""#),
         !env.contains(&token),
         "custom agents get the token in the file only"
     );
-    assert!(env.contains(&format!("AGENT_VAULT_SESSION_ID={id}")));
-    assert!(env.contains(&format!("AGENT_VAULT_MCP_CONFIG={}", config_path.display())));
+    assert!(env.contains(&format!("KEYBEARER_SESSION_ID={id}")));
+    assert!(env.contains(&format!("KEYBEARER_MCP_CONFIG={}", config_path.display())));
     assert_eq!(
         std::fs::read_to_string(out.join("pwd"))
             .expect("pwd")
@@ -345,7 +345,7 @@ fn the_official_mcp_client_calls_a_tool_with_the_direct_mode_config() {
         );
         let answer: serde_json::Value = serde_json::from_str(output.trim()).expect("json");
         assert_eq!(answer["ok"], true, "{transport}: {output}");
-        assert_eq!(answer["server"], "agent-vault-test-server");
+        assert_eq!(answer["server"], "keybearer-test-server");
         let expected = format!("{:x}", Sha256::digest(token.as_bytes()));
         assert_eq!(answer["result"], expected.as_str(), "{transport}");
     }
@@ -440,7 +440,7 @@ fn shutdown_stops_every_session_and_leaves_no_process_or_private_folder() {
         let script = w.script(
             &format!("agent-{i}.sh"),
             &format!(
-                "{trap}\nsleep 1000 &\nprintf '%s %s\\n' \"$!\" \"$AGENT_VAULT_MCP_CONFIG\" > {}\nwait\nsleep 1000",
+                "{trap}\nsleep 1000 &\nprintf '%s %s\\n' \"$!\" \"$KEYBEARER_MCP_CONFIG\" > {}\nwait\nsleep 1000",
                 report.display()
             ),
         );
@@ -500,7 +500,7 @@ fn a_missing_program_is_a_clear_error_not_a_crash() {
     let request = w.request(
         &[&vault],
         Agent::Custom {
-            program: "agent-vault-no-such-agent".into(),
+            program: "keybearer-no-such-agent".into(),
             args: vec![],
         },
         InjectionMode::Direct,
@@ -510,7 +510,7 @@ fn a_missing_program_is_a_clear_error_not_a_crash() {
     assert!(
         error
             .to_string()
-            .contains("`agent-vault-no-such-agent` was not found on PATH"),
+            .contains("`keybearer-no-such-agent` was not found on PATH"),
         "{error}"
     );
     let claude_installed = vault_core::session::detect_presets()

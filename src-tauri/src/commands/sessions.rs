@@ -37,6 +37,12 @@ pub struct StartSession {
     pub cols: u16,
 }
 
+/// Sessions run on this platform (Linux and macOS).
+#[tauri::command]
+pub fn sessions_available() -> bool {
+    true
+}
+
 #[tauri::command]
 pub async fn detect_agents() -> IpcResult<Vec<PresetAvailability>> {
     let presets = tauri::async_runtime::spawn_blocking(detect_presets)

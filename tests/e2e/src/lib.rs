@@ -17,9 +17,9 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn app_binary() -> PathBuf {
-    std::env::var_os("AGENT_VAULT_APP")
+    std::env::var_os("KEYBEARER_APP")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/debug/agent-vault-app"))
+        .unwrap_or_else(|| repo_root().join("target/debug/keybearer-app"))
 }
 
 pub fn screenshot_dir() -> PathBuf {
@@ -37,10 +37,10 @@ pub fn require_environment() {
         ),
         (
             "a Secret Service (run inside scripts/with-secret-service.sh)",
-            std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref() == Ok("ready"),
+            std::env::var("KEYBEARER_KEYRING_SESSION").as_deref() == Ok("ready"),
         ),
         (
-            "the desktop app binary (cargo build -p agent-vault-app)",
+            "the desktop app binary (cargo build -p keybearer-app)",
             app_binary().exists(),
         ),
         (
@@ -161,8 +161,8 @@ impl Driver {
                 "--native-port",
                 &native_port.to_string(),
             ])
-            .env("AGENT_VAULT_HOME", data_dir)
-            .env("AGENT_VAULT_IPC_TRACE", ipc_trace)
+            .env("KEYBEARER_HOME", data_dir)
+            .env("KEYBEARER_IPC_TRACE", ipc_trace)
             .envs(extra_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use agent_vault_e2e::{files_containing, repo_root, require_environment, McpServer, Window};
+use keybearer_e2e::{files_containing, repo_root, require_environment, McpServer, Window};
 
 /// SHA-256 hex, as the test server's whoami tool reports the token it got.
 fn sha256_hex(text: &str) -> String {
@@ -175,7 +175,7 @@ async fn first_run_environments_credentials_and_no_token_leaks() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let result = window.text("cred-test-result").await;
-    assert!(result.contains("agent-vault-test-server"), "{result}");
+    assert!(result.contains("keybearer-test-server"), "{result}");
     window
         .client
         .execute(
@@ -294,7 +294,7 @@ async fn wiped_keychain_is_recovered_with_the_recovery_key() {
     window.quit().await;
 
     let wiped = Command::new("secret-tool")
-        .args(["clear", "service", "agent-vault"])
+        .args(["clear", "service", "keybearer"])
         .status()
         .expect("secret-tool");
     assert!(wiped.success());
@@ -445,7 +445,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
     start_custom_session(
         &window,
         "/bin/sh",
-        r#"-c "echo agent-says-hello; test -s \"$AGENT_VAULT_MCP_CONFIG\" && echo config-written; read line; echo got:$line; sleep 600""#,
+        r#"-c "echo agent-says-hello; test -s \"$KEYBEARER_MCP_CONFIG\" && echo config-written; read line; echo got:$line; sleep 600""#,
         false,
     )
     .await;
@@ -568,7 +568,7 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
     start_custom_session(
         &window,
         "/bin/sh",
-        r#"-c "echo pid=$$ cfg=$AGENT_VAULT_MCP_CONFIG; sleep 600""#,
+        r#"-c "echo pid=$$ cfg=$KEYBEARER_MCP_CONFIG; sleep 600""#,
         false,
     )
     .await;
@@ -608,11 +608,11 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
             "after SIGTERM: agent alive {}, config {config} exists {}; app log:\n{}",
             alive(&agent),
             std::path::Path::new(&config).exists(),
-            std::fs::read_to_string(data.path().join("agent-vault.log")).unwrap_or_default()
+            std::fs::read_to_string(data.path().join("keybearer.log")).unwrap_or_default()
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let log = std::fs::read_to_string(data.path().join("agent-vault.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(data.path().join("keybearer.log")).unwrap_or_default();
     assert!(log.contains("stopping sessions"), "{log}");
     window.quit().await;
 }

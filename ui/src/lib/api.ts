@@ -2,6 +2,7 @@
 // every function rejects with an IpcError (see errors.ts), never with anything else.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Command } from "./bindings/Command";
 import { notInAppError, toIpcError } from "./errors";
 import type {
   ConnectionTest,
@@ -29,7 +30,7 @@ function connected(): boolean {
 }
 
 /** `secrets` are the values in `args` that must never appear in an error shown to the user. */
-async function call<T>(command: string, args?: Args, secrets: readonly string[] = []): Promise<T> {
+async function call<T>(command: Command, args?: Args, secrets: readonly string[] = []): Promise<T> {
   if (!connected()) throw notInAppError();
   try {
     return await invoke<T>(command, args);
@@ -126,6 +127,9 @@ export const listEvents = (vaultId: string | null, limit: number) =>
   call<Event[]>("list_events", { vaultId, limit });
 
 // ----- sessions --------------------------------------------------------------
+
+/** False where sessions cannot run yet (Windows): the Sessions screen says so. */
+export const sessionsAvailable = () => call<boolean>("sessions_available");
 
 export const detectAgents = () => call<PresetAvailability[]>("detect_agents");
 

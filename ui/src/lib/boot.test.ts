@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { routeFor, routeForUnlockError } from "./boot";
-import type { Status } from "./types";
+import type { ErrorCode, Status } from "./types";
 
 const status = (changes: Partial<Status>): Status => ({
-  data_dir: "/home/ada/.local/share/agent-vault",
+  data_dir: "/home/ada/.local/share/keybearer",
   keychain_account: "install-1",
   initialized: true,
   protection: "keychain",
@@ -41,9 +41,9 @@ describe("routeFor", () => {
 });
 
 describe("routeForUnlockError", () => {
-  const error = (code: string) => ({ code, message: "", field: null });
+  const error = (code: ErrorCode) => ({ code, message: "", field: null });
 
-  it.each([
+  it.each<[ErrorCode, string]>([
     ["keychain_locked", "keychain-problem"],
     ["keychain_unavailable", "keychain-problem"],
     ["recovery_needed", "recover"],

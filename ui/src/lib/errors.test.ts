@@ -8,6 +8,7 @@ import {
   redact,
   toIpcError,
 } from "./errors";
+import type { IpcError } from "./types";
 
 describe("toIpcError", () => {
   it("keeps an engine error as it is", () => {
@@ -66,7 +67,7 @@ describe("redact", () => {
 });
 
 describe("field helpers", () => {
-  const error = { code: "invalid_input", message: "Bad URL.", field: "mcp_server_url" };
+  const error: IpcError = { code: "invalid_input", message: "Bad URL.", field: "mcp_server_url" };
 
   it("gives the message to its field only", () => {
     expect(messageFor(error, "mcp_server_url")).toBe("Bad URL.");

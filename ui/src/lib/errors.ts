@@ -1,19 +1,20 @@
-import type { IpcError } from "./types";
+import type { ErrorCode, IpcError } from "./types";
 
 /** Codes the UI makes up itself, for failures that never reached the engine. */
-export const NOT_IN_APP = "not_in_app";
-export const INTERNAL = "internal";
+export const NOT_IN_APP: ErrorCode = "not_in_app";
+export const INTERNAL: ErrorCode = "internal";
 
 /** Errors meaning the vault is no longer usable as it is: the app goes back to its start screen. */
-const SESSION_LOST_CODES = new Set([
+const SESSION_LOST_CODES = new Set<ErrorCode>([
   "not_initialized",
   "recovery_needed",
   "passphrase_required",
 ]);
 
 /** The field an error belongs to when the engine did not name one: each of these codes has only one. */
-const FIELD_OF_CODE: Record<string, string> = {
+const FIELD_OF_CODE: Partial<Record<ErrorCode, string>> = {
   duplicate_url: "mcp_server_url",
+  duplicate_vault: "display_name",
   duplicate_environment: "environment",
   wrong_recovery_key: "recovery_key",
   wrong_passphrase: "passphrase",
@@ -57,7 +58,7 @@ function coerce(raw: unknown): IpcError {
 
 function isIpcErrorLike(
   raw: unknown,
-): raw is { code: string; message: string; field?: unknown } {
+): raw is { code: ErrorCode; message: string; field?: unknown } {
   if (typeof raw !== "object" || raw === null) return false;
   const candidate = raw as Record<string, unknown>;
   return typeof candidate.code === "string" && typeof candidate.message === "string";
@@ -87,7 +88,7 @@ export function notInAppError(): IpcError {
   return {
     code: NOT_IN_APP,
     message:
-      "This page is not connected to Agent Vault. Open the Agent Vault app instead of this page in a browser.",
+      "This page is not connected to Keybearer. Open the Keybearer app instead of this page in a browser.",
     field: null,
   };
 }

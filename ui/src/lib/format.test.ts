@@ -96,7 +96,7 @@ describe("formatLastUsed", () => {
 
 describe("eventKindLabel", () => {
   it.each([
-    ["setup.completed", "Agent Vault set up"],
+    ["setup.completed", "Keybearer set up"],
     ["key.recovered", "Access restored with the recovery key"],
     ["recovery_key.regenerated", "New recovery key created"],
     ["environment.created", "Environment created"],
@@ -108,12 +108,15 @@ describe("eventKindLabel", () => {
     ["credential.replaced", "Token replaced"],
     ["credential.used", "Token used by an agent"],
     ["credential.tested", "Connection tested"],
+    ["session.started", "Session started"],
+    ["session.exited", "Session ended"],
+    ["session.stopped", "Session stopped"],
+    ["session.failed", "Session could not start"],
   ])("%s -> %s", (kind, label) => {
     expect(eventKindLabel(kind)).toBe(label);
   });
 
   it("turns unknown kinds into words", () => {
-    expect(eventKindLabel("session.started")).toBe("Session started");
     expect(eventKindLabel("proxy.upstream_error")).toBe("Proxy upstream error");
     expect(eventKindLabel("")).toBe("Event");
   });

@@ -1,6 +1,14 @@
 // Turning engine data into words for people. Pure functions: every one takes
 // what it needs (including "now" and the locale) so tests are deterministic.
-import type { CredentialType, Event, KeyProtection, KeychainStatus, Protocol, Timestamp } from "./types";
+import type {
+  CredentialType,
+  Event,
+  EventKind,
+  KeyProtection,
+  KeychainStatus,
+  Protocol,
+  Timestamp,
+} from "./types";
 
 /** "1 credential", "0 credentials", "3 vaults"; `pluralWord` for irregular nouns. */
 export function plural(count: number, word: string, pluralWord = `${word}s`): string {
@@ -58,8 +66,9 @@ export function formatLastUsed(
   return timestamp === null ? "never" : formatRelative(timestamp, now, options);
 }
 
-const EVENT_LABELS: Record<string, string> = {
-  "setup.completed": "Agent Vault set up",
+/** Every kind has a label: a kind added on the Rust side breaks this file's type check. */
+const EVENT_LABELS: Record<EventKind, string> = {
+  "setup.completed": "Keybearer set up",
   "key.recovered": "Access restored with the recovery key",
   "recovery_key.regenerated": "New recovery key created",
   "environment.created": "Environment created",
@@ -71,11 +80,15 @@ const EVENT_LABELS: Record<string, string> = {
   "credential.replaced": "Token replaced",
   "credential.used": "Token used by an agent",
   "credential.tested": "Connection tested",
+  "session.started": "Session started",
+  "session.exited": "Session ended",
+  "session.stopped": "Session stopped",
+  "session.failed": "Session could not start",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */
-export function eventKindLabel(kind: string): string {
-  const known = EVENT_LABELS[kind];
+export function eventKindLabel(kind: EventKind | string): string {
+  const known = (EVENT_LABELS as Record<string, string>)[kind];
   if (known) return known;
   const words = kind.replace(/[._]+/g, " ").trim();
   return words === "" ? "Event" : words[0].toUpperCase() + words.slice(1);

@@ -4,6 +4,8 @@ export type { Credential } from "./bindings/Credential";
 export type { CredentialType } from "./bindings/CredentialType";
 export type { Environment } from "./bindings/Environment";
 export type { Event } from "./bindings/Event";
+export type { EventKind } from "./bindings/EventKind";
+export type { ErrorCode } from "./bindings/ErrorCode";
 export type { KeyProtection } from "./bindings/KeyProtection";
 export type { KeychainStatus } from "./bindings/KeychainStatus";
 export type { Protocol } from "./bindings/Protocol";

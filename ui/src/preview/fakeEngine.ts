@@ -1,11 +1,14 @@
 // An in-memory stand-in for the Rust engine, so the UI can be looked at in a
 // plain browser (`npm run dev`, then /preview.html?scenario=...). Development
 // only: never imported by the app itself, and not part of `vite build`.
+import type { Command } from "../lib/bindings/Command";
 import type {
   ConnectionTest,
   Credential,
   Environment,
+  ErrorCode,
   Event,
+  EventKind,
   IpcError,
   Protocol,
   Status,
@@ -25,7 +28,7 @@ export type Scenario =
 
 type Args = Record<string, unknown>;
 
-const fail = (code: string, message: string, field: string | null = null): never => {
+const fail = (code: ErrorCode, message: string, field: string | null = null): never => {
   throw { code, message, field } satisfies IpcError;
 };
 
@@ -49,7 +52,7 @@ export function createFakeEngine(scenario: Scenario) {
   let unlocked = false;
   let active = scenario === "production" ? "production" : "development";
 
-  function record(kind: string, extra: Partial<Event> = {}) {
+  function record(kind: EventKind, extra: Partial<Event> = {}) {
     events.push({
       id: ++eventId,
       at: now(),
@@ -111,7 +114,7 @@ export function createFakeEngine(scenario: Scenario) {
   }
 
   const status = (): Status => ({
-    data_dir: "/home/ada/.local/share/agent-vault",
+    data_dir: "/home/ada/.local/share/keybearer",
     keychain_account: "a1b2c3d4",
     initialized,
     protection: !initialized ? null : scenario === "unlock" ? "passphrase" : "keychain",
@@ -147,7 +150,8 @@ export function createFakeEngine(scenario: Scenario) {
     return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200 };
   }
 
-  const commands: Record<string, (args: Args) => unknown> = {
+  const commands: Partial<Record<Command, (args: Args) => unknown>> = {
+    sessions_available: () => true,
     app_status: () => status(),
     initialize: ({ passphrase }) => {
       if (passphrase === null && scenario === "no-keychain") fail("keychain_unavailable", "The system keychain could not be reached (no Secret Service). Your tokens are safe but cannot be unlocked until it is available.");
@@ -192,7 +196,12 @@ export function createFakeEngine(scenario: Scenario) {
     },
     list_vaults: ({ environment }) => vaults.filter((v) => environment === null || v.environment === environment),
     get_vault: ({ id }) => vault(id),
-    create_vault: ({ displayName, environment }) => addVault(String(displayName), String(environment)),
+    create_vault: ({ displayName, environment }) => {
+      const name = String(displayName).trim();
+      if (vaults.some((v) => v.environment === environment && v.display_name.toLowerCase() === name.toLowerCase()))
+        fail("duplicate_vault", `There is already a vault named "${name}" in ${String(environment)}. Pick another name, or use the existing vault.`, "display_name");
+      return addVault(name, String(environment));
+    },
     rename_vault: ({ id, displayName }) => {
       const found = vault(id);
       found.display_name = String(displayName);
@@ -248,7 +257,7 @@ export function createFakeEngine(scenario: Scenario) {
   };
 
   return (command: string, args: Args = {}): unknown => {
-    const handler = commands[command];
+    const handler = commands[command as Command];
     if (!handler) return fail("internal", `command ${command} not found`);
     return handler(args);
   };

@@ -9,7 +9,7 @@ use crate::output::{table, when, Output};
 
 pub fn print_table(credentials: &[Credential]) {
     if credentials.is_empty() {
-        println!("No credentials in this vault yet. Add one with: agent-vault credential add --vault <vault> --url <server URL>");
+        outln!("No credentials in this vault yet. Add one with: keybearer credential add --vault <vault> --url <server URL>");
         return;
     }
     let rows: Vec<Vec<String>> = credentials
@@ -53,7 +53,7 @@ pub fn add(
         },
     )?;
     out.either(&credential, || {
-        println!(
+        outln!(
             "Added credential {} for {} ({}) to \"{}\". The token is encrypted and will not be shown again.",
             credential.id, credential.mcp_server_url, credential.protocol, vault.display_name
         );
@@ -78,7 +78,7 @@ pub fn delete(engine: &mut Engine, out: &Output, id: &str, yes: bool) -> Result<
     }
     let deleted = engine.delete_credential(&credential.id)?;
     out.either(&json!({ "deleted": deleted }), || {
-        println!("Deleted the credential for {}.", deleted.mcp_server_url);
+        outln!("Deleted the credential for {}.", deleted.mcp_server_url);
     })
 }
 
@@ -88,9 +88,11 @@ pub fn replace(engine: &mut Engine, out: &Output, id: &str) -> Result<(), Error>
     let token = input::read_token()?;
     let new = engine.replace_token(&old.id, token)?;
     out.either(&json!({ "replaced": old.id, "credential": new }), || {
-        println!(
+        outln!(
             "Replaced the token for {}. New credential id: {} (the old id {} no longer exists).",
-            new.mcp_server_url, new.id, old.id
+            new.mcp_server_url,
+            new.id,
+            old.id
         );
     })
 }
@@ -105,15 +107,17 @@ pub fn check(engine: &mut Engine, out: &Output, vault: Option<&str>) -> Result<(
     out.either(&checks, || {
         for check in &checks {
             match &check.error {
-                None => println!("ok       {}  {}", check.credential_id, check.mcp_server_url),
-                Some(error) => println!(
+                None => outln!("ok       {}  {}", check.credential_id, check.mcp_server_url),
+                Some(error) => outln!(
                     "DAMAGED  {}  {}  {}",
-                    check.credential_id, check.mcp_server_url, error
+                    check.credential_id,
+                    check.mcp_server_url,
+                    error
                 ),
             }
         }
         if checks.is_empty() {
-            println!("No credentials to check.");
+            outln!("No credentials to check.");
         }
     })?;
     match first_failure {

@@ -28,7 +28,7 @@ pub fn list(engine: &Engine, out: &Output) -> Result<(), Error> {
 pub fn create(engine: &mut Engine, out: &Output, name: &str, colour: &str) -> Result<(), Error> {
     let environment = engine.create_environment(name, colour)?;
     out.either(&environment, || {
-        println!("Created environment {}.", environment.name)
+        outln!("Created environment {}.", environment.name)
     })
 }
 
@@ -36,6 +36,6 @@ pub fn activate(engine: &mut Engine, out: &Output, name: &str) -> Result<(), Err
     engine.set_active_environment(name)?;
     let active = engine.active_environment()?;
     out.either(&json!({ "active_environment": active }), || {
-        println!("Active environment: {active}");
+        outln!("Active environment: {active}");
     })
 }

@@ -13,7 +13,7 @@ pub fn list(engine: &Engine, out: &Output, vault: Option<&str>, limit: u32) -> R
                 let opt = |value: &Option<String>| value.clone().unwrap_or_default();
                 vec![
                     event.at.to_rfc3339(),
-                    event.kind.clone(),
+                    event.kind.to_string(),
                     opt(&event.environment),
                     opt(&event.vault_id),
                     opt(&event.credential_id),

@@ -32,7 +32,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
                 Error::invalid(
                     "command",
                     "Give the custom agent's command after --, for example: \
-                     agent-vault session start --vault V --agent custom --direct -- my-agent --config {mcp_config}",
+                     keybearer session start --vault V --agent custom --direct -- my-agent --config {mcp_config}",
                 )
             })?;
             Agent::Custom {
@@ -82,7 +82,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
             }
         };
         eprintln!(
-            "agent-vault: session {id}: {} MCP server(s), {how}.",
+            "keybearer: session {id}: {} MCP server(s), {how}.",
             endpoints.len()
         );
     }
@@ -100,12 +100,12 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     if out.json {
         out.json(&ended)?;
     } else {
-        eprintln!("agent-vault: session {id} {}.", ended.state);
+        eprintln!("keybearer: session {id} {}.", ended.state);
     }
     Ok(ended.shell_exit_code())
 }
 
-/// Termination signals sent to agent-vault itself (a closed terminal, a
+/// Termination signals sent to keybearer itself (a closed terminal, a
 /// `kill`) stop the session, so its private folder is removed and the agent
 /// does not outlive it. Ctrl-C goes to the agent, which owns the terminal.
 fn forward_signals(
@@ -128,7 +128,7 @@ pub fn list(engine: &mut Engine, out: &Output, limit: u32) -> Result<(), Error> 
     let sessions = engine.sessions(limit)?;
     out.either(&sessions, || {
         if sessions.is_empty() {
-            println!("No sessions yet. Start one with: agent-vault session start --vault NAME --agent claude --direct");
+            outln!("No sessions yet. Start one with: keybearer session start --vault NAME --agent claude (the agent reaches its servers through Keybearer and never sees a token)");
             return;
         }
         let rows: Vec<Vec<String>> = sessions
@@ -169,7 +169,7 @@ pub fn list(engine: &mut Engine, out: &Output, limit: u32) -> Result<(), Error> 
 pub fn stop(engine: &mut Engine, out: &Output, id: &str, grace: u64) -> Result<(), Error> {
     let session = engine.stop_session(id, Duration::from_secs(grace))?;
     out.either(&session, || {
-        println!("Session {} {}.", session.id, session.state);
+        outln!("Session {} {}.", session.id, session.state);
     })
 }
 

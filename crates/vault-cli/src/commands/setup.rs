@@ -21,28 +21,28 @@ pub fn init(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<(), E
     show_recovery_key(
         out,
         &recovery,
-        &format!("Agent Vault is set up. The master key is {stored_in}."),
+        &format!("Keybearer is set up. The master key is {stored_in}."),
     )
 }
 
 fn show_recovery_key(out: &Output, recovery: &RecoveryKey, headline: &str) -> Result<(), Error> {
     out.either(&json!({ "recovery_key": recovery.reveal_once() }), || {
-        println!("{headline}");
-        println!();
-        println!("Your recovery key (shown only this once):");
-        println!();
-        println!("    {}", recovery.reveal_once());
-        println!();
-        println!("Write it down or keep it in a password manager. If this computer's keychain");
-        println!("ever loses the master key, `agent-vault recover` and this key bring back");
-        println!("every vault. Without it, the tokens cannot be recovered.");
+        outln!("{headline}");
+        outln!();
+        outln!("Your recovery key (shown only this once):");
+        outln!();
+        outln!("    {}", recovery.reveal_once());
+        outln!();
+        outln!("Write it down or keep it in a password manager. If this computer's keychain");
+        outln!("ever loses the master key, `keybearer recover` and this key bring back");
+        outln!("every vault. Without it, the tokens cannot be recovered.");
     })
 }
 
 pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
     let status = engine.status()?;
     out.either(&status, || {
-        println!("Data folder:         {}", status.data_dir.display());
+        outln!("Data folder:         {}", status.data_dir.display());
         let keychain = match &status.keychain {
             KeychainStatus::Available { has_key: true } => {
                 "reachable, holds this vault's key".to_string()
@@ -53,14 +53,14 @@ pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
             KeychainStatus::Locked { detail } => format!("locked ({detail})"),
             KeychainStatus::Unavailable { detail } => format!("not available ({detail})"),
         };
-        println!("System keychain:     {keychain}");
+        outln!("System keychain:     {keychain}");
         let state = match (
             status.initialized,
             status.protection,
             status.recovery_needed,
         ) {
-            (false, _, _) => "not set up yet: run `agent-vault init`",
-            (true, _, true) => "LOCKED OUT: the keychain lost the key; run `agent-vault recover`",
+            (false, _, _) => "not set up yet: run `keybearer init`",
+            (true, _, true) => "LOCKED OUT: the keychain lost the key; run `keybearer recover`",
             (true, Some(KeyProtection::Passphrase), _) => "set up, protected by a passphrase",
             (true, _, _) => match status.keychain {
                 KeychainStatus::Available { .. } => "set up, unlocks with the keychain",
@@ -72,10 +72,10 @@ pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
                 }
             },
         };
-        println!("Vault:               {state}");
-        println!("Active environment:  {}", status.active_environment);
-        println!("Vaults:              {}", status.vaults);
-        println!("Credentials:         {}", status.credentials);
+        outln!("Vault:               {state}");
+        outln!("Active environment:  {}", status.active_environment);
+        outln!("Vaults:              {}", status.vaults);
+        outln!("Credentials:         {}", status.credentials);
     })
 }
 
@@ -91,9 +91,10 @@ pub fn recover(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<()
     out.either(
         &json!({ "recovered": true, "vaults": status.vaults, "credentials": status.credentials }),
         || {
-            println!(
+            outln!(
                 "Access restored: {} vault(s) and {} credential(s) are available again.",
-                status.vaults, status.credentials
+                status.vaults,
+                status.credentials
             );
         },
     )

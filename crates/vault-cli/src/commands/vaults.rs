@@ -36,9 +36,11 @@ pub fn create(
     }
     let vault = engine.create_vault(name, &environment, initial)?;
     out.either(&vault, || {
-        println!(
+        outln!(
             "Created vault \"{}\" ({}) in {}.",
-            vault.display_name, vault.id, vault.environment
+            vault.display_name,
+            vault.id,
+            vault.environment
         );
     })
 }
@@ -47,7 +49,7 @@ pub fn list(engine: &Engine, out: &Output, environment: Option<&str>) -> Result<
     let vaults = engine.vaults(environment)?;
     out.either(&vaults, || {
         if vaults.is_empty() {
-            println!("No vaults yet. Create one with: agent-vault vault create \"My vault\" --env development");
+            outln!("No vaults yet. Create one with: keybearer vault create \"My vault\" --env development");
             return;
         }
         let rows: Vec<Vec<String>> = vaults
@@ -72,11 +74,11 @@ pub fn show(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
     out.either(
         &json!({ "vault": vault, "credentials": credentials }),
         || {
-            println!("Vault:        {} ({})", vault.display_name, vault.id);
-            println!("Environment:  {}", vault.environment);
-            println!("Created:      {}", vault.created_at);
-            println!("Updated:      {}", vault.updated_at);
-            println!();
+            outln!("Vault:        {} ({})", vault.display_name, vault.id);
+            outln!("Environment:  {}", vault.environment);
+            outln!("Created:      {}", vault.created_at);
+            outln!("Updated:      {}", vault.updated_at);
+            outln!();
             super::credentials::print_table(&credentials);
         },
     )
@@ -84,9 +86,7 @@ pub fn show(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
 
 pub fn rename(engine: &mut Engine, out: &Output, vault: &str, new_name: &str) -> Result<(), Error> {
     let vault = engine.rename_vault(vault, new_name)?;
-    out.either(&vault, || {
-        println!("Renamed to \"{}\".", vault.display_name)
-    })
+    out.either(&vault, || outln!("Renamed to \"{}\".", vault.display_name))
 }
 
 pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Result<(), Error> {
@@ -102,9 +102,10 @@ pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Resu
     }
     let deleted = engine.delete_vault(&target.id)?;
     out.either(&json!({ "deleted": deleted }), || {
-        println!(
+        outln!(
             "Deleted vault \"{}\" and {} credential(s).",
-            deleted.display_name, deleted.credential_count
+            deleted.display_name,
+            deleted.credential_count
         );
     })
 }

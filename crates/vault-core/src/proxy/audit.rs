@@ -80,7 +80,7 @@ async fn write_batches(recorder: UsageRecorder, mut receiver: mpsc::Receiver<Cre
                     Ok(()) => tracing::debug!(count, "credential uses recorded"),
                     Err(error) => tracing::warn!(
                         count,
-                        code = error.code(),
+                        code = %error.code(),
                         %error,
                         "credential uses could not be recorded"
                     ),

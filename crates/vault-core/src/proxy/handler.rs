@@ -79,7 +79,7 @@ impl Refusal {
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"agent-vault-proxy\""),
+                HeaderValue::from_static("Bearer realm=\"keybearer-proxy\""),
             );
         }
         response
@@ -95,20 +95,20 @@ async fn forward(
         tracing::warn!(session_id = %route.session_id, "request refused: Host is not the proxy listener");
         return Err(refuse(
             StatusCode::FORBIDDEN,
-            "Agent Vault proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
+            "Keybearer proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
         ));
     }
     if parts.method == Method::CONNECT {
         return Err(refuse(
             StatusCode::METHOD_NOT_ALLOWED,
-            "Agent Vault proxy: CONNECT is not supported.",
+            "Keybearer proxy: CONNECT is not supported.",
         ));
     }
     if !route.secret.authorizes(&parts.headers) {
         tracing::warn!(session_id = %route.session_id, "request refused: missing or wrong session secret");
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
-            "Agent Vault proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
+            "Keybearer proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
         ));
     }
     let injection = look_up(route).await?;
@@ -122,7 +122,7 @@ async fn forward(
     else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
-            "Agent Vault proxy: the request target is not a path.",
+            "Keybearer proxy: the request target is not a path.",
         ));
     };
     let method = parts.method.clone();
@@ -162,7 +162,7 @@ async fn forward(
             return Err(refuse(
                 StatusCode::BAD_GATEWAY,
                 format!(
-                    "Agent Vault proxy: could not reach the MCP server {} ({cause}).",
+                    "Keybearer proxy: could not reach the MCP server {} ({cause}).",
                     route.credential_url
                 ),
             ));
@@ -202,7 +202,7 @@ async fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
             Err(refuse(
                 StatusCode::UNAUTHORIZED,
                 format!(
-                    "Agent Vault proxy: this session's vaults no longer hold a credential for {}. It may have been deleted.",
+                    "Keybearer proxy: this session's vaults no longer hold a credential for {}. It may have been deleted.",
                     route.credential_url
                 ),
             ))
@@ -211,18 +211,18 @@ async fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
             tracing::error!(
                 session_id = %route.session_id,
                 upstream = %route.credential_url,
-                code = error.code(),
+                code = %error.code(),
                 %error,
                 "credential lookup failed"
             );
             Err(refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("Agent Vault proxy: the credential could not be opened. {error}"),
+                format!("Keybearer proxy: the credential could not be opened. {error}"),
             ))
         }
         Err(_) => Err(refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Agent Vault proxy: the credential lookup stopped unexpectedly.",
+            "Keybearer proxy: the credential lookup stopped unexpectedly.",
         )),
     }
 }
@@ -238,7 +238,7 @@ fn bearer(injection: &Injection) -> Result<HeaderValue, Refusal> {
     let mut value = HeaderValue::from_str(&text).map_err(|_| {
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Agent Vault proxy: the stored token cannot be sent in an HTTP header. Replace it.",
+            "Keybearer proxy: the stored token cannot be sent in an HTTP header. Replace it.",
         )
     })?;
     value.set_sensitive(true);

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::audit::EventKind;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
@@ -51,7 +52,7 @@ impl Journal {
         self.with_store(|store| {
             let tx = store.write()?;
             sessions::mark_running(&tx, &session.id, pid, process_start)?;
-            record_events(&tx, session, "session.started", None, &detail)?;
+            record_events(&tx, session, EventKind::SessionStarted, None, &detail)?;
             tx.commit()?;
             Ok(())
         })
@@ -83,24 +84,24 @@ impl Journal {
     }
 }
 
-pub(crate) fn describe_end(session: &Session) -> (&'static str, Option<i64>, String) {
+pub(crate) fn describe_end(session: &Session) -> (EventKind, Option<i64>, String) {
     let signal = session
         .signal
         .map(|s| format!(" (signal {})", signal_name(s)))
         .unwrap_or_default();
     match &session.state {
         SessionState::Exited { code } => (
-            "session.exited",
+            EventKind::SessionExited,
             Some(i64::from(*code)),
             format!("exited with code {code}"),
         ),
-        SessionState::Stopped => ("session.stopped", None, format!("stopped{signal}")),
+        SessionState::Stopped => (EventKind::SessionStopped, None, format!("stopped{signal}")),
         SessionState::Failed { reason } if session.pid.is_none() => {
-            ("session.failed", None, reason.clone())
+            (EventKind::SessionFailed, None, reason.clone())
         }
-        SessionState::Failed { reason } => ("session.exited", None, reason.clone()),
+        SessionState::Failed { reason } => (EventKind::SessionExited, None, reason.clone()),
         SessionState::Starting | SessionState::Running => {
-            ("session.exited", None, "ended".to_string())
+            (EventKind::SessionExited, None, "ended".to_string())
         }
     }
 }
@@ -114,7 +115,7 @@ pub(crate) fn signal_name(signal: i32) -> String {
 pub(crate) fn record_events(
     conn: &rusqlite::Connection,
     session: &Session,
-    kind: &str,
+    kind: EventKind,
     status: Option<i64>,
     detail: &str,
 ) -> Result<()> {
@@ -122,13 +123,12 @@ pub(crate) fn record_events(
         events::insert(
             conn,
             &NewEvent {
-                kind,
                 environment: Some(&session.environment),
                 vault_id: Some(vault_id),
                 session_id: Some(&session.id),
                 status,
                 detail: Some(detail),
-                ..NewEvent::default()
+                ..NewEvent::new(kind)
             },
         )?;
     }

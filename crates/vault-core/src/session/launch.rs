@@ -17,17 +17,17 @@ use crate::error::{Error, Result};
 use crate::model::Protocol;
 
 /// Environment variable with the path of the generated `mcpServers` JSON.
-pub const MCP_CONFIG_ENV: &str = "AGENT_VAULT_MCP_CONFIG";
+pub const MCP_CONFIG_ENV: &str = "KEYBEARER_MCP_CONFIG";
 /// Environment variable with the session's id.
-pub const SESSION_ID_ENV: &str = "AGENT_VAULT_SESSION_ID";
+pub const SESSION_ID_ENV: &str = "KEYBEARER_SESSION_ID";
 /// Placeholder in a custom command's arguments for the config file's path.
 pub const MCP_CONFIG_PLACEHOLDER: &str = "{mcp_config}";
 const MCP_CONFIG_FILE: &str = "mcp.json";
 
-/// Variables of Agent Vault's own environment the agent must not inherit:
+/// Variables of Keybearer's own environment the agent must not inherit:
 /// the passphrase that unlocks the vaults, and tokens of an enclosing session.
-const PASSPHRASE_ENV: &str = "AGENT_VAULT_PASSPHRASE";
-const TOKEN_ENV_PREFIX: &str = "AGENT_VAULT_TOKEN_";
+const PASSPHRASE_ENV: &str = "KEYBEARER_PASSPHRASE";
+const TOKEN_ENV_PREFIX: &str = "KEYBEARER_TOKEN_";
 
 /// Everything needed to start the agent. The child's environment is the
 /// parent's without `remove`, plus `env` (whose values may be secret).
@@ -129,7 +129,7 @@ pub(crate) fn plan(
     })
 }
 
-/// `AGENT_VAULT_TOKEN_<NAME>`, upper-cased with `-` as `_`, unique in the session.
+/// `KEYBEARER_TOKEN_<NAME>`, upper-cased with `-` as `_`, unique in the session.
 fn unique_variable(name: &str, taken: &[String]) -> String {
     let base = format!(
         "{TOKEN_ENV_PREFIX}{}",
@@ -303,11 +303,11 @@ mod tests {
                 "-c",
                 "mcp_servers.gh-mcp.url=\"https://gh.example/mcp\"",
                 "-c",
-                "mcp_servers.gh-mcp.bearer_token_env_var=\"AGENT_VAULT_TOKEN_GH_MCP\"",
+                "mcp_servers.gh-mcp.bearer_token_env_var=\"KEYBEARER_TOKEN_GH_MCP\"",
                 "-c",
                 "mcp_servers.gh_mcp.url=\"https://gh2.example/mcp\"",
                 "-c",
-                "mcp_servers.gh_mcp.bearer_token_env_var=\"AGENT_VAULT_TOKEN_GH_MCP_2\"",
+                "mcp_servers.gh_mcp.bearer_token_env_var=\"KEYBEARER_TOKEN_GH_MCP_2\"",
                 "exec",
             ]
         );
@@ -316,8 +316,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        assert!(env.contains(&("AGENT_VAULT_TOKEN_GH_MCP", "tok-1")));
-        assert!(env.contains(&("AGENT_VAULT_TOKEN_GH_MCP_2", "tok-2")));
+        assert!(env.contains(&("KEYBEARER_TOKEN_GH_MCP", "tok-1")));
+        assert!(env.contains(&("KEYBEARER_TOKEN_GH_MCP_2", "tok-2")));
         assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none());
 
         let sse = [endpoint("old", "https://o.example/sse", Protocol::Sse, "t")];

@@ -188,7 +188,7 @@ impl SessionManager {
                 session.ended_at = Some(Timestamp::now());
                 if let Err(journal_error) = self.journal.finished(&session) {
                     tracing::warn!(
-                        code = journal_error.code(),
+                        code = %journal_error.code(),
                         "could not record a failed start"
                     );
                 }
@@ -202,7 +202,7 @@ impl SessionManager {
         let start_time = process::proc_stat(pid).map(|stat| stat.start_time);
         if let Err(error) = self.journal.running(&session, start_time) {
             // The agent runs either way; Stop and shutdown still work in this process.
-            tracing::warn!(code = error.code(), session_id = %session.id, "could not record a session start");
+            tracing::warn!(code = %error.code(), session_id = %session.id, "could not record a session start");
         }
         tracing::info!(session_id = %session.id, pid, agent = %session.agent, "session started");
 
@@ -297,7 +297,7 @@ impl SessionManager {
     fn request_stop(&self, id: &str, live: &Live) {
         live.stop_requested.store(true, Ordering::SeqCst);
         if let Err(error) = self.journal.request_stop(id) {
-            tracing::warn!(code = error.code(), "could not record a stop request");
+            tracing::warn!(code = %error.code(), "could not record a stop request");
         }
     }
 
@@ -365,7 +365,7 @@ fn watch(
     }
     if let Err(error) = dir.remove() {
         tracing::warn!(
-            code = error.code(),
+            code = %error.code(),
             "could not remove a session's private folder"
         );
     }
@@ -396,7 +396,7 @@ fn watch(
     session.signal = signal;
     session.ended_at = Some(Timestamp::now());
     if let Err(error) = journal.finished(&session) {
-        tracing::warn!(code = error.code(), session_id = %session.id, "could not record a session's end");
+        tracing::warn!(code = %error.code(), session_id = %session.id, "could not record a session's end");
     }
     tracing::info!(session_id = %session.id, state = %session.state, "session ended");
     *lock(&live.state) = session;

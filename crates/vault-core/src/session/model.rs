@@ -19,7 +19,7 @@ pub enum Agent {
     /// Codex CLI: `codex -c mcp_servers.… ARGS…`.
     Codex { args: Vec<String> },
     /// Any program. `{mcp_config}` in its arguments becomes the path of the
-    /// generated `mcpServers` JSON, which is also in `AGENT_VAULT_MCP_CONFIG`.
+    /// generated `mcpServers` JSON, which is also in `KEYBEARER_MCP_CONFIG`.
     Custom { program: String, args: Vec<String> },
 }
 
@@ -131,11 +131,11 @@ pub enum SessionState {
         code: i32,
     },
     /// The agent could not start, was killed by a signal nobody sent through
-    /// Agent Vault (a crash), or was lost.
+    /// Keybearer (a crash), or was lost.
     Failed {
         reason: String,
     },
-    /// Ended by Stop (or by Agent Vault shutting down).
+    /// Ended by Stop (or by Keybearer shutting down).
     Stopped,
 }
 

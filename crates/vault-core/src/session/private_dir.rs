@@ -16,7 +16,7 @@ pub(crate) struct PrivateDir {
 
 impl PrivateDir {
     pub(crate) fn create(session_id: &str) -> Result<Self> {
-        let prefix = format!("agent-vault-{session_id}-");
+        let prefix = format!("keybearer-{session_id}-");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix);
         #[cfg(unix)]
@@ -72,7 +72,7 @@ pub(crate) fn remove_recorded(path: &Path, session_id: &str) {
     let ours = path
         .file_name()
         .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with(&format!("agent-vault-{session_id}-")));
+        .is_some_and(|name| name.starts_with(&format!("keybearer-{session_id}-")));
     if ours && path.is_dir() {
         if let Err(error) = fs::remove_dir_all(path) {
             tracing::warn!(%error, "could not remove a lost session's private folder");

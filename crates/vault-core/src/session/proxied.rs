@@ -1,6 +1,6 @@
 //! Proxy mode (the default): the session's loopback proxy and the endpoints
 //! that point the agent at it. The agent's config then carries only the
-//! per-session secret; the real tokens stay inside Agent Vault.
+//! per-session secret; the real tokens stay inside Keybearer.
 
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,5 @@
 //! The engine's side of sessions: checking a request before anything runs,
-//! listing recorded sessions (noticing ones whose Agent Vault process
+//! listing recorded sessions (noticing ones whose Keybearer process
 //! vanished), and stopping a session that another process runs.
 
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ impl Engine {
         })
     }
 
-    /// Recorded sessions, newest first. A session whose Agent Vault process
+    /// Recorded sessions, newest first. A session whose Keybearer process
     /// and agent are both gone is marked failed (and its private folder
     /// removed) on the way.
     pub fn sessions(&mut self, limit: u32) -> Result<Vec<Session>> {
@@ -116,8 +116,8 @@ impl Engine {
         Ok(self.settle_if_lost(row)?.session)
     }
 
-    /// Stops a session run by another Agent Vault process (e.g. an
-    /// `agent-vault session start` in another terminal): SIGTERM to the
+    /// Stops a session run by another Keybearer process (e.g. an
+    /// `keybearer session start` in another terminal): SIGTERM to the
     /// agent's process group, SIGKILL after `grace`. The agent's identity is
     /// checked first (on Linux by its start time), so a reused pid is never
     /// signalled.
@@ -141,7 +141,7 @@ impl Engine {
         let safe_to_signal = leader_is_ours || (owner_alive && process_group_alive(pid));
         if !safe_to_signal {
             return Err(Error::Unsupported(format!(
-                "Session {} cannot be stopped safely from here: its agent (pid {pid}) is no longer the process that was started, and the Agent Vault process that ran it is gone.",
+                "Session {} cannot be stopped safely from here: its agent (pid {pid}) is no longer the process that was started, and the Keybearer process that ran it is gone.",
                 session.id
             )));
         }
@@ -179,7 +179,7 @@ impl Engine {
         }
         let mut lost = row.clone();
         lost.session.state = SessionState::Failed {
-            reason: "Agent Vault ended without recording how this session ended".into(),
+            reason: "Keybearer ended without recording how this session ended".into(),
         };
         lost.session.ended_at = Some(Timestamp::now());
         self.record_end(&lost.session, row.private_dir.as_deref())?;

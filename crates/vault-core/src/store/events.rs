@@ -2,13 +2,14 @@
 
 use rusqlite::{params, Connection, Row};
 
+use crate::audit::EventKind;
 use crate::error::Result;
 use crate::model::{Event, Timestamp};
 
 /// What happened; every field but `kind` is optional. Never put a secret here.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     /// When it happened; `None` = now.
     pub at: Option<Timestamp>,
     pub environment: Option<&'a str>,
@@ -19,6 +20,24 @@ pub struct NewEvent<'a> {
     pub method: Option<&'a str>,
     pub status: Option<i64>,
     pub detail: Option<&'a str>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// An event of `kind` with no other facts yet; set the fields that apply.
+    pub fn new(kind: EventKind) -> Self {
+        Self {
+            kind,
+            at: None,
+            environment: None,
+            vault_id: None,
+            credential_id: None,
+            session_id: None,
+            upstream_url: None,
+            method: None,
+            status: None,
+            detail: None,
+        }
+    }
 }
 
 pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {

@@ -58,6 +58,23 @@ pub(crate) fn find_by_name(conn: &Connection, name: &str) -> Result<Vec<Vault>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Whether another vault of `environment` already has this name, ignoring
+/// ASCII case ("GitHub" and "github" would be confused). `except` is the
+/// vault being renamed.
+pub(crate) fn name_taken(
+    conn: &Connection,
+    environment: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM vaults WHERE environment = ?1
+            AND lower(display_name) = lower(?2) AND id IS NOT ?3)",
+        rusqlite::params![environment, name, except],
+        |row| row.get(0),
+    )?)
+}
+
 pub(crate) fn rename(conn: &Connection, id: &str, name: &str, at: Timestamp) -> Result<()> {
     let changed = conn.execute(
         "UPDATE vaults SET display_name = ?2, updated_at = ?3 WHERE id = ?1",

@@ -57,7 +57,7 @@ impl McpClient {
                 json!({
                     "protocolVersion": PROTOCOL_VERSION,
                     "capabilities": {},
-                    "clientInfo": {"name": "agent-vault-tests", "version": "0"}
+                    "clientInfo": {"name": "keybearer-tests", "version": "0"}
                 }),
             )
             .await?;

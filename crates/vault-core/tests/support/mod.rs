@@ -26,7 +26,7 @@ use vault_core::{AccessToken, Engine, NewCredential, SetupProtection, Vault};
 
 pub fn require_secret_service() {
     assert_eq!(
-        std::env::var("AGENT_VAULT_KEYRING_SESSION").as_deref(),
+        std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
         Ok("ready"),
         "these tests need a real Secret Service: run them with `make test` \
          (or scripts/with-secret-service.sh cargo test)"

@@ -8,6 +8,6 @@ import type { KeychainStatus } from "./KeychainStatus";
  */
 export type Status = { data_dir: string, 
 /**
- * The keychain entry (service `agent-vault`) that holds this installation's key.
+ * The keychain entry (service `keybearer`) that holds this installation's key.
  */
 keychain_account: string, initialized: boolean, protection: KeyProtection | null, keychain: KeychainStatus, unlocked: boolean, recovery_needed: boolean, active_environment: string, vaults: number, credentials: number, schema_version: number, };

@@ -1,0 +1,50 @@
+// The one list of the app's IPC commands (docs/architecture.md, "Contracts").
+// `with_app_commands!(callback)` hands the list to `callback`, which is how
+// each place gets it from here and nowhere else:
+// - main.rs: `tauri::generate_handler!` (the handlers);
+// - build.rs: one `allow-<command>` permission each (least privilege; the
+//   capability file grants exactly these, checked by a unit test);
+// - the TypeScript `Command` union in ui/src/lib/bindings/Command.ts, written
+//   by a unit test and checked for drift by `make test`, so the UI's `call`
+//   cannot name a command that does not exist.
+// Plain `macro_rules!`, no imports: build.rs includes this file too.
+// Every command exists on every platform (sessions answer "unsupported" where
+// they are not available), so the list has no `cfg`.
+macro_rules! with_app_commands {
+    ($callback:ident) => {
+        $callback! {
+            setup::app_status,
+            setup::initialize,
+            setup::unlock,
+            setup::unlock_with_passphrase,
+            setup::recover,
+            setup::regenerate_recovery_key,
+            environments::list_environments,
+            environments::create_environment,
+            environments::set_active_environment,
+            vaults::list_vaults,
+            vaults::get_vault,
+            vaults::create_vault,
+            vaults::rename_vault,
+            vaults::delete_vault,
+            credentials::list_credentials,
+            credentials::add_credential,
+            credentials::replace_token,
+            credentials::delete_credential,
+            credentials::check_server_url,
+            credentials::test_connection,
+            credentials::test_saved_credential,
+            events::list_events,
+            sessions::sessions_available,
+            sessions::detect_agents,
+            sessions::home_folder,
+            sessions::start_session,
+            sessions::list_sessions,
+            sessions::session_servers,
+            sessions::session_coverage,
+            sessions::stop_session,
+            sessions::session_input,
+            sessions::resize_session,
+        }
+    };
+}

@@ -1,0 +1,42 @@
+//! Sessions where they are not available yet (Windows): the core's session
+//! runner needs process groups and a Unix pseudo-terminal. Every session
+//! command exists, so the command list is the same on every platform; the
+//! Sessions screen asks `sessions_available` first and says so plainly.
+
+use crate::error::{IpcError, IpcResult};
+
+fn unsupported() -> IpcError {
+    IpcError::from(vault_core::Error::Unsupported(
+        "Sessions are not available on Windows yet. Your vaults and credentials work; \
+         run agents from Linux or macOS for now."
+            .to_string(),
+    ))
+}
+
+#[tauri::command]
+pub fn sessions_available() -> bool {
+    false
+}
+
+macro_rules! unsupported_commands {
+    ($($name:ident),*) => {
+        $(
+            #[tauri::command]
+            pub fn $name() -> IpcResult<()> {
+                Err(unsupported())
+            }
+        )*
+    };
+}
+
+unsupported_commands!(
+    detect_agents,
+    home_folder,
+    start_session,
+    list_sessions,
+    session_servers,
+    session_coverage,
+    stop_session,
+    session_input,
+    resize_session
+);
