@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
-use vault_core::proxy::{ProxyActivity, ServerActivity};
-use vault_core::session::{Session, SessionManager, SessionPty};
+use vault_core::session::{
+    Launcher, ProxyActivity, ServerActivity, Session, SessionManager, SessionPty,
+};
 use vault_core::Engine;
 
 /// Terminal output, as the agent wrote it (UTF-8, lossy on invalid bytes).
@@ -37,7 +38,7 @@ type Writer = Box<dyn Write + Send>;
 
 #[derive(Default)]
 pub struct Sessions {
-    manager: OnceLock<Arc<SessionManager>>,
+    launcher: OnceLock<Launcher>,
     writers: Mutex<HashMap<String, Arc<Mutex<Writer>>>>,
     /// Proxy counters per session, kept after it ends so the view can show them.
     activity: Mutex<HashMap<String, ProxyActivity>>,
@@ -50,13 +51,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Sessions {
-    /// The manager, created on first use (it records into the engine's database).
-    pub fn manager(&self, engine: &Engine) -> vault_core::Result<Arc<SessionManager>> {
-        if let Some(manager) = self.manager.get() {
-            return Ok(Arc::clone(manager));
+    /// The launcher, created on first use (it records into the engine's
+    /// database); session proxies run on Tauri's async runtime.
+    pub fn launcher(&self, engine: &Engine) -> vault_core::Result<&Launcher> {
+        if let Some(launcher) = self.launcher.get() {
+            return Ok(launcher);
         }
-        let manager = Arc::new(SessionManager::new(engine)?);
-        Ok(Arc::clone(self.manager.get_or_init(|| manager)))
+        let runtime = tauri::async_runtime::handle().inner().clone();
+        let launcher = Launcher::new(engine, runtime)?;
+        Ok(self.launcher.get_or_init(|| launcher))
     }
 
     pub fn keep_activity(&self, id: &str, activity: ProxyActivity) {
@@ -72,7 +75,9 @@ impl Sessions {
 
     /// The manager if any session was ever started.
     pub fn existing(&self) -> Option<Arc<SessionManager>> {
-        self.manager.get().cloned()
+        self.launcher
+            .get()
+            .map(|launcher| Arc::clone(launcher.manager()))
     }
 
     /// Keeps the session's keyboard writer and starts forwarding its output.
@@ -116,8 +121,8 @@ impl Sessions {
 
     /// Stops every session and removes its temp files (app exit).
     pub fn shutdown(&self) {
-        if let Some(manager) = self.manager.get() {
-            manager.shutdown();
+        if let Some(launcher) = self.launcher.get() {
+            launcher.manager().shutdown();
         }
     }
 }

@@ -261,13 +261,11 @@ async fn answer(request: Request<Incoming>, expected: &str) -> Response<Full<Byt
     response
 }
 
-async fn proxied_engine(
-    dir: &std::path::Path,
-    urls: &[(&str, &str)],
-) -> (Arc<Mutex<Engine>>, String) {
+async fn proxied_engine(dir: &std::path::Path, urls: &[(&str, &str)]) -> (Engine, String) {
     let mut engine =
         Engine::open_with_keychain(dir, Box::new(MemoryKeys::default())).expect("engine");
     engine
+        .keys()
         .initialize(SetupProtection::Keychain)
         .expect("initialize");
     let credentials = urls
@@ -279,9 +277,10 @@ async fn proxied_engine(
         })
         .collect();
     let vault = engine
+        .catalog()
         .create_vault("Bench", "development", credentials)
         .expect("vault");
-    (Arc::new(Mutex::new(engine)), vault.id)
+    (engine, vault.id)
 }
 
 fn main() {
@@ -298,13 +297,14 @@ fn main() {
         let server = peers::PythonServer::start("streamable_http", &token_file);
         let rust_url = rust_upstream(token.to_string()).await;
 
-        let (engine, vault_id) = proxied_engine(
+        let (mut engine, vault_id) = proxied_engine(
             &dir.path().join("data"),
             &[(&server.url, token), (&rust_url, token)],
         )
         .await;
         let proxy = SessionProxy::start(
-            engine,
+            engine.tokens().expect("tokens"),
+            engine.usage_recorder().expect("recorder"),
             "sesn_bench",
             vec![vault_id],
             vec![server.url.clone(), rust_url.clone()],

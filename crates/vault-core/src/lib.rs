@@ -1,12 +1,15 @@
-//! Keybearer's engine: an encrypted credential store for MCP bearer tokens,
-//! keyed by a master key in the OS keychain, with recovery, environments and
-//! an audit trail. No Tauri here: the CLI and the desktop shell both sit on it.
+//! Keybearer's engine: an encrypted credential store for MCP servers' tokens,
+//! keyed by a master key in the OS keychain, with recovery, environments, an
+//! audit trail, the token-injecting proxy and agent sessions. No Tauri here:
+//! the CLI and the desktop shell both sit on it.
+//!
+//! The map of the parts and who may call whom is docs/architecture.md.
 
 mod audit;
+mod catalog;
 mod crypto;
 mod engine;
 mod error;
-mod injection_cache;
 mod keychain;
 mod keys;
 pub mod logging;
@@ -14,26 +17,29 @@ mod model;
 mod probe;
 pub mod proxy;
 mod recovery_key;
+mod resolve;
 mod secret;
 mod server_url;
 /// Agent sessions. Unix only for now (process groups, signals, PTYs).
 #[cfg(unix)]
 pub mod session;
 mod store;
+mod tokens;
 mod usage;
 
-pub use audit::EventKind;
-pub use engine::{
-    default_data_dir, CredentialCheck, Engine, InjectableToken, Injection, KeychainStatus, Status,
-};
+pub use audit::{Audit, EventKind};
+pub use catalog::{Catalog, CredentialCheck};
+pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
-pub use keys::{KeyProtection, SetupProtection};
+pub use keys::{KeyProtection, Keys, SetupProtection};
 pub use model::{
     Credential, CredentialType, Environment, Event, NewCredential, Protocol, Resolution, Timestamp,
     Vault,
 };
 pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
+pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
+pub use tokens::{InjectableToken, Injection, Tokens};
 pub use usage::{CredentialUse, UsageRecorder};

@@ -27,12 +27,17 @@ use vault_core::{Engine, NewCredential};
 /// Turns a hang into a failure; never used to judge speed.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
-fn shared(engine: Engine) -> Arc<Mutex<Engine>> {
-    Arc::new(Mutex::new(engine))
-}
-
-fn lock(engine: &Arc<Mutex<Engine>>) -> std::sync::MutexGuard<'_, Engine> {
-    engine.lock().expect("engine lock")
+/// A session proxy over the engine's tokens part and a usage recorder:
+/// what the session launcher hands it.
+async fn start_proxy(
+    engine: &mut Engine,
+    session: impl Into<String>,
+    vault_ids: Vec<String>,
+    urls: Vec<String>,
+) -> vault_core::Result<SessionProxy> {
+    let tokens = engine.tokens()?;
+    let recorder = engine.usage_recorder()?;
+    SessionProxy::start(tokens, recorder, session, vault_ids, urls).await
 }
 
 fn write_token_file(path: &std::path::Path, value: &str) {
@@ -46,11 +51,11 @@ async fn official_client_round_trip(transport: &str, kind: &str) {
     let token_file = dir.path().join("accepted-token");
     write_token_file(&token_file, &real);
     let server = PythonServer::start(transport, &token_file);
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &server.url, &real);
-    let engine = shared(engine);
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &server.url, &real);
     let session = format!("sesn_{transport}");
-    let proxy = SessionProxy::start(
-        Arc::clone(&engine),
+    let proxy = start_proxy(
+        &mut engine,
         session.clone(),
         vec![vault.id.clone()],
         vec![server.url.clone()],
@@ -91,7 +96,8 @@ async fn official_client_round_trip(transport: &str, kind: &str) {
     assert_eq!(refused["status"], json!(401), "{refused}");
 
     proxy.stop().await;
-    let uses: Vec<_> = lock(&engine)
+    let uses: Vec<_> = engine
+        .audit()
         .events(Some(&vault.id), 200)
         .expect("events")
         .into_iter()
@@ -110,7 +116,8 @@ async fn official_client_round_trip(transport: &str, kind: &str) {
                 && matches!(event.status, Some(200 | 202))),
         "{uses:?}"
     );
-    let credential = lock(&engine)
+    let credential = engine
+        .catalog()
         .credentials(&vault.id)
         .expect("list")
         .remove(0);
@@ -138,10 +145,9 @@ async fn a_replaced_token_is_used_from_the_next_request() {
     let token_file = dir.path().join("accepted-token");
     write_token_file(&token_file, "tok-rotate-1");
     let server = PythonServer::start("streamable_http", &token_file);
-    let (engine, vault) = engine_with(&data, "development", &server.url, "tok-rotate-1");
-    let engine = shared(engine);
-    let proxy = SessionProxy::start(
-        Arc::clone(&engine),
+    let (mut engine, vault) = engine_with(&data, "development", &server.url, "tok-rotate-1");
+    let proxy = start_proxy(
+        &mut engine,
         "sesn_rotate",
         vec![vault.id.clone()],
         vec![server.url.clone()],
@@ -155,20 +161,22 @@ async fn a_replaced_token_is_used_from_the_next_request() {
     assert_eq!(seen, sha256_hex("tok-rotate-1"));
 
     // Another process's connection replaces it; the server now accepts only the new one.
-    let first_id = lock(&engine).credentials(&vault.id).expect("list")[0]
+    let first_id = engine.catalog().credentials(&vault.id).expect("list")[0]
         .id
         .clone();
     let mut cli = Engine::open(&data).expect("second engine");
-    cli.unlock().expect("unlock");
+    cli.keys().unlock().expect("unlock");
     let second = cli
+        .catalog()
         .replace_token(&first_id, token("tok-rotate-2"))
         .expect("replace");
     write_token_file(&token_file, "tok-rotate-2");
     let seen = client.call_tool("whoami", json!({})).await.expect("whoami");
     assert_eq!(seen, sha256_hex("tok-rotate-2"));
 
-    // And once more through the proxy's own engine.
-    lock(&engine)
+    // And once more through the engine that started the proxy (this process).
+    engine
+        .catalog()
         .replace_token(&second.id, token("tok-rotate-3"))
         .expect("replace");
     write_token_file(&token_file, "tok-rotate-3");
@@ -188,10 +196,9 @@ async fn a_deleted_credential_stops_working_at_the_next_request() {
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let (engine, vault) = engine_with(&data, "development", &url, "tok-delete-1");
-    let engine = shared(engine);
-    let proxy = SessionProxy::start(
-        Arc::clone(&engine),
+    let (mut engine, vault) = engine_with(&data, "development", &url, "tok-delete-1");
+    let proxy = start_proxy(
+        &mut engine,
         "sesn_delete",
         vec![vault.id.clone()],
         vec![url.clone()],
@@ -210,10 +217,11 @@ async fn a_deleted_credential_stops_working_at_the_next_request() {
     };
 
     assert_eq!(call().await.0, StatusCode::OK);
-    let credential_id = lock(&engine).credentials(&vault.id).expect("list")[0]
+    let credential_id = engine.catalog().credentials(&vault.id).expect("list")[0]
         .id
         .clone();
-    lock(&engine)
+    engine
+        .catalog()
         .delete_credential(&credential_id)
         .expect("delete");
     let (status, body) = call().await;
@@ -227,8 +235,9 @@ async fn a_deleted_credential_stops_working_at_the_next_request() {
 
     // Added back and deleted again by another connection, as the CLI would.
     let mut cli = Engine::open(&data).expect("second engine");
-    cli.unlock().expect("unlock");
+    cli.keys().unlock().expect("unlock");
     let again = cli
+        .catalog()
         .add_credential(
             &vault.id,
             NewCredential {
@@ -239,7 +248,7 @@ async fn a_deleted_credential_stops_working_at_the_next_request() {
         )
         .expect("add");
     assert_eq!(call().await.0, StatusCode::OK);
-    cli.delete_credential(&again.id).expect("delete");
+    cli.catalog().delete_credential(&again.id).expect("delete");
     assert_eq!(call().await.0, StatusCode::UNAUTHORIZED);
 
     let seen = upstream.requests();
@@ -259,6 +268,7 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut engine, first) = engine_with(&dir.path().join("data"), "staging", &url, "tok-first");
     let second = engine
+        .catalog()
         .create_vault(
             "Second",
             "staging",
@@ -270,12 +280,12 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
         )
         .expect("second vault");
     let production = engine
+        .catalog()
         .create_vault("Prod", "production", vec![])
         .expect("prod vault");
-    let engine = shared(engine);
 
-    let mixed = SessionProxy::start(
-        Arc::clone(&engine),
+    let mixed = start_proxy(
+        &mut engine,
         "sesn_mixed",
         vec![first.id.clone(), production.id.clone()],
         vec![url.clone()],
@@ -283,8 +293,8 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
     .await
     .expect_err("mixed environments are refused");
     assert_eq!(mixed.code(), "mixed_environments");
-    let missing = SessionProxy::start(
-        Arc::clone(&engine),
+    let missing = start_proxy(
+        &mut engine,
         "sesn_missing",
         vec![first.id.clone()],
         vec![upstream.url("/other")],
@@ -293,8 +303,8 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
     .expect_err("no credential for that URL");
     assert_eq!(missing.code(), "no_credential");
 
-    let proxy = SessionProxy::start(
-        Arc::clone(&engine),
+    let proxy = start_proxy(
+        &mut engine,
         "sesn_order",
         vec![first.id.clone(), second.id.clone()],
         vec![url.clone()],
@@ -310,10 +320,11 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
         send_raw(addr, request).await.expect("response").status()
     };
     assert_eq!(call().await, StatusCode::OK);
-    let first_credential = lock(&engine).credentials(&first.id).expect("list")[0]
+    let first_credential = engine.catalog().credentials(&first.id).expect("list")[0]
         .id
         .clone();
-    lock(&engine)
+    engine
+        .catalog()
         .delete_credential(&first_credential)
         .expect("delete");
     assert_eq!(call().await, StatusCode::OK);
@@ -338,13 +349,13 @@ async fn the_session_secret_is_required_checked_and_never_forwarded() {
     .await;
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(
+    let (mut engine, vault) = engine_with(
         &dir.path().join("data"),
         "development",
         &url,
         "tok-secret-1",
     );
-    let proxy = SessionProxy::start(shared(engine), "sesn_secret", vec![vault.id], vec![url])
+    let proxy = start_proxy(&mut engine, "sesn_secret", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -419,8 +430,9 @@ async fn foreign_hosts_and_oversized_heads_are_refused() {
     let upstream = Upstream::start(|_| text(StatusCode::OK, "ok")).await;
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-host");
-    let proxy = SessionProxy::start(shared(engine), "sesn_host", vec![vault.id], vec![url])
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &url, "tok-host");
+    let proxy = start_proxy(&mut engine, "sesn_host", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -496,13 +508,13 @@ async fn redirects_are_returned_never_followed_and_foreign_ones_get_no_token() {
         .expect("once");
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(
+    let (mut engine, vault) = engine_with(
         &dir.path().join("data"),
         "development",
         &url,
         "tok-redirect",
     );
-    let proxy = SessionProxy::start(shared(engine), "sesn_redirect", vec![vault.id], vec![url])
+    let proxy = start_proxy(&mut engine, "sesn_redirect", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -540,10 +552,10 @@ async fn an_unreachable_upstream_is_a_readable_502() {
     let url = format!("http://{}/mcp", closed.local_addr().expect("addr"));
     drop(closed);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-down");
-    let engine = shared(engine);
-    let proxy = SessionProxy::start(
-        Arc::clone(&engine),
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &url, "tok-down");
+    let proxy = start_proxy(
+        &mut engine,
         "sesn_down",
         vec![vault.id.clone()],
         vec![url.clone()],
@@ -571,7 +583,8 @@ async fn an_unreachable_upstream_is_a_readable_502() {
     assert!(body.to_lowercase().contains("refused"), "{body}");
 
     proxy.stop().await;
-    let failed = lock(&engine)
+    let failed = engine
+        .audit()
         .events(Some(&vault.id), 10)
         .expect("events")
         .into_iter()
@@ -589,8 +602,9 @@ async fn a_stopped_proxy_refuses_connections() {
     let upstream = Upstream::start(|_| text(StatusCode::OK, "ok")).await;
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-stop");
-    let proxy = SessionProxy::start(shared(engine), "sesn_stop", vec![vault.id], vec![url])
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &url, "tok-stop");
+    let proxy = start_proxy(&mut engine, "sesn_stop", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -641,8 +655,8 @@ async fn sse_events_arrive_while_the_stream_is_still_open() {
     .await;
     let url = upstream.url("/sse");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-sse");
-    let proxy = SessionProxy::start(shared(engine), "sesn_sse", vec![vault.id], vec![url])
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-sse");
+    let proxy = start_proxy(&mut engine, "sesn_sse", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -724,8 +738,9 @@ async fn request_bodies_reach_the_upstream_as_they_are_sent() {
     });
     let url = format!("http://{upstream_addr}/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-upload");
-    let proxy = SessionProxy::start(shared(engine), "sesn_upload", vec![vault.id], vec![url])
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &url, "tok-upload");
+    let proxy = start_proxy(&mut engine, "sesn_upload", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
@@ -782,8 +797,9 @@ async fn the_official_client_with_a_wrong_secret_gets_401() {
     let upstream = Upstream::start(|_| text(StatusCode::OK, "{}")).await;
     let url = upstream.url("/mcp");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (engine, vault) = engine_with(&dir.path().join("data"), "development", &url, "tok-wrong");
-    let proxy = SessionProxy::start(shared(engine), "sesn_wrong", vec![vault.id], vec![url])
+    let (mut engine, vault) =
+        engine_with(&dir.path().join("data"), "development", &url, "tok-wrong");
+    let proxy = start_proxy(&mut engine, "sesn_wrong", vec![vault.id], vec![url])
         .await
         .expect("proxy");
     let local = proxy.listeners()[0].local_url.clone();

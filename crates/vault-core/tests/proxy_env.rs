@@ -69,6 +69,7 @@ fn https_upstreams_go_through_https_proxy_and_loopback_goes_direct() {
             "tok-via-proxy",
         );
         engine
+            .catalog()
             .add_credential(
                 &vault.id,
                 NewCredential {
@@ -79,7 +80,8 @@ fn https_upstreams_go_through_https_proxy_and_loopback_goes_direct() {
             )
             .expect("second credential");
         let proxy = SessionProxy::start(
-            Arc::new(Mutex::new(engine)),
+            engine.tokens().expect("tokens"),
+            engine.usage_recorder().expect("recorder"),
             "sesn_env",
             vec![vault.id],
             vec![remote.to_string(), local.clone()],

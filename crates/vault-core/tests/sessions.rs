@@ -17,7 +17,8 @@ use nix::sys::signal::killpg;
 use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 use vault_core::session::{
-    direct_endpoints, Agent, InjectionMode, SessionManager, SessionRequest, SessionState, Terminal,
+    direct_endpoints, prepare, recorded_session, recorded_sessions, stop_recorded_session, Agent,
+    InjectionMode, SessionManager, SessionRequest, SessionState, Terminal,
 };
 mod support;
 
@@ -54,6 +55,7 @@ impl World {
         let mut world = Self::new();
         world
             .engine
+            .keys()
             .initialize(SetupProtection::Keychain)
             .expect("init");
         world
@@ -65,6 +67,7 @@ impl World {
 
     fn vault(&mut self, name: &str, environment: &str) -> String {
         self.engine
+            .catalog()
             .create_vault(name, environment, vec![])
             .expect("vault")
             .id
@@ -72,6 +75,7 @@ impl World {
 
     fn add(&mut self, vault: &str, url: &str, protocol: Protocol, token: &str) {
         self.engine
+            .catalog()
             .add_credential(
                 vault,
                 NewCredential {
@@ -109,15 +113,20 @@ impl World {
         args: &[&str],
         terminal: Terminal,
     ) -> vault_core::session::StartedSession {
-        let vault = self.vault("Plain", "development");
+        // One vault serves every plain session of a test (names are unique).
+        let vault = match self.engine.catalog().vault("Plain") {
+            Ok(existing) => existing.id,
+            Err(_) => self.vault("Plain", "development"),
+        };
         let agent = Agent::Custom {
             program: program.into(),
             args: args.iter().map(|a| a.to_string()).collect(),
         };
-        let prepared = self
-            .engine
-            .prepare_session(self.request(&[&vault], agent, InjectionMode::Proxy))
-            .expect("prepare");
+        let prepared = prepare(
+            &self.engine,
+            self.request(&[&vault], agent, InjectionMode::Proxy),
+        )
+        .expect("prepare");
         manager.start(prepared, vec![], terminal).expect("start")
     }
 }
@@ -148,8 +157,9 @@ fn process_gone(pid: i32) -> bool {
     nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(Errno::ESRCH)
 }
 
-fn kinds_for(engine: &Engine, session_id: &str) -> Vec<(String, Option<i64>)> {
+fn kinds_for(engine: &mut Engine, session_id: &str) -> Vec<(String, Option<i64>)> {
     let mut events: Vec<(String, Option<i64>)> = engine
+        .audit()
         .events(None, 500)
         .expect("events")
         .into_iter()
@@ -199,7 +209,7 @@ printf 'done\n' > "$out/finished""#),
         },
         InjectionMode::Direct,
     );
-    let prepared = w.engine.prepare_session(request).expect("prepare");
+    let prepared = prepare(&w.engine, request).expect("prepare");
     let id = prepared.id().to_string();
     assert!(id.starts_with("sesn_"));
     let endpoints =
@@ -270,12 +280,12 @@ printf 'done\n' > "$out/finished""#),
         "so is its folder"
     );
 
-    let recorded = w.engine.session(&id).expect("recorded");
+    let recorded = recorded_session(&mut w.engine, &id).expect("recorded");
     assert_eq!(recorded.state, SessionState::Exited { code: 0 });
     assert_eq!(recorded.injection, InjectionMode::Direct);
     assert_eq!(recorded.vault_ids, std::slice::from_ref(&vault));
     assert!(recorded.ended_at.is_some());
-    let kinds = kinds_for(&w.engine, &id);
+    let kinds = kinds_for(&mut w.engine, &id);
     assert!(
         kinds.contains(&("credential.used".into(), None)),
         "{kinds:?}"
@@ -326,10 +336,11 @@ fn the_official_mcp_client_calls_a_tool_with_the_direct_mode_config() {
                 result.to_string_lossy().into_owned(),
             ],
         };
-        let prepared = w
-            .engine
-            .prepare_session(w.request(&[&vault], agent, InjectionMode::Direct))
-            .expect("prepare");
+        let prepared = prepare(
+            &w.engine,
+            w.request(&[&vault], agent, InjectionMode::Direct),
+        )
+        .expect("prepare");
         let id = prepared.id().to_string();
         let endpoints = direct_endpoints(&mut w.engine, &id, prepared.vault_ids()).expect("ep");
         let manager = SessionManager::new(&w.engine).expect("manager");
@@ -362,10 +373,10 @@ fn an_agent_that_exits_by_itself_has_its_code_recorded() {
     assert_eq!(ended.shell_exit_code(), 7);
     assert_eq!(manager.list()[0].state, SessionState::Exited { code: 7 });
     assert_eq!(
-        w.engine.session(&id).expect("row").state,
+        recorded_session(&mut w.engine, &id).expect("row").state,
         SessionState::Exited { code: 7 }
     );
-    let kinds = kinds_for(&w.engine, &id);
+    let kinds = kinds_for(&mut w.engine, &id);
     assert_eq!(
         kinds,
         [
@@ -387,7 +398,7 @@ fn a_crashing_agent_is_recorded_as_failed_with_its_signal() {
     }
     assert_eq!(ended.signal, Some(11));
     assert_eq!(ended.shell_exit_code(), 139);
-    let recorded = w.engine.session(&started.session.id).expect("row");
+    let recorded = recorded_session(&mut w.engine, &started.session.id).expect("row");
     assert_eq!(recorded.state, ended.state);
     assert_eq!(recorded.signal, Some(11));
 }
@@ -416,7 +427,7 @@ fn stop_ends_an_agent_that_ignores_sigterm_and_all_its_children() {
     assert_eq!(ended.signal, Some(9), "it took SIGKILL");
     wait_for("the whole group to be gone", DEADLINE, || group_gone(pgid));
     wait_for("the child to be gone", DEADLINE, || process_gone(child));
-    let kinds = kinds_for(&w.engine, &started.session.id);
+    let kinds = kinds_for(&mut w.engine, &started.session.id);
     assert_eq!(kinds.last().expect("event").0, "session.stopped");
     // Stopping again is harmless and reports the same end.
     assert_eq!(
@@ -471,7 +482,9 @@ fn shutdown_stops_every_session_and_leaves_no_process_or_private_folder() {
     }
     for (session, _) in &running {
         assert_eq!(
-            w.engine.session(&session.id).expect("row").state,
+            recorded_session(&mut w.engine, &session.id)
+                .expect("row")
+                .state,
             SessionState::Stopped
         );
     }
@@ -488,7 +501,9 @@ fn dropping_the_manager_stops_its_sessions() {
     drop(manager);
     wait_for("the group to be gone", DEADLINE, || group_gone(pgid));
     assert_eq!(
-        w.engine.session(&started.session.id).expect("row").state,
+        recorded_session(&mut w.engine, &started.session.id)
+            .expect("row")
+            .state,
         SessionState::Stopped
     );
 }
@@ -505,7 +520,7 @@ fn a_missing_program_is_a_clear_error_not_a_crash() {
         },
         InjectionMode::Direct,
     );
-    let error = w.engine.prepare_session(request).expect_err("missing");
+    let error = prepare(&w.engine, request).expect_err("missing");
     assert_eq!(error.code(), "agent_not_found");
     assert!(
         error
@@ -522,7 +537,7 @@ fn a_missing_program_is_a_clear_error_not_a_crash() {
             Agent::Claude { args: vec![] },
             InjectionMode::Direct,
         );
-        let error = w.engine.prepare_session(request).expect_err("no claude");
+        let error = prepare(&w.engine, request).expect_err("no claude");
         assert!(
             error.to_string().starts_with(
                 "Claude Code is not installed: the `claude` command was not found on PATH."
@@ -542,29 +557,31 @@ fn sessions_never_mix_environments_and_need_an_existing_folder() {
         program: "sh".into(),
         args: vec![],
     };
-    let error = w
-        .engine
-        .prepare_session(w.request(&[&dev, &prod], sh.clone(), InjectionMode::Direct))
-        .expect_err("mixed");
+    let error = prepare(
+        &w.engine,
+        w.request(&[&dev, &prod], sh.clone(), InjectionMode::Direct),
+    )
+    .expect_err("mixed");
     assert_eq!(error.code(), "mixed_environments");
     assert!(error.to_string().contains("different environments"));
 
     let mut request = w.request(&[&dev], sh.clone(), InjectionMode::Direct);
     request.working_dir = w.path("missing");
-    let error = w.engine.prepare_session(request).expect_err("no folder");
+    let error = prepare(&w.engine, request).expect_err("no folder");
     assert!(error.to_string().contains("does not exist"), "{error}");
     let file = w.path("file");
     std::fs::write(&file, "x").expect("file");
     let mut request = w.request(&[&dev], sh.clone(), InjectionMode::Direct);
     request.working_dir = file;
-    let error = w.engine.prepare_session(request).expect_err("a file");
+    let error = prepare(&w.engine, request).expect_err("a file");
     assert!(error.to_string().contains("not a folder"), "{error}");
 
     // Names work as well as ids, and duplicates collapse in order.
-    let prepared = w
-        .engine
-        .prepare_session(w.request(&["Dev", &dev], sh, InjectionMode::Direct))
-        .expect("ok");
+    let prepared = prepare(
+        &w.engine,
+        w.request(&["Dev", &dev], sh, InjectionMode::Direct),
+    )
+    .expect("ok");
     assert_eq!(prepared.vault_ids(), [dev]);
     assert_eq!(prepared.environment(), "development");
 }
@@ -667,21 +684,18 @@ fn a_session_started_elsewhere_can_be_stopped_through_the_database() {
     let pgid = started.session.pid.expect("pid");
     // Another engine on the same data folder, as another process would have.
     let mut other = Engine::open(&w.path("data")).expect("open");
-    let listed = other.sessions(10).expect("list");
+    let listed = recorded_sessions(&mut other, 10).expect("list");
     assert_eq!(listed[0].id, id);
     assert_eq!(listed[0].state, SessionState::Running);
-    let ended = other
-        .stop_session(&id, Duration::from_secs(1))
-        .expect("stop");
+    let ended = stop_recorded_session(&mut other, &id, Duration::from_secs(1)).expect("stop");
     assert_eq!(ended.state, SessionState::Stopped);
     assert_eq!(
         manager.wait(&id).expect("owner saw it").state,
         SessionState::Stopped
     );
     wait_for("the group to be gone", DEADLINE, || group_gone(pgid));
-    let error = other
-        .stop_session(&id, Duration::from_secs(1))
-        .expect_err("not running");
+    let error =
+        stop_recorded_session(&mut other, &id, Duration::from_secs(1)).expect_err("not running");
     assert_eq!(error.code(), "session_not_running");
 }
 
@@ -708,10 +722,8 @@ fn session_resources_live_exactly_as_long_as_the_agent() {
         program: "sleep".into(),
         args: vec!["1000".into()],
     };
-    let prepared = w
-        .engine
-        .prepare_session(w.request(&[&vault], agent, InjectionMode::Proxy))
-        .expect("prepare");
+    let prepared =
+        prepare(&w.engine, w.request(&[&vault], agent, InjectionMode::Proxy)).expect("prepare");
     let started = manager
         .start_with(
             prepared,
@@ -727,17 +739,18 @@ fn session_resources_live_exactly_as_long_as_the_agent() {
 
     // A start that fails releases them too.
     let closed = Arc::new(AtomicBool::new(false));
-    let prepared = w
-        .engine
-        .prepare_session(w.request(
+    let prepared = prepare(
+        &w.engine,
+        w.request(
             &[&vault],
             Agent::Custom {
                 program: "sh".into(),
                 args: vec![],
             },
             InjectionMode::Proxy,
-        ))
-        .expect("prepare");
+        ),
+    )
+    .expect("prepare");
     let bad_name = vault_core::session::McpEndpoint {
         name: "Not Valid".into(),
         url: "http://127.0.0.1:1/mcp".into(),

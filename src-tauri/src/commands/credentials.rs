@@ -11,7 +11,9 @@ pub async fn list_credentials(
     state: State<'_, AppState>,
     vault_id: String,
 ) -> IpcResult<Vec<Credential>> {
-    state.run(move |engine| engine.credentials(&vault_id)).await
+    state
+        .run(move |engine| engine.catalog().credentials(&vault_id))
+        .await
 }
 
 #[tauri::command]
@@ -29,7 +31,7 @@ pub async fn add_credential(
                 protocol,
                 access_token: AccessToken::new(access_token)?,
             };
-            engine.add_credential(&vault_id, new)
+            engine.catalog().add_credential(&vault_id, new)
         })
         .await
 }
@@ -41,13 +43,19 @@ pub async fn replace_token(
     access_token: String,
 ) -> IpcResult<Credential> {
     state
-        .run(move |engine| engine.replace_token(&id, AccessToken::new(access_token)?))
+        .run(move |engine| {
+            engine
+                .catalog()
+                .replace_token(&id, AccessToken::new(access_token)?)
+        })
         .await
 }
 
 #[tauri::command]
 pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcResult<Credential> {
-    state.run(move |engine| engine.delete_credential(&id)).await
+    state
+        .run(move |engine| engine.catalog().delete_credential(&id))
+        .await
 }
 
 #[tauri::command]
@@ -82,6 +90,6 @@ pub async fn test_saved_credential(
     id: String,
 ) -> IpcResult<ConnectionTest> {
     state
-        .run(move |engine| engine.test_saved_credential(&id))
+        .run(move |engine| engine.catalog().test_saved_credential(&id))
         .await
 }

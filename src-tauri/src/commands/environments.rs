@@ -8,7 +8,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn list_environments(state: State<'_, AppState>) -> IpcResult<Vec<Environment>> {
-    state.run(|engine| engine.environments()).await
+    state.run(|engine| engine.catalog().environments()).await
 }
 
 #[tauri::command]
@@ -18,7 +18,7 @@ pub async fn create_environment(
     colour: String,
 ) -> IpcResult<Environment> {
     state
-        .run(move |engine| engine.create_environment(&name, &colour))
+        .run(move |engine| engine.catalog().create_environment(&name, &colour))
         .await
 }
 
@@ -26,7 +26,7 @@ pub async fn create_environment(
 pub async fn set_active_environment(state: State<'_, AppState>, name: String) -> IpcResult<Status> {
     state
         .run(move |engine| {
-            engine.set_active_environment(&name)?;
+            engine.catalog().set_active_environment(&name)?;
             engine.status()
         })
         .await

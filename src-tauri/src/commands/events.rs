@@ -13,6 +13,6 @@ pub async fn list_events(
     limit: u32,
 ) -> IpcResult<Vec<Event>> {
     state
-        .run(move |engine| engine.events(vault_id.as_deref(), limit.min(1000)))
+        .run(move |engine| engine.audit().events(vault_id.as_deref(), limit.min(1000)))
         .await
 }

@@ -1,19 +1,16 @@
-//! Sessions: run an agent with its vaults' credentials (DESIGN.md §3).
-//! Proxy mode by default: the proxy listens on Tauri's async runtime and is
-//! handed to the session, so it closes when the agent ends.
+//! Sessions: run an agent with its vaults' credentials, through the core's
+//! one launcher (docs/architecture.md, "Sessions"). Proxy mode by default:
+//! the proxy listens on Tauri's async runtime and closes when the agent ends.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tauri::{AppHandle, State};
-use vault_core::proxy::SessionProxy;
 use vault_core::session::{
-    detect_presets, direct_endpoints, proxy_endpoints, Agent, AgentKind, InjectionMode,
-    PresetAvailability, Session, SessionRequest, Terminal,
+    detect_presets, Agent, AgentKind, InjectionMode, PresetAvailability, ServerActivity, Session,
+    SessionRequest, Terminal,
 };
-
-use vault_core::proxy::ServerActivity;
 use vault_core::Resolution;
 
 use crate::error::{IpcError, IpcResult};
@@ -87,47 +84,27 @@ async fn start(
         working_dir: PathBuf::from(request.working_dir.trim()),
         injection,
     };
-    let setup = Arc::clone(sessions);
-    let (manager, prepared, direct, proxy_engine) = state
+    let launch = Arc::clone(sessions);
+    let (manager, running) = state
         .with_engine(move |engine| {
-            let prepared = engine.prepare_session(session_request)?;
-            let manager = setup.manager(engine)?;
-            Ok(match injection {
-                InjectionMode::Direct => {
-                    let endpoints = direct_endpoints(engine, prepared.id(), prepared.vault_ids())?;
-                    (manager, prepared, Some(endpoints), None)
-                }
-                InjectionMode::Proxy => (manager, prepared, None, Some(engine.reopen()?)),
-            })
+            let launcher = launch.launcher(engine)?;
+            let running = launcher.launch(engine, session_request, Terminal::Pty { rows, cols })?;
+            Ok((Arc::clone(launcher.manager()), running))
         })
         .await?;
-    let id = prepared.id().to_string();
-    let (endpoints, resources): (_, Box<dyn Send>) = match (direct, proxy_engine) {
-        (Some(endpoints), _) => (endpoints, Box::new(())),
-        (None, Some(engine)) => {
-            let engine = Arc::new(Mutex::new(engine));
-            let (proxy, endpoints) = proxy_endpoints(engine, &id, prepared.vault_ids()).await?;
-            sessions.keep_activity(&id, proxy.activity());
-            (endpoints, Box::new(ProxyGuard(Some(proxy))))
+    let id = running.session.id.clone();
+    if let Some(activity) = running.activity {
+        sessions.keep_activity(&id, activity);
+    }
+    if let Some(pty) = &running.pty {
+        if let Err(error) = sessions.attach(app, Arc::clone(&manager), id.clone(), pty) {
+            // Without its terminal nobody could see or stop it here: end it.
+            let manager = Arc::clone(&manager);
+            let _ = tauri::async_runtime::spawn_blocking(move || manager.stop(&id)).await;
+            return Err(IpcError::from(error));
         }
-        (None, None) => return Err(IpcError::internal("no endpoints")),
-    };
-    let attach = Arc::clone(sessions);
-    tauri::async_runtime::spawn_blocking(move || {
-        let started =
-            manager.start_with(prepared, endpoints, Terminal::Pty { rows, cols }, resources)?;
-        if let Some(pty) = &started.pty {
-            if let Err(error) = attach.attach(app, Arc::clone(&manager), id.clone(), pty) {
-                // Without its terminal nobody could see or stop it here: end it.
-                let _ = manager.stop(&id);
-                return Err(error);
-            }
-        }
-        Ok::<_, vault_core::Error>(started.session)
-    })
-    .await
-    .map_err(|_| IpcError::internal("background task failed"))?
-    .map_err(IpcError::from)
+    }
+    Ok(running.session)
 }
 
 fn agent(kind: AgentKind, program: Option<String>, args: Vec<String>) -> Agent {
@@ -138,18 +115,6 @@ fn agent(kind: AgentKind, program: Option<String>, args: Vec<String>) -> Agent {
             program: program.unwrap_or_default(),
             args,
         },
-    }
-}
-
-/// Stops the session's proxy on the async runtime when the agent has ended
-/// (the manager drops its resources on its own thread).
-struct ProxyGuard(Option<SessionProxy>);
-
-impl Drop for ProxyGuard {
-    fn drop(&mut self) {
-        if let Some(proxy) = self.0.take() {
-            tauri::async_runtime::spawn(proxy.stop());
-        }
     }
 }
 
@@ -170,7 +135,7 @@ pub async fn session_coverage(
     vault_ids: Vec<String>,
 ) -> IpcResult<Vec<Resolution>> {
     state
-        .run(move |engine| vault_core::session::session_coverage(engine, &vault_ids))
+        .run(move |engine| engine.resolver().coverage(&vault_ids))
         .await
 }
 

@@ -40,7 +40,7 @@ pub async fn initialize(
     passphrase: Option<String>,
 ) -> IpcResult<RecoveryKeyReveal> {
     state
-        .run(move |engine| Ok(engine.initialize(protection(passphrase))?.into()))
+        .run(move |engine| Ok(engine.keys().initialize(protection(passphrase))?.into()))
         .await
 }
 
@@ -48,7 +48,7 @@ pub async fn initialize(
 pub async fn unlock(state: State<'_, AppState>) -> IpcResult<Status> {
     state
         .run(|engine| {
-            engine.unlock()?;
+            engine.keys().unlock()?;
             engine.status()
         })
         .await
@@ -61,7 +61,9 @@ pub async fn unlock_with_passphrase(
 ) -> IpcResult<Status> {
     state
         .run(move |engine| {
-            engine.unlock_with_passphrase(&UserSecret::new(passphrase))?;
+            engine
+                .keys()
+                .unlock_with_passphrase(&UserSecret::new(passphrase))?;
             engine.status()
         })
         .await
@@ -75,7 +77,9 @@ pub async fn recover(
 ) -> IpcResult<Status> {
     state
         .run(move |engine| {
-            engine.recover(&UserSecret::new(recovery_key), protection(new_passphrase))?;
+            engine
+                .keys()
+                .recover(&UserSecret::new(recovery_key), protection(new_passphrase))?;
             engine.status()
         })
         .await
@@ -84,6 +88,6 @@ pub async fn recover(
 #[tauri::command]
 pub async fn regenerate_recovery_key(state: State<'_, AppState>) -> IpcResult<RecoveryKeyReveal> {
     state
-        .run(|engine| Ok(engine.regenerate_recovery_key()?.into()))
+        .run(|engine| Ok(engine.keys().regenerate_recovery_key()?.into()))
         .await
 }

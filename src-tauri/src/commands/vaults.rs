@@ -12,13 +12,13 @@ pub async fn list_vaults(
     environment: Option<String>,
 ) -> IpcResult<Vec<Vault>> {
     state
-        .run(move |engine| engine.vaults(environment.as_deref()))
+        .run(move |engine| engine.catalog().vaults(environment.as_deref()))
         .await
 }
 
 #[tauri::command]
 pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
-    state.run(move |engine| engine.vault(&id)).await
+    state.run(move |engine| engine.catalog().vault(&id)).await
 }
 
 #[tauri::command]
@@ -28,7 +28,11 @@ pub async fn create_vault(
     environment: String,
 ) -> IpcResult<Vault> {
     state
-        .run(move |engine| engine.create_vault(&display_name, &environment, Vec::new()))
+        .run(move |engine| {
+            engine
+                .catalog()
+                .create_vault(&display_name, &environment, Vec::new())
+        })
         .await
 }
 
@@ -39,11 +43,13 @@ pub async fn rename_vault(
     display_name: String,
 ) -> IpcResult<Vault> {
     state
-        .run(move |engine| engine.rename_vault(&id, &display_name))
+        .run(move |engine| engine.catalog().rename_vault(&id, &display_name))
         .await
 }
 
 #[tauri::command]
 pub async fn delete_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
-    state.run(move |engine| engine.delete_vault(&id)).await
+    state
+        .run(move |engine| engine.catalog().delete_vault(&id))
+        .await
 }

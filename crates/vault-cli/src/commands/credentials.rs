@@ -41,10 +41,10 @@ pub fn add(
     // Check everything the user typed before asking for the secret.
     let protocol = super::vaults::parse_protocol(protocol)?;
     vault_core::normalize_server_url(url)?;
-    let vault = engine.vault(vault)?;
+    let vault = engine.catalog().vault(vault)?;
     super::unlock(engine)?;
     let token = input::read_token()?;
-    let credential = engine.add_credential(
+    let credential = engine.catalog().add_credential(
         &vault.id,
         NewCredential {
             mcp_server_url: url.to_string(),
@@ -60,13 +60,13 @@ pub fn add(
     })
 }
 
-pub fn list(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
-    let credentials = engine.credentials(vault)?;
+pub fn list(engine: &mut Engine, out: &Output, vault: &str) -> Result<(), Error> {
+    let credentials = engine.catalog().credentials(vault)?;
     out.either(&credentials, || print_table(&credentials))
 }
 
 pub fn delete(engine: &mut Engine, out: &Output, id: &str, yes: bool) -> Result<(), Error> {
-    let credential = engine.credential(id)?;
+    let credential = engine.catalog().credential(id)?;
     if !yes {
         input::confirm(
             &format!(
@@ -76,17 +76,17 @@ pub fn delete(engine: &mut Engine, out: &Output, id: &str, yes: bool) -> Result<
             "delete",
         )?;
     }
-    let deleted = engine.delete_credential(&credential.id)?;
+    let deleted = engine.catalog().delete_credential(&credential.id)?;
     out.either(&json!({ "deleted": deleted }), || {
         outln!("Deleted the credential for {}.", deleted.mcp_server_url);
     })
 }
 
 pub fn replace(engine: &mut Engine, out: &Output, id: &str) -> Result<(), Error> {
-    let old = engine.credential(id)?;
+    let old = engine.catalog().credential(id)?;
     super::unlock(engine)?;
     let token = input::read_token()?;
-    let new = engine.replace_token(&old.id, token)?;
+    let new = engine.catalog().replace_token(&old.id, token)?;
     out.either(&json!({ "replaced": old.id, "credential": new }), || {
         outln!(
             "Replaced the token for {}. New credential id: {} (the old id {} no longer exists).",
@@ -99,7 +99,7 @@ pub fn replace(engine: &mut Engine, out: &Output, id: &str) -> Result<(), Error>
 
 pub fn check(engine: &mut Engine, out: &Output, vault: Option<&str>) -> Result<(), Error> {
     super::unlock(engine)?;
-    let checks = engine.check_credentials(vault)?;
+    let checks = engine.catalog().check_credentials(vault)?;
     let first_failure = checks
         .iter()
         .find(|check| !check.ok)

@@ -5,9 +5,9 @@ use vault_core::{Engine, Error};
 
 use crate::output::{table, Output};
 
-pub fn list(engine: &Engine, out: &Output) -> Result<(), Error> {
-    let environments = engine.environments()?;
-    let active = engine.active_environment()?;
+pub fn list(engine: &mut Engine, out: &Output) -> Result<(), Error> {
+    let environments = engine.catalog().environments()?;
+    let active = engine.catalog().active_environment()?;
     out.either(&environments, || {
         let rows: Vec<Vec<String>> = environments
             .iter()
@@ -26,15 +26,15 @@ pub fn list(engine: &Engine, out: &Output) -> Result<(), Error> {
 }
 
 pub fn create(engine: &mut Engine, out: &Output, name: &str, colour: &str) -> Result<(), Error> {
-    let environment = engine.create_environment(name, colour)?;
+    let environment = engine.catalog().create_environment(name, colour)?;
     out.either(&environment, || {
         outln!("Created environment {}.", environment.name)
     })
 }
 
 pub fn activate(engine: &mut Engine, out: &Output, name: &str) -> Result<(), Error> {
-    engine.set_active_environment(name)?;
-    let active = engine.active_environment()?;
+    engine.catalog().set_active_environment(name)?;
+    let active = engine.catalog().active_environment()?;
     out.either(&json!({ "active_environment": active }), || {
         outln!("Active environment: {active}");
     })

@@ -4,8 +4,13 @@ use vault_core::{Engine, Error};
 
 use crate::output::{table, Output};
 
-pub fn list(engine: &Engine, out: &Output, vault: Option<&str>, limit: u32) -> Result<(), Error> {
-    let events = engine.events(vault, limit)?;
+pub fn list(
+    engine: &mut Engine,
+    out: &Output,
+    vault: Option<&str>,
+    limit: u32,
+) -> Result<(), Error> {
+    let events = engine.audit().events(vault, limit)?;
     out.either(&events, || {
         let rows: Vec<Vec<String>> = events
             .iter()

@@ -13,10 +13,10 @@ use crate::input;
 /// Unlocks before an operation that needs the master key: through the
 /// keychain, or with the passphrase for passphrase-protected vaults.
 pub fn unlock(engine: &mut Engine) -> Result<(), Error> {
-    if engine.protection()? == Some(KeyProtection::Passphrase) {
+    if engine.keys().protection()? == Some(KeyProtection::Passphrase) {
         let passphrase = input::read_passphrase()?;
-        engine.unlock_with_passphrase(&passphrase)
+        engine.keys().unlock_with_passphrase(&passphrase)
     } else {
-        engine.unlock()
+        engine.keys().unlock()
     }
 }

@@ -1,13 +1,13 @@
 //! session start | list | stop | agents.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use vault_core::session::{
-    detect_presets, direct_endpoints, proxy_endpoints, Agent, AgentKind, InjectionMode,
-    SessionManager, SessionRequest, Terminal,
+    detect_presets, recorded_sessions, stop_recorded_session, Agent, AgentKind, InjectionMode,
+    Launcher, SessionManager, SessionRequest, Terminal,
 };
 use vault_core::{Engine, Error};
 
@@ -50,30 +50,21 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         Some(dir) => dir,
         None => std::env::current_dir()?,
     };
-    let prepared = engine.prepare_session(SessionRequest {
+    super::unlock(engine)?;
+    // Proxy mode: the session's listeners run on this runtime while the agent runs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let launcher = Launcher::new(engine, runtime.handle().clone())?;
+    let request = SessionRequest {
         vault_ids: args.vaults,
         agent,
         working_dir,
         injection,
-    })?;
-    super::unlock(engine)?;
-    let id = prepared.id().to_string();
-    // Proxy mode: the listeners run on this runtime while the agent runs.
-    let mut proxy = None;
-    let endpoints = match injection {
-        InjectionMode::Direct => direct_endpoints(engine, prepared.id(), prepared.vault_ids())?,
-        InjectionMode::Proxy => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()?;
-            let proxy_engine = Arc::new(Mutex::new(engine.reopen()?));
-            let (session_proxy, endpoints) =
-                runtime.block_on(proxy_endpoints(proxy_engine, &id, prepared.vault_ids()))?;
-            proxy = Some((runtime, session_proxy));
-            endpoints
-        }
     };
+    let running = launcher.launch(engine, request, Terminal::Inherit)?;
+    let id = running.session.id.clone();
     if !out.json {
         let how = match injection {
             InjectionMode::Direct => "direct mode: the agent gets the tokens and can read them",
@@ -83,19 +74,15 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         };
         eprintln!(
             "keybearer: session {id}: {} MCP server(s), {how}.",
-            endpoints.len()
+            running.servers
         );
     }
-    let manager = Arc::new(SessionManager::new(engine)?);
-    let forwarder = forward_signals(Arc::clone(&manager), id.clone())?;
-    let started = manager.start(prepared, endpoints, Terminal::Inherit);
-    let ended = started.and_then(|_| manager.wait(&id));
+    let manager = launcher.manager();
+    let forwarder = forward_signals(Arc::clone(manager), id.clone())?;
+    // Returns once the agent ended, its proxy stopped and its folder was removed.
+    let ended = manager.wait(&id);
     forwarder.close();
     manager.shutdown();
-    // The listeners close and the session secret dies with the session.
-    if let Some((runtime, session_proxy)) = proxy {
-        runtime.block_on(session_proxy.stop());
-    }
     let ended = ended?;
     if out.json {
         out.json(&ended)?;
@@ -125,7 +112,7 @@ fn forward_signals(
 }
 
 pub fn list(engine: &mut Engine, out: &Output, limit: u32) -> Result<(), Error> {
-    let sessions = engine.sessions(limit)?;
+    let sessions = recorded_sessions(engine, limit)?;
     out.either(&sessions, || {
         if sessions.is_empty() {
             outln!("No sessions yet. Start one with: keybearer session start --vault NAME --agent claude (the agent reaches its servers through Keybearer and never sees a token)");
@@ -167,7 +154,7 @@ pub fn list(engine: &mut Engine, out: &Output, limit: u32) -> Result<(), Error> 
 }
 
 pub fn stop(engine: &mut Engine, out: &Output, id: &str, grace: u64) -> Result<(), Error> {
-    let session = engine.stop_session(id, Duration::from_secs(grace))?;
+    let session = stop_recorded_session(engine, id, Duration::from_secs(grace))?;
     out.either(&session, || {
         outln!("Session {} {}.", session.id, session.state);
     })

@@ -12,7 +12,7 @@ pub fn init(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<(), E
     } else {
         SetupProtection::Keychain
     };
-    let recovery = engine.initialize(how)?;
+    let recovery = engine.keys().initialize(how)?;
     let stored_in = if passphrase {
         "protected by your passphrase"
     } else {
@@ -39,7 +39,7 @@ fn show_recovery_key(out: &Output, recovery: &RecoveryKey, headline: &str) -> Re
     })
 }
 
-pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
+pub fn status(engine: &mut Engine, out: &Output) -> Result<(), Error> {
     let status = engine.status()?;
     out.either(&status, || {
         outln!("Data folder:         {}", status.data_dir.display());
@@ -81,12 +81,13 @@ pub fn status(engine: &Engine, out: &Output) -> Result<(), Error> {
 
 pub fn recover(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<(), Error> {
     let recovery = input::read_recovery_key()?;
-    let protection = if passphrase || engine.protection()? == Some(KeyProtection::Passphrase) {
+    let protection = if passphrase || engine.keys().protection()? == Some(KeyProtection::Passphrase)
+    {
         SetupProtection::Passphrase(input::read_new_passphrase()?)
     } else {
         SetupProtection::Keychain
     };
-    engine.recover(&recovery, protection)?;
+    engine.keys().recover(&recovery, protection)?;
     let status = engine.status()?;
     out.either(
         &json!({ "recovered": true, "vaults": status.vaults, "credentials": status.credentials }),
@@ -102,7 +103,7 @@ pub fn recover(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<()
 
 pub fn regenerate_recovery_key(engine: &mut Engine, out: &Output) -> Result<(), Error> {
     super::unlock(engine)?;
-    let recovery = engine.regenerate_recovery_key()?;
+    let recovery = engine.keys().regenerate_recovery_key()?;
     show_recovery_key(
         out,
         &recovery,

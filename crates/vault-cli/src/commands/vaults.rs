@@ -21,7 +21,7 @@ pub fn create(
 ) -> Result<(), Error> {
     let environment = match environment {
         Some(environment) => environment.to_string(),
-        None => engine.active_environment()?,
+        None => engine.catalog().active_environment()?,
     };
     let mut initial = Vec::new();
     if let Some(url) = credential_url {
@@ -34,7 +34,7 @@ pub fn create(
             access_token: input::read_token()?,
         });
     }
-    let vault = engine.create_vault(name, &environment, initial)?;
+    let vault = engine.catalog().create_vault(name, &environment, initial)?;
     out.either(&vault, || {
         outln!(
             "Created vault \"{}\" ({}) in {}.",
@@ -45,8 +45,8 @@ pub fn create(
     })
 }
 
-pub fn list(engine: &Engine, out: &Output, environment: Option<&str>) -> Result<(), Error> {
-    let vaults = engine.vaults(environment)?;
+pub fn list(engine: &mut Engine, out: &Output, environment: Option<&str>) -> Result<(), Error> {
+    let vaults = engine.catalog().vaults(environment)?;
     out.either(&vaults, || {
         if vaults.is_empty() {
             outln!("No vaults yet. Create one with: keybearer vault create \"My vault\" --env development");
@@ -68,9 +68,9 @@ pub fn list(engine: &Engine, out: &Output, environment: Option<&str>) -> Result<
     })
 }
 
-pub fn show(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
-    let vault = engine.vault(vault)?;
-    let credentials = engine.credentials(&vault.id)?;
+pub fn show(engine: &mut Engine, out: &Output, vault: &str) -> Result<(), Error> {
+    let vault = engine.catalog().vault(vault)?;
+    let credentials = engine.catalog().credentials(&vault.id)?;
     out.either(
         &json!({ "vault": vault, "credentials": credentials }),
         || {
@@ -85,12 +85,12 @@ pub fn show(engine: &Engine, out: &Output, vault: &str) -> Result<(), Error> {
 }
 
 pub fn rename(engine: &mut Engine, out: &Output, vault: &str, new_name: &str) -> Result<(), Error> {
-    let vault = engine.rename_vault(vault, new_name)?;
+    let vault = engine.catalog().rename_vault(vault, new_name)?;
     out.either(&vault, || outln!("Renamed to \"{}\".", vault.display_name))
 }
 
 pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Result<(), Error> {
-    let target = engine.vault(vault)?;
+    let target = engine.catalog().vault(vault)?;
     if !yes {
         input::confirm(
             &format!(
@@ -100,7 +100,7 @@ pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Resu
             &target.display_name,
         )?;
     }
-    let deleted = engine.delete_vault(&target.id)?;
+    let deleted = engine.catalog().delete_vault(&target.id)?;
     out.either(&json!({ "deleted": deleted }), || {
         outln!(
             "Deleted vault \"{}\" and {} credential(s).",

@@ -1,4 +1,4 @@
-//! The injecting proxy (DESIGN.md §3, proxy mode): the agent never sees a token.
+//! The injecting proxy (docs/architecture.md, "Proxy"): the agent never sees a token.
 //!
 //! For a session and each of its credential URLs, a listener on
 //! `127.0.0.1:<ephemeral port>` forwards every request to exactly that
@@ -6,15 +6,19 @@
 //! random per-session secret; the proxy checks it in constant time, drops it,
 //! adds `Authorization: Bearer <real token>`, sets `Host` to the upstream and
 //! streams both ways. The token is looked up on every request by the
-//! session's ordered vaults and the credential URL (through the engine's
-//! cache, dropped whenever the database changes), so a replaced token is used
-//! from the next request and a deleted one stops working at once.
+//! session's ordered vaults and the credential URL through [`Tokens`] (its
+//! own connections and cache, no engine lock, on the request's own thread;
+//! the cache is dropped whenever the database changes), so a replaced token
+//! is used from the next request and a deleted one stops working at once.
+//! The proxy depends on nothing else of the engine: [`Tokens`] to look up,
+//! a [`UsageRecorder`] to write the audit trail.
 //!
 //! ```no_run
-//! # async fn demo(engine: std::sync::Arc<std::sync::Mutex<vault_core::Engine>>) -> vault_core::Result<()> {
+//! # async fn demo(engine: &mut vault_core::Engine) -> vault_core::Result<()> {
 //! use vault_core::proxy::SessionProxy;
 //! let proxy = SessionProxy::start(
-//!     engine,
+//!     engine.tokens()?,
+//!     engine.usage_recorder()?,
 //!     "sesn_123",
 //!     vec!["vlt_a".into(), "vlt_b".into()],
 //!     vec!["https://mcp.example.com/mcp".into()],
@@ -57,7 +61,7 @@ mod sse;
 mod upstream;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
@@ -68,9 +72,9 @@ use tokio::task::JoinHandle;
 pub use activity::{ProxyActivity, ServerActivity};
 pub use secret::SessionSecret;
 
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::server_url::normalize_server_url;
+use crate::tokens::Tokens;
 use crate::usage::UsageRecorder;
 use audit::AuditLog;
 use handler::Route;
@@ -93,7 +97,6 @@ pub struct ProxyListener {
 /// dropping it also closes the listeners (without waiting for the audit
 /// trail to be written).
 pub struct SessionProxy {
-    engine: Arc<Mutex<Engine>>,
     session_id: String,
     secret: Arc<SessionSecret>,
     listeners: Vec<ProxyListener>,
@@ -115,11 +118,11 @@ impl std::fmt::Debug for SessionProxy {
 impl SessionProxy {
     /// Opens one listener per distinct credential URL. Refuses vault sets
     /// that mix environments, and URLs none of the vaults has a credential
-    /// for. Opens each token once (which may unlock the vault through the
-    /// keychain) so a locked keychain is reported now, not at the first
-    /// request. Must be called inside a Tokio runtime.
+    /// for. Opens each token once, so a damaged one is reported now, not at
+    /// the first request. Must be called inside a Tokio runtime.
     pub async fn start(
-        engine: Arc<Mutex<Engine>>,
+        tokens: Tokens,
+        recorder: UsageRecorder,
         session_id: impl Into<String>,
         vault_ids: Vec<String>,
         urls: Vec<String>,
@@ -139,14 +142,17 @@ impl SessionProxy {
             ));
         }
         let vault_ids: Arc<[String]> = vault_ids.into();
-        let recorder = check_session(&engine, &vault_ids, &normalized).await?;
+        for url in &normalized {
+            if tokens.lookup(&vault_ids, url)?.is_none() {
+                return Err(Error::NoCredential { url: url.clone() });
+            }
+        }
 
         let secret = Arc::new(SessionSecret::generate()?);
         let client = upstream::client()?;
         let (audit, audit_task) = AuditLog::start(recorder);
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let mut proxy = Self {
-            engine: Arc::clone(&engine),
             session_id,
             secret: Arc::clone(&secret),
             listeners: Vec::with_capacity(normalized.len()),
@@ -163,7 +169,7 @@ impl SessionProxy {
             let local_addr = socket.local_addr()?;
             let stats = Arc::new(activity::ListenerStats::default());
             let route = Arc::new(Route {
-                engine: Arc::clone(&engine),
+                tokens: tokens.clone(),
                 session_id: Arc::clone(&session_id_shared),
                 vault_ids: Arc::clone(&vault_ids),
                 credential_url: credential_url.clone(),
@@ -227,8 +233,8 @@ impl SessionProxy {
     }
 
     /// Closes every listener and open connection (new connections are
-    /// refused once this returns), writes the remaining audit records and
-    /// drops the engine's cached tokens. The session secret dies with it.
+    /// refused once this returns) and writes the remaining audit records.
+    /// The session secret and the opened tokens die with it.
     pub async fn stop(mut self) {
         for task in &self.tasks {
             task.abort();
@@ -247,67 +253,18 @@ impl SessionProxy {
                 tracing::warn!(session_id = %self.session_id, "audit records still pending at stop");
             }
         }
-        let engine = Arc::clone(&self.engine);
-        let _ = tokio::task::spawn_blocking(move || {
-            engine
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .forget_cached_tokens();
-        })
-        .await;
         tracing::info!(session_id = %self.session_id, "session proxy stopped");
     }
 }
 
 impl Drop for SessionProxy {
     fn drop(&mut self) {
+        // Dropped without `stop`: the listeners close; the audit writer ends
+        // when the last connection's copy of the log is gone.
         for task in &self.tasks {
             task.abort();
         }
-        if !self.tasks.is_empty() {
-            // Dropped without `stop`: forget the cached tokens in the background.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let engine = Arc::clone(&self.engine);
-                runtime.spawn_blocking(move || {
-                    engine
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .forget_cached_tokens();
-                });
-            }
-        }
     }
-}
-
-/// Refuses mixed environments and URLs without a credential, opens each
-/// token once (unlocking if needed) and opens the audit connection, on a
-/// blocking thread.
-async fn check_session(
-    engine: &Arc<Mutex<Engine>>,
-    vault_ids: &Arc<[String]>,
-    urls: &[String],
-) -> Result<UsageRecorder> {
-    let engine = Arc::clone(engine);
-    let vault_ids = Arc::clone(vault_ids);
-    let urls = urls.to_vec();
-    tokio::task::spawn_blocking(move || {
-        let mut engine = engine
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        engine.session_environment(&vault_ids)?;
-        for url in urls {
-            if engine.cached_injection(&vault_ids, &url)?.is_none() {
-                return Err(Error::NoCredential { url });
-            }
-        }
-        engine.usage_recorder()
-    })
-    .await
-    .map_err(|_| {
-        Error::Io(std::io::Error::other(
-            "the session check stopped unexpectedly",
-        ))
-    })?
 }
 
 /// Scheme, authority (`host[:port]`, default port left out) and `Host` value.

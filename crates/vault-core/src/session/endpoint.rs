@@ -9,7 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::{Protocol, Resolution};
+use crate::model::{Protocol, Timestamp};
+use crate::usage::CredentialUse;
 
 /// An `Authorization` header value (`Bearer …`). Never printed, never
 /// serialised, wiped from memory when dropped.
@@ -139,33 +140,6 @@ pub(crate) fn validate_endpoints(endpoints: &[McpEndpoint]) -> Result<()> {
     Ok(())
 }
 
-/// Every MCP server URL the session's vaults cover, in vault order, once
-/// each. Refuses vaults of different environments.
-pub(crate) fn session_server_urls(engine: &Engine, vault_ids: &[String]) -> Result<Vec<String>> {
-    engine.session_environment(vault_ids)?;
-    let mut urls: Vec<String> = Vec::new();
-    for vault in vault_ids {
-        for credential in engine.credentials(vault)? {
-            if !urls.contains(&credential.mcp_server_url) {
-                urls.push(credential.mcp_server_url);
-            }
-        }
-    }
-    Ok(urls)
-}
-
-/// What a session with these vaults (in this order) would reach: for each
-/// server, the credential that wins and the ones it shadows.
-pub fn session_coverage(engine: &Engine, vault_ids: &[String]) -> Result<Vec<Resolution>> {
-    let mut coverage = Vec::new();
-    for url in session_server_urls(engine, vault_ids)? {
-        if let Some(resolution) = engine.resolve(vault_ids, &url)? {
-            coverage.push(resolution);
-        }
-    }
-    Ok(coverage)
-}
-
 /// Direct mode: one endpoint per server URL covered by the session's vaults,
 /// carrying the real token of the winning credential (first vault in order
 /// wins). Each hand-over is audited as a use of the credential by `session_id`.
@@ -174,21 +148,31 @@ pub fn direct_endpoints(
     session_id: &str,
     vault_ids: &[String],
 ) -> Result<Vec<McpEndpoint>> {
-    let urls = session_server_urls(engine, vault_ids)?;
+    let urls = engine.resolver().server_urls(vault_ids)?;
+    let tokens = engine.tokens()?;
     let names = server_names(urls.iter().map(String::as_str));
     let mut endpoints = Vec::with_capacity(urls.len());
     for (url, name) in urls.iter().zip(names) {
-        let injection = engine
-            .resolve_for_injection(vault_ids, url)?
+        let injection = tokens
+            .lookup(vault_ids, url)?
             .ok_or_else(|| Error::not_found("credential", url.clone()))?;
-        let credential = injection.resolution.credential;
+        let credential = &injection.resolution.credential;
         endpoints.push(McpEndpoint {
             name,
             url: credential.mcp_server_url.clone(),
             transport: credential.protocol,
             authorization: HeaderSecret::bearer(injection.token.expose_for_injection())?,
         });
-        engine.record_credential_use(&credential.id, Some(session_id), None, None)?;
+        engine.audit().record_use(&CredentialUse {
+            credential_id: credential.id.clone(),
+            vault_id: credential.vault_id.clone(),
+            upstream_url: credential.mcp_server_url.clone(),
+            session_id: Some(session_id.to_string()),
+            method: None,
+            status: None,
+            detail: None,
+            at: Timestamp::now(),
+        })?;
     }
     Ok(endpoints)
 }

@@ -11,7 +11,9 @@ use crate::audit::EventKind;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
-use crate::store::{sessions, Store};
+use crate::store::Store;
+
+use super::rows as sessions;
 
 use super::model::{Session, SessionState};
 

@@ -1,24 +1,27 @@
-//! Sessions (DESIGN.md §3): an agent process plus the credentials of its
-//! linked vaults, alive together.
+//! Sessions (docs/architecture.md, "Sessions"): an agent process plus the
+//! credentials of its linked vaults, alive together.
 //!
-//! The flow: [`Engine::prepare_session`](crate::Engine::prepare_session)
-//! checks a [`SessionRequest`] (one environment, an existing folder, an
-//! installed agent) and gives the session its id; the caller then builds the
-//! [`McpEndpoint`]s to configure — the proxy's loopback listeners in proxy
-//! mode, or [`direct_endpoints`] in direct mode — and
+//! Front ends start one with [`Launcher::launch`] (request in, running
+//! session out). Underneath: [`prepare`] checks a [`SessionRequest`] (one
+//! environment, an existing folder, an installed agent) and gives the
+//! session its id; the [`McpEndpoint`]s to configure are the proxy's
+//! loopback listeners in proxy mode, or [`direct_endpoints`] in direct mode;
 //! [`SessionManager::start`] writes the agent's private config, starts it
 //! in its own process group and watches it until it ends.
 //!
-//! Modules, one job each: `model` (what a session is), `endpoint` (servers
-//! to configure, server names, direct-mode tokens), `private_dir` (the 0700
-//! temp folder), `launch` (each agent's command line, env and config file),
-//! `program` (PATH lookup, preset detection), `process` (process groups,
-//! terminal hand-over, stopping), `pty` (the desktop's terminal), `journal`
-//! and `records` (the `sessions` table and audit events), `manager`.
+//! Modules, one job each: `model` (what a session is), `launcher` (the one
+//! way to start), `endpoint` (servers to configure, server names,
+//! direct-mode tokens), `proxied` (proxy-mode endpoints), `private_dir` (the
+//! 0700 temp folder), `launch` (each agent's command line, env and config
+//! file), `program` (PATH lookup, preset detection), `process` (process
+//! groups, terminal hand-over, stopping), `pty` (the desktop's terminal),
+//! `rows` (the `sessions` table), `journal` (its one writer, with the
+//! `session.*` events) and `records` (sessions on record), `manager`.
 
 mod endpoint;
 mod journal;
 mod launch;
+mod launcher;
 mod manager;
 mod model;
 mod private_dir;
@@ -27,13 +30,19 @@ mod program;
 mod proxied;
 mod pty;
 mod records;
+mod rows;
 
-pub use endpoint::{direct_endpoints, server_names, session_coverage, HeaderSecret, McpEndpoint};
+/// A session's live per-server activity, as its proxy counts it.
+pub use crate::proxy::{ProxyActivity, ServerActivity};
+pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
 pub use launch::{MCP_CONFIG_ENV, MCP_CONFIG_PLACEHOLDER, SESSION_ID_ENV};
+pub use launcher::{Launcher, RunningSession};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
 pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};
-pub use proxied::proxy_endpoints;
 pub use pty::SessionPty;
-pub use records::{PreparedSession, SessionRequest};
+pub use records::{
+    prepare, recorded_session, recorded_sessions, stop_recorded_session, PreparedSession,
+    SessionRequest,
+};

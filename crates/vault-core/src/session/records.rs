@@ -1,6 +1,6 @@
-//! The engine's side of sessions: checking a request before anything runs,
-//! listing recorded sessions (noticing ones whose Keybearer process
-//! vanished), and stopping a session that another process runs.
+//! Sessions on record: checking a request before anything runs, listing
+//! recorded sessions (noticing ones whose Keybearer process vanished), and
+//! stopping a session that another process runs.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,7 +8,9 @@ use std::time::Duration;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
-use crate::store::sessions::{self, SessionRow};
+use crate::store::Store;
+
+use super::rows::{self as sessions, SessionRow};
 
 use super::journal::{describe_end, record_events};
 use super::model::{new_session_id, Agent, InjectionMode, Session, SessionState};
@@ -72,37 +74,56 @@ impl PreparedSession {
     }
 }
 
-impl Engine {
-    /// Checks a session request without starting anything. Mixed
-    /// environments, a missing folder or an agent that is not installed are
-    /// refused here with a message that says what to do.
-    pub fn prepare_session(&self, request: SessionRequest) -> Result<PreparedSession> {
-        let mut vault_ids: Vec<String> = Vec::new();
-        for key in &request.vault_ids {
-            let id = self.vault(key)?.id;
-            if !vault_ids.contains(&id) {
-                vault_ids.push(id);
-            }
+/// Checks a session request without starting anything. Mixed
+/// environments, a missing folder or an agent that is not installed are
+/// refused here with a message that says what to do.
+pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSession> {
+    let resolver = engine.resolver();
+    let mut vault_ids: Vec<String> = Vec::new();
+    for key in &request.vault_ids {
+        let id = resolver.vault(key)?.id;
+        if !vault_ids.contains(&id) {
+            vault_ids.push(id);
         }
-        let environment = self.session_environment(&vault_ids)?;
-        let working_dir = check_working_dir(&request.working_dir)?;
-        let program = resolve_program(request.agent.kind(), request.agent.program())?;
-        Ok(PreparedSession {
-            id: new_session_id(),
-            vault_ids,
-            environment,
-            agent: request.agent,
-            program,
-            working_dir,
-            injection: request.injection,
-        })
     }
+    let environment = resolver.environment_of(&vault_ids)?;
+    let working_dir = check_working_dir(&request.working_dir)?;
+    let program = resolve_program(request.agent.kind(), request.agent.program())?;
+    Ok(PreparedSession {
+        id: new_session_id(),
+        vault_ids,
+        environment,
+        agent: request.agent,
+        program,
+        working_dir,
+        injection: request.injection,
+    })
+}
 
-    /// Recorded sessions, newest first. A session whose Keybearer process
-    /// and agent are both gone is marked failed (and its private folder
-    /// removed) on the way.
-    pub fn sessions(&mut self, limit: u32) -> Result<Vec<Session>> {
-        let rows = sessions::list(self.store().conn(), limit)?;
+/// Recorded sessions, newest first. A session whose Keybearer process and
+/// agent are both gone is marked failed (and its private folder removed) on
+/// the way.
+pub fn recorded_sessions(engine: &mut Engine, limit: u32) -> Result<Vec<Session>> {
+    Records(engine.store_mut()).sessions(limit)
+}
+
+pub fn recorded_session(engine: &mut Engine, id: &str) -> Result<Session> {
+    Records(engine.store_mut()).session(id)
+}
+
+/// Stops a session run by another Keybearer process (e.g. a `keybearer
+/// session start` in another terminal): SIGTERM to the agent's process
+/// group, SIGKILL after `grace`. The agent's identity is checked first (on
+/// Linux by its start time), so a reused pid is never signalled.
+pub fn stop_recorded_session(engine: &mut Engine, id: &str, grace: Duration) -> Result<Session> {
+    Records(engine.store_mut()).stop(id, grace)
+}
+
+struct Records<'e>(&'e mut Store);
+
+impl Records<'_> {
+    fn sessions(&mut self, limit: u32) -> Result<Vec<Session>> {
+        let rows = sessions::list(self.0.conn(), limit)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let row = self.settle_if_lost(row)?;
@@ -111,18 +132,13 @@ impl Engine {
         Ok(out)
     }
 
-    pub fn session(&mut self, id: &str) -> Result<Session> {
-        let row = sessions::get(self.store().conn(), id.trim())?;
+    fn session(&mut self, id: &str) -> Result<Session> {
+        let row = sessions::get(self.0.conn(), id.trim())?;
         Ok(self.settle_if_lost(row)?.session)
     }
 
-    /// Stops a session run by another Keybearer process (e.g. an
-    /// `keybearer session start` in another terminal): SIGTERM to the
-    /// agent's process group, SIGKILL after `grace`. The agent's identity is
-    /// checked first (on Linux by its start time), so a reused pid is never
-    /// signalled.
-    pub fn stop_session(&mut self, id: &str, grace: Duration) -> Result<Session> {
-        let row = self.settle_if_lost(sessions::get(self.store().conn(), id.trim())?)?;
+    fn stop(&mut self, id: &str, grace: Duration) -> Result<Session> {
+        let row = self.settle_if_lost(sessions::get(self.0.conn(), id.trim())?)?;
         let session = &row.session;
         if !session.state.is_active() {
             return Err(Error::SessionNotRunning {
@@ -145,17 +161,17 @@ impl Engine {
                 session.id
             )));
         }
-        sessions::request_stop(self.store().conn(), &session.id, Timestamp::now())?;
+        sessions::request_stop(self.0.conn(), &session.id, Timestamp::now())?;
         process::terminate_group(pid, grace, || !process_group_alive(pid));
         // The owner records the end when it sees the agent exit; if it is gone, we do.
         if owner_alive {
             process::wait_until(Duration::from_secs(10), || {
-                sessions::get(self.store().conn(), &session.id)
+                sessions::get(self.0.conn(), &session.id)
                     .map(|row| !row.session.state.is_active())
                     .unwrap_or(false)
             });
         }
-        let row = sessions::get(self.store().conn(), &session.id)?;
+        let row = sessions::get(self.0.conn(), &session.id)?;
         if row.session.state.is_active() {
             let mut ended = row.session.clone();
             ended.state = SessionState::Stopped;
@@ -191,7 +207,7 @@ impl Engine {
             private_dir::remove_recorded(dir, &session.id);
         }
         let (kind, status, detail) = describe_end(session);
-        let tx = self.store_mut().write()?;
+        let tx = self.0.write()?;
         let at = session.ended_at.unwrap_or_else(Timestamp::now);
         if sessions::finish(&tx, &session.id, &session.state, session.signal, at)? {
             record_events(&tx, session, kind, status, &detail)?;

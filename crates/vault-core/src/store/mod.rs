@@ -5,8 +5,6 @@ pub(crate) mod environments;
 pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
-#[cfg(unix)]
-pub(crate) mod sessions;
 pub(crate) mod vaults;
 
 use std::fs;
@@ -14,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub(crate) const DATABASE_FILE: &str = "vault.db";
 
@@ -51,20 +49,48 @@ impl Store {
         &self.conn
     }
 
-    /// Where the database stands now. Two stamps differ when anything was
-    /// committed in between: SQLite's `data_version` moves when another
-    /// connection or process commits, and this connection's own change count
-    /// moves when it writes (its own commits leave `data_version` alone).
-    /// Cheap: no table is read.
-    pub(crate) fn stamp(&self) -> Result<StoreStamp> {
-        let data_version = self
+    /// A read-only connection to an existing, current database (the tokens
+    /// part's readers). Never creates or migrates anything; refuses writes.
+    pub(crate) fn open_reader(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join(DATABASE_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        let found = migrations::current_version(&conn)?;
+        let supported = migrations::latest_version();
+        if found > supported {
+            return Err(Error::SchemaTooNew { found, supported });
+        }
+        if found < supported {
+            return Err(Error::invalid(
+                "database",
+                "The vault database is not up to date yet; open Keybearer once to update it.",
+            ));
+        }
+        Ok(Self { conn })
+    }
+
+    /// SQLite's `data_version` for this connection: it moves whenever
+    /// another connection or process committed since the last call (this
+    /// connection's own commits leave it alone). Cheap: it reads the WAL
+    /// index in shared memory, no table.
+    pub(crate) fn data_version(&self) -> Result<i64> {
+        Ok(self
             .conn
             .prepare_cached("PRAGMA data_version")?
-            .query_row([], |row| row.get(0))?;
-        Ok(StoreStamp {
-            data_version,
-            own_changes: self.conn.total_changes(),
-        })
+            .query_row([], |row| row.get(0))?)
+    }
+
+    /// The catalog's version (migration 0004): moves with every change that
+    /// can alter what vaults resolve to, and with nothing else.
+    pub(crate) fn catalog_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT version FROM catalog_version WHERE id = 1")?
+            .query_row([], |row| row.get(0))?)
     }
 
     /// A write transaction that takes the lock up front, so two processes
@@ -74,13 +100,6 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
-}
-
-/// See [`Store::stamp`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct StoreStamp {
-    pub(crate) data_version: i64,
-    pub(crate) own_changes: u64,
 }
 
 /// Creates the data folder (0700) and the database file (0600) before SQLite
@@ -153,27 +172,101 @@ mod tests {
     }
 
     #[test]
-    fn stamp_moves_on_own_and_foreign_commits_only() {
+    fn a_reader_sees_foreign_commits_and_cannot_write() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open");
-        let first = store.stamp().expect("stamp");
-        assert_eq!(store.stamp().expect("stamp"), first, "reads change nothing");
-        store
+        let writer = Store::open(dir.path()).expect("open");
+        let reader = Store::open_reader(dir.path()).expect("reader");
+        let first = reader.data_version().expect("version");
+        assert_eq!(
+            reader.data_version().expect("version"),
+            first,
+            "reads change nothing"
+        );
+        writer
             .conn()
-            .execute("INSERT INTO meta VALUES ('own', x'00')", [])
-            .expect("own write");
-        let own = store.stamp().expect("stamp");
-        assert_ne!(own, first);
-        assert_eq!(own.data_version, first.data_version);
-
-        let other = Connection::open(dir.path().join(DATABASE_FILE)).expect("second connection");
-        other
             .execute("INSERT INTO meta VALUES ('other', x'00')", [])
             .expect("foreign write");
-        let foreign = store.stamp().expect("stamp");
-        assert_ne!(foreign.data_version, own.data_version);
-        assert_eq!(foreign.own_changes, own.own_changes);
-        assert_eq!(store.stamp().expect("stamp"), foreign);
+        let after = reader.data_version().expect("version");
+        assert_ne!(after, first, "another connection's commit moves it");
+        assert_eq!(reader.data_version().expect("version"), after);
+        reader
+            .conn()
+            .execute("INSERT INTO meta VALUES ('mine', x'00')", [])
+            .expect_err("a reader refuses writes");
+    }
+
+    #[test]
+    fn the_catalog_version_moves_with_resolution_changes_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let conn = store.conn();
+        let version = || store.catalog_version().expect("version");
+        let mut last = version();
+        let mut moved = |what: &str, sql: &str, expected: bool| {
+            conn.execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let now = version();
+            assert_eq!(now != last, expected, "{what}");
+            last = now;
+        };
+        moved(
+            "vault added",
+            "INSERT INTO vaults VALUES ('vlt_a', 'A', 'development', 1, 1)",
+            true,
+        );
+        moved(
+            "credential added",
+            "INSERT INTO credentials VALUES ('cred_a', 'vlt_a', 'https://a.example/mcp',
+             'streamable_http', 'static_bearer', x'00', 1, NULL)",
+            true,
+        );
+        moved(
+            "last used",
+            "UPDATE credentials SET last_used_at = 5 WHERE id = 'cred_a'",
+            false,
+        );
+        moved(
+            "vault touched",
+            "UPDATE vaults SET updated_at = 9 WHERE id = 'vlt_a'",
+            false,
+        );
+        moved(
+            "audit event",
+            "INSERT INTO events (at, kind) VALUES (1, 'credential.used')",
+            false,
+        );
+        moved(
+            "token replaced in place",
+            "UPDATE credentials SET sealed_token = x'01' WHERE id = 'cred_a'",
+            true,
+        );
+        moved(
+            "vault renamed",
+            "UPDATE vaults SET display_name = 'B' WHERE id = 'vlt_a'",
+            true,
+        );
+        moved(
+            "vault deleted (and its credential)",
+            "DELETE FROM vaults",
+            true,
+        );
+    }
+
+    #[test]
+    fn a_reader_refuses_a_missing_or_newer_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(
+            Store::open_reader(dir.path()).is_err(),
+            "nothing is created"
+        );
+        assert!(!dir.path().join(DATABASE_FILE).exists());
+        drop(Store::open(dir.path()).expect("create"));
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).expect("raw");
+        conn.execute("INSERT INTO schema_migrations VALUES (999, 0)", [])
+            .expect("future version");
+        drop(conn);
+        let error = Store::open_reader(dir.path()).err().expect("must refuse");
+        assert_eq!(error.code(), "schema_too_new");
     }
 
     #[cfg(unix)]

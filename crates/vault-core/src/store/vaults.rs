@@ -58,6 +58,21 @@ pub(crate) fn find_by_name(conn: &Connection, name: &str) -> Result<Vec<Vault>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A vault by id (`vlt_…`) or by its exact display name; several vaults of
+/// that name (in different environments) are ambiguous.
+pub(crate) fn find(conn: &Connection, id_or_name: &str) -> Result<Vault> {
+    let key = id_or_name.trim();
+    if key.starts_with("vlt_") {
+        return get(conn, key);
+    }
+    let mut matches = find_by_name(conn, key)?;
+    match matches.len() {
+        0 => Err(Error::not_found("vault", key)),
+        1 => Ok(matches.remove(0)),
+        _ => Err(Error::AmbiguousName(key.to_string())),
+    }
+}
+
 /// Whether another vault of `environment` already has this name, ignoring
 /// ASCII case ("GitHub" and "github" would be confused). `except` is the
 /// vault being renamed.

@@ -41,8 +41,12 @@ pub fn token(value: &str) -> AccessToken {
 pub fn engine_with(dir: &Path, environment: &str, url: &str, value: &str) -> (Engine, Vault) {
     require_secret_service();
     let mut engine = Engine::open(dir).expect("open");
-    engine.initialize(SetupProtection::Keychain).expect("init");
+    engine
+        .keys()
+        .initialize(SetupProtection::Keychain)
+        .expect("init");
     let vault = engine
+        .catalog()
         .create_vault(
             "Proxied",
             environment,

@@ -1,12 +1,13 @@
-//! Queries on `sessions`.
+//! Queries on `sessions`, the table the session part owns (the store knows
+//! nothing of sessions; docs/architecture.md, "Sessions").
 
 use std::path::PathBuf;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::model::{AgentKind, InjectionMode, Session, SessionState};
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
-use crate::session::{AgentKind, InjectionMode, Session, SessionState};
 
 /// A session row with the bookkeeping that only the engine needs.
 #[derive(Debug, Clone)]

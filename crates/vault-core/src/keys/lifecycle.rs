@@ -1,6 +1,6 @@
-//! Master-key lifecycle: first setup, unlocking, recovery and the passphrase
-//! fallback (DESIGN.md §2). The one rule that matters most: a new key is made
-//! only for an empty database.
+//! The master key's storage, as functions over the database: first setup,
+//! unlocking, recovery and the passphrase fallback. The one rule that matters
+//! most: a new key is made only for an empty database.
 
 use rusqlite::Connection;
 use zeroize::Zeroizing;

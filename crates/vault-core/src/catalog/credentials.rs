@@ -1,0 +1,191 @@
+//! The catalog's credentials: add, list, delete, replace (rotation), and the
+//! checks that open a stored token without revealing it (integrity, and a
+//! test connection to the server). Tokens are sealed and opened only by the
+//! tokens part.
+
+use serde::Serialize;
+
+use super::Catalog;
+use crate::audit::EventKind;
+use crate::error::{Error, Result};
+use crate::model::{new_id, Credential, CredentialType, NewCredential, Timestamp, Vault};
+use crate::probe::ConnectionTest;
+use crate::secret::{AccessToken, MasterKey};
+use crate::server_url::{guess_protocol, normalize_server_url};
+use crate::store::credentials as rows;
+use crate::store::events::{self, NewEvent};
+use crate::store::vaults;
+use crate::tokens;
+
+/// Result of checking one stored token without revealing it.
+#[derive(Debug, Serialize)]
+pub struct CredentialCheck {
+    pub credential_id: String,
+    pub mcp_server_url: String,
+    pub ok: bool,
+    pub error: Option<Error>,
+}
+
+impl Catalog<'_> {
+    pub fn add_credential(&mut self, vault: &str, new: NewCredential) -> Result<Credential> {
+        let vault = self.vault(vault)?;
+        let master = self.ring.master(self.store)?;
+        let tx = self.store.write()?;
+        let credential = insert(&tx, &master, &vault, new)?;
+        vaults::touch(&tx, &vault.id, credential.created_at)?;
+        tx.commit()?;
+        tracing::info!(credential_id = %credential.id, vault_id = %vault.id, "credential added");
+        Ok(credential)
+    }
+
+    pub fn credentials(&self, vault: &str) -> Result<Vec<Credential>> {
+        let vault = self.vault(vault)?;
+        rows::list(self.store.conn(), &vault.id)
+    }
+
+    pub fn credential(&self, id: &str) -> Result<Credential> {
+        rows::get(self.store.conn(), id.trim())
+    }
+
+    pub fn delete_credential(&mut self, id: &str) -> Result<Credential> {
+        let tx = self.store.write()?;
+        let credential = rows::get(&tx, id.trim())?;
+        rows::delete(&tx, &credential.id)?;
+        let environment = vaults::get(&tx, &credential.vault_id)?.environment;
+        vaults::touch(&tx, &credential.vault_id, Timestamp::now())?;
+        events::insert(
+            &tx,
+            &NewEvent {
+                environment: Some(&environment),
+                vault_id: Some(&credential.vault_id),
+                credential_id: Some(&credential.id),
+                upstream_url: Some(&credential.mcp_server_url),
+                ..NewEvent::new(EventKind::CredentialDeleted)
+            },
+        )?;
+        tx.commit()?;
+        tracing::info!(credential_id = %credential.id, "credential deleted");
+        Ok(credential)
+    }
+
+    /// Rotation: deletes the credential and creates a new one for the same
+    /// server with the new token, in one transaction. Returns the new credential.
+    pub fn replace_token(&mut self, id: &str, token: AccessToken) -> Result<Credential> {
+        let master = self.ring.master(self.store)?;
+        let tx = self.store.write()?;
+        let old = rows::get(&tx, id.trim())?;
+        let vault = vaults::get(&tx, &old.vault_id)?;
+        rows::delete(&tx, &old.id)?;
+        let new = insert(
+            &tx,
+            &master,
+            &vault,
+            NewCredential {
+                mcp_server_url: old.mcp_server_url.clone(),
+                protocol: Some(old.protocol),
+                access_token: token,
+            },
+        )?;
+        vaults::touch(&tx, &vault.id, new.created_at)?;
+        let detail = format!("replaces {}", old.id);
+        events::insert(
+            &tx,
+            &NewEvent {
+                environment: Some(&vault.environment),
+                vault_id: Some(&vault.id),
+                credential_id: Some(&new.id),
+                upstream_url: Some(&new.mcp_server_url),
+                detail: Some(&detail),
+                ..NewEvent::new(EventKind::CredentialReplaced)
+            },
+        )?;
+        tx.commit()?;
+        tracing::info!(old = %old.id, new = %new.id, "token replaced");
+        Ok(new)
+    }
+
+    /// Opens every stored token (of one vault, or all) to prove it is intact,
+    /// without revealing any.
+    pub fn check_credentials(&mut self, vault: Option<&str>) -> Result<Vec<CredentialCheck>> {
+        let vault_id = vault.map(|v| self.vault(v)).transpose()?.map(|v| v.id);
+        let master = self.ring.master(self.store)?;
+        let ids = rows::all_ids(self.store.conn(), vault_id.as_deref())?;
+        let mut checks = Vec::with_capacity(ids.len());
+        for id in ids {
+            let credential = rows::get(self.store.conn(), &id)?;
+            let error = tokens::open_stored(self.store.conn(), &master, &id).err();
+            if let Some(error) = &error {
+                tracing::warn!(credential_id = %id, code = %error.code(), "stored token failed its integrity check");
+            }
+            checks.push(CredentialCheck {
+                credential_id: credential.id,
+                mcp_server_url: credential.mcp_server_url,
+                ok: error.is_none(),
+                error,
+            });
+        }
+        Ok(checks)
+    }
+
+    /// Tests a saved credential against its server, without revealing the token.
+    pub fn test_saved_credential(&mut self, id: &str) -> Result<ConnectionTest> {
+        let master = self.ring.master(self.store)?;
+        let (credential, token) = tokens::open_stored(self.store.conn(), &master, id.trim())?;
+        let result = crate::probe::probe(&credential.mcp_server_url, credential.protocol, &token);
+        drop(token);
+        let environment = vaults::get(self.store.conn(), &credential.vault_id)?.environment;
+        let outcome = serde_json::to_value(result.outcome)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default();
+        events::insert(
+            self.store.conn(),
+            &NewEvent {
+                environment: Some(&environment),
+                vault_id: Some(&credential.vault_id),
+                credential_id: Some(&credential.id),
+                upstream_url: Some(&credential.mcp_server_url),
+                status: result.http_status.map(i64::from),
+                detail: Some(&outcome),
+                ..NewEvent::new(EventKind::CredentialTested)
+            },
+        )?;
+        Ok(result)
+    }
+}
+
+/// Inserts a credential with its sealed token and the `credential.created`
+/// event, inside the caller's transaction.
+pub(super) fn insert(
+    conn: &rusqlite::Connection,
+    master: &MasterKey,
+    vault: &Vault,
+    new: NewCredential,
+) -> Result<Credential> {
+    let url = normalize_server_url(&new.mcp_server_url)?;
+    if rows::find_by_url(conn, &vault.id, &url)?.is_some() {
+        return Err(Error::DuplicateUrl { url });
+    }
+    let credential = Credential {
+        id: new_id("cred"),
+        vault_id: vault.id.clone(),
+        protocol: new.protocol.unwrap_or_else(|| guess_protocol(&url)),
+        mcp_server_url: url,
+        credential_type: CredentialType::StaticBearer,
+        created_at: Timestamp::now(),
+        last_used_at: None,
+    };
+    let sealed = tokens::seal(master, &credential, &new.access_token)?;
+    rows::insert(conn, &credential, &sealed)?;
+    events::insert(
+        conn,
+        &NewEvent {
+            environment: Some(&vault.environment),
+            vault_id: Some(&vault.id),
+            credential_id: Some(&credential.id),
+            upstream_url: Some(&credential.mcp_server_url),
+            ..NewEvent::new(EventKind::CredentialCreated)
+        },
+    )?;
+    Ok(credential)
+}

@@ -1,0 +1,282 @@
+//! Tokens: the only code that seals or opens a stored token
+//! (docs/architecture.md, "A token's path").
+//!
+//! Sealing and opening are AES-256-GCM under the master key with the
+//! credential's id, vault id and URL as associated data (`crypto`), so a
+//! ciphertext copied to another row does not open.
+//!
+//! [`Tokens`] is the read path of the injecting proxy (and of direct mode):
+//! given a session's ordered vaults and a server URL it answers the winning
+//! credential with its token opened. It holds no lock on the engine and
+//! never leaves the calling thread: a small pool of read-only SQLite
+//! connections, each with its own cache of opened tokens. Before every
+//! answer the connection's `PRAGMA data_version` is compared with the one its
+//! cache was checked at; it moves whenever any other connection — this
+//! process's engine, the audit recorder, the CLI in another process —
+//! committed. Then the catalog's version (a counter that triggers move with
+//! every change that can alter a resolution, migration 0004) is read, and
+//! if it moved the cache is dropped. So a replaced or deleted token takes
+//! effect on the very next request, while the audit trail written for every
+//! proxied request does not empty the cache. A cache hit costs that pragma
+//! (a read of SQLite's shared-memory WAL index, no disk I/O) and a map lookup.
+//!
+//! Limits: opened tokens are zeroised when the last request holding one and
+//! the cache have dropped them; the first reader that is free serves a
+//! request, so under contention a token may be opened once per reader.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use rusqlite::Connection;
+use secrecy::ExposeSecret;
+
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::model::{Credential, Resolution};
+use crate::resolve::Resolver;
+use crate::secret::{AccessToken, MasterKey};
+use crate::store::{credentials, Store};
+
+/// How many read connections one [`Tokens`] keeps: enough that concurrent
+/// requests rarely wait for one another on two cores.
+const READERS: usize = 4;
+
+/// A token ready to be put into an `Authorization` header by the proxy or
+/// into a direct-mode agent's config. Nothing that displays, logs or
+/// serialises data may call [`InjectableToken::expose_for_injection`].
+pub struct InjectableToken(AccessToken);
+
+impl InjectableToken {
+    pub fn expose_for_injection(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for InjectableToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InjectableToken(<redacted>)")
+    }
+}
+
+/// The credential that wins for a request, with its token opened.
+#[derive(Debug)]
+pub struct Injection {
+    pub resolution: Resolution,
+    pub token: InjectableToken,
+}
+
+/// Seals `token` for `credential` (its id, vault and URL are bound in).
+pub(crate) fn seal(
+    master: &MasterKey,
+    credential: &Credential,
+    token: &AccessToken,
+) -> Result<Vec<u8>> {
+    crypto::seal(
+        master.as_bytes(),
+        token.expose().as_bytes(),
+        &aad(credential),
+    )
+}
+
+/// Opens a sealed token; any mismatch is an integrity error naming the credential.
+pub(crate) fn open(
+    master: &MasterKey,
+    credential: &Credential,
+    sealed: &[u8],
+) -> Result<AccessToken> {
+    let integrity = || Error::Integrity {
+        credential_id: credential.id.clone(),
+    };
+    let plain =
+        crypto::open(master.as_bytes(), sealed, &aad(credential)).map_err(|_| integrity())?;
+    let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| integrity())?;
+    AccessToken::new(text.to_string()).map_err(|_| integrity())
+}
+
+/// Reads and opens the stored token of credential `id`.
+pub(crate) fn open_stored(
+    conn: &Connection,
+    master: &MasterKey,
+    id: &str,
+) -> Result<(Credential, AccessToken)> {
+    let (credential, sealed) = credentials::get_sealed(conn, id)?;
+    let token = open(master, &credential, &sealed)?;
+    Ok((credential, token))
+}
+
+fn aad(credential: &Credential) -> Vec<u8> {
+    crypto::credential_aad(
+        &credential.id,
+        &credential.vault_id,
+        &credential.mcp_server_url,
+    )
+}
+
+/// Resolves like [`Resolver::resolve`] and opens the winner's token, all
+/// from one read snapshot.
+fn resolve_and_open(
+    conn: &Connection,
+    master: &MasterKey,
+    vault_ids: &[String],
+    url: &str,
+) -> Result<Option<Injection>> {
+    let snapshot = conn.unchecked_transaction()?;
+    let Some(resolution) = Resolver::new(&snapshot).resolve(vault_ids, url)? else {
+        return Ok(None);
+    };
+    let (_, token) = open_stored(&snapshot, master, &resolution.credential.id)?;
+    snapshot.finish()?;
+    Ok(Some(Injection {
+        resolution,
+        token: InjectableToken(token),
+    }))
+}
+
+/// The proxy's read path (see the module header). Cheap to clone; dropping
+/// the last clone closes its connections and zeroises its cached tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    master: MasterKey,
+    readers: Vec<Mutex<Reader>>,
+}
+
+#[derive(Default)]
+struct Reader {
+    conn: Option<Store>,
+    /// The connection's `data_version` the cache was last checked at.
+    seen: Option<i64>,
+    /// The catalog's version the cache was filled at.
+    catalog: Option<i64>,
+    cache: HashMap<String, Option<Arc<Injection>>>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// A read path over the database in `data_dir`, opening tokens with
+    /// `master`. Opens its first connection now, so a missing or too-new
+    /// database is reported here, not at the first request.
+    pub(crate) fn open(data_dir: &Path, master: MasterKey) -> Result<Self> {
+        let mut readers: Vec<Mutex<Reader>> = (0..READERS).map(|_| Mutex::default()).collect();
+        readers[0] = Mutex::new(Reader {
+            conn: Some(Store::open_reader(data_dir)?),
+            ..Reader::default()
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                data_dir: data_dir.to_path_buf(),
+                master,
+                readers,
+            }),
+        })
+    }
+
+    /// The credential these vaults (in this order) use for `url`, with its
+    /// token opened; `None` when none of them has one. Refuses vaults of
+    /// different environments. Pass the same spelling of `url` each time
+    /// (the proxy passes the normalised credential URL): the cache is keyed
+    /// by it as given.
+    pub fn lookup(&self, vault_ids: &[String], url: &str) -> Result<Option<Arc<Injection>>> {
+        let mut guard = self.reader();
+        let reader = &mut *guard;
+        if reader.conn.is_none() {
+            reader.conn = Some(Store::open_reader(&self.inner.data_dir)?);
+        }
+        let Some(store) = reader.conn.as_ref() else {
+            return Err(Error::Io(std::io::Error::other("no database connection")));
+        };
+        let before = store.data_version()?;
+        if reader.seen != Some(before) {
+            // Someone committed. Only a catalog change can alter an answer.
+            let catalog = store.catalog_version()?;
+            if reader.catalog != Some(catalog) {
+                if !reader.cache.is_empty() {
+                    tracing::debug!(
+                        entries = reader.cache.len(),
+                        "vaults changed; dropping cached tokens"
+                    );
+                }
+                reader.cache.clear();
+                reader.catalog = Some(catalog);
+            }
+            reader.seen = Some(before);
+        }
+        let key = cache_key(vault_ids, url);
+        if let Some(answer) = reader.cache.get(&key) {
+            return Ok(answer.clone());
+        }
+        let answer =
+            resolve_and_open(store.conn(), &self.inner.master, vault_ids, url)?.map(Arc::new);
+        // Cache it only if nothing was committed while it was read; it is
+        // fresh enough to serve this one request either way.
+        if store.data_version()? == before {
+            reader.cache.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
+
+    /// The first free reader (so without contention one warm cache serves
+    /// everything), or the first one if all are busy: each is held for one
+    /// lookup only, microseconds on a hit.
+    fn reader(&self) -> MutexGuard<'_, Reader> {
+        let readers = &self.inner.readers;
+        for reader in readers {
+            match reader.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return forget(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        match readers[0].lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => forget(poisoned.into_inner()),
+        }
+    }
+}
+
+/// A reader whose holder panicked may be half-way through an update: start it afresh.
+fn forget(mut reader: MutexGuard<'_, Reader>) -> MutexGuard<'_, Reader> {
+    reader.cache.clear();
+    reader.seen = None;
+    reader.catalog = None;
+    reader
+}
+
+/// One string per (vault order, URL): ids never contain a NUL byte, URLs are
+/// rejected long before they could.
+fn cache_key(vault_ids: &[String], url: &str) -> String {
+    let mut key = String::with_capacity(url.len() + vault_ids.len() * 40);
+    for id in vault_ids {
+        key.push_str(id);
+        key.push('\0');
+    }
+    key.push('\0');
+    key.push_str(url);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cache_key;
+
+    #[test]
+    fn keys_keep_vault_order_apart() {
+        let ab = cache_key(&["a".into(), "b".into()], "u");
+        let ba = cache_key(&["b".into(), "a".into()], "u");
+        assert_ne!(ab, ba);
+        assert_ne!(
+            cache_key(&["a".into()], "bu"),
+            cache_key(&["ab".into()], "u")
+        );
+    }
+}
