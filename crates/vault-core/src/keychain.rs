@@ -1,4 +1,4 @@
-//! The OS keychain, where the master key lives (DESIGN.md §2). Calls may block
+//! The OS keychain, where the master key lives (docs/architecture.md, "Keys"). Calls may block
 //! on an unlock prompt: the desktop app must make them off its UI thread.
 
 use crate::error::Error;

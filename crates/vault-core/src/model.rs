@@ -1,4 +1,4 @@
-//! The public data model (DESIGN.md §1). None of these types can hold a token.
+//! The public data model (docs/architecture.md). None of these types can hold a token.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! MCP server URL rules (DESIGN.md §1): a credential matches a server when the
+//! MCP server URL rules (docs/architecture.md): a credential matches a server when the
 //! normalised URLs are equal. Scheme and host are lower-cased and the default
 //! port dropped by the `url` crate; the path is kept.
 

@@ -24,6 +24,7 @@ describe("toIpcError", () => {
   it("gives field-less errors the one field their code can mean", () => {
     expect(toIpcError({ code: "duplicate_url", message: "Already there." }).field).toBe("mcp_server_url");
     expect(toIpcError({ code: "duplicate_environment", message: "x", field: null }).field).toBe("environment");
+    expect(toIpcError({ code: "duplicate_vault", message: "x" }).field).toBe("display_name");
     expect(toIpcError({ code: "wrong_recovery_key", message: "x" }).field).toBe("recovery_key");
     expect(toIpcError({ code: "wrong_passphrase", message: "x" }).field).toBe("passphrase");
     expect(toIpcError({ code: "duplicate_url", message: "x", field: "other" }).field).toBe("other");

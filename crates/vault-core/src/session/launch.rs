@@ -1,5 +1,5 @@
-//! How each agent takes its MCP configuration (DESIGN.md §3, "Agent
-//! presets"): the command line, the child-only environment and the 0600
+//! How each agent takes its MCP configuration (docs/architecture.md, "Sessions";
+//! agent presets): the command line, the child-only environment and the 0600
 //! files in the session's private folder. Nothing secret ever goes into
 //! the arguments: header values go into the config file, Codex's tokens
 //! into the child's environment.

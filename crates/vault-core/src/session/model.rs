@@ -1,4 +1,4 @@
-//! What a session is (DESIGN.md §1, §3): an agent process plus the
+//! What a session is (docs/architecture.md, "Sessions"): an agent process plus the
 //! credentials of its linked vaults. None of these types can hold a token.
 
 use std::fmt;
