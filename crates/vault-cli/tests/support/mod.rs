@@ -5,6 +5,9 @@
 
 #![allow(dead_code)] // each test file uses its own part of it
 
+#[cfg(unix)]
+pub mod session;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -33,6 +36,16 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+
+    /// Asserts the exit code, showing both outputs if it differs.
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
     }
 
     pub fn ok(self) -> Self {

@@ -1,10 +1,14 @@
 //! Shared by the proxy tests: an unlocked engine on a real keychain, tiny
 //! hyper upstreams that record what reached them, and a raw HTTP/1.1 client
-//! that sends exactly the headers a test asks for.
+//! that sends exactly the headers a test asks for. The engine and session
+//! tests' helpers are in `engine` and `world`.
 #![allow(dead_code)] // each test binary uses its own part of this
 
+pub mod engine;
 pub mod mcp_client;
 pub mod peers;
+#[cfg(unix)]
+pub mod world;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,6 +16,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -22,6 +27,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use vault_core::proxy::SessionProxy;
 use vault_core::{AccessToken, Engine, NewCredential, SetupProtection, Vault};
 
 pub fn require_secret_service() {
@@ -58,6 +64,26 @@ pub fn engine_with(dir: &Path, environment: &str, url: &str, value: &str) -> (En
         )
         .expect("vault");
     (engine, vault)
+}
+
+/// Turns a hang into a failure; never used to judge speed.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// A session proxy over the engine's tokens part and a usage recorder:
+/// what the session launcher hands it.
+pub async fn start_proxy(
+    engine: &mut Engine,
+    session: impl Into<String>,
+    vault_ids: Vec<String>,
+    urls: Vec<String>,
+) -> vault_core::Result<SessionProxy> {
+    let tokens = engine.tokens()?;
+    let recorder = engine.usage_recorder()?;
+    SessionProxy::start(tokens, recorder, session, vault_ids, urls).await
+}
+
+pub fn write_token_file(path: &std::path::Path, value: &str) {
+    std::fs::write(path, value).expect("token file");
 }
 
 pub type TestBody = BoxBody<Bytes, Infallible>;

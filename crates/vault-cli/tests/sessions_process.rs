@@ -1,0 +1,162 @@
+//! `keybearer session …` and the agent's processes: a session in another
+//! terminal stopped with its whole process group, and a real pseudo-terminal
+//! to check that an interactive agent owns the terminal.
+
+#![cfg(unix)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use support::session::{read, token, wait_for, Home, DEADLINE};
+use support::BIN;
+
+#[test]
+fn a_session_in_another_terminal_is_stopped_with_its_whole_process_group() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("stop"),
+    );
+    let pids = h.path("pids");
+    let agent = h.script(
+        "stubborn.sh",
+        &format!(
+            "trap '' TERM\nsleep 1000 &\nprintf '%s %s %s\\n' \"$$\" \"$!\" \"$KEYBEARER_MCP_CONFIG\" > {}\nwait",
+            pids.display()
+        ),
+    );
+    let mut background = h
+        .command(&[
+            "session", "start", "--vault", "Work", "--agent", "custom", "--direct", "--", &agent,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("session start");
+    wait_for("the agent to start", || {
+        read_opt(&pids).is_some_and(|text| text.ends_with('\n'))
+    });
+    let line = read(&pids);
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (agent_pid, child_pid) = (fields[0].to_string(), fields[1].to_string());
+    let config = PathBuf::from(fields[2]);
+    assert!(config.exists());
+
+    let listed = h.run(&["--json", "session", "list"], "").code(0).json();
+    assert_eq!(listed[0]["state"], "running");
+    assert_eq!(listed[0]["pid"].to_string(), agent_pid);
+    let id = listed[0]["id"].as_str().expect("id").to_string();
+    let stopped = h
+        .run(&["--json", "session", "stop", &id, "--grace", "1"], "")
+        .code(0)
+        .json();
+    assert_eq!(stopped["state"], "stopped");
+    let status = background.wait().expect("session start ends");
+    // The agent ignored SIGTERM and was killed: 128 + SIGKILL.
+    assert_eq!(status.code(), Some(137));
+    let pgid = agent_pid.parse::<i32>().expect("pid");
+    wait_for("the process group to be gone", || {
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None)
+            == Err(nix::errno::Errno::ESRCH)
+    });
+    let child = child_pid.parse::<i32>().expect("pid");
+    wait_for("the agent's child to be gone", || {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), None)
+            == Err(nix::errno::Errno::ESRCH)
+    });
+    assert!(!config.exists() && !config.parent().expect("dir").exists());
+    let listed = h.run(&["--json", "session", "list"], "").code(0).json();
+    assert_eq!(listed[0]["state"], "stopped");
+    assert_eq!(listed[0]["signal"], 9);
+    let run = h.run(&["session", "stop", &id], "").code(3);
+    assert!(run.stderr.contains("is not running"), "{}", run.stderr);
+}
+
+fn read_opt(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+#[test]
+fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("tty"),
+    );
+    // Reads a line from the terminal (it would be stopped by SIGTTIN if it
+    // were not the foreground), then waits for Ctrl-C, which only reaches it
+    // if the terminal's foreground group is the agent's.
+    let agent = h.script(
+        "interactive.sh",
+        "trap 'echo got-ctrl-c; exit 4' INT\nprintf 'name? '\nread name\necho \"hello $name\"\necho ready-for-ctrl-c\nwhile :; do sleep 1; done",
+    );
+    let pair = portable_pty::native_pty_system()
+        .openpty(portable_pty::PtySize {
+            rows: 24,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let mut command = portable_pty::CommandBuilder::new(BIN);
+    command.args([
+        "--data-dir",
+        &h.path("data").to_string_lossy(),
+        "session",
+        "start",
+        "--vault",
+        "Work",
+        "--agent",
+        "custom",
+        "--direct",
+        "--",
+        &agent,
+    ]);
+    command.cwd(h.dir.path());
+    let mut child = pair.slave.spawn_command(command).expect("spawn in pty");
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let mut writer = pair.master.take_writer().expect("writer");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut expect = |needle: &str| {
+        let deadline = Instant::now() + DEADLINE;
+        while !seen.contains(needle) {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+                Err(_) => panic!("{needle:?} never appeared; terminal showed {seen:?}"),
+            }
+        }
+    };
+    expect("name? ");
+    writer.write_all(b"vault\r").expect("type");
+    writer.flush().expect("flush");
+    expect("hello vault");
+    expect("ready-for-ctrl-c");
+    writer.write_all(b"\x03").expect("ctrl-c");
+    writer.flush().expect("flush");
+    expect("got-ctrl-c");
+    expect("exited (4)");
+    let status = child.wait().expect("keybearer ends");
+    assert_eq!(status.exit_code(), 4);
+}

@@ -1,0 +1,242 @@
+//! Shared by the `keybearer session …` test files: a set-up data folder
+//! (`Home`) whose CLI output is all kept for the leak checks, shell-script
+//! stand-ins for the agents, and real MCP servers from the official Python SDK.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{require_secret_service, Run, BIN};
+
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    /// Everything the CLI printed, scanned for tokens at the end.
+    pub transcript: std::cell::RefCell<String>,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        require_secret_service();
+        let home = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+            transcript: std::cell::RefCell::new(String::new()),
+        };
+        home.run(&["init"], "").code(0);
+        home
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command.arg("--data-dir").arg(self.path("data")).args(args);
+        command
+    }
+
+    pub fn run_with(&self, mut command: Command, stdin: &str) -> Run {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn keybearer");
+        let _ = child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes());
+        let output = child.wait_with_output().expect("wait");
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        let mut transcript = self.transcript.borrow_mut();
+        transcript.push_str(&run.stdout);
+        transcript.push_str(&run.stderr);
+        run
+    }
+
+    pub fn run(&self, args: &[&str], stdin: &str) -> Run {
+        self.run_with(self.command(args), stdin)
+    }
+
+    pub fn vault(&self, name: &str, environment: &str) -> String {
+        self.run(
+            &["--json", "vault", "create", name, "--env", environment],
+            "",
+        )
+        .code(0)
+        .json()["id"]
+            .as_str()
+            .expect("id")
+            .to_string()
+    }
+
+    pub fn add(&self, vault: &str, url: &str, protocol: &str, token: &str) {
+        self.run(
+            &[
+                "credential",
+                "add",
+                "--vault",
+                vault,
+                "--url",
+                url,
+                "--protocol",
+                protocol,
+            ],
+            &format!("{token}\n"),
+        )
+        .code(0);
+    }
+
+    /// An executable shell script; returns its path.
+    pub fn script(&self, relative: &str, body: &str) -> String {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// A script that records its argv (one per line), env and working folder
+    /// into `out/`, plus the MCP config when there is one, then exits `code`.
+    pub fn reporting_agent(&self, relative: &str, code: i32) -> (String, PathBuf) {
+        let out = self.path(&format!("{relative}.out"));
+        std::fs::create_dir_all(&out).expect("out");
+        let script = self.script(
+            relative,
+            &format!(
+                r#"out='{}'
+for arg in "$@"; do printf '%s\n' "$arg"; done > "$out/argv"
+env > "$out/env"
+pwd > "$out/pwd"
+if [ -n "$KEYBEARER_MCP_CONFIG" ]; then cat "$KEYBEARER_MCP_CONFIG" > "$out/config"; fi
+exit {code}"#,
+                out.display()
+            ),
+        );
+        (script, out)
+    }
+
+    pub fn assert_nowhere(&self, needle: &str) {
+        for entry in std::fs::read_dir(self.path("data")).expect("data dir") {
+            let path = entry.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("read");
+            assert!(
+                !bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes()),
+                "token found in {}",
+                path.display()
+            );
+        }
+        assert!(
+            !self.transcript.borrow().contains(needle),
+            "token found in CLI output"
+        );
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn token(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("tok_{label}_{nanos:x}")
+}
+
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+pub fn path_with(dir: &Path) -> String {
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// A real MCP server (official Python SDK) that accepts only `token`.
+pub struct McpServer {
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Drop for McpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn venv_python() -> PathBuf {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "run scripts/setup-mcp-venv.sh (make test does) first"
+    );
+    python
+}
+
+pub fn start_mcp_server(transport: &str, token: &str) -> McpServer {
+    use std::io::BufRead;
+    let mut child = Command::new(venv_python())
+        .arg(repo_root().join("tests/mcp-peers/server.py"))
+        .args(["--transport", transport, "--port", "0"])
+        .env("MCP_TEST_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python MCP server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("server URL");
+    let announced: Value = serde_json::from_str(&line).expect("json");
+    McpServer {
+        url: announced["url"].as_str().expect("url").to_string(),
+        child,
+    }
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}

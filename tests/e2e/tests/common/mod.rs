@@ -1,0 +1,96 @@
+//! Shared by the desktop test files: first-run set-up and vault steps in the
+//! real window, unique tokens, and the SHA-256 the test MCP server reports.
+
+#![allow(dead_code)] // each test file uses its own part of it
+
+use std::process::Command;
+
+use keybearer_e2e::Window;
+
+/// SHA-256 hex, as the test server's whoami tool reports the token it got.
+pub fn sha256_hex(text: &str) -> String {
+    let output = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("sha256sum");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .expect("hash")
+        .to_string()
+}
+
+pub fn unique_token(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    format!("e2e_{label}_{nanos:x}")
+}
+
+/// First run through to the main screen; returns the recovery key shown.
+pub async fn set_up(window: &Window) -> String {
+    window.wait_screen("first-run").await;
+    window.screenshot("01-first-run").await;
+    window.click("setup-keychain").await;
+    window.wait_screen("recovery-key").await;
+    let key = window.text("recovery-key-value").await.trim().to_string();
+    assert_eq!(
+        key.split('-').count(),
+        8,
+        "recovery key looks like ABCD-…: {key:?}"
+    );
+    window.screenshot("02-recovery-key").await;
+    // Continue is refused until the user confirms they saved the key.
+    let continue_button = window.el("recovery-key-continue").await;
+    assert!(
+        !continue_button.is_enabled().await.unwrap_or(true),
+        "continue must wait for the checkbox"
+    );
+    window.click("recovery-key-saved").await;
+    window.click("recovery-key-continue").await;
+    window.wait_screen("main").await;
+    key
+}
+
+pub async fn create_vault(window: &Window, name: &str) {
+    window.click("vault-create-open").await;
+    window.fill("vault-name", name).await;
+    window.click("vault-create-submit").await;
+    window
+        .wait_text("screen-main", |text| text.contains(name))
+        .await;
+}
+
+pub async fn open_vault(window: &Window, name: &str) {
+    for row in window.all("vault-row").await {
+        if row.text().await.unwrap_or_default().contains(name) {
+            let open = row
+                .find(fantoccini::Locator::Css("[data-testid=\"vault-open\"]"))
+                .await
+                .expect("open button in the row");
+            open.click().await.expect("open vault");
+            window.el("cred-url").await;
+            return;
+        }
+    }
+    panic!("no vault row named {name}");
+}
+
+pub async fn vault_names(window: &Window) -> Vec<String> {
+    let mut names = Vec::new();
+    for row in window.all("vault-row").await {
+        names.push(row.text().await.unwrap_or_default());
+    }
+    names
+}
