@@ -93,14 +93,21 @@ pub fn test_connection(
 
 /// Probes `url` (already normalised) with `token`.
 pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> ConnectionTest {
-    let client = match Client::builder()
+    let mut builder = Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
         // Never carry the token to another address: report redirects instead.
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+        .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")));
+    // A server on this computer is reached directly, never through an HTTP
+    // proxy from the environment: plain http would show it the token.
+    let loopback = url::Url::parse(url)
+        .ok()
+        .is_some_and(|url| url.host().is_some_and(crate::server_url::is_loopback));
+    if loopback {
+        builder = builder.no_proxy();
+    }
+    let client = match builder.build() {
         Ok(client) => client,
         Err(error) => return transport_failure(&error),
     };

@@ -65,7 +65,7 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     Ok(url.into())
 }
 
-fn is_loopback(host: Host<&str>) -> bool {
+pub(crate) fn is_loopback(host: Host<&str>) -> bool {
     match host {
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),

@@ -152,7 +152,7 @@ async fn the_session_secret_is_required_checked_and_never_forwarded() {
     assert_eq!(counted[0].requests, 3, "refused requests are counted");
     assert_eq!(counted[0].last_status, Some(401));
 
-    let request = request_to(addr, Method::POST, "/mcp/sub?x=1&y=2", None)
+    let request = request_to(addr, Method::POST, "/mcp?x=1&y=2", None)
         .header(AUTHORIZATION, format!("bearer {secret}"))
         .header("connection", "keep-alive, X-Hop")
         .header("x-hop", "1")
@@ -180,7 +180,7 @@ async fn the_session_secret_is_required_checked_and_never_forwarded() {
     let seen = upstream.requests();
     assert_eq!(seen.len(), 1);
     let seen = &seen[0];
-    assert_eq!(seen.path_and_query, "/mcp/sub?x=1&y=2");
+    assert_eq!(seen.path_and_query, "/mcp?x=1&y=2");
     assert_eq!(seen.body, Bytes::from_static(b"{\"jsonrpc\":\"2.0\"}"));
     assert_eq!(seen.headers[HOST], upstream.addr.to_string());
     assert_eq!(seen.headers.get_all(AUTHORIZATION).iter().count(), 1);

@@ -17,6 +17,9 @@ use support::{
 };
 use tokio::sync::mpsc;
 
+/// A redirect is never followed. One to another server is refused (the
+/// agent would take its session secret there); one on the server's own
+/// origin comes back through the proxy, and its target path is opened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_returned_never_followed_and_foreign_ones_get_no_token() {
     let elsewhere = Upstream::start(|_| text(StatusCode::OK, "collected")).await;
@@ -25,20 +28,24 @@ async fn redirects_are_returned_never_followed_and_foreign_ones_get_no_token() {
     let own = Arc::clone(&own_origin);
     let target = foreign_target.clone();
     let upstream = Upstream::start(move |seen| {
-        let (status, location) = if seen.path_and_query.starts_with("/away") {
-            (StatusCode::FOUND, target.clone())
+        let redirect = |status, location: String| {
+            let mut response = text(status, "");
+            response
+                .headers_mut()
+                .insert(LOCATION, location.parse().expect("location"));
+            response
+        };
+        if seen.path_and_query.starts_with("/mcp?away") {
+            redirect(StatusCode::FOUND, target.clone())
+        } else if seen.path_and_query.starts_with("/mcp/") {
+            text(StatusCode::OK, "moved here")
         } else {
             let own = own.get().expect("origin set");
-            (
+            redirect(
                 StatusCode::TEMPORARY_REDIRECT,
                 format!("{own}/mcp/?again=1"),
             )
-        };
-        let mut response = text(status, "");
-        response
-            .headers_mut()
-            .insert(LOCATION, location.parse().expect("location"));
-        response
+        }
     })
     .await;
     own_origin
@@ -57,29 +64,42 @@ async fn redirects_are_returned_never_followed_and_foreign_ones_get_no_token() {
         .expect("proxy");
     let addr = proxy.listeners()[0].local_addr;
     let secret = proxy.secret().expose_for_agent_config().to_string();
+    let post = |path: &str| {
+        request_to(addr, Method::POST, path, Some(&secret))
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+    };
 
-    let away = request_to(addr, Method::POST, "/away", Some(&secret))
-        .body(Full::new(Bytes::new()))
-        .expect("request");
-    let response = send_raw(addr, away).await.expect("response");
-    assert_eq!(response.status(), StatusCode::FOUND);
-    assert_eq!(response.headers()[LOCATION], foreign_target.as_str());
+    let response = send_raw(addr, post("/mcp?away=1")).await.expect("response");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(!response.headers().contains_key(LOCATION));
+    assert!(body_text(response)
+        .await
+        .contains("redirected to another server"));
     assert!(
         elsewhere.requests().is_empty(),
         "the proxy did not follow the redirect, so the other origin got nothing"
     );
 
-    let same = request_to(addr, Method::POST, "/mcp", Some(&secret))
-        .body(Full::new(Bytes::new()))
-        .expect("request");
-    let response = send_raw(addr, same).await.expect("response");
+    // Before the server sent the agent there, /mcp/ is not this session's.
+    let early = send_raw(addr, post("/mcp/?again=1"))
+        .await
+        .expect("response");
+    assert_eq!(early.status(), StatusCode::FORBIDDEN);
+
+    let response = send_raw(addr, post("/mcp")).await.expect("response");
     assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(
         response.headers()[LOCATION],
         format!("http://{addr}/mcp/?again=1").as_str(),
         "a Location on the upstream's own origin leads back through the proxy"
     );
-    assert_eq!(upstream.requests().len(), 2);
+    let followed = send_raw(addr, post("/mcp/?again=1"))
+        .await
+        .expect("response");
+    assert_eq!(followed.status(), StatusCode::OK);
+    assert_eq!(body_text(followed).await, "moved here");
+    assert_eq!(upstream.requests().len(), 3);
     assert!(elsewhere.requests().is_empty());
     proxy.stop().await;
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION,
-    WWW_AUTHENTICATE,
+    HeaderValue, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+    LOCATION, WWW_AUTHENTICATE,
 };
 use http::uri::{Authority, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -20,7 +20,9 @@ use zeroize::Zeroizing;
 
 use super::audit::AuditLog;
 use super::headers::{host_is_listener, strip_hop_by_hop};
-use super::origin::OriginMap;
+use super::origin::{OriginMap, Target};
+use super::paths::AllowedPaths;
+use super::refusals::RefusalLog;
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
 use super::upstream::UpstreamClient;
@@ -41,6 +43,10 @@ pub(crate) struct Route {
     pub(crate) upstream_authority: Authority,
     pub(crate) upstream_host: HeaderValue,
     pub(crate) origins: OriginMap,
+    /// The paths the token may be sent to (the credential's, and those the
+    /// upstream sent the agent to).
+    pub(crate) paths: Arc<AllowedPaths>,
+    pub(crate) refusals: Arc<RefusalLog>,
     pub(crate) listener_port: u16,
     pub(crate) secret: Arc<SessionSecret>,
     pub(crate) client: UpstreamClient,
@@ -64,18 +70,26 @@ pub(crate) async fn handle(
 struct Refusal {
     status: StatusCode,
     message: String,
+    /// Add `Allow: GET, POST, DELETE` (a 405).
+    allow: bool,
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal {
         status,
         message: message.into(),
+        allow: false,
     }
 }
 
 impl Refusal {
     fn into_response(self) -> Response<ProxyBody> {
         let mut response = plain(self.status, &self.message);
+        if self.allow {
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
@@ -92,23 +106,50 @@ async fn forward(
 ) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = request.into_parts();
     if !host_is_listener(&parts.headers, &parts.uri, route.listener_port) {
-        tracing::warn!(session_id = %route.session_id, "request refused: Host is not the proxy listener");
+        route
+            .refusals
+            .refused(&route.session_id, "Host is not the proxy listener");
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "Keybearer proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
         ));
     }
-    if parts.method == Method::CONNECT {
-        return Err(refuse(
+    // The methods MCP uses; anything else (TRACE would echo the injected
+    // header back) is refused before a token is looked up.
+    if !matches!(parts.method, Method::GET | Method::POST | Method::DELETE) {
+        route
+            .refusals
+            .refused(&route.session_id, "method not used by MCP");
+        let mut refusal = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
-            "Keybearer proxy: CONNECT is not supported.",
-        ));
+            format!(
+                "Keybearer proxy: {} is not used by MCP; only GET, POST and DELETE are forwarded.",
+                parts.method
+            ),
+        );
+        refusal.allow = true;
+        return Err(refusal);
     }
     if !route.secret.authorizes(&parts.headers) {
-        tracing::warn!(session_id = %route.session_id, "request refused: missing or wrong session secret");
+        route
+            .refusals
+            .refused(&route.session_id, "missing or wrong session secret");
         return Err(refuse(
             StatusCode::UNAUTHORIZED,
             "Keybearer proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
+        ));
+    }
+    if !route.paths.allows(parts.uri.path()) {
+        route.refusals.refused(
+            &route.session_id,
+            "path outside the credential's server endpoint",
+        );
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Keybearer proxy: this session reaches only the MCP endpoint {} of this server (and the paths the server itself sends it to).",
+                route.paths.credential()
+            ),
         ));
     }
     let injection = look_up(route)?;
@@ -175,7 +216,7 @@ async fn forward(
         status = response.status().as_u16(),
         "proxied"
     );
-    Ok(pass_back(route, response))
+    pass_back(route, response)
 }
 
 /// The credential for this request, from the tokens part's cache of opened
@@ -233,30 +274,45 @@ fn bearer(injection: &Injection) -> Result<HeaderValue, Refusal> {
     Ok(value)
 }
 
-fn pass_back(route: &Route, response: Response<Incoming>) -> Response<ProxyBody> {
+fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     if parts.status.is_redirection() {
         // Never followed here. A Location on the upstream's own origin is
-        // pointed at the listener so the agent comes back through the proxy;
-        // any other Location is passed unchanged and gets no token from us.
-        let local = parts
-            .headers
-            .get(LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| route.origins.to_listener(value))
-            .and_then(|value| HeaderValue::from_str(&value).ok());
-        if let Some(local) = local {
-            parts.headers.insert(LOCATION, local);
+        // learned as a path the token may go to and, when absolute, pointed
+        // at the listener so the agent comes back through the proxy. A
+        // Location on any other origin is refused, like the connection test
+        // does: the agent would take its session secret there.
+        if let Some(location) = parts.headers.get(LOCATION) {
+            let location = location.to_str().unwrap_or_default();
+            match route.origins.target(location) {
+                Target::Upstream(path) => route.paths.learn(&path),
+                Target::Elsewhere => {
+                    route
+                        .refusals
+                        .refused(&route.session_id, "redirect to another server");
+                    return Err(refuse(
+                        StatusCode::BAD_GATEWAY,
+                        "Keybearer proxy: the MCP server redirected to another server. Keybearer does not follow redirects across servers; if that is the right server, add a credential for its address instead.",
+                    ));
+                }
+            }
+            let local = route
+                .origins
+                .to_listener(location)
+                .and_then(|value| HeaderValue::from_str(&value).ok());
+            if let Some(local) = local {
+                parts.headers.insert(LOCATION, local);
+            }
         }
     }
     let body = if is_plain_event_stream(&parts.headers) {
         parts.headers.remove(CONTENT_LENGTH);
-        RewrittenStream::new(body, route.origins.clone()).boxed_unsync()
+        RewrittenStream::new(body, route.origins.clone(), Arc::clone(&route.paths)).boxed_unsync()
     } else {
         body.boxed_unsync()
     };
-    Response::from_parts(parts, body)
+    Ok(Response::from_parts(parts, body))
 }
 
 /// An SSE stream we can read: `text/event-stream` and not compressed.

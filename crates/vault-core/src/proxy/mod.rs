@@ -31,11 +31,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Rewrites, and only these: an absolute legacy-SSE `endpoint` URL or a
-//! redirect `Location` that names the upstream's own origin is pointed at
-//! the listener (relative ones need nothing). Redirects are never followed;
-//! a `Location` on any other origin passes unchanged, and that origin never
-//! receives the token from the proxy.
+//! What reaches the upstream, and only this: GET, POST and DELETE (405
+//! otherwise: TRACE would echo the injected header) to the credential's own
+//! path, or to a path the upstream itself sent the agent to (a legacy SSE
+//! `endpoint` event, a redirect), on the upstream's own origin. Paths that
+//! could be read two ways (dot segments, encoded slashes) are refused.
+//! Rewrites, and only these: an absolute `endpoint` URL or redirect
+//! `Location` on the upstream's own origin is pointed at the listener
+//! (relative ones need nothing). Redirects are never followed; an `endpoint`
+//! or `Location` naming any other origin is refused (the SSE stream ends,
+//! the redirect becomes a 502), so the agent never takes its session secret
+//! there. Refusals are logged with rate limiting.
 //!
 //! Limits, on purpose: HTTP/1.1 on both sides (MCP needs nothing more);
 //! `Upgrade` (WebSocket) is stripped like any hop-by-hop header; an
@@ -45,7 +51,8 @@
 //! streams are passed through without `endpoint` rewriting.
 //!
 //! Modules: `secret` (the session secret), `headers` (hop-by-hop, Host
-//! check), `origin` (upstream → listener URL rewriting), `sse` (legacy
+//! check), `origin` (upstream → listener URL rewriting), `paths` (where the
+//! token may go), `refusals` (rate-limited logging), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
 //! `handler` (one request), `listener` (accept loop), `audit` (batched
 //! `credential.used` events).
@@ -56,6 +63,8 @@ mod handler;
 mod headers;
 mod listener;
 mod origin;
+mod paths;
+mod refusals;
 mod secret;
 mod sse;
 mod upstream;
@@ -79,6 +88,8 @@ use crate::usage::UsageRecorder;
 use audit::AuditLog;
 use handler::Route;
 use origin::OriginMap;
+use paths::AllowedPaths;
+use refusals::RefusalLog;
 
 /// How long `stop` waits for the last audit records to be written.
 const AUDIT_FLUSH_LIMIT: Duration = Duration::from_secs(10);
@@ -152,6 +163,7 @@ impl SessionProxy {
         let client = upstream::client()?;
         let (audit, audit_task) = AuditLog::start(recorder);
         let session_id_shared: Arc<str> = session_id.as_str().into();
+        let refusals = Arc::new(RefusalLog::default());
         let mut proxy = Self {
             session_id,
             secret: Arc::clone(&secret),
@@ -177,6 +189,8 @@ impl SessionProxy {
                 upstream_authority: authority,
                 upstream_host: host,
                 origins: OriginMap::new(&upstream, local_addr.port()),
+                paths: Arc::new(AllowedPaths::new(upstream.path())),
+                refusals: Arc::clone(&refusals),
                 listener_port: local_addr.port(),
                 secret: Arc::clone(&secret),
                 client: client.clone(),

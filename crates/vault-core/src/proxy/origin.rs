@@ -1,22 +1,44 @@
 //! The one rewrite the proxy makes to what an upstream says: an absolute URL
 //! naming the upstream's own origin becomes the same path on the listener,
-//! so the agent comes back through the proxy (and its token). URLs naming any
-//! other origin, and relative URLs, are left exactly as they are.
+//! so the agent comes back through the proxy (and its token). Relative URLs
+//! are left as they are. Where the upstream sends the agent (an SSE
+//! `endpoint`, a redirect) is also classified: a path on its own origin is
+//! learned as one the token may go to; another origin is refused.
 
 use url::{Origin, Url};
 
 #[derive(Debug, Clone)]
 pub(crate) struct OriginMap {
+    /// The credential URL: relative references resolve against it.
+    base: Url,
     upstream: Origin,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     listener: String,
 }
 
+/// Where a URL the upstream gave the agent points.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A path on the upstream's own origin.
+    Upstream(String),
+    /// Another origin (or not a URL at all): refused.
+    Elsewhere,
+}
+
 impl OriginMap {
     pub(crate) fn new(upstream: &Url, listener_port: u16) -> Self {
         Self {
+            base: upstream.clone(),
             upstream: upstream.origin(),
             listener: format!("http://127.0.0.1:{listener_port}"),
+        }
+    }
+
+    /// Resolves `value` (absolute or relative) against the credential URL.
+    pub(crate) fn target(&self, value: &str) -> Target {
+        match self.base.join(value.trim()) {
+            Ok(url) if url.origin() == self.upstream => Target::Upstream(url.path().to_string()),
+            _ => Target::Elsewhere,
         }
     }
 
@@ -63,5 +85,26 @@ mod tests {
         assert_eq!(map.to_listener("http://mcp.example.com/messages"), None);
         assert_eq!(map.to_listener("https://mcp.example.com:8443/x"), None);
         assert_eq!(map.to_listener("not a url"), None);
+    }
+
+    #[test]
+    fn targets_resolve_against_the_credential_url() {
+        let upstream = Url::parse("https://mcp.example.com/v1/sse").expect("url");
+        let map = OriginMap::new(&upstream, 4567);
+        assert_eq!(
+            map.target("/messages/?session_id=abc"),
+            Target::Upstream("/messages/".into())
+        );
+        assert_eq!(
+            map.target("messages"),
+            Target::Upstream("/v1/messages".into())
+        );
+        assert_eq!(
+            map.target("https://MCP.example.com:443/m"),
+            Target::Upstream("/m".into())
+        );
+        assert_eq!(map.target("https://evil.example/m"), Target::Elsewhere);
+        assert_eq!(map.target("//evil.example/m"), Target::Elsewhere);
+        assert_eq!(map.target("http://mcp.example.com/m"), Target::Elsewhere);
     }
 }

@@ -1,26 +1,44 @@
-//! Legacy SSE: rewrites absolute `endpoint` URLs that name the upstream
-//! origin (relative ones resolve against the listener by themselves), while
-//! the stream keeps flowing.
+//! Legacy SSE: checks every `endpoint` event while the stream keeps flowing.
+//! An endpoint on the upstream's own origin is learned as a path the token
+//! may go to (and rewritten to the listener when absolute; relative ones
+//! resolve against the listener by themselves). An endpoint on any other
+//! origin is refused: the event is never completed and the stream ends, so
+//! the agent never sends its session secret there.
 //!
 //! Bytes are held back only until the event they belong to is complete,
 //! which costs the agent nothing: an SSE client dispatches an event only at
 //! its closing blank line. Events larger than [`MAX_HELD_EVENT`] are passed
-//! through as they arrive, unrewritten, so memory stays bounded.
+//! through as they arrive (a long line as soon as it is longer than any
+//! `event: endpoint` line can be), so memory stays bounded; an endpoint
+//! event that large is refused, since a real one is one URL.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use hyper::body::{Body, Frame, SizeHint};
 
-use super::origin::OriginMap;
+use super::origin::{OriginMap, Target};
+use super::paths::AllowedPaths;
 
 /// `endpoint` events are a URL long; anything bigger is some other event.
 pub(crate) const MAX_HELD_EVENT: usize = 64 * 1024;
 
+/// A partial line shorter than this is held until it ends, even while an
+/// event is passing through: it could still be an `event: endpoint` line.
+const SHORT_LINE: usize = 64;
+
+/// What the agent sees instead of a refused endpoint event.
+const REFUSED: &[u8] =
+    b": Keybearer refused an endpoint on another server; this stream ends here.\n";
+
 /// The pure part: feed it the stream's bytes, get back what may be sent.
 pub(crate) struct EndpointRewriter {
     origins: OriginMap,
+    paths: Arc<AllowedPaths>,
+    /// An endpoint on another origin was seen: nothing more is sent.
+    refused: bool,
     /// Bytes received but not sent yet: the current event's start.
     held: BytesMut,
     /// Where in `held` the line being read starts.
@@ -58,9 +76,11 @@ fn field<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 impl EndpointRewriter {
-    pub(crate) fn new(origins: OriginMap) -> Self {
+    pub(crate) fn new(origins: OriginMap, paths: Arc<AllowedPaths>) -> Self {
         Self {
             origins,
+            paths,
+            refused: false,
             held: BytesMut::new(),
             line_start: 0,
             mid_line: false,
@@ -70,9 +90,14 @@ impl EndpointRewriter {
         }
     }
 
+    /// Whether an endpoint on another origin ended the stream.
+    pub(crate) fn refused(&self) -> bool {
+        self.refused
+    }
+
     /// Takes the next chunk of the stream; returns what can be sent now.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Bytes {
-        if chunk.is_empty() {
+        if chunk.is_empty() || self.refused {
             return Bytes::new();
         }
         self.held.extend_from_slice(chunk);
@@ -84,9 +109,14 @@ impl EndpointRewriter {
             self.after_cr = next == self.held.len() && self.held[end] == b'\r';
             let line_start = self.line_start;
             let blank = end == line_start && !self.mid_line;
-            if !blank && !self.mid_line && !self.passing {
+            if !blank && !self.mid_line {
                 if let Some(name) = field(&self.held[line_start..end], b"event") {
                     self.endpoint = name == b"endpoint";
+                    if self.endpoint && self.passing {
+                        // Too big to be a real endpoint event, and its name
+                        // comes after data already sent: never complete it.
+                        return self.refuse(out, line_start);
+                    }
                 }
             }
             self.mid_line = false;
@@ -94,7 +124,10 @@ impl EndpointRewriter {
             if blank {
                 let event = self.held.split_to(next);
                 if self.endpoint && !self.passing {
-                    out.extend_from_slice(&self.rewrite_event(&event));
+                    match self.rewrite_event(&event) {
+                        Some(rewritten) => out.extend_from_slice(&rewritten),
+                        None => return self.refuse(out, 0),
+                    }
                 } else {
                     out.extend_from_slice(&event);
                 }
@@ -103,11 +136,26 @@ impl EndpointRewriter {
                 self.passing = false;
             }
         }
-        if self.passing || self.held.len() > MAX_HELD_EVENT {
-            // Too big to be an endpoint event: send what we have.
+        if !self.passing && self.held.len() > MAX_HELD_EVENT {
+            if self.endpoint {
+                return self.refuse(out, 0);
+            }
             self.passing = true;
-            self.mid_line = self.mid_line || self.line_start < self.held.len();
-            out.extend_from_slice(&self.held.split());
+        }
+        if self.passing {
+            // Send what we have, but hold a short partial line: it may yet
+            // turn out to be `event: endpoint`.
+            let partial = self.held.len() - self.line_start;
+            let keep = if partial < SHORT_LINE && !self.mid_line {
+                partial
+            } else {
+                0
+            };
+            let send = self.held.len() - keep;
+            if keep == 0 && partial > 0 {
+                self.mid_line = true;
+            }
+            out.extend_from_slice(&self.held.split_to(send));
             self.line_start = 0;
         }
         out.freeze()
@@ -117,21 +165,46 @@ impl EndpointRewriter {
     /// without its closing blank line is never dispatched anyway).
     pub(crate) fn finish(&mut self) -> Bytes {
         self.line_start = 0;
+        if self.refused {
+            return Bytes::new();
+        }
         self.held.split().freeze()
     }
 
-    fn rewrite_event(&self, event: &[u8]) -> Vec<u8> {
+    /// Ends the stream: what was complete before `cut` (an offset in
+    /// `held`) goes out, then a comment; the refused event never completes.
+    fn refuse(&mut self, mut out: BytesMut, cut: usize) -> Bytes {
+        tracing::warn!("an SSE endpoint on another server (or too large to be one) was refused; the stream was ended");
+        if cut > 0 {
+            out.extend_from_slice(&self.held[..cut]);
+        }
+        out.extend_from_slice(REFUSED);
+        self.refused = true;
+        self.held.clear();
+        out.freeze()
+    }
+
+    /// The endpoint event with its URL pointed at the listener when it was
+    /// absolute; `None` when it names another origin.
+    fn rewrite_event(&self, event: &[u8]) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(event.len() + 32);
         let mut start = 0;
         while let Some((end, next)) = next_line(event, start) {
             let line = &event[start..end];
-            let rewritten = field(line, b"data")
-                .and_then(|value| std::str::from_utf8(value).ok())
-                .and_then(|value| self.origins.to_listener(value));
-            match rewritten {
-                Some(url) => {
-                    out.extend_from_slice(b"data: ");
-                    out.extend_from_slice(url.as_bytes());
+            match field(line, b"data") {
+                Some(value) => {
+                    let value = std::str::from_utf8(value).ok()?;
+                    match self.origins.target(value) {
+                        Target::Upstream(path) => self.paths.learn(&path),
+                        Target::Elsewhere => return None,
+                    }
+                    match self.origins.to_listener(value) {
+                        Some(url) => {
+                            out.extend_from_slice(b"data: ");
+                            out.extend_from_slice(url.as_bytes());
+                        }
+                        None => out.extend_from_slice(line),
+                    }
                 }
                 None => out.extend_from_slice(line),
             }
@@ -139,7 +212,7 @@ impl EndpointRewriter {
             start = next;
         }
         out.extend_from_slice(&event[start..]);
-        out
+        Some(out)
     }
 }
 
@@ -152,10 +225,10 @@ pub(crate) struct RewrittenStream<B> {
 }
 
 impl<B> RewrittenStream<B> {
-    pub(crate) fn new(inner: B, origins: OriginMap) -> Self {
+    pub(crate) fn new(inner: B, origins: OriginMap, paths: Arc<AllowedPaths>) -> Self {
         Self {
             inner,
-            rewriter: EndpointRewriter::new(origins),
+            rewriter: EndpointRewriter::new(origins, paths),
             trailers: None,
             ended: false,
         }
@@ -187,6 +260,11 @@ where
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
                         let out = self.rewriter.push(&data);
+                        if self.rewriter.refused() {
+                            // Nothing more from this upstream reaches the agent.
+                            self.ended = true;
+                            self.trailers = None;
+                        }
                         if !out.is_empty() {
                             return Poll::Ready(Some(Ok(Frame::data(out))));
                         }
@@ -217,7 +295,10 @@ mod tests {
 
     fn rewriter() -> EndpointRewriter {
         let upstream = url::Url::parse("http://127.0.0.1:9000/sse").expect("url");
-        EndpointRewriter::new(OriginMap::new(&upstream, 4567))
+        EndpointRewriter::new(
+            OriginMap::new(&upstream, 4567),
+            Arc::new(AllowedPaths::new("/sse")),
+        )
     }
 
     /// Feeds `input` in pieces of `size` bytes; returns the whole output and
@@ -254,15 +335,55 @@ mod tests {
     }
 
     #[test]
-    fn relative_and_foreign_endpoints_and_other_events_pass_unchanged() {
+    fn relative_endpoints_and_other_events_pass_unchanged() {
         for input in [
             "event: endpoint\ndata: /messages/?session_id=ab\n\n",
-            "event: endpoint\ndata: https://other.example/messages\n\n",
             "event: message\ndata: http://127.0.0.1:9000/messages\n\n",
             ": comment\n\nretry: 10\n\n",
             "event: endpoint\ndata: http://127.0.0.1:9000/unfinished",
         ] {
             assert_eq!(run(input, 5), input);
+        }
+    }
+
+    #[test]
+    fn endpoint_paths_on_the_upstream_are_learned() {
+        let mut rewriter = rewriter();
+        rewriter.push(b"event: endpoint\ndata: /messages/?session_id=ab\n\n");
+        rewriter.push(b"event: endpoint\ndata: http://127.0.0.1:9000/other?x=1\n\n");
+        assert!(rewriter.paths.allows("/messages/"));
+        assert!(rewriter.paths.allows("/other"));
+        assert!(!rewriter.paths.allows("/elsewhere"));
+        assert!(!rewriter.refused());
+    }
+
+    #[test]
+    fn an_endpoint_on_another_origin_ends_the_stream_before_its_event_completes() {
+        for size in [1, 3, 1000] {
+            let mut rewriter = rewriter();
+            let mut out = Vec::new();
+            let input = "event: message\ndata: 1\n\n\
+                         event: endpoint\ndata: https://other.example/messages\n\n\
+                         event: message\ndata: 2\n\n";
+            for piece in input.as_bytes().chunks(size) {
+                out.extend_from_slice(&rewriter.push(piece));
+            }
+            out.extend_from_slice(&rewriter.finish());
+            let out = String::from_utf8(out).expect("utf8");
+            assert!(rewriter.refused(), "chunks of {size}");
+            assert!(out.starts_with("event: message\ndata: 1\n\n"), "{out}");
+            assert!(!out.contains("other.example"), "{out}");
+            assert!(!out.contains("data: 2"), "nothing after the refusal: {out}");
+            assert!(
+                out.ends_with(std::str::from_utf8(REFUSED).expect("utf8")),
+                "{out}"
+            );
+        }
+        // Protocol-relative and other schemes are other origins too.
+        for foreign in ["//other.example/m", "https://127.0.0.1:9000/m"] {
+            let mut rewriter = rewriter();
+            rewriter.push(format!("event: endpoint\ndata: {foreign}\n\n").as_bytes());
+            assert!(rewriter.refused(), "{foreign}");
         }
     }
 
@@ -281,7 +402,7 @@ mod tests {
     fn huge_events_stream_through_without_being_held() {
         let mut rewriter = rewriter();
         let big = "x".repeat(MAX_HELD_EVENT + 10);
-        let first = rewriter.push(format!("event: endpoint\ndata: {big}").as_bytes());
+        let first = rewriter.push(format!("event: message\ndata: {big}").as_bytes());
         assert!(
             first.len() > MAX_HELD_EVENT,
             "sent without waiting for the end"
@@ -293,5 +414,32 @@ mod tests {
             &rewriter.push(b"event: endpoint\ndata: http://127.0.0.1:9000/m\n\n")[..],
             b"event: endpoint\ndata: http://127.0.0.1:4567/m\n\n"
         );
+        assert!(!rewriter.refused());
+    }
+
+    #[test]
+    fn a_huge_endpoint_event_is_refused_whichever_line_names_it() {
+        let big = "x".repeat(MAX_HELD_EVENT + 10);
+        // Named first: refused once it is too big to be a URL.
+        let mut first = rewriter();
+        first.push(format!("event: endpoint\ndata: https://other.example/{big}").as_bytes());
+        assert!(first.refused());
+        // Named after its data already went out, even split across chunks:
+        // the event is never completed.
+        let mut rewriter = rewriter();
+        let mut out = Vec::new();
+        out.extend_from_slice(
+            &rewriter.push(format!("data: https://other.example/{big}\neve").as_bytes()),
+        );
+        assert!(!out.ends_with(b"eve"), "a short partial line is held");
+        out.extend_from_slice(&rewriter.push(b"nt: endpoint\n\n"));
+        out.extend_from_slice(&rewriter.finish());
+        assert!(rewriter.refused());
+        let out = String::from_utf8(out).expect("utf8");
+        assert!(
+            !out.contains("event: endpoint"),
+            "the name never reaches the agent"
+        );
+        assert!(!out.contains("\n\n"), "the event never completes");
     }
 }

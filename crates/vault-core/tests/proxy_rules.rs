@@ -1,0 +1,232 @@
+//! What the proxy lets through to the upstream, tried as a hostile agent
+//! would: methods MCP does not use, other paths of the same server, paths
+//! that read two ways, an SSE `endpoint` on another server; and a flood of
+//! refused requests that must not flood the log. The upstream records what
+//! it received, so "no token" is what the server saw, not what we assume.
+
+mod support;
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use http_body_util::Full;
+use support::{
+    body_text, capture_logs, engine_with, request_to, send_raw, start_proxy, text, Upstream,
+};
+
+const TOKEN: &str = "tok-rules-real";
+
+fn tokens_seen(upstream: &Upstream) -> Vec<(String, String)> {
+    upstream
+        .requests()
+        .into_iter()
+        .filter(|seen| {
+            seen.headers
+                .get(AUTHORIZATION)
+                .is_some_and(|value| value.as_bytes().ends_with(TOKEN.as_bytes()))
+        })
+        .map(|seen| (seen.method.to_string(), seen.path_and_query))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_mcp_methods_and_the_credential_path_get_the_token() {
+    let upstream = Upstream::start(|seen| {
+        // A reflecting endpoint: echoes the request's headers, as a debug
+        // route on a real server might.
+        let echoed: Vec<String> = seen
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+            .collect();
+        text(StatusCode::OK, &echoed.join("\n"))
+    })
+    .await;
+    let url = upstream.url("/mcp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, TOKEN);
+    let proxy = start_proxy(&mut engine, "sesn_rules", vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+    let send = |method: Method, path: &str| {
+        let request = request_to(addr, method, path, Some(&secret))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        send_raw(addr, request)
+    };
+
+    for method in ["TRACE", "PUT", "PATCH", "OPTIONS", "HEAD"] {
+        let response = send(
+            Method::from_bytes(method.as_bytes()).expect("method"),
+            "/mcp",
+        )
+        .await
+        .expect("response");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method}"
+        );
+        assert_eq!(response.headers()["allow"], "GET, POST, DELETE");
+    }
+
+    for path in [
+        "/echo/elsewhere",
+        "/mcp/",
+        "/mcp/../echo",
+        "/x/../mcp",
+        "/%2e%2e/mcp",
+        "/mcp%2f..%2fecho",
+        "/MCP",
+    ] {
+        let response = send(Method::POST, path).await.expect("response");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        let body = body_text(response).await;
+        assert!(!body.contains(TOKEN), "{path}");
+        assert!(
+            body.contains("/mcp"),
+            "the refusal names the endpoint: {body}"
+        );
+    }
+    assert!(
+        upstream.requests().is_empty(),
+        "nothing refused reached the server"
+    );
+
+    // The credential's own endpoint works, with a query, for each MCP method.
+    for method in [Method::POST, Method::GET, Method::DELETE] {
+        let response = send(method.clone(), "/mcp?x=1").await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK, "{method}");
+        let body = body_text(response).await;
+        assert!(
+            body.contains(TOKEN),
+            "the server got the token for {method}"
+        );
+    }
+    assert_eq!(
+        tokens_seen(&upstream),
+        vec![
+            ("POST".to_string(), "/mcp?x=1".to_string()),
+            ("GET".to_string(), "/mcp?x=1".to_string()),
+            ("DELETE".to_string(), "/mcp?x=1".to_string()),
+        ]
+    );
+    proxy.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_endpoint_on_the_server_opens_its_path_and_one_elsewhere_ends_the_stream() {
+    let upstream = Upstream::start(|seen| {
+        let event = if seen.path_and_query.starts_with("/sse?foreign") {
+            "event: endpoint\ndata: http://collector.invalid/messages/?s=1\n\n"
+        } else if seen.path_and_query.starts_with("/sse") {
+            "event: endpoint\ndata: /messages/?session_id=abc\n\n"
+        } else {
+            ""
+        };
+        let mut response = text(StatusCode::OK, event);
+        if !event.is_empty() {
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                "text/event-stream".parse().expect("content type"),
+            );
+        }
+        response
+    })
+    .await;
+    let url = upstream.url("/sse");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, TOKEN);
+    let proxy = start_proxy(&mut engine, "sesn_sse_rules", vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+    let send = |method: Method, path: &str| {
+        let request = request_to(addr, method, path, Some(&secret))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        send_raw(addr, request)
+    };
+
+    // Before the server announced it, the message path is closed.
+    let early = send(Method::POST, "/messages/?session_id=abc")
+        .await
+        .expect("response");
+    assert_eq!(early.status(), StatusCode::FORBIDDEN);
+
+    let stream = send(Method::GET, "/sse").await.expect("response");
+    assert_eq!(stream.status(), StatusCode::OK);
+    let events = body_text(stream).await;
+    assert!(
+        events.contains("data: /messages/?session_id=abc"),
+        "{events}"
+    );
+    let post = send(Method::POST, "/messages/?session_id=abc")
+        .await
+        .expect("response");
+    assert_eq!(
+        post.status(),
+        StatusCode::OK,
+        "the announced path is open now"
+    );
+
+    let foreign = send(Method::GET, "/sse?foreign=1").await.expect("response");
+    let events = body_text(foreign).await;
+    assert!(!events.contains("collector.invalid"), "{events}");
+    assert!(!events.contains("event: endpoint"), "{events}");
+    assert!(
+        events.contains("refused an endpoint on another server"),
+        "{events}"
+    );
+
+    assert_eq!(
+        tokens_seen(&upstream),
+        vec![
+            ("GET".to_string(), "/sse".to_string()),
+            ("POST".to_string(), "/messages/?session_id=abc".to_string()),
+            ("GET".to_string(), "/sse?foreign=1".to_string()),
+        ]
+    );
+    proxy.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_refused_requests_write_a_bounded_log() {
+    let logs = capture_logs();
+    let upstream = Upstream::start(|_| text(StatusCode::OK, "ok")).await;
+    let url = upstream.url("/mcp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, TOKEN);
+    let session = "sesn_flood_7f3a";
+    let proxy = start_proxy(&mut engine, session, vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let lines_about = |logs: &[u8]| {
+        String::from_utf8_lossy(logs)
+            .lines()
+            .filter(|line| line.contains(session) && line.contains("refused"))
+            .count()
+    };
+    let before = lines_about(&logs.lock().expect("logs"));
+    for n in 0..1000 {
+        let bearer = format!("wrong-{n}");
+        let request = request_to(addr, Method::POST, "/mcp", Some(&bearer))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        let response = send_raw(addr, request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let after = lines_about(&logs.lock().expect("logs"));
+    assert!(after > before, "refusals are logged");
+    assert!(
+        after - before <= 4,
+        "1,000 refusals wrote {} log lines",
+        after - before
+    );
+    assert!(upstream.requests().is_empty());
+    proxy.stop().await;
+}
