@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use vault_core::Engine;
+use vault_core::{Engine, PendingKey};
 
 use crate::error::{IpcError, IpcResult};
 
@@ -14,6 +14,9 @@ pub struct AppState {
     /// Opened lazily so a failure (e.g. data from a newer version) is reported
     /// to the UI instead of crashing at start, and a retry can succeed.
     engine: Arc<Mutex<Option<Engine>>>,
+    /// A key shown to the user and not stored yet (first setup or a new
+    /// recovery key), until they confirm they saved it.
+    pending_key: Arc<Mutex<Option<PendingKey>>>,
 }
 
 impl AppState {
@@ -21,7 +24,12 @@ impl AppState {
         Self {
             data_dir,
             engine: Arc::new(Mutex::new(None)),
+            pending_key: Arc::new(Mutex::new(None)),
         }
+    }
+
+    pub fn pending_key(&self) -> Arc<Mutex<Option<PendingKey>>> {
+        Arc::clone(&self.pending_key)
     }
 
     /// Runs `job` with the engine on a blocking thread.
@@ -67,11 +75,11 @@ pub fn trace_ipc_answer<T: serde::Serialize>(answer: &IpcResult<T>) {
     if let Some(path) = std::env::var_os("KEYBEARER_IPC_TRACE") {
         use std::io::Write;
         let line = serde_json::to_string(answer).unwrap_or_default();
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        if let Ok(mut file) = options.open(path) {
             let _ = writeln!(file, "{} {line}", std::any::type_name::<T>());
         }
     }

@@ -179,6 +179,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::Unsupported
         | C::SpawnFailed
         | C::SessionNotRunning
+        | C::NotShown
         | C::Internal
         | C::NotInApp => return None,
     })
@@ -207,6 +208,7 @@ fn exit_code(error: &Error) -> u8 {
         | C::Io
         | C::Randomness
         | C::SpawnFailed
+        | C::NotShown
         | C::Internal
         | C::NotInApp => 1,
     }

@@ -94,6 +94,10 @@ pub enum Error {
 
     #[error("Session {id} is not running (it is {state}).")]
     SessionNotRunning { id: String, state: String },
+
+    /// A secret meant to be shown once could not be shown; nothing was stored.
+    #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
+    NotShown(String),
 }
 
 impl Error {
@@ -139,6 +143,7 @@ impl Error {
             Self::Unsupported(_) => ErrorCode::Unsupported,
             Self::Spawn(_) => ErrorCode::SpawnFailed,
             Self::SessionNotRunning { .. } => ErrorCode::SessionNotRunning,
+            Self::NotShown(_) => ErrorCode::NotShown,
         }
     }
 }
@@ -178,6 +183,7 @@ pub enum ErrorCode {
     Unsupported,
     SpawnFailed,
     SessionNotRunning,
+    NotShown,
     Internal,
     NotInApp,
 }
@@ -211,6 +217,7 @@ impl ErrorCode {
             Self::Unsupported => "unsupported",
             Self::SpawnFailed => "spawn_failed",
             Self::SessionNotRunning => "session_not_running",
+            Self::NotShown => "not_shown",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }

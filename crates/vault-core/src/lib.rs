@@ -32,7 +32,7 @@ pub use catalog::{Catalog, CredentialCheck};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
-pub use keys::{KeyProtection, Keys, SetupProtection};
+pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{
     Credential, CredentialType, Environment, Event, NewCredential, Protocol, Resolution, Timestamp,
     Vault,

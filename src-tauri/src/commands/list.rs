@@ -19,6 +19,7 @@ macro_rules! with_app_commands {
             setup::unlock_with_passphrase,
             setup::recover,
             setup::regenerate_recovery_key,
+            setup::confirm_recovery_key,
             environments::list_environments,
             environments::create_environment,
             environments::set_active_environment,

@@ -2,22 +2,23 @@
 
 use serde::Serialize;
 use tauri::State;
-use vault_core::{RecoveryKey, SetupProtection, Status, UserSecret};
+use vault_core::{PendingKey, SetupProtection, Status, UserSecret};
 
 use crate::error::IpcResult;
 use crate::state::AppState;
 
-/// The recovery key, returned once so the UI can show it once.
+/// The recovery key, returned once so the UI can show it once. Nothing is
+/// stored until the user confirms they saved it (`confirm_recovery_key`).
 #[derive(Debug, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct RecoveryKeyReveal {
     pub recovery_key: String,
 }
 
-impl From<RecoveryKey> for RecoveryKeyReveal {
-    fn from(key: RecoveryKey) -> Self {
+impl From<&PendingKey> for RecoveryKeyReveal {
+    fn from(pending: &PendingKey) -> Self {
         Self {
-            recovery_key: key.reveal_once().to_string(),
+            recovery_key: pending.recovery_key().reveal_once().to_string(),
         }
     }
 }
@@ -34,13 +35,46 @@ pub async fn app_status(state: State<'_, AppState>) -> IpcResult<Status> {
     state.run(|engine| engine.status()).await
 }
 
+/// First setup, step one: a new key and its recovery key, shown but not
+/// stored until `confirm_recovery_key`. Not traced: the answer is a secret.
 #[tauri::command]
 pub async fn initialize(
     state: State<'_, AppState>,
     passphrase: Option<String>,
 ) -> IpcResult<RecoveryKeyReveal> {
+    let pending = state.pending_key();
     state
-        .run(move |engine| Ok(engine.keys().initialize(protection(passphrase))?.into()))
+        .with_engine(move |engine| {
+            let planned = engine.keys().plan_setup(protection(passphrase))?;
+            let reveal = RecoveryKeyReveal::from(&planned);
+            *pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(planned);
+            Ok(reveal)
+        })
+        .await
+}
+
+/// Stores the key shown by `initialize` or `regenerate_recovery_key`, once
+/// the user ticked "I have saved it".
+#[tauri::command]
+pub async fn confirm_recovery_key(state: State<'_, AppState>) -> IpcResult<Status> {
+    let pending = state.pending_key();
+    state
+        .run(move |engine| {
+            let planned = pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| {
+                    vault_core::Error::invalid(
+                        "recovery_key",
+                        "There is no new recovery key waiting to be saved. Start again.",
+                    )
+                })?;
+            engine.keys().commit(planned)?;
+            engine.status()
+        })
         .await
 }
 
@@ -85,9 +119,19 @@ pub async fn recover(
         .await
 }
 
+/// A new recovery key, shown but not stored (the old one keeps working)
+/// until `confirm_recovery_key`. Not traced: the answer is a secret.
 #[tauri::command]
 pub async fn regenerate_recovery_key(state: State<'_, AppState>) -> IpcResult<RecoveryKeyReveal> {
+    let pending = state.pending_key();
     state
-        .run(|engine| Ok(engine.keys().regenerate_recovery_key()?.into()))
+        .with_engine(move |engine| {
+            let planned = engine.keys().plan_new_recovery_key()?;
+            let reveal = RecoveryKeyReveal::from(&planned);
+            *pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(planned);
+            Ok(reveal)
+        })
         .await
 }

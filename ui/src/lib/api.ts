@@ -58,7 +58,11 @@ export const recover = (recoveryKey: string, newPassphrase: string | null) =>
     newPassphrase ? [recoveryKey, newPassphrase] : [recoveryKey],
   );
 
+/** Shows a new recovery key; nothing changes until `confirmRecoveryKey`. */
 export const regenerateRecoveryKey = () => call<RecoveryKeyReveal>("regenerate_recovery_key");
+
+/** Stores the key just shown (setup, or a new recovery key) once the user saved it. */
+export const confirmRecoveryKey = () => call<Status>("confirm_recovery_key");
 
 // ----- environments --------------------------------------------------------
 

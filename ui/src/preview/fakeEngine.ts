@@ -150,15 +150,27 @@ export function createFakeEngine(scenario: Scenario) {
     return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200 };
   }
 
+  /** How a setup shown but not confirmed yet will keep its key. */
+  let pendingSetup: "keychain" | "passphrase" | null = null;
+
   const commands: Partial<Record<Command, (args: Args) => unknown>> = {
     sessions_available: () => true,
     app_status: () => status(),
     initialize: ({ passphrase }) => {
       if (passphrase === null && scenario === "no-keychain") fail("keychain_unavailable", "The system keychain could not be reached (no Secret Service). Your tokens are safe but cannot be unlocked until it is available.");
-      initialized = true;
-      unlocked = true;
-      record("setup.completed", { detail: passphrase === null ? "keychain" : "passphrase" });
+      pendingSetup = passphrase === null ? "keychain" : "passphrase";
       return slow({ recovery_key: recoveryKey() }, 600);
+    },
+    confirm_recovery_key: () => {
+      if (pendingSetup !== null) {
+        initialized = true;
+        unlocked = true;
+        record("setup.completed", { detail: pendingSetup });
+        pendingSetup = null;
+      } else {
+        record("recovery_key.regenerated");
+      }
+      return status();
     },
     unlock: () => {
       if (scenario === "locked-keychain") fail("keychain_locked", "The system keychain is locked or refused access (dismissed). Unlock it (for example by logging in to your desktop) and try again.");
@@ -177,10 +189,7 @@ export function createFakeEngine(scenario: Scenario) {
       record("key.recovered");
       return status();
     },
-    regenerate_recovery_key: () => {
-      record("recovery_key.regenerated");
-      return { recovery_key: "P4RT-QZQM-W2XK-L7CB-N3HD-T6VA-Y5EJ-RBSU" };
-    },
+    regenerate_recovery_key: () => ({ recovery_key: "P4RT-QZQM-W2XK-L7CB-N3HD-T6VA-Y5EJ-RBSU" }),
     list_environments: () => environments.map((environment) => ({ ...environment, vault_count: vaults.filter((v) => v.environment === environment.name).length })),
     create_environment: ({ name, colour }) => {
       const lower = String(name).trim().toLowerCase();

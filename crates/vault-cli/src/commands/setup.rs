@@ -1,7 +1,9 @@
 //! init, status, recover, recovery-key.
 
+use std::io::Write;
+
 use serde_json::json;
-use vault_core::{Engine, Error, KeyProtection, KeychainStatus, RecoveryKey, SetupProtection};
+use vault_core::{Engine, Error, KeyProtection, KeychainStatus, PendingKey, SetupProtection};
 
 use crate::input;
 use crate::output::Output;
@@ -12,31 +14,48 @@ pub fn init(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<(), E
     } else {
         SetupProtection::Keychain
     };
-    let recovery = engine.keys().initialize(how)?;
+    let pending = engine.keys().plan_setup(how)?;
     let stored_in = if passphrase {
         "protected by your passphrase"
     } else {
         "stored in your system keychain"
     };
-    show_recovery_key(
+    show_then_commit(
+        engine,
         out,
-        &recovery,
+        pending,
         &format!("Keybearer is set up. The master key is {stored_in}."),
     )
 }
 
-fn show_recovery_key(out: &Output, recovery: &RecoveryKey, headline: &str) -> Result<(), Error> {
-    out.either(&json!({ "recovery_key": recovery.reveal_once() }), || {
-        outln!("{headline}");
-        outln!();
-        outln!("Your recovery key (shown only this once):");
-        outln!();
-        outln!("    {}", recovery.reveal_once());
-        outln!();
-        outln!("Write it down or keep it in a password manager. If this computer's keychain");
-        outln!("ever loses the master key, `keybearer recover` and this key bring back");
-        outln!("every vault. Without it, the tokens cannot be recovered.");
-    })
+/// Shows the recovery key and stores the key only once the output was
+/// written and flushed: a full disk or a closed pipe leaves everything as
+/// it was (no setup; or the old recovery key still working).
+fn show_then_commit(
+    engine: &mut Engine,
+    out: &Output,
+    pending: PendingKey,
+    headline: &str,
+) -> Result<(), Error> {
+    let key = pending.recovery_key().reveal_once();
+    let text = if out.json {
+        format!("{}\n", json!({ "recovery_key": key }))
+    } else {
+        format!(
+            "{headline}\n\n\
+             Your recovery key (shown only this once):\n\n    {key}\n\n\
+             Write it down or keep it in a password manager. If this computer's keychain\n\
+             ever loses the master key, `keybearer recover` and this key bring back\n\
+             every vault. Without it, the tokens cannot be recovered.\n"
+        )
+    };
+    let text = zeroize::Zeroizing::new(text);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|error| Error::NotShown(error.to_string()))?;
+    engine.keys().commit(pending)
 }
 
 pub fn status(engine: &mut Engine, out: &Output) -> Result<(), Error> {
@@ -103,10 +122,11 @@ pub fn recover(engine: &mut Engine, out: &Output, passphrase: bool) -> Result<()
 
 pub fn regenerate_recovery_key(engine: &mut Engine, out: &Output) -> Result<(), Error> {
     super::unlock(engine)?;
-    let recovery = engine.keys().regenerate_recovery_key()?;
-    show_recovery_key(
+    let pending = engine.keys().plan_new_recovery_key()?;
+    show_then_commit(
+        engine,
         out,
-        &recovery,
+        pending,
         "A new recovery key was made. The old one no longer works.",
     )
 }

@@ -51,13 +51,94 @@ pub(crate) fn protection(conn: &Connection) -> Result<Option<KeyProtection>> {
     )
 }
 
-/// Makes the master key for an empty database. Returns the recovery key to show once.
-pub(crate) fn set_up(
+/// A key made but not stored yet: shown to the user first, stored only once
+/// that worked (`Keys::commit`). Dropping it changes nothing.
+pub struct PendingKey {
+    pub(crate) recovery: RecoveryKey,
+    pub(crate) recovery_wrap: Vec<u8>,
+    /// First setup only: the new master key and how it is to be kept.
+    pub(crate) setup: Option<(MasterKey, PendingProtection)>,
+}
+
+pub(crate) enum PendingProtection {
+    Keychain,
+    Passphrase(PassphraseWrap),
+}
+
+impl PendingKey {
+    /// The recovery key to show, once, before committing.
+    pub fn recovery_key(&self) -> &RecoveryKey {
+        &self.recovery
+    }
+}
+
+impl std::fmt::Debug for PendingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingKey(<redacted>)")
+    }
+}
+
+/// Makes the master key for an empty database, with its recovery copy,
+/// without storing anything.
+pub(crate) fn plan_set_up(
+    conn: &Connection,
+    install_id: &str,
+    how: &SetupProtection,
+) -> Result<PendingKey> {
+    refuse_existing_data(conn)?;
+    let master = MasterKey::generate()?;
+    let protection = match how {
+        SetupProtection::Keychain => PendingProtection::Keychain,
+        SetupProtection::Passphrase(passphrase) => {
+            PendingProtection::Passphrase(passphrase_wrap(install_id, &master, passphrase)?)
+        }
+    };
+    let (recovery, recovery_wrap) = recovery_wrap(install_id, &master)?;
+    Ok(PendingKey {
+        recovery,
+        recovery_wrap,
+        setup: Some((master, protection)),
+    })
+}
+
+/// Stores a planned key: the master key in the keychain (or its passphrase
+/// copy), the recovery copy, the key check value. Returns the master key.
+pub(crate) fn apply(
     conn: &Connection,
     keychain: &dyn KeyStore,
     install_id: &str,
-    how: &SetupProtection,
-) -> Result<(MasterKey, RecoveryKey)> {
+    pending: PendingKey,
+) -> Result<Option<MasterKey>> {
+    let PendingKey {
+        recovery_wrap,
+        setup,
+        ..
+    } = pending;
+    let Some((master, protection)) = setup else {
+        // A new recovery key for the existing master key.
+        meta::set(conn, meta::RECOVERY_WRAPPED_KEY, &recovery_wrap)?;
+        return Ok(None);
+    };
+    refuse_existing_data(conn)?;
+    let kind = match &protection {
+        PendingProtection::Keychain => {
+            // Keychain first: if it fails, the database is untouched and setup can be retried.
+            keychain.save(&OsKeychain::account_for(install_id), &master)?;
+            KeyProtection::Keychain
+        }
+        PendingProtection::Passphrase(wrap) => {
+            store_passphrase_wrap(conn, wrap)?;
+            KeyProtection::Passphrase
+        }
+    };
+    meta::set(conn, meta::RECOVERY_WRAPPED_KEY, &recovery_wrap)?;
+    meta::set(conn, meta::KEY_CHECK, &crypto::key_check_value(&master))?;
+    meta::set(conn, meta::KEY_PROTECTION, kind.as_str().as_bytes())?;
+    Ok(Some(master))
+}
+
+/// Setup only ever happens on an empty database.
+fn refuse_existing_data(conn: &Connection) -> Result<()> {
     if protection(conn)?.is_some() {
         return Err(Error::AlreadyInitialized);
     }
@@ -65,22 +146,17 @@ pub(crate) fn set_up(
         // Data without a key check: never paper over it with a fresh key.
         return Err(Error::RecoveryNeeded);
     }
-    let master = MasterKey::generate()?;
-    let kind = match how {
-        SetupProtection::Keychain => {
-            // Keychain first: if it fails, the database is untouched and setup can be retried.
-            keychain.save(&OsKeychain::account_for(install_id), &master)?;
-            KeyProtection::Keychain
-        }
-        SetupProtection::Passphrase(passphrase) => {
-            store_passphrase_wrap(conn, install_id, &master, passphrase)?;
-            KeyProtection::Passphrase
-        }
-    };
-    let recovery = store_recovery_wrap(conn, install_id, &master)?;
-    meta::set(conn, meta::KEY_CHECK, &crypto::key_check_value(&master))?;
-    meta::set(conn, meta::KEY_PROTECTION, kind.as_str().as_bytes())?;
-    Ok((master, recovery))
+    Ok(())
+}
+
+/// A new recovery copy of `master`, not stored yet.
+pub(crate) fn plan_new_recovery_key(install_id: &str, master: &MasterKey) -> Result<PendingKey> {
+    let (recovery, recovery_wrap) = recovery_wrap(install_id, master)?;
+    Ok(PendingKey {
+        recovery,
+        recovery_wrap,
+        setup: None,
+    })
 }
 
 /// Reads the key from the keychain and checks it against the stored check value.
@@ -153,7 +229,7 @@ pub(crate) fn recover(
             )?;
         }
         SetupProtection::Passphrase(passphrase) => {
-            store_passphrase_wrap(conn, install_id, &key, passphrase)?;
+            store_passphrase_wrap(conn, &passphrase_wrap(install_id, &key, passphrase)?)?;
             meta::set(
                 conn,
                 meta::KEY_PROTECTION,
@@ -164,12 +240,8 @@ pub(crate) fn recover(
     Ok(key)
 }
 
-/// Replaces the recovery copy; the old recovery key stops working.
-pub(crate) fn store_recovery_wrap(
-    conn: &Connection,
-    install_id: &str,
-    master: &MasterKey,
-) -> Result<RecoveryKey> {
+/// A recovery key and the master key wrapped by it.
+fn recovery_wrap(install_id: &str, master: &MasterKey) -> Result<(RecoveryKey, Vec<u8>)> {
     let (display, secret) = recovery_key::generate()?;
     let kek = crypto::kek_from_recovery(&secret, install_id);
     let wrapped = crypto::seal(
@@ -177,16 +249,21 @@ pub(crate) fn store_recovery_wrap(
         master.as_bytes(),
         &crypto::key_wrap_aad("recovery", install_id),
     )?;
-    meta::set(conn, meta::RECOVERY_WRAPPED_KEY, &wrapped)?;
-    Ok(display)
+    Ok((display, wrapped))
 }
 
-fn store_passphrase_wrap(
-    conn: &Connection,
+/// The master key wrapped under a passphrase (Argon2id), ready to store.
+pub(crate) struct PassphraseWrap {
+    salt: [u8; 16],
+    params_json: Vec<u8>,
+    wrapped: Vec<u8>,
+}
+
+fn passphrase_wrap(
     install_id: &str,
     master: &MasterKey,
     passphrase: &UserSecret,
-) -> Result<()> {
+) -> Result<PassphraseWrap> {
     if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(Error::invalid(
             "passphrase",
@@ -204,9 +281,17 @@ fn store_passphrase_wrap(
     )?;
     let params_json = serde_json::to_vec(&params)
         .map_err(|error| Error::invalid("passphrase", error.to_string()))?;
-    meta::set(conn, meta::PASSPHRASE_SALT, &salt)?;
-    meta::set(conn, meta::PASSPHRASE_PARAMS, &params_json)?;
-    meta::set(conn, meta::PASSPHRASE_WRAPPED_KEY, &wrapped)?;
+    Ok(PassphraseWrap {
+        salt,
+        params_json,
+        wrapped,
+    })
+}
+
+fn store_passphrase_wrap(conn: &Connection, wrap: &PassphraseWrap) -> Result<()> {
+    meta::set(conn, meta::PASSPHRASE_SALT, &wrap.salt)?;
+    meta::set(conn, meta::PASSPHRASE_PARAMS, &wrap.params_json)?;
+    meta::set(conn, meta::PASSPHRASE_WRAPPED_KEY, &wrap.wrapped)?;
     Ok(())
 }
 

@@ -18,7 +18,8 @@ use crate::store::events::{self, NewEvent};
 use crate::store::Store;
 
 pub(crate) use lifecycle::is_current_key;
-pub use lifecycle::{KeyProtection, SetupProtection};
+use lifecycle::PendingProtection;
+pub use lifecycle::{KeyProtection, PendingKey, SetupProtection};
 
 /// The keychain, this installation's id and, once unlocked, the master key.
 pub(crate) struct KeyRing {
@@ -103,26 +104,59 @@ impl Keys<'_> {
         self.ring.account()
     }
 
-    /// First setup: makes the master key and returns the recovery key, which
-    /// the caller must show to the user exactly once.
-    pub fn initialize(&mut self, how: SetupProtection) -> Result<RecoveryKey> {
-        let tx = self.store.write()?;
-        let (master, recovery) =
-            lifecycle::set_up(&tx, self.ring.keychain(), &self.ring.install_id, &how)?;
-        let detail = match how {
-            SetupProtection::Keychain => "keychain",
-            SetupProtection::Passphrase(_) => "passphrase",
+    /// First setup, step one: makes the master key and its recovery key
+    /// without storing anything. Show [`PendingKey::recovery_key`] to the
+    /// user, then [`Keys::commit`] it once that worked (the CLI: written and
+    /// flushed; the window: "I have saved it" ticked). Dropping it instead
+    /// changes nothing.
+    pub fn plan_setup(&mut self, how: SetupProtection) -> Result<PendingKey> {
+        lifecycle::plan_set_up(self.store.conn(), &self.ring.install_id, &how)
+    }
+
+    /// A new recovery key for the unlocked master key, step one: nothing
+    /// changes (the old key keeps working) until [`Keys::commit`].
+    pub fn plan_new_recovery_key(&mut self) -> Result<PendingKey> {
+        let master = self.ring.master(self.store)?;
+        lifecycle::plan_new_recovery_key(&self.ring.install_id, &master)
+    }
+
+    /// Stores a key shown to the user: first setup (the master key into the
+    /// keychain or under the passphrase) or a new recovery key (the old one
+    /// stops working).
+    pub fn commit(&mut self, pending: PendingKey) -> Result<()> {
+        let (kind, detail) = match &pending.setup {
+            Some((_, PendingProtection::Keychain)) => (EventKind::SetupCompleted, Some("keychain")),
+            Some((_, PendingProtection::Passphrase(_))) => {
+                (EventKind::SetupCompleted, Some("passphrase"))
+            }
+            None => (EventKind::RecoveryKeyRegenerated, None),
         };
+        let tx = self.store.write()?;
+        let master = lifecycle::apply(&tx, self.ring.keychain(), &self.ring.install_id, pending)?;
         events::insert(
             &tx,
             &NewEvent {
-                detail: Some(detail),
-                ..NewEvent::new(EventKind::SetupCompleted)
+                detail,
+                ..NewEvent::new(kind)
             },
         )?;
         tx.commit()?;
-        tracing::info!(protection = detail, "vault initialised");
-        self.ring.master = Some(master);
+        if let Some(master) = master {
+            tracing::info!(protection = detail.unwrap_or_default(), "vault initialised");
+            self.ring.master = Some(master);
+        } else {
+            tracing::info!("recovery key replaced");
+        }
+        Ok(())
+    }
+
+    /// First setup in one step, for callers whose way of showing the key
+    /// cannot fail (tests); front ends use [`Keys::plan_setup`] and
+    /// [`Keys::commit`].
+    pub fn initialize(&mut self, how: SetupProtection) -> Result<RecoveryKey> {
+        let pending = self.plan_setup(how)?;
+        let recovery = RecoveryKey::new(pending.recovery_key().reveal_once().to_string());
+        self.commit(pending)?;
         Ok(recovery)
     }
 
@@ -166,15 +200,5 @@ impl Keys<'_> {
         tracing::info!("master key recovered");
         self.ring.master = Some(key);
         Ok(())
-    }
-
-    /// Makes a new recovery key; the previous one stops working.
-    pub fn regenerate_recovery_key(&mut self) -> Result<RecoveryKey> {
-        let master = self.ring.master(self.store)?;
-        let tx = self.store.write()?;
-        let recovery = lifecycle::store_recovery_wrap(&tx, &self.ring.install_id, &master)?;
-        events::insert(&tx, &NewEvent::new(EventKind::RecoveryKeyRegenerated))?;
-        tx.commit()?;
-        Ok(recovery)
     }
 }
