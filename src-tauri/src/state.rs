@@ -58,13 +58,24 @@ impl AppState {
                 .map_err(|_| IpcError::internal("engine lock poisoned"))?;
             let engine = match guard.as_mut() {
                 Some(engine) => engine,
-                None => guard.insert(Engine::open(&data_dir)?),
+                None => guard.insert(open_engine(&data_dir)?),
             };
             job(engine).map_err(IpcError::from)
         })
         .await
         .map_err(|_| IpcError::internal("background task failed"))?
     }
+}
+
+/// Opens the engine and removes what sessions of dead Keybearer processes
+/// left behind (their private folders can hold a token).
+fn open_engine(data_dir: &std::path::Path) -> vault_core::Result<Engine> {
+    let mut engine = Engine::open(data_dir)?;
+    #[cfg(unix)]
+    if let Err(error) = vault_core::session::sweep_orphaned_sessions(&mut engine) {
+        tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
+    }
+    Ok(engine)
 }
 
 /// Debug builds only: with `KEYBEARER_IPC_TRACE=<file>` set, every answer

@@ -45,6 +45,12 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     let mut engine = Engine::open(&data_dir)?;
     vault_core::logging::init_file_log(&data_dir);
     let engine = &mut engine;
+    // A session whose Keybearer process was killed leaves its private folder
+    // (a direct-mode config holds a token): remove it now.
+    #[cfg(unix)]
+    if let Err(error) = vault_core::session::sweep_orphaned_sessions(engine) {
+        tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
+    }
     let command = match cli.command {
         #[cfg(unix)]
         Command::Session { action } => return session(engine, out, action),

@@ -149,11 +149,29 @@ impl Default for PassphraseParams {
     }
 }
 
+impl PassphraseParams {
+    /// Parameters read back from the database are trusted only within these
+    /// bounds: a tampered row must not make unlocking allocate gigabytes or
+    /// spin for hours. (Lowering them gains an attacker nothing: the stored
+    /// wrap was made with the real ones, so other values only fail to open.)
+    pub(crate) fn within_bounds(self) -> bool {
+        (8..=1024 * 1024).contains(&self.memory_kib)
+            && (1..=16).contains(&self.iterations)
+            && (1..=8).contains(&self.parallelism)
+    }
+}
+
 pub(crate) fn kek_from_passphrase(
     passphrase: &str,
     salt: &[u8],
     params: PassphraseParams,
 ) -> Result<Zeroizing<[u8; 32]>> {
+    if !params.within_bounds() {
+        return Err(Error::invalid(
+            "passphrase",
+            "The stored passphrase settings are outside what Keybearer accepts; the data may have been altered. Use your recovery key instead.",
+        ));
+    }
     let argon_params = argon2::Params::new(
         params.memory_kib,
         params.iterations,
@@ -171,6 +189,41 @@ pub(crate) fn kek_from_passphrase(
         .hash_password_into(passphrase.as_bytes(), salt, okm.as_mut())
         .map_err(|error| Error::invalid("passphrase", format!("cannot derive a key: {error}")))?;
     Ok(okm)
+}
+
+#[cfg(test)]
+mod passphrase_bounds {
+    use super::*;
+
+    #[test]
+    fn defaults_are_within_bounds_and_extremes_are_refused() {
+        assert!(PassphraseParams::default().within_bounds());
+        for params in [
+            PassphraseParams {
+                memory_kib: u32::MAX,
+                iterations: 3,
+                parallelism: 1,
+            },
+            PassphraseParams {
+                memory_kib: 4,
+                iterations: 3,
+                parallelism: 1,
+            },
+            PassphraseParams {
+                memory_kib: 65536,
+                iterations: 1_000_000,
+                parallelism: 1,
+            },
+            PassphraseParams {
+                memory_kib: 65536,
+                iterations: 3,
+                parallelism: 255,
+            },
+        ] {
+            assert!(!params.within_bounds(), "{params:?}");
+            assert!(kek_from_passphrase("a long passphrase", &[0; 16], params).is_err());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ impl Catalog<'_> {
             },
         )?;
         tx.commit()?;
+        self.store.checkpoint();
         tracing::info!(credential_id = %credential.id, "credential deleted");
         Ok(credential)
     }
@@ -100,6 +101,7 @@ impl Catalog<'_> {
             },
         )?;
         tx.commit()?;
+        self.store.checkpoint();
         tracing::info!(old = %old.id, new = %new.id, "token replaced");
         Ok(new)
     }

@@ -6,7 +6,9 @@
 //!
 //! Rules kept here: one name per environment for vaults (ignoring ASCII
 //! case), one credential per normalised URL in a vault, rotation as one
-//! transaction (delete + create).
+//! transaction (delete + create). After anything that deletes a sealed
+//! token, the WAL is checkpointed and truncated so its ciphertext does not
+//! linger there.
 
 mod credentials;
 
@@ -170,6 +172,7 @@ impl Catalog<'_> {
             },
         )?;
         tx.commit()?;
+        self.store.checkpoint();
         tracing::info!(vault_id = %vault.id, "vault deleted");
         Ok(vault)
     }

@@ -43,6 +43,6 @@ pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};
 pub use pty::SessionPty;
 pub use records::{
-    prepare, recorded_session, recorded_sessions, stop_recorded_session, PreparedSession,
-    SessionRequest,
+    prepare, recorded_session, recorded_sessions, stop_recorded_session, sweep_orphaned_sessions,
+    PreparedSession, SessionRequest,
 };

@@ -67,15 +67,22 @@ impl Drop for PrivateDir {
 }
 
 /// Removes a private folder recorded for a session whose owner vanished.
-/// Only folders that look like ours are touched.
-pub(crate) fn remove_recorded(path: &Path, session_id: &str) {
+/// Only folders that look like ours are touched, and never through a link.
+/// Returns whether one was removed.
+pub(crate) fn remove_recorded(path: &Path, session_id: &str) -> bool {
     let ours = path
         .file_name()
         .and_then(|name| name.to_str())
         .is_some_and(|name| name.starts_with(&format!("keybearer-{session_id}-")));
-    if ours && path.is_dir() {
-        if let Err(error) = fs::remove_dir_all(path) {
+    let is_dir = fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir());
+    if !(ours && is_dir) {
+        return false;
+    }
+    match fs::remove_dir_all(path) {
+        Ok(()) => true,
+        Err(error) => {
             tracing::warn!(%error, "could not remove a lost session's private folder");
+            false
         }
     }
 }

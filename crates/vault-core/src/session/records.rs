@@ -119,6 +119,15 @@ pub fn stop_recorded_session(engine: &mut Engine, id: &str, grace: Duration) -> 
     Records(engine.store_mut()).stop(id, grace)
 }
 
+/// Cleans up after Keybearer processes that died without ending their
+/// sessions (a `kill -9`, a crash, a power cut): every session whose owner is
+/// gone loses its private folder (a direct-mode config holds a token), and is
+/// recorded as ended if its agent is gone too. The CLI and the desktop app
+/// run this at start. Returns how many folders were removed.
+pub fn sweep_orphaned_sessions(engine: &mut Engine) -> Result<usize> {
+    Records(engine.store_mut()).sweep()
+}
+
 struct Records<'e>(&'e mut Store);
 
 impl Records<'_> {
@@ -180,6 +189,23 @@ impl Records<'_> {
             return Ok(ended);
         }
         Ok(row.session)
+    }
+
+    fn sweep(&mut self) -> Result<usize> {
+        let mut removed = 0;
+        for row in sessions::list_active(self.0.conn())? {
+            if owner_alive(&row) {
+                continue;
+            }
+            if let Some(dir) = row.private_dir.as_deref() {
+                if private_dir::remove_recorded(dir, &row.session.id) {
+                    removed += 1;
+                    tracing::info!(session_id = %row.session.id, "removed the private folder of a session whose Keybearer process is gone");
+                }
+            }
+            self.settle_if_lost(row)?;
+        }
+        Ok(removed)
     }
 
     fn settle_if_lost(&mut self, row: SessionRow) -> Result<SessionRow> {

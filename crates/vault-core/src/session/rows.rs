@@ -170,3 +170,12 @@ pub(crate) fn list(conn: &Connection, limit: u32) -> Result<Vec<SessionRow>> {
     let rows = statement.query_map([limit], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Sessions still recorded as starting or running.
+pub(crate) fn list_active(conn: &Connection) -> Result<Vec<SessionRow>> {
+    let mut statement = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE status IN ('starting', 'running')"
+    ))?;
+    let rows = statement.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

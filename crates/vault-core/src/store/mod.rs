@@ -93,6 +93,24 @@ impl Store {
             .query_row([], |row| row.get(0))?)
     }
 
+    /// Copies the WAL into the database and empties it (`TRUNCATE`), so
+    /// pages that held a deleted row (a token's ciphertext) do not linger in
+    /// the `-wal` file; the database's own copy is overwritten by
+    /// `secure_delete`. Best effort: a reader in the middle of a read keeps
+    /// it from finishing, and the next delete tries again.
+    pub(crate) fn checkpoint(&self) {
+        let result = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            });
+        match result {
+            Ok(0) => {}
+            Ok(_) => tracing::debug!("WAL checkpoint deferred: a reader is busy"),
+            Err(error) => tracing::warn!(%error, "WAL checkpoint failed"),
+        }
+    }
+
     /// A write transaction that takes the lock up front, so two processes
     /// writing at once queue instead of failing half-way.
     pub(crate) fn write(&mut self) -> Result<Transaction<'_>> {
@@ -110,6 +128,19 @@ fn prepare_private_file(data_dir: &Path) -> Result<PathBuf> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // Permissions are never changed through a link: it could point at a
+        // file that is not ours to open up or lock down.
+        for (what, candidate) in [("data folder", data_dir), ("database", path.as_path())] {
+            if fs::symlink_metadata(candidate).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(Error::invalid(
+                    "data_dir",
+                    format!(
+                        "Keybearer's {what} {} is a symbolic link. Point KEYBEARER_HOME (or --data-dir) at the real folder instead.",
+                        candidate.display()
+                    ),
+                ));
+            }
+        }
         fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))?;
         // Only open the file to create it. Closing any descriptor of a file
         // drops every POSIX lock this process holds on it, including those of
@@ -267,6 +298,31 @@ mod tests {
         drop(conn);
         let error = Store::open_reader(dir.path()).err().expect("must refuse");
         assert_eq!(error.code(), "schema_too_new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_refused_never_followed_for_permissions() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).expect("dir");
+        fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let linked = dir.path().join("linked");
+        symlink(&elsewhere, &linked).expect("symlink");
+        let error = Store::open(&linked)
+            .err()
+            .expect("a linked data folder is refused");
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        let mode = fs::metadata(&elsewhere).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "the link's target was not chmodded");
+
+        let data = dir.path().join("data");
+        fs::create_dir(&data).expect("dir");
+        let target = dir.path().join("target.db");
+        fs::write(&target, b"").expect("file");
+        symlink(&target, data.join(DATABASE_FILE)).expect("symlink");
+        assert!(Store::open(&data).is_err(), "a linked database is refused");
     }
 
     #[cfg(unix)]
