@@ -25,6 +25,8 @@ macro_rules! app_handler {
 }
 
 fn main() {
+    // Before any secret is read: not readable by other processes, no core dump.
+    vault_core::harden_process();
     let data_dir = match vault_core::default_data_dir() {
         Ok(dir) => dir,
         Err(error) => {

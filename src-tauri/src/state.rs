@@ -70,6 +70,7 @@ impl AppState {
 /// Opens the engine and removes what sessions of dead Keybearer processes
 /// left behind (their private folders can hold a token).
 fn open_engine(data_dir: &std::path::Path) -> vault_core::Result<Engine> {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut engine = Engine::open(data_dir)?;
     #[cfg(unix)]
     if let Err(error) = vault_core::session::sweep_orphaned_sessions(&mut engine) {

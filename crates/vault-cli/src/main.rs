@@ -23,6 +23,8 @@ use crate::commands::{credentials, environments, events, setup, vaults};
 use crate::output::Output;
 
 fn main() -> ExitCode {
+    // Before any secret is read: not readable by other processes, no core dump.
+    vault_core::harden_process();
     let cli = Cli::parse();
     let out = Output { json: cli.json };
     match run(cli, &out) {

@@ -10,6 +10,7 @@ mod catalog;
 mod crypto;
 mod engine;
 mod error;
+mod hardening;
 mod keychain;
 mod keys;
 pub mod logging;
@@ -31,6 +32,7 @@ pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
+pub use hardening::harden_process;
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{

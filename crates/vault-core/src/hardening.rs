@@ -1,0 +1,35 @@
+//! What a Keybearer process does to itself first: it cannot be read by
+//! another process of the same user (`PR_SET_DUMPABLE` 0 on Linux, which
+//! also closes `/proc/<pid>/mem`, `environ` and ptrace to it) and never
+//! writes a core dump (core size limit 0), since its memory holds the master
+//! key, opened tokens and, in passphrase mode, the passphrase. The CLI, the
+//! desktop app (and the bridge) call [`harden_process`] at the top of
+//! `main`. Root can still read anything; a sandboxed session's agent cannot
+//! even see these processes (docs/architecture.md, "Keys").
+
+/// Best effort: a failure is logged, never fatal (an old kernel, a
+/// container that forbids it).
+pub fn harden_process() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!(%error, "could not make this process non-dumpable");
+    }
+    #[cfg(unix)]
+    if let Err(error) =
+        nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0)
+    {
+        tracing::warn!(%error, "could not turn off core dumps");
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn the_process_is_not_dumpable_and_writes_no_core() {
+        super::harden_process();
+        assert!(!nix::sys::prctl::get_dumpable().expect("prctl"));
+        let (soft, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_CORE)
+            .expect("getrlimit");
+        assert_eq!((soft, hard), (0, 0));
+    }
+}
