@@ -14,6 +14,7 @@ mod hardening;
 mod keychain;
 mod keys;
 pub mod logging;
+mod loopback;
 mod model;
 mod probe;
 pub mod proxy;

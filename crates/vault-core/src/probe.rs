@@ -106,6 +106,14 @@ pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> Conne
         .is_some_and(|url| url.host().is_some_and(crate::server_url::is_loopback));
     if loopback {
         builder = builder.no_proxy();
+        if let Err(refusal) = check_local_listeners(url) {
+            return ConnectionTest {
+                outcome: ConnectionOutcome::Unreachable,
+                message: format!("Not tested: {refusal}."),
+                server_name: None,
+                http_status: None,
+            };
+        }
     }
     let client = match builder.build() {
         Ok(client) => client,
@@ -117,6 +125,30 @@ pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> Conne
         Protocol::Sse => probe_sse(&client, url, &bearer),
     };
     result.unwrap_or_else(|outcome| outcome)
+}
+
+/// Who listens on a loopback server's port must be our own user (see
+/// `loopback`); `localhost` is checked on both address families.
+fn check_local_listeners(url: &str) -> Result<(), String> {
+    let Ok(url) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return Ok(());
+    };
+    let addresses: Vec<std::net::IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(_)) => vec![
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::Ipv6Addr::LOCALHOST.into(),
+        ],
+        None => Vec::new(),
+    };
+    for ip in addresses {
+        crate::loopback::check_listener(std::net::SocketAddr::new(ip, port))?;
+    }
+    Ok(())
 }
 
 fn initialize_request() -> serde_json::Value {

@@ -142,7 +142,16 @@ impl Service<Uri> for TcpOrTunnel {
             .flatten();
         let Some(intercept) = intercept else {
             let connecting = self.tcp.call(destination);
-            return Box::pin(async move { connecting.await.map_err(BoxError::from) });
+            return Box::pin(async move {
+                let io = connecting.await.map_err(BoxError::from)?;
+                // A server on this computer must be our own user's before
+                // anything (the token) is written to it.
+                let stream = io.inner();
+                if let (Ok(ours), Ok(server)) = (stream.local_addr(), stream.peer_addr()) {
+                    crate::loopback::check_connection(ours, server).map_err(BoxError::from)?;
+                }
+                Ok(io)
+            });
         };
         if intercept.uri().scheme_str() != Some("http") {
             return Box::pin(async {

@@ -1,0 +1,169 @@
+//! Who is on the other end of a connection to this computer. A token sent
+//! over plain `http://` to a loopback port goes to whatever program listens
+//! there; another user of the computer could listen on it while the real
+//! server is down, or on `[::1]` while the server listens on `127.0.0.1`. On
+//! Linux, before a token goes to a loopback address, the owner of the
+//! server's end of the connection (or of the listening socket) is read from
+//! `/proc/net/tcp{,6}` and must be this process's user; otherwise the token
+//! is not sent and the user is told why. Elsewhere (macOS, Windows) this
+//! check does not exist yet (docs/architecture.md, "Proxy").
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+/// A TCP socket as `/proc/net/tcp{,6}` lists it.
+#[derive(Debug, PartialEq, Eq)]
+struct Entry {
+    local: SocketAddr,
+    remote: SocketAddr,
+    listening: bool,
+    uid: u32,
+}
+
+/// Checks the server end of an established connection from `ours` to
+/// `server`. `Ok` when the server belongs to our user, or when the address
+/// is not loopback, or on systems without `/proc/net/tcp`.
+pub(crate) fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(), String> {
+    if !server.ip().is_loopback() && !mapped_v4(server.ip()).is_loopback() {
+        return Ok(());
+    }
+    let Some((entries, me)) = snapshot() else {
+        return Ok(());
+    };
+    let found = entries
+        .iter()
+        .find(|entry| same(entry.local, server) && same(entry.remote, ours) && !entry.listening);
+    match found {
+        Some(entry) if entry.uid != me => Err(foreign(server, entry.uid)),
+        _ => Ok(()),
+    }
+}
+
+/// Checks who listens on `server` (a loopback address), before connecting.
+pub(crate) fn check_listener(server: SocketAddr) -> Result<(), String> {
+    let Some((entries, me)) = snapshot() else {
+        return Ok(());
+    };
+    let found = entries.iter().find(|entry| {
+        entry.listening
+            && entry.local.port() == server.port()
+            && (same(entry.local, server) || entry.local.ip().is_unspecified())
+    });
+    match found {
+        Some(entry) if entry.uid != me => Err(foreign(server, entry.uid)),
+        _ => Ok(()),
+    }
+}
+
+fn foreign(server: SocketAddr, uid: u32) -> String {
+    format!(
+        "the program listening on {server} belongs to another user of this computer (uid {uid}), so Keybearer did not send it your token; start your own server on that port, or use its https:// address"
+    )
+}
+
+fn same(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && mapped_v4(a.ip()) == mapped_v4(b.ip())
+}
+
+/// `::ffff:127.0.0.1` and `127.0.0.1` are the same peer.
+fn mapped_v4(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Every TCP socket, and this process's user; `None` where `/proc` has none.
+fn snapshot() -> Option<(Vec<Entry>, u32)> {
+    let me = own_uid()?;
+    let mut entries = Vec::new();
+    let mut any = false;
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            any = true;
+            entries.extend(text.lines().skip(1).filter_map(parse_line));
+        }
+    }
+    any.then_some((entries, me))
+}
+
+fn own_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("Uid:"))?;
+    // Real, effective, saved, filesystem: the effective one owns our sockets.
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+fn parse_line(line: &str) -> Option<Entry> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    Some(Entry {
+        local: parse_address(fields.get(1)?)?,
+        remote: parse_address(fields.get(2)?)?,
+        listening: *fields.get(3)? == "0A",
+        uid: fields.get(7)?.parse().ok()?,
+    })
+}
+
+/// `0100007F:1F90` (IPv4) or 32 hex digits (IPv6), each 32-bit word in host
+/// (little-endian) order, then the port in hex.
+fn parse_address(text: &str) -> Option<SocketAddr> {
+    let (ip, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let ip = match ip.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(ip, 16).ok()?.swap_bytes(),
+        )),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (word, chunk) in bytes.chunks_mut(4).enumerate() {
+                let value = u32::from_str_radix(ip.get(word * 8..word * 8 + 8)?, 16).ok()?;
+                chunk.copy_from_slice(&value.to_le_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(bytes))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_net_tcp_lines() {
+        let v4 = "   0: 0100007F:9003 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 90232 1";
+        assert_eq!(
+            parse_line(v4),
+            Some(Entry {
+                local: "127.0.0.1:36867".parse().expect("addr"),
+                remote: "0.0.0.0:0".parse().expect("addr"),
+                listening: true,
+                uid: 1000,
+            })
+        );
+        let v6 = "   1: 00000000000000000000000001000000:1F90 0000000000000000FFFF00000100007F:C350 01 00000000:00000000 00:00000000 00000000    65534        0 1 1";
+        let entry = parse_line(v6).expect("v6");
+        assert_eq!(entry.local, "[::1]:8080".parse().expect("addr"));
+        assert_eq!(
+            mapped_v4(entry.remote.ip()),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        assert_eq!(entry.remote.port(), 50000);
+        assert!(!entry.listening);
+        assert_eq!(entry.uid, 65534);
+        assert_eq!(parse_line("garbage"), None);
+    }
+
+    #[test]
+    fn our_own_listener_passes() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        assert_eq!(check_listener(addr), Ok(()));
+        let client = std::net::TcpStream::connect(addr).expect("connect");
+        let (_server, _) = listener.accept().expect("accept");
+        assert_eq!(
+            check_connection(client.local_addr().expect("local"), addr),
+            Ok(())
+        );
+    }
+}
