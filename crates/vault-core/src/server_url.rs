@@ -87,6 +87,49 @@ pub fn guess_protocol(normalized_url: &str) -> crate::model::Protocol {
 }
 
 #[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::normalize_server_url;
+
+    fn url_strategy() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![Just("https"), Just("HTTPS"), Just("http"), Just("HtTp")],
+            prop_oneof![
+                Just("mcp.example.com"),
+                Just("MCP.Example.COM"),
+                Just("127.0.0.1"),
+                Just("localhost"),
+                Just("[::1]"),
+                Just("evil.example"),
+            ],
+            prop_oneof![Just(""), Just(":443"), Just(":80"), Just(":8443")],
+            "(/[a-zA-Z0-9._~%-]{0,6}){0,4}",
+            prop_oneof![Just(""), Just("?q=1"), Just("#frag"), Just("")],
+        )
+            .prop_map(|(scheme, host, port, path, tail)| {
+                format!("{scheme}://{host}{port}{path}{tail}")
+            })
+    }
+
+    proptest! {
+        /// Normalising twice changes nothing, and what is accepted is https,
+        /// or http to this computer, with no query or fragment.
+        #[test]
+        fn normalisation_is_idempotent_and_strict(input in url_strategy()) {
+            if let Ok(once) = normalize_server_url(&input) {
+                prop_assert_eq!(normalize_server_url(&once).ok(), Some(once.clone()));
+                prop_assert!(!once.contains('?') && !once.contains('#'));
+                let parsed = url::Url::parse(&once).expect("parses");
+                let local = parsed.host().is_some_and(super::is_loopback);
+                prop_assert!(parsed.scheme() == "https" || (parsed.scheme() == "http" && local));
+                prop_assert_eq!(parsed.scheme(), parsed.scheme().to_ascii_lowercase());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

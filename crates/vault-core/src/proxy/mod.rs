@@ -64,6 +64,8 @@ mod headers;
 mod listener;
 mod origin;
 mod paths;
+#[cfg(test)]
+mod properties;
 mod refusals;
 mod secret;
 mod sse;
