@@ -78,17 +78,25 @@ impl std::fmt::Debug for PendingKey {
     }
 }
 
-/// Makes the master key for an empty database, with its recovery copy,
-/// without storing anything.
+/// Makes the master key for an empty database, with its recovery copy. Only
+/// the keychain is written (keychain setups); the database is not.
 pub(crate) fn plan_set_up(
     conn: &Connection,
+    keychain: &dyn KeyStore,
     install_id: &str,
     how: &SetupProtection,
 ) -> Result<PendingKey> {
     refuse_existing_data(conn)?;
     let master = MasterKey::generate()?;
     let protection = match how {
-        SetupProtection::Keychain => PendingProtection::Keychain,
+        SetupProtection::Keychain => {
+            // Keychain first, so a missing or locked keychain is reported
+            // before a recovery key is shown. Until the commit the database
+            // is untouched, and an abandoned key here is replaced by the next
+            // setup (the account belongs to this installation only).
+            keychain.save(&OsKeychain::account_for(install_id), &master)?;
+            PendingProtection::Keychain
+        }
         SetupProtection::Passphrase(passphrase) => {
             PendingProtection::Passphrase(passphrase_wrap(install_id, &master, passphrase)?)
         }
@@ -121,11 +129,20 @@ pub(crate) fn apply(
     };
     refuse_existing_data(conn)?;
     let kind = match &protection {
-        PendingProtection::Keychain => {
-            // Keychain first: if it fails, the database is untouched and setup can be retried.
-            keychain.save(&OsKeychain::account_for(install_id), &master)?;
-            KeyProtection::Keychain
-        }
+        // Saved in the keychain when planned; make sure it is still there.
+        PendingProtection::Keychain => match keychain.load(&OsKeychain::account_for(install_id))? {
+            Some(stored) if bool::from(subtle::ConstantTimeEq::ct_eq(
+                &stored.as_bytes()[..],
+                &master.as_bytes()[..],
+            )) =>
+            {
+                KeyProtection::Keychain
+            }
+            _ => return Err(Error::invalid(
+                "recovery_key",
+                "The system keychain no longer holds the new key (another setup may have replaced it). Start the setup again.",
+            )),
+        },
         PendingProtection::Passphrase(wrap) => {
             store_passphrase_wrap(conn, wrap)?;
             KeyProtection::Passphrase

@@ -104,13 +104,20 @@ impl Keys<'_> {
         self.ring.account()
     }
 
-    /// First setup, step one: makes the master key and its recovery key
-    /// without storing anything. Show [`PendingKey::recovery_key`] to the
+    /// First setup, step one: makes the master key and its recovery key; the
+    /// database is not touched (a keychain setup saves the key in the
+    /// keychain now, so a missing keychain is said before anything is
+    /// shown). Show [`PendingKey::recovery_key`] to the
     /// user, then [`Keys::commit`] it once that worked (the CLI: written and
     /// flushed; the window: "I have saved it" ticked). Dropping it instead
     /// changes nothing.
     pub fn plan_setup(&mut self, how: SetupProtection) -> Result<PendingKey> {
-        lifecycle::plan_set_up(self.store.conn(), &self.ring.install_id, &how)
+        lifecycle::plan_set_up(
+            self.store.conn(),
+            self.ring.keychain(),
+            &self.ring.install_id,
+            &how,
+        )
     }
 
     /// A new recovery key for the unlocked master key, step one: nothing
