@@ -11,6 +11,8 @@ packages=(
     build-essential pkg-config libdbus-1-dev curl ca-certificates file
     # Tauri 2 desktop shell
     libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev patchelf
+    # the sandbox agents run in (bubblewrap)
+    bubblewrap
 )
 if [ "$purpose" = "test" ]; then
     packages+=(

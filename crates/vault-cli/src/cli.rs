@@ -87,9 +87,12 @@ pub enum SessionAction {
     /// Run an agent in this terminal with the MCP servers of the given vaults
     /// configured; returns the agent's exit status.
     #[command(after_help = "Examples:\n  \
-        keybearer session start --vault GitHub --agent claude --direct\n  \
-        keybearer session start --vault GitHub --agent codex --direct -- exec \"list my repos\"\n  \
-        keybearer session start --vault GitHub --agent custom --direct -- my-agent --mcp {mcp_config}\n\n\
+        keybearer session start --vault GitHub --agent claude\n  \
+        keybearer session start --vault GitHub --agent codex -- exec \"list my repos\"\n  \
+        keybearer session start --vault GitHub --agent custom -- my-agent --mcp {mcp_config}\n\n\
+        By default the agent reaches its servers through Keybearer and never sees a token, and on\n\
+        Linux it runs in a sandbox (bubblewrap) that hides Keybearer's data, your keychain and\n\
+        other processes from it.\n\n\
         For a custom agent, the command follows `--`; `{mcp_config}` in its arguments becomes the path\n\
         of the generated mcpServers JSON, which is also in $KEYBEARER_MCP_CONFIG. For claude and\n\
         codex, what follows `--` is passed to the agent.")]
@@ -107,6 +110,10 @@ pub enum SessionAction {
         /// environment). The agent can then read them.
         #[arg(long)]
         direct: bool,
+        /// Run the agent without the sandbox (Linux). It can then use your
+        /// keychain and Keybearer itself, like any program you run.
+        #[arg(long)]
+        no_sandbox: bool,
         /// The custom command, or extra arguments for claude/codex.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,

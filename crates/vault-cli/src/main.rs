@@ -21,6 +21,8 @@ use crate::cli::{
 use crate::commands::sessions;
 use crate::commands::{credentials, environments, events, setup, vaults};
 use crate::output::Output;
+#[cfg(unix)]
+use vault_core::session::SessionRequest;
 
 fn main() -> ExitCode {
     // Before any secret is read: not readable by other processes, no core dump.
@@ -123,6 +125,7 @@ fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u
             agent,
             dir,
             direct,
+            no_sandbox,
             command,
         } => {
             let code = sessions::start(
@@ -133,6 +136,7 @@ fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u
                     agent,
                     dir,
                     direct,
+                    sandbox: SessionRequest::SANDBOX_BY_DEFAULT && !no_sandbox,
                     command,
                 },
             )?;

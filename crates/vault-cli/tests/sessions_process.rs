@@ -35,7 +35,17 @@ fn a_session_in_another_terminal_is_stopped_with_its_whole_process_group() {
     );
     let mut background = h
         .command(&[
-            "session", "start", "--vault", "Work", "--agent", "custom", "--direct", "--", &agent,
+            // The agent reports its own pid: outside a sandbox's PID namespace.
+            "session",
+            "start",
+            "--vault",
+            "Work",
+            "--agent",
+            "custom",
+            "--direct",
+            "--no-sandbox",
+            "--",
+            &agent,
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

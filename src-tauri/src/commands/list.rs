@@ -37,6 +37,7 @@ macro_rules! with_app_commands {
             credentials::test_saved_credential,
             events::list_events,
             sessions::sessions_available,
+            sessions::sandbox_available,
             sessions::detect_agents,
             sessions::home_folder,
             sessions::start_session,

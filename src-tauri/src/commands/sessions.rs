@@ -30,6 +30,8 @@ pub struct StartSession {
     pub working_dir: String,
     /// Direct mode: the agent gets the tokens. Proxy mode otherwise.
     pub direct: bool,
+    /// Run the agent in the sandbox (Linux; on by default).
+    pub sandbox: bool,
     pub rows: u16,
     pub cols: u16,
 }
@@ -38,6 +40,12 @@ pub struct StartSession {
 #[tauri::command]
 pub fn sessions_available() -> bool {
     true
+}
+
+/// Whether this platform has the agent sandbox (Linux), for the form's default.
+#[tauri::command]
+pub fn sandbox_available() -> bool {
+    SessionRequest::SANDBOX_BY_DEFAULT
 }
 
 #[tauri::command]
@@ -83,6 +91,7 @@ async fn start(
         vault_ids: request.vault_ids,
         working_dir: PathBuf::from(request.working_dir.trim()),
         injection,
+        sandbox: request.sandbox,
     };
     let launch = Arc::clone(sessions);
     let (manager, running) = state

@@ -18,6 +18,11 @@ pub fn sessions_available() -> bool {
     false
 }
 
+#[tauri::command]
+pub fn sandbox_available() -> bool {
+    false
+}
+
 macro_rules! unsupported_commands {
     ($($name:ident),*) => {
         $(

@@ -11,7 +11,16 @@ use keybearer_e2e::{repo_root, require_environment, McpServer, Window};
 
 /// Fills the New session form for a custom command and presses Start
 /// (proxy mode unless `direct`).
-async fn submit_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
+/// `sandbox: false` unticks the sandbox (the form then warns): for tests
+/// that look at the agent's process from outside, which a sandbox's PID
+/// namespace hides on purpose.
+async fn submit_custom_session(
+    window: &Window,
+    program: &str,
+    args: &str,
+    direct: bool,
+    sandbox: bool,
+) {
     window.click("session-new").await;
     window.click("session-agent-custom").await;
     window.fill("session-program", program).await;
@@ -28,12 +37,22 @@ async fn submit_custom_session(window: &Window, program: &str, args: &str, direc
     if direct {
         window.click("session-mode-direct").await;
     }
+    if !sandbox {
+        window.click("session-sandbox").await;
+        window.el("session-no-sandbox-warning").await;
+    }
     window.click("session-start").await;
 }
 
 /// Starts a custom-command session and waits until its view shows.
-async fn start_custom_session(window: &Window, program: &str, args: &str, direct: bool) {
-    submit_custom_session(window, program, args, direct).await;
+async fn start_custom_session(
+    window: &Window,
+    program: &str,
+    args: &str,
+    direct: bool,
+    sandbox: bool,
+) {
+    submit_custom_session(window, program, args, direct, sandbox).await;
     window
         .wait_text("session-status", |text| !text.is_empty())
         .await;
@@ -72,6 +91,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         "/bin/sh",
         r#"-c "echo agent-says-hello; test -s \"$KEYBEARER_MCP_CONFIG\" && echo config-written; read line; echo got:$line; sleep 600""#,
         false,
+        true,
     )
     .await;
     let output = window
@@ -112,6 +132,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         &python.display().to_string(),
         "tests/mcp-peers/client.py --config {mcp_config} --tool whoami",
         false,
+        true,
     )
     .await;
     // whoami answers the SHA-256 of the token the server received: the
@@ -160,6 +181,7 @@ async fn sessions_run_an_agent_in_a_terminal_through_the_proxy() {
         &python.display().to_string(),
         "tests/mcp-peers/client.py --config {mcp_config} --tool whoami",
         true,
+        true,
     )
     .await;
     let output = window
@@ -195,6 +217,7 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
         "/bin/sh",
         r#"-c "echo pid=$$ cfg=$KEYBEARER_MCP_CONFIG; sleep 600""#,
         false,
+        false,
     )
     .await;
     let output = window
@@ -219,6 +242,10 @@ async fn a_terminated_app_stops_its_sessions_and_removes_their_files() {
         .expect("parent pid")
         .to_string();
     assert!(std::path::Path::new(&config).exists(), "{config}");
+    assert!(
+        app.parse::<u32>().is_ok_and(|pid| pid > 1),
+        "the app's pid looks wrong: {app}"
+    );
 
     // What a logout does: SIGTERM to the app (which this test started).
     let killed = Command::new("kill")
@@ -265,6 +292,7 @@ async fn a_production_session_is_confirmed_first() {
         "/bin/sh",
         r#"-c "echo prod-agent-ran; sleep 600""#,
         false,
+        true,
     )
     .await;
     let dialog = window.text("confirm-dialog").await;

@@ -18,6 +18,7 @@ pub struct StartArgs {
     pub agent: String,
     pub dir: Option<PathBuf>,
     pub direct: bool,
+    pub sandbox: bool,
     pub command: Vec<String>,
 }
 
@@ -62,6 +63,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         agent,
         working_dir,
         injection,
+        sandbox: args.sandbox,
     };
     let running = launcher.launch(engine, request, Terminal::Inherit)?;
     let id = running.session.id.clone();
@@ -72,8 +74,15 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
                 "proxy mode: the agent reaches its servers through 127.0.0.1 and never sees a token"
             }
         };
+        let sandbox = if args.sandbox {
+            "; sandboxed"
+        } else if SessionRequest::SANDBOX_BY_DEFAULT {
+            "; NOT sandboxed: the agent can use your keychain and Keybearer itself"
+        } else {
+            ""
+        };
         eprintln!(
-            "keybearer: session {id}: {} MCP server(s), {how}.",
+            "keybearer: session {id}: {} MCP server(s), {how}{sandbox}.",
             running.servers
         );
     }

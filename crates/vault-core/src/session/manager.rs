@@ -37,6 +37,8 @@ pub struct StartedSession {
 
 pub struct SessionManager {
     journal: Arc<Journal>,
+    /// Keybearer's data folder, hidden from sandboxed agents.
+    data_dir: std::path::PathBuf,
     sessions: Mutex<HashMap<String, Arc<Live>>>,
     grace: Duration,
 }
@@ -108,6 +110,7 @@ impl SessionManager {
     pub fn new(engine: &Engine) -> Result<Self> {
         Ok(Self {
             journal: Arc::new(Journal::open(engine.data_dir())?),
+            data_dir: engine.data_dir().to_path_buf(),
             sessions: Mutex::new(HashMap::new()),
             grace: DEFAULT_STOP_GRACE,
         })
@@ -150,13 +153,18 @@ impl SessionManager {
             ));
         }
         let mut dir = PrivateDir::create(&prepared.id)?;
-        let plan = launch::plan(
+        #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
+        let mut plan = launch::plan(
             &prepared.id,
             &prepared.agent,
             prepared.program.clone(),
             &endpoints,
             &dir,
         )?;
+        #[cfg(target_os = "linux")]
+        if prepared.sandbox {
+            super::sandbox::wrap(&mut plan, &self.data_dir, dir.path(), &prepared.working_dir)?;
+        }
         // The secrets now live in the plan (and the 0600 file) only.
         drop(endpoints);
         let mut session = Session {

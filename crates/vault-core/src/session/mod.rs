@@ -31,6 +31,8 @@ mod proxied;
 mod pty;
 mod records;
 mod rows;
+#[cfg(target_os = "linux")]
+mod sandbox;
 
 /// A session's live per-server activity, as its proxy counts it.
 pub use crate::proxy::{ProxyActivity, ServerActivity};

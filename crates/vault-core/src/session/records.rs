@@ -26,6 +26,14 @@ pub struct SessionRequest {
     pub agent: Agent,
     pub working_dir: PathBuf,
     pub injection: InjectionMode,
+    /// Run the agent in a sandbox that hides Keybearer's data, the keychain
+    /// and other processes (Linux, bubblewrap). See [`SessionRequest::SANDBOX_BY_DEFAULT`].
+    pub sandbox: bool,
+}
+
+impl SessionRequest {
+    /// On where a sandbox exists (Linux); elsewhere there is none yet.
+    pub const SANDBOX_BY_DEFAULT: bool = cfg!(target_os = "linux");
 }
 
 /// A checked request: vaults exist and share one environment, the folder
@@ -40,6 +48,7 @@ pub struct PreparedSession {
     pub(crate) program: PathBuf,
     pub(crate) working_dir: PathBuf,
     pub(crate) injection: InjectionMode,
+    pub(crate) sandbox: bool,
 }
 
 impl PreparedSession {
@@ -89,6 +98,9 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
     let environment = resolver.environment_of(&vault_ids)?;
     let working_dir = check_working_dir(&request.working_dir)?;
     let program = resolve_program(request.agent.kind(), request.agent.program())?;
+    if request.sandbox {
+        check_sandbox()?;
+    }
     Ok(PreparedSession {
         id: new_session_id(),
         vault_ids,
@@ -97,7 +109,18 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
         program,
         working_dir,
         injection: request.injection,
+        sandbox: request.sandbox,
     })
+}
+
+/// A sandbox can be made here: bubblewrap on Linux; none elsewhere yet.
+fn check_sandbox() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    return super::sandbox::bwrap().map(|_| ());
+    #[cfg(not(target_os = "linux"))]
+    Err(Error::Unsupported(
+        "Sandboxed sessions are available on Linux only for now. Start this session without the sandbox (the agent could then use your keychain and Keybearer itself).".into(),
+    ))
 }
 
 /// Recorded sessions, newest first. A session whose Keybearer process and

@@ -87,6 +87,9 @@ impl World {
             agent,
             working_dir: self.dir.path().to_path_buf(),
             injection,
+            // These tests check the manager's own handling of processes
+            // (signals, exit codes); sessions_sandbox.rs runs agents sandboxed.
+            sandbox: false,
         }
     }
 

@@ -12,4 +12,8 @@ program: string | null, args: Array<string>, workingDir: string,
 /**
  * Direct mode: the agent gets the tokens. Proxy mode otherwise.
  */
-direct: boolean, rows: number, cols: number, };
+direct: boolean, 
+/**
+ * Run the agent in the sandbox (Linux; on by default).
+ */
+sandbox: boolean, rows: number, cols: number, };

@@ -1,0 +1,129 @@
+//! The sandbox against a prompt-injected agent (Linux, bubblewrap): the agent
+//! of a session tries what the attacks in the security review did — list
+//! Keybearer's data folder, run Keybearer itself for a direct-mode session
+//! that would print the token, ask the keychain through `secret-tool`, look
+//! at other processes — and gets nothing. The same agent without the
+//! sandbox (the control) gets the token, which proves each probe works.
+
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use support::session::{read, token, Home};
+
+/// The master key comes back from secret-tool as raw bytes.
+fn read_lossy(path: &std::path::Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).expect("report")).into_owned()
+}
+use support::BIN;
+
+/// What the agent found, by probe.
+struct Findings {
+    data_listing: String,
+    nested_list: String,
+    nested_direct: String,
+    secret_tool: String,
+    pids: usize,
+    wrote_work: bool,
+}
+
+fn run_curious_agent(h: &Home, sandbox: bool, label: &str) -> Findings {
+    let out = h.path(&format!("found-{label}"));
+    std::fs::create_dir(&out).expect("report folder");
+    let work = h.path(&format!("work-{label}"));
+    std::fs::create_dir(&work).expect("work folder");
+    let data = h.path("data");
+    let agent = h.script(
+        &format!("curious-{label}.sh"),
+        &format!(
+            r#"out={out}
+ls -A {data} > "$out/data" 2>&1
+{bin} --data-dir {data} --json vault list > "$out/list" 2>&1
+{bin} --data-dir {data} session start --vault Work --agent custom --direct --no-sandbox -- sh -c 'cat "$KEYBEARER_MCP_CONFIG"' > "$out/direct" 2>&1
+secret-tool search --all service keybearer > "$out/secret-tool" 2>&1; echo "rc=$?" >> "$out/secret-tool"
+ls /proc | grep -cE '^[0-9]+$' > "$out/pids"
+echo written > written-by-agent
+"#,
+            out = out.display(),
+            data = data.display(),
+            bin = BIN,
+        ),
+    );
+    let mut args = vec!["session", "start", "--vault", "Work", "--agent", "custom"];
+    let work_arg = work.to_string_lossy().into_owned();
+    args.extend(["--dir", &work_arg]);
+    if !sandbox {
+        args.push("--no-sandbox");
+    }
+    args.extend(["--", &agent]);
+    let run = h.run(&args, "").code(0);
+    assert_eq!(
+        run.stderr.contains("; sandboxed"),
+        sandbox,
+        "the CLI says whether it is sandboxed: {}",
+        run.stderr
+    );
+    Findings {
+        data_listing: read(&out.join("data")),
+        nested_list: read(&out.join("list")),
+        nested_direct: read(&out.join("direct")),
+        secret_tool: read_lossy(&out.join("secret-tool")),
+        pids: read(&out.join("pids")).trim().parse().expect("pid count"),
+        wrote_work: work.join("written-by-agent").exists(),
+    }
+}
+
+#[test]
+fn a_sandboxed_agent_finds_no_token_no_keychain_and_no_keybearer() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    let secret = token("sandbox");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &secret,
+    );
+
+    // Control: unsandboxed, the same probes reach the data and the token.
+    let open = run_curious_agent(&h, false, "open");
+    assert!(
+        open.data_listing.contains("vault.db"),
+        "{}",
+        open.data_listing
+    );
+    assert!(open.nested_list.contains("Work"), "{}", open.nested_list);
+    assert!(
+        open.nested_direct.contains(&secret),
+        "without the sandbox, a nested direct session prints the token"
+    );
+    assert!(
+        open.pids > 8,
+        "without the sandbox every process is visible"
+    );
+
+    let sandboxed = run_curious_agent(&h, true, "sandboxed");
+    assert_eq!(
+        sandboxed.data_listing.trim(),
+        "",
+        "the data folder is empty inside"
+    );
+    assert!(
+        !sandboxed.nested_list.contains("Work"),
+        "{}",
+        sandboxed.nested_list
+    );
+    assert!(
+        !sandboxed.nested_direct.contains(&secret),
+        "{}",
+        sandboxed.nested_direct
+    );
+    assert!(!sandboxed.secret_tool.contains(&secret));
+    assert!(
+        !sandboxed.secret_tool.contains("rc=0"),
+        "{}",
+        sandboxed.secret_tool
+    );
+    assert!(sandboxed.pids <= 8, "{} processes visible", sandboxed.pids);
+    assert!(sandboxed.wrote_work, "the agent still works in its folder");
+}

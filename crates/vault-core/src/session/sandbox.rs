@@ -1,0 +1,207 @@
+//! Sandboxed sessions (Linux, bubblewrap): the agent runs where Keybearer's
+//! secrets are out of reach, even if it is tricked into running commands.
+//!
+//! Hidden from the agent: Keybearer's data folder (an empty folder in its
+//! place, so a nested `keybearer` finds no vault), the keychain (the session
+//! bus socket, `$XDG_RUNTIME_DIR`, the keyring stores), and every process
+//! outside the sandbox (its own PID namespace and `/proc`: no
+//! `/proc/<keybearer>/environ` or `mem`). Kept: the whole file system
+//! otherwise (its working folder, its own config and login folders, its
+//! tools), the network (the session's proxy listeners on 127.0.0.1), and the
+//! session's private folder with its MCP config.
+//!
+//! Ctrl-C: the terminal sends SIGINT (and Ctrl-\\ SIGQUIT) to the agent's
+//! whole process group, bubblewrap's monitor included, which would end the
+//! sandbox instead of letting the agent handle the keystroke. So the
+//! monitor starts with both ignored (`env --ignore-signal`) and the agent
+//! with them back at their defaults (`env --default-signal`, GNU coreutils
+//! 8.31 or newer; without it Ctrl-C ends a sandboxed session). An agent that
+//! dies of a signal is reported by its exit status (128 + the signal).
+//!
+//! Limits: a session bus on an abstract socket (`unix:abstract=…`) cannot be
+//! hidden without a network namespace, which would also hide the proxy:
+//! `DBUS_SESSION_BUS_ADDRESS` is removed from the agent's environment, but a
+//! program that guesses the address could still reach it. macOS and Windows
+//! have no sandbox yet (docs/architecture.md, "Sessions").
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::launch::LaunchPlan;
+use crate::error::{Error, Result};
+
+const BUS_ENV: &str = "DBUS_SESSION_BUS_ADDRESS";
+
+/// What to say when bubblewrap is missing.
+pub(crate) fn missing() -> Error {
+    Error::Unsupported(
+        "Sandboxed sessions need bubblewrap, which is not installed. Install it (Debian/Ubuntu: `sudo apt install bubblewrap`), or turn the sandbox off for this session (the agent could then use your keychain and Keybearer itself)."
+            .into(),
+    )
+}
+
+/// Finds `bwrap` on the PATH.
+pub(crate) fn bwrap() -> Result<PathBuf> {
+    find("bwrap").ok_or_else(missing)
+}
+
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// GNU `env` that can set signal dispositions (coreutils 8.31+), if any.
+fn signal_env() -> Option<PathBuf> {
+    static FOUND: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let env = find("env")?;
+            let works = std::process::Command::new(&env)
+                .args(["--ignore-signal=INT", "true"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+            if !works {
+                tracing::warn!(
+                    "env cannot set signal dispositions: Ctrl-C will end sandboxed sessions"
+                );
+            }
+            works.then_some(env)
+        })
+        .clone()
+}
+
+/// Turns `plan` into the same launch inside bubblewrap.
+pub(crate) fn wrap(
+    plan: &mut LaunchPlan,
+    data_dir: &Path,
+    private_dir: &Path,
+    working_dir: &Path,
+) -> Result<()> {
+    let bwrap = bwrap()?;
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |parts: &[&std::ffi::OsStr]| args.extend(parts.iter().map(|p| p.to_os_string()));
+    push(&[
+        "--die-with-parent".as_ref(),
+        "--unshare-pid".as_ref(),
+        "--bind".as_ref(),
+        "/".as_ref(),
+        "/".as_ref(),
+        "--dev-bind".as_ref(),
+        "/dev".as_ref(),
+        "/dev".as_ref(),
+        "--proc".as_ref(),
+        "/proc".as_ref(),
+    ]);
+    for hidden in hidden_folders(data_dir) {
+        push(&["--tmpfs".as_ref(), hidden.as_os_str()]);
+    }
+    if let Some(socket) = bus_socket() {
+        push(&[
+            "--ro-bind".as_ref(),
+            "/dev/null".as_ref(),
+            socket.as_os_str(),
+        ]);
+    }
+    // Put back what the agent needs if a hidden folder covered it.
+    for kept in [private_dir, working_dir] {
+        push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+    }
+    push(&["--chdir".as_ref(), working_dir.as_os_str(), "--".as_ref()]);
+    let signals = signal_env();
+    if let Some(env) = &signals {
+        push(&[env.as_os_str(), "--default-signal=INT,QUIT".as_ref()]);
+    }
+    push(&[plan.program.as_os_str()]);
+    if signals.is_some() {
+        // The monitor, in front: bwrap with Ctrl-C and Ctrl-\ ignored.
+        let mut front: Vec<OsString> =
+            vec!["--ignore-signal=INT,QUIT".into(), bwrap.clone().into()];
+        front.append(&mut args);
+        args = front;
+    }
+    let mut wrapped: Vec<String> = Vec::with_capacity(args.len() + plan.args.len());
+    for arg in args {
+        wrapped.push(arg.into_string().map_err(|_| {
+            Error::invalid(
+                "working_dir",
+                "A folder of this session has a name that is not valid text; the sandbox cannot use it.",
+            )
+        })?);
+    }
+    wrapped.append(&mut plan.args);
+    plan.args = wrapped;
+    plan.program = signals.unwrap_or(bwrap);
+    plan.remove.push(BUS_ENV.into());
+    Ok(())
+}
+
+/// Folders replaced by an empty one in the sandbox (those that exist).
+fn hidden_folders(data_dir: &Path) -> Vec<PathBuf> {
+    let mut hidden = vec![data_dir.to_path_buf()];
+    if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        hidden.push(PathBuf::from(runtime));
+    }
+    if let Some(data_home) = directories::BaseDirs::new().map(|dirs| dirs.data_dir().to_path_buf())
+    {
+        // GNOME Keyring's and KWallet's stores.
+        hidden.push(data_home.join("keyrings"));
+        hidden.push(data_home.join("kwalletd"));
+    }
+    hidden.retain(|folder| folder.is_dir());
+    hidden.sort();
+    hidden.dedup();
+    hidden
+}
+
+/// The session bus socket when its address is a path (`unix:path=…`).
+fn bus_socket() -> Option<PathBuf> {
+    let address = std::env::var(BUS_ENV).ok()?;
+    address.split(';').find_map(|entry| {
+        let rest = entry.strip_prefix("unix:")?;
+        rest.split(',')
+            .find_map(|pair| pair.strip_prefix("path="))
+            .map(PathBuf::from)
+            .filter(|path| path.exists())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_runs_inside_bubblewrap_with_secrets_hidden() {
+        let Ok(_) = bwrap() else {
+            // Without bubblewrap the session is refused; see `missing`.
+            assert!(missing().to_string().contains("apt install bubblewrap"));
+            return;
+        };
+        let data = tempfile::tempdir().expect("data");
+        let private = tempfile::tempdir().expect("private");
+        let work = tempfile::tempdir().expect("work");
+        let mut plan = LaunchPlan {
+            program: PathBuf::from("/usr/bin/agent"),
+            args: vec!["--flag".into()],
+            env: Vec::new(),
+            remove: Vec::new(),
+        };
+        wrap(&mut plan, data.path(), private.path(), work.path()).expect("wrap");
+        let args = plan.args.join(" ");
+        assert!(
+            plan.program.ends_with("bwrap") || args.contains("bwrap --die-with-parent"),
+            "{args}"
+        );
+        assert!(args.contains("--unshare-pid"), "{args}");
+        assert!(
+            args.contains(&format!("--tmpfs {}", data.path().display())),
+            "{args}"
+        );
+        assert!(args.ends_with("/usr/bin/agent --flag"), "{args}");
+        assert!(plan.remove.iter().any(|name| name == BUS_ENV));
+    }
+}
