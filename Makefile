@@ -56,7 +56,11 @@ e2e:
 deb: deps-run
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
 
-## Proxy overhead: one MCP tools/call round trip direct vs through the proxy,
-## same upstream, same run; prints p50/p99 and requests/s as ratios.
+## Proxy overhead, as ratios within one run: one MCP tools/call round trip
+## direct vs through the proxy (official Python SDK server and a minimal Rust
+## upstream), then the proxy side by side with nginx under wrk at 1 and 64
+## connections. Installs nginx and wrk first.
 bench: deps-test
+	@scripts/install-deps.sh bench
 	$(CARGO) bench -p vault-core --bench proxy_roundtrip
+	$(CARGO) bench -p vault-core --bench versus_nginx

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Keybearer needs to build, run and test on Debian/Ubuntu,
 # and nothing that is already there. Safe to run again; never prompts.
-# Usage: scripts/install-deps.sh [run|test]   (test adds the test-only tools)
+# Usage: scripts/install-deps.sh [run|test|bench]   (test adds the test-only
+# tools; bench adds nginx and wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose="${1:-test}"
@@ -14,6 +15,10 @@ packages=(
     # the sandbox agents run in (bubblewrap)
     bubblewrap
 )
+if [ "$purpose" = "bench" ]; then
+    # the benchmark's reference proxy and load generator
+    packages+=(nginx-light wrk)
+fi
 if [ "$purpose" = "test" ]; then
     packages+=(
         # a real Secret Service on a private D-Bus, and secret-tool to wipe entries

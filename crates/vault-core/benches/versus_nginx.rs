@@ -1,0 +1,373 @@
+//! The session proxy side by side with nginx doing the same job: the same
+//! fixed-answer upstream reached directly, through a real nginx (Debian's
+//! package) configured to inject the same `Authorization` header, and
+//! through a Keybearer session listener (session secret checked, token looked
+//! up per request, audit records written), loaded by `wrk` at 1 and 64
+//! connections. Rounds alternate the three so drift hits all alike. Reports
+//! requests/s and p50/p99 latency, then ratios. Not a test: nothing is
+//! asserted about speed (these machines are noisy).
+//!
+//!     make bench          (installs nginx and wrk first)
+//!
+//! The upstream runs in a process of its own (this binary, re-run with
+//! `KEYBEARER_BENCH_UPSTREAM=1`), so it does not share a runtime with the
+//! proxy. An in-memory key store stands in for the keychain.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's report is its output
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use vault_core::proxy::SessionProxy;
+use vault_core::{
+    AccessToken, Engine, KeyStore, KeychainError, MasterKey, NewCredential, SetupProtection,
+};
+
+const TOKEN: &str = "tok-bench-0123456789abcdef0123456789abcdef";
+const ROUNDS: usize = 3;
+const SECONDS_PER_RUN: u32 = 4;
+const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
+
+#[derive(Default)]
+struct MemoryKeys(Mutex<HashMap<String, MasterKey>>);
+
+impl KeyStore for MemoryKeys {
+    fn load(&self, account: &str) -> Result<Option<MasterKey>, KeychainError> {
+        Ok(self.0.lock().expect("keys").get(account).cloned())
+    }
+
+    fn save(&self, account: &str, key: &MasterKey) -> Result<(), KeychainError> {
+        self.0
+            .lock()
+            .expect("keys")
+            .insert(account.to_string(), key.clone());
+        Ok(())
+    }
+}
+
+/// The upstream process: answers a fixed JSON-RPC result when the bearer is
+/// right, 401 otherwise. Prints its port, then serves until killed.
+fn run_upstream() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("{}", listener.local_addr().expect("addr").port());
+        let expected = format!("Bearer {TOKEN}");
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let expected = expected.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let authorized = request
+                        .headers()
+                        .get(http::header::AUTHORIZATION)
+                        .is_some_and(|value| value.as_bytes() == expected.as_bytes());
+                    async move {
+                        let _ = request.into_body().collect().await;
+                        let mut response = Response::new(Full::new(Bytes::from_static(
+                            br#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello"}]}}"#,
+                        )));
+                        if !authorized {
+                            *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+                        }
+                        response.headers_mut().insert(
+                            http::header::CONTENT_TYPE,
+                            http::HeaderValue::from_static("application/json"),
+                        );
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SIGTERM: nginx's master then ends its workers (SIGKILL would
+        // orphan them).
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_upstream() -> (Guard, u16) {
+    let mut child = Command::new(std::env::current_exe().expect("this binary"))
+        .env("KEYBEARER_BENCH_UPSTREAM", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("upstream");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("port");
+    (Guard(child), line.trim().parse().expect("port"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// nginx in front of the upstream, adding the same header, with keep-alive
+/// to the upstream (its best configuration for this job).
+fn start_nginx(dir: &Path, upstream: u16) -> (Guard, u16) {
+    let port = free_port();
+    let prefix = dir.join("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).expect("nginx dir");
+    let config = format!(
+        r#"daemon off;
+worker_processes 2;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    upstream mcp {{ server 127.0.0.1:{upstream}; keepalive 128; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://mcp;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "Bearer {TOKEN}";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"#,
+        prefix = prefix.display(),
+    );
+    let file = prefix.join("nginx.conf");
+    std::fs::write(&file, config).expect("nginx.conf");
+    let child = Command::new("nginx")
+        .stdout(Stdio::null())
+        .args(["-e", "stderr", "-p"])
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&file)
+        .spawn()
+        .expect("nginx (install it: make bench installs it)");
+    wait_for_port(port);
+    (Guard(child), port)
+}
+
+fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("nothing listens on {port}");
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// One wrk run: POSTs of an MCP tools/call with `bearer`.
+fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32) -> Figures {
+    let script = dir.join("post.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {bearer}\"\n"
+        ),
+    )
+    .expect("lua");
+    let threads = connections.clamp(1, 2);
+    let output = Command::new("wrk")
+        .args([
+            format!("-t{threads}"),
+            format!("-c{connections}"),
+            format!("-d{SECONDS_PER_RUN}s"),
+            "--latency".into(),
+            "-s".into(),
+            script.display().to_string(),
+            url.into(),
+        ])
+        .output()
+        .expect("wrk (install it: make bench installs it)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors from {url}:\n{text}");
+    }
+    let latency = |label: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(label))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .map(milliseconds)
+            .unwrap_or(f64::NAN)
+    };
+    Figures {
+        per_second: text
+            .lines()
+            .find(|line| line.starts_with("Requests/sec:"))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(f64::NAN),
+        p50_ms: latency("50%"),
+        p99_ms: latency("99%"),
+    }
+}
+
+fn milliseconds(value: &str) -> f64 {
+    let split = value
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => number / 1000.0,
+        "ms" => number,
+        "s" => number * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+fn main() {
+    if std::env::var_os("KEYBEARER_BENCH_UPSTREAM").is_some() {
+        run_upstream();
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_upstream, upstream_port) = start_upstream();
+    let upstream_url = format!("http://127.0.0.1:{upstream_port}/mcp");
+    let (_nginx, nginx_port) = start_nginx(dir.path(), upstream_port);
+
+    // As the CLI runs it; KEYBEARER_BENCH_WORKERS tries other sizes.
+    let workers = std::env::var("KEYBEARER_BENCH_WORKERS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(2);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut engine =
+        Engine::open_with_keychain(&dir.path().join("data"), Box::new(MemoryKeys::default()))
+            .expect("engine");
+    engine
+        .keys()
+        .initialize(SetupProtection::Keychain)
+        .expect("initialize");
+    let vault = engine
+        .catalog()
+        .create_vault(
+            "Bench",
+            "development",
+            vec![NewCredential {
+                mcp_server_url: upstream_url.clone(),
+                protocol: None,
+                access_token: AccessToken::new(TOKEN.to_string()).expect("token"),
+            }],
+        )
+        .expect("vault");
+    let proxy = runtime
+        .block_on(SessionProxy::start(
+            engine.tokens().expect("tokens"),
+            engine.usage_recorder().expect("recorder"),
+            "sesn_bench",
+            vec![vault.id],
+            vec![upstream_url.clone()],
+        ))
+        .expect("proxy");
+    let keybearer_url = proxy.listeners()[0].local_url.clone();
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+    let nginx_url = format!("http://127.0.0.1:{nginx_port}/mcp");
+
+    println!(
+        "Keybearer proxy vs nginx (both inject Authorization), wrk POST of an MCP tools/call, \
+         {ROUNDS} rounds x {SECONDS_PER_RUN} s per side and load, medians; {} cores; proxy runtime {workers} worker(s)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for connections in [1u32, 64] {
+        let mut results: HashMap<&str, Vec<Figures>> = HashMap::new();
+        for _ in 0..ROUNDS {
+            for (name, url, bearer) in [
+                ("direct", upstream_url.as_str(), TOKEN),
+                ("nginx", nginx_url.as_str(), "ignored-nginx-sets-it"),
+                ("keybearer", keybearer_url.as_str(), secret.as_str()),
+            ] {
+                results
+                    .entry(name)
+                    .or_default()
+                    .push(wrk(dir.path(), url, bearer, connections));
+            }
+        }
+        let summary = |name: &str| {
+            let runs = &results[name];
+            Figures {
+                per_second: median(&mut runs.iter().map(|f| f.per_second).collect::<Vec<_>>()),
+                p50_ms: median(&mut runs.iter().map(|f| f.p50_ms).collect::<Vec<_>>()),
+                p99_ms: median(&mut runs.iter().map(|f| f.p99_ms).collect::<Vec<_>>()),
+            }
+        };
+        let (direct, nginx, keybearer) =
+            (summary("direct"), summary("nginx"), summary("keybearer"));
+        println!("\n{connections} connection(s):");
+        for (name, figures) in [
+            ("direct", direct),
+            ("nginx", nginx),
+            ("keybearer", keybearer),
+        ] {
+            println!(
+                "  {name:<10} {:>10.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms",
+                figures.per_second, figures.p50_ms, figures.p99_ms
+            );
+        }
+        println!(
+            "  ratios: nginx/direct req/s {:.2}; keybearer/nginx req/s {:.2}; \
+             added p50 nginx {:+.3} ms, keybearer {:+.3} ms; added p99 nginx {:+.3} ms, keybearer {:+.3} ms",
+            nginx.per_second / direct.per_second,
+            keybearer.per_second / nginx.per_second,
+            nginx.p50_ms - direct.p50_ms,
+            keybearer.p50_ms - direct.p50_ms,
+            nginx.p99_ms - direct.p99_ms,
+            keybearer.p99_ms - direct.p99_ms,
+        );
+    }
+    runtime.block_on(proxy.stop());
+}
