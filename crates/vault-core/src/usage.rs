@@ -2,6 +2,7 @@
 //! on its own database connection so that writing the audit trail (a commit
 //! with a full fsync) never holds the engine that serves token lookups.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::audit::EventKind;
@@ -54,14 +55,25 @@ impl UsageRecorder {
 }
 
 /// Audit events plus "last used" for each use, inside the caller's transaction.
+/// A batch holds many uses of few credentials: each vault's environment is
+/// read once, and "last used" is set once per credential (to its latest use).
 pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Result<()> {
+    let mut environments: HashMap<&str, Option<String>> = HashMap::new();
+    let mut last_used: HashMap<&str, Timestamp> = HashMap::new();
     for used in uses {
-        let environment = match vaults::get(conn, &used.vault_id) {
-            Ok(vault) => Some(vault.environment),
-            Err(Error::NotFound { .. }) => None,
-            Err(other) => return Err(other),
-        };
-        credentials::mark_used(conn, &used.credential_id, used.at)?;
+        if !environments.contains_key(used.vault_id.as_str()) {
+            let environment = match vaults::get(conn, &used.vault_id) {
+                Ok(vault) => Some(vault.environment),
+                Err(Error::NotFound { .. }) => None,
+                Err(other) => return Err(other),
+            };
+            environments.insert(&used.vault_id, environment);
+        }
+        let environment = environments.get(used.vault_id.as_str()).cloned().flatten();
+        let latest = last_used.entry(&used.credential_id).or_insert(used.at);
+        if used.at > *latest {
+            *latest = used.at;
+        }
         events::insert(
             conn,
             &NewEvent {
@@ -77,6 +89,9 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
                 detail: used.detail.as_deref(),
             },
         )?;
+    }
+    for (credential_id, at) in last_used {
+        credentials::mark_used(conn, credential_id, at)?;
     }
     Ok(())
 }

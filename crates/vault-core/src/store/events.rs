@@ -41,23 +41,24 @@ impl<'a> NewEvent<'a> {
 }
 
 pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
-    conn.execute(
+    // Cached: the proxy's audit writer inserts hundreds of these per batch.
+    conn.prepare_cached(
         "INSERT INTO events (at, kind, environment, vault_id, credential_id, session_id,
                              upstream_url, method, status, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            event.at.unwrap_or_else(Timestamp::now).0,
-            event.kind,
-            event.environment,
-            event.vault_id,
-            event.credential_id,
-            event.session_id,
-            event.upstream_url,
-            event.method,
-            event.status,
-            event.detail
-        ],
-    )?;
+    )?
+    .execute(params![
+        event.at.unwrap_or_else(Timestamp::now).0,
+        event.kind,
+        event.environment,
+        event.vault_id,
+        event.credential_id,
+        event.session_id,
+        event.upstream_url,
+        event.method,
+        event.status,
+        event.detail
+    ])?;
     Ok(())
 }
 
