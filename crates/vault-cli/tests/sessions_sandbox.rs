@@ -27,11 +27,27 @@ struct Findings {
     wrote_work: bool,
 }
 
-fn run_curious_agent(h: &Home, sandbox: bool, label: &str) -> Findings {
+/// `work`: the agent's folder; `None` for a fresh one beside the data
+/// folder, `Some(parent)` for the data folder's parent (like a home folder).
+fn run_curious_agent(
+    h: &Home,
+    sandbox: bool,
+    label: &str,
+    work: Option<&std::path::Path>,
+) -> Findings {
     let out = h.path(&format!("found-{label}"));
     std::fs::create_dir(&out).expect("report folder");
-    let work = h.path(&format!("work-{label}"));
-    std::fs::create_dir(&work).expect("work folder");
+    let work = match work {
+        Some(folder) => folder.to_path_buf(),
+        None => {
+            let folder = h.path(&format!("work-{label}"));
+            std::fs::create_dir(&folder).expect("work folder");
+            folder
+        }
+    };
+    // The bus address the agent could know or guess, given explicitly: the
+    // sandbox must hide the socket itself, not only the variable.
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
     let data = h.path("data");
     let agent = h.script(
         &format!("curious-{label}.sh"),
@@ -40,13 +56,14 @@ fn run_curious_agent(h: &Home, sandbox: bool, label: &str) -> Findings {
 ls -A {data} > "$out/data" 2>&1
 {bin} --data-dir {data} --json vault list > "$out/list" 2>&1
 {bin} --data-dir {data} session start --vault Work --agent custom --direct --no-sandbox -- sh -c 'cat "$KEYBEARER_MCP_CONFIG"' > "$out/direct" 2>&1
-secret-tool search --all service keybearer > "$out/secret-tool" 2>&1; echo "rc=$?" >> "$out/secret-tool"
+DBUS_SESSION_BUS_ADDRESS='{bus}' secret-tool search --all service keybearer > "$out/secret-tool" 2>&1; echo "rc=$?" >> "$out/secret-tool"
 ls /proc | grep -cE '^[0-9]+$' > "$out/pids"
 echo written > written-by-agent
 "#,
             out = out.display(),
             data = data.display(),
             bin = BIN,
+            bus = bus,
         ),
     );
     let mut args = vec!["session", "start", "--vault", "Work", "--agent", "custom"];
@@ -85,8 +102,9 @@ fn a_sandboxed_agent_finds_no_token_no_keychain_and_no_keybearer() {
         &secret,
     );
 
-    // Control: unsandboxed, the same probes reach the data and the token.
-    let open = run_curious_agent(&h, false, "open");
+    // Control: unsandboxed, the same probes reach the data, the token and
+    // the keychain (secret-tool prints the raw master key).
+    let open = run_curious_agent(&h, false, "open", None);
     assert!(
         open.data_listing.contains("vault.db"),
         "{}",
@@ -98,32 +116,48 @@ fn a_sandboxed_agent_finds_no_token_no_keychain_and_no_keybearer() {
         "without the sandbox, a nested direct session prints the token"
     );
     assert!(
+        open.secret_tool.contains("rc=0"),
+        "without the sandbox the keychain answers: {}",
+        open.secret_tool.lines().last().unwrap_or_default()
+    );
+    assert!(
         open.pids > 8,
         "without the sandbox every process is visible"
     );
 
-    let sandboxed = run_curious_agent(&h, true, "sandboxed");
-    assert_eq!(
-        sandboxed.data_listing.trim(),
-        "",
-        "the data folder is empty inside"
-    );
-    assert!(
-        !sandboxed.nested_list.contains("Work"),
-        "{}",
-        sandboxed.nested_list
-    );
-    assert!(
-        !sandboxed.nested_direct.contains(&secret),
-        "{}",
-        sandboxed.nested_direct
-    );
-    assert!(!sandboxed.secret_tool.contains(&secret));
-    assert!(
-        !sandboxed.secret_tool.contains("rc=0"),
-        "{}",
-        sandboxed.secret_tool
-    );
-    assert!(sandboxed.pids <= 8, "{} processes visible", sandboxed.pids);
-    assert!(sandboxed.wrote_work, "the agent still works in its folder");
+    // Working beside the data folder, and working in the folder that holds
+    // it (as an agent working in your home folder does).
+    let home = h.dir.path().to_path_buf();
+    for (label, work) in [
+        ("sandboxed", None),
+        ("sandboxed-home", Some(home.as_path())),
+    ] {
+        let found = run_curious_agent(&h, true, label, work);
+        assert_eq!(
+            found.data_listing.trim(),
+            "",
+            "{label}: the data folder is empty inside"
+        );
+        assert!(
+            !found.nested_list.contains("Work"),
+            "{label}: {}",
+            found.nested_list
+        );
+        assert!(
+            !found.nested_direct.contains(&secret),
+            "{label}: {}",
+            found.nested_direct
+        );
+        assert!(!found.secret_tool.contains(&secret), "{label}");
+        assert!(
+            !found.secret_tool.contains("rc=0"),
+            "{label}: {}",
+            found.secret_tool
+        );
+        assert!(found.pids <= 8, "{label}: {} processes visible", found.pids);
+        assert!(
+            found.wrote_work,
+            "{label}: the agent still works in its folder"
+        );
+    }
 }

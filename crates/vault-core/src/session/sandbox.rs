@@ -97,8 +97,26 @@ pub(crate) fn wrap(
         "--proc".as_ref(),
         "/proc".as_ref(),
     ]);
-    for hidden in hidden_folders(data_dir) {
-        push(&["--tmpfs".as_ref(), hidden.as_os_str()]);
+    let data_dir = absolute(data_dir);
+    let hidden = hidden_folders(&data_dir);
+    // An agent working inside Keybearer's data folder would work in the
+    // empty stand-in, or worse; refuse it plainly.
+    if working_dir.starts_with(&data_dir) {
+        return Err(Error::invalid(
+            "working_dir",
+            "The agent's working folder is inside Keybearer's data folder. Choose another folder.",
+        ));
+    }
+    // Mount order matters: a bind takes its source from the real file
+    // system, so the folders the agent keeps are bound first and the hidden
+    // ones covered after (a working folder such as your home must not bring
+    // the data folder back); a kept folder inside a hidden one is bound again
+    // on top.
+    for kept in [private_dir, working_dir] {
+        push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+    }
+    for folder in &hidden {
+        push(&["--tmpfs".as_ref(), folder.as_os_str()]);
     }
     if let Some(socket) = bus_socket() {
         push(&[
@@ -107,9 +125,10 @@ pub(crate) fn wrap(
             socket.as_os_str(),
         ]);
     }
-    // Put back what the agent needs if a hidden folder covered it.
     for kept in [private_dir, working_dir] {
-        push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+        if hidden.iter().any(|folder| kept.starts_with(folder)) {
+            push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+        }
     }
     push(&["--chdir".as_ref(), working_dir.as_os_str(), "--".as_ref()]);
     let signals = signal_env();
@@ -140,6 +159,15 @@ pub(crate) fn wrap(
     Ok(())
 }
 
+/// `path` made absolute and without links (as the sandbox's mounts need).
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|current| current.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
 /// Folders replaced by an empty one in the sandbox (those that exist).
 fn hidden_folders(data_dir: &Path) -> Vec<PathBuf> {
     let mut hidden = vec![data_dir.to_path_buf()];
@@ -153,6 +181,7 @@ fn hidden_folders(data_dir: &Path) -> Vec<PathBuf> {
         hidden.push(data_home.join("kwalletd"));
     }
     hidden.retain(|folder| folder.is_dir());
+    let mut hidden: Vec<PathBuf> = hidden.iter().map(|folder| absolute(folder)).collect();
     hidden.sort();
     hidden.dedup();
     hidden
