@@ -16,6 +16,9 @@ struct Entry {
     local: SocketAddr,
     remote: SocketAddr,
     listening: bool,
+    /// State 01: a live connection (not TIME_WAIT and the like, whose owner
+    /// is no longer the server's).
+    established: bool,
     uid: u32,
 }
 
@@ -99,24 +102,25 @@ fn parse_line(line: &str) -> Option<Entry> {
         local: parse_address(fields.get(1)?)?,
         remote: parse_address(fields.get(2)?)?,
         listening: *fields.get(3)? == "0A",
+        established: *fields.get(3)? == "01",
         uid: fields.get(7)?.parse().ok()?,
     })
 }
 
-/// `0100007F:1F90` (IPv4) or 32 hex digits (IPv6), each 32-bit word in host
-/// (little-endian) order, then the port in hex.
+/// `0100007F:1F90` (IPv4) or 32 hex digits (IPv6), each 32-bit word printed
+/// as a number in the machine's own byte order, then the port in hex.
 fn parse_address(text: &str) -> Option<SocketAddr> {
     let (ip, port) = text.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
     let ip = match ip.len() {
         8 => IpAddr::V4(Ipv4Addr::from(
-            u32::from_str_radix(ip, 16).ok()?.swap_bytes(),
+            u32::from_str_radix(ip, 16).ok()?.to_ne_bytes(),
         )),
         32 => {
             let mut bytes = [0u8; 16];
             for (word, chunk) in bytes.chunks_mut(4).enumerate() {
                 let value = u32::from_str_radix(ip.get(word * 8..word * 8 + 8)?, 16).ok()?;
-                chunk.copy_from_slice(&value.to_le_bytes());
+                chunk.copy_from_slice(&value.to_ne_bytes());
             }
             IpAddr::V6(Ipv6Addr::from(bytes))
         }
@@ -138,6 +142,7 @@ mod tests {
                 local: "127.0.0.1:36867".parse().expect("addr"),
                 remote: "0.0.0.0:0".parse().expect("addr"),
                 listening: true,
+                established: false,
                 uid: 1000,
             })
         );
@@ -150,6 +155,7 @@ mod tests {
         );
         assert_eq!(entry.remote.port(), 50000);
         assert!(!entry.listening);
+        assert!(entry.established);
         assert_eq!(entry.uid, 65534);
         assert_eq!(parse_line("garbage"), None);
     }

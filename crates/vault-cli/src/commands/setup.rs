@@ -38,8 +38,10 @@ fn show_then_commit(
     headline: &str,
 ) -> Result<(), Error> {
     let key = pending.recovery_key().reveal_once();
+    // Built straight into the zeroised buffer (the key is letters, digits
+    // and dashes: nothing to escape), not through a JSON value.
     let text = if out.json {
-        format!("{}\n", json!({ "recovery_key": key }))
+        format!("{{\"recovery_key\":\"{key}\"}}\n")
     } else {
         format!(
             "{headline}\n\n\

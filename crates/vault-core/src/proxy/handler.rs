@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
-    LOCATION, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
+    CONTENT_TYPE, HOST, LOCATION, WWW_AUTHENTICATE,
 };
 use http::uri::{Authority, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -168,6 +168,22 @@ async fn forward(
     };
     let method = parts.method.clone();
     strip_hop_by_hop(&mut parts.headers);
+    // The agent cannot steer the URLs a server builds from forwarding
+    // headers, and the answer comes back unencoded, so the SSE checks can
+    // read it.
+    for name in [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-prefix",
+        "x-forwarded-port",
+    ] {
+        parts.headers.remove(name);
+    }
+    parts
+        .headers
+        .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     parts.headers.remove(AUTHORIZATION);
     parts.headers.insert(HOST, route.upstream_host.clone());
     parts.headers.insert(AUTHORIZATION, bearer(&injection)?);
@@ -283,9 +299,15 @@ fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<Pro
         // at the listener so the agent comes back through the proxy. A
         // Location on any other origin is refused, like the connection test
         // does: the agent would take its session secret there.
+        let locations = parts.headers.get_all(LOCATION).iter().count();
         if let Some(location) = parts.headers.get(LOCATION) {
+            // Unreadable or repeated: treated as another server.
+            let target = match location.to_str() {
+                Ok(location) if locations == 1 => route.origins.target(location),
+                _ => Target::Elsewhere,
+            };
             let location = location.to_str().unwrap_or_default();
-            match route.origins.target(location) {
+            match target {
                 Target::Upstream(path) => route.paths.learn(&path),
                 Target::Elsewhere => {
                     route
@@ -306,7 +328,18 @@ fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<Pro
             }
         }
     }
-    let body = if is_plain_event_stream(&parts.headers) {
+    if is_event_stream(&parts.headers) && is_encoded(&parts.headers) {
+        // It was asked for unencoded; an encoded event stream cannot be
+        // checked for endpoints on other servers, so it is not passed on.
+        route
+            .refusals
+            .refused(&route.session_id, "encoded event stream");
+        return Err(refuse(
+            StatusCode::BAD_GATEWAY,
+            "Keybearer proxy: the MCP server sent a compressed event stream, which Keybearer cannot check; it was not passed on.",
+        ));
+    }
+    let body = if is_event_stream(&parts.headers) {
         parts.headers.remove(CONTENT_LENGTH);
         RewrittenStream::new(body, route.origins.clone(), Arc::clone(&route.paths)).boxed_unsync()
     } else {
@@ -315,9 +348,9 @@ fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<Pro
     Ok(Response::from_parts(parts, body))
 }
 
-/// An SSE stream we can read: `text/event-stream` and not compressed.
-fn is_plain_event_stream(headers: &http::HeaderMap) -> bool {
-    let event_stream = headers
+/// A `text/event-stream` answer.
+fn is_event_stream(headers: &http::HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| {
@@ -325,11 +358,16 @@ fn is_plain_event_stream(headers: &http::HeaderMap) -> bool {
                 .trim_start()
                 .to_ascii_lowercase()
                 .starts_with("text/event-stream")
-        });
-    let encoded = headers
-        .get(CONTENT_ENCODING)
-        .is_some_and(|value| value.as_bytes() != b"identity");
-    event_stream && !encoded
+        })
+}
+
+/// A body in any encoding but `identity` (however it is spelled).
+fn is_encoded(headers: &http::HeaderMap) -> bool {
+    headers.get_all(CONTENT_ENCODING).iter().any(|value| {
+        !value
+            .to_str()
+            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("identity"))
+    })
 }
 
 /// The innermost cause: "Connection refused (os error 111)", not "client error (Connect)".

@@ -47,8 +47,10 @@
 //! `Upgrade` (WebSocket) is stripped like any hop-by-hop header; an
 //! `HTTPS_PROXY` must be an `http://` proxy (CONNECT tunnel); the token's
 //! copy inside the outgoing header and hyper's write buffer is not zeroised
-//! (the engine's cached copy and the formatting buffer are); compressed SSE
-//! streams are passed through without `endpoint` rewriting.
+//! (the tokens part's cached copy and the formatting buffer are). Upstream
+//! answers are asked for unencoded (`Accept-Encoding: identity`); an event
+//! stream that comes back compressed anyway is refused, since its endpoints
+//! could not be checked. Forwarding headers from the agent are dropped.
 //!
 //! Modules: `secret` (the session secret), `headers` (hop-by-hop, Host
 //! check), `origin` (upstream → listener URL rewriting), `paths` (where the

@@ -58,11 +58,16 @@ fn rewriter() -> EndpointRewriter {
     )
 }
 
-/// The stream as an SSE client reads its lines: every line end as `\n`.
+/// The stream as an SSE client reads it: every line end as `\n`, and runs of
+/// blank lines as one (an event with no data is never dispatched).
 fn sse_text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
+    let mut text = String::from_utf8_lossy(bytes)
         .replace("\r\n", "\n")
-        .replace('\r', "\n")
+        .replace('\r', "\n");
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text
 }
 
 fn run(input: &[u8], size: usize) -> (Vec<u8>, bool) {

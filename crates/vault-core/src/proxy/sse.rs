@@ -39,6 +39,8 @@ pub(crate) struct EndpointRewriter {
     paths: Arc<AllowedPaths>,
     /// An endpoint on another origin was seen: nothing more is sent.
     refused: bool,
+    /// The stream's start was checked for a byte order mark.
+    bom_checked: bool,
     /// Bytes received but not sent yet: the current event's start.
     held: BytesMut,
     /// Where in `held` the line being read starts.
@@ -81,6 +83,7 @@ impl EndpointRewriter {
             origins,
             paths,
             refused: false,
+            bom_checked: false,
             held: BytesMut::new(),
             line_start: 0,
             mid_line: false,
@@ -101,6 +104,18 @@ impl EndpointRewriter {
             return Bytes::new();
         }
         self.held.extend_from_slice(chunk);
+        if !self.bom_checked {
+            // Clients skip a UTF-8 byte order mark at the start of the
+            // stream; so must the parser that looks for `event: endpoint`.
+            const BOM: &[u8] = b"\xEF\xBB\xBF";
+            if self.held.len() < BOM.len() && BOM.starts_with(&self.held) {
+                return Bytes::new();
+            }
+            if self.held.starts_with(BOM) {
+                let _ = self.held.split_to(BOM.len());
+            }
+            self.bom_checked = true;
+        }
         if std::mem::take(&mut self.after_cr) && self.held.get(self.line_start) == Some(&b'\n') {
             self.line_start += 1;
         }
@@ -187,6 +202,20 @@ impl EndpointRewriter {
     /// The endpoint event with its URL pointed at the listener when it was
     /// absolute; `None` when it names another origin.
     fn rewrite_event(&self, event: &[u8]) -> Option<Vec<u8>> {
+        // A client joins several data lines with a line break, and a URL
+        // parser drops that break: `http:/` + `/evil.example/x` would read as
+        // another origin. A real endpoint is one line; anything else is refused.
+        let mut lines = 0;
+        let mut start = 0;
+        while let Some((end, next)) = next_line(event, start) {
+            if field(&event[start..end], b"data").is_some() {
+                lines += 1;
+            }
+            start = next;
+        }
+        if lines > 1 {
+            return None;
+        }
         let mut out = Vec::with_capacity(event.len() + 32);
         let mut start = 0;
         while let Some((end, next)) = next_line(event, start) {
@@ -385,6 +414,36 @@ mod tests {
             rewriter.push(format!("event: endpoint\ndata: {foreign}\n\n").as_bytes());
             assert!(rewriter.refused(), "{foreign}");
         }
+    }
+
+    #[test]
+    fn split_data_lines_and_a_byte_order_mark_cannot_smuggle_an_endpoint() {
+        // Two data lines that a client would join into http://evil.example/x.
+        let mut joined = rewriter();
+        joined.push(b"event: endpoint\ndata: http:/\ndata: /evil.example/x\n\n");
+        assert!(joined.refused());
+        // A byte order mark before the first event, in one or in two chunks.
+        for pieces in [
+            vec![&b"\xEF\xBB\xBFevent: endpoint\ndata: https://evil.example/m\n\n"[..]],
+            vec![
+                &b"\xEF\xBB"[..],
+                &b"\xBFevent: endpoint\ndata: https://evil.example/m\n\n"[..],
+            ],
+        ] {
+            let mut bom = rewriter();
+            let mut out = Vec::new();
+            for piece in pieces {
+                out.extend_from_slice(&bom.push(piece));
+            }
+            assert!(bom.refused());
+            assert!(!String::from_utf8_lossy(&out).contains("evil.example"));
+        }
+        // A mark alone is dropped, and the stream goes on.
+        let mut plain = rewriter();
+        assert_eq!(
+            &plain.push(b"\xEF\xBB\xBFevent: message\ndata: 1\n\n")[..],
+            b"event: message\ndata: 1\n\n"
+        );
     }
 
     #[test]
