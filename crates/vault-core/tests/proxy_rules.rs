@@ -230,3 +230,55 @@ async fn a_thousand_refused_requests_write_a_bounded_log() {
     assert!(upstream.requests().is_empty());
     proxy.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_headers_stay_here_and_a_compressed_event_stream_is_refused() {
+    let upstream = Upstream::start(|seen| {
+        let mut response = text(StatusCode::OK, "event: endpoint\ndata: /m\n\n");
+        if seen.path_and_query.contains("gzip") {
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                "text/event-stream".parse().expect("content type"),
+            );
+            response.headers_mut().insert(
+                http::header::CONTENT_ENCODING,
+                "GZIP".parse().expect("encoding"),
+            );
+        }
+        response
+    })
+    .await;
+    let url = upstream.url("/mcp");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, TOKEN);
+    let proxy = start_proxy(&mut engine, "sesn_encoding", vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+
+    let request = request_to(addr, Method::GET, "/mcp?plain", Some(&secret))
+        .header("x-forwarded-host", "evil.example")
+        .header("forwarded", "host=evil.example")
+        .header("accept-encoding", "gzip, br")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    assert_eq!(
+        send_raw(addr, request).await.expect("response").status(),
+        StatusCode::OK
+    );
+    let seen = upstream.requests().remove(0);
+    assert!(!seen.headers.contains_key("x-forwarded-host"));
+    assert!(!seen.headers.contains_key("forwarded"));
+    assert_eq!(seen.headers["accept-encoding"], "identity");
+
+    let request = request_to(addr, Method::GET, "/mcp?gzip", Some(&secret))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = send_raw(addr, request).await.expect("response");
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(body_text(response)
+        .await
+        .contains("compressed event stream"));
+    proxy.stop().await;
+}
