@@ -172,6 +172,10 @@ impl Driver {
             wait_for_port(port, Duration::from_secs(20)),
             "tauri-driver did not listen"
         );
+        // tauri-driver starts WebKitWebDriver behind it; on a cold machine
+        // that can take a while, and a session requested before it listens
+        // fails ("IncompleteMessage", seen in a fresh-clone CI run).
+        let _ = wait_for_port(native_port, Duration::from_secs(20));
         Self {
             port,
             _process: Guard(child),
@@ -231,12 +235,25 @@ impl Window {
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary() }),
         );
-        let client = ClientBuilder::rustls()
-            .expect("TLS roots")
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("WebDriver session with the app");
+        // A few tries: the first session of a cold machine can meet a
+        // driver that is still starting; anything else fails the test.
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            match ClientBuilder::rustls()
+                .expect("TLS roots")
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if attempt < 3 => {
+                    eprintln!("WebDriver session not ready yet ({error}); trying again");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Err(error) => panic!("WebDriver session with the app: {error}"),
+            }
+        };
         Self {
             client,
             data_dir: data_dir.to_path_buf(),
