@@ -14,6 +14,9 @@
 //! exactly as in a session: per-request token lookup and audit records.
 #![allow(clippy::print_stdout)] // a benchmark's report is its output
 
+#[path = "support/memory_keys.rs"]
+mod memory_keys;
+
 #[allow(dead_code)] // shared with the tests, which use more of it
 #[path = "../tests/support/mcp_client.rs"]
 mod mcp_client;
@@ -21,9 +24,8 @@ mod mcp_client;
 #[path = "../tests/support/peers.rs"]
 mod peers;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -33,12 +35,11 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_client::McpClient;
+use memory_keys::MemoryKeys;
 use serde_json::json;
 use tokio::net::TcpListener;
 use vault_core::proxy::SessionProxy;
-use vault_core::{
-    AccessToken, Engine, KeyStore, KeychainError, MasterKey, NewCredential, SetupProtection,
-};
+use vault_core::{AccessToken, Engine, NewCredential, SetupProtection};
 
 const BLOCKS: usize = 10;
 const CALLS_PER_BLOCK: usize = 100;
@@ -46,23 +47,6 @@ const WARM_UP: usize = 50;
 const CONCURRENT_SESSIONS: usize = 4;
 const CONCURRENT_CALLS: usize = 150;
 const CONCURRENT_ROUNDS: usize = 4;
-
-#[derive(Default)]
-struct MemoryKeys(Mutex<HashMap<String, MasterKey>>);
-
-impl KeyStore for MemoryKeys {
-    fn load(&self, account: &str) -> Result<Option<MasterKey>, KeychainError> {
-        Ok(self.0.lock().expect("keys").get(account).cloned())
-    }
-
-    fn save(&self, account: &str, key: &MasterKey) -> Result<(), KeychainError> {
-        self.0
-            .lock()
-            .expect("keys")
-            .insert(account.to_string(), key.clone());
-        Ok(())
-    }
-}
 
 struct Stats {
     p50: Duration,

@@ -14,12 +14,14 @@
 //! proxy. An in-memory key store stands in for the keychain.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's report is its output
 
+#[path = "support/memory_keys.rs"]
+mod memory_keys;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -28,33 +30,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use memory_keys::MemoryKeys;
 use tokio::net::TcpListener;
 use vault_core::proxy::SessionProxy;
-use vault_core::{
-    AccessToken, Engine, KeyStore, KeychainError, MasterKey, NewCredential, SetupProtection,
-};
+use vault_core::{AccessToken, Engine, NewCredential, SetupProtection};
 
 const TOKEN: &str = "tok-bench-0123456789abcdef0123456789abcdef";
 const ROUNDS: usize = 3;
 const SECONDS_PER_RUN: u32 = 4;
 const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
-
-#[derive(Default)]
-struct MemoryKeys(Mutex<HashMap<String, MasterKey>>);
-
-impl KeyStore for MemoryKeys {
-    fn load(&self, account: &str) -> Result<Option<MasterKey>, KeychainError> {
-        Ok(self.0.lock().expect("keys").get(account).cloned())
-    }
-
-    fn save(&self, account: &str, key: &MasterKey) -> Result<(), KeychainError> {
-        self.0
-            .lock()
-            .expect("keys")
-            .insert(account.to_string(), key.clone());
-        Ok(())
-    }
-}
 
 /// The upstream process: answers a fixed JSON-RPC result when the bearer is
 /// right, 401 otherwise. Prints its port, then serves until killed.

@@ -42,17 +42,10 @@ pub async fn initialize(
     state: State<'_, AppState>,
     passphrase: Option<String>,
 ) -> IpcResult<RecoveryKeyReveal> {
-    let pending = state.pending_key();
-    state
-        .with_engine(move |engine| {
-            let planned = engine.keys().plan_setup(protection(passphrase))?;
-            let reveal = RecoveryKeyReveal::from(&planned);
-            *pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(planned);
-            Ok(reveal)
-        })
-        .await
+    plan_and_show(&state, move |engine| {
+        engine.keys().plan_setup(protection(passphrase))
+    })
+    .await
 }
 
 /// Stores the key shown by `initialize` or `regenerate_recovery_key`, once
@@ -123,10 +116,19 @@ pub async fn recover(
 /// until `confirm_recovery_key`. Not traced: the answer is a secret.
 #[tauri::command]
 pub async fn regenerate_recovery_key(state: State<'_, AppState>) -> IpcResult<RecoveryKeyReveal> {
+    plan_and_show(&state, |engine| engine.keys().plan_new_recovery_key()).await
+}
+
+/// Plans a key, keeps it as the one waiting for `confirm_recovery_key` and
+/// answers its recovery key, once.
+async fn plan_and_show<F>(state: &AppState, plan: F) -> IpcResult<RecoveryKeyReveal>
+where
+    F: FnOnce(&mut vault_core::Engine) -> vault_core::Result<PendingKey> + Send + 'static,
+{
     let pending = state.pending_key();
     state
         .with_engine(move |engine| {
-            let planned = engine.keys().plan_new_recovery_key()?;
+            let planned = plan(engine)?;
             let reveal = RecoveryKeyReveal::from(&planned);
             *pending
                 .lock()

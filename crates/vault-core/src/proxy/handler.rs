@@ -302,11 +302,9 @@ fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<Pro
         let locations = parts.headers.get_all(LOCATION).iter().count();
         if let Some(location) = parts.headers.get(LOCATION) {
             // Unreadable or repeated: treated as another server.
-            let target = match location.to_str() {
-                Ok(location) if locations == 1 => route.origins.target(location),
-                _ => Target::Elsewhere,
-            };
-            let location = location.to_str().unwrap_or_default();
+            let location = location.to_str().ok().filter(|_| locations == 1);
+            let target = location.map_or(Target::Elsewhere, |value| route.origins.target(value));
+            let location = location.unwrap_or_default();
             match target {
                 Target::Upstream(path) => route.paths.learn(&path),
                 Target::Elsewhere => {

@@ -90,7 +90,7 @@ fn not_installed(agent: AgentKind, program: &str) -> Error {
     Error::AgentNotFound(message)
 }
 
-fn find_in_path(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
+pub(crate) fn find_in_path(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
     std::env::split_paths(path?)
         .filter(|dir| !dir.as_os_str().is_empty())
         .map(|dir| dir.join(program))

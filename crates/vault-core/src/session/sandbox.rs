@@ -46,10 +46,7 @@ pub(crate) fn bwrap() -> Result<PathBuf> {
 }
 
 fn find(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+    super::program::find_in_path(program.as_ref(), std::env::var_os("PATH").as_deref())
 }
 
 /// GNU `env` that can set signal dispositions (coreutils 8.31+), if any.
