@@ -80,6 +80,16 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// The stdio MCP server an app's config starts to reach one remote server
+    /// through Keybearer (written there by `keybearer apps connect`).
+    Bridge {
+        /// The app connection (con_…) whose vaults hold the credential.
+        #[arg(long, value_name = "ID")]
+        connection: String,
+        /// The remote MCP server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

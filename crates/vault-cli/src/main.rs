@@ -19,7 +19,7 @@ use crate::cli::{
 };
 #[cfg(unix)]
 use crate::commands::sessions;
-use crate::commands::{credentials, environments, events, setup, vaults};
+use crate::commands::{bridge, credentials, environments, events, setup, vaults};
 use crate::output::Output;
 #[cfg(unix)]
 use vault_core::session::SessionRequest;
@@ -49,6 +49,11 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     let mut engine = Engine::open(&data_dir)?;
     vault_core::logging::init_file_log(&data_dir);
     let engine = &mut engine;
+    // The bridge's stdin and stdout belong to the app that started it; it
+    // leaves other processes' sessions alone.
+    if let Command::Bridge { connection, server } = &cli.command {
+        return bridge::run(engine, connection, server);
+    }
     // A session whose Keybearer process was killed leaves its private folder
     // (a direct-mode config holds a token): remove it now.
     #[cfg(unix)]
@@ -113,6 +118,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
         #[cfg(unix)]
         Command::Session { .. } => unreachable!("handled above"),
+        Command::Bridge { .. } => unreachable!("handled above"),
     }
     .map(|()| 0)
 }

@@ -97,6 +97,9 @@ event_kinds! {
     SessionExited => "session.exited",
     SessionStopped => "session.stopped",
     SessionFailed => "session.failed",
+    AppConnected => "app.connected",
+    AppConnectionChanged => "app.connection_changed",
+    AppDisconnected => "app.disconnected",
 }
 
 impl fmt::Display for EventKind {

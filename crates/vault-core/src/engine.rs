@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::audit::Audit;
 use crate::catalog::{self, Catalog};
+use crate::connections::Connections;
 use crate::error::{Error, Result};
 use crate::keychain::{KeyStore, KeychainError, OsKeychain};
 use crate::keys::{self, KeyProtection, KeyRing, Keys};
@@ -133,6 +134,13 @@ impl Engine {
         Catalog {
             store: &mut self.store,
             ring: &mut self.ring,
+        }
+    }
+
+    /// App connections (which vaults an app's bridge looks in).
+    pub fn connections(&mut self) -> Connections<'_> {
+        Connections {
+            store: &mut self.store,
         }
     }
 

@@ -6,7 +6,10 @@
 //! The map of the parts and who may call whom is docs/architecture.md.
 
 mod audit;
+/// The stdio bridge that apps start to reach a remote MCP server.
+pub mod bridge;
 mod catalog;
+mod connections;
 mod crypto;
 mod engine;
 mod error;
@@ -27,18 +30,20 @@ mod server_url;
 pub mod session;
 mod store;
 mod tokens;
+mod upstream;
 mod usage;
 
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
+pub use connections::Connections;
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use hardening::harden_process;
 pub use keychain::{KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{
-    Credential, CredentialType, Environment, Event, NewCredential, Protocol, Resolution, Timestamp,
-    Vault,
+    AppConnection, Credential, CredentialType, Environment, Event, NewCredential, Protocol,
+    Resolution, Timestamp, Vault,
 };
 pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
 pub use resolve::Resolver;

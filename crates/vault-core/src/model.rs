@@ -139,6 +139,23 @@ pub struct Credential {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// An app connection: an app Keybearer does not launch, reaching the servers
+/// of these vaults (one environment, first wins) through the stdio bridge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AppConnection {
+    pub id: String,
+    /// The app's stable id (`claude-desktop`, `cursor`, …).
+    pub app: String,
+    pub environment: String,
+    pub vault_ids: Vec<String>,
+    /// The app's config file the bridge entries were written to.
+    pub config_path: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
 /// An audit record. Holds ids and request metadata only: never a token or a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -151,6 +168,8 @@ pub struct Event {
     pub vault_id: Option<String>,
     pub credential_id: Option<String>,
     pub session_id: Option<String>,
+    /// The app connection (`con_…`) whose bridge or change this records.
+    pub connection_id: Option<String>,
     pub upstream_url: Option<String>,
     pub method: Option<String>,
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]

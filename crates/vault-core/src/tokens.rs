@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::model::{Credential, Resolution};
 use crate::resolve::Resolver;
 use crate::secret::{AccessToken, MasterKey};
-use crate::store::{credentials, Store};
+use crate::store::{connections, credentials, Store};
 
 /// How many read connections one [`Tokens`] keeps: enough that concurrent
 /// requests rarely wait for one another on two cores.
@@ -64,6 +64,22 @@ impl std::fmt::Debug for InjectableToken {
 pub struct Injection {
     pub resolution: Resolution,
     pub token: InjectableToken,
+}
+
+impl Injection {
+    /// `Bearer <token>` as a header value marked sensitive (never printed by
+    /// `http`'s `Debug`); `None` when the stored token cannot be sent in an
+    /// HTTP header. The formatting buffer is wiped; the header's own copy
+    /// lives until the request has been written.
+    pub(crate) fn authorization(&self) -> Option<http::HeaderValue> {
+        let token = self.token.expose_for_injection();
+        let mut text = zeroize::Zeroizing::new(String::with_capacity(7 + token.len()));
+        text.push_str("Bearer ");
+        text.push_str(token);
+        let mut value = http::HeaderValue::from_str(&text).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    }
 }
 
 /// Seals `token` for `credential` (its id, vault and URL are bound in).
@@ -149,11 +165,49 @@ struct Inner {
 #[derive(Default)]
 struct Reader {
     conn: Option<Store>,
-    /// The connection's `data_version` the cache was last checked at.
+    caches: Caches,
+}
+
+/// What one reader remembers between lookups.
+#[derive(Default)]
+struct Caches {
+    /// The connection's `data_version` the caches were last checked at.
     seen: Option<i64>,
-    /// The catalog's version the cache was filled at.
+    /// The catalog's version the caches were filled at.
     catalog: Option<i64>,
-    cache: HashMap<String, Option<Arc<Injection>>>,
+    tokens: HashMap<String, Option<Arc<Injection>>>,
+    /// App connections' vaults, by connection id (`None`: no such connection).
+    connections: HashMap<String, Option<Arc<Vec<String>>>>,
+}
+
+impl Caches {
+    fn clear(&mut self) {
+        self.tokens.clear();
+        self.connections.clear();
+    }
+
+    /// The winning injection from the cache, or resolved and opened in one
+    /// read snapshot and cached if nothing was committed meanwhile.
+    fn injection(
+        &mut self,
+        store: &Store,
+        master: &MasterKey,
+        before: i64,
+        vault_ids: &[String],
+        url: &str,
+    ) -> Result<Option<Arc<Injection>>> {
+        let key = cache_key(vault_ids, url);
+        if let Some(answer) = self.tokens.get(&key) {
+            return Ok(answer.clone());
+        }
+        let answer = resolve_and_open(store.conn(), master, vault_ids, url)?.map(Arc::new);
+        // Cache it only if nothing was committed while it was read; it is
+        // fresh enough to serve this one request either way.
+        if store.data_version()? == before {
+            self.tokens.insert(key, answer.clone());
+        }
+        Ok(answer)
+    }
 }
 
 impl std::fmt::Debug for Tokens {
@@ -188,41 +242,74 @@ impl Tokens {
     /// by it as given.
     pub fn lookup(&self, vault_ids: &[String], url: &str) -> Result<Option<Arc<Injection>>> {
         let mut guard = self.reader();
-        let reader = &mut *guard;
+        let (caches, store, before) = self.fresh(&mut guard)?;
+        caches.injection(store, &self.inner.master, before, vault_ids, url)
+    }
+
+    /// The same for an app connection's bridge: the connection's vaults are
+    /// read (and cached, and dropped, like tokens) on the same reader, so a
+    /// change of its vaults or its removal takes effect at the next request.
+    /// A removed connection is `NotFound`.
+    pub fn lookup_for_connection(
+        &self,
+        connection_id: &str,
+        url: &str,
+    ) -> Result<Option<Arc<Injection>>> {
+        let mut guard = self.reader();
+        let (caches, store, before) = self.fresh(&mut guard)?;
+        let vault_ids = match caches.connections.get(connection_id) {
+            Some(ids) => ids.clone(),
+            None => {
+                let ids = match connections::get(store.conn(), connection_id) {
+                    Ok(connection) => Some(Arc::new(connection.vault_ids)),
+                    Err(Error::NotFound { .. }) => None,
+                    Err(other) => return Err(other),
+                };
+                if store.data_version()? == before {
+                    caches
+                        .connections
+                        .insert(connection_id.to_string(), ids.clone());
+                }
+                ids
+            }
+        };
+        let Some(vault_ids) = vault_ids else {
+            return Err(Error::not_found("connection", connection_id));
+        };
+        if vault_ids.is_empty() {
+            // Its vaults were all deleted: it has no credential at all.
+            return Ok(None);
+        }
+        caches.injection(store, &self.inner.master, before, &vault_ids, url)
+    }
+
+    /// The reader's connection, opened if needed, and its caches, dropped if
+    /// the catalog moved since they were filled; and the `data_version` seen.
+    fn fresh<'r>(&self, reader: &'r mut Reader) -> Result<(&'r mut Caches, &'r Store, i64)> {
         if reader.conn.is_none() {
             reader.conn = Some(Store::open_reader(&self.inner.data_dir)?);
         }
-        let Some(store) = reader.conn.as_ref() else {
+        let Reader { conn, caches } = reader;
+        let Some(store) = conn.as_ref() else {
             return Err(Error::Io(std::io::Error::other("no database connection")));
         };
         let before = store.data_version()?;
-        if reader.seen != Some(before) {
+        if caches.seen != Some(before) {
             // Someone committed. Only a catalog change can alter an answer.
             let catalog = store.catalog_version()?;
-            if reader.catalog != Some(catalog) {
-                if !reader.cache.is_empty() {
+            if caches.catalog != Some(catalog) {
+                if !caches.tokens.is_empty() {
                     tracing::debug!(
-                        entries = reader.cache.len(),
+                        entries = caches.tokens.len(),
                         "vaults changed; dropping cached tokens"
                     );
                 }
-                reader.cache.clear();
-                reader.catalog = Some(catalog);
+                caches.clear();
+                caches.catalog = Some(catalog);
             }
-            reader.seen = Some(before);
+            caches.seen = Some(before);
         }
-        let key = cache_key(vault_ids, url);
-        if let Some(answer) = reader.cache.get(&key) {
-            return Ok(answer.clone());
-        }
-        let answer =
-            resolve_and_open(store.conn(), &self.inner.master, vault_ids, url)?.map(Arc::new);
-        // Cache it only if nothing was committed while it was read; it is
-        // fresh enough to serve this one request either way.
-        if store.data_version()? == before {
-            reader.cache.insert(key, answer.clone());
-        }
-        Ok(answer)
+        Ok((caches, store, before))
     }
 
     /// The first free reader (so without contention one warm cache serves
@@ -246,9 +333,7 @@ impl Tokens {
 
 /// A reader whose holder panicked may be half-way through an update: start it afresh.
 fn forget(mut reader: MutexGuard<'_, Reader>) -> MutexGuard<'_, Reader> {
-    reader.cache.clear();
-    reader.seen = None;
-    reader.catalog = None;
+    reader.caches = Caches::default();
     reader
 }
 

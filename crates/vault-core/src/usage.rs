@@ -9,7 +9,7 @@ use crate::audit::EventKind;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
-use crate::store::{credentials, vaults, Store};
+use crate::store::{connections, credentials, vaults, Store};
 
 /// One proxied request that used a credential. Carries what the proxy
 /// resolved at request time, so the use is recorded even if the credential
@@ -20,6 +20,8 @@ pub struct CredentialUse {
     pub vault_id: String,
     pub upstream_url: String,
     pub session_id: Option<String>,
+    /// The app connection whose bridge made the request.
+    pub connection_id: Option<String>,
     /// The HTTP method of the request.
     pub method: Option<String>,
     /// The upstream's HTTP status; `None` when no answer came back.
@@ -60,6 +62,7 @@ impl UsageRecorder {
 pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Result<()> {
     let mut environments: HashMap<&str, Option<String>> = HashMap::new();
     let mut last_used: HashMap<&str, Timestamp> = HashMap::new();
+    let mut connections_used: HashMap<&str, Timestamp> = HashMap::new();
     for used in uses {
         if !environments.contains_key(used.vault_id.as_str()) {
             let environment = match vaults::get(conn, &used.vault_id) {
@@ -74,6 +77,12 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
         if used.at > *latest {
             *latest = used.at;
         }
+        if let Some(connection) = used.connection_id.as_deref() {
+            let latest = connections_used.entry(connection).or_insert(used.at);
+            if used.at > *latest {
+                *latest = used.at;
+            }
+        }
         events::insert(
             conn,
             &NewEvent {
@@ -83,6 +92,7 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
                 vault_id: Some(&used.vault_id),
                 credential_id: Some(&used.credential_id),
                 session_id: used.session_id.as_deref(),
+                connection_id: used.connection_id.as_deref(),
                 upstream_url: Some(&used.upstream_url),
                 method: used.method.as_deref(),
                 status: used.status,
@@ -92,6 +102,9 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
     }
     for (credential_id, at) in last_used {
         credentials::mark_used(conn, credential_id, at)?;
+    }
+    for (connection_id, at) in connections_used {
+        connections::mark_used(conn, connection_id, at)?;
     }
     Ok(())
 }

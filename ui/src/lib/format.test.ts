@@ -112,6 +112,8 @@ describe("eventKindLabel", () => {
     ["session.exited", "Session ended"],
     ["session.stopped", "Session stopped"],
     ["session.failed", "Session could not start"],
+    ["app.connected", "App connected"],
+    ["app.disconnected", "App disconnected"],
   ])("%s -> %s", (kind, label) => {
     expect(eventKindLabel(kind)).toBe(label);
   });
@@ -131,6 +133,7 @@ describe("describeEventDetail", () => {
     vault_id: "vlt_1",
     credential_id: null,
     session_id: null,
+    connection_id: null,
     upstream_url: null,
     method: null,
     status: null,

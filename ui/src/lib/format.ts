@@ -84,6 +84,9 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "session.exited": "Session ended",
   "session.stopped": "Session stopped",
   "session.failed": "Session could not start",
+  "app.connected": "App connected",
+  "app.connection_changed": "App connection changed",
+  "app.disconnected": "App disconnected",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */

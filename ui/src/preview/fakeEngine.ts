@@ -61,6 +61,7 @@ export function createFakeEngine(scenario: Scenario) {
       vault_id: null,
       credential_id: null,
       session_id: null,
+      connection_id: null,
       upstream_url: null,
       method: null,
       status: null,

@@ -1,3 +1,4 @@
+pub mod bridge;
 pub mod credentials;
 pub mod environments;
 pub mod events;

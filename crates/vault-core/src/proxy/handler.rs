@@ -16,7 +16,6 @@ use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use zeroize::Zeroizing;
 
 use super::audit::AuditLog;
 use super::headers::{host_is_listener, strip_hop_by_hop};
@@ -25,9 +24,9 @@ use super::paths::AllowedPaths;
 use super::refusals::RefusalLog;
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
-use super::upstream::UpstreamClient;
 use crate::model::Timestamp;
 use crate::tokens::{Injection, Tokens};
+use crate::upstream::UpstreamClient;
 use crate::usage::CredentialUse;
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -198,6 +197,7 @@ async fn forward(
         vault_id: credential.vault_id.clone(),
         upstream_url: route.credential_url.clone(),
         session_id: Some(route.session_id.to_string()),
+        connection_id: None,
         method: Some(method.as_str().to_string()),
         status: status.map(|status| i64::from(status.as_u16())),
         detail: detail.map(str::to_string),
@@ -272,22 +272,13 @@ fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
     }
 }
 
-/// `Bearer <token>`, marked sensitive (never printed by `http`'s `Debug`).
-/// The formatting buffer is wiped; the header's own copy lives until hyper
-/// has written it.
 fn bearer(injection: &Injection) -> Result<HeaderValue, Refusal> {
-    let token = injection.token.expose_for_injection();
-    let mut text = Zeroizing::new(String::with_capacity(7 + token.len()));
-    text.push_str("Bearer ");
-    text.push_str(token);
-    let mut value = HeaderValue::from_str(&text).map_err(|_| {
+    injection.authorization().ok_or_else(|| {
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "Keybearer proxy: the stored token cannot be sent in an HTTP header. Replace it.",
         )
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
+    })
 }
 
 fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<ProxyBody>, Refusal> {

@@ -71,7 +71,6 @@ mod properties;
 mod refusals;
 mod secret;
 mod sse;
-mod upstream;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -164,7 +163,7 @@ impl SessionProxy {
         }
 
         let secret = Arc::new(SessionSecret::generate()?);
-        let client = upstream::client()?;
+        let client = crate::upstream::client()?;
         let (audit, audit_task) = AuditLog::start(recorder);
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let refusals = Arc::new(RefusalLog::default());

@@ -168,6 +168,7 @@ pub fn direct_endpoints(
             vault_id: credential.vault_id.clone(),
             upstream_url: credential.mcp_server_url.clone(),
             session_id: Some(session_id.to_string()),
+            connection_id: None,
             method: None,
             status: None,
             detail: None,

@@ -16,6 +16,8 @@ pub struct NewEvent<'a> {
     pub vault_id: Option<&'a str>,
     pub credential_id: Option<&'a str>,
     pub session_id: Option<&'a str>,
+    /// The app connection (bridge) it concerns.
+    pub connection_id: Option<&'a str>,
     pub upstream_url: Option<&'a str>,
     pub method: Option<&'a str>,
     pub status: Option<i64>,
@@ -32,6 +34,7 @@ impl<'a> NewEvent<'a> {
             vault_id: None,
             credential_id: None,
             session_id: None,
+            connection_id: None,
             upstream_url: None,
             method: None,
             status: None,
@@ -44,8 +47,8 @@ pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
     // Cached: the proxy's audit writer inserts hundreds of these per batch.
     conn.prepare_cached(
         "INSERT INTO events (at, kind, environment, vault_id, credential_id, session_id,
-                             upstream_url, method, status, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             upstream_url, method, status, detail, connection_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         event.at.unwrap_or_else(Timestamp::now).0,
@@ -57,7 +60,8 @@ pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
         event.upstream_url,
         event.method,
         event.status,
-        event.detail
+        event.detail,
+        event.connection_id
     ])?;
     Ok(())
 }
@@ -75,6 +79,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         method: row.get(8)?,
         status: row.get(9)?,
         detail: row.get(10)?,
+        connection_id: row.get(11)?,
     })
 }
 
@@ -82,7 +87,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
 pub(crate) fn list(conn: &Connection, vault_id: Option<&str>, limit: u32) -> Result<Vec<Event>> {
     let mut statement = conn.prepare(
         "SELECT id, at, kind, environment, vault_id, credential_id, session_id,
-                upstream_url, method, status, detail
+                upstream_url, method, status, detail, connection_id
          FROM events WHERE ?1 IS NULL OR vault_id = ?1
          ORDER BY at DESC, id DESC LIMIT ?2",
     )?;

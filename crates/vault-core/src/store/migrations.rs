@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_audit_events.sql")),
     (3, include_str!("../../migrations/0003_sessions.sql")),
     (4, include_str!("../../migrations/0004_catalog_version.sql")),
+    (5, include_str!("../../migrations/0005_app_connections.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -5,4 +5,8 @@ import type { Timestamp } from "./Timestamp";
 /**
  * An audit record. Holds ids and request metadata only: never a token or a body.
  */
-export type Event = { id: number, at: Timestamp, kind: EventKind, environment: string | null, vault_id: string | null, credential_id: string | null, session_id: string | null, upstream_url: string | null, method: string | null, status: number | null, detail: string | null, };
+export type Event = { id: number, at: Timestamp, kind: EventKind, environment: string | null, vault_id: string | null, credential_id: string | null, session_id: string | null, 
+/**
+ * The app connection (`con_…`) whose bridge or change this records.
+ */
+connection_id: string | null, upstream_url: string | null, method: string | null, status: number | null, detail: string | null, };

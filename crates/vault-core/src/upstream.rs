@@ -1,4 +1,5 @@
-//! The HTTP client that talks to MCP servers: HTTP/1.1, TLS by rustls (ring)
+//! The HTTP client that talks to MCP servers (the session proxy's and the
+//! bridge's): HTTP/1.1, TLS by rustls (ring)
 //! trusting the webpki roots plus the system's, a 10 s limit on connecting
 //! (TCP, proxy tunnel and TLS handshake together) and none on a response body,
 //! since an SSE stream may rightly stay open for hours. Redirects are never
@@ -35,10 +36,17 @@ const MAX_RESPONSE_HEAD: usize = 256 * 1024;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
+/// The proxy's client: it forwards the agent's request bodies as they come.
 pub(crate) type UpstreamClient = Client<Connector, Incoming>;
 
-/// A client for one session (its own connection pool).
-pub(crate) fn client() -> Result<UpstreamClient> {
+/// A client with its own connection pool (one per session or bridge), for
+/// request bodies of type `B`.
+pub(crate) fn client<B>() -> Result<Client<Connector, B>>
+where
+    B: hyper::body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);

@@ -1,0 +1,269 @@
+//! The bridge's one way to the server: every HTTP request it makes goes
+//! through [`Link::send`], which looks the credential up for this request
+//! (through the connection's vaults, on the tokens part's read path, so a
+//! replaced, deleted or disconnected credential takes effect at once), adds
+//! the `Authorization` header, sends, and records the use. And its one way
+//! to the app: [`Link::write`] (a line on stdout) and [`Link::fail`] (a
+//! JSON-RPC error for each waiting request plus one plain line on stderr).
+//! The token is in a sensitive header value and nowhere else.
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT};
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::message::{self, Peek};
+use crate::error::Error;
+use crate::model::Timestamp;
+use crate::tokens::{Injection, Tokens};
+use crate::upstream::Connector;
+use crate::usage::CredentialUse;
+
+/// Why a message could not be delivered, in the app user's words.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// The connection's vaults hold no credential for the server.
+    NoCredential,
+    /// The app's connection was removed in Keybearer.
+    Disconnected,
+    /// The tokens could not be opened at all (locked, no key, …).
+    Unavailable(String, &'static str),
+    /// No answer from the server.
+    Unreachable(String),
+    /// 401 or 403: the server refused the credential.
+    Refused(u16),
+    /// The server ended the session (404 to a request carrying its id).
+    SessionEnded,
+    /// Any other unexpected answer or broken stream.
+    Upstream(String),
+}
+
+impl Failure {
+    pub(crate) fn message(&self, link: &Link) -> String {
+        let (server, app) = (&link.server_url, &link.app);
+        match self {
+            Self::NoCredential => format!(
+                "Keybearer has no credential for {server} in the vaults connected to {app}. Add one in Keybearer, then try again."
+            ),
+            Self::Disconnected => format!(
+                "{app} is no longer connected to Keybearer. Connect it again in Keybearer (Apps), then restart {app}."
+            ),
+            Self::Unavailable(reason, _) => reason.clone(),
+            Self::Unreachable(reason) => format!(
+                "Keybearer could not reach {server}: {reason}. Check that the server is up and the address is right."
+            ),
+            Self::Refused(status) => format!(
+                "{server} refused the credential Keybearer holds for it (HTTP {status}). Replace the token in Keybearer, then try again."
+            ),
+            Self::SessionEnded => format!(
+                "{server} ended this session. Restart the server's connection in {app}."
+            ),
+            Self::Upstream(what) => format!("{server}: {what}"),
+        }
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::NoCredential => "not_found",
+            Self::Disconnected => "not_connected",
+            Self::Unavailable(_, code) => code,
+            Self::Unreachable(_) => "unreachable",
+            Self::Refused(_) => "refused",
+            Self::SessionEnded => "session_ended",
+            Self::Upstream(_) => "upstream",
+        }
+    }
+}
+
+pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
+
+pub(crate) struct Link {
+    pub(crate) connection_id: String,
+    /// The normalised credential URL: what the token is looked up by.
+    pub(crate) server_url: String,
+    pub(crate) uri: Uri,
+    pub(crate) app: String,
+    pub(crate) tokens: Result<Tokens, Failure>,
+    pub(crate) client: BridgeClient,
+    pub(crate) out: mpsc::UnboundedSender<Vec<u8>>,
+    pub(crate) usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
+    /// The last line written to stderr, so a failing burst says it once.
+    last_complaint: Mutex<Option<String>>,
+}
+
+impl Link {
+    pub(crate) fn new(
+        connection_id: String,
+        server_url: String,
+        app: String,
+        tokens: Result<Tokens, Failure>,
+        out: mpsc::UnboundedSender<Vec<u8>>,
+        usage: Option<std_mpsc::Sender<CredentialUse>>,
+    ) -> Result<Self, Error> {
+        let uri: Uri = server_url
+            .parse()
+            .map_err(|_| Error::invalid("server", "This server address is not a valid URL."))?;
+        Ok(Self {
+            connection_id,
+            server_url,
+            uri,
+            app,
+            tokens,
+            client: crate::upstream::client()?,
+            out,
+            usage: Mutex::new(usage),
+            last_complaint: Mutex::new(None),
+        })
+    }
+
+    fn injection(&self) -> Result<Arc<Injection>, Failure> {
+        let tokens = self.tokens.as_ref().map_err(Clone::clone)?;
+        match tokens.lookup_for_connection(&self.connection_id, &self.server_url) {
+            Ok(Some(injection)) => Ok(injection),
+            Ok(None) => Err(Failure::NoCredential),
+            Err(Error::NotFound {
+                what: "connection", ..
+            }) => Err(Failure::Disconnected),
+            Err(Error::NotFound { .. }) => Err(Failure::NoCredential),
+            Err(error) => Err(Failure::Unavailable(
+                format!("Keybearer could not open the credential: {error}"),
+                error.code().as_str(),
+            )),
+        }
+    }
+
+    /// Sends `request` to `uri` (the server's origin) with the credential,
+    /// and records the use with the status that came back.
+    pub(crate) async fn send(
+        &self,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, Failure> {
+        let injection = self.injection()?;
+        let authorization = injection.authorization().ok_or_else(|| {
+            Failure::Unavailable(
+                "The token stored for this server cannot be sent in an HTTP header. Replace it in Keybearer.".into(),
+                "invalid_input",
+            )
+        })?;
+        let method = request.method().as_str().to_string();
+        if let Some(authority) = request.uri().authority() {
+            if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
+                request.headers_mut().insert(HOST, host);
+            }
+        }
+        request
+            .headers_mut()
+            .insert(USER_AGENT, HeaderValue::from_static("keybearer-bridge"));
+        request.headers_mut().insert(AUTHORIZATION, authorization);
+        let credential = &injection.resolution.credential;
+        let mut used = CredentialUse {
+            credential_id: credential.id.clone(),
+            vault_id: credential.vault_id.clone(),
+            upstream_url: self.server_url.clone(),
+            session_id: None,
+            connection_id: Some(self.connection_id.clone()),
+            method: Some(method),
+            status: None,
+            detail: None,
+            at: Timestamp::now(),
+        };
+        drop(injection);
+        let answer = self.client.request(request).await;
+        let result = match answer {
+            Ok(response) => {
+                used.status = Some(i64::from(response.status().as_u16()));
+                match response.status() {
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        Err(Failure::Refused(response.status().as_u16()))
+                    }
+                    _ => Ok(response),
+                }
+            }
+            Err(error) => {
+                let reason = root_cause(&error);
+                used.detail = Some(reason.clone());
+                Err(Failure::Unreachable(reason))
+            }
+        };
+        self.record(used);
+        result
+    }
+
+    fn record(&self, used: CredentialUse) {
+        if let Ok(usage) = self.usage.lock() {
+            if let Some(sender) = usage.as_ref() {
+                // The recorder thread ended: the trail is lost, the request is not.
+                let _ = sender.send(used);
+            }
+        }
+    }
+
+    /// Stops recording: the recorder writes what it has and ends.
+    pub(crate) fn close_usage(&self) {
+        if let Ok(mut usage) = self.usage.lock() {
+            usage.take();
+        }
+    }
+
+    /// A message from the server, to the app: one JSON value on one line.
+    pub(crate) fn write(&self, data: &[u8]) {
+        if data.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        if !message::is_json(data) {
+            self.complain("the server sent a message that is not JSON; it was dropped");
+            return;
+        }
+        let _ = self.out.send(message::one_line(data));
+    }
+
+    /// Every request in `peek` gets `failure` as its JSON-RPC error; the
+    /// reason goes to stderr once.
+    pub(crate) fn fail(&self, peek: &Peek, failure: &Failure) {
+        let text = failure.message(self);
+        for id in &peek.request_ids {
+            let _ = self
+                .out
+                .send(message::error_answer(id, &text, failure.code()));
+        }
+        self.complain(&text);
+    }
+
+    pub(crate) fn fail_ids(&self, ids: &[Value], failure: &Failure) {
+        let peek = Peek {
+            request_ids: ids.to_vec(),
+            ..Peek::default()
+        };
+        self.fail(&peek, failure);
+    }
+
+    /// One plain line on stderr (where apps show a server's log), not
+    /// repeated while the same problem goes on. Never holds a token: the
+    /// texts come from the failures above and the HTTP client's errors.
+    #[allow(clippy::print_stderr)]
+    pub(crate) fn complain(&self, text: &str) {
+        let Ok(mut last) = self.last_complaint.lock() else {
+            return;
+        };
+        if last.as_deref() != Some(text) {
+            eprintln!("keybearer bridge: {text}");
+            *last = Some(text.to_string());
+        }
+    }
+}
+
+/// The innermost cause: "Connection refused (os error 111)", not "client error (Connect)".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,259 @@
+//! The stdio bridge (docs/architecture.md, "The bridge"): a stdio MCP server
+//! that an app starts from its own config (`keybearer bridge --connection
+//! ID --server URL`) and that relays every message, both ways, to one remote
+//! MCP server, adding the credential to each HTTP request.
+//!
+//! Flow: stdin is read line by line (newline-delimited JSON-RPC, at most
+//! [`MAX_LINE`] bytes a line); each message is handed to the transport
+//! the credential names (Streamable HTTP, `streamable.rs`; legacy SSE,
+//! `legacy.rs`), which sends it with the credential looked up for that very
+//! request (`link.rs`) and writes every message from the server to stdout
+//! as one line, as it arrives. Nothing is re-encoded: a message keeps its
+//! bytes, minus line breaks between tokens. Uses are recorded (audit trail,
+//! "last used" of the credential and the connection) on a thread of their
+//! own. At the end of stdin the session is closed and the bridge exits.
+//!
+//! What goes wrong (no credential, disconnected app, locked keychain, server
+//! down, token refused) becomes a JSON-RPC error answer to the request, with
+//! `error.data.keybearer` naming the case, and one plain line on stderr.
+//! No token is ever written to stdout, stderr or a log.
+
+mod events;
+mod legacy;
+mod link;
+mod message;
+mod streamable;
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+use crate::model::Protocol;
+use crate::tokens::Tokens;
+use crate::usage::{CredentialUse, UsageRecorder};
+use link::{Failure, Link};
+use message::Peek;
+
+/// The largest message accepted from the app.
+pub const MAX_LINE: usize = events::MAX_EVENT;
+
+/// How long closing the server's session may hold up the exit.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
+
+/// Everything a bridge needs, gathered by the front end (the CLI).
+pub struct BridgeSetup {
+    pub connection_id: String,
+    /// The normalised server URL (as the credential stores it).
+    pub server_url: String,
+    pub protocol: Protocol,
+    /// The app's name, for messages ("Cursor is no longer connected …").
+    pub app: String,
+    /// The read path, or why there is none (locked, not set up, …): then
+    /// every request is answered with that reason.
+    pub tokens: std::result::Result<Tokens, Error>,
+    pub recorder: Option<UsageRecorder>,
+}
+
+/// Runs the bridge on this process's stdin and stdout until stdin ends.
+pub fn run(setup: BridgeSetup) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(relay(setup, tokio::io::stdin(), tokio::io::stdout()))
+}
+
+enum Transport {
+    Streamable(Arc<streamable::Streamable>),
+    Legacy(Arc<legacy::Legacy>),
+}
+
+/// The bridge over any pair of streams.
+pub async fn relay<R, W>(setup: BridgeSetup, input: R, output: W) -> Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (out, lines) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_lines(lines, output));
+    let (usage, recorder) = match setup.recorder {
+        Some(recorder) => {
+            let (sender, receiver) = std_mpsc::channel();
+            (Some(sender), Some(record_uses(recorder, receiver)))
+        }
+        None => (None, None),
+    };
+    let tokens = setup.tokens.map_err(|error| unavailable(&error));
+    let link = Arc::new(Link::new(
+        setup.connection_id,
+        setup.server_url,
+        setup.app,
+        tokens,
+        out.clone(),
+        usage,
+    )?);
+    let transport = match setup.protocol {
+        Protocol::StreamableHttp => {
+            Transport::Streamable(streamable::Streamable::new(Arc::clone(&link)))
+        }
+        Protocol::Sse => Transport::Legacy(legacy::Legacy::new(Arc::clone(&link))),
+    };
+    let ended = match &transport {
+        Transport::Legacy(legacy) => Some(Arc::clone(&legacy.ended)),
+        Transport::Streamable(_) => None,
+    };
+    let mut input = BufReader::with_capacity(64 * 1024, input);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let read = tokio::select! {
+            read = read_line(&mut input, &mut line) => read,
+            () = wait(ended.as_deref()) => break,
+        };
+        match read {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(error) => {
+                link.complain(&error.to_string());
+                break;
+            }
+        }
+        let text = trim(&line);
+        if text.is_empty() {
+            continue;
+        }
+        let Some(peek) = Peek::parse(text) else {
+            let _ = out.send(message::error_answer(
+                &serde_json::Value::Null,
+                "Keybearer's bridge received a line that is not JSON.",
+                "invalid_input",
+            ));
+            continue;
+        };
+        let bytes = Bytes::copy_from_slice(text);
+        match &transport {
+            Transport::Streamable(streamable) => streamable.handle(bytes, peek),
+            Transport::Legacy(legacy) => legacy.handle(bytes, peek),
+        }
+    }
+    if let Transport::Streamable(streamable) = &transport {
+        let _ = tokio::time::timeout(CLOSE_WAIT, streamable.close()).await;
+    }
+    link.close_usage();
+    drop(transport);
+    drop(link);
+    drop(out);
+    // Messages already received from the server still reach the app.
+    let _ = tokio::time::timeout(CLOSE_WAIT, writer).await;
+    if let Some(recorder) = recorder {
+        let _ = tokio::task::spawn_blocking(move || recorder.join()).await;
+    }
+    Ok(())
+}
+
+async fn wait(notify: Option<&tokio::sync::Notify>) {
+    match notify {
+        Some(notify) => notify.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads one line (without its end) of at most [`MAX_LINE`] bytes; a longer
+/// one is an error, so a client cannot make the bridge hold unbounded memory.
+async fn read_line<R: AsyncRead + Unpin>(
+    input: &mut BufReader<R>,
+    line: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(total);
+        }
+        let (taken, done) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(end) => (end + 1, true),
+            None => (buffer.len(), false),
+        };
+        if line.len() + taken > MAX_LINE + 1 {
+            return Err(std::io::Error::other(
+                "the app sent a message larger than 64 MiB; the bridge stops",
+            ));
+        }
+        line.extend_from_slice(&buffer[..taken]);
+        input.consume(taken);
+        total += taken;
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn trim(line: &[u8]) -> &[u8] {
+    let start = line.iter().position(|b| !b.is_ascii_whitespace());
+    let end = line.iter().rposition(|b| !b.is_ascii_whitespace());
+    match (start, end) {
+        (Some(start), Some(end)) => &line[start..=end],
+        _ => &[],
+    }
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut output: W,
+) {
+    while let Some(line) = lines.recv().await {
+        if output.write_all(&line).await.is_err() {
+            return; // the app closed our stdout: nothing more can reach it
+        }
+        // Several lines waiting go out with one flush.
+        if lines.is_empty() && output.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = output.flush().await;
+}
+
+/// Writes uses on a thread of its own, a batch per wake-up, until every
+/// sender is gone.
+fn record_uses(
+    mut recorder: UsageRecorder,
+    receiver: std_mpsc::Receiver<CredentialUse>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while let Ok(first) = receiver.recv() {
+            let mut batch = vec![first];
+            batch.extend(receiver.try_iter());
+            if let Err(error) = recorder.record(&batch) {
+                tracing::warn!(code = %error.code(), %error, "bridge: uses not recorded");
+            }
+        }
+    })
+}
+
+/// Why there are no tokens, in the app user's words.
+fn unavailable(error: &Error) -> Failure {
+    use crate::error::ErrorCode;
+    let text = match error.code() {
+        ErrorCode::NotInitialized => {
+            "Keybearer is not set up yet. Open Keybearer and set it up, then try again.".to_string()
+        }
+        ErrorCode::KeychainUnavailable | ErrorCode::KeychainLocked => format!(
+            "Keybearer cannot reach its key in the system keychain ({error}). Unlock the keychain (log in to the desktop), then try again."
+        ),
+        ErrorCode::PassphraseRequired => "Keybearer is protected by a passphrase, which an app's bridge cannot ask for. Use the system keychain in Keybearer to connect apps.".to_string(),
+        ErrorCode::RecoveryNeeded => "Keybearer needs its recovery key: open Keybearer and recover access, then try again.".to_string(),
+        _ => format!("Keybearer could not open its vaults: {error}"),
+    };
+    Failure::Unavailable(text, error.code().as_str())
+}
+
+/// A poisoned lock only means a task panicked mid-update of plain data.
+pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
