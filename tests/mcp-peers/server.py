@@ -5,6 +5,7 @@ stdout ({"url": ...}) and point clients at that URL.
 
     MCP_TEST_TOKEN=secret python server.py --transport streamable_http --port 0
     MCP_TEST_TOKEN_FILE=/tmp/token python server.py --transport sse
+    MCP_TEST_TOKEN=secret python server.py --json-response --stateless
 
 The accepted token comes from MCP_TEST_TOKEN_FILE (re-read on every request,
 so a test can rotate it by rewriting the file) or else MCP_TEST_TOKEN. It is
@@ -19,11 +20,23 @@ import json
 import os
 import socket
 import sys
+import warnings
+from typing import Annotated
 
+import anyio
 import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import Elicit, Resolve, Sample
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import CreateMessageResult, SamplingMessage, TextContent
+from pydantic import BaseModel
+
+# Logging and sampling are deprecated as of 2026-07-28 but are exactly what a
+# relay must still carry for 2025 clients; keep stderr free of the warnings.
+warnings.simplefilter("ignore", MCPDeprecationWarning)
 
 SERVER_NAME = "keybearer-test-server"
 CLIENT_ID = "keybearer-test-client"
@@ -91,6 +104,90 @@ def whoami(ctx: Context) -> str:
     return sha256_hex(auth[7:] if auth.lower().startswith("bearer ") else "")
 
 
+# 64 printable ASCII characters; `big` repeats them, so a relay that drops,
+# duplicates or reorders a chunk changes the text (compare sha256 or content).
+BIG_PATTERN = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/"
+
+
+def big_text(size: int) -> str:
+    repeats = size // len(BIG_PATTERN) + 1
+    return (BIG_PATTERN * repeats)[:size]
+
+
+@mcp.tool()
+def big(size: int) -> str:
+    """Return exactly `size` ASCII characters: BIG_PATTERN repeated, then cut."""
+    if size < 0:
+        raise ValueError("size must be >= 0")
+    return big_text(size)
+
+
+@mcp.tool()
+async def slow(seconds: float) -> str:
+    """Sleep `seconds`, then return "done". notifications/cancelled interrupts it."""
+    log(f"slow: started ({seconds}s)")
+    try:
+        await anyio.sleep(seconds)
+    except anyio.get_cancelled_exc_class():
+        # The SDK cancels the handler's scope when notifications/cancelled names
+        # this request; tests read this line to see the cancel reach the server.
+        log("slow: cancelled")
+        raise
+    log("slow: done")
+    return "done"
+
+
+class Answer(BaseModel):
+    answer: str
+
+
+def ask_question(question: str) -> Elicit[Answer]:
+    return Elicit(question, Answer)
+
+
+@mcp.tool()
+async def ask(question: str, reply: Annotated[ElicitationResult[Answer], Resolve(ask_question)]) -> str:
+    """Ask the client `question` by form elicitation; return its answer.
+
+    The SDK picks the wire form from the negotiated version: up to 2025-11-25 a
+    server-to-client `elicitation/create` request sent mid-call (it needs a
+    back-channel: SSE, or stateful streamable HTTP answering with SSE); from
+    2026-07-28 an `InputRequiredResult` the client answers by retrying.
+    Returns the answer text, or the action "decline" / "cancel".
+    """
+    if reply.action == "accept":
+        return reply.data.answer
+    return reply.action
+
+
+def sample_prompt(prompt: str) -> Sample:
+    message = SamplingMessage(role="user", content=TextContent(type="text", text=prompt))
+    return Sample([message], max_tokens=100)
+
+
+@mcp.tool()
+async def sample(prompt: str, reply: Annotated[CreateMessageResult, Resolve(sample_prompt)]) -> str:
+    """Ask the client's model via `sampling/createMessage`; return the text it answered."""
+    content = reply.content
+    return getattr(content, "text", None) or json.dumps(content.model_dump(mode="json"))
+
+
+@mcp.tool()
+async def progress(steps: int, ctx: Context) -> str:
+    """Send `steps` progress notifications and `steps` log notifications, then return.
+
+    Progress goes out only when the call carried `_meta.progressToken`; log
+    messages (level info, logger "progress") go out on 2025 sessions, and on
+    2026-07-28 only when the request opted in with a `_meta` log level. Both
+    ride the call's own response stream, so a JSON-response server drops them.
+    """
+    for i in range(1, steps + 1):
+        await ctx.report_progress(i, steps, f"step {i}/{steps}")
+        await ctx.info(f"step {i}/{steps}", logger_name="progress")
+        await anyio.sleep(0.01)
+    return f"{steps} steps"
+
+
 class RequestLog:
     """ASGI middleware: one stderr line per request, method, path and status only.
 
@@ -113,11 +210,12 @@ class RequestLog:
         await self.app(scope, receive, send_logged)
 
 
-async def serve(transport: str, port: int) -> None:
+async def serve(transport: str, port: int, json_response: bool = False, stateless: bool = False) -> None:
     if transport == "sse":
         app, path = mcp.sse_app(), "/sse"  # messages go to /messages/?session_id=...
     else:
-        app, path = mcp.streamable_http_app(), "/mcp"
+        app = mcp.streamable_http_app(json_response=json_response, stateless_http=stateless)
+        path = "/mcp"
 
     # Bind ourselves so port 0 works and we know the real port before serving.
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose
@@ -152,10 +250,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transport", choices=["streamable_http", "sse"], default="streamable_http")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--json-response",
+        action="store_true",
+        help="streamable_http: answer POSTs with application/json instead of an SSE stream",
+    )
+    parser.add_argument(
+        "--stateless",
+        action="store_true",
+        help="streamable_http: no Mcp-Session-Id, a fresh transport per request",
+    )
     args = parser.parse_args()
     if not os.environ.get("MCP_TEST_TOKEN_FILE") and not os.environ.get("MCP_TEST_TOKEN"):
         parser.error("set MCP_TEST_TOKEN or MCP_TEST_TOKEN_FILE")
-    asyncio.run(serve(args.transport, args.port))
+    if args.transport == "sse" and (args.json_response or args.stateless):
+        parser.error("--json-response and --stateless apply to --transport streamable_http only")
+    asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless))
 
 
 if __name__ == "__main__":
