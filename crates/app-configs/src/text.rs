@@ -1,0 +1,42 @@
+//! Small text helpers shared by the editors: line-end detection, byte
+//! offset → line/column, and turning a parser's message into plain words.
+//! Limits: columns count characters, not display width.
+
+use crate::error::Position;
+
+/// Whether every line break in `text` is CRLF (and there is at least one).
+pub(crate) fn uses_crlf(text: &str) -> bool {
+    let lf = text.matches('\n').count();
+    lf > 0 && text.matches("\r\n").count() == lf
+}
+
+/// 1-based line and column of a byte offset.
+pub(crate) fn position_of(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    Position {
+        line,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// A parser message as one lowercase clause without a trailing period.
+pub(crate) fn plain_problem(message: &str) -> String {
+    let joined = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let joined = joined.trim_end_matches('.');
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => "the file is not valid".to_string(),
+    }
+}

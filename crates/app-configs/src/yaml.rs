@@ -1,0 +1,466 @@
+//! Reading and editing goose's `config.yaml` by targeted text edits of the
+//! `extensions:` block, so every byte outside the edited entries stays as it
+//! was (comments, quoting, key order, other settings).
+//!
+//! Flow: parse with yaml-rust2 (errors → `config_unreadable`) → find the
+//! layout (`yaml_layout.rs`) → splice entry text in or out at line
+//! boundaries → parse the result and compare it, as data, with the original
+//! document changed exactly as intended (entries added at the end of
+//! `extensions`, replaced in place, or removed). Any difference refuses the
+//! edit (`edit_check_failed`); nothing is written.
+//!
+//! Limits: no maintained lossless YAML editor was good enough to trust here,
+//! hence text edits. Files that are laid out unusually are refused (see
+//! `yaml_layout.rs`); a single YAML document only. Removing the last entry
+//! leaves `extensions: {}`. New entries use the file's line ends and the
+//! indentation of the existing entries (2 spaces by default).
+
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::entries::{
+    BridgeEntry, RemoteServer, RemoteTransport, ServerEntry, StdioServer, Transport,
+};
+use crate::error::{Ctx, Error, Position, Result};
+use crate::yaml_layout::{layout, Layout, ValueForm};
+
+const KEY: &str = "extensions";
+/// goose's default tool-call timeout, in seconds.
+const TIMEOUT_SECS: i64 = 300;
+
+fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Yaml> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| {
+        let at = Position {
+            line: e.marker().line().max(1),
+            column: e.marker().col() + 1,
+        };
+        Error::unreadable(ctx, Some(at), crate::text::plain_problem(e.info()))
+    })?;
+    let mut docs = docs.into_iter();
+    let root = docs.next().unwrap_or(Yaml::Null);
+    if docs.next().is_some() {
+        return Err(Error::unsupported(
+            ctx,
+            "it holds several YAML documents (---)",
+        ));
+    }
+    match root {
+        Yaml::Hash(_) | Yaml::Null => Ok(root),
+        _ => Err(Error::not_an_object(ctx, "")),
+    }
+}
+
+/// The `extensions` mapping of a parsed root (`None`: absent or null).
+fn extensions<'y>(ctx: &Ctx<'_>, root: &'y Yaml) -> Result<Option<&'y Hash>> {
+    let Yaml::Hash(top) = root else {
+        return Ok(None);
+    };
+    match top.get(&Yaml::String(KEY.into())) {
+        None | Some(Yaml::Null) => Ok(None),
+        Some(Yaml::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(Error::not_an_object(ctx, KEY)),
+    }
+}
+
+fn text_of(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn field<'y>(h: &'y Hash, key: &str) -> Option<&'y Yaml> {
+    h.get(&Yaml::String(key.into()))
+}
+
+fn strings(y: Option<&Yaml>) -> Vec<String> {
+    match y {
+        Some(Yaml::Array(items)) => items.iter().filter_map(text_of).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn pairs(y: Option<&Yaml>) -> Vec<(String, String)> {
+    match y {
+        Some(Yaml::Hash(h)) => h
+            .iter()
+            .filter_map(|(k, v)| Some((text_of(k)?, text_of(v)?)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn read_entry(name: String, value: &Yaml) -> ServerEntry {
+    let transport = match value {
+        Yaml::Hash(h) => {
+            let kind = field(h, "type").and_then(text_of).unwrap_or_default();
+            let envs = || {
+                let mut env = pairs(field(h, "envs"));
+                env.extend(pairs(field(h, "env")));
+                env
+            };
+            let remote = |t| {
+                Transport::Remote(RemoteServer {
+                    url: field(h, "uri").and_then(text_of).unwrap_or_default(),
+                    transport: Some(t),
+                    headers: pairs(field(h, "headers")),
+                    env: envs(),
+                })
+            };
+            match kind.as_str() {
+                "stdio" => Transport::Stdio(StdioServer {
+                    command: field(h, "cmd").and_then(text_of).unwrap_or_default(),
+                    args: strings(field(h, "args")),
+                    env: envs(),
+                }),
+                "sse" => remote(RemoteTransport::Sse),
+                "streamable_http" | "streamable-http" | "streamablehttp" => {
+                    remote(RemoteTransport::Http)
+                }
+                "" => Transport::Other {
+                    kind: "unrecognised entry".into(),
+                },
+                other => Transport::Other {
+                    kind: format!("goose {other} extension"),
+                },
+            }
+        }
+        _ => Transport::Other {
+            kind: "not a mapping".into(),
+        },
+    };
+    ServerEntry { name, transport }
+}
+
+fn entries_of(h: &Hash) -> Vec<ServerEntry> {
+    h.iter()
+        .filter_map(|(k, v)| text_of(k).map(|name| read_entry(name, v)))
+        .collect()
+}
+
+pub(crate) fn list(ctx: &Ctx<'_>, text: &str) -> Result<Vec<ServerEntry>> {
+    let root = parse(ctx, text)?;
+    Ok(extensions(ctx, &root)?.map(entries_of).unwrap_or_default())
+}
+
+/// The entry as data, as the written text must read back.
+fn entry_yaml(entry: &BridgeEntry) -> Yaml {
+    let s = |v: &str| Yaml::String(v.to_string());
+    let mut h = Hash::new();
+    h.insert(s("enabled"), Yaml::Boolean(true));
+    h.insert(s("type"), s("stdio"));
+    h.insert(s("name"), s(&entry.name));
+    h.insert(s("cmd"), s(&entry.command));
+    h.insert(
+        s("args"),
+        Yaml::Array(entry.args.iter().map(|a| s(a)).collect()),
+    );
+    let mut envs = Hash::new();
+    for (k, v) in &entry.env {
+        envs.insert(s(k), s(v));
+    }
+    h.insert(s("envs"), Yaml::Hash(envs));
+    h.insert(s("timeout"), Yaml::Integer(TIMEOUT_SECS));
+    Yaml::Hash(h)
+}
+
+/// A double-quoted YAML scalar (JSON string syntax is valid YAML 1.2).
+fn quoted(v: &str) -> String {
+    serde_json::Value::String(v.to_string()).to_string()
+}
+
+/// A mapping key: plain when unambiguous, else quoted.
+fn key_text(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !matches!(
+            name.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+        );
+    if plain {
+        name.to_string()
+    } else {
+        quoted(name)
+    }
+}
+
+/// The entry's lines, each ending with `nl`.
+fn entry_text(entry: &BridgeEntry, indent: usize, inner: usize, nl: &str) -> String {
+    let pad = " ".repeat(indent);
+    let pad2 = " ".repeat(indent + inner);
+    let pad3 = " ".repeat(indent + 2 * inner);
+    let mut out = format!("{pad}{}:{nl}", key_text(&entry.name));
+    out.push_str(&format!("{pad2}enabled: true{nl}{pad2}type: stdio{nl}"));
+    out.push_str(&format!("{pad2}name: {}{nl}", quoted(&entry.name)));
+    out.push_str(&format!("{pad2}cmd: {}{nl}", quoted(&entry.command)));
+    if entry.args.is_empty() {
+        out.push_str(&format!("{pad2}args: []{nl}"));
+    } else {
+        out.push_str(&format!("{pad2}args:{nl}"));
+        for arg in &entry.args {
+            out.push_str(&format!("{pad3}- {}{nl}", quoted(arg)));
+        }
+    }
+    if entry.env.is_empty() {
+        out.push_str(&format!("{pad2}envs: {{}}{nl}"));
+    } else {
+        out.push_str(&format!("{pad2}envs:{nl}"));
+        for (k, v) in &entry.env {
+            out.push_str(&format!("{pad3}{}: {}{nl}", quoted(k), quoted(v)));
+        }
+    }
+    out.push_str(&format!("{pad2}timeout: {TIMEOUT_SECS}{nl}"));
+    out
+}
+
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+fn apply(text: &str, mut edits: Vec<Edit>) -> String {
+    edits.sort_by(|a, b| b.start.cmp(&a.start).then(b.end.cmp(&a.end)));
+    let mut out = text.to_string();
+    for e in edits {
+        out.replace_range(e.start..e.end, &e.text);
+    }
+    out
+}
+
+fn layout_of(ctx: &Ctx<'_>, text: &str) -> Result<Layout> {
+    layout(text).map_err(|why| Error::unsupported(ctx, why))
+}
+
+/// Rewrites the `extensions:` key line's value (`~`, `{}`, nothing) to `value`.
+fn key_value_edit(text: &str, l: &Layout, value: &str) -> Option<Edit> {
+    let key = l.key.as_ref()?;
+    let line = l.lines[key.line];
+    let mut new = value.to_string();
+    if let Some(comment) = &key.comment {
+        new.push(' ');
+        new.push_str(comment);
+    }
+    let current = &text[key.after_colon..line.end];
+    (current != new).then_some(Edit {
+        start: key.after_colon,
+        end: line.end,
+        text: new,
+    })
+}
+
+pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Result<String> {
+    let root = parse(ctx, text)?;
+    let current = extensions(ctx, &root)?.map(entries_of).unwrap_or_default();
+    for entry in entries {
+        let connection = crate::edit::validate(ctx, entry)?;
+        if let Some(found) = current.iter().find(|e| e.name == entry.name) {
+            match found.keybearer_connection() {
+                Some(id) if id == connection => {}
+                Some(_) => return Err(Error::name_taken(ctx, &entry.name, true)),
+                None => return Err(Error::name_taken(ctx, &entry.name, false)),
+            }
+        }
+    }
+    let l = layout_of(ctx, text)?;
+    let nl = if crate::text::uses_crlf(text) {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let indent = l.entries.first().map(|e| e.indent).unwrap_or(2);
+    let inner = l.inner_indent(text);
+    let mut edits = Vec::new();
+    let mut appended = String::new();
+    for entry in entries {
+        let body = entry_text(entry, indent, inner, nl);
+        match l.entries.iter().position(|e| e.name == entry.name) {
+            Some(i) => {
+                let (start, end) = l.entry_span(text, i);
+                let body = if text[..end].ends_with('\n') {
+                    body
+                } else {
+                    body.trim_end().to_string()
+                };
+                edits.push(Edit {
+                    start,
+                    end,
+                    text: body,
+                });
+            }
+            None => appended.push_str(&body),
+        }
+    }
+    if !appended.is_empty() {
+        edits.push(insertion(text, &l, nl, appended));
+        // `extensions: ~` / `extensions: {}` becomes a block key.
+        let inline_value = l
+            .key
+            .as_ref()
+            .is_some_and(|k| matches!(k.form, ValueForm::Null | ValueForm::EmptyFlow));
+        if inline_value {
+            edits.extend(key_value_edit(text, &l, ""));
+        }
+    }
+    let out = apply(text, edits);
+    let mut expected = root;
+    set_entries(&mut expected, entries);
+    check(ctx, &out, &expected)?;
+    Ok(out)
+}
+
+/// Where new entries go: after the last entry, else after the key line,
+/// else (no `extensions` yet) at the end of the file with a new key.
+fn insertion(text: &str, l: &Layout, nl: &str, body: String) -> Edit {
+    let at = match (&l.key, l.entries.len()) {
+        (Some(_), n) if n > 0 => l.entry_span(text, n - 1).1,
+        (Some(key), _) => l.lines[key.line].next,
+        (None, _) => text.len(),
+    };
+    let mut new = String::new();
+    if at > 0 && !text[..at].ends_with('\n') {
+        new.push_str(nl);
+    }
+    if l.key.is_none() {
+        new.push_str(KEY);
+        new.push(':');
+        new.push_str(nl);
+    }
+    new.push_str(&body);
+    Edit {
+        start: at,
+        end: at,
+        text: new,
+    }
+}
+
+/// `root.extensions[name] = entry` for each, new names last.
+fn set_entries(root: &mut Yaml, entries: &[BridgeEntry]) {
+    if !matches!(root, Yaml::Hash(_)) {
+        *root = Yaml::Hash(Hash::new());
+    }
+    let Yaml::Hash(top) = root else { return };
+    let key = Yaml::String(KEY.into());
+    // Not `entry().or_insert()`: hashlink moves an existing key to the back.
+    if !top.contains_key(&key) {
+        top.insert(key.clone(), Yaml::Null);
+    }
+    let Some(ext) = top.get_mut(&key) else { return };
+    if !matches!(ext, Yaml::Hash(_)) {
+        *ext = Yaml::Hash(Hash::new());
+    }
+    if let Yaml::Hash(h) = ext {
+        for entry in entries {
+            let name = Yaml::String(entry.name.clone());
+            match h.get_mut(&name) {
+                Some(slot) => *slot = entry_yaml(entry),
+                None => {
+                    h.insert(name, entry_yaml(entry));
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn replace(ctx: &Ctx<'_>, text: &str, entry: &BridgeEntry) -> Result<String> {
+    crate::edit::validate(ctx, entry)?;
+    let root = parse(ctx, text)?;
+    let present = extensions(ctx, &root)?.is_some_and(|h| {
+        h.iter()
+            .any(|(k, _)| text_of(k).as_deref() == Some(&entry.name))
+    });
+    if !present {
+        return Err(Error::entry_not_found(ctx, &entry.name));
+    }
+    let l = layout_of(ctx, text)?;
+    let i = l
+        .entries
+        .iter()
+        .position(|e| e.name == entry.name)
+        .ok_or_else(|| Error::check_failed(ctx))?;
+    let nl = if crate::text::uses_crlf(text) {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let (start, end) = l.entry_span(text, i);
+    let mut body = entry_text(entry, l.entries[i].indent, l.inner_indent(text), nl);
+    if !text[..end].ends_with('\n') {
+        body.truncate(body.trim_end().len());
+    }
+    let out = apply(
+        text,
+        vec![Edit {
+            start,
+            end,
+            text: body,
+        }],
+    );
+    let mut expected = root;
+    set_entries(&mut expected, std::slice::from_ref(entry));
+    check(ctx, &out, &expected)?;
+    Ok(out)
+}
+
+pub(crate) fn remove_where(
+    ctx: &Ctx<'_>,
+    text: &str,
+    pick: &dyn Fn(&ServerEntry) -> bool,
+) -> Result<String> {
+    if text.trim().is_empty() {
+        return Ok(text.to_string());
+    }
+    let root = parse(ctx, text)?;
+    let names: Vec<String> = extensions(ctx, &root)?
+        .map(entries_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| pick(e))
+        .map(|e| e.name)
+        .collect();
+    if names.is_empty() {
+        return Ok(text.to_string());
+    }
+    let l = layout_of(ctx, text)?;
+    let mut edits = Vec::new();
+    for (i, entry) in l.entries.iter().enumerate() {
+        if names.contains(&entry.name) {
+            let (start, end) = l.entry_span(text, i);
+            edits.push(Edit {
+                start,
+                end,
+                text: String::new(),
+            });
+        }
+    }
+    if edits.len() != names.len() {
+        return Err(Error::check_failed(ctx));
+    }
+    if edits.len() == l.entries.len() {
+        edits.extend(key_value_edit(text, &l, " {}"));
+    }
+    let out = apply(text, edits);
+    let mut expected = root;
+    if let Yaml::Hash(top) = &mut expected {
+        if let Some(Yaml::Hash(h)) = top.get_mut(&Yaml::String(KEY.into())) {
+            h.retain(|k, _| !text_of(k).is_some_and(|n| names.contains(&n)));
+        }
+    }
+    check(ctx, &out, &expected)?;
+    Ok(out)
+}
+
+/// The edited text must parse to exactly the expected document.
+fn check(ctx: &Ctx<'_>, out: &str, expected: &Yaml) -> Result<()> {
+    match YamlLoader::load_from_str(out) {
+        Ok(docs) if docs.len() == 1 && &docs[0] == expected => Ok(()),
+        _ => Err(Error::check_failed(ctx)),
+    }
+}
