@@ -80,6 +80,12 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// AI apps Keybearer does not start (Claude Desktop, Cursor, VS Code, …):
+    /// connect them to vaults, so their MCP servers get tokens through Keybearer.
+    Apps {
+        #[command(subcommand)]
+        action: AppsAction,
+    },
     /// The stdio MCP server an app's config starts to reach one remote server
     /// through Keybearer (written there by `keybearer apps connect`).
     Bridge {
@@ -90,6 +96,47 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         server: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsAction {
+    /// Which AI apps are on this computer, and which are connected to which vaults.
+    List,
+    /// Connect an app to vaults of one environment: its MCP settings get one
+    /// entry per server of these vaults, each starting `keybearer bridge`
+    /// (no token is written there).
+    Connect {
+        /// The app: claude-desktop, claude-code, cursor, vscode, windsurf, zed,
+        /// gemini-cli, codex, goose, opencode or copilot-cli.
+        app: String,
+        /// Vault id or name; repeat for several (the first one wins a shared server).
+        #[arg(long = "vault", value_name = "VAULT", required = true)]
+        vaults: Vec<String>,
+    },
+    /// Use other vaults (and so maybe another environment) for a connected app.
+    Change {
+        app: String,
+        #[arg(long = "vault", value_name = "VAULT", required = true)]
+        vaults: Vec<String>,
+    },
+    /// Remove Keybearer's entries from an app's settings, and the connection.
+    Disconnect { app: String },
+    /// Find tokens pasted into an app's settings; with --vault, move them into
+    /// that vault and point the app's entries at Keybearer instead. The file
+    /// as it was is kept encrypted, for `apps undo-import`.
+    Import {
+        app: String,
+        /// The vault the tokens go to (the app is connected to it).
+        #[arg(long, value_name = "VAULT")]
+        vault: Option<String>,
+    },
+    /// Put an app's settings file back as it was before the last import
+    /// (the imported credentials stay in the vault).
+    #[command(name = "undo-import")]
+    UndoImport { app: String },
+    /// Bring connected apps' entries in line with their vaults (after adding or
+    /// removing servers).
+    Sync,
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +273,27 @@ pub enum CredentialAction {
     Replace { id: String },
     /// Check that every stored token is intact, without showing any.
     Check {
+        #[arg(long)]
+        vault: Option<String>,
+    },
+    /// Test credentials against their servers: is the token accepted, and
+    /// which MCP revision does the server speak? Sends each token only to its
+    /// own server's address.
+    #[command(after_help = "Examples:\n  \
+        keybearer credential test cred_0123abcd\n  \
+        keybearer credential test --all\n  \
+        keybearer credential test --all --vault GitHub --json\n\n\
+        Exit status: 0 when every credential passed, 10 when any failed (the token was\n\
+        refused, the server was unreachable or is not an MCP server); the usual statuses\n\
+        for other errors (3 no such credential or vault, 7 a damaged token when one ID is given).")]
+    Test {
+        /// The credential to test.
+        #[arg(required_unless_present_any = ["all", "vault"], conflicts_with_all = ["all", "vault"])]
+        id: Option<String>,
+        /// Test every credential of every vault.
+        #[arg(long)]
+        all: bool,
+        /// Only this vault's credentials (id or name); implies --all.
         #[arg(long)]
         vault: Option<String>,
     },

@@ -19,7 +19,7 @@ use crate::cli::{
 };
 #[cfg(unix)]
 use crate::commands::sessions;
-use crate::commands::{bridge, credentials, environments, events, setup, vaults};
+use crate::commands::{apps, bridge, credentials, environments, events, setup, vaults};
 use crate::output::Output;
 #[cfg(unix)]
 use vault_core::session::SessionRequest;
@@ -99,7 +99,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 vaults::rename(engine, out, &vault, &new_name)
             }
             VaultAction::Delete { vault, confirm } => {
-                vaults::delete(engine, out, &vault, confirm.yes)
+                vaults::delete(engine, out, &vault, confirm.yes).map(|()| apps::follow(engine))
             }
         },
         Command::Credential { action } => match action {
@@ -107,18 +107,29 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 vault,
                 url,
                 protocol,
-            } => credentials::add(engine, out, &vault, &url, &protocol),
+            } => credentials::add(engine, out, &vault, &url, &protocol)
+                .map(|()| apps::follow(engine)),
             CredentialAction::List { vault } => credentials::list(engine, out, &vault),
             CredentialAction::Delete { id, confirm } => {
-                credentials::delete(engine, out, &id, confirm.yes)
+                credentials::delete(engine, out, &id, confirm.yes).map(|()| apps::follow(engine))
             }
             CredentialAction::Replace { id } => credentials::replace(engine, out, &id),
             CredentialAction::Check { vault } => credentials::check(engine, out, vault.as_deref()),
+            CredentialAction::Test { id, all: _, vault } => {
+                let target = match &id {
+                    Some(id) => credentials::TestTarget::One(id),
+                    None => credentials::TestTarget::All {
+                        vault: vault.as_deref(),
+                    },
+                };
+                return credentials::test(engine, out, target);
+            }
         },
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
         #[cfg(unix)]
         Command::Session { .. } => unreachable!("handled above"),
         Command::Bridge { .. } => unreachable!("handled above"),
+        Command::Apps { action } => apps::run(engine, out, action),
     }
     .map(|()| 0)
 }
@@ -198,6 +209,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::SpawnFailed
         | C::SessionNotRunning
         | C::NotShown
+        | C::AppConfig
         | C::Internal
         | C::NotInApp => return None,
     })
@@ -219,6 +231,7 @@ fn exit_code(error: &Error) -> u8 {
         | C::WrongPassphrase => 6,
         C::Integrity => 7,
         C::SchemaTooNew => 8,
+        C::AppConfig => 9,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

@@ -100,6 +100,8 @@ event_kinds! {
     AppConnected => "app.connected",
     AppConnectionChanged => "app.connection_changed",
     AppDisconnected => "app.disconnected",
+    AppTokensImported => "app.tokens_imported",
+    AppImportUndone => "app.import_undone",
 }
 
 impl fmt::Display for EventKind {

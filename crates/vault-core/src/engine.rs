@@ -170,10 +170,16 @@ impl Engine {
         UsageRecorder::open(&self.data_dir)
     }
 
-    /// The database, for the parts kept beside the engine (`crate::session`).
-    #[cfg(unix)]
+    /// The database, for the parts kept beside the engine (`crate::session`,
+    /// `crate::apps`).
     pub(crate) fn store_mut(&mut self) -> &mut Store {
         &mut self.store
+    }
+
+    /// The master key (unlocking through the keychain if needed), for the
+    /// parts beside the engine that seal something (`crate::apps`).
+    pub(crate) fn master_key(&mut self) -> Result<crate::secret::MasterKey> {
+        self.ring.master(&self.store)
     }
 
     pub fn status(&self) -> Result<Status> {

@@ -95,6 +95,11 @@ pub enum Error {
     #[error("Session {id} is not running (it is {state}).")]
     SessionNotRunning { id: String, state: String },
 
+    /// An app's settings file could not be read, understood or written; the
+    /// message names the app and the file and says what to do.
+    #[error("{0}")]
+    AppConfig(#[from] app_configs::Error),
+
     /// A secret meant to be shown once could not be shown; nothing was stored.
     #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
     NotShown(String),
@@ -144,6 +149,7 @@ impl Error {
             Self::Spawn(_) => ErrorCode::SpawnFailed,
             Self::SessionNotRunning { .. } => ErrorCode::SessionNotRunning,
             Self::NotShown(_) => ErrorCode::NotShown,
+            Self::AppConfig(_) => ErrorCode::AppConfig,
         }
     }
 }
@@ -184,6 +190,7 @@ pub enum ErrorCode {
     SpawnFailed,
     SessionNotRunning,
     NotShown,
+    AppConfig,
     Internal,
     NotInApp,
 }
@@ -218,6 +225,7 @@ impl ErrorCode {
             Self::SpawnFailed => "spawn_failed",
             Self::SessionNotRunning => "session_not_running",
             Self::NotShown => "not_shown",
+            Self::AppConfig => "app_config",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }

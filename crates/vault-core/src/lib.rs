@@ -5,6 +5,7 @@
 //!
 //! The map of the parts and who may call whom is docs/architecture.md.
 
+mod apps;
 mod audit;
 /// The stdio bridge that apps start to reach a remote MCP server.
 pub mod bridge;
@@ -33,6 +34,11 @@ mod tokens;
 mod upstream;
 mod usage;
 
+pub use app_configs::{App, Locations, Os};
+pub use apps::{
+    parse_app, AppChange, AppEnvironment, AppStatus, Apps, ImportOutcome, ImportedEntry,
+    PastedSecret,
+};
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
 pub use connections::Connections;

@@ -121,6 +121,36 @@ pub(crate) fn open_stored(
     Ok((credential, token))
 }
 
+/// Seals an app's settings file as it was before an import (it holds the
+/// tokens being imported), bound to the backup's id and app.
+pub(crate) fn seal_backup(master: &MasterKey, id: &str, app: &str, text: &str) -> Result<Vec<u8>> {
+    crypto::seal(master.as_bytes(), text.as_bytes(), &backup_aad(id, app))
+}
+
+/// Opens a sealed settings file; the text is wiped when dropped.
+pub(crate) fn open_backup(
+    master: &MasterKey,
+    id: &str,
+    app: &str,
+    sealed: &[u8],
+) -> Result<zeroize::Zeroizing<String>> {
+    let damaged = || Error::Integrity {
+        credential_id: id.to_string(),
+    };
+    let plain =
+        crypto::open(master.as_bytes(), sealed, &backup_aad(id, app)).map_err(|_| damaged())?;
+    let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| damaged())?;
+    Ok(zeroize::Zeroizing::new(text.to_string()))
+}
+
+fn backup_aad(id: &str, app: &str) -> Vec<u8> {
+    let mut aad = b"keybearer-app-backup\0".to_vec();
+    aad.extend_from_slice(id.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(app.as_bytes());
+    aad
+}
+
 fn aad(credential: &Credential) -> Vec<u8> {
     crypto::credential_aad(
         &credential.id,

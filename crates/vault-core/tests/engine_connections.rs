@@ -73,7 +73,7 @@ fn a_bridge_follows_its_connection_at_the_next_lookup() {
     // Switched to another environment.
     let moved = engine
         .connections()
-        .change(&connection.id, &[staging.id.clone()])
+        .change(&connection.id, std::slice::from_ref(&staging.id))
         .expect("switch");
     assert_eq!(moved.environment, "staging");
     assert_eq!(

@@ -1,11 +1,12 @@
 //! "Test connection" against real MCP servers from the official Python SDK
-//! (`tests/mcp-peers/server.py`, in the `.venv` that `make test` prepares).
+//! (`tests/mcp-peers/server.py`, in the `.venv` that `make test` prepares)
+//! and the official TypeScript SDK v2 (`tests/mcp-peers-ts/server.mjs`).
 
 use std::process::{Command, Stdio};
 
 mod support;
 
-use support::peers::PythonServer;
+use support::peers::{PythonServer, TsServer};
 use vault_core::{test_connection, AccessToken, ConnectionOutcome, Protocol};
 
 fn token(value: &str) -> AccessToken {
@@ -75,7 +76,7 @@ fn unreachable_and_non_mcp_servers_are_told_apart() {
         "{}",
         down.message
     );
-    assert!(down.message.contains("Could not reach"));
+    assert!(down.message.contains("Could not reach"), "{}", down.message);
 
     // A plain web server that is not MCP: Python's own http.server.
     let dir = tempfile::tempdir().expect("dir");
@@ -120,4 +121,104 @@ fn unreachable_and_non_mcp_servers_are_told_apart() {
     let refused =
         test_connection("http://example.com/mcp", None, &token("t")).expect_err("plain http");
     assert_eq!(refused.code(), "invalid_input");
+}
+
+/// Tests `url` with the right and a wrong token; returns the right one's result.
+fn right_and_wrong(url: &str, protocol: Protocol, right: &str) -> vault_core::ConnectionTest {
+    let ok = test_connection(url, Some(protocol), &token(right)).expect("probe");
+    assert_eq!(ok.outcome, ConnectionOutcome::Ok, "{}", ok.message);
+    assert!(!ok.message.contains(right), "{}", ok.message);
+    let wrong_token = format!("{right}-wrong");
+    let wrong = test_connection(url, Some(protocol), &token(&wrong_token)).expect("probe");
+    assert_eq!(
+        wrong.outcome,
+        ConnectionOutcome::Unauthorized,
+        "{}",
+        wrong.message
+    );
+    assert_eq!(wrong.http_status, Some(401));
+    assert_eq!(wrong.protocol_version, None);
+    assert!(!wrong.message.contains(&wrong_token), "{}", wrong.message);
+    ok
+}
+
+#[test]
+fn a_strict_2026_07_28_server_is_found_by_discovery() {
+    // TypeScript SDK v2 with legacy requests rejected: an `initialize` gets
+    // 400 -32022, so only `server/discover` reaches it.
+    let server = TsServer::with_token("probe-ts-strict-token", false);
+    let ok = right_and_wrong(
+        &server.url,
+        Protocol::StreamableHttp,
+        "probe-ts-strict-token",
+    );
+    assert_eq!(ok.protocol_version.as_deref(), Some("2026-07-28"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server-ts"));
+    assert_eq!(ok.http_status, Some(200));
+    assert_eq!(
+        ok.message,
+        "Connected. The MCP server \"keybearer-test-server-ts\" accepted the token (MCP 2026-07-28)."
+    );
+    // The protocol guessed from the URL (/mcp) gives the same answer.
+    let guessed =
+        test_connection(&server.url, None, &token("probe-ts-strict-token")).expect("probe");
+    assert_eq!(guessed.protocol_version.as_deref(), Some("2026-07-28"));
+    // It has no SSE stream to GET (405): explained, not taken for success.
+    let as_sse = test_connection(
+        &server.url,
+        Some(Protocol::Sse),
+        &token("probe-ts-strict-token"),
+    )
+    .expect("probe");
+    assert_eq!(
+        as_sse.outcome,
+        ConnectionOutcome::NotMcp,
+        "{}",
+        as_sse.message
+    );
+}
+
+#[test]
+fn a_lenient_server_is_reported_at_its_newest_revision() {
+    let server = TsServer::with_token("probe-ts-lenient-token", true);
+    let ok = right_and_wrong(
+        &server.url,
+        Protocol::StreamableHttp,
+        "probe-ts-lenient-token",
+    );
+    assert_eq!(ok.protocol_version.as_deref(), Some("2026-07-28"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server-ts"));
+}
+
+#[test]
+fn the_python_sdk_server_speaks_2026_07_28_on_streamable_http() {
+    // mcp 2.3.0 answers `server/discover` as well as `initialize`.
+    let server = PythonServer::with_token("streamable_http", "probe-py-both-token");
+    let ok = right_and_wrong(&server.url, Protocol::StreamableHttp, "probe-py-both-token");
+    assert_eq!(ok.protocol_version.as_deref(), Some("2026-07-28"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
+}
+
+#[test]
+fn a_server_without_discovery_is_tested_with_initialize() {
+    // The Python SDK with `server/discover` unregistered answers it 404
+    // -32601; the probe falls back to `initialize` (sent at 2025-11-25) and
+    // reports the revision the server answers with.
+    let server = PythonServer::without_discovery("probe-py-2025-token");
+    let ok = right_and_wrong(&server.url, Protocol::StreamableHttp, "probe-py-2025-token");
+    assert_eq!(ok.protocol_version.as_deref(), Some("2025-11-25"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
+    assert_eq!(
+        ok.message,
+        "Connected. The MCP server \"keybearer-test-server\" accepted the token (MCP 2025-11-25)."
+    );
+}
+
+#[test]
+fn a_legacy_sse_server_reports_the_revision_it_answers() {
+    let server = PythonServer::with_token("sse", "probe-py-sse-token");
+    let ok = right_and_wrong(&server.url, Protocol::Sse, "probe-py-sse-token");
+    assert_eq!(ok.protocol_version.as_deref(), Some("2025-11-25"));
+    assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
+    assert!(ok.message.ends_with("(MCP 2025-11-25)."), "{}", ok.message);
 }

@@ -87,6 +87,8 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "app.connected": "App connected",
   "app.connection_changed": "App connection changed",
   "app.disconnected": "App disconnected",
+  "app.tokens_imported": "Tokens moved out of an app's settings",
+  "app.import_undone": "App settings restored",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */

@@ -146,9 +146,9 @@ export function createFakeEngine(scenario: Scenario) {
   }
 
   function connectionTest(url: string, token: string): ConnectionTest {
-    if (token.startsWith("bad")) return { outcome: "unauthorized", message: "The server refused the token (HTTP 401). Check that you copied the whole token and that it has not expired.", server_name: null, http_status: 401 };
-    if (url.includes("offline")) return { outcome: "unreachable", message: "Could not reach the server. Check the address and your internet connection.", server_name: null, http_status: null };
-    return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200 };
+    if (token.startsWith("bad")) return { outcome: "unauthorized", message: "The server refused the token (HTTP 401). Check that you copied the whole token and that it has not expired.", server_name: null, http_status: 401, protocol_version: null };
+    if (url.includes("offline")) return { outcome: "unreachable", message: "Could not reach the server. Check the address and your internet connection.", server_name: null, http_status: null, protocol_version: null };
+    return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200, protocol_version: null };
   }
 
   /** How a setup shown but not confirmed yet will keep its key. */

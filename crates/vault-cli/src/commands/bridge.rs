@@ -11,7 +11,7 @@ pub fn run(engine: &mut Engine, connection_id: &str, server: &str) -> Result<u8,
     let connection = engine.connections().get(connection_id).ok();
     let app = connection
         .as_ref()
-        .map_or_else(|| "This app".to_string(), |c| app_configs_name(&c.app));
+        .map_or_else(|| "This app".to_string(), |c| app_name(&c.app));
     // The credential says which transport the server speaks; without one
     // (yet), the URL's usual shape does.
     let protocol = connection
@@ -37,6 +37,7 @@ pub fn run(engine: &mut Engine, connection_id: &str, server: &str) -> Result<u8,
     Ok(0)
 }
 
-fn app_configs_name(app: &str) -> String {
-    app.to_string()
+fn app_name(app: &str) -> String {
+    vault_core::parse_app(app)
+        .map_or_else(|_| app.to_string(), |app| app.display_name().to_string())
 }

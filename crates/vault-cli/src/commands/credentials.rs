@@ -1,7 +1,8 @@
-//! credential add | list | delete | replace | check.
+//! credential add | list | delete | replace | check | test.
 
+use serde::Serialize;
 use serde_json::json;
-use vault_core::{Credential, Engine, Error, NewCredential};
+use vault_core::{ConnectionOutcome, Credential, Engine, Error, ErrorCode, NewCredential};
 
 use crate::cli::ProtocolArg;
 use crate::input;
@@ -124,4 +125,129 @@ pub fn check(engine: &mut Engine, out: &Output, vault: Option<&str>) -> Result<(
         Some(credential_id) => Err(Error::Integrity { credential_id }),
         None => Ok(()),
     }
+}
+
+/// The exit status of `credential test` when any credential failed its test
+/// (the command itself worked; see `exit_code` in main.rs for the others).
+pub const TEST_FAILED: u8 = 10;
+
+/// What `credential test` needs to test.
+pub enum TestTarget<'a> {
+    One(&'a str),
+    /// Every credential of every vault, or of this vault only.
+    All {
+        vault: Option<&'a str>,
+    },
+}
+
+/// One credential's result, as `--json` prints it. Never holds a token.
+#[derive(Serialize)]
+struct TestedCredential {
+    credential_id: String,
+    vault_id: String,
+    #[serde(skip)]
+    vault_name: String,
+    url: String,
+    outcome: String,
+    message: String,
+    protocol_version: Option<String>,
+    http_status: Option<u16>,
+    server_name: Option<String>,
+}
+
+impl TestedCredential {
+    fn ok(&self) -> bool {
+        self.outcome == outcome_name(ConnectionOutcome::Ok)
+    }
+}
+
+fn outcome_name(outcome: ConnectionOutcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Sends each credential's token to its own server (an MCP `server/discover`
+/// or `initialize`) and reports whether the server accepted it. Returns the
+/// exit status: 0 when every test passed, [`TEST_FAILED`] otherwise.
+pub fn test(engine: &mut Engine, out: &Output, target: TestTarget<'_>) -> Result<u8, Error> {
+    // Resolve what was named before asking for the key.
+    let credentials: Vec<(Credential, String)> = match target {
+        TestTarget::One(id) => {
+            let credential = engine.catalog().credential(id)?;
+            let vault = engine.catalog().vault(&credential.vault_id)?;
+            vec![(credential, vault.display_name)]
+        }
+        TestTarget::All { vault } => {
+            let vaults = match vault {
+                Some(vault) => vec![engine.catalog().vault(vault)?],
+                None => engine.catalog().vaults(None)?,
+            };
+            let mut all = Vec::new();
+            for vault in vaults {
+                for credential in engine.catalog().credentials(&vault.id)? {
+                    all.push((credential, vault.display_name.clone()));
+                }
+            }
+            all
+        }
+    };
+    if !credentials.is_empty() {
+        super::unlock(engine)?;
+    }
+    let single = credentials.len() == 1;
+    let mut results = Vec::with_capacity(credentials.len());
+    for (credential, vault_name) in credentials {
+        let mut tested = TestedCredential {
+            credential_id: credential.id.clone(),
+            vault_id: credential.vault_id,
+            vault_name,
+            url: credential.mcp_server_url,
+            outcome: String::new(),
+            message: String::new(),
+            protocol_version: None,
+            http_status: None,
+            server_name: None,
+        };
+        match engine.catalog().test_saved_credential(&credential.id) {
+            Ok(test) => {
+                tested.outcome = outcome_name(test.outcome);
+                tested.message = test.message;
+                tested.protocol_version = test.protocol_version;
+                tested.http_status = test.http_status;
+                tested.server_name = test.server_name;
+            }
+            // One damaged token, or one deleted meanwhile, does not stop the others.
+            Err(error)
+                if !single
+                    && matches!(error.code(), ErrorCode::Integrity | ErrorCode::NotFound) =>
+            {
+                tested.outcome = error.code().to_string();
+                tested.message = error.to_string();
+            }
+            Err(error) => return Err(error),
+        }
+        results.push(tested);
+    }
+    let all_ok = results.iter().all(TestedCredential::ok);
+    out.either(&results, || {
+        if results.is_empty() {
+            outln!("No credentials to test.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = results
+            .iter()
+            .map(|tested| {
+                vec![
+                    tested.vault_name.clone(),
+                    tested.url.clone(),
+                    tested.outcome.clone(),
+                    tested.message.clone(),
+                ]
+            })
+            .collect();
+        table(&["VAULT", "SERVER URL", "RESULT", "MESSAGE"], &rows);
+    })?;
+    Ok(if all_ok { 0 } else { TEST_FAILED })
 }

@@ -1,3 +1,4 @@
+pub mod apps;
 pub mod bridge;
 pub mod credentials;
 pub mod environments;

@@ -6,6 +6,8 @@
 #![allow(dead_code)] // each test file uses its own part of it
 
 #[cfg(unix)]
+pub mod apps;
+#[cfg(unix)]
 pub mod session;
 
 use std::io::Write;

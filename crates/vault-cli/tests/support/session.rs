@@ -201,15 +201,40 @@ pub fn venv_python() -> PathBuf {
 }
 
 pub fn start_mcp_server(transport: &str, token: &str) -> McpServer {
-    use std::io::BufRead;
-    let mut child = Command::new(venv_python())
+    start_python_server(&["--transport", transport], token)
+}
+
+/// The Python SDK server with these arguments (`--port 0` added).
+pub fn start_python_server(args: &[&str], token: &str) -> McpServer {
+    let mut command = Command::new(venv_python());
+    command
         .arg(repo_root().join("tests/mcp-peers/server.py"))
-        .args(["--transport", transport, "--port", "0"])
+        .args(args)
+        .args(["--port", "0"]);
+    start_peer(command, token)
+}
+
+/// The TypeScript SDK v2 server (stateless 2026-07-28; strict unless
+/// `--lenient` is passed).
+pub fn start_ts_server(args: &[&str], token: &str) -> McpServer {
+    let mut command = Command::new("node");
+    command
+        .arg(repo_root().join("tests/mcp-peers-ts/server.mjs"))
+        .args(args)
+        .args(["--port", "0"]);
+    start_peer(command, token)
+}
+
+/// Starts a test server that accepts only `token` and announces its URL as
+/// `{"url": …}` on its first stdout line.
+fn start_peer(mut command: Command, token: &str) -> McpServer {
+    use std::io::BufRead;
+    let mut child = command
         .env("MCP_TEST_TOKEN", token)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("python MCP server");
+        .expect("MCP test server");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)

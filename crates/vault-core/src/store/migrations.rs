@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_sessions.sql")),
     (4, include_str!("../../migrations/0004_catalog_version.sql")),
     (5, include_str!("../../migrations/0005_app_connections.sql")),
+    (6, include_str!("../../migrations/0006_app_backups.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

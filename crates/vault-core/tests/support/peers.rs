@@ -117,3 +117,84 @@ pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     data_encoding::HEXLOWER.encode(&Sha256::digest(text.as_bytes()))
 }
+
+/// Runs `server.py` with the SDK's `server/discover` handler unregistered:
+/// a server of the 2025 era, which knows only the `initialize` handshake
+/// (it answers discovery 404, JSON-RPC -32601 "Method not found").
+const WITHOUT_DISCOVERY: &str = r#"
+import runpy, sys
+path = sys.argv[1]
+sys.argv = [path] + sys.argv[2:]
+peer = runpy.run_path(path, run_name="keybearer_peer")
+del peer["mcp"]._lowlevel_server._request_handlers["server/discover"]
+peer["main"]()
+"#;
+
+impl PythonServer {
+    /// `server.py` on streamable HTTP without `server/discover`, accepting `token`.
+    pub fn without_discovery(token: &str) -> Self {
+        let mut child = Command::new(python())
+            .arg("-c")
+            .arg(WITHOUT_DISCOVERY)
+            .arg(repo_root().join("tests/mcp-peers/server.py"))
+            .args(["--transport", "streamable_http", "--port", "0"])
+            .env_remove("MCP_TEST_TOKEN_FILE")
+            .env("MCP_TEST_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python server");
+        let url = announced_url(&mut child);
+        Self { url, child }
+    }
+}
+
+/// The official TypeScript SDK v2 server (`tests/mcp-peers-ts/server.mjs`):
+/// Streamable HTTP for 2026-07-28 only, or with `lenient` also 2025 clients.
+pub struct TsServer {
+    pub url: String,
+    child: Child,
+}
+
+impl TsServer {
+    pub fn with_token(token: &str, lenient: bool) -> Self {
+        let script = repo_root().join("tests/mcp-peers-ts/server.mjs");
+        assert!(
+            repo_root()
+                .join("tests/mcp-peers-ts/node_modules/@modelcontextprotocol/server")
+                .exists(),
+            "run npm ci --prefix tests/mcp-peers-ts (scripts/install-deps.sh test does) first"
+        );
+        let mut command = Command::new("node");
+        command.arg(script).args(["--port", "0"]);
+        if lenient {
+            command.arg("--lenient");
+        }
+        let mut child = command
+            .env_remove("MCP_TEST_TOKEN_FILE")
+            .env("MCP_TEST_TOKEN", token)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node server");
+        let url = announced_url(&mut child);
+        Self { url, child }
+    }
+}
+
+impl Drop for TsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `{"url": …}` line a test server prints on stdout once it listens.
+fn announced_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url line");
+    let value: Value = serde_json::from_str(&line).expect("server prints its url");
+    value["url"].as_str().expect("url").to_string()
+}

@@ -5,4 +5,9 @@ export type ConnectionTest = { outcome: ConnectionOutcome,
 /**
  * What happened, for the user. Never contains the token.
  */
-message: string, server_name: string | null, http_status: number | null, };
+message: string, server_name: string | null, http_status: number | null, 
+/**
+ * The MCP revision the server speaks (e.g. `2026-07-28`, `2025-06-18`),
+ * when it answered as an MCP server.
+ */
+protocol_version: string | null, };

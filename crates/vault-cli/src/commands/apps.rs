@@ -1,0 +1,206 @@
+//! apps list | connect | change | disconnect | sync.
+
+use vault_core::{AppChange, AppEnvironment, Engine, Error};
+
+use crate::cli::AppsAction;
+use crate::output::{table, when, Output};
+
+pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), Error> {
+    let env = AppEnvironment::current(program()?)?;
+    let mut apps = engine.apps(env);
+    match action {
+        AppsAction::List => {
+            let statuses = apps.list()?;
+            out.either(&statuses, || {
+                let rows: Vec<Vec<String>> = statuses
+                    .iter()
+                    .map(|status| {
+                        let state = match (&status.connection, status.installed) {
+                            (Some(c), _) => format!(
+                                "connected: {} ({} vaults)",
+                                c.environment,
+                                c.vault_ids.len()
+                            ),
+                            (None, true) => "installed".to_string(),
+                            (None, false) => "not found".to_string(),
+                        };
+                        let notes = match (&status.problem, status.pasted_secrets) {
+                            (Some(problem), _) => problem.clone(),
+                            (None, 0) => String::new(),
+                            (None, n) => format!(
+                                "{n} pasted token(s): `keybearer apps import` can move them"
+                            ),
+                        };
+                        vec![
+                            status.app.clone(),
+                            state,
+                            when(status.connection.as_ref().and_then(|c| c.last_used_at)),
+                            status.config_path.clone(),
+                            notes,
+                        ]
+                    })
+                    .collect();
+                table(
+                    &["APP", "STATE", "LAST USED", "SETTINGS FILE", "NOTES"],
+                    &rows,
+                );
+            })
+        }
+        AppsAction::Connect { app, vaults } => {
+            let change = apps.connect(&app, &vaults)?;
+            report(out, &change, "Connected")
+        }
+        AppsAction::Change { app, vaults } => {
+            let change = apps.change(&app, &vaults)?;
+            report(out, &change, "Changed")
+        }
+        AppsAction::Disconnect { app } => {
+            let change = apps.disconnect(&app)?;
+            report(out, &change, "Disconnected")
+        }
+        AppsAction::Import { app, vault: None } => {
+            let found = apps.pasted_secrets(&app)?;
+            out.either(&found, || {
+                if found.is_empty() {
+                    outln!("No pasted tokens found in this app's settings.");
+                    return;
+                }
+                let rows: Vec<Vec<String>> = found
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.server.clone(),
+                            f.url.clone(),
+                            f.location.clone(),
+                            f.note.clone().unwrap_or_else(|| "can be imported".into()),
+                        ]
+                    })
+                    .collect();
+                table(&["SERVER", "URL", "WHERE", "IMPORT"], &rows);
+                outln!("To move them into a vault: keybearer apps import {app} --vault VAULT");
+            })
+        }
+        AppsAction::Import {
+            app,
+            vault: Some(vault),
+        } => {
+            drop(apps);
+            super::unlock(engine)?;
+            let env = AppEnvironment::current(program()?)?;
+            let outcome = engine.apps(env).import(&app, &vault)?;
+            out.either(&outcome, || {
+                for entry in &outcome.imported {
+                    outln!(
+                        "Moved the token of \"{}\" ({}) into the vault as {}.",
+                        entry.server, entry.url, entry.credential_id
+                    );
+                }
+                for left in &outcome.left {
+                    outln!(
+                        "Left \"{}\" ({}): {}",
+                        left.server,
+                        left.location,
+                        left.note.as_deref().unwrap_or("")
+                    );
+                }
+                describe(&outcome.change, "Updated");
+                outln!("  The file as it was is kept encrypted: `keybearer apps undo-import {app}` puts it back.");
+            })
+        }
+        AppsAction::UndoImport { app } => {
+            drop(apps);
+            super::unlock(engine)?;
+            let env = AppEnvironment::current(program()?)?;
+            let change = engine.apps(env).undo_import(&app)?;
+            report(out, &change, "Restored")
+        }
+        AppsAction::Sync => {
+            let mut changes = Vec::new();
+            let mut failed = None;
+            for result in apps.sync()? {
+                match result {
+                    Ok(change) => changes.push(change),
+                    Err(error) => {
+                        eprintln!("{error}");
+                        failed = Some(error);
+                    }
+                }
+            }
+            out.either(&changes, || {
+                for change in &changes {
+                    describe(change, "Synced");
+                }
+                if changes.is_empty() && failed.is_none() {
+                    outln!("No app is connected.");
+                }
+            })?;
+            failed.map_or(Ok(()), Err)
+        }
+    }
+}
+
+/// After a server was added to or removed from a vault: connected apps'
+/// entries follow, and the user hears about it on stderr (stdout may be
+/// JSON). Best effort: the change itself already succeeded.
+pub fn follow(engine: &mut Engine) {
+    let Ok(env) = program().and_then(AppEnvironment::current) else {
+        return;
+    };
+    let Ok(results) = engine.apps(env).sync() else {
+        return;
+    };
+    for result in results {
+        match result {
+            Ok(change) if !change.added.is_empty() || !change.removed.is_empty() => {
+                let mut what = Vec::new();
+                if !change.added.is_empty() {
+                    what.push(format!("added {}", change.added.join(", ")));
+                }
+                if !change.removed.is_empty() {
+                    what.push(format!("removed {}", change.removed.join(", ")));
+                }
+                let restart = if change.restart_needed {
+                    format!(" Restart {} so it loads the change.", change.name)
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "{} ({}): {}.{restart}",
+                    change.name,
+                    change.config_path,
+                    what.join("; ")
+                );
+            }
+            Ok(_) => {}
+            Err(error) => eprintln!("A connected app was not updated: {error}"),
+        }
+    }
+}
+
+fn report(out: &Output, change: &AppChange, verb: &str) -> Result<(), Error> {
+    out.either(change, || describe(change, verb))
+}
+
+fn describe(change: &AppChange, verb: &str) {
+    outln!("{verb} {} ({}).", change.name, change.config_path);
+    if !change.added.is_empty() {
+        outln!("  added: {}", change.added.join(", "));
+    }
+    if !change.removed.is_empty() {
+        outln!("  removed: {}", change.removed.join(", "));
+    }
+    if change.connection.is_some() && change.entries.is_empty() {
+        outln!(
+            "  These vaults have no servers yet: add a credential, then run `keybearer apps sync`."
+        );
+    }
+    if change.restart_needed {
+        outln!("  Restart {} so it loads the change.", change.name);
+    }
+}
+
+/// This program's absolute path: what the apps' entries start.
+fn program() -> Result<std::path::PathBuf, Error> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.canonicalize().unwrap_or(exe))
+}

@@ -1,0 +1,243 @@
+//! `keybearer apps …`: connecting apps' settings files in a throwaway HOME,
+//! following the vaults as servers come and go, refusing files it cannot
+//! read, and importing pasted tokens (with undo) — checked against the
+//! official Python SDK's server and client, scanning every file for tokens.
+
+#![cfg(unix)]
+
+mod support;
+
+use std::path::Path;
+
+use support::apps::{entry_for, python_client};
+use support::session::{sha256_hex, start_mcp_server, token, Home};
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn assert_in_no_file(dir: &Path, secret: &str) {
+    for path in files(dir) {
+        let bytes = std::fs::read(&path).expect("read");
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "token found in {}",
+            path.display()
+        );
+    }
+}
+
+/// Connect, a server added and one removed (the entries follow, and the
+/// CLI says so), then disconnect: the file is byte for byte what it was.
+#[test]
+fn entries_follow_the_vaults_and_disconnect_restores_the_file() {
+    let h = Home::new();
+    let secret = token("follow");
+    let first = start_mcp_server("streamable_http", &secret);
+    let second = start_mcp_server("sse", &secret);
+    h.vault("Work", "development");
+    h.add("Work", &first.url, "streamable_http", &secret);
+    let cursor = h.app_home().join(".cursor/mcp.json");
+    std::fs::create_dir_all(cursor.parent().expect("dir")).expect("dir");
+    let original = "{\n  // my servers\n  \"mcpServers\": {\n    \"mine\": { \"command\": \"my-server\", \"args\": [\"--fast\"] }\n  },\n  \"unknownKey\": [1, 2]\n}\n";
+    std::fs::write(&cursor, original).expect("write");
+
+    let connected = h
+        .apps(&["--json", "apps", "connect", "cursor", "--vault", "Work"])
+        .ok()
+        .json();
+    assert_eq!(connected["added"].as_array().map(Vec::len), Some(1));
+    assert_eq!(connected["connection"]["environment"], "development");
+
+    // A server added to the vault: the CLI updates the app and says so.
+    let added = h.run_with(
+        {
+            let mut command = h.apps_command(&[
+                "credential",
+                "add",
+                "--vault",
+                "Work",
+                "--url",
+                &second.url,
+                "--protocol",
+                "sse",
+            ]);
+            command.env("KEYBEARER_TEST", "1");
+            command
+        },
+        &format!("{secret}\n"),
+    );
+    let added = added.ok();
+    assert!(added.stderr.contains("Cursor"), "{}", added.stderr);
+    let listed = h.apps(&["--json", "apps", "list"]).ok().json();
+    let status = listed
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["app"] == "cursor")
+        .expect("cursor")
+        .clone();
+    assert_eq!(
+        status["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{status}"
+    );
+    let text = std::fs::read_to_string(&cursor).expect("read");
+    assert!(text.contains("// my servers") && text.contains("\"unknownKey\""));
+    assert!(!text.contains(&secret));
+
+    // The first server's credential deleted: its entry goes.
+    let id = h
+        .run(&["--json", "credential", "list", "--vault", "Work"], "")
+        .ok()
+        .json()
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .find(|c| c["mcp_server_url"] == first.url.as_str())
+        .expect("first")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let deleted = h.run_with(h.apps_command(&["credential", "delete", &id, "--yes"]), "");
+    assert!(deleted.stderr.contains("removed"), "{}", deleted.stderr);
+    let text = std::fs::read_to_string(&cursor).expect("read");
+    assert!(!text.contains(&first.url) && text.contains(&second.url));
+
+    h.apps(&["apps", "disconnect", "cursor"]).ok();
+    assert_eq!(std::fs::read_to_string(&cursor).expect("read"), original);
+    h.assert_nowhere(&secret);
+}
+
+/// A settings file Keybearer cannot parse is refused, untouched, and no
+/// connection is left behind; an unknown app is named as such.
+#[test]
+fn an_unreadable_settings_file_is_refused_and_left_alone() {
+    let h = Home::new();
+    h.vault("Work", "development");
+    let cursor = h.app_home().join(".cursor/mcp.json");
+    std::fs::create_dir_all(cursor.parent().expect("dir")).expect("dir");
+    let broken = "{ \"mcpServers\": { \"a\": { \"command\": \"x\" }, }  oops\n";
+    std::fs::write(&cursor, broken).expect("write");
+    let refused = h
+        .apps(&["apps", "connect", "cursor", "--vault", "Work"])
+        .code(9);
+    assert!(refused.stderr.contains("mcp.json"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("has not changed"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&cursor).expect("read"), broken);
+    let listed = h.apps(&["--json", "apps", "list"]).ok().json();
+    assert!(listed
+        .as_array()
+        .expect("apps")
+        .iter()
+        .all(|a| a["connection"].is_null()));
+    let unknown = h
+        .apps(&["apps", "connect", "notepad", "--vault", "Work"])
+        .code(2);
+    assert!(unknown.stderr.contains("Known apps"), "{}", unknown.stderr);
+}
+
+/// Tokens pasted into Claude Code's settings: found (by where, never what),
+/// moved into the vault, the entry replaced by a bridge entry that works,
+/// the token in no file at all afterwards; a kind that cannot be imported
+/// yet is reported and left; undo puts the file back byte for byte.
+#[test]
+fn pasted_tokens_are_imported_and_the_import_can_be_undone() {
+    let h = Home::new();
+    let secret = token("pasted");
+    let api_key = token("apikey");
+    let server = start_mcp_server("streamable_http", &secret);
+    h.vault("Work", "development");
+    let settings = h.app_home().join(".claude.json");
+    let original = format!(
+        r#"{{
+  "numStartups": 3,
+  "mcpServers": {{
+    "pasted": {{ "type": "http", "url": "{url}", "headers": {{ "Authorization": "Bearer {secret}" }} }},
+    "keyed": {{ "type": "http", "url": "https://api.example.com/mcp", "headers": {{ "X-API-Key": "{api_key}" }} }},
+    "local": {{ "type": "stdio", "command": "npx", "args": ["some-server"] }}
+  }}
+}}
+"#,
+        url = server.url
+    );
+    std::fs::write(&settings, &original).expect("write");
+
+    let found = h.apps(&["--json", "apps", "import", "claude-code"]).ok();
+    assert!(!found.stdout.contains(&secret) && !found.stdout.contains(&api_key));
+    let found = found.json();
+    let found = found.as_array().expect("findings");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let pasted = found
+        .iter()
+        .find(|f| f["server"] == "pasted")
+        .expect("pasted");
+    assert_eq!(pasted["importable"], true);
+    let keyed = found
+        .iter()
+        .find(|f| f["server"] == "keyed")
+        .expect("keyed");
+    assert_eq!(keyed["importable"], false);
+    assert!(keyed["note"]
+        .as_str()
+        .expect("note")
+        .contains("not yet importable"));
+
+    let outcome = h
+        .apps(&["--json", "apps", "import", "claude-code", "--vault", "Work"])
+        .ok()
+        .json();
+    assert_eq!(outcome["imported"][0]["server"], "pasted");
+    assert_eq!(outcome["left"][0]["server"], "keyed");
+
+    // The pasted token is in no file under HOME, and in the data folder only sealed.
+    assert_in_no_file(&h.app_home(), &secret);
+    h.assert_nowhere(&secret);
+    let text = std::fs::read_to_string(&settings).expect("read");
+    assert!(text.contains("\"numStartups\": 3") && text.contains(&api_key));
+    let entries = h.claude_code_entries();
+    let entry = entry_for(&entries, &server.url);
+    assert_eq!(entry.name, "pasted", "the entry keeps its name");
+    let run = python_client(entry, &["--tool", "whoami"]);
+    assert!(run.ok, "{} {}", run.answer, run.stderr);
+    assert_eq!(run.answer["result"], sha256_hex(&secret));
+
+    h.apps(&["apps", "undo-import", "claude-code"]).ok();
+    assert_eq!(std::fs::read_to_string(&settings).expect("read"), original);
+    let listed = h.apps(&["--json", "apps", "list"]).ok().json();
+    let claude = listed
+        .as_array()
+        .expect("apps")
+        .iter()
+        .find(|a| a["app"] == "claude-code")
+        .expect("claude-code")
+        .clone();
+    assert!(
+        claude["connection"].is_null(),
+        "the import's connection is gone: {claude}"
+    );
+    // The sealed copy is gone too; the credential stays in the vault.
+    h.assert_nowhere(&secret);
+    let credentials = h
+        .run(&["--json", "credential", "list", "--vault", "Work"], "")
+        .ok()
+        .json();
+    assert_eq!(credentials.as_array().map(Vec::len), Some(1));
+}

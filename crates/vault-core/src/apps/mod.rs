@@ -1,0 +1,347 @@
+//! Apps: connecting the AI apps Keybearer does not launch (docs/architecture.md,
+//! "App connections").
+//!
+//! Flow of a connect: read the app's settings file and make sure it parses
+//! (else refuse, having changed nothing) → record the connection (the
+//! `Connections` part) → one bridge entry per server the vaults cover, named
+//! after the server, written with `app_configs` (everything else in the file
+//! kept as it was) by an atomic rename. If the file cannot be written the
+//! connection is removed again. Disconnect removes exactly the entries that
+//! carry the connection's id, then the connection. [`Apps::sync`] brings every
+//! connected app's entries in line with its vaults (a server added to a vault
+//! gets an entry; one no vault covers any more loses it).
+//!
+//! An entry holds the Keybearer program's absolute path, `bridge
+//! --connection ID --server URL`, and (only when the data folder is not the
+//! default one) `KEYBEARER_HOME`. No token, and nothing that works once the
+//! connection is gone.
+//!
+//! Limits: user-level settings files only; an app that is running may need
+//! a restart to see new entries (see [`AppStatus::reloads_by_itself`]).
+
+mod import;
+mod names;
+
+pub use import::{ImportOutcome, ImportedEntry, PastedSecret};
+
+use std::path::{Path, PathBuf};
+
+use app_configs::{App, BridgeEntry, ConfigFile, Locations, Os};
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::model::AppConnection;
+
+/// Where apps keep their settings and which program the entries start.
+#[derive(Debug, Clone)]
+pub struct AppEnvironment {
+    pub os: Os,
+    pub locations: Locations,
+    /// The `keybearer` program the bridge entries run (an absolute path).
+    pub program: PathBuf,
+}
+
+impl AppEnvironment {
+    /// This computer's: its OS, home and environment variables.
+    pub fn current(program: PathBuf) -> Result<Self> {
+        let locations = Locations::from_env().ok_or_else(|| {
+            Error::invalid(
+                "home",
+                "No home folder was found, so the apps' settings cannot be located. Set HOME.",
+            )
+        })?;
+        Ok(Self {
+            os: Os::current(),
+            locations,
+            program,
+        })
+    }
+}
+
+/// One app as the Apps screen and `keybearer apps list` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AppStatus {
+    /// Stable id (`claude-desktop`, `cursor`, …).
+    pub app: String,
+    pub name: String,
+    /// Its settings folder or file exists, or its program is on PATH.
+    pub installed: bool,
+    /// The settings file, home shown as `~`.
+    pub config_path: String,
+    pub connection: Option<AppConnection>,
+    /// The server entries Keybearer wrote there for the connection.
+    pub entries: Vec<String>,
+    /// How many pasted secrets the settings file holds (import finds them).
+    pub pasted_secrets: usize,
+    /// Why the settings file could not be read, if it could not.
+    pub problem: Option<String>,
+    /// The app notices changes to the file itself; others need a restart.
+    pub reloads_by_itself: bool,
+}
+
+/// What connecting (or syncing) wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct AppChange {
+    pub connection: Option<AppConnection>,
+    pub name: String,
+    pub config_path: String,
+    /// Entry names now in the file for the connection.
+    pub entries: Vec<String>,
+    /// Entry names added and removed by this change.
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Say "restart the app" when something changed and it does not reload.
+    pub restart_needed: bool,
+}
+
+/// The apps part, over the engine and this computer's app settings.
+pub struct Apps<'e> {
+    engine: &'e mut Engine,
+    env: AppEnvironment,
+}
+
+impl Engine {
+    /// App connections with their settings files.
+    pub fn apps(&mut self, env: AppEnvironment) -> Apps<'_> {
+        Apps { engine: self, env }
+    }
+}
+
+pub fn parse_app(id: &str) -> Result<App> {
+    id.trim().parse::<App>().map_err(|_| {
+        let known: Vec<&str> = App::ALL.iter().map(|app| app.id()).collect();
+        Error::invalid(
+            "app",
+            format!(
+                "Unknown app \"{}\". Known apps: {}.",
+                id.trim(),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+impl Apps<'_> {
+    fn file_for(&self, app: App, connection: Option<&AppConnection>) -> ConfigFile {
+        match connection {
+            Some(connection) => ConfigFile::new(app, &connection.config_path),
+            None => app_configs::config_file(app, self.env.os, &self.env.locations),
+        }
+    }
+
+    /// Every known app: installed or not, connected or not.
+    pub fn list(&mut self) -> Result<Vec<AppStatus>> {
+        let connections = self.engine.connections().list()?;
+        let mut statuses = Vec::new();
+        for detection in app_configs::detect_all(self.env.os, &self.env.locations) {
+            let app = detection.app;
+            let connection = connections.iter().find(|c| c.app == app.id()).cloned();
+            let file = self.file_for(app, connection.as_ref());
+            let mut status = AppStatus {
+                app: app.id().to_string(),
+                name: app.display_name().to_string(),
+                installed: detection.installed() || connection.is_some(),
+                config_path: self.env.locations.display_path(&file.path),
+                connection,
+                entries: Vec::new(),
+                pasted_secrets: 0,
+                problem: None,
+                reloads_by_itself: reloads_by_itself(app),
+            };
+            match read(&file) {
+                Ok(text) => {
+                    if let Some(connection) = &status.connection {
+                        status.entries =
+                            app_configs::find_connection_entries(&file, &text, &connection.id)?;
+                    }
+                    status.pasted_secrets = app_configs::scan(&file, &text)?.len();
+                }
+                Err(problem) => status.problem = Some(problem.to_string()),
+            }
+            statuses.push(status);
+        }
+        Ok(statuses)
+    }
+
+    /// Connects `app` to `vaults` (first wins) and writes its entries.
+    pub fn connect(&mut self, app_id: &str, vaults: &[String]) -> Result<AppChange> {
+        let app = parse_app(app_id)?;
+        let file = self.file_for(app, None);
+        let text = read(&file)?; // refuses a file it cannot parse before anything changes
+        let path = file.path.to_string_lossy().into_owned();
+        let connection = self.engine.connections().create(app.id(), vaults, &path)?;
+        match self.write_entries(app, &file, &text, &connection) {
+            Ok(change) => Ok(change),
+            Err(error) => {
+                // Leave no connection whose entries were never written.
+                let _ = self.engine.connections().remove(&connection.id);
+                Err(error)
+            }
+        }
+    }
+
+    /// Points a connected app at other vaults; its entries follow.
+    pub fn change(&mut self, app_id: &str, vaults: &[String]) -> Result<AppChange> {
+        let app = parse_app(app_id)?;
+        let connection = self.connection_of(app)?;
+        let file = self.file_for(app, Some(&connection));
+        let text = read(&file)?;
+        let changed = self.engine.connections().change(&connection.id, vaults)?;
+        self.write_entries(app, &file, &text, &changed)
+    }
+
+    /// Removes Keybearer's entries from the app's settings, then the connection.
+    pub fn disconnect(&mut self, app_id: &str) -> Result<AppChange> {
+        let app = parse_app(app_id)?;
+        let connection = self.connection_of(app)?;
+        let file = self.file_for(app, Some(&connection));
+        let text = read(&file)?;
+        let removed = app_configs::find_connection_entries(&file, &text, &connection.id)?;
+        let new_text = app_configs::remove_connection_entries(&file, &text, &connection.id)?;
+        if new_text != text {
+            app_configs::write_atomic(&file.path, &new_text)?;
+        }
+        self.engine.connections().remove(&connection.id)?;
+        Ok(AppChange {
+            connection: None,
+            name: app.display_name().to_string(),
+            config_path: self.env.locations.display_path(&file.path),
+            entries: Vec::new(),
+            restart_needed: !removed.is_empty() && !reloads_by_itself(app),
+            added: Vec::new(),
+            removed,
+        })
+    }
+
+    /// Brings every connected app's entries in line with its vaults. A file
+    /// that cannot be read is reported in its change's place, not fatal.
+    pub fn sync(&mut self) -> Result<Vec<std::result::Result<AppChange, Error>>> {
+        let connections = self.engine.connections().list()?;
+        let mut changes = Vec::new();
+        for connection in connections {
+            let Ok(app) = parse_app(&connection.app) else {
+                continue; // written by a newer Keybearer
+            };
+            let file = self.file_for(app, Some(&connection));
+            let change =
+                read(&file).and_then(|text| self.write_entries(app, &file, &text, &connection));
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+
+    fn connection_of(&mut self, app: App) -> Result<AppConnection> {
+        self.engine
+            .connections()
+            .for_app(app.id())?
+            .ok_or_else(|| Error::not_found("connection", app.display_name()))
+    }
+
+    /// Writes exactly one entry per server the connection's vaults cover,
+    /// and removes its entries for servers they no longer cover.
+    fn write_entries(
+        &mut self,
+        app: App,
+        file: &ConfigFile,
+        text: &str,
+        connection: &AppConnection,
+    ) -> Result<AppChange> {
+        let urls = if connection.vault_ids.is_empty() {
+            Vec::new()
+        } else {
+            self.engine.resolver().server_urls(&connection.vault_ids)?
+        };
+        let servers = app_configs::list_servers(file, text)?;
+        let existing: Vec<(String, String)> = servers
+            .iter()
+            .filter(|entry| entry.is_ours(&connection.id))
+            .filter_map(|entry| match &entry.transport {
+                app_configs::Transport::Stdio(stdio) => {
+                    server_arg(&stdio.args).map(|url| (entry.name.clone(), url.to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        let stale: Vec<&str> = existing
+            .iter()
+            .filter(|(_, url)| !urls.contains(url))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let taken: Vec<String> = servers
+            .iter()
+            .map(|entry| entry.name.clone())
+            .filter(|name| !stale.contains(&name.as_str()))
+            .collect();
+        let mut names_in_use = taken.clone();
+        let mut entries = Vec::new();
+        let mut added = Vec::new();
+        for url in &urls {
+            let name = match existing
+                .iter()
+                .find(|(_, existing_url)| existing_url == url)
+            {
+                Some((name, _)) => name.clone(),
+                None => {
+                    let name = names::entry_name(url, &names_in_use);
+                    names_in_use.push(name.clone());
+                    added.push(name.clone());
+                    name
+                }
+            };
+            entries.push(self.bridge_entry(&name, &connection.id, url));
+        }
+        let mut new_text = app_configs::remove_entries(file, text, &stale)?;
+        new_text = app_configs::upsert_bridge_entries(file, &new_text, &entries)?;
+        if new_text != text {
+            app_configs::write_atomic(&file.path, &new_text)?;
+        }
+        let changed = !added.is_empty() || !stale.is_empty();
+        Ok(AppChange {
+            connection: Some(connection.clone()),
+            name: app.display_name().to_string(),
+            config_path: self.env.locations.display_path(&file.path),
+            entries: entries.into_iter().map(|entry| entry.name).collect(),
+            added,
+            removed: stale.iter().map(|name| name.to_string()).collect(),
+            restart_needed: changed && !reloads_by_itself(app),
+        })
+    }
+
+    fn bridge_entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
+        let mut entry =
+            BridgeEntry::new(name, self.env.program.to_string_lossy(), connection_id, url);
+        if !is_default_data_dir(self.engine.data_dir()) {
+            entry.env.push((
+                "KEYBEARER_HOME".to_string(),
+                self.engine.data_dir().to_string_lossy().into_owned(),
+            ));
+        }
+        entry
+    }
+}
+
+/// The file's text; a missing file is an empty one, an unreadable one an error.
+fn read(file: &ConfigFile) -> Result<String> {
+    let text = app_configs::read_config(&file.path)?;
+    app_configs::list_servers(file, &text)?;
+    Ok(text)
+}
+
+/// `--server URL` in a bridge entry's arguments.
+fn server_arg(args: &[String]) -> Option<&str> {
+    let at = args.iter().position(|arg| arg == "--server")?;
+    args.get(at + 1).map(String::as_str)
+}
+
+fn is_default_data_dir(dir: &Path) -> bool {
+    std::env::var_os("KEYBEARER_HOME").is_none()
+        && crate::engine::default_data_dir().is_ok_and(|default| default == dir)
+}
+
+/// Apps that watch their settings file; the others read it when they start.
+fn reloads_by_itself(app: App) -> bool {
+    matches!(app, App::VsCode | App::Zed | App::Cursor)
+}

@@ -1,0 +1,316 @@
+//! "Test connection": asks a server, with a token, whether it is an MCP
+//! server that accepts it, and reports in plain words what happened and which
+//! protocol revision the server speaks.
+//!
+//! - Streamable HTTP (`streamable`): a 2026-07-28 `server/discover` first;
+//!   if the server does not know it, a 2025 `initialize`.
+//! - Legacy SSE (`sse`): GET the event stream, POST an `initialize` to the
+//!   endpoint it names, read the answer from the stream.
+//!
+//! The JSON-RPC messages and how answers are read are in `messages`.
+//! Blocking: callers on an async runtime must run it on a blocking thread.
+
+mod messages;
+mod sse;
+mod streamable;
+
+use std::time::Duration;
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::StatusCode;
+use serde::Serialize;
+
+use crate::model::Protocol;
+use crate::secret::AccessToken;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub enum ConnectionOutcome {
+    Ok,
+    Unauthorized,
+    Forbidden,
+    Unreachable,
+    Timeout,
+    NotMcp,
+    Redirected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct ConnectionTest {
+    pub outcome: ConnectionOutcome,
+    /// What happened, for the user. Never contains the token.
+    pub message: String,
+    pub server_name: Option<String>,
+    pub http_status: Option<u16>,
+    /// The MCP revision the server speaks (e.g. `2026-07-28`, `2025-06-18`),
+    /// when it answered as an MCP server.
+    pub protocol_version: Option<String>,
+}
+
+impl ConnectionTest {
+    fn new(
+        outcome: ConnectionOutcome,
+        message: impl Into<String>,
+        http_status: Option<u16>,
+    ) -> Self {
+        Self {
+            outcome,
+            message: message.into(),
+            server_name: None,
+            http_status,
+            protocol_version: None,
+        }
+    }
+
+    /// Success: the server answered as an MCP server and accepted the token.
+    fn connected(server_name: Option<String>, revision: Option<String>, status: u16) -> Self {
+        let server = match &server_name {
+            Some(name) => format!("The MCP server \"{name}\" accepted the token"),
+            None => "The MCP server accepted the token".to_string(),
+        };
+        let revision_note = revision
+            .as_deref()
+            .map(|revision| format!(" (MCP {revision})"))
+            .unwrap_or_default();
+        Self {
+            outcome: ConnectionOutcome::Ok,
+            message: format!("Connected. {server}{revision_note}."),
+            server_name,
+            http_status: Some(status),
+            protocol_version: revision,
+        }
+    }
+}
+
+/// The engine's verdict on a server URL, for validating a form as the user types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct UrlCheck {
+    pub normalized: String,
+    pub suggested_protocol: Protocol,
+}
+
+pub fn check_server_url(url: &str) -> crate::Result<UrlCheck> {
+    let normalized = crate::server_url::normalize_server_url(url)?;
+    Ok(UrlCheck {
+        suggested_protocol: crate::server_url::guess_protocol(&normalized),
+        normalized,
+    })
+}
+
+/// Tests a token before it is saved. The URL is checked with the same rules
+/// as a credential's, so nothing is sent to an address the vault would refuse.
+pub fn test_connection(
+    url: &str,
+    protocol: Option<Protocol>,
+    token: &AccessToken,
+) -> crate::Result<ConnectionTest> {
+    let checked = check_server_url(url)?;
+    Ok(probe(
+        &checked.normalized,
+        protocol.unwrap_or(checked.suggested_protocol),
+        token,
+    ))
+}
+
+/// Probes `url` (already normalised) with `token`.
+pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> ConnectionTest {
+    let mut builder = Client::builder()
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        // Never carry the token to another address: report redirects instead.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")));
+    // A server on this computer is reached directly, never through an HTTP
+    // proxy from the environment: plain http would show it the token.
+    let loopback = url::Url::parse(url)
+        .ok()
+        .is_some_and(|url| url.host().is_some_and(crate::server_url::is_loopback));
+    if loopback {
+        builder = builder.no_proxy();
+        if let Err(refusal) = check_local_listeners(url) {
+            return ConnectionTest::new(
+                ConnectionOutcome::Unreachable,
+                format!("Not tested: {refusal}."),
+                None,
+            );
+        }
+    }
+    let client = match builder.build() {
+        Ok(client) => client,
+        Err(error) => return transport_failure(&error),
+    };
+    let bearer = format!("Bearer {}", token.expose());
+    let result = match protocol {
+        Protocol::StreamableHttp => streamable::probe(&client, url, &bearer),
+        Protocol::Sse => sse::probe(&client, url, &bearer),
+    };
+    redact(result.unwrap_or_else(|outcome| outcome), token.expose())
+}
+
+/// Whatever a server sent back (its name, an error text) is shown to the
+/// user; a server that echoes the token does not get it printed. A token of
+/// a few characters would match ordinary words, and no issued token is that
+/// short, so those are left alone.
+fn redact(mut test: ConnectionTest, token: &str) -> ConnectionTest {
+    const HIDDEN: &str = "[hidden]";
+    const SHORTEST_REDACTED: usize = 8;
+    if token.len() < SHORTEST_REDACTED {
+        return test;
+    }
+    if test.message.contains(token) {
+        test.message = test.message.replace(token, HIDDEN);
+    }
+    for field in [&mut test.server_name, &mut test.protocol_version] {
+        if field.as_deref().is_some_and(|text| text.contains(token)) {
+            *field = field.take().map(|text| text.replace(token, HIDDEN));
+        }
+    }
+    test
+}
+
+/// Who listens on a loopback server's port must be our own user (see
+/// `loopback`); `localhost` is checked on both address families.
+fn check_local_listeners(url: &str) -> Result<(), String> {
+    let Ok(url) = url::Url::parse(url) else {
+        return Ok(());
+    };
+    let Some(port) = url.port_or_known_default() else {
+        return Ok(());
+    };
+    let addresses: Vec<std::net::IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(_)) => vec![
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::Ipv6Addr::LOCALHOST.into(),
+        ],
+        None => Vec::new(),
+    };
+    for ip in addresses {
+        crate::loopback::check_listener(std::net::SocketAddr::new(ip, port))?;
+    }
+    Ok(())
+}
+
+/// A probe ends early with `Err` (a refusal, a failure) or with `Ok` (success).
+type Probe = Result<ConnectionTest, ConnectionTest>;
+
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// The answers that end a test whatever was asked: the token was refused
+/// (401, 403), or the server sent us elsewhere (never followed).
+fn check_refusal(response: &Response) -> Result<(), ConnectionTest> {
+    let status = response.status();
+    let code = Some(status.as_u16());
+    match status {
+        StatusCode::UNAUTHORIZED => Err(ConnectionTest::new(
+            ConnectionOutcome::Unauthorized,
+            "The server rejected the token (401). Check that you pasted the whole token and that it has not expired or been revoked.",
+            code,
+        )),
+        StatusCode::FORBIDDEN => Err(ConnectionTest::new(
+            ConnectionOutcome::Forbidden,
+            "The server recognised the token but refused access (403). The token may lack the permissions this server needs.",
+            code,
+        )),
+        status if status.is_redirection() => {
+            let target = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("another address");
+            Err(ConnectionTest::new(
+                ConnectionOutcome::Redirected,
+                format!("The server redirected to {target}. Keybearer never follows redirects with your token; if that is the right server, use its address instead."),
+                code,
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A refusal, or any status but success, ends the test.
+fn check_status(response: &Response, protocol: Protocol) -> Result<(), ConnectionTest> {
+    check_refusal(response)?;
+    let status = response.status();
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(not_mcp(status.as_u16(), protocol))
+    }
+}
+
+fn not_mcp(status: u16, protocol: Protocol) -> ConnectionTest {
+    let other = match protocol {
+        Protocol::StreamableHttp => "SSE",
+        Protocol::Sse => "Streamable HTTP",
+    };
+    ConnectionTest::new(
+        ConnectionOutcome::NotMcp,
+        format!("The server answered (HTTP {status}) but not like an MCP server. Check the address (MCP addresses usually end in /mcp or /sse), or try the {other} protocol."),
+        Some(status),
+    )
+}
+
+fn transport_failure(error: &reqwest::Error) -> ConnectionTest {
+    if error.is_timeout() {
+        return ConnectionTest::new(
+            ConnectionOutcome::Timeout,
+            format!("The server did not answer within {} seconds. It may be down or very slow; try again later.", TIMEOUT.as_secs()),
+            None,
+        );
+    }
+    // The error text names the URL and the cause (DNS, refused, TLS), never headers.
+    let cause = std::error::Error::source(error)
+        .map(|source| source.to_string())
+        .unwrap_or_else(|| error.to_string());
+    ConnectionTest::new(
+        ConnectionOutcome::Unreachable,
+        format!(
+            "Could not reach the server ({cause}). Check the address and your internet connection."
+        ),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_messages_name_the_server_and_the_revision() {
+        let both = ConnectionTest::connected(Some("srv".into()), Some("2026-07-28".into()), 200);
+        assert_eq!(
+            both.message,
+            "Connected. The MCP server \"srv\" accepted the token (MCP 2026-07-28)."
+        );
+        let neither = ConnectionTest::connected(None, None, 200);
+        assert_eq!(
+            neither.message,
+            "Connected. The MCP server accepted the token."
+        );
+    }
+
+    #[test]
+    fn a_token_echoed_by_the_server_is_hidden() {
+        let echoed = ConnectionTest::connected(Some("name tok_s3cret".into()), None, 200);
+        let shown = redact(echoed, "tok_s3cret");
+        assert!(!shown.message.contains("tok_s3cret"), "{}", shown.message);
+        assert_eq!(shown.server_name.as_deref(), Some("name [hidden]"));
+        let short = ConnectionTest::connected(Some("test".into()), None, 200);
+        assert_eq!(redact(short.clone(), "t"), short);
+    }
+}

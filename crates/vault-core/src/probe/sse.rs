@@ -1,0 +1,121 @@
+//! Server-sent events: reading them (both transports answer with event
+//! streams) and the legacy SSE transport (2024-11-05), which only knows the
+//! `initialize` handshake.
+
+use std::io::{BufRead, BufReader};
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use url::Url;
+
+use super::messages::{initialize_request, initialize_result, probe_answer};
+use super::{
+    check_status, content_type, not_mcp, transport_failure, ConnectionOutcome, ConnectionTest,
+    Probe,
+};
+use crate::model::Protocol;
+
+/// Enough for any real answer to a probe; stops a hostile stream early.
+const MAX_STREAM_LINES: usize = 2_000;
+
+/// GET the event stream, POST `initialize` to the endpoint it names, read the
+/// answer from the stream.
+pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
+    let stream = client
+        .get(url)
+        .header(AUTHORIZATION, bearer)
+        .header(ACCEPT, "text/event-stream")
+        .send()
+        .map_err(|error| transport_failure(&error))?;
+    check_status(&stream, Protocol::Sse)?;
+    let status = stream.status().as_u16();
+    if !content_type(&stream).starts_with("text/event-stream") {
+        return Err(not_mcp(status, Protocol::Sse));
+    }
+    let mut lines = BufReader::new(stream).lines();
+    let endpoint = next_event(&mut lines, |event, data| {
+        (event == "endpoint").then(|| data.to_string())
+    })
+    .ok_or_else(|| not_mcp(status, Protocol::Sse))?;
+    let base = Url::parse(url).map_err(|_| not_mcp(status, Protocol::Sse))?;
+    let endpoint = base
+        .join(endpoint.trim())
+        .map_err(|_| not_mcp(status, Protocol::Sse))?;
+    if endpoint.origin() != base.origin() {
+        return Err(ConnectionTest::new(
+            ConnectionOutcome::NotMcp,
+            "The server asked to send messages to a different address, so Keybearer did not send your token there.",
+            Some(status),
+        ));
+    }
+    let posted = client
+        .post(endpoint)
+        .header(AUTHORIZATION, bearer)
+        .header(CONTENT_TYPE, "application/json")
+        .body(initialize_request().to_string())
+        .send()
+        .map_err(|error| transport_failure(&error))?;
+    check_status(&posted, Protocol::Sse)?;
+    let answer =
+        next_event(&mut lines, probe_answer).ok_or_else(|| not_mcp(status, Protocol::Sse))?;
+    initialize_result(&answer, status, Protocol::Sse)
+}
+
+/// The answer to the probe's request in a response's event stream, if the
+/// stream carries one.
+pub(super) fn read_answer(response: Response) -> Option<String> {
+    let mut lines = BufReader::new(response).lines();
+    next_event(&mut lines, probe_answer)
+}
+
+/// Reads server-sent events until `pick` accepts one (event name, data).
+fn next_event<R: BufRead>(
+    lines: &mut std::io::Lines<R>,
+    pick: impl Fn(&str, &str) -> Option<String>,
+) -> Option<String> {
+    let mut event = String::from("message");
+    let mut data = String::new();
+    for line in lines.take(MAX_STREAM_LINES) {
+        let line = line.ok()?;
+        if line.is_empty() {
+            if !data.is_empty() {
+                if let Some(found) = pick(&event, &data) {
+                    return Some(found);
+                }
+            }
+            event = String::from("message");
+            data.clear();
+        } else if let Some(value) = line.strip_prefix("event:") {
+            event = value.trim().to_string();
+        } else if let Some(value) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(value.strip_prefix(' ').unwrap_or(value));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_parser_reads_named_events_and_multiline_data() {
+        let text = ": comment\nevent: endpoint\ndata: /messages/?session_id=abc\n\nevent: message\ndata: {\"a\":\ndata: 1}\n\n";
+        let mut lines = std::io::Cursor::new(text).lines();
+        let endpoint = next_event(&mut lines, |e, d| (e == "endpoint").then(|| d.to_string()));
+        assert_eq!(endpoint.as_deref(), Some("/messages/?session_id=abc"));
+        let message = next_event(&mut lines, |e, d| (e == "message").then(|| d.to_string()));
+        assert_eq!(message.as_deref(), Some("{\"a\":\n1}"));
+    }
+
+    #[test]
+    fn the_probe_answer_is_found_after_notifications() {
+        let text = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n";
+        let mut lines = std::io::Cursor::new(text).lines();
+        let answer = next_event(&mut lines, probe_answer).expect("answer");
+        assert!(answer.contains("\"id\":1"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Streamable HTTP: a 2026-07-28 `server/discover` first, since a server
+//! built only for that revision refuses a 2025 `initialize` (400, `-32022`
+//! "Unsupported protocol version"); a server that does not know discovery
+//! gets the `initialize` handshake, which it answers with its own revision.
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+use super::messages::{
+    discover_request, discover_result, initialize_request, initialize_result, MODERN_REVISIONS,
+};
+use super::{check_refusal, check_status, content_type, not_mcp, sse, transport_failure};
+use super::{ConnectionTest, Probe};
+use crate::model::Protocol;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
+    match discover(client, url, bearer)? {
+        Some(connected) => Ok(connected),
+        None => initialize(client, url, bearer),
+    }
+}
+
+/// `Ok(Some)`: the server speaks a revision with discovery. `Ok(None)`: it
+/// answered something else (400, 404, 405, a JSON-RPC error, not JSON), so
+/// try `initialize`. `Err`: the test is over (token refused, redirected,
+/// unreachable).
+fn discover(
+    client: &Client,
+    url: &str,
+    bearer: &str,
+) -> Result<Option<ConnectionTest>, ConnectionTest> {
+    let revision = MODERN_REVISIONS[0];
+    let response = client
+        .post(url)
+        .header(AUTHORIZATION, bearer)
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .header("MCP-Protocol-Version", revision)
+        .header("Mcp-Method", "server/discover")
+        .body(discover_request(revision).to_string())
+        .send()
+        .map_err(|error| transport_failure(&error))?;
+    check_refusal(&response)?;
+    if !response.status().is_success() {
+        return Ok(None);
+    }
+    let status = response.status().as_u16();
+    let session_id = response.headers().get(SESSION_HEADER).cloned();
+    let answer = read_answer(response);
+    if let Some(session_id) = session_id {
+        end_session(client, url, bearer, session_id);
+    }
+    Ok(answer?.and_then(|body| discover_result(&body, status)))
+}
+
+fn initialize(client: &Client, url: &str, bearer: &str) -> Probe {
+    let response = client
+        .post(url)
+        .header(AUTHORIZATION, bearer)
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .body(initialize_request().to_string())
+        .send()
+        .map_err(|error| transport_failure(&error))?;
+    check_status(&response, Protocol::StreamableHttp)?;
+    let session_id = response.headers().get(SESSION_HEADER).cloned();
+    let status = response.status().as_u16();
+    let outcome = read_answer(response).and_then(|answer| {
+        let body = answer.ok_or_else(|| not_mcp(status, Protocol::StreamableHttp))?;
+        initialize_result(&body, status, Protocol::StreamableHttp)
+    });
+    if let Some(session_id) = session_id {
+        end_session(client, url, bearer, session_id);
+    }
+    outcome
+}
+
+/// The body of a JSON answer, or the probe's answer out of an event stream
+/// (`None` when the stream ends without one).
+fn read_answer(response: Response) -> Result<Option<String>, ConnectionTest> {
+    if content_type(&response).starts_with("text/event-stream") {
+        Ok(sse::read_answer(response))
+    } else {
+        response
+            .text()
+            .map(Some)
+            .map_err(|error| transport_failure(&error))
+    }
+}
+
+/// Be polite: end the server-side session the probe opened.
+fn end_session(client: &Client, url: &str, bearer: &str, session_id: reqwest::header::HeaderValue) {
+    let _ = client
+        .delete(url)
+        .header(AUTHORIZATION, bearer)
+        .header(SESSION_HEADER, session_id)
+        .send();
+}
