@@ -88,13 +88,21 @@ pub enum Command {
     },
     /// The stdio MCP server an app's config starts to reach one remote server
     /// through Keybearer (written there by `keybearer apps connect`).
+    #[command(group(clap::ArgGroup::new("credential").required(true).args(["connection", "authorization_file"])))]
     Bridge {
         /// The app connection (con_…) whose vaults hold the credential.
         #[arg(long, value_name = "ID")]
-        connection: String,
+        connection: Option<String>,
+        /// For sessions only: a 0600 file holding the Authorization value to
+        /// send (the session's secret for its proxy). Read once, at start.
+        #[arg(long, value_name = "FILE", hide = true)]
+        authorization_file: Option<PathBuf>,
         /// The remote MCP server's URL.
         #[arg(long, value_name = "URL")]
         server: String,
+        /// streamable_http or sse (default: the credential's, or the URL's usual shape).
+        #[arg(long, value_name = "PROTOCOL")]
+        protocol: Option<String>,
     },
 }
 

@@ -42,6 +42,16 @@ fn main() -> ExitCode {
 /// Runs one command; returns the process exit status (the agent's, for
 /// `session start`).
 fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
+    // A session's bridge needs no vault (and in a sandbox cannot see one).
+    if let Command::Bridge {
+        authorization_file: Some(file),
+        server,
+        protocol,
+        ..
+    } = &cli.command
+    {
+        return bridge::run_fixed(file, server, protocol.as_deref());
+    }
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => vault_core::default_data_dir()?,
@@ -51,8 +61,14 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     let engine = &mut engine;
     // The bridge's stdin and stdout belong to the app that started it; it
     // leaves other processes' sessions alone.
-    if let Command::Bridge { connection, server } = &cli.command {
-        return bridge::run(engine, connection, server);
+    if let Command::Bridge {
+        connection: Some(connection),
+        server,
+        protocol,
+        ..
+    } = &cli.command
+    {
+        return bridge::run(engine, connection, server, protocol.as_deref());
     }
     // A session whose Keybearer process was killed leaves its private folder
     // (a direct-mode config holds a token): remove it now.

@@ -10,6 +10,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use serde_json::Value;
 use support::apps::{entry_for, python_client, ts_client};
 use support::session::{
@@ -331,4 +333,43 @@ fn two_bridges_recording_at_once_lose_no_use() {
         per_run * 3,
         "every use of both bridges is recorded"
     );
+}
+
+/// The bridge a session gives an agent that lacks the server's transport
+/// (Codex and SSE): no vault, no keychain, the Authorization value read
+/// from a 0600 file of the session's folder — here the real token, as in
+/// direct mode, for a legacy SSE server.
+#[test]
+fn a_session_bridge_relays_with_the_value_in_its_file() {
+    let h = Home::new();
+    let secret = token("fixed");
+    let sse = start_mcp_server("sse", &secret);
+    let file = h.path("old.authorization");
+    std::fs::write(&file, format!("Bearer {secret}\n")).expect("write");
+    let entry = support::apps::Entry {
+        name: "old".into(),
+        command: support::BIN.into(),
+        args: vec![
+            "bridge".into(),
+            "--server".into(),
+            sse.url.clone(),
+            "--protocol".into(),
+            "sse".into(),
+            "--authorization-file".into(),
+            file.to_string_lossy().into_owned(),
+        ],
+        // No keychain and no data folder are reachable from here.
+        env: vec![
+            (
+                "DBUS_SESSION_BUS_ADDRESS".into(),
+                "unix:path=/nonexistent/bus".into(),
+            ),
+            ("KEYBEARER_HOME".into(), "/nonexistent/keybearer".into()),
+        ],
+    };
+    let run = python_client(&entry, &["--tool", "whoami"]);
+    assert!(run.ok, "{} {}", run.answer, run.stderr);
+    assert_eq!(run.answer["result"], sha256_hex(&secret));
+    assert!(!run.stderr.contains(&secret));
+    assert!(!Path::new("/nonexistent/keybearer").exists());
 }

@@ -265,27 +265,35 @@ fn claude_and_codex_presets_get_their_configuration_and_no_token_in_argv() {
         "Codex gets no config file"
     );
 
-    // Codex cannot use SSE servers: said plainly, nothing started.
-    h.add(
-        &vault,
-        "https://legacy.example.com/sse",
-        "sse",
-        &token("sse"),
-    );
+    // Codex speaks no SSE: such a server is given to it as Keybearer's stdio
+    // bridge, with the Authorization value in a 0600 file, never in argv.
+    let sse_token = token("sse");
+    h.add(&vault, "https://legacy.example.com/sse", "sse", &sse_token);
     std::fs::remove_file(codex_out.join("argv")).expect("reset");
     let mut command = h.command(&[
         "session", "start", "--vault", "Tools", "--agent", "codex", "--direct",
     ]);
     command.env("PATH", path_with(&bin));
-    let run = h.run_with(command, "").code(2);
+    h.run_with(command, "").code(0);
+    let argv = read(&codex_out.join("argv"));
+    assert!(!argv.contains(&sse_token) && !argv.contains(&secret));
+    let program = std::fs::canonicalize(support::BIN).expect("program");
     assert!(
-        run.stderr
-            .contains("Codex CLI supports only streamable HTTP MCP servers"),
-        "{}",
-        run.stderr
+        argv.lines().any(|line| line
+            == format!(
+                "mcp_servers.legacy-example-com-sse.command=\"{}\"",
+                program.display()
+            )),
+        "{argv}"
     );
-    assert!(!codex_out.join("argv").exists());
+    assert!(
+        argv.lines().any(|line| line.starts_with("mcp_servers.legacy-example-com-sse.args=[\"bridge\",\"--server\",\"https://legacy.example.com/sse\",\"--protocol\",\"sse\",\"--authorization-file\",")),
+        "{argv}"
+    );
+    let env = read(&codex_out.join("env"));
+    assert!(!env.contains(&sse_token));
     h.assert_nowhere(&secret);
+    h.assert_nowhere(&sse_token);
 }
 
 #[test]

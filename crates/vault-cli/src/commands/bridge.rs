@@ -3,10 +3,18 @@
 //! MCP messages, so a bridge that cannot unlock (passphrase mode, locked
 //! keychain) still runs and answers every request with the reason.
 
-use vault_core::bridge::{self, BridgeSetup};
-use vault_core::{guess_protocol, normalize_server_url, Engine, Error};
+use std::path::Path;
 
-pub fn run(engine: &mut Engine, connection_id: &str, server: &str) -> Result<u8, Error> {
+use vault_core::bridge::{self, BridgeCredential, BridgeSetup};
+use vault_core::{guess_protocol, normalize_server_url, Engine, Error, Protocol};
+
+/// An app connection's bridge: the credential comes from its vaults.
+pub fn run(
+    engine: &mut Engine,
+    connection_id: &str,
+    server: &str,
+    protocol: Option<&str>,
+) -> Result<u8, Error> {
     let server_url = normalize_server_url(server)?;
     let connection = engine.connections().get(connection_id).ok();
     let app = connection
@@ -14,7 +22,7 @@ pub fn run(engine: &mut Engine, connection_id: &str, server: &str) -> Result<u8,
         .map_or_else(|| "This app".to_string(), |c| app_name(&c.app));
     // The credential says which transport the server speaks; without one
     // (yet), the URL's usual shape does.
-    let protocol = connection
+    let stored = connection
         .as_ref()
         .and_then(|c| {
             engine
@@ -23,16 +31,39 @@ pub fn run(engine: &mut Engine, connection_id: &str, server: &str) -> Result<u8,
                 .ok()
                 .flatten()
         })
-        .map_or_else(|| guess_protocol(&server_url), |r| r.credential.protocol);
+        .map(|r| r.credential.protocol);
+    let protocol = match protocol {
+        Some(protocol) => protocol.parse()?,
+        None => stored.unwrap_or_else(|| guess_protocol(&server_url)),
+    };
     let tokens = engine.tokens();
     let recorder = engine.usage_recorder().ok();
     bridge::run(BridgeSetup {
-        connection_id: connection_id.trim().to_string(),
         server_url,
         protocol,
-        app,
-        tokens,
-        recorder,
+        credential: BridgeCredential::Connection {
+            connection_id: connection_id.trim().to_string(),
+            app,
+            tokens,
+            recorder,
+        },
+    })?;
+    Ok(0)
+}
+
+/// A session's bridge (an agent that lacks the server's transport): the
+/// Authorization value is in a file of the session's private folder.
+pub fn run_fixed(file: &Path, server: &str, protocol: Option<&str>) -> Result<u8, Error> {
+    let server_url = normalize_server_url(server)?;
+    let protocol: Protocol = match protocol {
+        Some(protocol) => protocol.parse()?,
+        None => guess_protocol(&server_url),
+    };
+    let value = zeroize::Zeroizing::new(std::fs::read_to_string(file)?);
+    bridge::run(BridgeSetup {
+        server_url,
+        protocol,
+        credential: BridgeCredential::Fixed(zeroize::Zeroizing::new(value.trim().to_string())),
     })?;
     Ok(0)
 }

@@ -8,7 +8,7 @@
 //! The token is in a sensitive header value and nowhere else.
 
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT};
@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::message::{self, Peek};
 use crate::error::Error;
 use crate::model::Timestamp;
-use crate::tokens::{Injection, Tokens};
+use crate::tokens::Tokens;
 use crate::upstream::Connector;
 use crate::usage::CredentialUse;
 
@@ -84,59 +84,98 @@ impl Failure {
 
 pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
 
+/// Where the `Authorization` of each request comes from.
+pub(crate) enum Source {
+    /// Looked up in an app connection's vaults for every request.
+    Vaults {
+        connection_id: String,
+        app: String,
+        tokens: Result<Tokens, Failure>,
+        usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
+    },
+    /// Handed over by a session (its proxy's secret, or a direct-mode token).
+    Fixed(HeaderValue),
+}
+
 pub(crate) struct Link {
-    pub(crate) connection_id: String,
     /// The normalised credential URL: what the token is looked up by.
     pub(crate) server_url: String,
     pub(crate) uri: Uri,
     pub(crate) app: String,
-    pub(crate) tokens: Result<Tokens, Failure>,
+    source: Source,
     pub(crate) client: BridgeClient,
     pub(crate) out: mpsc::UnboundedSender<Vec<u8>>,
-    pub(crate) usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
     /// The last line written to stderr, so a failing burst says it once.
     last_complaint: Mutex<Option<String>>,
 }
 
 impl Link {
     pub(crate) fn new(
-        connection_id: String,
         server_url: String,
-        app: String,
-        tokens: Result<Tokens, Failure>,
+        source: Source,
         out: mpsc::UnboundedSender<Vec<u8>>,
-        usage: Option<std_mpsc::Sender<CredentialUse>>,
     ) -> Result<Self, Error> {
         let uri: Uri = server_url
             .parse()
             .map_err(|_| Error::invalid("server", "This server address is not a valid URL."))?;
+        let app = match &source {
+            Source::Vaults { app, .. } => app.clone(),
+            Source::Fixed(_) => "the agent".to_string(),
+        };
         Ok(Self {
-            connection_id,
             server_url,
             uri,
             app,
-            tokens,
+            source,
             client: crate::upstream::client()?,
             out,
-            usage: Mutex::new(usage),
             last_complaint: Mutex::new(None),
         })
     }
 
-    fn injection(&self) -> Result<Arc<Injection>, Failure> {
-        let tokens = self.tokens.as_ref().map_err(Clone::clone)?;
-        match tokens.lookup_for_connection(&self.connection_id, &self.server_url) {
-            Ok(Some(injection)) => Ok(injection),
-            Ok(None) => Err(Failure::NoCredential),
+    /// This request's `Authorization`, and the use to record (vaults only).
+    fn authorize(&self, method: &str) -> Result<(HeaderValue, Option<CredentialUse>), Failure> {
+        let (connection_id, tokens) = match &self.source {
+            Source::Fixed(value) => return Ok((value.clone(), None)),
+            Source::Vaults {
+                connection_id,
+                tokens,
+                ..
+            } => (connection_id, tokens.as_ref().map_err(Clone::clone)?),
+        };
+        let injection = match tokens.lookup_for_connection(connection_id, &self.server_url) {
+            Ok(Some(injection)) => injection,
+            Ok(None) => return Err(Failure::NoCredential),
             Err(Error::NotFound {
                 what: "connection", ..
-            }) => Err(Failure::Disconnected),
-            Err(Error::NotFound { .. }) => Err(Failure::NoCredential),
-            Err(error) => Err(Failure::Unavailable(
-                format!("Keybearer could not open the credential: {error}"),
-                error.code().as_str(),
-            )),
-        }
+            }) => return Err(Failure::Disconnected),
+            Err(Error::NotFound { .. }) => return Err(Failure::NoCredential),
+            Err(error) => {
+                return Err(Failure::Unavailable(
+                    format!("Keybearer could not open the credential: {error}"),
+                    error.code().as_str(),
+                ))
+            }
+        };
+        let authorization = injection.authorization().ok_or_else(|| {
+            Failure::Unavailable(
+                "The token stored for this server cannot be sent in an HTTP header. Replace it in Keybearer.".into(),
+                "invalid_input",
+            )
+        })?;
+        let credential = &injection.resolution.credential;
+        let used = CredentialUse {
+            credential_id: credential.id.clone(),
+            vault_id: credential.vault_id.clone(),
+            upstream_url: self.server_url.clone(),
+            session_id: None,
+            connection_id: Some(connection_id.clone()),
+            method: Some(method.to_string()),
+            status: None,
+            detail: None,
+            at: Timestamp::now(),
+        };
+        Ok((authorization, Some(used)))
     }
 
     /// Sends `request` to `uri` (the server's origin) with the credential,
@@ -145,14 +184,7 @@ impl Link {
         &self,
         mut request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, Failure> {
-        let injection = self.injection()?;
-        let authorization = injection.authorization().ok_or_else(|| {
-            Failure::Unavailable(
-                "The token stored for this server cannot be sent in an HTTP header. Replace it in Keybearer.".into(),
-                "invalid_input",
-            )
-        })?;
-        let method = request.method().as_str().to_string();
+        let (authorization, mut used) = self.authorize(request.method().as_str())?;
         if let Some(authority) = request.uri().authority() {
             if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
                 request.headers_mut().insert(HOST, host);
@@ -162,23 +194,12 @@ impl Link {
             .headers_mut()
             .insert(USER_AGENT, HeaderValue::from_static("keybearer-bridge"));
         request.headers_mut().insert(AUTHORIZATION, authorization);
-        let credential = &injection.resolution.credential;
-        let mut used = CredentialUse {
-            credential_id: credential.id.clone(),
-            vault_id: credential.vault_id.clone(),
-            upstream_url: self.server_url.clone(),
-            session_id: None,
-            connection_id: Some(self.connection_id.clone()),
-            method: Some(method),
-            status: None,
-            detail: None,
-            at: Timestamp::now(),
-        };
-        drop(injection);
         let answer = self.client.request(request).await;
         let result = match answer {
             Ok(response) => {
-                used.status = Some(i64::from(response.status().as_u16()));
+                if let Some(used) = used.as_mut() {
+                    used.status = Some(i64::from(response.status().as_u16()));
+                }
                 match response.status() {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                         Err(Failure::Refused(response.status().as_u16()))
@@ -188,27 +209,35 @@ impl Link {
             }
             Err(error) => {
                 let reason = root_cause(&error);
-                used.detail = Some(reason.clone());
+                if let Some(used) = used.as_mut() {
+                    used.detail = Some(reason.clone());
+                }
                 Err(Failure::Unreachable(reason))
             }
         };
-        self.record(used);
+        if let Some(used) = used {
+            self.record(used);
+        }
         result
     }
 
     fn record(&self, used: CredentialUse) {
-        if let Ok(usage) = self.usage.lock() {
-            if let Some(sender) = usage.as_ref() {
-                // The recorder thread ended: the trail is lost, the request is not.
-                let _ = sender.send(used);
+        if let Source::Vaults { usage, .. } = &self.source {
+            if let Ok(usage) = usage.lock() {
+                if let Some(sender) = usage.as_ref() {
+                    // The recorder thread ended: the trail is lost, the request is not.
+                    let _ = sender.send(used);
+                }
             }
         }
     }
 
     /// Stops recording: the recorder writes what it has and ends.
     pub(crate) fn close_usage(&self) {
-        if let Ok(mut usage) = self.usage.lock() {
-            usage.take();
+        if let Source::Vaults { usage, .. } = &self.source {
+            if let Ok(mut usage) = usage.lock() {
+                usage.take();
+            }
         }
     }
 

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::model::Protocol;
 use crate::tokens::Tokens;
 use crate::usage::{CredentialUse, UsageRecorder};
-use link::{Failure, Link};
+use link::{Failure, Link, Source};
 use message::Peek;
 
 /// The largest message accepted from the app.
@@ -47,16 +47,56 @@ const CLOSE_WAIT: Duration = Duration::from_secs(3);
 
 /// Everything a bridge needs, gathered by the front end (the CLI).
 pub struct BridgeSetup {
-    pub connection_id: String,
     /// The normalised server URL (as the credential stores it).
     pub server_url: String,
     pub protocol: Protocol,
-    /// The app's name, for messages ("Cursor is no longer connected …").
-    pub app: String,
-    /// The read path, or why there is none (locked, not set up, …): then
-    /// every request is answered with that reason.
-    pub tokens: std::result::Result<Tokens, Error>,
-    pub recorder: Option<UsageRecorder>,
+    pub credential: BridgeCredential,
+}
+
+/// Where the bridge's `Authorization` comes from.
+pub enum BridgeCredential {
+    /// An app connection's vaults, looked up for every request (rotation,
+    /// deletion and disconnection take effect at once), each use recorded.
+    Connection {
+        connection_id: String,
+        /// The app's name, for messages ("Cursor is no longer connected …").
+        app: String,
+        /// The read path, or why there is none (locked, not set up, …):
+        /// then every request is answered with that reason.
+        tokens: std::result::Result<Tokens, Error>,
+        recorder: Option<UsageRecorder>,
+    },
+    /// A fixed header value handed over by a session Keybearer launched:
+    /// the session secret for its proxy listener, or (direct mode) the
+    /// token. For agents that lack the server's transport (Codex and SSE).
+    Fixed(zeroize::Zeroizing<String>),
+}
+
+/// The program that runs bridges: this one when it is the `keybearer`
+/// command line, else the `keybearer` next to it (the desktop app ships it
+/// there).
+pub fn program() -> Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let name = if cfg!(windows) {
+        "keybearer.exe"
+    } else {
+        "keybearer"
+    };
+    if exe.file_name().is_some_and(|file| file == name) {
+        return Ok(exe);
+    }
+    let sibling = exe.with_file_name(name);
+    if sibling.is_file() {
+        return Ok(sibling);
+    }
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::NotFound,
+        format!(
+            "Keybearer's command-line program was not found next to {} ; reinstall Keybearer",
+            exe.display()
+        ),
+    )))
 }
 
 /// Runs the bridge on this process's stdin and stdout until stdin ends.
@@ -80,22 +120,40 @@ where
 {
     let (out, lines) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_lines(lines, output));
-    let (usage, recorder) = match setup.recorder {
-        Some(recorder) => {
-            let (sender, receiver) = std_mpsc::channel();
-            (Some(sender), Some(record_uses(recorder, receiver)))
+    let (source, recorder) = match setup.credential {
+        BridgeCredential::Connection {
+            connection_id,
+            app,
+            tokens,
+            recorder,
+        } => {
+            let (usage, recorder) = match recorder {
+                Some(recorder) => {
+                    let (sender, receiver) = std_mpsc::channel();
+                    (Some(sender), Some(record_uses(recorder, receiver)))
+                }
+                None => (None, None),
+            };
+            let source = Source::Vaults {
+                connection_id,
+                app,
+                tokens: tokens.map_err(|error| unavailable(&error)),
+                usage: std::sync::Mutex::new(usage),
+            };
+            (source, recorder)
         }
-        None => (None, None),
+        BridgeCredential::Fixed(value) => {
+            let mut header = http::HeaderValue::from_str(&value).map_err(|_| {
+                Error::invalid(
+                    "authorization",
+                    "The Authorization value is not a valid HTTP header value.",
+                )
+            })?;
+            header.set_sensitive(true);
+            (Source::Fixed(header), None)
+        }
     };
-    let tokens = setup.tokens.map_err(|error| unavailable(&error));
-    let link = Arc::new(Link::new(
-        setup.connection_id,
-        setup.server_url,
-        setup.app,
-        tokens,
-        out.clone(),
-        usage,
-    )?);
+    let link = Arc::new(Link::new(setup.server_url, source, out.clone())?);
     let transport = match setup.protocol {
         Protocol::StreamableHttp => {
             Transport::Streamable(streamable::Streamable::new(Arc::clone(&link)))

@@ -59,12 +59,15 @@ impl std::fmt::Debug for LaunchPlan {
     }
 }
 
+/// `bridge`: the `keybearer` program, for agents that need the stdio bridge
+/// for some server (Codex and SSE); `None` when it cannot be found.
 pub(crate) fn plan(
     session_id: &str,
     agent: &Agent,
     program: PathBuf,
     endpoints: &[McpEndpoint],
     dir: &PrivateDir,
+    bridge: Option<&std::path::Path>,
 ) -> Result<LaunchPlan> {
     let mut env = vec![(
         SESSION_ID_ENV.to_string(),
@@ -82,11 +85,11 @@ pub(crate) fn plan(
         Agent::Codex { args: user } => {
             let mut variables: Vec<String> = Vec::new();
             for endpoint in endpoints {
-                if endpoint.transport != Protocol::StreamableHttp {
-                    return Err(Error::Unsupported(format!(
-                        "Codex CLI supports only streamable HTTP MCP servers, but the server \"{}\" uses SSE. Remove its credential from this session's vaults, or choose another agent.",
-                        endpoint.name
-                    )));
+                if endpoint.transport == Protocol::Sse {
+                    // Codex speaks no SSE: it gets Keybearer's bridge as a
+                    // stdio server, which relays to the same place.
+                    codex_bridge(&mut args, endpoint, dir, bridge)?;
+                    continue;
                 }
                 let token = endpoint.authorization.bearer_token().ok_or_else(|| {
                     Error::Unsupported(format!(
@@ -127,6 +130,55 @@ pub(crate) fn plan(
         env,
         remove: inherited_secrets(),
     })
+}
+
+/// Codex's stdio entry for an SSE server: `keybearer bridge` with the
+/// Authorization value (the session secret, or the token in direct mode) in
+/// a 0600 file of the session's private folder, never in an argument.
+fn codex_bridge(
+    args: &mut Vec<String>,
+    endpoint: &McpEndpoint,
+    dir: &PrivateDir,
+    bridge: Option<&std::path::Path>,
+) -> Result<()> {
+    let program = bridge.ok_or_else(|| {
+        Error::Unsupported(format!(
+            "Codex CLI speaks no SSE, and the server \"{}\" uses it. Keybearer's bridge would serve it, but its program was not found next to this one; reinstall Keybearer, or choose another agent.",
+            endpoint.name
+        ))
+    })?;
+    let file = dir.write(
+        &format!("{}.authorization", endpoint.name),
+        endpoint.authorization.header_value().as_bytes(),
+    )?;
+    let text = |path: &std::path::Path| {
+        path.to_str()
+            .map(str::to_string)
+            .ok_or_else(|| Error::invalid("working_dir", "A temporary path is not valid text."))
+    };
+    let bridge_args = [
+        "bridge".to_string(),
+        "--server".to_string(),
+        endpoint.url.clone(),
+        "--protocol".to_string(),
+        "sse".to_string(),
+        "--authorization-file".to_string(),
+        text(&file)?,
+    ];
+    let list: Vec<String> = bridge_args.iter().map(|arg| toml_string(arg)).collect();
+    args.push("-c".to_string());
+    args.push(format!(
+        "mcp_servers.{}.command={}",
+        endpoint.name,
+        toml_string(&text(program)?)
+    ));
+    args.push("-c".to_string());
+    args.push(format!(
+        "mcp_servers.{}.args=[{}]",
+        endpoint.name,
+        list.join(",")
+    ));
+    Ok(())
 }
 
 /// `KEYBEARER_TOKEN_<NAME>`, upper-cased with `-` as `_`, unique in the session.
@@ -260,7 +312,15 @@ mod tests {
         let agent = Agent::Claude {
             args: vec!["--verbose".into()],
         };
-        let plan = plan("sesn_t", &agent, "/bin/claude".into(), &endpoints, &dir).expect("plan");
+        let plan = plan(
+            "sesn_t",
+            &agent,
+            "/bin/claude".into(),
+            &endpoints,
+            &dir,
+            None,
+        )
+        .expect("plan");
         assert_eq!(plan.args[0], "--mcp-config");
         assert_eq!(plan.args[2], "--verbose");
         let config: serde_json::Value =
@@ -296,7 +356,15 @@ mod tests {
         let agent = Agent::Codex {
             args: vec!["exec".into()],
         };
-        let plan = plan("sesn_t", &agent, "/bin/codex".into(), &endpoints, &dir).expect("plan");
+        let plan = plan(
+            "sesn_t",
+            &agent,
+            "/bin/codex".into(),
+            &endpoints,
+            &dir,
+            None,
+        )
+        .expect("plan");
         assert_eq!(
             plan.args,
             [
@@ -320,13 +388,62 @@ mod tests {
         assert!(env.contains(&("KEYBEARER_TOKEN_GH_MCP_2", "tok-2")));
         assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none());
 
-        let sse = [endpoint("old", "https://o.example/sse", Protocol::Sse, "t")];
-        let error = super::plan("sesn_t", &agent, "/bin/codex".into(), &sse, &dir)
-            .expect_err("sse refused");
+        let sse = [endpoint(
+            "old",
+            "https://o.example/sse",
+            Protocol::Sse,
+            "tok-s",
+        )];
+        let error = super::plan("sesn_t", &agent, "/bin/codex".into(), &sse, &dir, None)
+            .expect_err("no bridge program");
         assert_eq!(error.code(), "unsupported");
-        assert!(error
-            .to_string()
-            .contains("Codex CLI supports only streamable HTTP"));
+        assert!(error.to_string().contains("speaks no SSE"));
+    }
+
+    /// An SSE server reaches Codex through the stdio bridge; the header
+    /// value is in a 0600 file, not in an argument or the environment.
+    #[test]
+    fn codex_gets_the_bridge_for_sse_servers() {
+        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let sse = [endpoint(
+            "old",
+            "http://127.0.0.1:9/sse",
+            Protocol::Sse,
+            "tok-s",
+        )];
+        let agent = Agent::Codex { args: Vec::new() };
+        let bridge = std::path::Path::new("/opt/keybearer/keybearer");
+        let plan = plan(
+            "sesn_t",
+            &agent,
+            "/bin/codex".into(),
+            &sse,
+            &dir,
+            Some(bridge),
+        )
+        .expect("plan");
+        let file = dir.path().join("old.authorization");
+        assert_eq!(
+            plan.args,
+            [
+                "-c".to_string(),
+                "mcp_servers.old.command=\"/opt/keybearer/keybearer\"".to_string(),
+                "-c".to_string(),
+                format!(
+                    "mcp_servers.old.args=[\"bridge\",\"--server\",\"http://127.0.0.1:9/sse\",\"--protocol\",\"sse\",\"--authorization-file\",\"{}\"]",
+                    file.display()
+                ),
+            ]
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("file"),
+            "Bearer tok-s"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!plan.args.iter().any(|arg| arg.contains("tok-")));
+        assert!(!plan.env.iter().any(|(_, v)| v.contains("tok-")));
     }
 
     #[test]
@@ -336,7 +453,7 @@ mod tests {
             program: "tool".into(),
             args: vec!["--config={mcp_config}".into(), "x".into()],
         };
-        let plan = plan("sesn_t", &agent, "/bin/tool".into(), &[], &dir).expect("plan");
+        let plan = plan("sesn_t", &agent, "/bin/tool".into(), &[], &dir, None).expect("plan");
         let config = plan
             .env
             .iter()

@@ -160,6 +160,7 @@ impl SessionManager {
             prepared.program.clone(),
             &endpoints,
             &dir,
+            crate::bridge::program().ok().as_deref(),
         )?;
         #[cfg(target_os = "linux")]
         if prepared.sandbox {
