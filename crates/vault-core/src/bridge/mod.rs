@@ -54,6 +54,8 @@ pub struct BridgeSetup {
 }
 
 /// Where the bridge's `Authorization` comes from.
+// Made once per process: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum BridgeCredential {
     /// An app connection's vaults, looked up for every request (rotation,
     /// deletion and disconnection take effect at once), each use recorded.
