@@ -91,3 +91,10 @@ if [ "$purpose" = "test" ]; then
         npm ci --prefix tests/mcp-peers-ts --no-audit --no-fund --loglevel=error
     fi
 fi
+if [ "$purpose" = "bench" ]; then
+    # mcp-remote, for the bridge's start-up comparison (tests/bench-peers).
+    if [ ! -d tests/bench-peers/node_modules ] || [ tests/bench-peers/package-lock.json -nt tests/bench-peers/node_modules/.package-lock.json ]; then
+        echo "Installing mcp-remote for the benchmarks"
+        npm ci --prefix tests/bench-peers --no-audit --no-fund --loglevel=error
+    fi
+fi
