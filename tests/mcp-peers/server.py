@@ -10,6 +10,11 @@ stdout ({"url": ...}) and point clients at that URL.
 The accepted token comes from MCP_TEST_TOKEN_FILE (re-read on every request,
 so a test can rotate it by rewriting the file) or else MCP_TEST_TOKEN. It is
 never taken from argv, so it does not show in `ps`, and it is never logged.
+
+Header mode: MCP_TEST_HEADERS='{"X-API-Key": "k", "X-Org": "o"}' demands
+exactly these headers (names case-insensitive, values exact) instead of a
+bearer token; `whoami` then returns the SHA-256 hex of the lines
+"Name: value" of the headers the request carried, in that order.
 """
 
 import argparse
@@ -78,15 +83,42 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+REQUIRED_HEADERS: dict[str, str] = json.loads(os.environ.get("MCP_TEST_HEADERS") or "{}")
+
 mcp = MCPServer(
     name=SERVER_NAME,
-    token_verifier=StaticTokenVerifier(),
-    # The SDK only turns token_verifier on together with AuthSettings, whose
-    # issuer_url is mandatory. With no auth_server_provider and no
-    # resource_server_url it serves no OAuth routes, so this URL is never used.
-    auth=AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),
+    **(
+        {}
+        if REQUIRED_HEADERS
+        else dict(
+            token_verifier=StaticTokenVerifier(),
+            # The SDK only turns token_verifier on together with AuthSettings, whose
+            # issuer_url is mandatory. With no auth_server_provider and no
+            # resource_server_url it serves no OAuth routes, so this URL is never used.
+            auth=AuthSettings(issuer_url="http://127.0.0.1", resource_server_url=None),
+        )
+    ),
     log_level="WARNING",
 )
+
+
+class RequireHeaders:
+    """ASGI middleware for header mode: 401 unless every required header is
+    there with its exact value (compared in constant time)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            seen = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            for name, value in REQUIRED_HEADERS.items():
+                if not hmac.compare_digest(seen.get(name.lower(), "").encode(), value.encode()):
+                    await send({"type": "http.response.start", "status": 401,
+                                "headers": [(b"content-type", b"text/plain")]})
+                    await send({"type": "http.response.body", "body": b"missing or wrong header\n"})
+                    return
+        await self.app(scope, receive, send)
 
 
 @mcp.tool()
@@ -100,7 +132,10 @@ def whoami(ctx: Context) -> str:
     """SHA-256 hex of the bearer token that this very request carried."""
     # ctx.headers are the headers of the HTTP request that delivered this
     # message (the POST, also for SSE), so a token rotated mid-test shows here.
-    auth = (ctx.headers or {}).get("authorization", "")
+    headers = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+    if REQUIRED_HEADERS:
+        return sha256_hex("\n".join(f"{name}: {headers.get(name.lower(), '')}" for name in REQUIRED_HEADERS))
+    auth = headers.get("authorization", "")
     return sha256_hex(auth[7:] if auth.lower().startswith("bearer ") else "")
 
 
@@ -232,6 +267,8 @@ async def serve(transport: str, port: int, json_response: bool = False, stateles
 
     # access_log off: uvicorn's access log goes to stdout, which is reserved for
     # the one JSON line. RequestLog writes to stderr instead.
+    if REQUIRED_HEADERS:
+        app = RequireHeaders(app)
     config = uvicorn.Config(
         RequestLog(app), log_level="warning", access_log=False, timeout_graceful_shutdown=2
     )
@@ -261,8 +298,8 @@ def main() -> None:
         help="streamable_http: no Mcp-Session-Id, a fresh transport per request",
     )
     args = parser.parse_args()
-    if not os.environ.get("MCP_TEST_TOKEN_FILE") and not os.environ.get("MCP_TEST_TOKEN"):
-        parser.error("set MCP_TEST_TOKEN or MCP_TEST_TOKEN_FILE")
+    if not (os.environ.get("MCP_TEST_TOKEN_FILE") or os.environ.get("MCP_TEST_TOKEN") or REQUIRED_HEADERS):
+        parser.error("set MCP_TEST_TOKEN, MCP_TEST_TOKEN_FILE or MCP_TEST_HEADERS")
     if args.transport == "sse" and (args.json_response or args.stateless):
         parser.error("--json-response and --stateless apply to --transport streamable_http only")
     asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless))

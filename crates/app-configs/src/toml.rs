@@ -154,6 +154,14 @@ fn bridge_table(entry: &BridgeEntry) -> Table {
         env.insert(k, Value::from(v.as_str()));
     }
     table["env"] = toml_edit::value(env);
+    // Codex starts stdio servers with a fixed handful of variables (HOME,
+    // PATH, USER, …) plus these: the bridge needs the session bus to reach
+    // the keychain (codex-rs rmcp-client, DEFAULT_ENV_VARS / `env_vars`).
+    table["env_vars"] = toml_edit::value(
+        ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"]
+            .into_iter()
+            .collect::<Array>(),
+    );
     table
 }
 

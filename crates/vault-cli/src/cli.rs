@@ -88,15 +88,15 @@ pub enum Command {
     },
     /// The stdio MCP server an app's config starts to reach one remote server
     /// through Keybearer (written there by `keybearer apps connect`).
-    #[command(group(clap::ArgGroup::new("credential").required(true).args(["connection", "authorization_file"])))]
+    #[command(group(clap::ArgGroup::new("credential").required(true).args(["connection", "headers_file"])))]
     Bridge {
         /// The app connection (con_…) whose vaults hold the credential.
         #[arg(long, value_name = "ID")]
         connection: Option<String>,
-        /// For sessions only: a 0600 file holding the Authorization value to
-        /// send (the session's secret for its proxy). Read once, at start.
+        /// For sessions only: a 0600 file of `Name: value` lines, the headers
+        /// to send (the session's secret for its proxy). Read once, at start.
         #[arg(long, value_name = "FILE", hide = true)]
-        authorization_file: Option<PathBuf>,
+        headers_file: Option<PathBuf>,
         /// The remote MCP server's URL.
         #[arg(long, value_name = "URL")]
         server: String,
@@ -253,9 +253,27 @@ pub enum VaultAction {
     },
 }
 
+/// What kind of secret a credential holds; a bearer token unless told.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// Send this header instead of a bearer token (repeat for several); each
+    /// value is read in turn, never from an argument.
+    #[arg(long = "header", value_name = "NAME")]
+    pub headers: Vec<String>,
+    /// Send HTTP Basic (`Authorization: Basic …`) for this user name; the
+    /// password or API token is read like a token.
+    #[arg(long, value_name = "USER", conflicts_with = "headers")]
+    pub basic: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CredentialAction {
-    /// Add a credential; the token is read from standard input or a hidden prompt.
+    /// Add a credential; the token (or each header's value) is read from
+    /// standard input, one per line, or a hidden prompt.
+    #[command(after_help = "Examples:\n  \
+        keybearer credential add --vault GitHub --url https://api.githubcopilot.com/mcp/\n  \
+        keybearer credential add --vault Tools --url https://mcp.example.com/mcp --header X-API-Key\n  \
+        keybearer credential add --vault Jira --url https://mcp.atlassian.com/v1/sse --basic me@example.com")]
     Add {
         /// Vault id or name.
         #[arg(long)]
@@ -265,6 +283,8 @@ pub enum CredentialAction {
         url: String,
         #[command(flatten)]
         protocol: ProtocolArg,
+        #[command(flatten)]
+        secret: SecretArgs,
     },
     /// List a vault's credentials (never their tokens).
     List {
@@ -278,7 +298,11 @@ pub enum CredentialAction {
         confirm: Confirm,
     },
     /// Replace a credential's token (rotation); the new token is read from standard input.
-    Replace { id: String },
+    Replace {
+        id: String,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
     /// Check that every stored token is intact, without showing any.
     Check {
         #[arg(long)]

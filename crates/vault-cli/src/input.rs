@@ -2,7 +2,9 @@
 
 use std::io::{IsTerminal, Read};
 
-use vault_core::{AccessToken, Error, UserSecret, MAX_TOKEN_BYTES};
+use vault_core::{AccessToken, CredentialSecret, Error, SecretHeader, UserSecret, MAX_TOKEN_BYTES};
+
+use crate::cli::SecretArgs;
 use zeroize::Zeroizing;
 
 /// Environment variable a script may use to pass the passphrase of a
@@ -47,6 +49,56 @@ fn read_secret(prompt: &str, what: &str) -> Result<Zeroizing<String>, Error> {
 pub fn read_token() -> Result<AccessToken, Error> {
     let text = read_secret("Paste the token (input is hidden): ", "token")?;
     AccessToken::new(text.to_string())
+}
+
+/// A credential's secret of the kind the arguments name: a bearer token,
+/// header values (one per line on standard input, or a prompt each), or a
+/// Basic password. `same_headers`: a replaced header credential's names.
+pub fn read_credential_secret(
+    args: &SecretArgs,
+    same_headers: Option<&[String]>,
+) -> Result<CredentialSecret, Error> {
+    if let Some(user) = &args.basic {
+        let secret = read_secret(
+            &format!("Password or API token of {user} (input is hidden): "),
+            "password",
+        )?;
+        return CredentialSecret::headers(vec![SecretHeader::basic(user, &secret)?]);
+    }
+    let names: Vec<String> = match (args.headers.is_empty(), same_headers) {
+        (false, _) => args.headers.clone(),
+        (true, Some(names)) => names.to_vec(),
+        (true, None) => return Ok(read_token()?.into()),
+    };
+    let values: Vec<Zeroizing<String>> = if std::io::stdin().is_terminal() {
+        names
+            .iter()
+            .map(|name| prompt_hidden(&format!("Value of {name} (input is hidden): ")))
+            .collect::<Result<_, _>>()?
+    } else {
+        let all = read_stdin_secret("header values")?;
+        let lines: Vec<Zeroizing<String>> = all
+            .lines()
+            .map(|line| Zeroizing::new(line.trim_end_matches('\r').to_string()))
+            .collect();
+        if lines.len() != names.len() {
+            return Err(Error::invalid(
+                "headers",
+                format!(
+                    "Give one value per header on standard input, one per line ({} expected, {} found).",
+                    names.len(),
+                    lines.len()
+                ),
+            ));
+        }
+        lines
+    };
+    let headers = names
+        .iter()
+        .zip(values.iter())
+        .map(|(name, value)| SecretHeader::new(name, value.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    CredentialSecret::headers(headers)
 }
 
 pub fn read_recovery_key() -> Result<UserSecret, Error> {

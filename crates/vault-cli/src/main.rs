@@ -42,9 +42,13 @@ fn main() -> ExitCode {
 /// Runs one command; returns the process exit status (the agent's, for
 /// `session start`).
 fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
+    if matches!(cli.command, Command::Bridge { .. }) {
+        // Started by an app with a trimmed environment: find the keychain.
+        vault_core::find_session_bus();
+    }
     // A session's bridge needs no vault (and in a sandbox cannot see one).
     if let Command::Bridge {
-        authorization_file: Some(file),
+        headers_file: Some(file),
         server,
         protocol,
         ..
@@ -123,13 +127,16 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 vault,
                 url,
                 protocol,
-            } => credentials::add(engine, out, &vault, &url, &protocol)
+                secret,
+            } => credentials::add(engine, out, &vault, &url, &protocol, &secret)
                 .map(|()| apps::follow(engine)),
             CredentialAction::List { vault } => credentials::list(engine, out, &vault),
             CredentialAction::Delete { id, confirm } => {
                 credentials::delete(engine, out, &id, confirm.yes).map(|()| apps::follow(engine))
             }
-            CredentialAction::Replace { id } => credentials::replace(engine, out, &id),
+            CredentialAction::Replace { id, secret } => {
+                credentials::replace(engine, out, &id, &secret)
+            }
             CredentialAction::Check { vault } => credentials::check(engine, out, vault.as_deref()),
             CredentialAction::Test { id, all: _, vault } => {
                 let target = match &id {

@@ -155,15 +155,19 @@ fn an_unreadable_settings_file_is_refused_and_left_alone() {
 }
 
 /// Tokens pasted into Claude Code's settings: found (by where, never what),
-/// moved into the vault, the entry replaced by a bridge entry that works,
-/// the token in no file at all afterwards; a kind that cannot be imported
-/// yet is reported and left; undo puts the file back byte for byte.
+/// moved into the vault (a bearer token as a token, an `X-API-Key` as a
+/// header credential), the entries replaced by bridge entries that work, the
+/// secrets in no file at all afterwards; a kind that cannot be imported yet
+/// (a token in the address) is reported and left; undo puts the file back
+/// byte for byte.
 #[test]
 fn pasted_tokens_are_imported_and_the_import_can_be_undone() {
     let h = Home::new();
     let secret = token("pasted");
     let api_key = token("apikey");
+    let query = token("query");
     let server = start_mcp_server("streamable_http", &secret);
+    let keyed_server = support::session::start_peer_with_headers(&[("X-API-Key", &api_key)]);
     h.vault("Work", "development");
     let settings = h.app_home().join(".claude.json");
     let original = format!(
@@ -171,31 +175,35 @@ fn pasted_tokens_are_imported_and_the_import_can_be_undone() {
   "numStartups": 3,
   "mcpServers": {{
     "pasted": {{ "type": "http", "url": "{url}", "headers": {{ "Authorization": "Bearer {secret}" }} }},
-    "keyed": {{ "type": "http", "url": "https://api.example.com/mcp", "headers": {{ "X-API-Key": "{api_key}" }} }},
+    "keyed": {{ "type": "http", "url": "{keyed}", "headers": {{ "X-API-Key": "{api_key}" }} }},
+    "queried": {{ "type": "http", "url": "https://q.example.com/mcp?token={query}" }},
     "local": {{ "type": "stdio", "command": "npx", "args": ["some-server"] }}
   }}
 }}
 "#,
-        url = server.url
+        url = server.url,
+        keyed = keyed_server.url
     );
     std::fs::write(&settings, &original).expect("write");
 
     let found = h.apps(&["--json", "apps", "import", "claude-code"]).ok();
-    assert!(!found.stdout.contains(&secret) && !found.stdout.contains(&api_key));
+    for hidden in [&secret, &api_key, &query] {
+        assert!(!found.stdout.contains(hidden.as_str()));
+    }
     let found = found.json();
     let found = found.as_array().expect("findings");
-    assert_eq!(found.len(), 2, "{found:?}");
-    let pasted = found
-        .iter()
-        .find(|f| f["server"] == "pasted")
-        .expect("pasted");
-    assert_eq!(pasted["importable"], true);
-    let keyed = found
-        .iter()
-        .find(|f| f["server"] == "keyed")
-        .expect("keyed");
-    assert_eq!(keyed["importable"], false);
-    assert!(keyed["note"]
+    assert_eq!(found.len(), 3, "{found:?}");
+    let finding = |server: &str| {
+        found
+            .iter()
+            .find(|f| f["server"] == server)
+            .expect("found")
+            .clone()
+    };
+    assert_eq!(finding("pasted")["importable"], true);
+    assert_eq!(finding("keyed")["importable"], true);
+    assert_eq!(finding("queried")["importable"], false);
+    assert!(finding("queried")["note"]
         .as_str()
         .expect("note")
         .contains("not yet importable"));
@@ -204,20 +212,35 @@ fn pasted_tokens_are_imported_and_the_import_can_be_undone() {
         .apps(&["--json", "apps", "import", "claude-code", "--vault", "Work"])
         .ok()
         .json();
-    assert_eq!(outcome["imported"][0]["server"], "pasted");
-    assert_eq!(outcome["left"][0]["server"], "keyed");
+    let imported: Vec<&str> = outcome["imported"]
+        .as_array()
+        .expect("imported")
+        .iter()
+        .filter_map(|e| e["server"].as_str())
+        .collect();
+    assert_eq!(imported, ["pasted", "keyed"]);
+    assert_eq!(outcome["left"][0]["server"], "queried");
 
-    // The pasted token is in no file under HOME, and in the data folder only sealed.
-    assert_in_no_file(&h.app_home(), &secret);
-    h.assert_nowhere(&secret);
+    // The imported secrets are in no file under HOME, and in the data folder only sealed.
+    for moved in [&secret, &api_key] {
+        assert_in_no_file(&h.app_home(), moved);
+        h.assert_nowhere(moved);
+    }
     let text = std::fs::read_to_string(&settings).expect("read");
-    assert!(text.contains("\"numStartups\": 3") && text.contains(&api_key));
+    assert!(text.contains("\"numStartups\": 3") && text.contains(&query));
     let entries = h.claude_code_entries();
     let entry = entry_for(&entries, &server.url);
     assert_eq!(entry.name, "pasted", "the entry keeps its name");
     let run = python_client(entry, &["--tool", "whoami"]);
     assert!(run.ok, "{} {}", run.answer, run.stderr);
     assert_eq!(run.answer["result"], sha256_hex(&secret));
+    let keyed = entry_for(&entries, &keyed_server.url);
+    let run = python_client(keyed, &["--tool", "whoami"]);
+    assert!(run.ok, "{} {}", run.answer, run.stderr);
+    assert_eq!(
+        run.answer["result"],
+        sha256_hex(&format!("X-API-Key: {api_key}"))
+    );
 
     h.apps(&["apps", "undo-import", "claude-code"]).ok();
     assert_eq!(std::fs::read_to_string(&settings).expect("read"), original);
@@ -239,5 +262,5 @@ fn pasted_tokens_are_imported_and_the_import_can_be_undone() {
         .run(&["--json", "credential", "list", "--vault", "Work"], "")
         .ok()
         .json();
-    assert_eq!(credentials.as_array().map(Vec::len), Some(1));
+    assert_eq!(credentials.as_array().map(Vec::len), Some(2));
 }

@@ -344,8 +344,8 @@ fn a_session_bridge_relays_with_the_value_in_its_file() {
     let h = Home::new();
     let secret = token("fixed");
     let sse = start_mcp_server("sse", &secret);
-    let file = h.path("old.authorization");
-    std::fs::write(&file, format!("Bearer {secret}\n")).expect("write");
+    let file = h.path("old.headers");
+    std::fs::write(&file, format!("Authorization: Bearer {secret}\n")).expect("write");
     let entry = support::apps::Entry {
         name: "old".into(),
         command: support::BIN.into(),
@@ -355,7 +355,7 @@ fn a_session_bridge_relays_with_the_value_in_its_file() {
             sse.url.clone(),
             "--protocol".into(),
             "sse".into(),
-            "--authorization-file".into(),
+            "--headers-file".into(),
             file.to_string_lossy().into_owned(),
         ],
         // No keychain and no data folder are reachable from here.

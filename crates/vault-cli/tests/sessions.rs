@@ -287,7 +287,7 @@ fn claude_and_codex_presets_get_their_configuration_and_no_token_in_argv() {
         "{argv}"
     );
     assert!(
-        argv.lines().any(|line| line.starts_with("mcp_servers.legacy-example-com-sse.args=[\"bridge\",\"--server\",\"https://legacy.example.com/sse\",\"--protocol\",\"sse\",\"--authorization-file\",")),
+        argv.lines().any(|line| line.starts_with("mcp_servers.legacy-example-com-sse.args=[\"bridge\",\"--server\",\"https://legacy.example.com/sse\",\"--protocol\",\"sse\",\"--headers-file\",")),
         "{argv}"
     );
     let env = read(&codex_out.join("env"));

@@ -257,7 +257,7 @@ async fn proxied_engine(dir: &std::path::Path, urls: &[(&str, &str)]) -> (Engine
         .map(|(url, token)| NewCredential {
             mcp_server_url: url.to_string(),
             protocol: None,
-            access_token: AccessToken::new(token.to_string()).expect("token"),
+            secret: AccessToken::new(token.to_string()).expect("token").into(),
         })
         .collect();
     let vault = engine

@@ -285,7 +285,7 @@ fn main() {
             vec![NewCredential {
                 mcp_server_url: upstream_url.clone(),
                 protocol: None,
-                access_token: AccessToken::new(TOKEN.to_string()).expect("token"),
+                secret: AccessToken::new(TOKEN.to_string()).expect("token").into(),
             }],
         )
         .expect("vault");

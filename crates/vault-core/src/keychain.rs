@@ -74,3 +74,37 @@ fn classify(error: keyring::Error) -> KeychainError {
         other => KeychainError::Unavailable(other.to_string()),
     }
 }
+
+/// Apps start their MCP servers with a few environment variables only
+/// (Codex passes HOME, PATH, USER and the like; Claude Desktop and the MCP
+/// SDKs' stdio clients similar sets), so a bridge may start without
+/// `DBUS_SESSION_BUS_ADDRESS`, and the Secret Service is then out of reach.
+/// The user's session bus has a well-known place on systemd desktops: use
+/// it when the variable is missing. Call first thing, before any thread.
+pub fn find_session_bus() {
+    #[cfg(target_os = "linux")]
+    {
+        let unset = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|v| v.is_empty());
+        if !unset {
+            return;
+        }
+        let uid = nix::unistd::getuid();
+        let candidates = [
+            std::env::var_os("XDG_RUNTIME_DIR")
+                .map(|dir| std::path::PathBuf::from(dir).join("bus")),
+            Some(std::path::PathBuf::from(format!("/run/user/{uid}/bus"))),
+        ];
+        for socket in candidates.into_iter().flatten() {
+            use std::os::unix::fs::{FileTypeExt, MetadataExt};
+            let ours = std::fs::metadata(&socket)
+                .is_ok_and(|m| m.file_type().is_socket() && m.uid() == uid.as_raw());
+            if ours {
+                std::env::set_var(
+                    "DBUS_SESSION_BUS_ADDRESS",
+                    format!("unix:path={}", socket.display()),
+                );
+                return;
+            }
+        }
+    }
+}

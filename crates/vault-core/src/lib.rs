@@ -11,6 +11,7 @@ mod audit;
 pub mod bridge;
 mod catalog;
 mod connections;
+mod credential_secret;
 mod crypto;
 mod engine;
 mod error;
@@ -42,10 +43,11 @@ pub use apps::{
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
 pub use connections::Connections;
+pub use credential_secret::{CredentialSecret, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use hardening::harden_process;
-pub use keychain::{KeyStore, KeychainError, OsKeychain};
+pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{
     AppConnection, Credential, CredentialType, Environment, Event, NewCredential, Protocol,

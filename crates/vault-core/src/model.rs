@@ -87,12 +87,18 @@ impl fmt::Display for Protocol {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub enum CredentialType {
+    /// A bearer token, sent as `Authorization: Bearer …`.
     StaticBearer,
+    /// Headers of its own (`X-API-Key`, `Authorization: Basic …`, …).
+    Headers,
 }
 
 impl CredentialType {
     pub fn as_str(self) -> &'static str {
-        "static_bearer"
+        match self {
+            Self::StaticBearer => "static_bearer",
+            Self::Headers => "headers",
+        }
     }
 }
 
@@ -135,6 +141,8 @@ pub struct Credential {
     pub protocol: Protocol,
     #[serde(rename = "type")]
     pub credential_type: CredentialType,
+    /// The headers it sends (names only; `Authorization` for a bearer token).
+    pub header_names: Vec<String>,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
 }
@@ -177,12 +185,13 @@ pub struct Event {
     pub detail: Option<String>,
 }
 
-/// Input for a new credential; the token is validated and sealed by the engine.
+/// Input for a new credential; the secret is validated and sealed by the engine.
 #[derive(Debug)]
 pub struct NewCredential {
     pub mcp_server_url: String,
     pub protocol: Option<Protocol>,
-    pub access_token: crate::AccessToken,
+    /// A bearer token (`AccessToken::into()`) or headers.
+    pub secret: crate::CredentialSecret,
 }
 
 /// Which credential a session would use for a server, and from which vault.

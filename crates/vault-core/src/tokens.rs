@@ -31,25 +31,39 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use rusqlite::Connection;
 use secrecy::ExposeSecret;
 
+use crate::credential_secret::CredentialSecret;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::model::{Credential, Resolution};
 use crate::resolve::Resolver;
-use crate::secret::{AccessToken, MasterKey};
+use crate::secret::MasterKey;
 use crate::store::{connections, credentials, Store};
 
 /// How many read connections one [`Tokens`] keeps: enough that concurrent
 /// requests rarely wait for one another on two cores.
 const READERS: usize = 4;
 
-/// A token ready to be put into an `Authorization` header by the proxy or
-/// into a direct-mode agent's config. Nothing that displays, logs or
-/// serialises data may call [`InjectableToken::expose_for_injection`].
-pub struct InjectableToken(AccessToken);
+/// A credential's secret ready to be put into a request by the proxy or the
+/// bridge, or into a direct-mode agent's config. Nothing that displays, logs
+/// or serialises data may call its `expose_*` methods.
+pub struct InjectableToken(CredentialSecret);
 
 impl InjectableToken {
+    /// The bearer token, for a bearer credential; for a header credential,
+    /// the value of its first header.
     pub fn expose_for_injection(&self) -> &str {
-        self.0.expose()
+        match &self.0 {
+            CredentialSecret::Bearer(token) => token.expose(),
+            CredentialSecret::Headers(headers) => headers
+                .first()
+                .map_or("", crate::credential_secret::SecretHeader::expose_value),
+        }
+    }
+
+    // Direct mode (sessions, Unix) hands the whole secret over.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub(crate) fn secret(&self) -> &CredentialSecret {
+        &self.0
     }
 }
 
@@ -59,7 +73,7 @@ impl std::fmt::Debug for InjectableToken {
     }
 }
 
-/// The credential that wins for a request, with its token opened.
+/// The credential that wins for a request, with its secret opened.
 #[derive(Debug)]
 pub struct Injection {
     pub resolution: Resolution,
@@ -67,47 +81,38 @@ pub struct Injection {
 }
 
 impl Injection {
-    /// `Bearer <token>` as a header value marked sensitive (never printed by
-    /// `http`'s `Debug`); `None` when the stored token cannot be sent in an
-    /// HTTP header. The formatting buffer is wiped; the header's own copy
-    /// lives until the request has been written.
-    pub(crate) fn authorization(&self) -> Option<http::HeaderValue> {
-        let token = self.token.expose_for_injection();
-        let mut text = zeroize::Zeroizing::new(String::with_capacity(7 + token.len()));
-        text.push_str("Bearer ");
-        text.push_str(token);
-        let mut value = http::HeaderValue::from_str(&text).ok()?;
-        value.set_sensitive(true);
-        Some(value)
+    /// The headers to add to a request, values marked sensitive (never
+    /// printed by `http`'s `Debug`); `None` when a stored value cannot be
+    /// sent in an HTTP header. The formatting buffers are wiped; the
+    /// headers' own copies live until the request has been written.
+    pub(crate) fn headers(&self) -> Option<Vec<(http::HeaderName, http::HeaderValue)>> {
+        self.token.0.http_headers()
     }
 }
 
-/// Seals `token` for `credential` (its id, vault and URL are bound in).
+/// Seals `secret` for `credential` (its id, vault and URL are bound in).
 pub(crate) fn seal(
     master: &MasterKey,
     credential: &Credential,
-    token: &AccessToken,
+    secret: &CredentialSecret,
 ) -> Result<Vec<u8>> {
-    crypto::seal(
-        master.as_bytes(),
-        token.expose().as_bytes(),
-        &aad(credential),
-    )
+    crypto::seal(master.as_bytes(), &secret.to_sealable(), &aad(credential))
 }
 
-/// Opens a sealed token; any mismatch is an integrity error naming the credential.
+/// Opens a sealed secret of the credential's kind; any mismatch is an
+/// integrity error naming the credential.
 pub(crate) fn open(
     master: &MasterKey,
     credential: &Credential,
     sealed: &[u8],
-) -> Result<AccessToken> {
+) -> Result<CredentialSecret> {
     let integrity = || Error::Integrity {
         credential_id: credential.id.clone(),
     };
     let plain =
         crypto::open(master.as_bytes(), sealed, &aad(credential)).map_err(|_| integrity())?;
-    let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| integrity())?;
-    AccessToken::new(text.to_string()).map_err(|_| integrity())
+    CredentialSecret::from_opened(credential.credential_type, plain.expose_secret())
+        .ok_or_else(integrity)
 }
 
 /// Reads and opens the stored token of credential `id`.
@@ -115,7 +120,7 @@ pub(crate) fn open_stored(
     conn: &Connection,
     master: &MasterKey,
     id: &str,
-) -> Result<(Credential, AccessToken)> {
+) -> Result<(Credential, CredentialSecret)> {
     let (credential, sealed) = credentials::get_sealed(conn, id)?;
     let token = open(master, &credential, &sealed)?;
     Ok((credential, token))

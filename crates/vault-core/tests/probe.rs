@@ -7,10 +7,10 @@ use std::process::{Command, Stdio};
 mod support;
 
 use support::peers::{PythonServer, TsServer};
-use vault_core::{test_connection, AccessToken, ConnectionOutcome, Protocol};
+use vault_core::{test_connection, AccessToken, ConnectionOutcome, CredentialSecret, Protocol};
 
-fn token(value: &str) -> AccessToken {
-    AccessToken::new(value.to_string()).expect("token")
+fn token(value: &str) -> CredentialSecret {
+    AccessToken::new(value.to_string()).expect("token").into()
 }
 
 #[test]

@@ -49,7 +49,9 @@ fn a_loopback_probe_never_goes_through_an_environment_proxy() {
         .build()
         .expect("runtime");
     let server = runtime.block_on(Upstream::start(|_| text(StatusCode::UNAUTHORIZED, "no")));
-    let token = AccessToken::new("tok-probe-env-secret".to_string()).expect("token");
+    let token: vault_core::CredentialSecret = AccessToken::new("tok-probe-env-secret".to_string())
+        .expect("token")
+        .into();
     for url in [
         server.url("/mcp"),
         format!("http://localhost:{}/mcp", server.addr.port()),

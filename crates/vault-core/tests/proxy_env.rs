@@ -75,7 +75,7 @@ fn https_upstreams_go_through_https_proxy_and_loopback_goes_direct() {
                 NewCredential {
                     mcp_server_url: local.clone(),
                     protocol: None,
-                    access_token: support::token("tok-direct"),
+                    secret: support::token("tok-direct").into(),
                 },
             )
             .expect("second credential");

@@ -142,7 +142,8 @@ async fn a_local_server_of_another_user_never_gets_the_token() {
         let status = response.status();
         let body = body_text(response).await;
 
-        let probe_token = AccessToken::new(token.to_string()).expect("token");
+        let probe_token: vault_core::CredentialSecret =
+            AccessToken::new(token.to_string()).expect("token").into();
         let url_for_probe = url.clone();
         let probe = tokio::task::spawn_blocking(move || {
             test_connection(&url_for_probe, Some(Protocol::StreamableHttp), &probe_token)

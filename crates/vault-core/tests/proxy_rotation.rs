@@ -126,7 +126,7 @@ async fn a_deleted_credential_stops_working_at_the_next_request() {
             NewCredential {
                 mcp_server_url: url.clone(),
                 protocol: None,
-                access_token: token("tok-delete-2"),
+                secret: token("tok-delete-2").into(),
             },
         )
         .expect("add");
@@ -158,7 +158,7 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
             vec![NewCredential {
                 mcp_server_url: url.clone(),
                 protocol: None,
-                access_token: token("tok-second"),
+                secret: token("tok-second").into(),
             }],
         )
         .expect("second vault");

@@ -249,7 +249,10 @@ fn session_resources_live_exactly_as_long_as_the_agent() {
         name: "Not Valid".into(),
         url: "http://127.0.0.1:1/mcp".into(),
         transport: Protocol::StreamableHttp,
-        authorization: vault_core::session::HeaderSecret::bearer("s").expect("secret"),
+        headers: vec![(
+            "Authorization".to_string(),
+            vault_core::session::HeaderSecret::bearer("s").expect("secret"),
+        )],
     };
     let error = manager
         .start_with(

@@ -52,7 +52,7 @@ pub fn run(
 }
 
 /// A session's bridge (an agent that lacks the server's transport): the
-/// Authorization value is in a file of the session's private folder.
+/// headers are in a file of the session's private folder.
 pub fn run_fixed(file: &Path, server: &str, protocol: Option<&str>) -> Result<u8, Error> {
     let server_url = normalize_server_url(server)?;
     let protocol: Protocol = match protocol {
@@ -63,7 +63,7 @@ pub fn run_fixed(file: &Path, server: &str, protocol: Option<&str>) -> Result<u8
     bridge::run(BridgeSetup {
         server_url,
         protocol,
-        credential: BridgeCredential::Fixed(zeroize::Zeroizing::new(value.trim().to_string())),
+        credential: BridgeCredential::Fixed(value),
     })?;
     Ok(0)
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 use vault_core::{ConnectionOutcome, Credential, Engine, Error, ErrorCode, NewCredential};
 
-use crate::cli::ProtocolArg;
+use crate::cli::{ProtocolArg, SecretArgs};
 use crate::input;
 use crate::output::{table, when, Output};
 
@@ -20,7 +20,12 @@ pub fn print_table(credentials: &[Credential]) {
                 credential.id.clone(),
                 credential.mcp_server_url.clone(),
                 credential.protocol.to_string(),
-                credential.credential_type.as_str().to_string(),
+                match credential.credential_type {
+                    vault_core::CredentialType::StaticBearer => "bearer".to_string(),
+                    vault_core::CredentialType::Headers => {
+                        format!("headers: {}", credential.header_names.join(", "))
+                    }
+                },
                 credential.created_at.to_rfc3339(),
                 when(credential.last_used_at),
             ]
@@ -38,19 +43,20 @@ pub fn add(
     vault: &str,
     url: &str,
     protocol: &ProtocolArg,
+    secret: &SecretArgs,
 ) -> Result<(), Error> {
     // Check everything the user typed before asking for the secret.
     let protocol = super::vaults::parse_protocol(protocol)?;
     vault_core::normalize_server_url(url)?;
     let vault = engine.catalog().vault(vault)?;
     super::unlock(engine)?;
-    let token = input::read_token()?;
+    let secret = input::read_credential_secret(secret, None)?;
     let credential = engine.catalog().add_credential(
         &vault.id,
         NewCredential {
             mcp_server_url: url.to_string(),
             protocol,
-            access_token: token,
+            secret,
         },
     )?;
     out.either(&credential, || {
@@ -83,11 +89,18 @@ pub fn delete(engine: &mut Engine, out: &Output, id: &str, yes: bool) -> Result<
     })
 }
 
-pub fn replace(engine: &mut Engine, out: &Output, id: &str) -> Result<(), Error> {
+pub fn replace(
+    engine: &mut Engine,
+    out: &Output,
+    id: &str,
+    secret: &SecretArgs,
+) -> Result<(), Error> {
     let old = engine.catalog().credential(id)?;
     super::unlock(engine)?;
-    let token = input::read_token()?;
-    let new = engine.catalog().replace_token(&old.id, token)?;
+    let same = (old.credential_type == vault_core::CredentialType::Headers)
+        .then_some(old.header_names.as_slice());
+    let secret = input::read_credential_secret(secret, same)?;
+    let new = engine.catalog().replace_secret(&old.id, secret)?;
     out.either(&json!({ "replaced": old.id, "credential": new }), || {
         outln!(
             "Replaced the token for {}. New credential id: {} (the old id {} no longer exists).",

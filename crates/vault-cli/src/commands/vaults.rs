@@ -31,7 +31,7 @@ pub fn create(
         initial.push(NewCredential {
             mcp_server_url: url.to_string(),
             protocol,
-            access_token: input::read_token()?,
+            secret: input::read_token()?.into(),
         });
     }
     let vault = engine.catalog().create_vault(name, &environment, initial)?;

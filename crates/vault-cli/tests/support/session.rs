@@ -225,12 +225,30 @@ pub fn start_ts_server(args: &[&str], token: &str) -> McpServer {
     start_peer(command, token)
 }
 
+/// The Python SDK server in header mode: it demands exactly these headers
+/// (and no bearer token); `whoami` answers the SHA-256 of their
+/// `Name: value` lines.
+pub fn start_peer_with_headers(headers: &[(&str, &str)]) -> McpServer {
+    let required: serde_json::Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+        .collect();
+    let mut command = Command::new(venv_python());
+    command
+        .arg(repo_root().join("tests/mcp-peers/server.py"))
+        .args(["--transport", "streamable_http", "--port", "0"])
+        .env("MCP_TEST_HEADERS", Value::Object(required).to_string());
+    start_peer(command, "")
+}
+
 /// Starts a test server that accepts only `token` and announces its URL as
 /// `{"url": …}` on its first stdout line.
 fn start_peer(mut command: Command, token: &str) -> McpServer {
     use std::io::BufRead;
+    if !token.is_empty() {
+        command.env("MCP_TEST_TOKEN", token);
+    }
     let mut child = command
-        .env("MCP_TEST_TOKEN", token)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

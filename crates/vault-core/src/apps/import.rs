@@ -9,15 +9,17 @@
 //! name, write the file atomically, and check that no imported token's bytes
 //! are left in it. Undo writes the sealed original back.
 //!
-//! Limits: only `Authorization: Bearer` tokens are importable until header
-//! credentials exist; other headers, URL query tokens and token variables
-//! are reported as "not yet importable" and left where they are. A server
-//! the vault already holds a credential for keeps that credential.
+//! Limits: bearer tokens and other secret headers are importable (an entry
+//! with more than a bearer token becomes a header credential carrying all
+//! its literal headers); URL query tokens and token variables are reported
+//! as "not yet importable" and left where they are. A server the vault
+//! already holds a credential for keeps that credential.
 
 use serde::Serialize;
 
 use super::{parse_app, read, AppChange, Apps};
 use crate::audit::EventKind;
+use crate::credential_secret::{CredentialSecret, SecretHeader};
 use crate::error::{Error, Result};
 use crate::model::{new_id, NewCredential, Protocol, Timestamp};
 use crate::secret::AccessToken;
@@ -120,14 +122,23 @@ impl Apps<'_> {
         let sealed = crate::tokens::seal_backup(&master, &backup_id, app.id(), &original)?;
         drop(master);
 
-        // Tokens into the vault.
+        // Secrets into the vault: one credential per server entry (a bearer
+        // token alone stays a bearer credential; anything else becomes a
+        // header credential with every literal header the entry sent).
         let existing = self.engine.catalog().credentials(&vault.id)?;
         let mut imported = Vec::new();
-        for finding in wanted {
-            let url = crate::server_url::normalize_server_url(&finding.url)?;
+        let mut entries: Vec<&str> = wanted.iter().map(|f| f.server.as_str()).collect();
+        entries.dedup();
+        for server in entries {
+            let found: Vec<&&app_configs::Finding> =
+                wanted.iter().filter(|f| f.server == server).collect();
+            let Some(first) = found.first() else {
+                continue;
+            };
+            let url = crate::server_url::normalize_server_url(&first.url)?;
             if let Some(credential) = existing.iter().find(|c| c.mcp_server_url == url) {
                 imported.push(ImportedEntry {
-                    server: finding.server.clone(),
+                    server: server.to_string(),
                     url,
                     credential_id: credential.id.clone(),
                 });
@@ -137,12 +148,12 @@ impl Apps<'_> {
                 &vault.id,
                 NewCredential {
                     mcp_server_url: url.clone(),
-                    protocol: protocol_of(&servers, &finding.server),
-                    access_token: AccessToken::new(finding.secret.expose_secret().to_string())?,
+                    protocol: protocol_of(&servers, server),
+                    secret: secret_of(&found, &servers, server)?,
                 },
             )?;
             imported.push(ImportedEntry {
-                server: finding.server.clone(),
+                server: server.to_string(),
                 url,
                 credential_id: credential.id,
             });
@@ -273,6 +284,51 @@ impl Apps<'_> {
     }
 }
 
+/// The credential an entry's findings make: a bearer token alone stays a
+/// bearer credential; otherwise every literal header the entry sends (the
+/// secret ones found, and for a plain remote entry its other headers too,
+/// which the server may need as well) becomes a header credential.
+fn secret_of(
+    found: &[&&app_configs::Finding],
+    servers: &[app_configs::ServerEntry],
+    server: &str,
+) -> Result<CredentialSecret> {
+    use app_configs::FindingKind;
+    if let [only] = found {
+        if only.kind == FindingKind::BearerToken {
+            return Ok(AccessToken::new(only.secret.expose_secret().to_string())?.into());
+        }
+    }
+    let mut headers: Vec<SecretHeader> = Vec::new();
+    for finding in found {
+        let header = match &finding.kind {
+            FindingKind::BearerToken => SecretHeader::new(
+                "Authorization",
+                format!("Bearer {}", finding.secret.expose_secret()),
+            )?,
+            FindingKind::OtherHeader(name) => {
+                SecretHeader::new(name, finding.secret.expose_secret().to_string())?
+            }
+            FindingKind::QueryParam(_) | FindingKind::EnvVar(_) => continue,
+        };
+        headers.push(header);
+    }
+    let others = servers
+        .iter()
+        .find(|s| s.name == server)
+        .and_then(|s| match &s.transport {
+            app_configs::Transport::Remote(remote) => Some(remote.headers.clone()),
+            _ => None,
+        });
+    for (name, value) in others.unwrap_or_default() {
+        let taken = headers.iter().any(|h| h.name().eq_ignore_ascii_case(&name));
+        if !taken && !value.contains('$') && !value.contains("{env:") {
+            headers.push(SecretHeader::new(&name, value)?);
+        }
+    }
+    CredentialSecret::headers(headers)
+}
+
 fn describe(finding: &app_configs::Finding) -> PastedSecret {
     use app_configs::FindingKind;
     let (location, importable, note) = match &finding.kind {
@@ -281,11 +337,7 @@ fn describe(finding: &app_configs::Finding) -> PastedSecret {
             true,
             None,
         ),
-        FindingKind::OtherHeader(name) => (
-            format!("{name} header"),
-            false,
-            Some("not yet importable: Keybearer holds bearer tokens only for now".to_string()),
-        ),
+        FindingKind::OtherHeader(name) => (format!("{name} header"), true, None),
         FindingKind::QueryParam(name) => (
             format!("\"{name}\" in the server's address"),
             false,

@@ -5,9 +5,10 @@
 //! the names already in the file (`notion-2`).
 
 /// Parts of a host name that say nothing about which server it is.
-const NOISE: &[&str] = &[
-    "mcp", "www", "api", "com", "org", "net", "io", "dev", "app", "ai",
-];
+const NOISE: &[&str] = &["mcp", "www", "api"];
+
+/// Second-level labels of country domains (`example.co.uk`).
+const SECOND_LEVEL: &[&str] = &["co", "com", "org", "net", "gov", "ac", "edu", "ne", "or"];
 
 pub(super) fn entry_name(url: &str, taken: &[String]) -> String {
     let base = base_name(url);
@@ -36,19 +37,21 @@ fn base_name(url: &str) -> String {
             None => "local".to_string(),
         }
     } else {
-        let labels: Vec<&str> = host.split('.').collect();
-        let meaningful: Vec<&str> = labels
+        let mut labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+        // Not the top-level domain, nor a country's "co"/"com"/… before it.
+        if labels.len() > 1 {
+            labels.pop();
+        }
+        while labels.len() > 1 && labels.last().is_some_and(|l| SECOND_LEVEL.contains(l)) {
+            labels.pop();
+        }
+        let pick = labels
             .iter()
+            .rev()
+            .find(|label| !NOISE.contains(label))
+            .or_else(|| labels.first())
             .copied()
-            .filter(|label| !NOISE.contains(label))
-            .collect();
-        // The last meaningful label before the public suffix: "notion" of
-        // mcp.notion.com, "githubcopilot" of api.githubcopilot.com.
-        let pick = match meaningful.len() {
-            0 => labels.first().copied().unwrap_or("server"),
-            1 => meaningful[0],
-            n => meaningful[n - 2],
-        };
+            .unwrap_or("server");
         pick.to_string()
     };
     let clean: String = label

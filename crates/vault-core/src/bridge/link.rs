@@ -11,7 +11,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION, HOST, USER_AGENT};
+use http::header::{HeaderValue, HOST, USER_AGENT};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -84,6 +84,9 @@ impl Failure {
 
 pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
 
+/// Headers to add to a request; the values are secret (marked sensitive).
+pub(crate) type Headers = Vec<(http::HeaderName, HeaderValue)>;
+
 /// Where the `Authorization` of each request comes from.
 pub(crate) enum Source {
     /// Looked up in an app connection's vaults for every request.
@@ -93,8 +96,8 @@ pub(crate) enum Source {
         tokens: Result<Tokens, Failure>,
         usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
     },
-    /// Handed over by a session (its proxy's secret, or a direct-mode token).
-    Fixed(HeaderValue),
+    /// Handed over by a session (its proxy's secret, or a direct-mode credential's).
+    Fixed(Headers),
 }
 
 pub(crate) struct Link {
@@ -133,10 +136,10 @@ impl Link {
         })
     }
 
-    /// This request's `Authorization`, and the use to record (vaults only).
-    fn authorize(&self, method: &str) -> Result<(HeaderValue, Option<CredentialUse>), Failure> {
+    /// This request's credential headers, and the use to record (vaults only).
+    fn authorize(&self, method: &str) -> Result<(Headers, Option<CredentialUse>), Failure> {
         let (connection_id, tokens) = match &self.source {
-            Source::Fixed(value) => return Ok((value.clone(), None)),
+            Source::Fixed(headers) => return Ok((headers.clone(), None)),
             Source::Vaults {
                 connection_id,
                 tokens,
@@ -157,7 +160,7 @@ impl Link {
                 ))
             }
         };
-        let authorization = injection.authorization().ok_or_else(|| {
+        let authorization = injection.headers().ok_or_else(|| {
             Failure::Unavailable(
                 "The token stored for this server cannot be sent in an HTTP header. Replace it in Keybearer.".into(),
                 "invalid_input",
@@ -184,7 +187,7 @@ impl Link {
         &self,
         mut request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, Failure> {
-        let (authorization, mut used) = self.authorize(request.method().as_str())?;
+        let (headers, mut used) = self.authorize(request.method().as_str())?;
         if let Some(authority) = request.uri().authority() {
             if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
                 request.headers_mut().insert(HOST, host);
@@ -193,7 +196,9 @@ impl Link {
         request
             .headers_mut()
             .insert(USER_AGENT, HeaderValue::from_static("keybearer-bridge"));
-        request.headers_mut().insert(AUTHORIZATION, authorization);
+        for (name, value) in headers {
+            request.headers_mut().insert(name, value);
+        }
         let answer = self.client.request(request).await;
         let result = match answer {
             Ok(response) => {

@@ -68,9 +68,10 @@ pub enum BridgeCredential {
         tokens: std::result::Result<Tokens, Error>,
         recorder: Option<UsageRecorder>,
     },
-    /// A fixed header value handed over by a session Keybearer launched:
-    /// the session secret for its proxy listener, or (direct mode) the
-    /// token. For agents that lack the server's transport (Codex and SSE).
+    /// Fixed headers handed over by a session Keybearer launched, as
+    /// `Name: value` lines: the session secret for its proxy listener, or
+    /// (direct mode) the credential's. For agents that lack the server's
+    /// transport (Codex and SSE).
     Fixed(zeroize::Zeroizing<String>),
 }
 
@@ -144,16 +145,7 @@ where
             };
             (source, recorder)
         }
-        BridgeCredential::Fixed(value) => {
-            let mut header = http::HeaderValue::from_str(&value).map_err(|_| {
-                Error::invalid(
-                    "authorization",
-                    "The Authorization value is not a valid HTTP header value.",
-                )
-            })?;
-            header.set_sensitive(true);
-            (Source::Fixed(header), None)
-        }
+        BridgeCredential::Fixed(lines) => (Source::Fixed(fixed_headers(&lines)?), None),
     };
     let link = Arc::new(Link::new(setup.server_url, source, out.clone())?);
     let transport = match setup.protocol {
@@ -309,6 +301,25 @@ fn unavailable(error: &Error) -> Failure {
         _ => format!("Keybearer could not open its vaults: {error}"),
     };
     Failure::Unavailable(text, error.code().as_str())
+}
+
+/// `Name: value` lines as headers marked sensitive.
+fn fixed_headers(lines: &str) -> Result<Vec<(http::HeaderName, http::HeaderValue)>> {
+    let invalid = || {
+        Error::invalid(
+            "headers",
+            "The headers file holds a line that is not `Name: value`.",
+        )
+    };
+    let mut headers = Vec::new();
+    for line in lines.lines().filter(|line| !line.trim().is_empty()) {
+        let (name, value) = line.split_once(':').ok_or_else(invalid)?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| invalid())?;
+        let mut value = http::HeaderValue::from_str(value.trim()).map_err(|_| invalid())?;
+        value.set_sensitive(true);
+        headers.push((name, value));
+    }
+    Ok(headers)
 }
 
 /// A poisoned lock only means a task panicked mid-update of plain data.

@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use super::Catalog;
 use crate::audit::EventKind;
+use crate::credential_secret::CredentialSecret;
 use crate::error::{Error, Result};
-use crate::model::{new_id, Credential, CredentialType, NewCredential, Timestamp, Vault};
+use crate::model::{new_id, Credential, NewCredential, Timestamp, Vault};
 use crate::probe::ConnectionTest;
 use crate::secret::{AccessToken, MasterKey};
 use crate::server_url::{guess_protocol, normalize_server_url};
@@ -72,6 +73,12 @@ impl Catalog<'_> {
     /// Rotation: deletes the credential and creates a new one for the same
     /// server with the new token, in one transaction. Returns the new credential.
     pub fn replace_token(&mut self, id: &str, token: AccessToken) -> Result<Credential> {
+        self.replace_secret(id, token.into())
+    }
+
+    /// Rotation for any kind: the new secret (a token, or headers) replaces
+    /// the old one, as a new credential for the same server.
+    pub fn replace_secret(&mut self, id: &str, secret: CredentialSecret) -> Result<Credential> {
         let master = self.ring.master(self.store)?;
         let tx = self.store.write()?;
         let old = rows::get(&tx, id.trim())?;
@@ -84,7 +91,7 @@ impl Catalog<'_> {
             NewCredential {
                 mcp_server_url: old.mcp_server_url.clone(),
                 protocol: Some(old.protocol),
-                access_token: token,
+                secret,
             },
         )?;
         vaults::touch(&tx, &vault.id, new.created_at)?;
@@ -173,11 +180,12 @@ pub(super) fn insert(
         vault_id: vault.id.clone(),
         protocol: new.protocol.unwrap_or_else(|| guess_protocol(&url)),
         mcp_server_url: url,
-        credential_type: CredentialType::StaticBearer,
+        credential_type: new.secret.kind(),
+        header_names: new.secret.header_names(),
         created_at: Timestamp::now(),
         last_used_at: None,
     };
-    let sealed = tokens::seal(master, &credential, &new.access_token)?;
+    let sealed = tokens::seal(master, &credential, &new.secret)?;
     rows::insert(conn, &credential, &sealed)?;
     events::insert(
         conn,

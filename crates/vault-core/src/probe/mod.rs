@@ -21,8 +21,8 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 use serde::Serialize;
 
+use crate::credential_secret::CredentialSecret;
 use crate::model::Protocol;
-use crate::secret::AccessToken;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -103,23 +103,27 @@ pub fn check_server_url(url: &str) -> crate::Result<UrlCheck> {
     })
 }
 
-/// Tests a token before it is saved. The URL is checked with the same rules
-/// as a credential's, so nothing is sent to an address the vault would refuse.
+/// Tests a token (or a credential's headers) before it is saved. The URL is
+/// checked with the same rules as a credential's, so nothing is sent to an
+/// address the vault would refuse.
 pub fn test_connection(
     url: &str,
     protocol: Option<Protocol>,
-    token: &AccessToken,
+    secret: &CredentialSecret,
 ) -> crate::Result<ConnectionTest> {
     let checked = check_server_url(url)?;
     Ok(probe(
         &checked.normalized,
         protocol.unwrap_or(checked.suggested_protocol),
-        token,
+        secret,
     ))
 }
 
-/// Probes `url` (already normalised) with `token`.
-pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> ConnectionTest {
+/// The credential's headers, values marked sensitive.
+pub(super) type Auth = reqwest::header::HeaderMap;
+
+/// Probes `url` (already normalised) with the credential's headers.
+pub(crate) fn probe(url: &str, protocol: Protocol, secret: &CredentialSecret) -> ConnectionTest {
     let mut builder = Client::builder()
         .timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
@@ -145,12 +149,20 @@ pub(crate) fn probe(url: &str, protocol: Protocol, token: &AccessToken) -> Conne
         Ok(client) => client,
         Err(error) => return transport_failure(&error),
     };
-    let bearer = format!("Bearer {}", token.expose());
+    let mut auth = Auth::new();
+    for (name, value) in secret.http_headers().unwrap_or_default() {
+        auth.append(name, value);
+    }
     let result = match protocol {
-        Protocol::StreamableHttp => streamable::probe(&client, url, &bearer),
-        Protocol::Sse => sse::probe(&client, url, &bearer),
+        Protocol::StreamableHttp => streamable::probe(&client, url, &auth),
+        Protocol::Sse => sse::probe(&client, url, &auth),
     };
-    redact(result.unwrap_or_else(|outcome| outcome), token.expose())
+    let mut test = result.unwrap_or_else(|outcome| outcome);
+    for (_, value) in secret.pairs() {
+        let bare = value.rsplit(' ').next().unwrap_or(&value);
+        test = redact(redact(test, &value), bare);
+    }
+    test
 }
 
 /// Whatever a server sent back (its name, an error text) is shown to the

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use url::Url;
 
 use super::messages::{initialize_request, initialize_result, probe_answer};
@@ -20,10 +20,10 @@ const MAX_STREAM_LINES: usize = 2_000;
 
 /// GET the event stream, POST `initialize` to the endpoint it names, read the
 /// answer from the stream.
-pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
+pub(super) fn probe(client: &Client, url: &str, auth: &super::Auth) -> Probe {
     let stream = client
         .get(url)
-        .header(AUTHORIZATION, bearer)
+        .headers(auth.clone())
         .header(ACCEPT, "text/event-stream")
         .send()
         .map_err(|error| transport_failure(&error))?;
@@ -50,7 +50,7 @@ pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
     }
     let posted = client
         .post(endpoint)
-        .header(AUTHORIZATION, bearer)
+        .headers(auth.clone())
         .header(CONTENT_TYPE, "application/json")
         .body(initialize_request().to_string())
         .send()

@@ -4,7 +4,7 @@
 //! gets the `initialize` handshake, which it answers with its own revision.
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::messages::{
     discover_request, discover_result, initialize_request, initialize_result, MODERN_REVISIONS,
@@ -15,10 +15,10 @@ use crate::model::Protocol;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
-pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
-    match discover(client, url, bearer)? {
+pub(super) fn probe(client: &Client, url: &str, auth: &super::Auth) -> Probe {
+    match discover(client, url, auth)? {
         Some(connected) => Ok(connected),
-        None => initialize(client, url, bearer),
+        None => initialize(client, url, auth),
     }
 }
 
@@ -29,12 +29,12 @@ pub(super) fn probe(client: &Client, url: &str, bearer: &str) -> Probe {
 fn discover(
     client: &Client,
     url: &str,
-    bearer: &str,
+    auth: &super::Auth,
 ) -> Result<Option<ConnectionTest>, ConnectionTest> {
     let revision = MODERN_REVISIONS[0];
     let response = client
         .post(url)
-        .header(AUTHORIZATION, bearer)
+        .headers(auth.clone())
         .header(ACCEPT, "application/json, text/event-stream")
         .header(CONTENT_TYPE, "application/json")
         .header("MCP-Protocol-Version", revision)
@@ -50,15 +50,15 @@ fn discover(
     let session_id = response.headers().get(SESSION_HEADER).cloned();
     let answer = read_answer(response);
     if let Some(session_id) = session_id {
-        end_session(client, url, bearer, session_id);
+        end_session(client, url, auth, session_id);
     }
     Ok(answer?.and_then(|body| discover_result(&body, status)))
 }
 
-fn initialize(client: &Client, url: &str, bearer: &str) -> Probe {
+fn initialize(client: &Client, url: &str, auth: &super::Auth) -> Probe {
     let response = client
         .post(url)
-        .header(AUTHORIZATION, bearer)
+        .headers(auth.clone())
         .header(ACCEPT, "application/json, text/event-stream")
         .header(CONTENT_TYPE, "application/json")
         .body(initialize_request().to_string())
@@ -72,7 +72,7 @@ fn initialize(client: &Client, url: &str, bearer: &str) -> Probe {
         initialize_result(&body, status, Protocol::StreamableHttp)
     });
     if let Some(session_id) = session_id {
-        end_session(client, url, bearer, session_id);
+        end_session(client, url, auth, session_id);
     }
     outcome
 }
@@ -91,10 +91,15 @@ fn read_answer(response: Response) -> Result<Option<String>, ConnectionTest> {
 }
 
 /// Be polite: end the server-side session the probe opened.
-fn end_session(client: &Client, url: &str, bearer: &str, session_id: reqwest::header::HeaderValue) {
+fn end_session(
+    client: &Client,
+    url: &str,
+    auth: &super::Auth,
+    session_id: reqwest::header::HeaderValue,
+) {
     let _ = client
         .delete(url)
-        .header(AUTHORIZATION, bearer)
+        .headers(auth.clone())
         .header(SESSION_HEADER, session_id)
         .send();
 }

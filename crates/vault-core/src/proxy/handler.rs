@@ -183,9 +183,14 @@ async fn forward(
     parts
         .headers
         .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    // The agent's Authorization holds the session secret, and a header the
+    // credential sends is the credential's alone.
     parts.headers.remove(AUTHORIZATION);
     parts.headers.insert(HOST, route.upstream_host.clone());
-    parts.headers.insert(AUTHORIZATION, bearer(&injection)?);
+    for (name, value) in credential_headers(&injection)? {
+        parts.headers.remove(&name);
+        parts.headers.append(name, value);
+    }
     parts.uri = uri;
     parts.version = Version::HTTP_11;
     // Keep only the ids: the opened token is not held while the server thinks.
@@ -272,8 +277,10 @@ fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
     }
 }
 
-fn bearer(injection: &Injection) -> Result<HeaderValue, Refusal> {
-    injection.authorization().ok_or_else(|| {
+fn credential_headers(
+    injection: &Injection,
+) -> Result<Vec<(http::HeaderName, HeaderValue)>, Refusal> {
+    injection.headers().ok_or_else(|| {
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "Keybearer proxy: the stored token cannot be sent in an HTTP header. Replace it.",

@@ -12,11 +12,16 @@ use crate::error::{Error, Result};
 use crate::model::{Protocol, Timestamp};
 use crate::usage::CredentialUse;
 
-/// An `Authorization` header value (`Bearer …`). Never printed, never
-/// serialised, wiped from memory when dropped.
+/// A header value that is secret (`Bearer …`, an API key). Never printed,
+/// never serialised, wiped from memory when dropped.
 pub struct HeaderSecret(SecretString);
 
 impl HeaderSecret {
+    /// Any header value of a credential (already validated when stored).
+    pub(crate) fn value(value: &str) -> Self {
+        Self(SecretString::from(value.to_string()))
+    }
+
     /// `Bearer <token>` for a bearer token (the proxy's session secret or,
     /// in direct mode, the real token).
     pub fn bearer(token: &str) -> Result<Self> {
@@ -59,7 +64,36 @@ pub struct McpEndpoint {
     /// Where the agent connects: the proxy listener, or the real server in direct mode.
     pub url: String,
     pub transport: Protocol,
-    pub authorization: HeaderSecret,
+    /// The headers the agent sends: in proxy mode `Authorization` with the
+    /// session secret; in direct mode the credential's own.
+    pub headers: Vec<(String, HeaderSecret)>,
+}
+
+impl McpEndpoint {
+    /// The bearer token, when the endpoint's one header is `Authorization: Bearer …`.
+    pub(crate) fn bearer_token(&self) -> Option<&str> {
+        match self.headers.as_slice() {
+            [(name, value)] if name.eq_ignore_ascii_case("authorization") => value.bearer_token(),
+            _ => None,
+        }
+    }
+
+    /// The headers as `Name: value` lines (the bridge's headers file).
+    pub(crate) fn header_lines(&self) -> zeroize::Zeroizing<String> {
+        let mut text = zeroize::Zeroizing::new(String::with_capacity(
+            self.headers
+                .iter()
+                .map(|(n, v)| n.len() + v.header_value().len() + 3)
+                .sum(),
+        ));
+        for (name, value) in &self.headers {
+            text.push_str(name);
+            text.push_str(": ");
+            text.push_str(value.header_value());
+            text.push('\n');
+        }
+        text
+    }
 }
 
 const MAX_NAME_LEN: usize = 48;
@@ -161,7 +195,13 @@ pub fn direct_endpoints(
             name,
             url: credential.mcp_server_url.clone(),
             transport: credential.protocol,
-            authorization: HeaderSecret::bearer(injection.token.expose_for_injection())?,
+            headers: injection
+                .token
+                .secret()
+                .pairs()
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), HeaderSecret::value(&value)))
+                .collect(),
         });
         engine.audit().record_use(&CredentialUse {
             credential_id: credential.id.clone(),

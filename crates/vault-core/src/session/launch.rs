@@ -91,27 +91,43 @@ pub(crate) fn plan(
                     codex_bridge(&mut args, endpoint, dir, bridge)?;
                     continue;
                 }
-                let token = endpoint.authorization.bearer_token().ok_or_else(|| {
-                    Error::Unsupported(format!(
-                        "Codex CLI only sends bearer tokens, and the server \"{}\" needs another kind of Authorization header.",
-                        endpoint.name
-                    ))
-                })?;
-                let variable = unique_variable(&endpoint.name, &variables);
                 args.push("-c".to_string());
                 args.push(format!(
                     "mcp_servers.{}.url={}",
                     endpoint.name,
                     toml_string(&endpoint.url)
                 ));
+                if let Some(token) = endpoint.bearer_token() {
+                    let variable = unique_variable(&endpoint.name, &variables);
+                    args.push("-c".to_string());
+                    args.push(format!(
+                        "mcp_servers.{}.bearer_token_env_var={}",
+                        endpoint.name,
+                        toml_string(&variable)
+                    ));
+                    env.push((variable.clone(), Zeroizing::new(token.to_string())));
+                    variables.push(variable);
+                    continue;
+                }
+                // Other headers: Codex reads each value from a variable of
+                // the child's environment (`env_http_headers`).
+                let mut pairs = Vec::new();
+                for (name, value) in &endpoint.headers {
+                    let variable =
+                        unique_variable(&format!("{}_{name}", endpoint.name), &variables);
+                    pairs.push(format!("{}={}", toml_string(name), toml_string(&variable)));
+                    env.push((
+                        variable.clone(),
+                        Zeroizing::new(value.header_value().to_string()),
+                    ));
+                    variables.push(variable);
+                }
                 args.push("-c".to_string());
                 args.push(format!(
-                    "mcp_servers.{}.bearer_token_env_var={}",
+                    "mcp_servers.{}.env_http_headers={{{}}}",
                     endpoint.name,
-                    toml_string(&variable)
+                    pairs.join(",")
                 ));
-                env.push((variable.clone(), Zeroizing::new(token.to_string())));
-                variables.push(variable);
             }
             args.extend(user.iter().cloned());
         }
@@ -133,8 +149,8 @@ pub(crate) fn plan(
 }
 
 /// Codex's stdio entry for an SSE server: `keybearer bridge` with the
-/// Authorization value (the session secret, or the token in direct mode) in
-/// a 0600 file of the session's private folder, never in an argument.
+/// headers (the session secret, or the credential's in direct mode) in a
+/// 0600 file of the session's private folder, never in an argument.
 fn codex_bridge(
     args: &mut Vec<String>,
     endpoint: &McpEndpoint,
@@ -148,8 +164,8 @@ fn codex_bridge(
         ))
     })?;
     let file = dir.write(
-        &format!("{}.authorization", endpoint.name),
-        endpoint.authorization.header_value().as_bytes(),
+        &format!("{}.headers", endpoint.name),
+        endpoint.header_lines().as_bytes(),
     )?;
     let text = |path: &std::path::Path| {
         path.to_str()
@@ -162,7 +178,7 @@ fn codex_bridge(
         endpoint.url.clone(),
         "--protocol".to_string(),
         "sse".to_string(),
-        "--authorization-file".to_string(),
+        "--headers-file".to_string(),
         text(&file)?,
     ];
     let list: Vec<String> = bridge_args.iter().map(|arg| toml_string(arg)).collect();
@@ -221,7 +237,15 @@ fn write_mcp_config(dir: &PrivateDir, endpoints: &[McpEndpoint]) -> Result<Strin
     let size = 64
         + endpoints
             .iter()
-            .map(|e| 128 + 2 * (e.name.len() + e.url.len() + e.authorization.header_value().len()))
+            .map(|e| {
+                128 + 2
+                    * (e.name.len()
+                        + e.url.len()
+                        + e.headers
+                            .iter()
+                            .map(|(n, v)| 8 + n.len() + v.header_value().len())
+                            .sum::<usize>())
+            })
             .sum::<usize>();
     let mut json = Zeroizing::new(Vec::with_capacity(size));
     serde_json::to_writer_pretty(&mut *json, &McpConfig { endpoints })
@@ -275,8 +299,10 @@ impl Serialize for Server<'_> {
         map.serialize_entry("url", &endpoint.url)?;
         map.serialize_entry(
             "headers",
-            &[("Authorization", endpoint.authorization.header_value())]
-                .into_iter()
+            &endpoint
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.header_value()))
                 .collect::<std::collections::BTreeMap<_, _>>(),
         )?;
         map.end()
@@ -293,7 +319,10 @@ mod tests {
             name: name.into(),
             url: url.into(),
             transport,
-            authorization: HeaderSecret::bearer(token).expect("token"),
+            headers: vec![(
+                "Authorization".to_string(),
+                HeaderSecret::bearer(token).expect("token"),
+            )],
         }
     }
 
@@ -400,6 +429,49 @@ mod tests {
         assert!(error.to_string().contains("speaks no SSE"));
     }
 
+    /// Header credentials in direct mode: Codex reads each value from a
+    /// variable of its own environment (`env_http_headers`), never argv.
+    #[test]
+    fn codex_gets_header_credentials_through_its_environment() {
+        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let endpoints = [McpEndpoint {
+            name: "tools".into(),
+            url: "https://tools.example/mcp".into(),
+            transport: Protocol::StreamableHttp,
+            headers: vec![
+                ("X-API-Key".into(), HeaderSecret::value("k-secret")),
+                ("X-Org".into(), HeaderSecret::value("o-secret")),
+            ],
+        }];
+        let agent = Agent::Codex { args: Vec::new() };
+        let plan = plan(
+            "sesn_t",
+            &agent,
+            "/bin/codex".into(),
+            &endpoints,
+            &dir,
+            None,
+        )
+        .expect("plan");
+        assert_eq!(
+            plan.args,
+            [
+                "-c",
+                "mcp_servers.tools.url=\"https://tools.example/mcp\"",
+                "-c",
+                "mcp_servers.tools.env_http_headers={\"X-API-Key\"=\"KEYBEARER_TOKEN_TOOLS_X_API_KEY\",\"X-Org\"=\"KEYBEARER_TOKEN_TOOLS_X_ORG\"}",
+            ]
+        );
+        let env: Vec<(&str, &str)> = plan
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert!(env.contains(&("KEYBEARER_TOKEN_TOOLS_X_API_KEY", "k-secret")));
+        assert!(env.contains(&("KEYBEARER_TOKEN_TOOLS_X_ORG", "o-secret")));
+        assert!(!plan.args.iter().any(|arg| arg.contains("secret")));
+    }
+
     /// An SSE server reaches Codex through the stdio bridge; the header
     /// value is in a 0600 file, not in an argument or the environment.
     #[test]
@@ -422,7 +494,7 @@ mod tests {
             Some(bridge),
         )
         .expect("plan");
-        let file = dir.path().join("old.authorization");
+        let file = dir.path().join("old.headers");
         assert_eq!(
             plan.args,
             [
@@ -430,14 +502,14 @@ mod tests {
                 "mcp_servers.old.command=\"/opt/keybearer/keybearer\"".to_string(),
                 "-c".to_string(),
                 format!(
-                    "mcp_servers.old.args=[\"bridge\",\"--server\",\"http://127.0.0.1:9/sse\",\"--protocol\",\"sse\",\"--authorization-file\",\"{}\"]",
+                    "mcp_servers.old.args=[\"bridge\",\"--server\",\"http://127.0.0.1:9/sse\",\"--protocol\",\"sse\",\"--headers-file\",\"{}\"]",
                     file.display()
                 ),
             ]
         );
         assert_eq!(
             std::fs::read_to_string(&file).expect("file"),
-            "Bearer tok-s"
+            "Authorization: Bearer tok-s\n"
         );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).expect("meta").permissions().mode();

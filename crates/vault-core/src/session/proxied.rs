@@ -40,7 +40,10 @@ pub(crate) async fn proxy_endpoints(
             name,
             url: local_url,
             transport: protocol,
-            authorization: HeaderSecret::bearer(proxy.secret().expose_for_agent_config())?,
+            headers: vec![(
+                "Authorization".to_string(),
+                HeaderSecret::bearer(proxy.secret().expose_for_agent_config())?,
+            )],
         });
     }
     Ok((proxy, endpoints))

@@ -5,10 +5,24 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::error::{Error, Result};
 use crate::model::{Credential, CredentialType, Protocol, Timestamp};
 
-const COLUMNS: &str = "id, vault_id, mcp_server_url, protocol, created_at, last_used_at";
+const COLUMNS: &str =
+    "id, vault_id, mcp_server_url, protocol, created_at, last_used_at, type, header_names";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
     let protocol: String = row.get(3)?;
+    let kind: String = row.get(6)?;
+    let credential_type = match kind.as_str() {
+        "static_bearer" => CredentialType::StaticBearer,
+        "headers" => CredentialType::Headers,
+        other => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                6,
+                rusqlite::types::Type::Text,
+                format!("a credential of kind \"{other}\" needs a newer Keybearer").into(),
+            ))
+        }
+    };
+    let names: String = row.get(7)?;
     Ok(Credential {
         id: row.get(0)?,
         vault_id: row.get(1)?,
@@ -19,7 +33,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
         } else {
             Protocol::StreamableHttp
         },
-        credential_type: CredentialType::StaticBearer,
+        credential_type,
+        header_names: serde_json::from_str(&names).unwrap_or_default(),
         created_at: Timestamp(row.get(4)?),
         last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
     })
@@ -31,8 +46,8 @@ pub(crate) fn insert(
     sealed_token: &[u8],
 ) -> Result<()> {
     let inserted = conn.execute(
-        "INSERT INTO credentials (id, vault_id, mcp_server_url, protocol, type, sealed_token, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO credentials (id, vault_id, mcp_server_url, protocol, type, sealed_token, created_at, header_names)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             credential.id,
             credential.vault_id,
@@ -40,7 +55,8 @@ pub(crate) fn insert(
             credential.protocol.as_str(),
             credential.credential_type.as_str(),
             sealed_token,
-            credential.created_at.0
+            credential.created_at.0,
+            serde_json::to_string(&credential.header_names).unwrap_or_else(|_| "[]".into())
         ],
     );
     match inserted {
@@ -94,7 +110,7 @@ pub(crate) fn get_sealed(conn: &Connection, id: &str) -> Result<(Credential, Vec
     conn.query_row(
         &format!("SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"),
         [id],
-        |row| Ok((from_row(row)?, row.get(6)?)),
+        |row| Ok((from_row(row)?, row.get(8)?)),
     )
     .optional()?
     .ok_or_else(|| Error::not_found("credential", id))

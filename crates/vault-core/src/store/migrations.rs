@@ -16,6 +16,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_catalog_version.sql")),
     (5, include_str!("../../migrations/0005_app_connections.sql")),
     (6, include_str!("../../migrations/0006_app_backups.sql")),
+    (
+        7,
+        include_str!("../../migrations/0007_credential_kinds.sql"),
+    ),
 ];
 
 pub(crate) fn latest_version() -> i64 {
@@ -82,5 +86,61 @@ mod tests {
         migrate_to(&mut conn, latest_version()).expect("first");
         migrate_to(&mut conn, latest_version()).expect("second");
         assert_eq!(current_version(&conn).expect("version"), latest_version());
+    }
+
+    /// 0007 rebuilds `credentials`: rows, their sealed bytes, the cascade
+    /// from vaults and the catalog triggers all survive.
+    #[test]
+    fn credential_kinds_keep_existing_credentials() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
+        migrate_to(&mut conn, 6).expect("to 6");
+        conn.execute_batch(
+            "INSERT INTO vaults VALUES ('vlt_a', 'A', 'development', 1, 1);
+             INSERT INTO credentials VALUES ('cred_a', 'vlt_a', 'https://a.example/mcp',
+                 'sse', 'static_bearer', x'0102', 5, 7);",
+        )
+        .expect("data");
+        migrate_to(&mut conn, 7).expect("to 7");
+        let row: (String, String, String, Vec<u8>, i64, Option<i64>) = conn
+            .query_row(
+                "SELECT protocol, type, header_names, sealed_token, created_at, last_used_at
+                 FROM credentials WHERE id = 'cred_a'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .expect("row");
+        assert_eq!(
+            row,
+            (
+                "sse".into(),
+                "static_bearer".into(),
+                "[\"Authorization\"]".into(),
+                vec![1, 2],
+                5,
+                Some(7)
+            )
+        );
+        let version = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT version FROM catalog_version", [], |r| r.get(0))
+                .expect("version")
+        };
+        let before = version(&conn);
+        conn.execute("DELETE FROM vaults WHERE id = 'vlt_a'", [])
+            .expect("delete");
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(left, 0, "the cascade from vaults survives the rebuild");
+        assert!(version(&conn) > before, "the triggers survive the rebuild");
     }
 }

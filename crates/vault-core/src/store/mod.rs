@@ -249,7 +249,7 @@ mod tests {
         );
         moved(
             "credential added",
-            "INSERT INTO credentials VALUES ('cred_a', 'vlt_a', 'https://a.example/mcp',
+            "INSERT INTO credentials (id, vault_id, mcp_server_url, protocol, type, sealed_token, created_at, last_used_at) VALUES ('cred_a', 'vlt_a', 'https://a.example/mcp',
              'streamable_http', 'static_bearer', x'00', 1, NULL)",
             true,
         );

@@ -11,7 +11,7 @@ pub fn credential(url: &str, value: &str) -> NewCredential {
     NewCredential {
         mcp_server_url: url.to_string(),
         protocol: None,
-        access_token: token(value),
+        secret: token(value).into(),
     }
 }
 

@@ -59,7 +59,7 @@ pub fn engine_with(dir: &Path, environment: &str, url: &str, value: &str) -> (En
             vec![NewCredential {
                 mcp_server_url: url.to_string(),
                 protocol: None,
-                access_token: token(value),
+                secret: token(value).into(),
             }],
         )
         .expect("vault");

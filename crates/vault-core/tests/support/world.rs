@@ -62,7 +62,7 @@ impl World {
                 NewCredential {
                     mcp_server_url: url.into(),
                     protocol: Some(protocol),
-                    access_token: AccessToken::new(token.into()).expect("token"),
+                    secret: AccessToken::new(token.into()).expect("token").into(),
                 },
             )
             .expect("credential");
