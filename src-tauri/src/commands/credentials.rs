@@ -1,4 +1,5 @@
 //! Credentials. Tokens only ever travel UI → Rust; no command returns one.
+//! After a change, connected apps' entries follow (`apps::follow`).
 
 use tauri::State;
 use vault_core::{AccessToken, ConnectionTest, Credential, NewCredential, Protocol, UrlCheck};
@@ -29,9 +30,11 @@ pub async fn add_credential(
             let new = NewCredential {
                 mcp_server_url,
                 protocol,
-                access_token: AccessToken::new(access_token)?,
+                secret: AccessToken::new(access_token)?.into(),
             };
-            engine.catalog().add_credential(&vault_id, new)
+            let credential = engine.catalog().add_credential(&vault_id, new)?;
+            super::apps::follow(engine);
+            Ok(credential)
         })
         .await
 }
@@ -44,9 +47,11 @@ pub async fn replace_token(
 ) -> IpcResult<Credential> {
     state
         .run(move |engine| {
-            engine
+            let credential = engine
                 .catalog()
-                .replace_token(&id, AccessToken::new(access_token)?)
+                .replace_token(&id, AccessToken::new(access_token)?)?;
+            super::apps::follow(engine);
+            Ok(credential)
         })
         .await
 }
@@ -54,7 +59,11 @@ pub async fn replace_token(
 #[tauri::command]
 pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcResult<Credential> {
     state
-        .run(move |engine| engine.catalog().delete_credential(&id))
+        .run(move |engine| {
+            let credential = engine.catalog().delete_credential(&id)?;
+            super::apps::follow(engine);
+            Ok(credential)
+        })
         .await
 }
 
@@ -72,7 +81,7 @@ pub async fn test_connection(
     access_token: String,
 ) -> IpcResult<ConnectionTest> {
     let job = move || {
-        let token = AccessToken::new(access_token)?;
+        let token = vault_core::CredentialSecret::from(AccessToken::new(access_token)?);
         vault_core::test_connection(&mcp_server_url, protocol, &token)
     };
     // A network probe: keep it off the UI thread and off the engine lock.

@@ -47,6 +47,11 @@ macro_rules! with_app_commands {
             sessions::stop_session,
             sessions::session_input,
             sessions::resize_session,
+            apps::list_apps,
+            apps::connect_app,
+            apps::change_app,
+            apps::disconnect_app,
+            apps::sync_apps,
         }
     };
 }

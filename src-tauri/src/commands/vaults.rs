@@ -1,4 +1,4 @@
-//! Vaults.
+//! Vaults. Deleting one makes connected apps' entries follow (`apps::follow`).
 
 use tauri::State;
 use vault_core::Vault;
@@ -50,6 +50,10 @@ pub async fn rename_vault(
 #[tauri::command]
 pub async fn delete_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
     state
-        .run(move |engine| engine.catalog().delete_vault(&id))
+        .run(move |engine| {
+            let vault = engine.catalog().delete_vault(&id)?;
+            super::apps::follow(engine);
+            Ok(vault)
+        })
         .await
 }

@@ -52,6 +52,11 @@ describe("commands and arguments", () => {
     ],
     ["testSavedCredential", ["crd_1"], "test_saved_credential", { id: "crd_1" }],
     ["listEvents", [null, 200], "list_events", { vaultId: null, limit: 200 }],
+    ["listApps", [], "list_apps", undefined],
+    ["connectApp", ["cursor", ["vlt_1", "vlt_2"]], "connect_app", { app: "cursor", vaults: ["vlt_1", "vlt_2"] }],
+    ["changeApp", ["cursor", ["vlt_2"]], "change_app", { app: "cursor", vaults: ["vlt_2"] }],
+    ["disconnectApp", ["cursor"], "disconnect_app", { app: "cursor" }],
+    ["syncApps", [], "sync_apps", undefined],
   ] as const)("%s(%j) invokes %s", async (name, args, command, expected) => {
     const fn = api[name] as (...a: unknown[]) => Promise<unknown>;
     await expect(fn(...args)).resolves.toBe("result");

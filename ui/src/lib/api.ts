@@ -5,6 +5,9 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { Command } from "./bindings/Command";
 import { notInAppError, toIpcError } from "./errors";
 import type {
+  AppChange,
+  AppStatus,
+  AppSync,
   ConnectionTest,
   Credential,
   Environment,
@@ -160,6 +163,22 @@ export const sessionInput = (id: string, data: string) => call<void>("session_in
 
 export const resizeSession = (id: string, rows: number, cols: number) =>
   call<void>("resize_session", { id, rows, cols });
+
+// ----- apps ------------------------------------------------------------------
+
+/** Every app Keybearer knows: installed or not, connected or not. */
+export const listApps = () => call<AppStatus[]>("list_apps");
+
+/** Connects `app` to these vaults (one environment; the first wins) and writes its entries. */
+export const connectApp = (app: string, vaults: string[]) => call<AppChange>("connect_app", { app, vaults });
+
+export const changeApp = (app: string, vaults: string[]) => call<AppChange>("change_app", { app, vaults });
+
+/** Removes Keybearer's entries from the app's settings, then the connection. */
+export const disconnectApp = (app: string) => call<AppChange>("disconnect_app", { app });
+
+/** Brings every connected app's entries in line with its vaults. */
+export const syncApps = () => call<AppSync>("sync_apps");
 
 async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   if (!connected()) throw notInAppError();

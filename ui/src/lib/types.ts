@@ -28,3 +28,8 @@ export type { SessionEnded } from "./bindings/SessionEnded";
 export type { SessionOutput } from "./bindings/SessionOutput";
 export type { SessionState } from "./bindings/SessionState";
 export type { StartSession } from "./bindings/StartSession";
+
+export type { AppChange } from "./bindings/AppChange";
+export type { AppConnection } from "./bindings/AppConnection";
+export type { AppStatus } from "./bindings/AppStatus";
+export type { AppSync } from "./bindings/AppSync";

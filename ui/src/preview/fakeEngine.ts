@@ -3,6 +3,8 @@
 // only: never imported by the app itself, and not part of `vite build`.
 import type { Command } from "../lib/bindings/Command";
 import type {
+  AppChange,
+  AppStatus,
   ConnectionTest,
   Credential,
   Environment,
@@ -92,6 +94,7 @@ export function createFakeEngine(scenario: Scenario) {
       mcp_server_url: url,
       protocol,
       type: "static_bearer",
+      header_names: ["Authorization"],
       created_at: now(),
       last_used_at: null,
     };
@@ -149,6 +152,63 @@ export function createFakeEngine(scenario: Scenario) {
     if (token.startsWith("bad")) return { outcome: "unauthorized", message: "The server refused the token (HTTP 401). Check that you copied the whole token and that it has not expired.", server_name: null, http_status: 401, protocol_version: null };
     if (url.includes("offline")) return { outcome: "unreachable", message: "Could not reach the server. Check the address and your internet connection.", server_name: null, http_status: null, protocol_version: null };
     return { outcome: "ok", message: "The server accepted the token.", server_name: `${new URL(url).hostname} MCP`, http_status: 200, protocol_version: null };
+  }
+
+  // ----- apps: a few of the engine's, with settings files that exist only here -----
+  const apps: AppStatus[] = [
+    ["claude-desktop", "Claude Desktop", true, "~/.config/Claude/claude_desktop_config.json", false],
+    ["claude-code", "Claude Code", true, "~/.claude.json", false],
+    ["cursor", "Cursor", true, "~/.cursor/mcp.json", true],
+    ["vscode", "VS Code", false, "~/.config/Code/User/mcp.json", true],
+    ["zed", "Zed", false, "~/.config/zed/settings.json", true],
+    ["codex", "Codex", false, "~/.codex/config.toml", false],
+  ].map(([app, name, installed, config_path, reloads]) => ({
+    app: String(app),
+    name: String(name),
+    installed: Boolean(installed) && populated,
+    config_path: String(config_path),
+    connection: null,
+    entries: [],
+    pasted_secrets: populated && app === "claude-code" ? 2 : 0,
+    problem: populated && app === "codex" ? "~/.codex/config.toml is not valid TOML (line 4): expected `=`." : null,
+    reloads_by_itself: Boolean(reloads),
+  }));
+
+  const appOf = (id: unknown) => apps.find((candidate) => candidate.app === id) ?? fail("invalid_input", `Unknown app "${String(id)}".`, "app");
+
+  /** The engine names an entry after its server's host; close enough for a preview. */
+  const entryName = (url: string) => new URL(url).hostname.split(".").filter((part) => !["mcp", "api", "www", "com"].includes(part))[0] ?? "server";
+
+  function writeEntries(app: AppStatus, vaultIds: string[]): AppChange {
+    if (app.problem) fail("app_config", app.problem);
+    if (vaultIds.length === 0) fail("invalid_input", "Choose at least one vault for this app.", "vaults");
+    const chosen = vaultIds.map(vault);
+    const environment = chosen[0].environment;
+    if (chosen.some((v) => v.environment !== environment)) fail("mixed_environments", "These vaults are in different environments.");
+    const urls = [...new Set(chosen.flatMap((v) => credentials.filter((c) => c.vault_id === v.id).map((c) => c.mcp_server_url)))];
+    const before = app.entries;
+    const entries = urls.map(entryName);
+    const at = now();
+    app.connection = {
+      id: app.connection?.id ?? newId("con"),
+      app: app.app,
+      environment,
+      vault_ids: chosen.map((v) => v.id),
+      config_path: app.config_path.replace("~", "/home/ada"),
+      created_at: app.connection?.created_at ?? at,
+      updated_at: at,
+      last_used_at: app.connection?.last_used_at ?? null,
+    };
+    app.entries = entries;
+    app.installed = true;
+    const added = entries.filter((name) => !before.includes(name));
+    const removed = before.filter((name) => !entries.includes(name));
+    return { connection: app.connection, name: app.name, config_path: app.config_path, entries, added, removed, restart_needed: (added.length > 0 || removed.length > 0) && !app.reloads_by_itself };
+  }
+
+  if (populated) {
+    writeEntries(apps[0], [vaults[0].id]);
+    apps[0].connection!.last_used_at = minutesAgo(15);
   }
 
   /** How a setup shown but not confirmed yet will keep its key. */
@@ -263,6 +323,32 @@ export function createFakeEngine(scenario: Scenario) {
       record("credential.tested", { vault_id: found.vault_id, credential_id: found.id, upstream_url: found.mcp_server_url, detail: "ok" });
       return slow(connectionTest(found.mcp_server_url, "good"), 1500);
     },
+    list_apps: () => slow(structuredClone(apps), 400),
+    connect_app: ({ app, vaults: ids }) => {
+      const found = appOf(app);
+      if (found.connection) fail("invalid_input", "This app is already connected. Change its vaults, or disconnect it first.", "app");
+      record("app.connected", { detail: `${found.app} (${(ids as string[]).length} vaults)` });
+      return slow(writeEntries(found, ids as string[]), 700);
+    },
+    change_app: ({ app, vaults: ids }) => {
+      const found = appOf(app);
+      if (!found.connection) fail("not_found", `No connection with id or name "${found.name}" exists. It may have been deleted.`);
+      record("app.connection_changed", { detail: `${found.app} (${(ids as string[]).length} vaults)` });
+      return slow(writeEntries(found, ids as string[]), 700);
+    },
+    disconnect_app: ({ app }) => {
+      const found = appOf(app);
+      if (!found.connection) fail("not_found", `No connection with id or name "${found.name}" exists. It may have been deleted.`);
+      const removed = found.entries;
+      found.connection = null;
+      found.entries = [];
+      record("app.disconnected", { detail: found.app });
+      return slow({ connection: null, name: found.name, config_path: found.config_path, entries: [], added: [], removed, restart_needed: removed.length > 0 && !found.reloads_by_itself } satisfies AppChange, 500);
+    },
+    sync_apps: () => ({
+      changes: apps.filter((a) => a.connection).map((a) => writeEntries(a, a.connection!.vault_ids)),
+      failures: [],
+    }),
     list_events: ({ vaultId, limit }) =>
       events.filter((e) => vaultId === null || e.vault_id === vaultId).slice(-Number(limit)).reverse(),
   };

@@ -3,4 +3,8 @@ import type { CredentialType } from "./CredentialType";
 import type { Protocol } from "./Protocol";
 import type { Timestamp } from "./Timestamp";
 
-export type Credential = { id: string, vault_id: string, mcp_server_url: string, protocol: Protocol, type: CredentialType, created_at: Timestamp, last_used_at: Timestamp | null, };
+export type Credential = { id: string, vault_id: string, mcp_server_url: string, protocol: Protocol, type: CredentialType, 
+/**
+ * The headers it sends (names only; `Authorization` for a bearer token).
+ */
+header_names: Array<string>, created_at: Timestamp, last_used_at: Timestamp | null, };

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import {
+  appState,
+  groupApps,
+  moveVaultUp,
+  pastedSecretsText,
+  plannedServers,
+  summarizeChange,
+  toggleVault,
+  vaultNames,
+} from "./apps";
+import type { AppChange, AppConnection, AppStatus, Credential, Vault } from "./types";
+
+const connection: AppConnection = {
+  id: "con_1",
+  app: "cursor",
+  environment: "development",
+  vault_ids: ["vlt_a", "vlt_b"],
+  config_path: "/home/ada/.cursor/mcp.json",
+  created_at: "2026-11-26T09:00:00Z",
+  updated_at: "2026-11-26T09:00:00Z",
+  last_used_at: null,
+};
+
+function app(id: string, extra: Partial<AppStatus> = {}): AppStatus {
+  return {
+    app: id,
+    name: id,
+    installed: false,
+    config_path: `~/.${id}/mcp.json`,
+    connection: null,
+    entries: [],
+    pasted_secrets: 0,
+    problem: null,
+    reloads_by_itself: false,
+    ...extra,
+  };
+}
+
+function credential(vaultId: string, url: string): Credential {
+  return {
+    id: `crd_${vaultId}_${url}`,
+    vault_id: vaultId,
+    mcp_server_url: url,
+    protocol: "streamable_http",
+    type: "static_bearer",
+    header_names: ["Authorization"],
+    created_at: "2026-11-26T09:00:00Z",
+    last_used_at: null,
+  };
+}
+
+function change(extra: Partial<AppChange> = {}): AppChange {
+  return {
+    connection,
+    name: "Cursor",
+    config_path: "~/.cursor/mcp.json",
+    entries: ["github"],
+    added: ["github"],
+    removed: [],
+    restart_needed: false,
+    ...extra,
+  };
+}
+
+describe("apps list", () => {
+  it("names an app's state", () => {
+    expect(appState(app("a", { connection }))).toBe("connected");
+    expect(appState(app("a", { installed: true }))).toBe("installed");
+    expect(appState(app("a"))).toBe("not-found");
+  });
+
+  it("groups connected, then installed, then the rest, keeping the engine's order", () => {
+    const groups = groupApps([
+      app("zed"),
+      app("cursor", { installed: true }),
+      app("codex", { connection, installed: true }),
+      app("goose", { installed: true }),
+    ]);
+    expect(groups.map((group) => [group.state, group.apps.map((a) => a.app)])).toEqual([
+      ["connected", ["codex"]],
+      ["installed", ["cursor", "goose"]],
+      ["not-found", ["zed"]],
+    ]);
+    expect(groupApps([app("zed")]).map((group) => group.title)).toEqual(["Not found on this computer"]);
+    expect(groupApps([])).toEqual([]);
+  });
+
+  it("counts pasted tokens", () => {
+    expect(pastedSecretsText(1)).toBe("1 token found in its settings");
+    expect(pastedSecretsText(3)).toBe("3 tokens found in its settings");
+  });
+
+  it("names the vaults in the connection's order", () => {
+    const vaults = [
+      { id: "vlt_b", display_name: "Backup" },
+      { id: "vlt_a", display_name: "Main" },
+    ] as Vault[];
+    expect(vaultNames(["vlt_a", "vlt_b", "vlt_x"], vaults)).toEqual(["Main", "Backup", "vlt_x"]);
+  });
+});
+
+describe("choosing vaults", () => {
+  it("adds a vault last and removes it again", () => {
+    expect(toggleVault(["a"], "b", true)).toEqual(["a", "b"]);
+    expect(toggleVault(["a", "b"], "a", false)).toEqual(["b"]);
+    expect(toggleVault(["a", "b"], "a", true)).toEqual(["b", "a"]);
+  });
+
+  it("moves a vault up, and leaves the first where it is", () => {
+    expect(moveVaultUp(["a", "b", "c"], 2)).toEqual(["a", "c", "b"]);
+    expect(moveVaultUp(["a", "b"], 0)).toEqual(["a", "b"]);
+    expect(moveVaultUp(["a", "b"], 5)).toEqual(["a", "b"]);
+  });
+
+  it("plans one entry per server, the first vault winning", () => {
+    const credentials = new Map([
+      ["vlt_a", [credential("vlt_a", "https://one.example/mcp")]],
+      ["vlt_b", [credential("vlt_b", "https://two.example/mcp"), credential("vlt_b", "https://one.example/mcp")]],
+    ]);
+    expect(plannedServers(["vlt_b", "vlt_a"], credentials)).toEqual([
+      { url: "https://two.example/mcp", vaultId: "vlt_b" },
+      { url: "https://one.example/mcp", vaultId: "vlt_b" },
+    ]);
+    expect(plannedServers(["vlt_a", "vlt_b"], credentials)).toEqual([
+      { url: "https://one.example/mcp", vaultId: "vlt_a" },
+      { url: "https://two.example/mcp", vaultId: "vlt_b" },
+    ]);
+    expect(plannedServers(["vlt_unknown"], credentials)).toEqual([]);
+    expect(plannedServers([], credentials)).toEqual([]);
+  });
+});
+
+describe("what a change did", () => {
+  it("says what was added and when to restart", () => {
+    const summary = summarizeChange(change({ restart_needed: true, name: "Claude Desktop" }), "connect");
+    expect(summary.headline).toBe("Connected Claude Desktop.");
+    expect(summary.added).toBe("Added to ~/.cursor/mcp.json: github.");
+    expect(summary.removed).toBeNull();
+    expect(summary.noServers).toBeNull();
+    expect(summary.restart).toBe("Restart Claude Desktop so it loads the change.");
+  });
+
+  it("says what was removed on disconnect", () => {
+    const summary = summarizeChange(
+      change({ connection: null, entries: [], added: [], removed: ["github", "jira"] }),
+      "disconnect",
+    );
+    expect(summary.headline).toBe("Disconnected Cursor.");
+    expect(summary.removed).toBe("Removed from ~/.cursor/mcp.json: github, jira.");
+    expect(summary.added).toBeNull();
+    expect(summary.noServers).toBeNull();
+    expect(summary.restart).toBeNull();
+  });
+
+  it("explains a connection whose vaults have no servers yet", () => {
+    const summary = summarizeChange(change({ entries: [], added: [] }), "connect");
+    expect(summary.noServers).toContain("no servers yet");
+    expect(summary.added).toBeNull();
+  });
+
+  it("says when nothing in the file changed", () => {
+    expect(summarizeChange(change({ added: [] }), "change").headline).toBe(
+      "Changed Cursor. Its entries in ~/.cursor/mcp.json stay as they were.",
+    );
+    expect(
+      summarizeChange(change({ connection: null, entries: [], added: [] }), "disconnect").headline,
+    ).toBe("Disconnected Cursor. Keybearer had no entries in ~/.cursor/mcp.json.");
+  });
+});

@@ -1,0 +1,115 @@
+// App connections for the Apps screen: the order apps are listed in, the
+// servers a choice of vaults gives an app, and what a change did, in words.
+// Pure functions; the engine decides (and re-checks) everything itself.
+import { plural } from "./format";
+import type { AppChange, AppStatus, Credential, Vault } from "./types";
+
+export type AppState = "connected" | "installed" | "not-found";
+
+export function appState(app: AppStatus): AppState {
+  if (app.connection) return "connected";
+  return app.installed ? "installed" : "not-found";
+}
+
+export const APP_STATE_LABELS: Record<AppState, string> = {
+  connected: "Connected",
+  installed: "Installed",
+  "not-found": "Not found on this computer",
+};
+
+export type AppGroup = { state: AppState; title: string; apps: AppStatus[] };
+
+const GROUP_TITLES: Record<AppState, string> = {
+  connected: "Connected",
+  installed: "On this computer",
+  "not-found": "Not found on this computer",
+};
+
+/** Connected apps first, then installed ones, then the rest; the engine's order within each. Empty groups are left out. */
+export function groupApps(apps: readonly AppStatus[]): AppGroup[] {
+  const order: AppState[] = ["connected", "installed", "not-found"];
+  return order
+    .map((state) => ({ state, title: GROUP_TITLES[state], apps: apps.filter((app) => appState(app) === state) }))
+    .filter((group) => group.apps.length > 0);
+}
+
+/** Adds a vault at the end of the order (it wins least), or takes it out. */
+export function toggleVault(order: readonly string[], id: string, on: boolean): string[] {
+  const others = order.filter((vaultId) => vaultId !== id);
+  return on ? [...others, id] : others;
+}
+
+/** Moves the vault at `index` one place up (towards winning). */
+export function moveVaultUp(order: readonly string[], index: number): string[] {
+  if (index <= 0 || index >= order.length) return [...order];
+  const next = [...order];
+  [next[index - 1], next[index]] = [next[index], next[index - 1]];
+  return next;
+}
+
+export type PlannedServer = { url: string; vaultId: string };
+
+/**
+ * The servers an app connected to these vaults (in this order) gets one entry
+ * each for, and the vault whose token it uses: the first vault with a
+ * credential for the address wins, as in the engine.
+ */
+export function plannedServers(
+  order: readonly string[],
+  credentialsByVault: ReadonlyMap<string, readonly Credential[]>,
+): PlannedServer[] {
+  const servers: PlannedServer[] = [];
+  for (const vaultId of order) {
+    for (const credential of credentialsByVault.get(vaultId) ?? []) {
+      if (!servers.some((server) => server.url === credential.mcp_server_url)) {
+        servers.push({ url: credential.mcp_server_url, vaultId });
+      }
+    }
+  }
+  return servers;
+}
+
+/** Vault names in the connection's order; a vault this window does not know shows its id. */
+export function vaultNames(ids: readonly string[], vaults: readonly Vault[]): string[] {
+  return ids.map((id) => vaults.find((vault) => vault.id === id)?.display_name ?? id);
+}
+
+/** "1 token found in its settings", "3 tokens found in its settings". */
+export function pastedSecretsText(count: number): string {
+  return `${plural(count, "token")} found in its settings`;
+}
+
+export type ChangeAction = "connect" | "change" | "disconnect";
+
+export type ChangeSummary = {
+  headline: string;
+  added: string | null;
+  removed: string | null;
+  /** Connected to vaults without servers: nothing was written yet. */
+  noServers: string | null;
+  restart: string | null;
+};
+
+const VERBS: Record<ChangeAction, string> = {
+  connect: "Connected",
+  change: "Changed",
+  disconnect: "Disconnected",
+};
+
+/** What connecting, changing or disconnecting did to the app's settings file. */
+export function summarizeChange(change: AppChange, action: ChangeAction): ChangeSummary {
+  const nothing = change.added.length === 0 && change.removed.length === 0;
+  let headline = `${VERBS[action]} ${change.name}.`;
+  if (nothing && action === "change") headline += ` Its entries in ${change.config_path} stay as they were.`;
+  if (nothing && action === "disconnect") headline += ` Keybearer had no entries in ${change.config_path}.`;
+  return {
+    headline,
+    added: change.added.length > 0 ? `Added to ${change.config_path}: ${change.added.join(", ")}.` : null,
+    removed: change.removed.length > 0 ? `Removed from ${change.config_path}: ${change.removed.join(", ")}.` : null,
+    noServers:
+      change.connection !== null && change.entries.length === 0
+        ? "These vaults have no servers yet. Add a credential to one of them and its entry is written then."
+        : null,
+    restart: change.restart_needed ? `Restart ${change.name} so it loads the change.` : null,
+  };
+}
