@@ -90,6 +90,11 @@ if [ "$purpose" = "test" ]; then
         echo "Installing the TypeScript MCP peers' npm packages"
         npm ci --prefix tests/mcp-peers-ts --no-audit --no-fund --loglevel=error
     fi
+    # The real AI agent clients the app-connection tests run (tests/agents), exactly as locked.
+    if [ ! -d tests/agents/node_modules ] || [ tests/agents/package-lock.json -nt tests/agents/node_modules/.package-lock.json ]; then
+        echo "Installing the agent clients' npm packages"
+        npm ci --prefix tests/agents --no-audit --no-fund --loglevel=error
+    fi
 fi
 if [ "$purpose" = "bench" ]; then
     # mcp-remote, for the bridge's start-up comparison (tests/bench-peers).

@@ -6,6 +6,8 @@
 #![allow(dead_code)] // each test file uses its own part of it
 
 #[cfg(unix)]
+pub mod agents;
+#[cfg(unix)]
 pub mod apps;
 #[cfg(unix)]
 pub mod session;
