@@ -11,6 +11,13 @@ pub fn list(
     limit: u32,
 ) -> Result<(), Error> {
     let events = engine.audit().events(vault, limit)?;
+    // Which app a connection is, for the BY column (a removed one by its id).
+    let apps: std::collections::HashMap<String, String> = engine
+        .connections()
+        .list()?
+        .into_iter()
+        .map(|c| (c.id, c.app))
+        .collect();
     out.either(&events, || {
         let rows: Vec<Vec<String>> = events
             .iter()
@@ -23,6 +30,13 @@ pub fn list(
                     opt(&event.vault_id),
                     opt(&event.credential_id),
                     opt(&event.upstream_url),
+                    match (&event.session_id, &event.connection_id) {
+                        (Some(session), _) => session.clone(),
+                        (None, Some(connection)) => apps
+                            .get(connection)
+                            .map_or_else(|| connection.clone(), |app| format!("app {app}")),
+                        (None, None) => String::new(),
+                    },
                     opt(&event.detail),
                 ]
             })
@@ -35,6 +49,7 @@ pub fn list(
                 "VAULT",
                 "CREDENTIAL",
                 "SERVER",
+                "BY",
                 "DETAIL",
             ],
             &rows,

@@ -322,8 +322,12 @@ fn secret_of(
         });
     for (name, value) in others.unwrap_or_default() {
         let taken = headers.iter().any(|h| h.name().eq_ignore_ascii_case(&name));
+        // Headers Keybearer sets itself (Content-Type, Accept, …) or cannot
+        // carry are left to the bridge, not copied into the credential.
         if !taken && !value.contains('$') && !value.contains("{env:") {
-            headers.push(SecretHeader::new(&name, value)?);
+            if let Ok(header) = SecretHeader::new(&name, value) {
+                headers.push(header);
+            }
         }
     }
     CredentialSecret::headers(headers)
