@@ -21,6 +21,7 @@ mod keys;
 pub mod logging;
 mod loopback;
 mod model;
+pub mod oauth;
 mod probe;
 pub mod proxy;
 mod recovery_key;

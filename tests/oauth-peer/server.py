@@ -1,0 +1,592 @@
+"""A local OAuth 2.1 authorization server and a token-protected MCP server,
+in one process, on the official MCP Python SDK (mcp.server.auth).
+
+Keybearer's OAuth tests start it, read the one JSON line it prints on stdout
+({"url": ..., "issuer": ..., "base": ...}) and sign in against it.
+
+    python server.py [--port 0] [--access-token-lifetime 5] [--issuer-path /tenant]
+                     [--metadata rfc8414|oidc] [--no-registration] [switches...]
+
+See README.md for the endpoints and the test switches. Nothing here is meant
+for anything but tests: the authorization endpoint approves every request
+without asking anyone.
+"""
+
+import argparse
+import asyncio
+import contextvars
+import hashlib
+import json
+import secrets
+import socket
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import uvicorn
+from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from mcp.server.auth.handlers.register import RegistrationHandler
+from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    RefreshToken,
+    RegistrationError,
+    TokenError,
+    construct_redirect_uri,
+)
+from mcp.server.auth.routes import build_metadata, build_resource_metadata_url
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.auth import InvalidRedirectUriError, InvalidScopeError, OAuthClientInformationFull, OAuthToken
+from mcp.shared.exceptions import MCPDeprecationWarning
+from pydantic import AnyHttpUrl, AnyUrl
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+warnings.simplefilter("ignore", MCPDeprecationWarning)
+
+SERVER_NAME = "keybearer-oauth-peer"
+# Every token carries `mcp`; the `admin` tool also needs `admin`.
+BASE_SCOPE = "mcp"
+EXTRA_SCOPE = "admin"
+VALID_SCOPES = [BASE_SCOPE, EXTRA_SCOPE]
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+CODE_LIFETIME = 300
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def same_resource(a: str | None, b: str) -> bool:
+    """RFC 8707 resource indicators compared as the SDK does: one trailing slash aside."""
+    return a is not None and a.rstrip("/") == b.rstrip("/")
+
+
+@dataclass
+class Switches:
+    """What a test may change while the server runs (POST /test/config)."""
+
+    access_token_lifetime: int = 5
+    # refresh_token grants fail with invalid_grant.
+    fail_refresh: bool = False
+    # The token endpoint answers 307 to /test/redirected-token (a client must not follow).
+    token_redirect: bool = False
+    # The authorization response carries an `iss` that is not this server's issuer.
+    wrong_iss: bool = False
+    # The authorization server metadata names another issuer than the one it is served for.
+    wrong_metadata_issuer: bool = False
+    # The metadata does not claim `authorization_response_iss_parameter_supported`.
+    no_iss_support: bool = False
+    # The 401 challenge has no resource_metadata (clients must use the well-known URLs).
+    omit_resource_metadata: bool = False
+    # The protected resource metadata names this URL as its authorization server.
+    advertise_as: str | None = None
+
+
+@dataclass
+class Stats:
+    registrations: int = 0
+    authorizations: int = 0
+    code_exchanges: int = 0
+    refreshes: int = 0
+    refresh_failures: int = 0
+    revocations: int = 0
+    resource_mismatches: int = 0
+    token_redirects: int = 0
+    redirect_followed: int = 0
+    insufficient_scope: int = 0
+
+
+SWITCHES = Switches()
+STATS = Stats()
+# The `resource` of the token request being handled (the SDK's token handler
+# does not hand it to the provider).
+TOKEN_RESOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("token_resource", default=None)
+
+
+class LoopbackClient(OAuthClientInformationFull):
+    """A registered client, with RFC 8252 §7.3 loopback redirects: any port
+    on a registered loopback redirect URI is accepted. Any scope the server
+    knows may be requested (scope step-up), not only the registered ones."""
+
+    def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
+        if redirect_uri is not None and redirect_uri.scheme == "http" and redirect_uri.host in LOOPBACK_HOSTS:
+            for registered in self.redirect_uris or []:
+                if (registered.scheme, registered.host, registered.path) == (
+                    redirect_uri.scheme,
+                    redirect_uri.host,
+                    redirect_uri.path,
+                ):
+                    return redirect_uri
+            raise InvalidRedirectUriError(f"Redirect URI '{redirect_uri}' not registered for client")
+        return super().validate_redirect_uri(redirect_uri)
+
+    def validate_scope(self, requested_scope: str | None) -> list[str] | None:
+        if requested_scope is None:
+            return None
+        scopes = requested_scope.split()
+        for scope in scopes:
+            if scope not in VALID_SCOPES:
+                raise InvalidScopeError(f"Unknown scope {scope}")
+        return scopes
+
+
+@dataclass
+class Provider:
+    """The SDK's OAuthAuthorizationServerProvider, in memory."""
+
+    issuer: str
+    resource: str
+    clients: dict[str, LoopbackClient] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    # access token -> the refresh token of the same grant, for revocation
+    families: dict[str, str] = field(default_factory=dict)
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        return self.clients.get(client_id)
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        for uri in client_info.redirect_uris or []:
+            if uri.scheme != "http" or uri.host not in ("127.0.0.1", "[::1]", "::1"):
+                raise RegistrationError("invalid_redirect_uri", "redirect URIs must be http://127.0.0.1:<port>/…")
+        client = LoopbackClient.model_validate(client_info.model_dump())
+        self.clients[client.client_id] = client
+        STATS.registrations += 1
+
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        if not same_resource(params.resource, self.resource):
+            STATS.resource_mismatches += 1
+            raise AuthorizeError("invalid_target", "resource must be this MCP server's URL")
+        code = secrets.token_urlsafe(32)
+        self.codes[code] = AuthorizationCode(
+            code=code,
+            scopes=params.scopes or [BASE_SCOPE],
+            expires_at=time.time() + CODE_LIFETIME,
+            client_id=client.client_id,
+            code_challenge=params.code_challenge,
+            redirect_uri=params.redirect_uri,
+            redirect_uri_provided_explicitly=params.redirect_uri_provided_explicitly,
+            resource=params.resource,
+        )
+        STATS.authorizations += 1
+        iss = self.issuer + "/not-this-issuer" if SWITCHES.wrong_iss else self.issuer
+        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=iss)
+
+    async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str):
+        code = self.codes.get(authorization_code)
+        return code if code and code.client_id == client.client_id else None
+
+    async def exchange_authorization_code(self, client: OAuthClientInformationFull, authorization_code) -> OAuthToken:
+        self.codes.pop(authorization_code.code, None)  # one use only
+        if not same_resource(TOKEN_RESOURCE.get(), authorization_code.resource or ""):
+            STATS.resource_mismatches += 1
+            raise TokenError("invalid_target", "resource must be the one the code was issued for")
+        STATS.code_exchanges += 1
+        return self._issue(client.client_id, authorization_code.scopes, authorization_code.resource)
+
+    async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str):
+        token = self.refresh_tokens.get(refresh_token)
+        return token if token and token.client_id == client.client_id else None
+
+    async def exchange_refresh_token(self, client, refresh_token: RefreshToken, scopes: list[str]) -> OAuthToken:
+        if SWITCHES.fail_refresh:
+            STATS.refresh_failures += 1
+            raise TokenError("invalid_grant", "The refresh token is no longer valid")
+        if not same_resource(TOKEN_RESOURCE.get(), refresh_token.resource or ""):
+            STATS.resource_mismatches += 1
+            raise TokenError("invalid_target", "resource must be the one the grant was issued for")
+        # Rotation: the old refresh token is gone once a new one is issued.
+        self._forget_refresh(refresh_token.token)
+        STATS.refreshes += 1
+        return self._issue(client.client_id, scopes, refresh_token.resource)
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        access = self.access_tokens.get(token)
+        if access is None or (access.expires_at is not None and access.expires_at < time.time()):
+            return None
+        return access
+
+    async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
+        STATS.revocations += 1
+        if isinstance(token, AccessToken):
+            refresh = self.families.get(token.token)
+            self.access_tokens.pop(token.token, None)
+            if refresh:
+                self._forget_refresh(refresh)
+        else:
+            self._forget_refresh(token.token)
+
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+        lifetime = SWITCHES.access_token_lifetime
+        access = "at_" + secrets.token_urlsafe(32)
+        refresh = "rt_" + secrets.token_urlsafe(32)
+        self.access_tokens[access] = AccessToken(
+            token=access,
+            client_id=client_id,
+            scopes=scopes,
+            expires_at=int(time.time()) + lifetime,
+            resource=resource,
+            claims={"iss": self.issuer},
+        )
+        self.refresh_tokens[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
+        self.families[access] = refresh
+        return OAuthToken(
+            access_token=access,
+            token_type="Bearer",
+            expires_in=lifetime,
+            scope=" ".join(scopes),
+            refresh_token=refresh,
+        )
+
+    def _forget_refresh(self, refresh: str) -> None:
+        """Drops a refresh token and the access tokens issued with it."""
+        self.refresh_tokens.pop(refresh, None)
+        for access in [a for a, r in self.families.items() if r == refresh]:
+            self.families.pop(access, None)
+            self.access_tokens.pop(access, None)
+
+
+class ProviderVerifier:
+    """The SDK's TokenVerifier over the provider's access tokens."""
+
+    def __init__(self, provider: Provider):
+        self.provider = provider
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        return await self.provider.load_access_token(token)
+
+
+
+
+def define_tools(server: MCPServer) -> None:
+    @server.tool()
+    def echo(text: str) -> str:
+        """Return the text unchanged."""
+        return text
+
+    @server.tool()
+    def whoami(ctx: Context) -> str:
+        """SHA-256 hex of the bearer token that this very request carried."""
+        headers = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+        auth = headers.get("authorization", "")
+        return sha256_hex(auth[7:] if auth.lower().startswith("bearer ") else "")
+
+    @server.tool()
+    def admin() -> str:
+        """Only for tokens with the `admin` scope (checked by ScopeGate before the call)."""
+        return "admin ok"
+
+
+class ScopeGate:
+    """ASGI middleware around the whole app.
+
+    - A POST to the MCP endpoint calling the `admin` tool with a valid token
+      that lacks the `admin` scope gets 403 with
+      `WWW-Authenticate: Bearer error="insufficient_scope", scope="mcp admin"`.
+    - The MCP endpoint's 401 challenge gets `scope="mcp"`, and loses its
+      `resource_metadata` when the switch says so.
+    """
+
+    def __init__(self, app, provider: Provider, mcp_path: str, metadata_url: str):
+        self.app = app
+        self.provider = provider
+        self.mcp_path = mcp_path
+        self.metadata_url = metadata_url
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != self.mcp_path:
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST":
+            body = b""
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+            if await self._lacks_admin_scope(scope, body):
+                STATS.insufficient_scope += 1
+                challenge = (
+                    f'Bearer error="insufficient_scope", scope="{BASE_SCOPE} {EXTRA_SCOPE}", '
+                    f'resource_metadata="{self.metadata_url}", '
+                    'error_description="The admin tool needs the admin scope"'
+                )
+                payload = json.dumps({"error": "insufficient_scope"}).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 403,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(payload)).encode()),
+                            (b"www-authenticate", challenge.encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": payload})
+                return
+            receive = replay(body, receive)
+
+        async def send_rewritten(message):
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                headers = []
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"www-authenticate":
+                        value = self._rewrite_challenge(value.decode("latin-1")).encode("latin-1")
+                    headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_rewritten)
+
+    def _rewrite_challenge(self, challenge: str) -> str:
+        parts = [p.strip() for p in challenge[len("Bearer ") :].split(", ")]
+        if SWITCHES.omit_resource_metadata:
+            parts = [p for p in parts if not p.startswith("resource_metadata=")]
+        parts.append(f'scope="{BASE_SCOPE}"')
+        return "Bearer " + ", ".join(parts)
+
+    async def _lacks_admin_scope(self, scope, body: bytes) -> bool:
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return False
+        if not isinstance(message, dict) or message.get("method") != "tools/call":
+            return False
+        if (message.get("params") or {}).get("name") != "admin":
+            return False
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        auth = headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            return False  # the SDK answers 401
+        access = await self.provider.load_access_token(auth[7:])
+        return access is not None and EXTRA_SCOPE not in access.scopes
+
+
+def replay(body: bytes, receive):
+    sent = False
+
+    async def receive_again():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return receive_again
+
+
+class RequestLog:
+    """One stderr line per request: method, path, status. No query, no headers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_logged(message):
+            if message["type"] == "http.response.start":
+                log(f'{scope["method"]} {scope["path"]} {message["status"]}')
+            await send(message)
+
+        await self.app(scope, receive, send_logged)
+
+
+def build_app(base: str, args) -> tuple[object, str, str]:
+    issuer = base + args.issuer_path
+    mcp_url = base + "/mcp"
+    provider = Provider(issuer=issuer, resource=mcp_url)
+
+    server = MCPServer(
+        name=SERVER_NAME,
+        token_verifier=ProviderVerifier(provider),
+        auth=AuthSettings(
+            issuer_url=AnyHttpUrl(issuer),
+            resource_server_url=AnyHttpUrl(mcp_url),
+            required_scopes=[BASE_SCOPE],
+            validate_token_resource=True,
+        ),
+        log_level="WARNING",
+    )
+    define_tools(server)
+
+    registration = ClientRegistrationOptions(
+        enabled=not args.no_registration, valid_scopes=VALID_SCOPES, default_scopes=[BASE_SCOPE]
+    )
+    metadata = build_metadata(
+        AnyHttpUrl(issuer), None, registration, RevocationOptions(enabled=True)
+    ).model_dump(mode="json", exclude_none=True)
+    metadata["issuer"] = issuer
+    metadata["token_endpoint_auth_methods_supported"] = ["none", "client_secret_post", "client_secret_basic"]
+
+    authenticator = ClientAuthenticator(provider)
+    token_handler = TokenHandler(provider, authenticator)
+
+    async def token(request: Request) -> Response:
+        if SWITCHES.token_redirect:
+            STATS.token_redirects += 1
+            return RedirectResponse(base + "/test/redirected-token", status_code=307)
+        form = await request.form()  # cached: the SDK's handler reads the same form
+        resource = form.get("resource")
+        reset = TOKEN_RESOURCE.set(resource if isinstance(resource, str) else None)
+        try:
+            return await token_handler.handle(request)
+        finally:
+            TOKEN_RESOURCE.reset(reset)
+
+    async def revoke(request: Request) -> Response:
+        # RFC 7009 with the SDK's client authentication and provider. Not the
+        # SDK's RevocationHandler: it demands a client_secret field even from
+        # a public client (token_endpoint_auth_method "none").
+        try:
+            client = await authenticator.authenticate_request(request)
+        except AuthenticationError as e:
+            return JSONResponse({"error": "invalid_client", "error_description": e.message}, status_code=401)
+        form = await request.form()
+        value = form.get("token")
+        if not isinstance(value, str) or not value:
+            return JSONResponse({"error": "invalid_request", "error_description": "token is missing"}, status_code=400)
+        found = await provider.load_access_token(value) or await provider.load_refresh_token(client, value)
+        if found is not None and found.client_id == client.client_id:
+            await provider.revoke_token(found)
+        return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+    async def redirected_token(request: Request) -> Response:
+        STATS.redirect_followed += 1
+        return await token_handler.handle(request)
+
+    async def as_metadata(request: Request) -> Response:
+        document = dict(metadata)
+        document["authorization_response_iss_parameter_supported"] = not SWITCHES.no_iss_support
+        if SWITCHES.wrong_metadata_issuer:
+            document["issuer"] = issuer + "/someone-else"
+        return JSONResponse(document)
+
+    def protected_resource(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "resource": mcp_url,
+                "authorization_servers": [SWITCHES.advertise_as or issuer],
+                "scopes_supported": [BASE_SCOPE],
+                "bearer_methods_supported": ["header"],
+                "resource_name": SERVER_NAME,
+            }
+        )
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(STATS.__dict__)
+
+    async def config(request: Request) -> Response:
+        try:
+            changes = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "send a JSON object"}, status_code=400)
+        for name, value in (changes or {}).items():
+            if not hasattr(SWITCHES, name):
+                return JSONResponse({"error": f"unknown switch {name}"}, status_code=400)
+            setattr(SWITCHES, name, value)
+        return JSONResponse(SWITCHES.__dict__)
+
+    async def fail_refresh(request: Request) -> Response:
+        SWITCHES.fail_refresh = True
+        return JSONResponse(SWITCHES.__dict__)
+
+    as_routes = [
+        Route("/authorize", AuthorizationHandler(provider).handle, methods=["GET", "POST"]),
+        Route("/token", token, methods=["POST"]),
+        Route("/revoke", revoke, methods=["POST"]),
+    ]
+    if not args.no_registration:
+        as_routes.append(Route("/register", RegistrationHandler(provider, registration).handle, methods=["POST"]))
+
+    well_known = "/.well-known/oauth-authorization-server" if args.metadata == "rfc8414" else "/.well-known/openid-configuration"
+    routes = [
+        Route(well_known + args.issuer_path, as_metadata, methods=["GET"]),
+        Route("/.well-known/oauth-protected-resource/mcp", protected_resource, methods=["GET"]),
+        Route("/.well-known/oauth-protected-resource", protected_resource, methods=["GET"]),
+        Route("/test/stats", stats, methods=["GET"]),
+        Route("/test/config", config, methods=["POST"]),
+        Route("/test/fail-refresh", fail_refresh, methods=["POST"]),
+        Route("/test/redirected-token", redirected_token, methods=["POST"]),
+    ]
+    routes += [Mount(args.issuer_path, routes=as_routes)] if args.issuer_path else as_routes
+
+    app = server.streamable_http_app()
+    # Ours first: Starlette takes the first matching route.
+    app.router.routes[0:0] = routes
+    metadata_url = str(build_resource_metadata_url(AnyHttpUrl(mcp_url)))
+    return RequestLog(ScopeGate(app, provider, "/mcp", metadata_url)), mcp_url, issuer
+
+
+async def serve(args) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", args.port))
+    except OSError as e:
+        sys.exit(f"cannot bind 127.0.0.1:{args.port}: {e.strerror}")
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app, mcp_url, issuer = build_app(base, args)
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        print(json.dumps({"url": mcp_url, "issuer": issuer, "base": base}), flush=True)
+    await task
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--access-token-lifetime", type=int, default=5, metavar="SECONDS")
+    parser.add_argument(
+        "--issuer-path",
+        default="",
+        help="serve the authorization server under this path (e.g. /tenant): issuer http://127.0.0.1:PORT/tenant",
+    )
+    parser.add_argument(
+        "--metadata",
+        choices=["rfc8414", "oidc"],
+        default="rfc8414",
+        help="serve the AS metadata at /.well-known/oauth-authorization-server (rfc8414) "
+        "or only at /.well-known/openid-configuration (oidc)",
+    )
+    parser.add_argument("--no-registration", action="store_true", help="no dynamic client registration")
+    for name in ("fail-refresh", "token-redirect", "wrong-iss", "wrong-metadata-issuer", "no-iss-support", "omit-resource-metadata"):
+        parser.add_argument(f"--{name}", action="store_true", help="start with this test switch on")
+    parser.add_argument("--advertise-as", metavar="URL", help="name this authorization server in the resource metadata")
+    args = parser.parse_args()
+    if args.issuer_path and (not args.issuer_path.startswith("/") or args.issuer_path.endswith("/")):
+        parser.error("--issuer-path looks like /tenant")
+    SWITCHES.access_token_lifetime = args.access_token_lifetime
+    SWITCHES.fail_refresh = args.fail_refresh
+    SWITCHES.token_redirect = args.token_redirect
+    SWITCHES.wrong_iss = args.wrong_iss
+    SWITCHES.wrong_metadata_issuer = args.wrong_metadata_issuer
+    SWITCHES.no_iss_support = args.no_iss_support
+    SWITCHES.omit_resource_metadata = args.omit_resource_metadata
+    SWITCHES.advertise_as = args.advertise_as
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
