@@ -254,7 +254,7 @@ pub enum VaultAction {
 }
 
 /// What kind of secret a credential holds; a bearer token unless told.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SecretArgs {
     /// Send this header instead of a bearer token (repeat for several); each
     /// value is read in turn, never from an argument.
@@ -264,6 +264,26 @@ pub struct SecretArgs {
     /// password or API token is read like a token.
     #[arg(long, value_name = "USER", conflicts_with = "headers")]
     pub basic: Option<String>,
+    /// Sign in with OAuth: opens (or prints) the server's sign-in page, then
+    /// keeps the sign-in fresh. No token is typed.
+    #[arg(long, conflicts_with_all = ["headers", "basic", "from_json"])]
+    pub oauth: bool,
+    /// With --oauth: a client id registered with the service beforehand (for
+    /// services without dynamic registration, e.g. GitHub). A client secret,
+    /// if it has one, is read like a token.
+    #[arg(long, value_name = "ID", requires = "oauth")]
+    pub client_id: Option<String>,
+    /// With --client-id: read the client's secret (for a confidential client)
+    /// like a token.
+    #[arg(long, requires = "client_id")]
+    pub client_secret: bool,
+    /// With --oauth: the scopes to ask for (space-separated).
+    #[arg(long, value_name = "SCOPES", requires = "oauth")]
+    pub scope: Option<String>,
+    /// Read an `mcp_oauth` credential as JSON on standard input (the fields
+    /// the hosted vault APIs use: access_token, expires_at, refresh {…}).
+    #[arg(long, conflicts_with_all = ["headers", "basic"])]
+    pub from_json: bool,
 }
 
 #[derive(Debug, Subcommand)]

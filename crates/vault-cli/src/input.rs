@@ -57,7 +57,16 @@ pub fn read_token() -> Result<AccessToken, Error> {
 pub fn read_credential_secret(
     args: &SecretArgs,
     same_headers: Option<&[String]>,
+    url: &str,
 ) -> Result<CredentialSecret, Error> {
+    if args.oauth {
+        return crate::commands::sign_in::sign_in(url, args);
+    }
+    if args.from_json {
+        let json = read_stdin_secret("credential JSON")?;
+        let stored = vault_core::oauth::StoredOAuth::from_api_json(url, json.as_bytes())?;
+        return Ok(CredentialSecret::OAuth(Box::new(stored)));
+    }
     if let Some(user) = &args.basic {
         let secret = read_secret(
             &format!("Password or API token of {user} (input is hidden): "),
@@ -99,6 +108,11 @@ pub fn read_credential_secret(
         .map(|(name, value)| SecretHeader::new(name, value.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     CredentialSecret::headers(headers)
+}
+
+/// An OAuth client's secret (a confidential client registered beforehand).
+pub fn read_client_secret() -> Result<Zeroizing<String>, Error> {
+    read_secret("Client secret (input is hidden): ", "client secret")
 }
 
 pub fn read_recovery_key() -> Result<UserSecret, Error> {

@@ -233,8 +233,10 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::SessionNotRunning
         | C::NotShown
         | C::AppConfig
+        | C::OAuthFailed
         | C::Internal
         | C::NotInApp => return None,
+        C::SignInRequired => "Sign in again: `keybearer credential add --oauth --vault V --url URL` replaces the credential.",
     })
 }
 
@@ -255,6 +257,7 @@ fn exit_code(error: &Error) -> u8 {
         C::Integrity => 7,
         C::SchemaTooNew => 8,
         C::AppConfig => 9,
+        C::SignInRequired | C::OAuthFailed => 11,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

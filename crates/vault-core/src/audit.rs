@@ -93,6 +93,8 @@ event_kinds! {
     CredentialReplaced => "credential.replaced",
     CredentialTested => "credential.tested",
     CredentialUsed => "credential.used",
+    CredentialRefreshed => "credential.refreshed",
+    CredentialSignInNeeded => "credential.sign_in_needed",
     SessionStarted => "session.started",
     SessionExited => "session.exited",
     SessionStopped => "session.stopped",

@@ -153,6 +153,9 @@ pub enum CredentialSecret {
     Bearer(AccessToken),
     /// Sent as these headers, as they are.
     Headers(Vec<SecretHeader>),
+    /// An OAuth grant: its access token is sent as a bearer token, and the
+    /// proxy and the bridge refresh it (`tokens::Tokens`).
+    OAuth(Box<crate::oauth::StoredOAuth>),
 }
 
 impl From<AccessToken> for CredentialSecret {
@@ -195,13 +198,14 @@ impl CredentialSecret {
         match self {
             Self::Bearer(_) => CredentialType::StaticBearer,
             Self::Headers(_) => CredentialType::Headers,
+            Self::OAuth(_) => CredentialType::McpOauth,
         }
     }
 
     /// The names of the headers it sends (no values).
     pub fn header_names(&self) -> Vec<String> {
         match self {
-            Self::Bearer(_) => vec!["Authorization".to_string()],
+            Self::Bearer(_) | Self::OAuth(_) => vec!["Authorization".to_string()],
             Self::Headers(headers) => headers.iter().map(|h| h.name.clone()).collect(),
         }
     }
@@ -222,6 +226,13 @@ impl CredentialSecret {
                     )
                 })
                 .collect(),
+            Self::OAuth(stored) => vec![(
+                "Authorization",
+                Zeroizing::new(format!(
+                    "Bearer {}",
+                    stored.grant.access_token.expose_secret()
+                )),
+            )],
         }
     }
 
@@ -242,6 +253,9 @@ impl CredentialSecret {
     /// The plaintext `tokens::seal` encrypts.
     pub(crate) fn to_sealable(&self) -> Zeroizing<Vec<u8>> {
         match self {
+            // Serialising owned strings cannot fail; an empty blob would not
+            // open, so a failure here surfaces as an integrity error.
+            Self::OAuth(stored) => stored.to_sealed_json().unwrap_or_default(),
             Self::Bearer(token) => Zeroizing::new(token.expose().as_bytes().to_vec()),
             Self::Headers(headers) => {
                 let size = 16
@@ -278,6 +292,9 @@ impl CredentialSecret {
                     .collect::<Option<Vec<_>>>()?;
                 Self::headers(headers).ok()
             }
+            CredentialType::McpOauth => crate::oauth::StoredOAuth::from_sealed_json(plain)
+                .ok()
+                .map(|stored| Self::OAuth(Box::new(stored))),
         }
     }
 }

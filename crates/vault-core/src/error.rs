@@ -100,6 +100,15 @@ pub enum Error {
     #[error("{0}")]
     AppConfig(#[from] app_configs::Error),
 
+    /// OAuth sign-in or refresh failed; the message says what to do.
+    #[error("{0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
+
+    /// The OAuth credential of a server can no longer be refreshed: the
+    /// user must sign in again (the credential is marked so).
+    #[error("The sign-in for {url} has expired or was withdrawn, and Keybearer could not renew it. Sign in again in Keybearer (the credential's \"Sign in again\" button, or `keybearer credential add --oauth`).")]
+    SignInRequired { url: String },
+
     /// A secret meant to be shown once could not be shown; nothing was stored.
     #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
     NotShown(String),
@@ -150,6 +159,11 @@ impl Error {
             Self::SessionNotRunning { .. } => ErrorCode::SessionNotRunning,
             Self::NotShown(_) => ErrorCode::NotShown,
             Self::AppConfig(_) => ErrorCode::AppConfig,
+            Self::OAuth(error) if error.needs_sign_in() => ErrorCode::SignInRequired,
+            Self::OAuth(crate::oauth::OAuthError::InvalidInput { .. })
+            | Self::OAuth(crate::oauth::OAuthError::InsecureUrl(_)) => ErrorCode::InvalidInput,
+            Self::OAuth(_) => ErrorCode::OAuthFailed,
+            Self::SignInRequired { .. } => ErrorCode::SignInRequired,
         }
     }
 }
@@ -191,6 +205,8 @@ pub enum ErrorCode {
     SessionNotRunning,
     NotShown,
     AppConfig,
+    SignInRequired,
+    OAuthFailed,
     Internal,
     NotInApp,
 }
@@ -226,6 +242,8 @@ impl ErrorCode {
             Self::SessionNotRunning => "session_not_running",
             Self::NotShown => "not_shown",
             Self::AppConfig => "app_config",
+            Self::SignInRequired => "sign_in_required",
+            Self::OAuthFailed => "oauth_failed",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }

@@ -25,6 +25,7 @@ pub mod oauth;
 mod probe;
 pub mod proxy;
 mod recovery_key;
+mod refresh;
 mod resolve;
 mod secret;
 mod server_url;

@@ -91,6 +91,9 @@ pub enum CredentialType {
     StaticBearer,
     /// Headers of its own (`X-API-Key`, `Authorization: Basic …`, …).
     Headers,
+    /// An OAuth grant Keybearer refreshes (access token, expiry, refresh
+    /// token, client registration).
+    McpOauth,
 }
 
 impl CredentialType {
@@ -98,6 +101,7 @@ impl CredentialType {
         match self {
             Self::StaticBearer => "static_bearer",
             Self::Headers => "headers",
+            Self::McpOauth => "mcp_oauth",
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct Credential {
     pub credential_type: CredentialType,
     /// The headers it sends (names only; `Authorization` for a bearer token).
     pub header_names: Vec<String>,
+    /// An OAuth credential whose refresh failed: the user must sign in again.
+    pub needs_sign_in: bool,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
 }

@@ -57,11 +57,10 @@ impl InjectableToken {
             CredentialSecret::Headers(headers) => headers
                 .first()
                 .map_or("", crate::credential_secret::SecretHeader::expose_value),
+            CredentialSecret::OAuth(stored) => stored.grant.access_token.expose_secret(),
         }
     }
 
-    // Direct mode (sessions, Unix) hands the whole secret over.
-    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn secret(&self) -> &CredentialSecret {
         &self.0
     }
@@ -195,6 +194,8 @@ struct Inner {
     data_dir: PathBuf,
     master: MasterKey,
     readers: Vec<Mutex<Reader>>,
+    /// One OAuth refresh per credential at a time (`refresh.rs`).
+    refreshing: crate::refresh::RefreshLocks,
 }
 
 #[derive(Default)]
@@ -266,6 +267,7 @@ impl Tokens {
                 data_dir: data_dir.to_path_buf(),
                 master,
                 readers,
+                refreshing: crate::refresh::RefreshLocks::default(),
             }),
         })
     }
@@ -276,9 +278,64 @@ impl Tokens {
     /// (the proxy passes the normalised credential URL): the cache is keyed
     /// by it as given.
     pub fn lookup(&self, vault_ids: &[String], url: &str) -> Result<Option<Arc<Injection>>> {
+        let found = self.lookup_cached(vault_ids, url)?;
+        if self.kept_fresh(found.as_deref())? {
+            return self.lookup_cached(vault_ids, url);
+        }
+        Ok(found)
+    }
+
+    fn lookup_cached(&self, vault_ids: &[String], url: &str) -> Result<Option<Arc<Injection>>> {
         let mut guard = self.reader();
         let (caches, store, before) = self.fresh(&mut guard)?;
         caches.injection(store, &self.inner.master, before, vault_ids, url)
+    }
+
+    /// An OAuth credential marked "sign in again" is refused; one about to
+    /// expire is refreshed first (`refresh.rs`). True when it was refreshed,
+    /// so the caller looks it up again.
+    fn kept_fresh(&self, found: Option<&Injection>) -> Result<bool> {
+        let Some(injection) = found else {
+            return Ok(false);
+        };
+        let credential = &injection.resolution.credential;
+        if credential.needs_sign_in {
+            return Err(Error::SignInRequired {
+                url: credential.mcp_server_url.clone(),
+            });
+        }
+        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+            return Ok(false);
+        };
+        if !crate::refresh::due(injection.token.secret()) {
+            return Ok(false);
+        }
+        crate::refresh::refresh(
+            &self.inner.data_dir,
+            &self.inner.master,
+            &self.inner.refreshing,
+            &credential.id,
+            &stored.grant.access_token,
+            false,
+        )?;
+        Ok(true)
+    }
+
+    /// The server refused this injection's credential (401): an OAuth
+    /// grant is refreshed once (unless another request already did), so the
+    /// next lookup gets the new one. Other kinds: nothing to do.
+    pub fn refused(&self, injection: &Injection) -> Result<()> {
+        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+            return Ok(());
+        };
+        crate::refresh::refresh(
+            &self.inner.data_dir,
+            &self.inner.master,
+            &self.inner.refreshing,
+            &injection.resolution.credential.id,
+            &stored.grant.access_token,
+            true,
+        )
     }
 
     /// The same for an app connection's bridge: the connection's vaults are
@@ -315,7 +372,12 @@ impl Tokens {
             // Its vaults were all deleted: it has no credential at all.
             return Ok(None);
         }
-        caches.injection(store, &self.inner.master, before, &vault_ids, url)
+        let found = caches.injection(store, &self.inner.master, before, &vault_ids, url)?;
+        drop(guard);
+        if self.kept_fresh(found.as_deref())? {
+            return self.lookup(&vault_ids, url);
+        }
+        Ok(found)
     }
 
     /// The reader's connection, opened if needed, and its caches, dropped if

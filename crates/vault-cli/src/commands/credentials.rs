@@ -25,6 +25,10 @@ pub fn print_table(credentials: &[Credential]) {
                     vault_core::CredentialType::Headers => {
                         format!("headers: {}", credential.header_names.join(", "))
                     }
+                    vault_core::CredentialType::McpOauth if credential.needs_sign_in => {
+                        "oauth: SIGN IN AGAIN".to_string()
+                    }
+                    vault_core::CredentialType::McpOauth => "oauth".to_string(),
                 },
                 credential.created_at.to_rfc3339(),
                 when(credential.last_used_at),
@@ -50,7 +54,8 @@ pub fn add(
     vault_core::normalize_server_url(url)?;
     let vault = engine.catalog().vault(vault)?;
     super::unlock(engine)?;
-    let secret = input::read_credential_secret(secret, None)?;
+    let url = vault_core::normalize_server_url(url)?;
+    let secret = input::read_credential_secret(secret, None, &url)?;
     let credential = engine.catalog().add_credential(
         &vault.id,
         NewCredential {
@@ -99,7 +104,12 @@ pub fn replace(
     super::unlock(engine)?;
     let same = (old.credential_type == vault_core::CredentialType::Headers)
         .then_some(old.header_names.as_slice());
-    let secret = input::read_credential_secret(secret, same)?;
+    // An OAuth credential is replaced by signing in again, unless told otherwise.
+    let told =
+        secret.oauth || secret.from_json || secret.basic.is_some() || !secret.headers.is_empty();
+    let mut args = secret.clone();
+    args.oauth |= old.credential_type == vault_core::CredentialType::McpOauth && !told;
+    let secret = input::read_credential_secret(&args, same, &old.mcp_server_url)?;
     let new = engine.catalog().replace_secret(&old.id, secret)?;
     out.either(&json!({ "replaced": old.id, "credential": new }), || {
         outln!(

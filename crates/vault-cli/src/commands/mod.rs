@@ -6,6 +6,7 @@ pub mod events;
 #[cfg(unix)]
 pub mod sessions;
 pub mod setup;
+pub mod sign_in;
 pub mod vaults;
 
 use vault_core::{Engine, Error, KeyProtection};

@@ -84,6 +84,14 @@ impl Failure {
 
 pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
 
+/// What a request is sent with: the credential's headers, the use to
+/// record, and the OAuth grant it carries, if it is one.
+type Authorized = (
+    Headers,
+    Option<CredentialUse>,
+    Option<std::sync::Arc<crate::tokens::Injection>>,
+);
+
 /// Headers to add to a request; the values are secret (marked sensitive).
 pub(crate) type Headers = Vec<(http::HeaderName, HeaderValue)>;
 
@@ -136,10 +144,11 @@ impl Link {
         })
     }
 
-    /// This request's credential headers, and the use to record (vaults only).
-    fn authorize(&self, method: &str) -> Result<(Headers, Option<CredentialUse>), Failure> {
+    /// This request's credential headers, the use to record (vaults only),
+    /// and the injection when it is an OAuth grant (to renew on a 401).
+    fn authorize(&self, method: &str) -> Result<Authorized, Failure> {
         let (connection_id, tokens) = match &self.source {
-            Source::Fixed(headers) => return Ok((headers.clone(), None)),
+            Source::Fixed(headers) => return Ok((headers.clone(), None, None)),
             Source::Vaults {
                 connection_id,
                 tokens,
@@ -178,16 +187,68 @@ impl Link {
             detail: None,
             at: Timestamp::now(),
         };
-        Ok((authorization, Some(used)))
+        let oauth = (credential.credential_type == crate::model::CredentialType::McpOauth)
+            .then(|| std::sync::Arc::clone(&injection));
+        Ok((authorization, Some(used), oauth))
     }
 
     /// Sends `request` to `uri` (the server's origin) with the credential,
     /// and records the use with the status that came back.
     pub(crate) async fn send(
         &self,
-        mut request: Request<Full<Bytes>>,
+        request: Request<Full<Bytes>>,
     ) -> Result<Response<Incoming>, Failure> {
-        let (headers, mut used) = self.authorize(request.method().as_str())?;
+        let (parts, body) = request.into_parts();
+        let again = (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+            body.clone(),
+        );
+        let first = self.send_once(Request::from_parts(parts, body)).await;
+        match first {
+            // An OAuth grant the server refused: renewed once, then the
+            // request goes again with the new one.
+            Err((Failure::Refused(401), Some(refused))) => {
+                let Source::Vaults {
+                    tokens: Ok(tokens), ..
+                } = &self.source
+                else {
+                    return Err(Failure::Refused(401));
+                };
+                let tokens = tokens.clone();
+                let renewed = tokio::task::spawn_blocking(move || tokens.refused(&refused)).await;
+                match renewed {
+                    Ok(Ok(())) => {}
+                    Ok(Err(crate::Error::SignInRequired { .. })) => {
+                        return Err(Failure::Unavailable(
+                            format!("The sign-in for {} has expired and could not be renewed. Sign in again in Keybearer.", self.server_url),
+                            "sign_in_required",
+                        ))
+                    }
+                    _ => return Err(Failure::Refused(401)),
+                }
+                let (method, uri, headers, body) = again;
+                let mut request = Request::new(body);
+                *request.method_mut() = method;
+                *request.uri_mut() = uri;
+                *request.headers_mut() = headers;
+                self.send_once(request)
+                    .await
+                    .map_err(|(failure, _)| failure)
+            }
+            other => other.map_err(|(failure, _)| failure),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        mut request: Request<Full<Bytes>>,
+    ) -> Result<Response<Incoming>, (Failure, Option<std::sync::Arc<crate::tokens::Injection>>)>
+    {
+        let (headers, mut used, oauth) = self
+            .authorize(request.method().as_str())
+            .map_err(|f| (f, None))?;
         if let Some(authority) = request.uri().authority() {
             if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
                 request.headers_mut().insert(HOST, host);
@@ -207,7 +268,7 @@ impl Link {
                 }
                 match response.status() {
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                        Err(Failure::Refused(response.status().as_u16()))
+                        Err((Failure::Refused(response.status().as_u16()), oauth))
                     }
                     _ => Ok(response),
                 }
@@ -217,7 +278,7 @@ impl Link {
                 if let Some(used) = used.as_mut() {
                     used.detail = Some(reason.clone());
                 }
-                Err(Failure::Unreachable(reason))
+                Err((Failure::Unreachable(reason), None))
             }
         };
         if let Some(used) = used {

@@ -49,6 +49,20 @@ impl Catalog<'_> {
     }
 
     pub fn delete_credential(&mut self, id: &str) -> Result<Credential> {
+        // An OAuth grant is revoked at the service once it is gone from here
+        // (RFC 7009, when the service offers it): read it while it exists.
+        let grant = match rows::get(self.store.conn(), id.trim()) {
+            Ok(found) if found.credential_type == crate::model::CredentialType::McpOauth => self
+                .ring
+                .master(self.store)
+                .ok()
+                .and_then(|master| tokens::open_stored(self.store.conn(), &master, &found.id).ok())
+                .and_then(|(_, secret)| match secret {
+                    CredentialSecret::OAuth(stored) => Some(stored),
+                    _ => None,
+                }),
+            _ => None,
+        };
         let tx = self.store.write()?;
         let credential = rows::get(&tx, id.trim())?;
         rows::delete(&tx, &credential.id)?;
@@ -67,6 +81,16 @@ impl Catalog<'_> {
         tx.commit()?;
         self.store.checkpoint();
         tracing::info!(credential_id = %credential.id, "credential deleted");
+        if let Some(stored) = grant {
+            // Best effort, on a thread of its own (the OAuth client blocks and
+            // may be called from an async caller); the deletion stands either way.
+            let revoked = std::thread::scope(|scope| scope.spawn(|| stored.revoke()).join());
+            match revoked {
+                Ok(Ok(outcome)) => tracing::info!(?outcome, "OAuth grant revoked"),
+                Ok(Err(error)) => tracing::warn!(code = error.code(), "OAuth grant not revoked"),
+                Err(_) => tracing::warn!("OAuth revocation failed unexpectedly"),
+            }
+        }
         Ok(credential)
     }
 
@@ -182,6 +206,7 @@ pub(super) fn insert(
         mcp_server_url: url,
         credential_type: new.secret.kind(),
         header_names: new.secret.header_names(),
+        needs_sign_in: false,
         created_at: Timestamp::now(),
         last_used_at: None,
     };

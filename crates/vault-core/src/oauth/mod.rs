@@ -19,6 +19,7 @@
 //! `Debug` output carries a token, a code, a verifier or a client secret.
 //! Blocking: callers on an async runtime run it on a blocking thread.
 
+mod api;
 mod challenge;
 mod discovery;
 mod error;
@@ -87,6 +88,9 @@ pub struct OAuthGrant {
     /// When the access token expires (Unix seconds); `None` when the server
     /// did not say (then only a 401 tells).
     pub expires_at: Option<i64>,
+    /// When it was obtained (Unix seconds), so a refresh can come before
+    /// expiry in proportion to its lifetime; `None` for grants handed in.
+    pub obtained_at: Option<i64>,
     /// After a refresh: the new one if the server rotated it, else the old one.
     pub refresh_token: Option<OAuthSecret>,
     /// The granted scopes (space-separated), as the server said or as asked.
@@ -232,6 +236,7 @@ mod tests {
             access_token: OAuthSecret::new("at_visible-in-no-output".into()),
             token_type: "Bearer".into(),
             expires_at: Some(100),
+            obtained_at: None,
             refresh_token: Some(OAuthSecret::new("rt_visible-in-no-output".into())),
             scope: Some("mcp".into()),
         };
@@ -242,6 +247,7 @@ mod tests {
         assert!(!grant.expires_within(80, 10));
         let unknown = OAuthGrant {
             expires_at: None,
+            obtained_at: None,
             ..grant
         };
         assert!(!unknown.expires_within(i64::MAX, 10));

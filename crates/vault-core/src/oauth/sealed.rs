@@ -55,6 +55,7 @@ struct GrantRef<'a> {
     access_token: &'a str,
     token_type: &'a str,
     expires_at: Option<i64>,
+    obtained_at: Option<i64>,
     refresh_token: Option<&'a str>,
     scope: Option<&'a str>,
 }
@@ -86,6 +87,8 @@ struct SealedGrant {
     access_token: String,
     token_type: String,
     expires_at: Option<i64>,
+    #[serde(default)]
+    obtained_at: Option<i64>,
     refresh_token: Option<String>,
     scope: Option<String>,
 }
@@ -132,6 +135,7 @@ impl StoredOAuth {
                 access_token: grant.access_token.expose_secret(),
                 token_type: &grant.token_type,
                 expires_at: grant.expires_at,
+                obtained_at: grant.obtained_at,
                 refresh_token: grant.refresh_token.as_ref().map(OAuthSecret::expose_secret),
                 scope: grant.scope.as_deref(),
             },
@@ -192,6 +196,7 @@ impl StoredOAuth {
                 access_token: OAuthSecret::new(grant.access_token),
                 token_type: grant.token_type,
                 expires_at: grant.expires_at,
+                obtained_at: grant.obtained_at,
                 refresh_token: grant.refresh_token.map(OAuthSecret::new),
                 scope: grant.scope,
             },
@@ -222,6 +227,7 @@ mod tests {
                 access_token: OAuthSecret::new("at_secret".into()),
                 token_type: "Bearer".into(),
                 expires_at: Some(1_767_225_600),
+                obtained_at: Some(1_767_222_000),
                 refresh_token: Some(OAuthSecret::new("rt_secret".into())),
                 scope: Some("mcp admin".into()),
             },

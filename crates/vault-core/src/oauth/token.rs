@@ -268,6 +268,7 @@ fn grant_from(
         access_token,
         token_type: "Bearer".to_string(),
         expires_at,
+        obtained_at: Some(super::now()),
         refresh_token,
         scope,
     })

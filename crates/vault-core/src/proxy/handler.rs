@@ -193,8 +193,12 @@ async fn forward(
     }
     parts.uri = uri;
     parts.version = Version::HTTP_11;
-    // Keep only the ids: the opened token is not held while the server thinks.
+    // Keep only the ids: the opened token is not held while the server
+    // thinks. An OAuth grant is kept (it is in the cache anyway) so a 401
+    // can renew exactly the grant that was refused.
     let credential = injection.resolution.credential.clone();
+    let oauth = (credential.credential_type == crate::model::CredentialType::McpOauth)
+        .then(|| Arc::clone(&injection));
     drop(injection);
 
     let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
@@ -231,6 +235,16 @@ async fn forward(
         }
     };
     route.audit.record(used(Some(response.status()), None));
+    if response.status() == StatusCode::UNAUTHORIZED {
+        if let Some(refused) = oauth {
+            // Renewed for the next request (this one's body is gone).
+            let tokens = route.tokens.clone();
+            let renewed = tokio::task::spawn_blocking(move || tokens.refused(&refused)).await;
+            if let Ok(Err(error)) = renewed {
+                tracing::warn!(code = %error.code(), "OAuth renewal after a 401 failed");
+            }
+        }
+    }
     tracing::debug!(
         session_id = %route.session_id,
         method = %method,
@@ -291,6 +305,15 @@ fn credential_headers(
 fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    // The credential is Keybearer's business: an upstream challenge (with
+    // its OAuth `resource_metadata`) would invite the agent to sign in by
+    // itself, through the proxy. The status stays; the invitation goes.
+    if matches!(
+        parts.status,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
+        parts.headers.remove(WWW_AUTHENTICATE);
+    }
     if parts.status.is_redirection() {
         // Never followed here. A Location on the upstream's own origin is
         // learned as a path the token may go to and, when absolute, pointed

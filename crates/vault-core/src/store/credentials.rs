@@ -5,8 +5,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::error::{Error, Result};
 use crate::model::{Credential, CredentialType, Protocol, Timestamp};
 
-const COLUMNS: &str =
-    "id, vault_id, mcp_server_url, protocol, created_at, last_used_at, type, header_names";
+const COLUMNS: &str = "id, vault_id, mcp_server_url, protocol, created_at, last_used_at, type, \
+     header_names, needs_sign_in";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
     let protocol: String = row.get(3)?;
@@ -14,6 +14,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
     let credential_type = match kind.as_str() {
         "static_bearer" => CredentialType::StaticBearer,
         "headers" => CredentialType::Headers,
+        "mcp_oauth" => CredentialType::McpOauth,
         other => {
             return Err(rusqlite::Error::FromSqlConversionFailure(
                 6,
@@ -35,6 +36,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
         },
         credential_type,
         header_names: serde_json::from_str(&names).unwrap_or_default(),
+        needs_sign_in: row.get::<_, i64>(8)? != 0,
         created_at: Timestamp(row.get(4)?),
         last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
     })
@@ -110,7 +112,7 @@ pub(crate) fn get_sealed(conn: &Connection, id: &str) -> Result<(Credential, Vec
     conn.query_row(
         &format!("SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"),
         [id],
-        |row| Ok((from_row(row)?, row.get(8)?)),
+        |row| Ok((from_row(row)?, row.get(9)?)),
     )
     .optional()?
     .ok_or_else(|| Error::not_found("credential", id))
@@ -127,6 +129,23 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
     if conn.execute("DELETE FROM credentials WHERE id = ?1", [id])? == 0 {
         return Err(Error::not_found("credential", id));
     }
+    Ok(())
+}
+
+/// A refreshed OAuth grant, sealed; clears "sign in again".
+pub(crate) fn update_sealed(conn: &Connection, id: &str, sealed: &[u8]) -> Result<()> {
+    conn.execute(
+        "UPDATE credentials SET sealed_token = ?2, needs_sign_in = 0 WHERE id = ?1",
+        params![id, sealed],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn mark_needs_sign_in(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE credentials SET needs_sign_in = 1 WHERE id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/0007_credential_kinds.sql"),
     ),
+    (8, include_str!("../../migrations/0008_sign_in_state.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -1,0 +1,194 @@
+//! `keybearer credential add --oauth` as a user runs it, against the real
+//! test authorization server (official Python SDK, `tests/oauth-peer`):
+//! the CLI prints the sign-in address, a "browser" follows it, the grant is
+//! sealed; an app's bridge then reaches the server with it across several
+//! expiries (the grant refreshed and stored by the bridge's processes);
+//! deleting the credential revokes the grant at the service. And the API
+//! parity path: an `mcp_oauth` credential given as JSON on stdin.
+
+#![cfg(unix)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::apps::{entry_for, python_client};
+use support::session::{repo_root, venv_python, Home};
+
+struct Peer {
+    url: String,
+    base: String,
+    child: Child,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_peer(lifetime: &str) -> Peer {
+    let mut child = Command::new(venv_python())
+        .arg(repo_root().join("tests/oauth-peer/server.py"))
+        .args(["--port", "0", "--access-token-lifetime", lifetime])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("oauth peer");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let value: Value = serde_json::from_str(&line).expect("json");
+    Peer {
+        url: value["url"].as_str().expect("url").to_string(),
+        base: value["base"].as_str().expect("base").to_string(),
+        child,
+    }
+}
+
+fn stats(peer: &Peer) -> Value {
+    let output = Command::new("curl")
+        .args(["-s", &format!("{}/test/stats", peer.base)])
+        .output()
+        .expect("curl");
+    serde_json::from_slice(&output.stdout).expect("stats")
+}
+
+/// Runs `credential add --oauth`, and plays the browser: the first https?
+/// address on stderr is followed (the service approves at once and sends
+/// the browser back to Keybearer's listener).
+fn add_with_sign_in(h: &Home, url: &str) -> String {
+    let mut child = h
+        .command(&[
+            "--json",
+            "credential",
+            "add",
+            "--vault",
+            "Work",
+            "--url",
+            url,
+            "--oauth",
+        ])
+        .env("PATH", "/usr/bin:/bin") // no xdg-open here: the address is printed
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("keybearer");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines.next().expect("an address").expect("line");
+        let trimmed = line.trim();
+        if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+            break trimmed.to_string();
+        }
+    };
+    let followed = Command::new("curl")
+        .args(["-s", "-L", "--max-time", "30", &address])
+        .output()
+        .expect("curl");
+    assert!(
+        String::from_utf8_lossy(&followed.stdout).contains("Signed in"),
+        "the browser came back to Keybearer"
+    );
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let output = child.wait_with_output().expect("wait");
+    assert!(output.status.success(), "{rest:?}");
+    let added: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(added["type"], "mcp_oauth");
+    added["id"].as_str().expect("id").to_string()
+}
+
+#[test]
+fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
+    let h = Home::new();
+    let peer = start_peer("2");
+    h.vault("Work", "development");
+    let id = add_with_sign_in(&h, &peer.url);
+    let listed = h.run(&["credential", "list", "--vault", "Work"], "").ok();
+    assert!(listed.stdout.contains("oauth"), "{}", listed.stdout);
+
+    h.apps(&["apps", "connect", "claude-code", "--vault", "Work"])
+        .ok();
+    let entries = h.claude_code_entries();
+    let entry = entry_for(&entries, &peer.url);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..3 {
+        let run = python_client(entry, &["--tool", "whoami"]);
+        assert!(run.ok, "{} {}", run.answer, run.stderr);
+        seen.insert(
+            run.answer["result"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        std::thread::sleep(Duration::from_millis(2200));
+    }
+    assert!(seen.len() >= 2, "renewed between calls: {seen:?}");
+    assert!(stats(&peer)["refreshes"].as_u64().unwrap_or(0) >= 2);
+    let events = h
+        .run(&["--json", "events", "--limit", "100"], "")
+        .ok()
+        .json();
+    assert!(events
+        .as_array()
+        .expect("events")
+        .iter()
+        .any(|e| e["kind"] == "credential.refreshed"));
+
+    h.run(&["credential", "delete", &id, "--yes"], "").ok();
+    assert!(
+        stats(&peer)["revocations"].as_u64().unwrap_or(0) >= 1,
+        "revoked at the service"
+    );
+}
+
+#[test]
+fn an_mcp_oauth_credential_can_be_given_as_json() {
+    let h = Home::new();
+    h.vault("Work", "development");
+    let url = "https://mcp.example.com/mcp";
+    let json = r#"{"type":"mcp_oauth","access_token":"tok_json_access","expires_at":"2099-01-01T00:00:00Z",
+        "refresh":{"client_id":"c1","refresh_token":"tok_json_refresh","token_endpoint":"https://auth.example.com/token",
+                   "token_endpoint_auth":{"type":"client_secret_basic","client_secret":"tok_json_client"}}}"#;
+    let added = h
+        .run(
+            &[
+                "--json",
+                "credential",
+                "add",
+                "--vault",
+                "Work",
+                "--url",
+                url,
+                "--from-json",
+            ],
+            json,
+        )
+        .ok()
+        .json();
+    assert_eq!(added["type"], "mcp_oauth");
+    let bad = h
+        .run(
+            &["credential", "add", "--vault", "Work", "--url", "https://b.example.com/mcp", "--from-json"],
+            r#"{"access_token":"tok_json_bad","refresh":{"client_id":"c","refresh_token":"tok_json_r2","token_endpoint":"http://auth.example.com/t"}}"#,
+        )
+        .code(2);
+    assert!(bad.stderr.contains("https"), "{}", bad.stderr);
+    for secret in [
+        "tok_json_access",
+        "tok_json_refresh",
+        "tok_json_client",
+        "tok_json_bad",
+        "tok_json_r2",
+    ] {
+        h.assert_nowhere(secret);
+    }
+    let _ = std::io::stdout().flush();
+}
