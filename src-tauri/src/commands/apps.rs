@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tauri::State;
-use vault_core::{AppChange, AppEnvironment, AppStatus, Apps, Engine, ErrorCode};
+use vault_core::{
+    AppChange, AppEnvironment, AppStatus, Apps, Engine, ErrorCode, ImportOutcome, PastedSecret,
+};
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};
@@ -73,6 +75,50 @@ pub async fn sync_apps(state: State<'_, AppState>) -> IpcResult<AppSync> {
             }
         }
         Ok(sync)
+    })
+    .await
+}
+
+/// The secrets pasted into the app's settings file: where, never what.
+#[tauri::command]
+pub async fn pasted_secrets(
+    state: State<'_, AppState>,
+    app: String,
+) -> IpcResult<Vec<PastedSecret>> {
+    with_apps(&state, Program::Expected, move |apps| {
+        apps.pasted_secrets(&app)
+    })
+    .await
+}
+
+/// Moves the app's pasted tokens into `vault` (the file as it was is kept
+/// sealed for undo); other connected apps then follow the new credentials.
+#[tauri::command]
+pub async fn import_app(
+    state: State<'_, AppState>,
+    app: String,
+    vault: String,
+) -> IpcResult<ImportOutcome> {
+    let outcome = with_apps(&state, Program::Installed, move |apps| {
+        apps.import(&app, &vault)
+    })
+    .await?;
+    // Best effort, like every `follow`: the import itself succeeded.
+    let _ = state
+        .with_engine(|engine| {
+            follow(engine);
+            Ok(())
+        })
+        .await;
+    Ok(outcome)
+}
+
+/// Writes the app's settings file back as it was before the last import,
+/// tokens included; the imported credentials stay in the vault.
+#[tauri::command]
+pub async fn undo_app_import(state: State<'_, AppState>, app: String) -> IpcResult<AppChange> {
+    with_apps(&state, Program::Expected, move |apps| {
+        apps.undo_import(&app)
     })
     .await
 }

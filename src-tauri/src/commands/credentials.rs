@@ -1,11 +1,18 @@
-//! Credentials. Tokens only ever travel UI → Rust; no command returns one.
+//! Credentials. Secrets (tokens, header values) only ever travel UI → Rust,
+//! as a [`SecretInput`]; no command returns one.
 //! After a change, connected apps' entries follow (`apps::follow`).
 
-use tauri::State;
-use vault_core::{AccessToken, ConnectionTest, Credential, NewCredential, Protocol, UrlCheck};
+use std::sync::Arc;
 
-use crate::error::IpcResult;
-use crate::state::AppState;
+use serde::Serialize;
+use tauri::State;
+use vault_core::{
+    ConnectionTest, Credential, CredentialSecret, Engine, NewCredential, Protocol, UrlCheck,
+};
+
+use super::secret_input::SecretInput;
+use crate::error::{IpcError, IpcResult};
+use crate::state::{trace_ipc_answer, AppState};
 
 #[tauri::command]
 pub async fn list_credentials(
@@ -23,37 +30,34 @@ pub async fn add_credential(
     vault_id: String,
     mcp_server_url: String,
     protocol: Option<Protocol>,
-    access_token: String,
+    secret: SecretInput,
 ) -> IpcResult<Credential> {
-    state
-        .run(move |engine| {
-            let new = NewCredential {
-                mcp_server_url,
-                protocol,
-                secret: AccessToken::new(access_token)?.into(),
-            };
-            let credential = engine.catalog().add_credential(&vault_id, new)?;
-            super::apps::follow(engine);
-            Ok(credential)
-        })
-        .await
+    with_secret(&state, secret, move |engine, secret| {
+        let new = NewCredential {
+            mcp_server_url,
+            protocol,
+            secret,
+        };
+        let credential = engine.catalog().add_credential(&vault_id, new)?;
+        super::apps::follow(engine);
+        Ok(credential)
+    })
+    .await
 }
 
+/// Rotation for any kind (a token, headers, Basic); the kind may change.
 #[tauri::command]
 pub async fn replace_token(
     state: State<'_, AppState>,
     id: String,
-    access_token: String,
+    secret: SecretInput,
 ) -> IpcResult<Credential> {
-    state
-        .run(move |engine| {
-            let credential = engine
-                .catalog()
-                .replace_token(&id, AccessToken::new(access_token)?)?;
-            super::apps::follow(engine);
-            Ok(credential)
-        })
-        .await
+    with_secret(&state, secret, move |engine, secret| {
+        let credential = engine.catalog().replace_secret(&id, secret)?;
+        super::apps::follow(engine);
+        Ok(credential)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -70,7 +74,7 @@ pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcRes
 #[tauri::command]
 pub async fn check_server_url(url: String) -> IpcResult<UrlCheck> {
     let answer = vault_core::check_server_url(&url).map_err(Into::into);
-    crate::state::trace_ipc_answer(&answer);
+    trace_ipc_answer(&answer);
     answer
 }
 
@@ -78,18 +82,18 @@ pub async fn check_server_url(url: String) -> IpcResult<UrlCheck> {
 pub async fn test_connection(
     mcp_server_url: String,
     protocol: Option<Protocol>,
-    access_token: String,
+    secret: SecretInput,
 ) -> IpcResult<ConnectionTest> {
-    let job = move || {
-        let token = vault_core::CredentialSecret::from(AccessToken::new(access_token)?);
-        vault_core::test_connection(&mcp_server_url, protocol, &token)
-    };
+    let input = Arc::new(secret);
+    let inside = Arc::clone(&input);
+    let job = move || vault_core::test_connection(&mcp_server_url, protocol, &inside.to_secret()?);
     // A network probe: keep it off the UI thread and off the engine lock.
     let answer = tauri::async_runtime::spawn_blocking(job)
         .await
-        .map_err(|_| crate::error::IpcError::internal("connection test failed"))?
+        .map_err(|_| IpcError::internal("connection test failed"))?
         .map_err(Into::into);
-    crate::state::trace_ipc_answer(&answer);
+    let answer = input.redact(answer);
+    trace_ipc_answer(&answer);
     answer
 }
 
@@ -101,4 +105,26 @@ pub async fn test_saved_credential(
     state
         .run(move |engine| engine.catalog().test_saved_credential(&id))
         .await
+}
+
+/// Runs `job` on the engine's blocking thread with the input validated into
+/// the engine's secret; the answer is redacted of the input's values before
+/// it is traced or sent. The input is wiped when the last copy is dropped.
+async fn with_secret<T, F>(state: &AppState, input: SecretInput, job: F) -> IpcResult<T>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut Engine, CredentialSecret) -> vault_core::Result<T> + Send + 'static,
+{
+    let input = Arc::new(input);
+    let inside = Arc::clone(&input);
+    let answer = state
+        .with_engine(move |engine| {
+            let secret = inside.to_secret()?;
+            drop(inside);
+            job(engine, secret)
+        })
+        .await;
+    let answer = input.redact(answer);
+    trace_ipc_answer(&answer);
+    answer
 }

@@ -52,6 +52,9 @@ macro_rules! with_app_commands {
             apps::change_app,
             apps::disconnect_app,
             apps::sync_apps,
+            apps::pasted_secrets,
+            apps::import_app,
+            apps::undo_app_import,
         }
     };
 }

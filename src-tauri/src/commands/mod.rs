@@ -9,6 +9,7 @@ pub mod apps;
 pub mod credentials;
 pub mod environments;
 pub mod events;
+pub mod secret_input;
 #[cfg(unix)]
 pub mod sessions;
 /// Sessions are not available on this platform yet: the same commands, each

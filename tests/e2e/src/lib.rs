@@ -91,7 +91,8 @@ impl Drop for Guard {
 }
 
 /// An MCP server from the official Python SDK that accepts exactly one
-/// bearer token, read from a file on every request (so tests can rotate it).
+/// bearer token, read from a file on every request (so tests can rotate it),
+/// or in header mode exactly one set of headers.
 pub struct McpServer {
     pub url: String,
     token_file: PathBuf,
@@ -104,10 +105,36 @@ impl McpServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, token).expect("token file");
-        let mut child = Command::new(python())
+        let mut command = Command::new(python());
+        command
             .arg(repo_root().join("tests/mcp-peers/server.py"))
             .args(["--transport", transport, "--port", "0"])
-            .env("MCP_TEST_TOKEN_FILE", &token_file)
+            .env("MCP_TEST_TOKEN_FILE", &token_file);
+        Self::spawn(command, dir, token_file)
+    }
+
+    /// Header mode (Streamable HTTP): the server demands exactly these
+    /// headers, with these values, and no bearer token.
+    pub fn start_with_headers(headers: &[(&str, &str)]) -> Self {
+        let required: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), serde_json::Value::from(*value)))
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token_file = dir.path().join("token");
+        let mut command = Command::new(python());
+        command
+            .arg(repo_root().join("tests/mcp-peers/server.py"))
+            .args(["--transport", "streamable_http", "--port", "0"])
+            .env(
+                "MCP_TEST_HEADERS",
+                serde_json::Value::Object(required).to_string(),
+            );
+        Self::spawn(command, dir, token_file)
+    }
+
+    fn spawn(mut command: Command, dir: tempfile::TempDir, token_file: PathBuf) -> Self {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -1,8 +1,10 @@
 //! App connections in the desktop app's real window: connect Cursor to a
 //! vault through the Apps screen, check its settings file on disk (a bridge
 //! entry, no token, the rest of the file kept), watch the entries follow a
-//! credential added in the window, then disconnect. The app runs with its
-//! own HOME, so the apps' settings files live in a throwaway folder.
+//! credential added in the window, then disconnect; and import: move the
+//! token pasted into Claude Code's settings into a vault, then undo it. The
+//! app runs with its own HOME, so the apps' settings files live in a
+//! throwaway folder.
 
 mod common;
 
@@ -179,10 +181,8 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
     assert_eq!(path, "~/.cursor/mcp.json");
     let pasted = wait_card_text(&window, "claude-code", "app-pasted", |t| !t.is_empty()).await;
     assert!(pasted.contains("1 token found in its settings"), "{pasted}");
-    assert!(
-        pasted.contains("keybearer apps import claude-code"),
-        "{pasted}"
-    );
+    let import = wait_card_text(&window, "claude-code", "app-import-open", |t| !t.is_empty()).await;
+    assert_eq!(import, "Move them into Keybearer…");
     let problem = wait_card_text(&window, "codex", "app-problem", |t| !t.is_empty()).await;
     assert!(problem.contains("cannot be read"), "{problem}");
     assert!(problem.contains("not changed"), "{problem}");
@@ -304,5 +304,129 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
         std::fs::read_to_string(&codex_file).expect("Codex settings"),
         "[mcp_servers.broken\ncommand = \"x\"\n"
     );
+    window.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apps_import_moves_a_pasted_token_into_a_vault_and_undo_gives_the_file_back() {
+    require_environment();
+    let data = tempfile::tempdir().expect("data dir");
+    let home = tempfile::tempdir().expect("home");
+    let claude_file = home.path().join(".claude.json");
+    let before = claude_code_settings();
+    std::fs::write(&claude_file, &before).expect("Claude Code settings");
+    let program = app_binary()
+        .parent()
+        .expect("target folder")
+        .join("keybearer")
+        .canonicalize()
+        .expect("the keybearer CLI is built next to the app (cargo build -p vault-cli)");
+
+    let home_str = home.path().display().to_string();
+    let window = Window::launch_with_env(data.path(), &[("HOME", &home_str)]).await;
+    set_up(&window).await;
+    create_vault(&window, "Imported").await;
+
+    // The card offers the import; the dialog shows where the token is, not what.
+    window.click("nav-apps").await;
+    wait_card_text(&window, "claude-code", "app-pasted", |t| {
+        t.contains("1 token found")
+    })
+    .await;
+    click_in_card(&window, "claude-code", "app-import-open").await;
+    window.el("app-import-dialog").await;
+    let found = window
+        .wait_text("app-import-found", |text| text.contains("linear"))
+        .await;
+    assert!(found.contains("https://mcp.linear.app/mcp"), "{found}");
+    assert!(found.contains("Authorization header"), "{found}");
+    assert!(found.contains("Will be moved"), "{found}");
+    let vault = window.el("app-import-vault").await;
+    let chosen = vault.prop("value").await.ok().flatten().unwrap_or_default();
+    assert!(
+        chosen.starts_with("vlt_"),
+        "a vault is preselected: {chosen}"
+    );
+    assert!(vault.text().await.unwrap_or_default().contains("Imported"));
+    window.screenshot("16-apps-import").await;
+
+    // Continue: the confirmation says what will change; then move the token.
+    window.click("app-import-submit").await;
+    let plan = window
+        .wait_text("app-import-plan", |text| text.contains("Imported"))
+        .await;
+    assert!(plan.contains("linear"), "{plan}");
+    assert!(plan.contains("Undo import"), "{plan}");
+    assert!(plan.contains("connect Claude Code to Imported"), "{plan}");
+    assert_eq!(
+        std::fs::read_to_string(&claude_file).expect("settings"),
+        before,
+        "nothing changes before the confirmation"
+    );
+    window.click("app-import-submit").await;
+    let result = window
+        .wait_text("app-import-result", |text| text.contains("Moved"))
+        .await;
+    assert!(
+        result.contains("Moved 1 token from Claude Code's settings into Imported."),
+        "{result}"
+    );
+    assert!(
+        result.contains("linear now starts Keybearer's bridge"),
+        "{result}"
+    );
+    assert!(result.contains("Restart Claude Code"), "{result}");
+    wait_card_text(&window, "claude-code", "app-state", |t| t == "Connected").await;
+    let vaults = wait_card_text(&window, "claude-code", "app-vaults", |t| !t.is_empty()).await;
+    assert!(vaults.contains("Imported"), "{vaults}");
+    assert!(
+        window.all("app-pasted").await.is_empty(),
+        "no pasted token is left"
+    );
+
+    // On disk: the entry starts the bridge and holds no token.
+    let text = std::fs::read_to_string(&claude_file).expect("settings");
+    assert!(
+        !text.contains(PASTED_TOKEN),
+        "the token is still in the file:\n{text}"
+    );
+    let settings: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        bridge_entries(&settings, &program),
+        [(
+            "linear".to_string(),
+            "https://mcp.linear.app/mcp".to_string()
+        )]
+    );
+
+    // Undo: the confirmation says the tokens go back too; the file is as before.
+    click_in_card(&window, "claude-code", "app-undo-import-open").await;
+    let confirm = window.text("confirm-dialog").await;
+    assert!(confirm.contains("~/.claude.json"), "{confirm}");
+    assert!(confirm.contains("tokens included"), "{confirm}");
+    assert!(confirm.contains("stay in the vault"), "{confirm}");
+    window.click("confirm-undo-import").await;
+    window
+        .wait_text("app-import-result", |text| {
+            text.contains("Put ~/.claude.json back as it was before the import.")
+        })
+        .await;
+    assert_eq!(
+        std::fs::read(&claude_file).expect("settings"),
+        before.as_bytes(),
+        "undo gives the file back byte for byte"
+    );
+    wait_card_text(&window, "claude-code", "app-state", |t| t != "Connected").await;
+    wait_card_text(&window, "claude-code", "app-pasted", |t| {
+        t.contains("1 token found")
+    })
+    .await;
+    assert!(window.all("app-undo-import-open").await.is_empty());
+
+    // The token never reached the window; the data folder holds it sealed only.
+    assert!(!window.page_source().await.contains(PASTED_TOKEN));
+    assert!(!window.ipc_answers().contains(PASTED_TOKEN));
+    let leaked = files_containing(data.path(), PASTED_TOKEN.as_bytes());
+    assert!(leaked.is_empty(), "the pasted token in {leaked:?}");
     window.quit().await;
 }

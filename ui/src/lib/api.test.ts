@@ -5,6 +5,7 @@ const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke }));
 
 const api = await import("./api");
+type SecretInput = import("./types").SecretInput;
 
 beforeEach(() => {
   invoke.mockReset();
@@ -37,18 +38,32 @@ describe("commands and arguments", () => {
     ["listCredentials", ["vlt_1"], "list_credentials", { vaultId: "vlt_1" }],
     [
       "addCredential",
-      ["vlt_1", "https://a.example/mcp", "sse", "tok"],
+      ["vlt_1", "https://a.example/mcp", "sse", { kind: "bearer", token: "tok" }],
       "add_credential",
-      { vaultId: "vlt_1", mcpServerUrl: "https://a.example/mcp", protocol: "sse", accessToken: "tok" },
+      {
+        vaultId: "vlt_1",
+        mcpServerUrl: "https://a.example/mcp",
+        protocol: "sse",
+        secret: { kind: "bearer", token: "tok" },
+      },
     ],
-    ["replaceToken", ["crd_1", "tok"], "replace_token", { id: "crd_1", accessToken: "tok" }],
+    [
+      "replaceToken",
+      ["crd_1", { kind: "basic", user: "ada@example.com", secret: "s" }],
+      "replace_token",
+      { id: "crd_1", secret: { kind: "basic", user: "ada@example.com", secret: "s" } },
+    ],
     ["deleteCredential", ["crd_1"], "delete_credential", { id: "crd_1" }],
     ["checkServerUrl", ["https://a.example"], "check_server_url", { url: "https://a.example" }],
     [
       "testConnection",
-      ["https://a.example/mcp", "streamable_http", "tok"],
+      ["https://a.example/mcp", "streamable_http", { kind: "headers", headers: [{ name: "X-API-Key", value: "k" }] }],
       "test_connection",
-      { mcpServerUrl: "https://a.example/mcp", protocol: "streamable_http", accessToken: "tok" },
+      {
+        mcpServerUrl: "https://a.example/mcp",
+        protocol: "streamable_http",
+        secret: { kind: "headers", headers: [{ name: "X-API-Key", value: "k" }] },
+      },
     ],
     ["testSavedCredential", ["crd_1"], "test_saved_credential", { id: "crd_1" }],
     ["listEvents", [null, 200], "list_events", { vaultId: null, limit: 200 }],
@@ -57,6 +72,9 @@ describe("commands and arguments", () => {
     ["changeApp", ["cursor", ["vlt_2"]], "change_app", { app: "cursor", vaults: ["vlt_2"] }],
     ["disconnectApp", ["cursor"], "disconnect_app", { app: "cursor" }],
     ["syncApps", [], "sync_apps", undefined],
+    ["pastedSecrets", ["claude-code"], "pasted_secrets", { app: "claude-code" }],
+    ["importApp", ["claude-code", "vlt_1"], "import_app", { app: "claude-code", vault: "vlt_1" }],
+    ["undoAppImport", ["claude-code"], "undo_app_import", { app: "claude-code" }],
   ] as const)("%s(%j) invokes %s", async (name, args, command, expected) => {
     const fn = api[name] as (...a: unknown[]) => Promise<unknown>;
     await expect(fn(...args)).resolves.toBe("result");
@@ -75,12 +93,32 @@ describe("errors", () => {
   it("never lets a token through in an error message", async () => {
     const token = "ghp_S3cr3tT0kenValue";
     invoke.mockRejectedValue(`invalid args for command: ${token}`);
-    const error = await api.addCredential("vlt_1", "https://a.example/mcp", null, token).catch((e) => e);
+    const error = await api
+      .addCredential("vlt_1", "https://a.example/mcp", null, { kind: "bearer", token })
+      .catch((e) => e);
     expect(JSON.stringify(error)).not.toContain(token);
-    const replaced = await api.replaceToken("crd_1", token).catch((e) => e);
+    const replaced = await api.replaceToken("crd_1", { kind: "bearer", token }).catch((e) => e);
     expect(JSON.stringify(replaced)).not.toContain(token);
-    const tested = await api.testConnection("https://a.example/mcp", "sse", token).catch((e) => e);
+    const tested = await api
+      .testConnection("https://a.example/mcp", "sse", { kind: "bearer", token })
+      .catch((e) => e);
     expect(JSON.stringify(tested)).not.toContain(token);
+  });
+
+  it("never lets a header value or a Basic password through either", async () => {
+    const value = "key_V4lu3OfTheHeader";
+    const password = "atl_ApiT0kenOfAda";
+    invoke.mockRejectedValue(`invalid args: ${value} ${password}`);
+    const headers: SecretInput = { kind: "headers", headers: [{ name: "X-API-Key", value }] };
+    const basic: SecretInput = { kind: "basic", user: "ada@example.com", secret: password };
+    for (const secret of [headers, basic]) {
+      const added = await api.addCredential("vlt_1", "https://a.example/mcp", null, secret).catch((e) => e);
+      const replaced = await api.replaceToken("crd_1", secret).catch((e) => e);
+      const tested = await api.testConnection("https://a.example/mcp", "sse", secret).catch((e) => e);
+      for (const error of [added, replaced, tested]) {
+        expect(error.message).not.toContain(secret.kind === "headers" ? value : password);
+      }
+    }
   });
 
   it("masks passphrases and recovery keys too", async () => {

@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { Command } from "./bindings/Command";
 import { notInAppError, toIpcError } from "./errors";
+import { inputValues } from "./secretInput";
 import type {
   AppChange,
   AppStatus,
@@ -12,10 +13,13 @@ import type {
   Credential,
   Environment,
   Event,
+  ImportOutcome,
+  PastedSecret,
   PresetAvailability,
   Protocol,
   RecoveryKeyReveal,
   Resolution,
+  SecretInput,
   ServerActivity,
   Session,
   SessionEnded,
@@ -97,33 +101,21 @@ export const deleteVault = (id: string) => call<Vault>("delete_vault", { id });
 export const listCredentials = (vaultId: string) =>
   call<Credential[]>("list_credentials", { vaultId });
 
-export const addCredential = (
-  vaultId: string,
-  mcpServerUrl: string,
-  protocol: Protocol | null,
-  accessToken: string,
-) =>
-  call<Credential>(
-    "add_credential",
-    { vaultId, mcpServerUrl, protocol, accessToken },
-    [accessToken],
-  );
+/** The secret's values are masked in any error message. */
+export const addCredential = (vaultId: string, mcpServerUrl: string, protocol: Protocol | null, secret: SecretInput) =>
+  call<Credential>("add_credential", { vaultId, mcpServerUrl, protocol, secret }, inputValues(secret));
 
-/** Returns the new credential; the old id no longer exists afterwards. */
-export const replaceToken = (id: string, accessToken: string) =>
-  call<Credential>("replace_token", { id, accessToken }, [accessToken]);
+/** Any kind may replace any kind. Returns the new credential; the old id no longer exists afterwards. */
+export const replaceToken = (id: string, secret: SecretInput) =>
+  call<Credential>("replace_token", { id, secret }, inputValues(secret));
 
 export const deleteCredential = (id: string) => call<Credential>("delete_credential", { id });
 
 export const checkServerUrl = (url: string) => call<UrlCheck>("check_server_url", { url });
 
 /** Slow: the engine may wait up to about 10 seconds for the server. */
-export const testConnection = (mcpServerUrl: string, protocol: Protocol, accessToken: string) =>
-  call<ConnectionTest>(
-    "test_connection",
-    { mcpServerUrl, protocol, accessToken },
-    [accessToken],
-  );
+export const testConnection = (mcpServerUrl: string, protocol: Protocol, secret: SecretInput) =>
+  call<ConnectionTest>("test_connection", { mcpServerUrl, protocol, secret }, inputValues(secret));
 
 export const testSavedCredential = (id: string) =>
   call<ConnectionTest>("test_saved_credential", { id });
@@ -179,6 +171,15 @@ export const disconnectApp = (app: string) => call<AppChange>("disconnect_app", 
 
 /** Brings every connected app's entries in line with its vaults. */
 export const syncApps = () => call<AppSync>("sync_apps");
+
+/** The tokens pasted into the app's settings: where, never what. */
+export const pastedSecrets = (app: string) => call<PastedSecret[]>("pasted_secrets", { app });
+
+/** Moves the app's pasted tokens into `vault`; the file as it was is kept sealed for `undoAppImport`. */
+export const importApp = (app: string, vault: string) => call<ImportOutcome>("import_app", { app, vault });
+
+/** Puts the app's settings file back as it was before the import; the credentials stay in the vault. */
+export const undoAppImport = (app: string) => call<AppChange>("undo_app_import", { app });
 
 async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
   if (!connected()) throw notInAppError();

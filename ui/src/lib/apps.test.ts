@@ -1,15 +1,20 @@
 import { describe, expect, it } from "vitest";
 import {
   appState,
+  defaultImportVault,
   groupApps,
+  importableServers,
+  importVaultChoices,
   moveVaultUp,
   pastedSecretsText,
   plannedServers,
   summarizeChange,
+  summarizeImport,
+  summarizeUndo,
   toggleVault,
   vaultNames,
 } from "./apps";
-import type { AppChange, AppConnection, AppStatus, Credential, Vault } from "./types";
+import type { AppChange, AppConnection, AppStatus, Credential, ImportOutcome, PastedSecret, Vault } from "./types";
 
 const connection: AppConnection = {
   id: "con_1",
@@ -45,6 +50,7 @@ function credential(vaultId: string, url: string): Credential {
     protocol: "streamable_http",
     type: "static_bearer",
     header_names: ["Authorization"],
+    needs_sign_in: false,
     created_at: "2026-11-26T09:00:00Z",
     last_used_at: null,
   };
@@ -166,5 +172,68 @@ describe("what a change did", () => {
     expect(
       summarizeChange(change({ connection: null, entries: [], added: [] }), "disconnect").headline,
     ).toBe("Disconnected Cursor. Keybearer had no entries in ~/.cursor/mcp.json.");
+  });
+});
+
+describe("import", () => {
+  const vault = (id: string, environment: string): Vault => ({
+    id,
+    display_name: `Vault ${id}`,
+    environment,
+    created_at: "2026-11-26T09:00:00Z",
+    updated_at: "2026-11-26T09:00:00Z",
+    credential_count: 0,
+    last_used_at: null,
+  });
+  const all = [vault("vlt_x", "staging"), vault("vlt_a", "development"), vault("vlt_b", "development")];
+
+  it("offers the connected environment's vaults, or any vault", () => {
+    const connected = app("cursor", { connection });
+    expect(importVaultChoices(connected, all).map((v) => v.id)).toEqual(["vlt_a", "vlt_b"]);
+    expect(importVaultChoices(app("zed"), all).map((v) => v.id)).toEqual(["vlt_x", "vlt_a", "vlt_b"]);
+  });
+
+  it("preselects the connection's first vault, else one of the active environment", () => {
+    const connected = app("cursor", { connection });
+    expect(defaultImportVault(connected, importVaultChoices(connected, all), "staging")).toBe("vlt_a");
+    expect(defaultImportVault(app("zed"), all, "development")).toBe("vlt_a");
+    expect(defaultImportVault(app("zed"), all, "production")).toBe("vlt_x");
+    expect(defaultImportVault(app("zed"), [], "production")).toBeNull();
+  });
+
+  const found = (server: string, importable: boolean): PastedSecret => ({
+    server,
+    url: `https://${server}.example/mcp`,
+    location: importable ? "Authorization header" : "URL query (?api_key=)",
+    importable,
+    note: importable ? null : "not yet importable",
+  });
+
+  it("lists the servers whose tokens move, each once", () => {
+    expect(importableServers([found("linear", true), found("linear", true), found("q", false), found("gh", true)])).toEqual([
+      "linear",
+      "gh",
+    ]);
+  });
+
+  it("says what an import and its undo did", () => {
+    const outcome: ImportOutcome = {
+      imported: [{ server: "linear", url: "https://linear.example/mcp", credential_id: "crd_1" }],
+      left: [found("q", false)],
+      change: change({ name: "Claude Code", config_path: "~/.claude.json", restart_needed: true }),
+    };
+    const summary = summarizeImport(outcome, "Agent tools", false);
+    expect(summary.headline).toBe("Moved 1 token from Claude Code's settings into Agent tools.");
+    expect(summary.moved).toBe("linear now starts Keybearer's bridge; ~/.claude.json holds no copy of its token.");
+    expect(summary.left).toEqual(["Left in the file: q (URL query (?api_key=)): not yet importable."]);
+    expect(summary.restart).toBe("Restart Claude Code so it loads the change.");
+    // The engine counts replaced entries as no change; the app still has to reload them.
+    const replaced = { ...outcome, change: { ...outcome.change, restart_needed: false } };
+    expect(summarizeImport(replaced, "Agent tools", false).restart).toBe("Restart Claude Code so it loads the change.");
+    expect(summarizeImport(replaced, "Agent tools", true).restart).toBeNull();
+    const undone = summarizeUndo(change({ name: "Claude Code", config_path: "~/.claude.json", restart_needed: false }));
+    expect(undone.headline).toBe("Put ~/.claude.json back as it was before the import.");
+    expect(undone.undo).toMatch(/tokens are in that file again/);
+    expect(undone.restart).toBeNull();
   });
 });

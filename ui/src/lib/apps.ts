@@ -2,7 +2,7 @@
 // servers a choice of vaults gives an app, and what a change did, in words.
 // Pure functions; the engine decides (and re-checks) everything itself.
 import { plural } from "./format";
-import type { AppChange, AppStatus, Credential, Vault } from "./types";
+import type { AppChange, AppStatus, Credential, ImportOutcome, PastedSecret, Vault } from "./types";
 
 export type AppState = "connected" | "installed" | "not-found";
 
@@ -110,6 +110,71 @@ export function summarizeChange(change: AppChange, action: ChangeAction): Change
       change.connection !== null && change.entries.length === 0
         ? "These vaults have no servers yet. Add a credential to one of them and its entry is written then."
         : null,
+    restart: change.restart_needed ? `Restart ${change.name} so it loads the change.` : null,
+  };
+}
+
+// ----- import: moving pasted tokens into a vault --------------------------------
+
+/** The vaults an app's tokens may go to: its connection's environment when connected, else any. */
+export function importVaultChoices(app: AppStatus, vaults: readonly Vault[]): Vault[] {
+  const environment = app.connection?.environment;
+  return vaults.filter((vault) => environment === undefined || vault.environment === environment);
+}
+
+/** The vault preselected: the connection's first vault, else the first of the active environment, else the first. */
+export function defaultImportVault(app: AppStatus, choices: readonly Vault[], active: string): string | null {
+  const first = app.connection?.vault_ids.find((id) => choices.some((vault) => vault.id === id));
+  return first ?? choices.find((vault) => vault.environment === active)?.id ?? choices[0]?.id ?? null;
+}
+
+/** The entries whose tokens will move (each once, in the file's order). */
+export function importableServers(found: readonly PastedSecret[]): string[] {
+  return [...new Set(found.filter((secret) => secret.importable).map((secret) => secret.server))];
+}
+
+export type ImportSummary = {
+  headline: string;
+  /** The entries now served by the bridge. */
+  moved: string | null;
+  /** What stays in the file, one line each. */
+  left: string[];
+  undo: string;
+  restart: string | null;
+};
+
+/**
+ * What an import did, in words. `vaultName`: where the tokens went. An app
+ * that does not reload its settings by itself needs a restart whenever an
+ * entry changed, even when the engine's `change` only counts added entries.
+ */
+export function summarizeImport(outcome: ImportOutcome, vaultName: string, reloadsByItself: boolean): ImportSummary {
+  const { change } = outcome;
+  const servers = outcome.imported.map((entry) => entry.server);
+  return {
+    headline: `Moved ${plural(servers.length, "token")} from ${change.name}'s settings into ${vaultName}.`,
+    moved:
+      servers.length > 0
+        ? `${servers.join(", ")} now ${servers.length === 1 ? "starts" : "start"} Keybearer's bridge; ${change.config_path} holds no copy of ${servers.length === 1 ? "its token" : "their tokens"}.`
+        : null,
+    left: outcome.left.map(
+      (secret) => `Left in the file: ${secret.server} (${secret.location}): ${secret.note ?? "not imported"}.`,
+    ),
+    undo: `The file as it was is kept encrypted: Undo import on ${change.name}'s card puts it back.`,
+    restart:
+      change.restart_needed || (servers.length > 0 && !reloadsByItself)
+        ? `Restart ${change.name} so it loads the change.`
+        : null,
+  };
+}
+
+/** What undoing an import did, in words. */
+export function summarizeUndo(change: AppChange): ImportSummary {
+  return {
+    headline: `Put ${change.config_path} back as it was before the import.`,
+    moved: null,
+    left: [],
+    undo: "The tokens are in that file again. The credentials made by the import stay in the vault; delete them on the Vaults page if you no longer want them.",
     restart: change.restart_needed ? `Restart ${change.name} so it loads the change.` : null,
   };
 }

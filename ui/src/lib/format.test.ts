@@ -189,7 +189,11 @@ describe("labels", () => {
   it("names protocols and credential types in plain words", () => {
     expect(protocolLabel("sse")).toBe("SSE");
     expect(protocolLabel("streamable_http")).toBe("Streamable HTTP");
-    expect(credentialTypeLabel("static_bearer")).toBe("Bearer token");
+    expect(credentialTypeLabel({ type: "static_bearer", header_names: ["Authorization"] })).toBe("Token");
+    expect(credentialTypeLabel({ type: "headers", header_names: ["X-API-Key", "X-Org"] })).toBe(
+      "Headers: X-API-Key, X-Org",
+    );
+    expect(credentialTypeLabel({ type: "headers", header_names: [] })).toBe("Headers");
   });
 
   it("describes the keychain", () => {

@@ -84,6 +84,8 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "session.exited": "Session ended",
   "session.stopped": "Session stopped",
   "session.failed": "Session could not start",
+  "credential.refreshed": "Sign-in renewed",
+  "credential.sign_in_needed": "Sign in again",
   "app.connected": "App connected",
   "app.connection_changed": "App connection changed",
   "app.disconnected": "App disconnected",
@@ -133,8 +135,16 @@ export function protocolLabel(protocol: Protocol): string {
   return protocol === "sse" ? "SSE" : "Streamable HTTP";
 }
 
-export function credentialTypeLabel(type: CredentialType): string {
-  return type === "static_bearer" ? "Bearer token" : type;
+/** What a credential sends: "Token", or "Headers: X-API-Key, X-Org" (names only, never values). */
+export function credentialTypeLabel(credential: { type: CredentialType; header_names: readonly string[] }): string {
+  switch (credential.type) {
+    case "static_bearer":
+      return "Token";
+    case "headers":
+      return credential.header_names.length > 0 ? `Headers: ${credential.header_names.join(", ")}` : "Headers";
+    default:
+      return String(credential.type);
+  }
 }
 
 export function keychainStatusText(keychain: KeychainStatus): string {

@@ -13,6 +13,9 @@ export type { Status } from "./bindings/Status";
 export type { Timestamp } from "./bindings/Timestamp";
 export type { Vault } from "./bindings/Vault";
 
+export type { HeaderInput } from "./bindings/HeaderInput";
+export type { SecretInput } from "./bindings/SecretInput";
+
 export type { ConnectionOutcome } from "./bindings/ConnectionOutcome";
 export type { ConnectionTest } from "./bindings/ConnectionTest";
 export type { IpcError } from "./bindings/IpcError";
@@ -33,3 +36,6 @@ export type { AppChange } from "./bindings/AppChange";
 export type { AppConnection } from "./bindings/AppConnection";
 export type { AppStatus } from "./bindings/AppStatus";
 export type { AppSync } from "./bindings/AppSync";
+export type { ImportOutcome } from "./bindings/ImportOutcome";
+export type { ImportedEntry } from "./bindings/ImportedEntry";
+export type { PastedSecret } from "./bindings/PastedSecret";

@@ -1,13 +1,21 @@
 import { describe, expect, it } from "vitest";
 import {
   guessProtocol,
+  HEADER_MESSAGES,
   isHexColour,
   isLoopbackHost,
+  MAX_HEADERS,
   MAX_TOKEN_BYTES,
+  rustTrim,
   TOKEN_MESSAGES,
   URL_MESSAGES,
+  validateBasicSecret,
+  validateBasicUser,
   validateDisplayName,
   validateEnvironmentName,
+  validateHeaderList,
+  validateHeaderName,
+  validateHeaderValue,
   validatePassphrase,
   validateRecoveryKey,
   validateServerUrl,
@@ -290,5 +298,87 @@ describe("validateRecoveryKey", () => {
     expect(validateRecoveryKey("ABCD-EFGH")).toMatch(/does not look like/);
     expect(validateRecoveryKey(`${key}-AAAA`)).toMatch(/does not look like/);
     expect(validateRecoveryKey(key.replace("A", "9"))).toMatch(/does not look like/);
+  });
+});
+
+// The same cases as crates/vault-core/src/credential_secret.rs's tests, with
+// the engine's messages word for word.
+describe("header credentials", () => {
+  it("accepts header names the way the engine does", () => {
+    for (const name of ["X-API-Key", "x-org", "Authorization", " X-Trimmed ", "X_Weird.Name~1"]) {
+      expect(validateHeaderName(name), name).toBeNull();
+    }
+  });
+
+  it("refuses empty and invalid names, and the headers Keybearer sets itself", () => {
+    expect(validateHeaderName("")).toBe(HEADER_MESSAGES.emptyName);
+    expect(validateHeaderName("   ")).toBe(HEADER_MESSAGES.emptyName);
+    expect(validateHeaderName("bad name")).toBe(
+      '"bad name" is not a valid header name: use letters, digits and dashes, like X-API-Key.',
+    );
+    expect(validateHeaderName("Ä")).toBe(HEADER_MESSAGES.badName("Ä"));
+    expect(validateHeaderName("X-Key:")).toBe(HEADER_MESSAGES.badName("X-Key:"));
+    for (const name of ["Host", "content-type", "Content-Length", "Transfer-Encoding", "Mcp-Session-Id", "MCP-Protocol-Version", "Accept", "Last-Event-ID", "Proxy-Authorization"]) {
+      expect(validateHeaderName(name), name).toBe(
+        `Keybearer sets the "${name}" header itself, so a credential cannot. Check which header your server expects.`,
+      );
+    }
+  });
+
+  it("checks values without ever quoting them", () => {
+    expect(validateHeaderValue("X-API-Key", "abc 123\tx")).toBeNull();
+    expect(validateHeaderValue("X-API-Key", "")).toBe(
+      "The value of X-API-Key is empty. Paste it from your server's settings.",
+    );
+    expect(validateHeaderValue("X-API-Key", "   ")).toBe(HEADER_MESSAGES.emptyValue("X-API-Key"));
+    expect(validateHeaderValue("X-API-Key", "line\nbreak")).toBe(
+      "The value of X-API-Key contains a line break. Paste it as a single line.",
+    );
+    expect(validateHeaderValue("X-API-Key", "x".repeat(MAX_TOKEN_BYTES + 1))).toBe(
+      "The value of X-API-Key is longer than 16 KiB; check what you pasted.",
+    );
+    for (const value of [" padded", "padded ", "tök", "zero\u200bwidth"]) {
+      const problem = validateHeaderValue(" X-API-Key ", value);
+      expect(problem).toBe(
+        "The value of X-API-Key has spaces at its ends or characters an HTTP header cannot carry (only plain ASCII). Copy it again.",
+      );
+      expect(problem).not.toContain(value.trim());
+    }
+    expect(validateHeaderValue("", "")).toBe(HEADER_MESSAGES.emptyValue("this header"));
+  });
+
+  it("needs one to eight headers, each name once (ignoring case)", () => {
+    expect(validateHeaderList([])).toBe("Add at least one header.");
+    expect(validateHeaderList(["X-API-Key", "X-Org"])).toBeNull();
+    expect(validateHeaderList(Array.from({ length: MAX_HEADERS }, (_, i) => `X-${i}`))).toBeNull();
+    expect(validateHeaderList(Array.from({ length: MAX_HEADERS + 1 }, (_, i) => `X-${i}`))).toBe(
+      "A credential can send at most 8 headers.",
+    );
+    expect(validateHeaderList(["X-API-Key", " x-api-key"])).toBe(
+      "The header x-api-key is listed twice. List each header once.",
+    );
+    expect(validateHeaderList(["", ""])).toBeNull();
+  });
+
+  it("checks HTTP Basic's user name and secret", () => {
+    expect(validateBasicUser("ada@example.com")).toBeNull();
+    expect(validateBasicUser(" ada ")).toBeNull();
+    for (const user of ["", "  ", "a:b", "ada\u0007"]) {
+      expect(validateBasicUser(user), user).toBe(
+        "Type the user name (for Atlassian: your e-mail address); it cannot contain a colon.",
+      );
+    }
+    expect(validateBasicSecret("open sesame")).toBeNull();
+    expect(validateBasicSecret("")).toBe(
+      "The password or API token is empty or has a line break. Paste it as one line.",
+    );
+    expect(validateBasicSecret("a\nb")).toBe(HEADER_MESSAGES.basicSecret);
+  });
+
+  it("trims like Rust, not like JavaScript", () => {
+    expect(rustTrim("\u00a0 x \u3000")).toBe("x");
+    // A byte-order mark is not Unicode White_Space: Rust keeps it, so the value is refused as non-ASCII.
+    expect(rustTrim("\ufeffx")).toBe("\ufeffx");
+    expect(validateHeaderValue("X-Key", "\ufeff")).toBe(HEADER_MESSAGES.badValue("X-Key"));
   });
 });

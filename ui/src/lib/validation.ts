@@ -116,6 +116,103 @@ export function validateToken(token: string): string | null {
   return null;
 }
 
+// ----- header credentials ------------------------------------------------------
+// Mirrors crates/vault-core/src/credential_secret.rs: names are HTTP field
+// names the proxy and the bridge do not set themselves; values are one line of
+// visible ASCII (tabs and spaces inside); at most 8 headers, each name once.
+
+export const MAX_HEADERS = 8;
+
+/** Header names Keybearer sets itself (lower case), besides `content-*` and `mcp-*`. */
+const OWN_HEADERS = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "accept",
+  "accept-encoding",
+  "last-event-id",
+]);
+
+/** RFC 9110 `token` characters, what an HTTP field name may hold. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+// Rust's `str::trim` (Unicode White_Space), which differs from JavaScript's at the edges.
+const RUST_WHITESPACE = "\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+const RUST_TRIM = new RegExp(`^[${RUST_WHITESPACE}]+|[${RUST_WHITESPACE}]+$`, "gu");
+export const rustTrim = (value: string) => value.replace(RUST_TRIM, "");
+// Rust's `char::is_control`: the Unicode category Cc.
+const CONTROL_CC = /[\u0000-\u001f\u007f-\u009f]/u;
+
+export const HEADER_MESSAGES = {
+  emptyName: "The header name is empty. Type it as the server's documentation writes it, like X-API-Key.",
+  badName: (name: string) => `"${name}" is not a valid header name: use letters, digits and dashes, like X-API-Key.`,
+  ownName: (name: string) =>
+    `Keybearer sets the "${name}" header itself, so a credential cannot. Check which header your server expects.`,
+  emptyValue: (name: string) => `The value of ${name} is empty. Paste it from your server's settings.`,
+  longValue: (name: string) => `The value of ${name} is longer than 16 KiB; check what you pasted.`,
+  lineBreak: (name: string) => `The value of ${name} contains a line break. Paste it as a single line.`,
+  badValue: (name: string) =>
+    `The value of ${name} has spaces at its ends or characters an HTTP header cannot carry (only plain ASCII). Copy it again.`,
+  none: "Add at least one header.",
+  tooMany: `A credential can send at most ${MAX_HEADERS} headers.`,
+  twice: (name: string) => `The header ${name} is listed twice. List each header once.`,
+  basicUser: "Type the user name (for Atlassian: your e-mail address); it cannot contain a colon.",
+  basicSecret: "The password or API token is empty or has a line break. Paste it as one line.",
+} as const;
+
+/** What is wrong with a header name, or null. */
+export function validateHeaderName(input: string): string | null {
+  const name = rustTrim(input);
+  if (name === "") return HEADER_MESSAGES.emptyName;
+  if (!FIELD_NAME.test(name)) return HEADER_MESSAGES.badName(name);
+  const lower = name.toLowerCase();
+  if (OWN_HEADERS.has(lower) || lower.startsWith("content-") || lower.startsWith("mcp-")) {
+    return HEADER_MESSAGES.ownName(name);
+  }
+  return null;
+}
+
+/** What is wrong with the value of header `name`, or null. Never quotes the value. */
+export function validateHeaderValue(name: string, value: string): string | null {
+  const shown = rustTrim(name) || "this header";
+  if (rustTrim(value) === "") return HEADER_MESSAGES.emptyValue(shown);
+  if (byteLength(value) > MAX_TOKEN_BYTES) return HEADER_MESSAGES.longValue(shown);
+  if (/[\r\n]/.test(value)) return HEADER_MESSAGES.lineBreak(shown);
+  if (value !== rustTrim(value) || !/^[\t\u0020-\u007e]*$/.test(value)) return HEADER_MESSAGES.badValue(shown);
+  return null;
+}
+
+/** What is wrong with the list of header names as a whole (count, a name twice), or null. */
+export function validateHeaderList(names: readonly string[]): string | null {
+  if (names.length === 0) return HEADER_MESSAGES.none;
+  if (names.length > MAX_HEADERS) return HEADER_MESSAGES.tooMany;
+  const seen = new Set<string>();
+  for (const raw of names) {
+    const name = rustTrim(raw);
+    const lower = name.toLowerCase();
+    if (name !== "" && seen.has(lower)) return HEADER_MESSAGES.twice(name);
+    seen.add(lower);
+  }
+  return null;
+}
+
+/** HTTP Basic: the user name (no colon, no control characters). */
+export function validateBasicUser(user: string): string | null {
+  const trimmed = rustTrim(user);
+  return trimmed === "" || trimmed.includes(":") || CONTROL_CC.test(trimmed) ? HEADER_MESSAGES.basicUser : null;
+}
+
+/** HTTP Basic: the password or API token (one line). */
+export function validateBasicSecret(secret: string): string | null {
+  return secret === "" || /[\r\n]/.test(secret) ? HEADER_MESSAGES.basicSecret : null;
+}
+
 // ----- names, colours, passphrases, recovery keys ----------------------------
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;

@@ -12,11 +12,22 @@ import type {
   Event,
   EventKind,
   IpcError,
+  PastedSecret,
   Protocol,
+  SecretInput,
   Status,
   Vault,
 } from "../lib/types";
-import { guessProtocol, validateServerUrl, validateToken } from "../lib/validation";
+import {
+  guessProtocol,
+  validateBasicSecret,
+  validateBasicUser,
+  validateHeaderList,
+  validateHeaderName,
+  validateHeaderValue,
+  validateServerUrl,
+  validateToken,
+} from "../lib/validation";
 
 export type Scenario =
   | "first-run"
@@ -87,14 +98,15 @@ export function createFakeEngine(scenario: Scenario) {
     return vault;
   }
 
-  function addCredential(vault: Vault, url: string, protocol: Protocol): Credential {
+  function addCredential(vault: Vault, url: string, protocol: Protocol, headerNames: string[] | null = null): Credential {
     const credential: Credential = {
       id: newId("crd"),
       vault_id: vault.id,
       mcp_server_url: url,
       protocol,
-      type: "static_bearer",
-      header_names: ["Authorization"],
+      type: headerNames ? "headers" : "static_bearer",
+      header_names: headerNames ?? ["Authorization"],
+      needs_sign_in: false,
       created_at: now(),
       last_used_at: null,
     };
@@ -114,7 +126,8 @@ export function createFakeEngine(scenario: Scenario) {
     record("credential.used", { environment: "development", vault_id: github.id, credential_id: used.id, upstream_url: used.mcp_server_url, method: "POST", status: 200 });
     addVault("Support bot", "development");
     const prod = addVault("Customer data", "production");
-    addCredential(prod, "https://mcp.atlassian.com/v1/sse", "sse");
+    addCredential(prod, "https://mcp.atlassian.com/v1/sse", "sse", ["Authorization"]);
+    addCredential(github, "https://mcp.sentry.dev/mcp", "streamable_http", ["X-API-Key", "X-Org"]);
   }
 
   const status = (): Status => ({
@@ -143,9 +156,30 @@ export function createFakeEngine(scenario: Scenario) {
     return verdict.ok ? verdict.normalized : fail("invalid_input", verdict.message, "mcp_server_url");
   }
 
-  function checkToken(raw: unknown): void {
-    const problem = validateToken(String(raw ?? ""));
-    if (problem) fail("invalid_input", problem, "access_token");
+  /** The engine's checks of a secret; returns the header names it sends (null for a bearer token) and a value to test with. */
+  function checkSecret(raw: unknown): { names: string[] | null; probe: string } {
+    const secret = raw as SecretInput;
+    if (secret.kind === "bearer") {
+      const problem = validateToken(secret.token);
+      if (problem) fail("invalid_input", problem, "access_token");
+      return { names: null, probe: secret.token };
+    }
+    if (secret.kind === "basic") {
+      const user = validateBasicUser(secret.user);
+      if (user) fail("invalid_input", user, "user");
+      const password = validateBasicSecret(secret.secret);
+      if (password) fail("invalid_input", password, "secret");
+      return { names: ["Authorization"], probe: secret.secret };
+    }
+    for (const header of secret.headers) {
+      const name = validateHeaderName(header.name);
+      if (name) fail("invalid_input", name, "header_name");
+      const value = validateHeaderValue(header.name, header.value);
+      if (value) fail("invalid_input", value, "header_value");
+    }
+    const list = validateHeaderList(secret.headers.map((header) => header.name));
+    if (list) fail("invalid_input", list, "headers");
+    return { names: secret.headers.map((header) => header.name.trim()), probe: secret.headers[0].value };
   }
 
   function connectionTest(url: string, token: string): ConnectionTest {
@@ -205,6 +239,16 @@ export function createFakeEngine(scenario: Scenario) {
     const removed = before.filter((name) => !entries.includes(name));
     return { connection: app.connection, name: app.name, config_path: app.config_path, entries, added, removed, restart_needed: (added.length > 0 || removed.length > 0) && !app.reloads_by_itself };
   }
+
+  /** What the scan of an app's settings finds: a header token and a query token. */
+  function pastedIn(app: AppStatus): PastedSecret[] {
+    const all: PastedSecret[] = [
+      { server: "linear", url: "https://mcp.linear.app/mcp", location: "Authorization header", importable: true, note: null },
+      { server: "brave", url: "https://mcp.brave.example/mcp", location: "URL query (?api_key=)", importable: false, note: "A token in the URL is not importable yet." },
+    ];
+    return app.pasted_secrets === 0 ? [] : all.slice(all.length - app.pasted_secrets);
+  }
+  const backups = new Map<string, { pasted: number; connected: boolean }>();
 
   if (populated) {
     writeEntries(apps[0], [vaults[0].id]);
@@ -286,19 +330,25 @@ export function createFakeEngine(scenario: Scenario) {
       return found;
     },
     list_credentials: ({ vaultId }) => credentials.filter((c) => c.vault_id === vaultId),
-    add_credential: ({ vaultId, mcpServerUrl, protocol, accessToken }) => {
+    add_credential: ({ vaultId, mcpServerUrl, protocol, secret }) => {
       const found = vault(vaultId);
       const url = checkUrl(mcpServerUrl);
-      checkToken(accessToken);
+      const { names } = checkSecret(secret);
       if (credentials.some((c) => c.vault_id === found.id && c.mcp_server_url === url)) {
         fail("duplicate_url", `This vault already has a credential for ${url}. Use "Replace token" to change it, or delete it first.`, "mcp_server_url");
       }
-      return slow(addCredential(found, url, (protocol as Protocol | null) ?? guessProtocol(url)), 500);
+      return slow(addCredential(found, url, (protocol as Protocol | null) ?? guessProtocol(url), names), 500);
     },
-    replace_token: ({ id, accessToken }) => {
-      checkToken(accessToken);
+    replace_token: ({ id, secret }) => {
+      const { names } = checkSecret(secret);
       const old = credentials.find((c) => c.id === id) ?? fail("not_found", "No credential with that id exists.");
-      const replacement = { ...old, id: newId("crd"), created_at: now() };
+      const replacement: Credential = {
+        ...old,
+        id: newId("crd"),
+        created_at: now(),
+        type: names ? "headers" : "static_bearer",
+        header_names: names ?? ["Authorization"],
+      };
       credentials.splice(credentials.indexOf(old), 1, replacement);
       record("credential.replaced", { vault_id: old.vault_id, credential_id: replacement.id, upstream_url: old.mcp_server_url, detail: `replaces ${old.id}` });
       return replacement;
@@ -314,9 +364,9 @@ export function createFakeEngine(scenario: Scenario) {
       const normalized = checkUrl(url);
       return { normalized, suggested_protocol: guessProtocol(normalized) };
     },
-    test_connection: ({ mcpServerUrl, accessToken }) => {
-      checkToken(accessToken);
-      return slow(connectionTest(checkUrl(mcpServerUrl), String(accessToken)), 2500);
+    test_connection: ({ mcpServerUrl, secret }) => {
+      const { probe } = checkSecret(secret);
+      return slow(connectionTest(checkUrl(mcpServerUrl), probe), 2500);
     },
     test_saved_credential: ({ id }) => {
       const found = credentials.find((c) => c.id === id) ?? fail("not_found", "No credential with that id exists.");
@@ -344,6 +394,34 @@ export function createFakeEngine(scenario: Scenario) {
       found.entries = [];
       record("app.disconnected", { detail: found.app });
       return slow({ connection: null, name: found.name, config_path: found.config_path, entries: [], added: [], removed, restart_needed: removed.length > 0 && !found.reloads_by_itself } satisfies AppChange, 500);
+    },
+    pasted_secrets: ({ app }) => slow(pastedIn(appOf(app)), 300),
+    import_app: ({ app, vault: id }) => {
+      const found = appOf(app);
+      const target = vault(id);
+      const moved = pastedIn(found).filter((secret) => secret.importable);
+      const imported = moved.map((secret) => ({
+        server: secret.server,
+        url: secret.url,
+        credential_id: addCredential(target, secret.url, "streamable_http").id,
+      }));
+      backups.set(found.app, { pasted: found.pasted_secrets, connected: found.connection === null });
+      const change = writeEntries(found, [...(found.connection?.vault_ids ?? []), target.id].filter((v, i, all) => all.indexOf(v) === i));
+      found.pasted_secrets -= moved.length;
+      record("app.tokens_imported", { vault_id: target.id, detail: `${imported.length} tokens from ${found.app}` });
+      return slow({ imported, left: pastedIn(found), change: { ...change, restart_needed: !found.reloads_by_itself } }, 900);
+    },
+    undo_app_import: ({ app }) => {
+      const found = appOf(app);
+      const backup = backups.get(found.app) ?? fail("not_found", `No import to undo for ${found.name} exists.`);
+      backups.delete(found.app);
+      found.pasted_secrets = backup.pasted;
+      if (backup.connected) {
+        found.connection = null;
+        found.entries = [];
+      }
+      record("app.import_undone", { detail: found.app });
+      return slow({ connection: found.connection, name: found.name, config_path: found.config_path, entries: [], added: [], removed: [], restart_needed: !found.reloads_by_itself } satisfies AppChange, 500);
     },
     sync_apps: () => ({
       changes: apps.filter((a) => a.connection).map((a) => writeEntries(a, a.connection!.vault_ids)),

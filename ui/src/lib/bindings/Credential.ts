@@ -7,4 +7,8 @@ export type Credential = { id: string, vault_id: string, mcp_server_url: string,
 /**
  * The headers it sends (names only; `Authorization` for a bearer token).
  */
-header_names: Array<string>, created_at: Timestamp, last_used_at: Timestamp | null, };
+header_names: Array<string>, 
+/**
+ * An OAuth credential whose refresh failed: the user must sign in again.
+ */
+needs_sign_in: boolean, created_at: Timestamp, last_used_at: Timestamp | null, };
