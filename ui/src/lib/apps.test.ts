@@ -38,6 +38,7 @@ function app(id: string, extra: Partial<AppStatus> = {}): AppStatus {
     pasted_secrets: 0,
     problem: null,
     reloads_by_itself: false,
+    import_undoable: false,
     ...extra,
   };
 }

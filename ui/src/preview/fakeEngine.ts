@@ -206,6 +206,7 @@ export function createFakeEngine(scenario: Scenario) {
     pasted_secrets: populated && app === "claude-code" ? 2 : 0,
     problem: populated && app === "codex" ? "~/.codex/config.toml is not valid TOML (line 4): expected `=`." : null,
     reloads_by_itself: Boolean(reloads),
+    import_undoable: false,
   }));
 
   const appOf = (id: unknown) => apps.find((candidate) => candidate.app === id) ?? fail("invalid_input", `Unknown app "${String(id)}".`, "app");

@@ -228,6 +228,9 @@ impl Apps<'_> {
                 ));
             }
         }
+        let mut change = change;
+        // Replaced entries are new servers to the app as much as added ones.
+        change.restart_needed |= !imported.is_empty() && !super::reloads_by_itself(app);
         Ok(ImportOutcome {
             imported,
             left,

@@ -77,6 +77,8 @@ pub struct AppStatus {
     pub pasted_secrets: usize,
     /// Why the settings file could not be read, if it could not.
     pub problem: Option<String>,
+    /// An import can be undone (its sealed copy of the file is kept).
+    pub import_undoable: bool,
     /// The app notices changes to the file itself; others need a restart.
     pub reloads_by_itself: bool,
 }
@@ -150,6 +152,11 @@ impl Apps<'_> {
                 pasted_secrets: 0,
                 problem: None,
                 reloads_by_itself: reloads_by_itself(app),
+                import_undoable: crate::store::app_backups::latest(
+                    self.engine.store_mut().conn(),
+                    app.id(),
+                )?
+                .is_some(),
             };
             match read(&file) {
                 Ok(text) => {

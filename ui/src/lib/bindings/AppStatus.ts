@@ -30,6 +30,10 @@ pasted_secrets: number,
  */
 problem: string | null, 
 /**
+ * An import can be undone (its sealed copy of the file is kept).
+ */
+import_undoable: boolean, 
+/**
  * The app notices changes to the file itself; others need a restart.
  */
 reloads_by_itself: boolean, };
