@@ -45,6 +45,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     if matches!(cli.command, Command::Bridge { .. }) {
         // Started by an app with a trimmed environment: find the keychain.
         vault_core::find_session_bus();
+        vault_core::bridge::prepare();
     }
     // A session's bridge needs no vault (and in a sandbox cannot see one).
     if let Command::Bridge {

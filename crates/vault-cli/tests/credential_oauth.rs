@@ -142,6 +142,15 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
         .iter()
         .any(|e| e["kind"] == "credential.refreshed"));
 
+    // A tool that needs more than was granted: the app hears what to do.
+    let admin = python_client(entry, &["--tool", "admin"]);
+    assert!(!admin.ok);
+    let error = admin.answer["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("needs more access") && error.contains("admin"),
+        "{error}"
+    );
+
     h.run(&["credential", "delete", &id, "--yes"], "").ok();
     assert!(
         stats(&peer)["revocations"].as_u64().unwrap_or(0) >= 1,

@@ -72,6 +72,16 @@ where
         .build(Connector { https }))
 }
 
+/// Loads the TLS roots (the system's certificate store takes milliseconds
+/// to read) on a thread of its own, so a process that will soon need them —
+/// a bridge, whose first request an app is waiting for — does not wait for
+/// them after its keychain and database are open.
+pub(crate) fn warm_up() {
+    std::thread::spawn(|| {
+        let _ = tls_config();
+    });
+}
+
 fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     if let Some(config) = CONFIG.get() {

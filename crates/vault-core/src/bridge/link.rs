@@ -41,6 +41,8 @@ pub(crate) enum Failure {
     Refused(u16),
     /// The server ended the session (404 to a request carrying its id).
     SessionEnded,
+    /// 403 `insufficient_scope`: the sign-in must grant more (these scopes).
+    NeedsScope(String),
     /// Any other unexpected answer or broken stream.
     Upstream(String),
 }
@@ -65,6 +67,9 @@ impl Failure {
             Self::SessionEnded => format!(
                 "{server} ended this session. Restart the server's connection in {app}."
             ),
+            Self::NeedsScope(scope) => format!(
+                "{server} needs more access than this sign-in grants (scope \"{scope}\"). Sign in again in Keybearer and allow it."
+            ),
             Self::Upstream(what) => format!("{server}: {what}"),
         }
     }
@@ -77,6 +82,7 @@ impl Failure {
             Self::Unreachable(_) => "unreachable",
             Self::Refused(_) => "refused",
             Self::SessionEnded => "session_ended",
+            Self::NeedsScope(_) => "insufficient_scope",
             Self::Upstream(_) => "upstream",
         }
     }
@@ -266,8 +272,18 @@ impl Link {
                 if let Some(used) = used.as_mut() {
                     used.status = Some(i64::from(response.status().as_u16()));
                 }
-                match response.status() {
-                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                let challenge = crate::oauth::parse_insufficient_scope(
+                    response
+                        .headers()
+                        .get_all(http::header::WWW_AUTHENTICATE)
+                        .iter()
+                        .filter_map(|value| value.to_str().ok()),
+                );
+                match (response.status(), challenge) {
+                    (StatusCode::FORBIDDEN, Some(needed)) => {
+                        Err((Failure::NeedsScope(needed.scope.unwrap_or_default()), None))
+                    }
+                    (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => {
                         Err((Failure::Refused(response.status().as_u16()), oauth))
                     }
                     _ => Ok(response),

@@ -75,6 +75,12 @@ pub enum BridgeCredential {
     Fixed(zeroize::Zeroizing<String>),
 }
 
+/// Starts what the bridge will need and can get ready meanwhile (the TLS
+/// roots), while the caller opens the vault and the keychain.
+pub fn prepare() {
+    crate::upstream::warm_up();
+}
+
 /// The program that runs bridges: this one when it is the `keybearer`
 /// command line, else the `keybearer` next to it (the desktop app ships it
 /// there).
