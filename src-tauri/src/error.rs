@@ -17,6 +17,9 @@ impl From<vault_core::Error> for IpcError {
     fn from(error: vault_core::Error) -> Self {
         let field = match &error {
             vault_core::Error::InvalidInput { field, .. } => Some((*field).to_string()),
+            vault_core::Error::OAuth(vault_core::oauth::OAuthError::InvalidInput {
+                field, ..
+            }) => Some((*field).to_string()),
             vault_core::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
             vault_core::Error::DuplicateVault { .. } => Some("display_name".to_string()),
             _ => None,

@@ -43,7 +43,10 @@ fn main() {
 
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        .manage(state::AppState::new(data_dir));
+        // Rust API only (the sign-in address); the window is granted nothing of it.
+        .plugin(tauri_plugin_opener::init())
+        .manage(state::AppState::new(data_dir))
+        .manage(commands::oauth::SignIns::default());
     #[cfg(unix)]
     let builder = builder.manage(Arc::new(sessions::Sessions::default()));
     let app = builder

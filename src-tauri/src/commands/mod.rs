@@ -9,6 +9,7 @@ pub mod apps;
 pub mod credentials;
 pub mod environments;
 pub mod events;
+pub mod oauth;
 pub mod secret_input;
 #[cfg(unix)]
 pub mod sessions;

@@ -109,6 +109,24 @@ export const addCredential = (vaultId: string, mcpServerUrl: string, protocol: P
 export const replaceToken = (id: string, secret: SecretInput) =>
   call<Credential>("replace_token", { id, secret }, inputValues(secret));
 
+/**
+ * OAuth sign-in: starts it and opens the system browser; answers the sign-in's
+ * id. Then `finishOAuthSignIn` (a new credential) or `finishOAuthSignInAgain`
+ * (in place of credential `id`) waits for the browser, up to 5 minutes; no
+ * token ever comes back.
+ */
+export const startOAuthSignIn = (mcpServerUrl: string, clientId: string | null, scope: string | null) =>
+  call<string>("start_oauth_sign_in", { mcpServerUrl, clientId, scope });
+
+export const finishOAuthSignIn = (signInId: string, vaultId: string, protocol: Protocol | null) =>
+  call<Credential>("finish_oauth_sign_in", { signInId, vaultId, protocol });
+
+export const finishOAuthSignInAgain = (signInId: string, id: string) =>
+  call<Credential>("finish_oauth_sign_in_again", { signInId, id });
+
+/** The waiting `finish…` call then fails with "Sign-in was cancelled." */
+export const cancelOAuthSignIn = (signInId: string) => call<void>("cancel_oauth_sign_in", { signInId });
+
 export const deleteCredential = (id: string) => call<Credential>("delete_credential", { id });
 
 export const checkServerUrl = (url: string) => call<UrlCheck>("check_server_url", { url });

@@ -190,6 +190,7 @@ describe("labels", () => {
     expect(protocolLabel("sse")).toBe("SSE");
     expect(protocolLabel("streamable_http")).toBe("Streamable HTTP");
     expect(credentialTypeLabel({ type: "static_bearer", header_names: ["Authorization"] })).toBe("Token");
+    expect(credentialTypeLabel({ type: "mcp_oauth", header_names: ["Authorization"] })).toBe("Signed in (OAuth)");
     expect(credentialTypeLabel({ type: "headers", header_names: ["X-API-Key", "X-Org"] })).toBe(
       "Headers: X-API-Key, X-Org",
     );

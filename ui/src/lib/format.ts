@@ -142,6 +142,8 @@ export function credentialTypeLabel(credential: { type: CredentialType; header_n
       return "Token";
     case "headers":
       return credential.header_names.length > 0 ? `Headers: ${credential.header_names.join(", ")}` : "Headers";
+    case "mcp_oauth":
+      return "Signed in (OAuth)";
     default:
       return String(credential.type);
   }

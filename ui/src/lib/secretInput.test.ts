@@ -6,6 +6,7 @@ import {
   emptyDraft,
   hasProblems,
   inputValues,
+  oauthOptions,
   removeHeaderRow,
   toSecretInput,
   withoutValues,
@@ -102,5 +103,18 @@ describe("the secret part of the credential form", () => {
     expect(draftProblems(emptyDraft(), true).token).toMatch(/empty/);
     expect(draftProblems(emptyDraft("basic"), true).user).toMatch(/user name/);
     expect(hasProblems(draftProblems({ ...emptyDraft("basic"), user: "ada", secret: "s" }, true))).toBe(false);
+  });
+});
+
+describe("signing in (OAuth)", () => {
+  it("sends no secret, has no problems, and leaves empty options out", () => {
+    const draft = emptyDraft("oauth");
+    expect(hasProblems(draftProblems(draft, true))).toBe(false);
+    expect(() => toSecretInput(draft)).toThrow();
+    expect(oauthOptions(draft)).toEqual({ clientId: null, scope: null });
+    expect(oauthOptions({ ...draft, clientId: " Iv1.abc ", scope: "  mcp   admin " })).toEqual({
+      clientId: "Iv1.abc",
+      scope: "mcp admin",
+    });
   });
 });

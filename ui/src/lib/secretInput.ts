@@ -1,5 +1,6 @@
 // The secret part of the add-credential form and the replace dialog: a token,
-// headers of the server's own, or a user name and password (HTTP Basic).
+// headers of the server's own, or a user name and password (HTTP Basic); the
+// add form also offers signing in (OAuth), which sends no secret at all.
 // Pure functions over a draft the form keeps in local state; the values leave
 // it only as the `SecretInput` sent once over IPC, and are cleared after.
 import type { Credential, SecretInput } from "./types";
@@ -13,7 +14,8 @@ import {
   validateToken,
 } from "./validation";
 
-export type SecretKind = SecretInput["kind"];
+/** "oauth": sign in through the browser; the grant stays in Rust (commands/oauth.rs). */
+export type SecretKind = SecretInput["kind"] | "oauth";
 
 export type HeaderRow = { key: number; name: string; value: string };
 
@@ -23,6 +25,10 @@ export type SecretDraft = {
   headers: HeaderRow[];
   user: string;
   secret: string;
+  /** OAuth: a client ID for services without dynamic registration (optional). */
+  clientId: string;
+  /** OAuth: the scopes to ask for, space-separated (optional). */
+  scope: string;
 };
 
 /** The engine's `field`s for the secret part (errors shown next to it, not above the form). */
@@ -32,6 +38,7 @@ export const KIND_LABELS: Record<SecretKind, string> = {
   bearer: "Token",
   headers: "Header",
   basic: "User name and password (Basic)",
+  oauth: "Sign in (OAuth)",
 };
 
 let nextKey = 0;
@@ -39,7 +46,7 @@ const row = (name = ""): HeaderRow => ({ key: ++nextKey, name, value: "" });
 
 export function emptyDraft(kind: SecretKind = "bearer", headerNames: readonly string[] = [""]): SecretDraft {
   const names = headerNames.length > 0 ? headerNames : [""];
-  return { kind, token: "", headers: names.map(row), user: "", secret: "" };
+  return { kind, token: "", headers: names.map(row), user: "", secret: "", clientId: "", scope: "" };
 }
 
 /** For replacing a credential: the same kind, and for headers the same names, values empty. */
@@ -68,9 +75,11 @@ export function removeHeaderRow(draft: SecretDraft, key: number): SecretDraft {
   return { ...draft, headers: headers.length > 0 ? headers : [row()] };
 }
 
-/** What is sent over IPC, once. */
+/** What is sent over IPC, once. A sign-in has no secret to send (see `oauthOptions`). */
 export function toSecretInput(draft: SecretDraft): SecretInput {
   switch (draft.kind) {
+    case "oauth":
+      throw new Error("a sign-in sends no secret");
     case "bearer":
       return { kind: "bearer", token: draft.token };
     case "headers":
@@ -81,6 +90,13 @@ export function toSecretInput(draft: SecretDraft): SecretInput {
     case "basic":
       return { kind: "basic", user: draft.user.trim(), secret: draft.secret };
   }
+}
+
+/** What `start_oauth_sign_in` takes besides the address: empty fields are left out. */
+export function oauthOptions(draft: SecretDraft): { clientId: string | null; scope: string | null } {
+  const clientId = draft.clientId.trim();
+  const scope = draft.scope.trim().split(/\s+/).filter(Boolean).join(" ");
+  return { clientId: clientId === "" ? null : clientId, scope: scope === "" ? null : scope };
 }
 
 /** The values that must never be shown back (api.ts masks them in any error message). */
@@ -115,6 +131,8 @@ export function draftProblems(draft: SecretDraft, showEmpty: boolean): DraftProb
   const shown = (value: string, problem: () => string | null) => (value !== "" || showEmpty ? problem() : null);
   const none: DraftProblems = { token: null, headerNames: [], headerValues: [], headers: null, user: null, secret: null };
   switch (draft.kind) {
+    case "oauth":
+      return none;
     case "bearer":
       return { ...none, token: shown(draft.token, () => validateToken(draft.token)) };
     case "headers":
@@ -148,5 +166,5 @@ export function hasProblems(problems: DraftProblems): boolean {
 
 /** What the test or save button says was sent: "token", "headers", "user name and password". */
 export function secretNoun(kind: SecretKind): string {
-  return kind === "bearer" ? "token" : kind === "headers" ? "header values" : "password";
+  return kind === "bearer" ? "token" : kind === "headers" ? "header values" : kind === "oauth" ? "sign-in" : "password";
 }

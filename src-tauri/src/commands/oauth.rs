@@ -1,0 +1,227 @@
+//! OAuth sign-in from the window (docs/architecture.md, "A token's path"):
+//! `start_oauth_sign_in` discovers the server's sign-in service, opens the
+//! system browser at the authorization address (through the opener plugin's
+//! Rust API; the webview has no opener permission) and keeps the pending
+//! sign-in here under an id; `finish_oauth_sign_in` waits for the browser
+//! and seals the grant into the vault (`finish_oauth_sign_in_again`
+//! replaces an existing credential's secret); `cancel_oauth_sign_in` stops
+//! the wait. The grant never leaves Rust: the answers are the id and the
+//! `Credential` (no token), and errors never quote one.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tauri::{AppHandle, State};
+use vault_core::oauth::{
+    self, ClientChoice, OAuthError, PendingSignIn, PreRegisteredClient, SignInOptions, StoredOAuth,
+};
+use vault_core::{Credential, CredentialSecret, NewCredential, Protocol};
+
+use crate::error::{IpcError, IpcResult};
+use crate::state::{trace_ipc_answer, AppState};
+
+/// Sign-ins waiting for the browser, by id.
+#[derive(Default)]
+pub struct SignIns {
+    next: AtomicU64,
+    pending: Mutex<HashMap<String, Waiting>>,
+}
+
+struct Waiting {
+    /// The address the sign-in was started for (the credential's URL).
+    server_url: String,
+    cancel: Arc<AtomicBool>,
+    /// Taken by `finish_*`; the cancel handle stays until it ends.
+    sign_in: Option<PendingSignIn>,
+}
+
+impl SignIns {
+    fn insert(&self, server_url: String, sign_in: PendingSignIn) -> IpcResult<String> {
+        let id = format!("sign-in-{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
+        let waiting = Waiting {
+            server_url,
+            cancel: sign_in.cancel_handle(),
+            sign_in: Some(sign_in),
+        };
+        self.lock()?.insert(id.clone(), waiting);
+        Ok(id)
+    }
+
+    /// The pending sign-in and its server's address, for the one finisher.
+    fn take(&self, id: &str) -> IpcResult<(String, PendingSignIn)> {
+        let mut pending = self.lock()?;
+        let waiting = pending.get_mut(id);
+        match waiting.and_then(|w| w.sign_in.take().map(|s| (w.server_url.clone(), s))) {
+            Some(taken) => Ok(taken),
+            None => Err(vault_core::Error::from(OAuthError::Cancelled).into()),
+        }
+    }
+
+    fn remove(&self, id: &str) -> Option<Waiting> {
+        self.pending.lock().ok()?.remove(id)
+    }
+
+    fn lock(&self) -> IpcResult<std::sync::MutexGuard<'_, HashMap<String, Waiting>>> {
+        self.pending
+            .lock()
+            .map_err(|_| IpcError::internal("sign-in list lock poisoned"))
+    }
+}
+
+/// Starts signing in to `mcp_server_url` and opens the browser; answers the
+/// sign-in's id. `client_id`: for services without dynamic registration.
+#[tauri::command]
+pub async fn start_oauth_sign_in(
+    app: AppHandle,
+    sign_ins: State<'_, SignIns>,
+    mcp_server_url: String,
+    client_id: Option<String>,
+    scope: Option<String>,
+) -> IpcResult<String> {
+    let mut options = SignInOptions::default();
+    if let Some(client_id) = client_id.filter(|id| !id.trim().is_empty()) {
+        options.client = ClientChoice::PreRegistered(PreRegisteredClient {
+            client_id: client_id.trim().to_string(),
+            client_secret: None,
+            token_endpoint_auth: None,
+        });
+    }
+    options.scope = scope.filter(|scope| !scope.trim().is_empty());
+    let url = mcp_server_url.trim().to_string();
+    let started = {
+        let url = url.clone();
+        // Discovery and registration are network calls: off the UI thread.
+        tauri::async_runtime::spawn_blocking(move || oauth::start_sign_in(&url, &options))
+            .await
+            .map_err(|_| IpcError::internal("sign-in failed to start"))?
+    };
+    traced(match started {
+        Ok(sign_in) => match open_browser(&app, sign_in.authorization_url()) {
+            // Dropping the pending sign-in closes its listener.
+            Err(error) => Err(error),
+            Ok(()) => sign_ins.insert(url, sign_in),
+        },
+        Err(error) => Err(vault_core::Error::from(error).into()),
+    })
+}
+
+/// Waits for the browser, then saves the sign-in as a new credential.
+#[tauri::command]
+pub async fn finish_oauth_sign_in(
+    state: State<'_, AppState>,
+    sign_ins: State<'_, SignIns>,
+    sign_in_id: String,
+    vault_id: String,
+    protocol: Option<Protocol>,
+) -> IpcResult<Credential> {
+    let (server_url, stored) = match wait(&sign_ins, &sign_in_id).await {
+        Ok(waited) => waited,
+        Err(error) => return traced(Err(error)),
+    };
+    state
+        .run(move |engine| {
+            let new = NewCredential {
+                mcp_server_url: server_url,
+                protocol,
+                secret: CredentialSecret::OAuth(Box::new(stored)),
+            };
+            let credential = engine.catalog().add_credential(&vault_id, new)?;
+            super::apps::follow(engine);
+            Ok(credential)
+        })
+        .await
+}
+
+/// Waits for the browser, then puts the sign-in in place of credential
+/// `id`'s secret ("Sign in again"; the credential gets a new id).
+#[tauri::command]
+pub async fn finish_oauth_sign_in_again(
+    state: State<'_, AppState>,
+    sign_ins: State<'_, SignIns>,
+    sign_in_id: String,
+    id: String,
+) -> IpcResult<Credential> {
+    let stored = match wait(&sign_ins, &sign_in_id).await {
+        Ok((_, stored)) => stored,
+        Err(error) => return traced(Err(error)),
+    };
+    state
+        .run(move |engine| {
+            let secret = CredentialSecret::OAuth(Box::new(stored));
+            let credential = engine.catalog().replace_secret(&id, secret)?;
+            super::apps::follow(engine);
+            Ok(credential)
+        })
+        .await
+}
+
+/// Stops waiting for the browser; the finishing command answers "cancelled".
+#[tauri::command]
+pub async fn cancel_oauth_sign_in(
+    sign_ins: State<'_, SignIns>,
+    sign_in_id: String,
+) -> IpcResult<()> {
+    if let Some(waiting) = sign_ins.remove(&sign_in_id) {
+        waiting.cancel.store(true, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
+/// The browser's answer, exchanged for a grant, on a blocking thread.
+async fn wait(sign_ins: &SignIns, id: &str) -> IpcResult<(String, StoredOAuth)> {
+    let (server_url, sign_in) = sign_ins.take(id)?;
+    let finished = tauri::async_runtime::spawn_blocking(move || sign_in.finish()).await;
+    sign_ins.remove(id);
+    let stored = finished
+        .map_err(|_| IpcError::internal("sign-in failed"))?
+        .map_err(vault_core::Error::from)?;
+    Ok((server_url, stored))
+}
+
+/// `answer`, written to the debug IPC trace first (as `AppState::run` does).
+fn traced<T: serde::Serialize>(answer: IpcResult<T>) -> IpcResult<T> {
+    trace_ipc_answer(&answer);
+    answer
+}
+
+/// The system browser, through the opener plugin. Debug builds only: with
+/// `KEYBEARER_TEST_OPENER=follow` the end-to-end tests' opener follows the
+/// address instead (their authorization server approves at once).
+fn open_browser(app: &AppHandle, address: &str) -> IpcResult<()> {
+    #[cfg(debug_assertions)]
+    if std::env::var("KEYBEARER_TEST_OPENER").as_deref() == Ok("follow") {
+        test_opener::follow(address.to_string());
+        return Ok(());
+    }
+    use tauri_plugin_opener::OpenerExt;
+    app.opener()
+        .open_url(address, None::<&str>)
+        .map_err(|error| vault_core::Error::from(OAuthError::Browser(error.to_string())).into())
+}
+
+#[cfg(debug_assertions)]
+mod test_opener {
+    /// GETs `address` on a thread of its own, following redirects (to the
+    /// sign-in's loopback listener), as a browser would; the answer is dropped.
+    pub fn follow(address: String) {
+        let spawned = std::thread::Builder::new()
+            .name("test-opener".into())
+            .spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .redirect(reqwest::redirect::Policy::limited(10))
+                    .timeout(std::time::Duration::from_secs(120))
+                    .build();
+                let outcome = client.and_then(|client| client.get(address).send());
+                match outcome {
+                    Ok(response) => tracing::info!(status = %response.status(), "test opener done"),
+                    Err(error) => {
+                        tracing::warn!(error = %error.without_url(), "test opener failed")
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "test opener could not start");
+        }
+    }
+}
