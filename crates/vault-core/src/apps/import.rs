@@ -93,7 +93,7 @@ impl Apps<'_> {
             }
         }
         let file = self.file_for(app, connection.as_ref());
-        let original = zeroize::Zeroizing::new(read(&file)?);
+        let original = read(&file)?;
         let findings = app_configs::scan(&file, &original)?;
         let servers = app_configs::list_servers(&file, &original)?;
         let mut left = Vec::new();
@@ -208,10 +208,11 @@ impl Apps<'_> {
 
         // Each imported entry becomes a bridge entry under its own name; then
         // the connection's other servers get theirs.
-        let mut text = original.to_string();
+        let mut text = zeroize::Zeroizing::new(original.to_string());
         for entry in &imported {
             let bridge = self.bridge_entry(&entry.server, &connection.id, &entry.url);
-            text = app_configs::replace_with_bridge(&file, &text, &bridge)?;
+            text =
+                zeroize::Zeroizing::new(app_configs::replace_with_bridge(&file, &text, &bridge)?);
         }
         app_configs::write_atomic(&file.path, &text)?;
         let change = self.write_entries(app, &file, &text, &connection)?;

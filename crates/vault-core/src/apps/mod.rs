@@ -208,7 +208,7 @@ impl Apps<'_> {
         let text = read(&file)?;
         let removed = app_configs::find_connection_entries(&file, &text, &connection.id)?;
         let new_text = app_configs::remove_connection_entries(&file, &text, &connection.id)?;
-        if new_text != text {
+        if new_text != *text {
             app_configs::write_atomic(&file.path, &new_text)?;
         }
         self.engine.connections().remove(&connection.id)?;
@@ -330,9 +330,10 @@ impl Apps<'_> {
     }
 }
 
-/// The file's text; a missing file is an empty one, an unreadable one an error.
-fn read(file: &ConfigFile) -> Result<String> {
-    let text = app_configs::read_config(&file.path)?;
+/// The file's text (wiped when dropped: it may hold pasted tokens); a
+/// missing file is an empty one, an unreadable one an error.
+fn read(file: &ConfigFile) -> Result<zeroize::Zeroizing<String>> {
+    let text = zeroize::Zeroizing::new(app_configs::read_config(&file.path)?);
     app_configs::list_servers(file, &text)?;
     Ok(text)
 }
