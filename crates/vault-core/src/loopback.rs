@@ -42,6 +42,28 @@ pub(crate) fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(
 }
 
 /// Checks who listens on `server` (a loopback address), before connecting.
+/// Who listens on a loopback URL's port must be our own user before a
+/// token, a code or a client secret goes there; `localhost` is checked on
+/// both address families. Other hosts pass (they are not on this computer).
+pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
+    let Some(port) = url.port_or_known_default() else {
+        return Ok(());
+    };
+    let addresses: Vec<std::net::IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        Some(url::Host::Domain(_)) => vec![
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::Ipv6Addr::LOCALHOST.into(),
+        ],
+        None => Vec::new(),
+    };
+    for ip in addresses {
+        check_listener(SocketAddr::new(ip, port))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn check_listener(server: SocketAddr) -> Result<(), String> {
     let Some((entries, me)) = snapshot() else {
         return Ok(());

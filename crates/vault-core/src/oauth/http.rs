@@ -232,7 +232,7 @@ fn send(
     limit: usize,
 ) -> Result<Answer, OAuthError> {
     if is_loopback(url) {
-        check_local_listeners(url).map_err(|refusal| OAuthError::Unreachable {
+        crate::loopback::check_url_listeners(url).map_err(|refusal| OAuthError::Unreachable {
             what: what.to_string(),
             cause: refusal,
         })?;
@@ -280,27 +280,6 @@ fn cause(error: &reqwest::Error) -> String {
     std::error::Error::source(error)
         .map(|source| source.to_string())
         .unwrap_or_else(|| error.to_string())
-}
-
-/// Who listens on a loopback service's port must be our own user before a
-/// code, a client secret or a token goes there (see `loopback`).
-fn check_local_listeners(url: &Url) -> Result<(), String> {
-    let Some(port) = url.port_or_known_default() else {
-        return Ok(());
-    };
-    let addresses: Vec<std::net::IpAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
-        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-        Some(url::Host::Domain(_)) => vec![
-            std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::Ipv6Addr::LOCALHOST.into(),
-        ],
-        None => Vec::new(),
-    };
-    for ip in addresses {
-        crate::loopback::check_listener(std::net::SocketAddr::new(ip, port))?;
-    }
-    Ok(())
 }
 
 /// `application/x-www-form-urlencoded` of `pairs`, in a buffer sized for the

@@ -137,7 +137,9 @@ pub(crate) fn probe(url: &str, protocol: Protocol, secret: &CredentialSecret) ->
         .is_some_and(|url| url.host().is_some_and(crate::server_url::is_loopback));
     if loopback {
         builder = builder.no_proxy();
-        if let Err(refusal) = check_local_listeners(url) {
+        if let Err(refusal) =
+            url::Url::parse(url).map_or(Ok(()), |url| crate::loopback::check_url_listeners(&url))
+        {
             return ConnectionTest::new(
                 ConnectionOutcome::Unreachable,
                 format!("Not tested: {refusal}."),
@@ -184,30 +186,6 @@ fn redact(mut test: ConnectionTest, token: &str) -> ConnectionTest {
         }
     }
     test
-}
-
-/// Who listens on a loopback server's port must be our own user (see
-/// `loopback`); `localhost` is checked on both address families.
-fn check_local_listeners(url: &str) -> Result<(), String> {
-    let Ok(url) = url::Url::parse(url) else {
-        return Ok(());
-    };
-    let Some(port) = url.port_or_known_default() else {
-        return Ok(());
-    };
-    let addresses: Vec<std::net::IpAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
-        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-        Some(url::Host::Domain(_)) => vec![
-            std::net::Ipv4Addr::LOCALHOST.into(),
-            std::net::Ipv6Addr::LOCALHOST.into(),
-        ],
-        None => Vec::new(),
-    };
-    for ip in addresses {
-        crate::loopback::check_listener(std::net::SocketAddr::new(ip, port))?;
-    }
-    Ok(())
 }
 
 /// A probe ends early with `Err` (a refusal, a failure) or with `Ok` (success).
