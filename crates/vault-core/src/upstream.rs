@@ -72,6 +72,17 @@ where
         .build(Connector { https }))
 }
 
+/// Why a request to a server failed, in its innermost words: "Connection
+/// refused (os error 111)", not "client error (Connect)". For the proxy's
+/// and the bridge's messages.
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
 /// Loads the TLS roots (the system's certificate store takes milliseconds
 /// to read) on a thread of its own, so a process that will soon need them —
 /// a bridge, whose first request an app is waiting for — does not wait for

@@ -152,11 +152,10 @@ impl Apps<'_> {
                 pasted_secrets: 0,
                 problem: None,
                 reloads_by_itself: reloads_by_itself(app),
-                import_undoable: crate::store::app_backups::latest(
+                import_undoable: crate::store::app_backups::exists(
                     self.engine.store_mut().conn(),
                     app.id(),
-                )?
-                .is_some(),
+                )?,
             };
             match read(&file) {
                 Ok(text) => {

@@ -290,7 +290,7 @@ impl Link {
                 }
             }
             Err(error) => {
-                let reason = root_cause(&error);
+                let reason = crate::upstream::root_cause(&error);
                 if let Some(used) = used.as_mut() {
                     used.detail = Some(reason.clone());
                 }
@@ -368,13 +368,4 @@ impl Link {
             *last = Some(text.to_string());
         }
     }
-}
-
-/// The innermost cause: "Connection refused (os error 111)", not "client error (Connect)".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

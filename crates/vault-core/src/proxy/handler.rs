@@ -215,7 +215,7 @@ async fn forward(
     let response = match route.client.request(Request::from_parts(parts, body)).await {
         Ok(response) => response,
         Err(error) => {
-            let cause = root_cause(&error);
+            let cause = crate::upstream::root_cause(&error);
             tracing::warn!(
                 session_id = %route.session_id,
                 upstream = %route.credential_url,
@@ -387,15 +387,6 @@ fn is_encoded(headers: &http::HeaderMap) -> bool {
             .to_str()
             .is_ok_and(|value| value.trim().eq_ignore_ascii_case("identity"))
     })
-}
-
-/// The innermost cause: "Connection refused (os error 111)", not "client error (Connect)".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 pub(crate) fn plain(status: StatusCode, message: &str) -> Response<ProxyBody> {

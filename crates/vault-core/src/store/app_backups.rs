@@ -53,6 +53,15 @@ pub(crate) fn latest(conn: &Connection, app: &str) -> Result<Option<Backup>> {
         .optional()?)
 }
 
+/// Whether the app has a kept copy (without reading it).
+pub(crate) fn exists(conn: &Connection, app: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM app_backups WHERE app = ?1)",
+        [app],
+        |row| row.get(0),
+    )?)
+}
+
 pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
     conn.execute("DELETE FROM app_backups WHERE id = ?1", [id])?;
     Ok(())
