@@ -92,6 +92,8 @@ class Switches:
     omit_resource_metadata: bool = False
     # The protected resource metadata names this URL as its authorization server.
     advertise_as: str | None = None
+    # Requests to the MCP endpoint wait this long before they are handled.
+    hold_mcp_seconds: float = 0
 
 
 @dataclass
@@ -106,10 +108,13 @@ class Stats:
     token_redirects: int = 0
     redirect_followed: int = 0
     insufficient_scope: int = 0
+    mcp_requests: int = 0
 
 
 SWITCHES = Switches()
 STATS = Stats()
+# Every access token, refresh token and client secret issued (GET /test/issued).
+ISSUED: list[str] = []
 # The `resource` of the token request being handled (the SDK's token handler
 # does not hand it to the provider).
 TOKEN_RESOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("token_resource", default=None)
@@ -164,6 +169,8 @@ class Provider:
                 raise RegistrationError("invalid_redirect_uri", "redirect URIs must be http://127.0.0.1:<port>/…")
         client = LoopbackClient.model_validate(client_info.model_dump())
         self.clients[client.client_id] = client
+        if client.client_secret:
+            ISSUED.append(client.client_secret)
         STATS.registrations += 1
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
@@ -243,6 +250,7 @@ class Provider:
         )
         self.refresh_tokens[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
         self.families[access] = refresh
+        ISSUED.extend([access, refresh])
         return OAuthToken(
             access_token=access,
             token_type="Bearer",
@@ -309,6 +317,9 @@ class ScopeGate:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"] != self.mcp_path:
             return await self.app(scope, receive, send)
+        STATS.mcp_requests += 1
+        if SWITCHES.hold_mcp_seconds:
+            await asyncio.sleep(SWITCHES.hold_mcp_seconds)
         if scope["method"] == "POST":
             body = b""
             more = True
@@ -507,6 +518,18 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         SWITCHES.fail_refresh = True
         return JSONResponse(SWITCHES.__dict__)
 
+    async def drop_access_tokens(request: Request) -> Response:
+        # A server that stops taking access tokens before their expiry
+        # (restarted, keys rotated); the refresh tokens keep working.
+        dropped = len(provider.access_tokens)
+        provider.access_tokens.clear()
+        return JSONResponse({"dropped": dropped})
+
+    async def issued(request: Request) -> Response:
+        # Every token and client secret this server ever handed out, for
+        # the tests' leak scans.
+        return JSONResponse({"tokens": ISSUED})
+
     as_routes = [
         Route("/authorize", AuthorizationHandler(provider).handle, methods=["GET", "POST"]),
         Route("/token", token, methods=["POST"]),
@@ -523,6 +546,8 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         Route("/test/stats", stats, methods=["GET"]),
         Route("/test/config", config, methods=["POST"]),
         Route("/test/fail-refresh", fail_refresh, methods=["POST"]),
+        Route("/test/drop-access-tokens", drop_access_tokens, methods=["POST"]),
+        Route("/test/issued", issued, methods=["GET"]),
         Route("/test/redirected-token", redirected_token, methods=["POST"]),
     ]
     routes += [Mount(args.issuer_path, routes=as_routes)] if args.issuer_path else as_routes

@@ -3,7 +3,9 @@
 //! the CLI prints the sign-in address, a "browser" follows it, the grant is
 //! sealed; an app's bridge then reaches the server with it across several
 //! expiries (the grant refreshed and stored by the bridge's processes);
-//! deleting the credential revokes the grant at the service. And the API
+//! no token the service issued is in the data folder, the output or the
+//! app's settings; deleting the credential revokes the grant at the service;
+//! a process killed right after a refresh loses nothing. And the API
 //! parity path: an `mcp_oauth` credential given as JSON on stdin.
 
 #![cfg(unix)]
@@ -57,6 +59,38 @@ fn stats(peer: &Peer) -> Value {
         .output()
         .expect("curl");
     serde_json::from_slice(&output.stdout).expect("stats")
+}
+
+/// `POST /test/config` on the peer.
+fn config(peer: &Peer, changes: &str) {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-f",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["-d", changes, &format!("{}/test/config", peer.base)])
+        .output()
+        .expect("curl");
+    assert!(output.status.success(), "config {changes}");
+}
+
+/// Every token and client secret the peer handed out.
+fn issued(peer: &Peer) -> Vec<String> {
+    let output = Command::new("curl")
+        .args(["-s", &format!("{}/test/issued", peer.base)])
+        .output()
+        .expect("curl");
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("issued");
+    answer["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter_map(|token| token.as_str().map(str::to_string))
+        .collect()
 }
 
 /// Runs `credential add --oauth`, and plays the browser: the first https?
@@ -151,11 +185,64 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
         "{error}"
     );
 
+    // No token the service issued is in the data folder, the CLI's output,
+    // or the app's settings (which hold the bridge's arguments and
+    // environment).
+    let tokens = issued(&peer);
+    assert!(tokens.len() >= 6, "{tokens:?}");
+    let settings = std::fs::read_to_string(h.app_home().join(".claude.json")).expect("settings");
+    for token in &tokens {
+        h.assert_nowhere(token);
+        assert!(
+            !settings.contains(token.as_str()),
+            "a token in the app's settings"
+        );
+    }
+
     h.run(&["credential", "delete", &id, "--yes"], "").ok();
     assert!(
         stats(&peer)["revocations"].as_u64().unwrap_or(0) >= 1,
         "revoked at the service"
     );
+}
+
+/// A process killed (SIGKILL) right after it refreshed, while it uses the
+/// new grant, loses nothing: the service rotated the refresh token and
+/// forgot the old one, and the next process refreshes with the new one.
+#[test]
+fn a_process_killed_right_after_a_refresh_loses_nothing() {
+    let h = Home::new();
+    let peer = start_peer("2");
+    h.vault("Work", "development");
+    let id = add_with_sign_in(&h, &peer.url);
+    std::thread::sleep(Duration::from_millis(2200));
+    config(&peer, r#"{"hold_mcp_seconds": 30}"#);
+    let before = stats(&peer)["mcp_requests"].as_u64().unwrap_or(0);
+    let mut tester = h
+        .command(&["credential", "test", &id])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keybearer");
+    // The tester refreshed and now waits on the server with the new token.
+    support::session::wait_for("the tester's request with the new token", || {
+        stats(&peer)["mcp_requests"].as_u64().unwrap_or(0) > before
+    });
+    assert_eq!(stats(&peer)["refreshes"], 1);
+    tester.kill().expect("SIGKILL");
+    let _ = tester.wait();
+
+    config(&peer, r#"{"hold_mcp_seconds": 0}"#);
+    std::thread::sleep(Duration::from_millis(2200));
+    let again = h.run(&["credential", "test", &id], "");
+    assert_eq!(again.code, 0, "{} {}", again.stdout, again.stderr);
+    assert_eq!(
+        stats(&peer)["refreshes"],
+        2,
+        "refreshed with the rotated token"
+    );
+    assert_eq!(stats(&peer)["refresh_failures"], 0);
 }
 
 #[test]

@@ -22,7 +22,6 @@
 //! bridge's); a grant without an expiry is refreshed only after a 401.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::audit::EventKind;
@@ -71,11 +70,36 @@ pub(crate) fn due(secret: &CredentialSecret) -> bool {
     }
 }
 
+/// The stored credential `id`, opened, for a one-off use outside the proxy
+/// and the bridge (a connection test): refused when it needs signing in
+/// again, refreshed first when it is about to expire.
+pub(crate) fn open_fresh(
+    store: &mut Store,
+    master: &MasterKey,
+    id: &str,
+) -> Result<(crate::model::Credential, CredentialSecret)> {
+    let (credential, secret) = tokens::open_stored(store.conn(), master, id)?;
+    if credential.needs_sign_in {
+        return Err(Error::SignInRequired {
+            url: credential.mcp_server_url,
+        });
+    }
+    let CredentialSecret::OAuth(stored) = &secret else {
+        return Ok((credential, secret));
+    };
+    if !due(&secret) {
+        return Ok((credential, secret));
+    }
+    let seen = stored.grant.access_token.clone();
+    refresh(store, master, &RefreshLocks::default(), id, &seen, false)?;
+    tokens::open_stored(store.conn(), master, id)
+}
+
 /// Refreshes the OAuth credential `id` unless someone already did: `seen` is
 /// the access token the caller holds (a newer one stored means done);
 /// `refused`: the server refused `seen`, so refresh even if not expired.
 pub(crate) fn refresh(
-    data_dir: &Path,
+    store: &mut Store,
     master: &MasterKey,
     locks: &RefreshLocks,
     id: &str,
@@ -86,7 +110,6 @@ pub(crate) fn refresh(
     let _one_at_a_time = lock
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut store = Store::open(data_dir)?;
     let tx = store.write()?;
     let (credential, secret) = tokens::open_stored(&tx, master, id)?;
     let CredentialSecret::OAuth(mut stored) = secret else {

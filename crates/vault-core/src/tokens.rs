@@ -311,7 +311,7 @@ impl Tokens {
             return Ok(false);
         }
         crate::refresh::refresh(
-            &self.inner.data_dir,
+            &mut crate::store::Store::open(&self.inner.data_dir)?,
             &self.inner.master,
             &self.inner.refreshing,
             &credential.id,
@@ -329,7 +329,7 @@ impl Tokens {
             return Ok(());
         };
         crate::refresh::refresh(
-            &self.inner.data_dir,
+            &mut crate::store::Store::open(&self.inner.data_dir)?,
             &self.inner.master,
             &self.inner.refreshing,
             &injection.resolution.credential.id,

@@ -16,7 +16,6 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::Uri;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
@@ -35,9 +34,6 @@ const MAX_RESPONSE_HEAD: usize = 256 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
-
-/// The proxy's client: it forwards the agent's request bodies as they come.
-pub(crate) type UpstreamClient = Client<Connector, Incoming>;
 
 /// A client with its own connection pool (one per session or bridge), for
 /// request bodies of type `B`.

@@ -3,7 +3,8 @@
 //! access tokens living 2 s): a session's proxy keeps working across several
 //! expiries; twenty lookups at expiry make exactly one refresh; a rotated
 //! refresh token is stored before use (a second process refreshes with it);
-//! a refused refresh marks the credential "sign in again" and the agent gets
+//! a token the server refuses before its expiry is renewed and the request
+//! sent again; a refused refresh marks the credential "sign in again" and the agent gets
 //! a clear error instead of a loop; the agent never sees an upstream
 //! sign-in invitation. Real keychain, real SQLite files.
 
@@ -100,6 +101,42 @@ async fn a_session_keeps_working_across_expiries() {
     assert!(seen.len() >= 2, "the access token was renewed: {seen:?}");
     let refreshes = tokio::task::block_in_place(|| peer.stat("refreshes"));
     assert!(refreshes >= 1);
+    proxy.stop().await;
+}
+
+/// A server that stops taking an access token before its expiry (restarted,
+/// keys rotated): the proxy renews the grant on the 401 and sends the same
+/// request again, so the agent's call succeeds; one refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refused_before_its_expiry_is_renewed_and_the_request_sent_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let peer = OAuthPeer::start(&["--access-token-lifetime", "3600"]);
+    let (mut engine, vault) = tokio::task::block_in_place(|| signed_in_vault(dir.path(), &peer));
+    let proxy = start_proxy(
+        &mut engine,
+        "sesn_retry",
+        vec![vault],
+        vec![peer.url.clone()],
+    )
+    .await
+    .expect("proxy");
+    let local = proxy.listeners()[0].local_url.clone();
+    let mut client = McpClient::new(&local, proxy.secret().expose_for_agent_config());
+    client.initialize().await.expect("initialize");
+    let before = client.call_tool("whoami", json!({})).await.expect("whoami");
+    tokio::task::block_in_place(|| peer.drop_access_tokens());
+    let after = client
+        .call_tool("whoami", json!({}))
+        .await
+        .expect("the refused request was sent again with a renewed token");
+    assert_ne!(before, after, "a new access token");
+    let again = client.call_tool("echo", json!({"text": "hi"})).await;
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(
+        tokio::task::block_in_place(|| peer.stat("refreshes")),
+        1,
+        "one refresh"
+    );
     proxy.stop().await;
 }
 

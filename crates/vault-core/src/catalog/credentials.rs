@@ -163,9 +163,24 @@ impl Catalog<'_> {
     /// Tests a saved credential against its server, without revealing the token.
     pub fn test_saved_credential(&mut self, id: &str) -> Result<ConnectionTest> {
         let master = self.ring.master(self.store)?;
-        let (credential, token) = tokens::open_stored(self.store.conn(), &master, id.trim())?;
-        let result = crate::probe::probe(&credential.mcp_server_url, credential.protocol, &token);
-        drop(token);
+        let id = id.trim();
+        // An OAuth grant is tested as the proxy would use it: renewed when
+        // about to expire, and once more after the server refused it.
+        let (credential, token) = crate::refresh::open_fresh(self.store, &master, id)?;
+        let mut result =
+            crate::probe::probe(&credential.mcp_server_url, credential.protocol, &token);
+        if let (CredentialSecret::OAuth(stored), crate::probe::ConnectionOutcome::Unauthorized) =
+            (&token, result.outcome)
+        {
+            let seen = stored.grant.access_token.clone();
+            drop(token);
+            let locks = crate::refresh::RefreshLocks::default();
+            crate::refresh::refresh(self.store, &master, &locks, id, &seen, true)?;
+            let (_, renewed) = tokens::open_stored(self.store.conn(), &master, id)?;
+            result = crate::probe::probe(&credential.mcp_server_url, credential.protocol, &renewed);
+        } else {
+            drop(token);
+        }
         let environment = vaults::get(self.store.conn(), &credential.vault_id)?.environment;
         let outcome = serde_json::to_value(result.outcome)
             .ok()

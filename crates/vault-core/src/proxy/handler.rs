@@ -22,11 +22,11 @@ use super::headers::{host_is_listener, strip_hop_by_hop};
 use super::origin::{OriginMap, Target};
 use super::paths::AllowedPaths;
 use super::refusals::RefusalLog;
+use super::replay::{self, Replay, RequestBody};
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
 use crate::model::Timestamp;
 use crate::tokens::{Injection, Tokens};
-use crate::upstream::UpstreamClient;
 use crate::usage::CredentialUse;
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -48,7 +48,8 @@ pub(crate) struct Route {
     pub(crate) refusals: Arc<RefusalLog>,
     pub(crate) listener_port: u16,
     pub(crate) secret: Arc<SessionSecret>,
-    pub(crate) client: UpstreamClient,
+    /// Forwards the agent's bodies as they come, or a kept one (see `replay`).
+    pub(crate) client: hyper_util::client::legacy::Client<crate::upstream::Connector, RequestBody>,
     pub(crate) audit: AuditLog,
     pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
@@ -187,18 +188,29 @@ async fn forward(
     // credential sends is the credential's alone.
     parts.headers.remove(AUTHORIZATION);
     parts.headers.insert(HOST, route.upstream_host.clone());
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    let credential = injection.resolution.credential.clone();
+    let oauth = credential.credential_type == crate::model::CredentialType::McpOauth;
+    // An OAuth request small enough to keep can be sent again after a 401.
+    let (body, mut again) = if oauth {
+        replay::keep(&parts, body).await.map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "Keybearer proxy: the request body did not arrive whole.",
+            )
+        })?
+    } else {
+        (http_body_util::Either::Left(body), None)
+    };
     for (name, value) in credential_headers(&injection)? {
         parts.headers.remove(&name);
         parts.headers.append(name, value);
     }
-    parts.uri = uri;
-    parts.version = Version::HTTP_11;
     // Keep only the ids: the opened token is not held while the server
     // thinks. An OAuth grant is kept (it is in the cache anyway) so a 401
     // can renew exactly the grant that was refused.
-    let credential = injection.resolution.credential.clone();
-    let oauth = (credential.credential_type == crate::model::CredentialType::McpOauth)
-        .then(|| Arc::clone(&injection));
+    let mut refused = oauth.then(|| Arc::clone(&injection));
     drop(injection);
 
     let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
@@ -212,39 +224,42 @@ async fn forward(
         detail: detail.map(str::to_string),
         at: Timestamp::now(),
     };
-    let response = match route.client.request(Request::from_parts(parts, body)).await {
-        Ok(response) => response,
-        Err(error) => {
-            let cause = crate::upstream::root_cause(&error);
-            tracing::warn!(
-                session_id = %route.session_id,
-                upstream = %route.credential_url,
-                %cause,
-                "upstream request failed"
-            );
-            route
-                .audit
-                .record(used(None, Some("no response from the server")));
-            return Err(refuse(
-                StatusCode::BAD_GATEWAY,
-                format!(
-                    "Keybearer proxy: could not reach the MCP server {} ({cause}).",
-                    route.credential_url
-                ),
-            ));
+    let mut request = Request::from_parts(parts, body);
+    let response = loop {
+        let response = match route.client.request(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let cause = crate::upstream::root_cause(&error);
+                tracing::warn!(
+                    session_id = %route.session_id,
+                    upstream = %route.credential_url,
+                    %cause,
+                    "upstream request failed"
+                );
+                route
+                    .audit
+                    .record(used(None, Some("no response from the server")));
+                return Err(refuse(
+                    StatusCode::BAD_GATEWAY,
+                    format!(
+                        "Keybearer proxy: could not reach the MCP server {} ({cause}).",
+                        route.credential_url
+                    ),
+                ));
+            }
+        };
+        route.audit.record(used(Some(response.status()), None));
+        if response.status() != StatusCode::UNAUTHORIZED {
+            break response;
+        }
+        let Some(grant) = refused.take() else {
+            break response;
+        };
+        match renew(route, grant, again.take()).await {
+            Some(retry) => request = retry?,
+            None => break response,
         }
     };
-    route.audit.record(used(Some(response.status()), None));
-    if response.status() == StatusCode::UNAUTHORIZED {
-        if let Some(refused) = oauth {
-            // Renewed for the next request (this one's body is gone).
-            let tokens = route.tokens.clone();
-            let renewed = tokio::task::spawn_blocking(move || tokens.refused(&refused)).await;
-            if let Ok(Err(error)) = renewed {
-                tracing::warn!(code = %error.code(), "OAuth renewal after a 401 failed");
-            }
-        }
-    }
     tracing::debug!(
         session_id = %route.session_id,
         method = %method,
@@ -252,6 +267,29 @@ async fn forward(
         "proxied"
     );
     pass_back(route, response)
+}
+
+/// After a 401 on an OAuth grant: the grant is renewed (once per credential
+/// however many requests were refused) and, when the request was kept, the
+/// same request comes back with the new grant's headers. `None`: nothing to
+/// send again (the renewal failed, or the body was not kept), so the agent
+/// gets the 401 and its next request the renewed grant or "sign in again".
+async fn renew(
+    route: &Route,
+    refused: Arc<Injection>,
+    again: Option<Replay>,
+) -> Option<Result<Request<RequestBody>, Refusal>> {
+    let tokens = route.tokens.clone();
+    match tokio::task::spawn_blocking(move || tokens.refused(&refused)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(code = %error.code(), "OAuth renewal after a 401 failed");
+            return None;
+        }
+        Err(_) => return None,
+    }
+    let again = again?;
+    Some(look_up(route).and_then(|injection| Ok(again.with(credential_headers(&injection)?))))
 }
 
 /// The credential for this request, from the tokens part's cache of opened

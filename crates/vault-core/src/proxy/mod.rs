@@ -69,6 +69,7 @@ mod paths;
 #[cfg(test)]
 mod properties;
 mod refusals;
+mod replay;
 mod secret;
 mod sse;
 

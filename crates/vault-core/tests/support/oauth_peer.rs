@@ -95,6 +95,33 @@ impl OAuthPeer {
         assert!(status.is_success(), "config {changes}: {status}");
     }
 
+    /// `POST /test/drop-access-tokens`: the server stops taking every access
+    /// token issued so far (refresh tokens keep working).
+    pub fn drop_access_tokens(&self) {
+        let status = client()
+            .post(format!("{}/test/drop-access-tokens", self.base))
+            .send()
+            .expect("drop access tokens")
+            .status();
+        assert!(status.is_success(), "drop access tokens: {status}");
+    }
+
+    /// `GET /test/issued`: every token and client secret handed out so far.
+    pub fn issued(&self) -> Vec<String> {
+        let text = client()
+            .get(format!("{}/test/issued", self.base))
+            .send()
+            .and_then(|answer| answer.text())
+            .expect("issued");
+        let answer: Value = serde_json::from_str(&text).expect("issued JSON");
+        answer["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .filter_map(|token| token.as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Registers a client the way an administrator would beforehand.
     pub fn register(&self, metadata: Value) -> Value {
         let response = client()
