@@ -237,7 +237,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::OAuthFailed
         | C::Internal
         | C::NotInApp => return None,
-        C::SignInRequired => "Sign in again: `keybearer credential add --oauth --vault V --url URL` replaces the credential.",
+        C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
     })
 }
 

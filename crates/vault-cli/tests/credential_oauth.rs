@@ -93,12 +93,11 @@ fn issued(peer: &Peer) -> Vec<String> {
         .collect()
 }
 
-/// Runs `credential add --oauth`, and plays the browser: the first https?
-/// address on stderr is followed (the service approves at once and sends
-/// the browser back to Keybearer's listener).
+/// Runs `credential add --oauth` and plays the browser; the new id.
 fn add_with_sign_in(h: &Home, url: &str) -> String {
-    let mut child = h
-        .command(&[
+    let (added, _) = signing_in(
+        h,
+        &[
             "--json",
             "credential",
             "add",
@@ -107,7 +106,19 @@ fn add_with_sign_in(h: &Home, url: &str) -> String {
             "--url",
             url,
             "--oauth",
-        ])
+        ],
+    );
+    assert_eq!(added["type"], "mcp_oauth");
+    added["id"].as_str().expect("id").to_string()
+}
+
+/// Runs a command that signs in, and plays the browser: the first https?
+/// address on stderr is followed (the service approves at once and sends
+/// the browser back to Keybearer's listener). Its JSON answer and the
+/// address it printed.
+fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
+    let mut child = h
+        .command(args)
         .env("PATH", "/usr/bin:/bin") // no xdg-open here: the address is printed
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -134,9 +145,10 @@ fn add_with_sign_in(h: &Home, url: &str) -> String {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let output = child.wait_with_output().expect("wait");
     assert!(output.status.success(), "{rest:?}");
-    let added: Value = serde_json::from_slice(&output.stdout).expect("json");
-    assert_eq!(added["type"], "mcp_oauth");
-    added["id"].as_str().expect("id").to_string()
+    (
+        serde_json::from_slice(&output.stdout).expect("json"),
+        address,
+    )
 }
 
 #[test]
@@ -184,6 +196,25 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
         error.contains("needs more access") && error.contains("admin"),
         "{error}"
     );
+    // Kept for the next sign-in, which asks for it; then the tool works.
+    let listed = h
+        .run(&["--json", "credential", "list", "--vault", "Work"], "")
+        .ok()
+        .json();
+    assert_eq!(listed[0]["wanted_scope"], "mcp admin", "{listed}");
+    let (replaced, address) = signing_in(&h, &["--json", "credential", "replace", &id]);
+    assert!(
+        address.contains("scope=mcp+admin") || address.contains("scope=mcp%20admin"),
+        "{address}"
+    );
+    let id = replaced["credential"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert!(replaced["credential"]["wanted_scope"].is_null());
+    let entries = h.claude_code_entries();
+    let admin = python_client(entry_for(&entries, &peer.url), &["--tool", "admin"]);
+    assert!(admin.ok, "{} {}", admin.answer, admin.stderr);
 
     // No token the service issued is in the data folder, the CLI's output,
     // or the app's settings (which hold the bridge's arguments and

@@ -95,6 +95,7 @@ event_kinds! {
     CredentialUsed => "credential.used",
     CredentialRefreshed => "credential.refreshed",
     CredentialSignInNeeded => "credential.sign_in_needed",
+    CredentialScopeNeeded => "credential.scope_needed",
     SessionStarted => "session.started",
     SessionExited => "session.exited",
     SessionStopped => "session.stopped",

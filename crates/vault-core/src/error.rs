@@ -106,7 +106,7 @@ pub enum Error {
 
     /// The OAuth credential of a server can no longer be refreshed: the
     /// user must sign in again (the credential is marked so).
-    #[error("The sign-in for {url} has expired or was withdrawn, and Keybearer could not renew it. Sign in again in Keybearer (the credential's \"Sign in again\" button, or `keybearer credential add --oauth`).")]
+    #[error("The sign-in for {url} has expired or was withdrawn, and Keybearer could not renew it. Sign in again in Keybearer (the credential's \"Sign in again\" button, or `keybearer credential replace` with the credential's id).")]
     SignInRequired { url: String },
 
     /// A secret meant to be shown once could not be shown; nothing was stored.

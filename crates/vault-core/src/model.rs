@@ -149,6 +149,9 @@ pub struct Credential {
     pub header_names: Vec<String>,
     /// An OAuth credential whose refresh failed: the user must sign in again.
     pub needs_sign_in: bool,
+    /// An OAuth credential a server asked more access for (403
+    /// `insufficient_scope`): the scopes the next sign-in should ask for.
+    pub wanted_scope: Option<String>,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
 }

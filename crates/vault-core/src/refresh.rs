@@ -95,6 +95,43 @@ pub(crate) fn open_fresh(
     tokens::open_stored(store.conn(), master, id)
 }
 
+/// A server asked for more access than the grant has (403
+/// `insufficient_scope`): the scopes the next sign-in should ask for — the
+/// grant's and the server's — are kept on the credential, with an audit
+/// event, once per distinct request (repeats write nothing).
+pub(crate) fn want_scope(
+    store: &mut Store,
+    id: &str,
+    granted: Option<&str>,
+    required: &str,
+) -> Result<()> {
+    let wanted = crate::oauth::step_up_scope(granted, required);
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let tx = store.write()?;
+    let credential = credentials::get(&tx, id)?;
+    if credential.wanted_scope.as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    credentials::set_wanted_scope(&tx, id, &wanted)?;
+    let environment = vaults::get(&tx, &credential.vault_id)?.environment;
+    events::insert(
+        &tx,
+        &NewEvent {
+            environment: Some(&environment),
+            vault_id: Some(&credential.vault_id),
+            credential_id: Some(&credential.id),
+            upstream_url: Some(&credential.mcp_server_url),
+            detail: Some(&wanted),
+            ..NewEvent::new(EventKind::CredentialScopeNeeded)
+        },
+    )?;
+    tx.commit()?;
+    tracing::info!(credential_id = %credential.id, scope = %wanted, "the server asked for more access");
+    Ok(())
+}
+
 /// Refreshes the OAuth credential `id` unless someone already did: `seen` is
 /// the access token the caller holds (a newer one stored means done);
 /// `refused`: the server refused `seen`, so refresh even if not expired.

@@ -338,6 +338,26 @@ impl Tokens {
         )
     }
 
+    /// The server answered this injection's OAuth credential with a 403
+    /// step-up request for `required` scopes: kept for the next sign-in
+    /// (`refresh::want_scope`). Other kinds: nothing to do.
+    pub fn wants_scope(&self, injection: &Injection, required: &str) -> Result<()> {
+        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+            return Ok(());
+        };
+        let credential = &injection.resolution.credential;
+        let wanted = crate::oauth::step_up_scope(stored.grant.scope.as_deref(), required);
+        if credential.wanted_scope.as_deref() == Some(wanted.as_str()) {
+            return Ok(()); // already kept: one write, not one per request
+        }
+        crate::refresh::want_scope(
+            &mut crate::store::Store::open(&self.inner.data_dir)?,
+            &credential.id,
+            stored.grant.scope.as_deref(),
+            required,
+        )
+    }
+
     /// The same for an app connection's bridge: the connection's vaults are
     /// read (and cached, and dropped, like tokens) on the same reader, so a
     /// change of its vaults or its removal takes effect at the next request.

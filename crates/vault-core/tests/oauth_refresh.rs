@@ -4,7 +4,8 @@
 //! expiries; twenty lookups at expiry make exactly one refresh; a rotated
 //! refresh token is stored before use (a second process refreshes with it);
 //! a token the server refuses before its expiry is renewed and the request
-//! sent again; a refused refresh marks the credential "sign in again" and the agent gets
+//! sent again; a step-up request (403) is kept for the next sign-in; a
+//! refused refresh marks the credential "sign in again" and the agent gets
 //! a clear error instead of a loop; the agent never sees an upstream
 //! sign-in invitation. Real keychain, real SQLite files.
 
@@ -293,5 +294,72 @@ async fn the_agent_never_sees_a_sign_in_invitation() {
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 401);
     assert!(answer.headers().get("www-authenticate").is_none());
+    proxy.stop().await;
+}
+
+/// A server that answers a tool call with 403 `insufficient_scope` (scope
+/// step-up): the agent gets the 403 without the challenge, the scopes are
+/// kept on the credential (once, however often it is asked), and a sign-in
+/// asking for them makes the tool work through the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_up_request_is_kept_for_the_next_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let peer = OAuthPeer::start(&["--access-token-lifetime", "3600"]);
+    let (mut engine, vault) = tokio::task::block_in_place(|| signed_in_vault(dir.path(), &peer));
+    let proxy = start_proxy(
+        &mut engine,
+        "sesn_scope",
+        vec![vault.clone()],
+        vec![peer.url.clone()],
+    )
+    .await
+    .expect("proxy");
+    let local = proxy.listeners()[0].local_url.clone();
+    let mut client = McpClient::new(&local, proxy.secret().expose_for_agent_config());
+    client.initialize().await.expect("initialize");
+    for _ in 0..3 {
+        let refused = client.call_tool("admin", json!({})).await;
+        assert!(refused.is_err(), "{refused:?}");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let credential = loop {
+        let credential = engine.catalog().credentials(&vault).expect("list")[0].clone();
+        if credential.wanted_scope.is_some() || std::time::Instant::now() > deadline {
+            break credential;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(credential.wanted_scope.as_deref(), Some("mcp admin"));
+    let asked = engine
+        .audit()
+        .events(None, 50)
+        .expect("events")
+        .iter()
+        .filter(|event| event.kind == "credential.scope_needed")
+        .count();
+    assert_eq!(asked, 1, "kept once");
+
+    let options = SignInOptions {
+        scope: credential.wanted_scope.clone(),
+        ..SignInOptions::default()
+    };
+    let url = peer.url.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        let browser = Browser::new();
+        sign_in(&url, &options, &|address| browser.open(address))
+    })
+    .await
+    .expect("join")
+    .expect("signed in with more access");
+    let replaced = engine
+        .catalog()
+        .replace_secret(&credential.id, CredentialSecret::OAuth(Box::new(stored)))
+        .expect("replaced");
+    assert_eq!(replaced.wanted_scope, None);
+    // The server's MCP session belonged to the old sign-in: the agent starts another.
+    let mut client = McpClient::new(&local, proxy.secret().expose_for_agent_config());
+    client.initialize().await.expect("initialize");
+    let admin = client.call_tool("admin", json!({})).await.expect("admin");
+    assert!(admin.contains("admin ok"), "{admin}");
     proxy.stop().await;
 }

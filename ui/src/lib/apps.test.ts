@@ -52,6 +52,7 @@ function credential(vaultId: string, url: string): Credential {
     type: "static_bearer",
     header_names: ["Authorization"],
     needs_sign_in: false,
+    wanted_scope: null,
     created_at: "2026-11-26T09:00:00Z",
     last_used_at: null,
   };

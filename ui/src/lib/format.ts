@@ -86,6 +86,7 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "session.failed": "Session could not start",
   "credential.refreshed": "Sign-in renewed",
   "credential.sign_in_needed": "Sign in again",
+  "credential.scope_needed": "Server asked for more access",
   "app.connected": "App connected",
   "app.connection_changed": "App connection changed",
   "app.disconnected": "App disconnected",

@@ -107,6 +107,7 @@ export function createFakeEngine(scenario: Scenario) {
       type: headerNames ? "headers" : "static_bearer",
       header_names: headerNames ?? ["Authorization"],
       needs_sign_in: false,
+      wanted_scope: null,
       created_at: now(),
       last_used_at: null,
     };

@@ -28,7 +28,10 @@ pub fn print_table(credentials: &[Credential]) {
                     vault_core::CredentialType::McpOauth if credential.needs_sign_in => {
                         "oauth: SIGN IN AGAIN".to_string()
                     }
-                    vault_core::CredentialType::McpOauth => "oauth".to_string(),
+                    vault_core::CredentialType::McpOauth => match &credential.wanted_scope {
+                        Some(scope) => format!("oauth: MORE ACCESS ASKED ({scope})"),
+                        None => "oauth".to_string(),
+                    },
                 },
                 credential.created_at.to_rfc3339(),
                 when(credential.last_used_at),
@@ -109,6 +112,13 @@ pub fn replace(
         secret.oauth || secret.from_json || secret.basic.is_some() || !secret.headers.is_empty();
     let mut args = secret.clone();
     args.oauth |= old.credential_type == vault_core::CredentialType::McpOauth && !told;
+    // The server asked for more access: the new sign-in asks for it.
+    if args.oauth && args.scope.is_none() {
+        if let Some(scope) = &old.wanted_scope {
+            eprintln!("The server asked for more access; signing in for: {scope}");
+            args.scope = Some(scope.clone());
+        }
+    }
     let secret = input::read_credential_secret(&args, same, &old.mcp_server_url)?;
     let new = engine.catalog().replace_secret(&old.id, secret)?;
     out.either(&json!({ "replaced": old.id, "credential": new }), || {

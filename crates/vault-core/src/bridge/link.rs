@@ -243,6 +243,23 @@ impl Link {
                     .await
                     .map_err(|(failure, _)| failure)
             }
+            // A step-up request: the scopes are kept for the next sign-in.
+            Err((Failure::NeedsScope(scope), Some(grant))) => {
+                if let Source::Vaults {
+                    tokens: Ok(tokens), ..
+                } = &self.source
+                {
+                    let tokens = tokens.clone();
+                    let required = scope.clone();
+                    let kept =
+                        tokio::task::spawn_blocking(move || tokens.wants_scope(&grant, &required))
+                            .await;
+                    if let Ok(Err(error)) = kept {
+                        tracing::warn!(code = %error.code(), "could not keep the scopes the server asked for");
+                    }
+                }
+                Err(Failure::NeedsScope(scope))
+            }
             other => other.map_err(|(failure, _)| failure),
         }
     }
@@ -281,7 +298,7 @@ impl Link {
                 );
                 match (response.status(), challenge) {
                     (StatusCode::FORBIDDEN, Some(needed)) => {
-                        Err((Failure::NeedsScope(needed.scope.unwrap_or_default()), None))
+                        Err((Failure::NeedsScope(needed.scope.unwrap_or_default()), oauth))
                     }
                     (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => {
                         Err((Failure::Refused(response.status().as_u16()), oauth))

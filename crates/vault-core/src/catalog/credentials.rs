@@ -222,6 +222,7 @@ pub(super) fn insert(
         credential_type: new.secret.kind(),
         header_names: new.secret.header_names(),
         needs_sign_in: false,
+        wanted_scope: None,
         created_at: Timestamp::now(),
         last_used_at: None,
     };

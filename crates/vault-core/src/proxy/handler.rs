@@ -260,6 +260,9 @@ async fn forward(
             None => break response,
         }
     };
+    if let (StatusCode::FORBIDDEN, Some(grant)) = (response.status(), refused) {
+        wants_scope(route, grant, response.headers());
+    }
     tracing::debug!(
         session_id = %route.session_id,
         method = %method,
@@ -290,6 +293,27 @@ async fn renew(
     }
     let again = again?;
     Some(look_up(route).and_then(|injection| Ok(again.with(credential_headers(&injection)?))))
+}
+
+/// A 403 `insufficient_scope` on an OAuth grant: the scopes the server asked
+/// for are kept for the next sign-in, off the request's path (the agent's
+/// answer does not wait for the write).
+fn wants_scope(route: &Route, grant: Arc<Injection>, headers: &http::HeaderMap) {
+    let challenge = crate::oauth::parse_insufficient_scope(
+        headers
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|value| value.to_str().ok()),
+    );
+    let Some(required) = challenge.and_then(|challenge| challenge.scope) else {
+        return;
+    };
+    let tokens = route.tokens.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = tokens.wants_scope(&grant, &required) {
+            tracing::warn!(code = %error.code(), "could not keep the scopes the server asked for");
+        }
+    });
 }
 
 /// The credential for this request, from the tokens part's cache of opened

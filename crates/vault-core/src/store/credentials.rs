@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::{Credential, CredentialType, Protocol, Timestamp};
 
 const COLUMNS: &str = "id, vault_id, mcp_server_url, protocol, created_at, last_used_at, type, \
-     header_names, needs_sign_in";
+     header_names, needs_sign_in, wanted_scope";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
     let protocol: String = row.get(3)?;
@@ -37,6 +37,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Credential> {
         credential_type,
         header_names: serde_json::from_str(&names).unwrap_or_default(),
         needs_sign_in: row.get::<_, i64>(8)? != 0,
+        wanted_scope: row.get(9)?,
         created_at: Timestamp(row.get(4)?),
         last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
     })
@@ -112,7 +113,7 @@ pub(crate) fn get_sealed(conn: &Connection, id: &str) -> Result<(Credential, Vec
     conn.query_row(
         &format!("SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"),
         [id],
-        |row| Ok((from_row(row)?, row.get(9)?)),
+        |row| Ok((from_row(row)?, row.get("sealed_token")?)),
     )
     .optional()?
     .ok_or_else(|| Error::not_found("credential", id))
@@ -145,6 +146,15 @@ pub(crate) fn mark_needs_sign_in(conn: &Connection, id: &str) -> Result<()> {
     conn.execute(
         "UPDATE credentials SET needs_sign_in = 1 WHERE id = ?1",
         [id],
+    )?;
+    Ok(())
+}
+
+/// The scopes the next sign-in should ask for (after a 403 step-up request).
+pub(crate) fn set_wanted_scope(conn: &Connection, id: &str, scope: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE credentials SET wanted_scope = ?2 WHERE id = ?1",
+        params![id, scope],
     )?;
     Ok(())
 }

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0007_credential_kinds.sql"),
     ),
     (8, include_str!("../../migrations/0008_sign_in_state.sql")),
+    (9, include_str!("../../migrations/0009_wanted_scope.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

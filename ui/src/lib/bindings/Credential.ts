@@ -11,4 +11,9 @@ header_names: Array<string>,
 /**
  * An OAuth credential whose refresh failed: the user must sign in again.
  */
-needs_sign_in: boolean, created_at: Timestamp, last_used_at: Timestamp | null, };
+needs_sign_in: boolean, 
+/**
+ * An OAuth credential a server asked more access for (403
+ * `insufficient_scope`): the scopes the next sign-in should ask for.
+ */
+wanted_scope: string | null, created_at: Timestamp, last_used_at: Timestamp | null, };

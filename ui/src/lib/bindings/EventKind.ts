@@ -3,4 +3,4 @@
 /**
  * What happened. The dotted name is what is stored and shown.
  */
-export type EventKind = "setup.completed" | "key.recovered" | "recovery_key.regenerated" | "environment.created" | "vault.created" | "vault.renamed" | "vault.deleted" | "credential.created" | "credential.deleted" | "credential.replaced" | "credential.tested" | "credential.used" | "credential.refreshed" | "credential.sign_in_needed" | "session.started" | "session.exited" | "session.stopped" | "session.failed" | "app.connected" | "app.connection_changed" | "app.disconnected" | "app.tokens_imported" | "app.import_undone";
+export type EventKind = "setup.completed" | "key.recovered" | "recovery_key.regenerated" | "environment.created" | "vault.created" | "vault.renamed" | "vault.deleted" | "credential.created" | "credential.deleted" | "credential.replaced" | "credential.tested" | "credential.used" | "credential.refreshed" | "credential.sign_in_needed" | "credential.scope_needed" | "session.started" | "session.exited" | "session.stopped" | "session.failed" | "app.connected" | "app.connection_changed" | "app.disconnected" | "app.tokens_imported" | "app.import_undone";
