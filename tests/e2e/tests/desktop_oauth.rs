@@ -8,88 +8,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
+use common::oauth::{assert_no_peer_token, holds_peer_token, wait_outcome, OAuthPeer};
 use common::{create_vault, open_vault, set_up};
-use keybearer_e2e::{repo_root, require_environment, Guard, Window};
-
-/// The test authorization server and its protected MCP server.
-struct OAuthPeer {
-    url: String,
-    base: String,
-    _process: Guard,
-}
-
-impl OAuthPeer {
-    fn start() -> Self {
-        let mut child = Command::new(repo_root().join(".venv/bin/python"))
-            .arg(repo_root().join("tests/oauth-peer/server.py"))
-            .args(["--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the OAuth test peer");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the peer announces its URL");
-        let announced: serde_json::Value = serde_json::from_str(&line).expect("JSON line");
-        Self {
-            url: announced["url"].as_str().expect("url").to_string(),
-            base: announced["base"].as_str().expect("base").to_string(),
-            _process: Guard(child),
-        }
-    }
-
-    /// The peer's counters (`GET /test/stats`).
-    fn stats(&self) -> serde_json::Value {
-        let authority = self.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(authority).expect("connect to the peer");
-        write!(
-            stream,
-            "GET /test/stats HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-        )
-        .expect("ask for stats");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("stats answer");
-        let body = answer.split("\r\n\r\n").nth(1).expect("a body");
-        serde_json::from_str(body).expect("stats JSON")
-    }
-}
-
-/// Whether `text` holds something shaped like the peer's tokens: `at_` or
-/// `rt_` and then 43 URL-safe base64 characters (`secrets.token_urlsafe(32)`).
-fn holds_peer_token(text: &[u8]) -> bool {
-    let url_safe = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-' || *byte == b'_';
-    text.windows(3).enumerate().any(|(at, prefix)| {
-        (prefix == b"at_" || prefix == b"rt_")
-            && text[at + 3..]
-                .iter()
-                .take_while(|byte| url_safe(byte))
-                .count()
-                >= 40
-    })
-}
-
-async fn wait_outcome(window: &Window, testid: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let outcome = window.wait_attr(testid, "data-outcome").await;
-        if outcome == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{testid} never said {expected}: {outcome} ({})",
-            window.text(testid).await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use keybearer_e2e::{require_environment, Window};
 
 #[test]
 fn the_token_shape_check_finds_the_peers_tokens() {
@@ -152,23 +73,6 @@ async fn signing_in_through_the_form_saves_a_credential_the_server_accepts() {
     window.screenshot("20-sign-in").await;
 
     // No token is anywhere the window or the disk can show it.
-    let page = window.page_source().await;
-    assert!(!holds_peer_token(page.as_bytes()), "a token is in the page");
-    let answers = window.ipc_answers();
-    assert!(
-        answers.contains("mcp_oauth"),
-        "the trace recorded the answers"
-    );
-    assert!(
-        !holds_peer_token(answers.as_bytes()),
-        "a token is in an IPC answer"
-    );
-    for entry in std::fs::read_dir(data.path()).expect("data folder") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            let bytes = std::fs::read(&path).expect("read a data file");
-            assert!(!holds_peer_token(&bytes), "a token in {}", path.display());
-        }
-    }
+    assert_no_peer_token(&window).await;
     window.quit().await;
 }

@@ -1,8 +1,10 @@
 // The app's running sessions and their terminal output. Output is kept here
 // (the tail of each terminal) so a terminal redrawn after switching pages or
-// tabs shows what the agent already wrote.
+// tabs shows what the agent already wrote. `withCredentials` joins a
+// session's proxied servers with the credentials they use now, for the
+// session view's "Sign in again".
 import * as api from "./api";
-import type { IpcError, Session } from "./types";
+import type { Credential, IpcError, Resolution, ServerActivity, Session } from "./types";
 
 /** How much of each terminal's output is kept for redrawing. */
 export const OUTPUT_LIMIT = 512 * 1024;
@@ -37,6 +39,19 @@ export function describeState(session: Session): string {
 
 export function isActive(session: Session): boolean {
   return session.state === "starting" || session.state === "running";
+}
+
+/** A session's server with the credential its next request would use (null: none found). */
+export type ServerWithCredential = ServerActivity & { credential: Credential | null };
+
+/**
+ * Each proxied server with the credential the session's vaults give it now
+ * (`coverage` of the session's vaults, in order: what the proxy looks up on
+ * every request). Both sides carry the normalised URL.
+ */
+export function withCredentials(servers: ServerActivity[], coverage: Resolution[]): ServerWithCredential[] {
+  const byUrl = new Map(coverage.map((resolution) => [resolution.credential.mcp_server_url, resolution.credential]));
+  return servers.map((server) => ({ ...server, credential: byUrl.get(server.upstream_url) ?? null }));
 }
 
 class SessionStore {

@@ -1,7 +1,10 @@
 //! Shared by the desktop test files: first-run set-up and vault steps in the
-//! real window, unique tokens, and the SHA-256 the test MCP server reports.
+//! real window, unique tokens, and the SHA-256 the test MCP server reports;
+//! `oauth`: the test authorization server and the OAuth tests' checks.
 
 #![allow(dead_code)] // each test file uses its own part of it
+
+pub mod oauth;
 
 use std::process::Command;
 
@@ -73,6 +76,8 @@ pub async fn create_vault(window: &Window, name: &str) {
 }
 
 pub async fn open_vault(window: &Window, name: &str) {
+    // The list may still be loading (just navigated to it).
+    window.el("vault-row").await;
     for row in window.all("vault-row").await {
         if row.text().await.unwrap_or_default().contains(name) {
             let open = row
