@@ -1,16 +1,18 @@
 //! `credential.used` events, written off the request path: a request hands
-//! its record to a channel and moves on; a writer task collects what arrives
-//! within [`BATCH_WINDOW`] and writes it in one transaction on a blocking
-//! thread, through its own database connection (a [`UsageRecorder`]), so
-//! the commit's fsync never holds the engine that token lookups need. When
-//! every sender is gone (the session stopped), the rest is written and the
-//! task ends.
+//! its record to a bounded channel and moves on; a writer task (on a proxy
+//! worker) wakes for the first record, sleeps [`BATCH_WINDOW`] while more
+//! arrive (so a busy session does not wake it once per request), then
+//! writes what came in one transaction on a blocking thread, through its own
+//! database connection (a [`UsageRecorder`]), so the commit's fsync never
+//! holds a request or the engine that token lookups need. When every sender
+//! is gone (the session stopped), the rest is written and the task ends.
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::workers::Workers;
 use crate::usage::{CredentialUse, UsageRecorder};
 
 const BATCH_WINDOW: Duration = Duration::from_millis(200);
@@ -26,12 +28,10 @@ pub(crate) struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer task; it runs until every `AuditLog` clone is dropped.
-    pub(crate) fn start(recorder: UsageRecorder) -> (Self, JoinHandle<()>) {
+    pub(crate) fn start(recorder: UsageRecorder, workers: &Workers) -> (Self, JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(BACKLOG);
-        (
-            Self { sender },
-            tokio::spawn(write_batches(recorder, receiver)),
-        )
+        let writer = workers.spawn(workers.next(), write_batches(recorder, receiver));
+        (Self { sender }, writer)
     }
 
     /// Never waits.
@@ -49,15 +49,14 @@ async fn write_batches(recorder: UsageRecorder, mut receiver: mpsc::Receiver<Cre
     let mut recorder = Some(recorder);
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
-        let window = tokio::time::sleep(BATCH_WINDOW);
-        tokio::pin!(window);
+        // A full batch (a busy session catching up) is written at once.
+        if receiver.len() + 1 < MAX_BATCH && !receiver.is_closed() {
+            tokio::time::sleep(BATCH_WINDOW).await;
+        }
         while batch.len() < MAX_BATCH {
-            tokio::select! {
-                next = receiver.recv() => match next {
-                    Some(used) => batch.push(used),
-                    None => break,
-                },
-                () = &mut window => break,
+            match receiver.try_recv() {
+                Ok(used) => batch.push(used),
+                Err(_) => break,
             }
         }
         let Some(mut writer) = recorder.take() else {

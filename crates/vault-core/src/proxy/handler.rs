@@ -30,6 +30,8 @@ use crate::tokens::{Injection, Tokens};
 use crate::usage::CredentialUse;
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
+pub(crate) type UpstreamClient =
+    hyper_util::client::legacy::Client<crate::upstream::Connector, RequestBody>;
 
 /// Everything one listener needs; shared by its connections.
 pub(crate) struct Route {
@@ -48,17 +50,22 @@ pub(crate) struct Route {
     pub(crate) refusals: Arc<RefusalLog>,
     pub(crate) listener_port: u16,
     pub(crate) secret: Arc<SessionSecret>,
+    /// One client (and connection pool) per worker thread, indexed by the
+    /// worker: a pooled connection is driven by the thread that uses it.
     /// Forwards the agent's bodies as they come, or a kept one (see `replay`).
-    pub(crate) client: hyper_util::client::legacy::Client<crate::upstream::Connector, RequestBody>,
+    pub(crate) clients: Box<[UpstreamClient]>,
     pub(crate) audit: AuditLog,
     pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
 
+/// Serves one request on worker `worker` (see `workers`).
 pub(crate) async fn handle(
     route: Arc<Route>,
+    worker: usize,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    let response = match forward(&route, request).await {
+    let client = &route.clients[worker % route.clients.len()];
+    let response = match forward(&route, client, request).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
     };
@@ -102,6 +109,7 @@ impl Refusal {
 
 async fn forward(
     route: &Route,
+    client: &UpstreamClient,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = request.into_parts();
@@ -226,7 +234,7 @@ async fn forward(
     };
     let mut request = Request::from_parts(parts, body);
     let response = loop {
-        let response = match route.client.request(request).await {
+        let response = match client.request(request).await {
             Ok(response) => response,
             Err(error) => {
                 let cause = crate::upstream::root_cause(&error);

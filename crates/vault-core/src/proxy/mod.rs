@@ -10,6 +10,9 @@
 //! own connections and cache, no engine lock, on the request's own thread;
 //! the cache is dropped whenever the database changes), so a replaced token
 //! is used from the next request and a deleted one stops working at once.
+//! Listeners and connections run on the process's proxy worker threads
+//! (`workers`: one single-threaded runtime per core, nginx's model), so a
+//! request never waits for another thread to wake up.
 //! The proxy depends on nothing else of the engine: [`Tokens`] to look up,
 //! a [`UsageRecorder`] to write the audit trail.
 //!
@@ -56,8 +59,9 @@
 //! check), `origin` (upstream → listener URL rewriting), `paths` (where the
 //! token may go), `refusals` (rate-limited logging), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
-//! `handler` (one request), `listener` (accept loop), `audit` (batched
-//! `credential.used` events).
+//! `handler` (one request), `listener` (accept loop), `workers` (the
+//! threads everything above runs on), `audit` (batched `credential.used`
+//! events).
 
 mod activity;
 mod audit;
@@ -72,6 +76,7 @@ mod refusals;
 mod replay;
 mod secret;
 mod sse;
+mod workers;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -79,7 +84,7 @@ use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
-use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use activity::{ProxyActivity, ServerActivity};
@@ -94,6 +99,7 @@ use handler::Route;
 use origin::OriginMap;
 use paths::AllowedPaths;
 use refusals::RefusalLog;
+use workers::Workers;
 
 /// How long `stop` waits for the last audit records to be written.
 const AUDIT_FLUSH_LIMIT: Duration = Duration::from_secs(10);
@@ -116,7 +122,8 @@ pub struct SessionProxy {
     secret: Arc<SessionSecret>,
     listeners: Vec<ProxyListener>,
     activity: ProxyActivity,
-    tasks: Vec<JoinHandle<()>>,
+    /// Each listener's task, and what tells it to stop.
+    tasks: Vec<(oneshot::Sender<()>, JoinHandle<()>)>,
     audit: Option<(AuditLog, JoinHandle<()>)>,
 }
 
@@ -134,7 +141,8 @@ impl SessionProxy {
     /// Opens one listener per distinct credential URL. Refuses vault sets
     /// that mix environments, and URLs none of the vaults has a credential
     /// for. Opens each token once, so a damaged one is reported now, not at
-    /// the first request. Must be called inside a Tokio runtime.
+    /// the first request. The listeners run on the proxy's worker threads,
+    /// not the caller's runtime; dropping the proxy (or `stop`) ends them.
     pub async fn start(
         tokens: Tokens,
         recorder: UsageRecorder,
@@ -164,8 +172,11 @@ impl SessionProxy {
         }
 
         let secret = Arc::new(SessionSecret::generate()?);
-        let client = crate::upstream::client()?;
-        let (audit, audit_task) = AuditLog::start(recorder);
+        let workers = Workers::get()?;
+        let clients = (0..workers.len())
+            .map(|_| crate::upstream::client())
+            .collect::<Result<Box<[_]>>>()?;
+        let (audit, audit_task) = AuditLog::start(recorder, workers);
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let refusals = Arc::new(RefusalLog::default());
         let mut proxy = Self {
@@ -181,7 +192,8 @@ impl SessionProxy {
                 .map_err(|_| Error::invalid("urls", "That address cannot be parsed."))?;
             let (scheme, authority, host) = upstream_parts(&upstream)?;
             // On failure `proxy` is dropped, which closes the listeners opened so far.
-            let socket = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let socket = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+            socket.set_nonblocking(true)?;
             let local_addr = socket.local_addr()?;
             let stats = Arc::new(activity::ListenerStats::default());
             let route = Arc::new(Route {
@@ -197,13 +209,16 @@ impl SessionProxy {
                 refusals: Arc::clone(&refusals),
                 listener_port: local_addr.port(),
                 secret: Arc::clone(&secret),
-                client: client.clone(),
+                clients: clients.clone(),
                 audit: audit.clone(),
                 stats: Arc::clone(&stats),
             });
-            proxy
-                .tasks
-                .push(tokio::spawn(listener::serve(socket, route)));
+            let (stop, stopped) = oneshot::channel();
+            let task = workers.spawn(
+                workers.next(),
+                listener::serve(socket, route, workers, stopped),
+            );
+            proxy.tasks.push((stop, task));
             let local_url = format!("http://{local_addr}{}", upstream.path());
             proxy
                 .activity
@@ -254,11 +269,9 @@ impl SessionProxy {
     /// refused once this returns) and writes the remaining audit records.
     /// The session secret and the opened tokens die with it.
     pub async fn stop(mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        for task in self.tasks.drain(..) {
-            // Resolves once the listener's future, and with it the socket, is dropped.
+        for (stop, task) in self.tasks.drain(..) {
+            let _ = stop.send(());
+            // Resolves once the socket and every connection are closed.
             let _ = task.await;
         }
         if let Some((audit, writer)) = self.audit.take() {
@@ -279,7 +292,7 @@ impl Drop for SessionProxy {
     fn drop(&mut self) {
         // Dropped without `stop`: the listeners close; the audit writer ends
         // when the last connection's copy of the log is gone.
-        for task in &self.tasks {
+        for (_, task) in &self.tasks {
             task.abort();
         }
     }
