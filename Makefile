@@ -59,10 +59,12 @@ deb: deps-run
 ## Proxy overhead, as ratios within one run: one MCP tools/call round trip
 ## direct vs through the proxy (official Python SDK server and a minimal Rust
 ## upstream), then the proxy side by side with nginx under wrk at 1 and 64
-## connections; and the stdio bridge's start-up beside mcp-remote's. Installs
+## connections; the engine at 10,000 vaults / 100,000 credentials; and the
+## stdio bridge's start-up beside mcp-remote's. Installs
 ## nginx, wrk and mcp-remote first.
 bench: deps-test
 	@scripts/install-deps.sh bench
 	$(CARGO) bench -p vault-core --bench proxy_roundtrip
 	$(CARGO) bench -p vault-core --bench versus_nginx
+	$(CARGO) bench -p vault-core --bench scale
 	scripts/with-secret-service.sh $(CARGO) bench -p vault-cli --bench bridge_start

@@ -260,13 +260,9 @@ fn main() {
     let upstream_url = format!("http://127.0.0.1:{upstream_port}/mcp");
     let (_nginx, nginx_port) = start_nginx(dir.path(), upstream_port);
 
-    // As the CLI runs it; KEYBEARER_BENCH_WORKERS tries other sizes.
-    let workers = std::env::var("KEYBEARER_BENCH_WORKERS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(2);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    // Only starts and stops the proxy: its listeners run on the proxy's own
+    // worker threads (one per core), as in the CLI and the app.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
@@ -304,7 +300,7 @@ fn main() {
 
     println!(
         "Keybearer proxy vs nginx (both inject Authorization), wrk POST of an MCP tools/call, \
-         {ROUNDS} rounds x {SECONDS_PER_RUN} s per side and load, medians; {} cores; proxy runtime {workers} worker(s)",
+         {ROUNDS} rounds x {SECONDS_PER_RUN} s per side and load, medians; {} cores; nginx and the proxy one worker per core",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for connections in [1u32, 64] {

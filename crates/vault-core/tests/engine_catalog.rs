@@ -143,3 +143,61 @@ fn names_and_ids_are_validated_and_stored_verbatim() {
         "not_found"
     );
 }
+
+#[test]
+fn vaults_are_found_by_part_of_a_name_or_a_server_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, _) = new_engine(dir.path());
+    engine
+        .catalog()
+        .create_vault(
+            "GitHub tools",
+            "development",
+            vec![credential("https://api.githubcopilot.com/mcp/", "tok-1")],
+        )
+        .expect("github");
+    engine
+        .catalog()
+        .create_vault(
+            "Docs",
+            "production",
+            vec![credential("https://mcp.notion.com/mcp", "tok-2")],
+        )
+        .expect("notion");
+    engine
+        .catalog()
+        .create_vault("100%_sure", "development", vec![])
+        .expect("odd name");
+    let names = |found: Vec<vault_core::Vault>| -> Vec<String> {
+        found.into_iter().map(|vault| vault.display_name).collect()
+    };
+    assert_eq!(
+        names(engine.catalog().search_vaults("github").expect("by name")),
+        ["GitHub tools"],
+        "letters in any case, the server address matches too but the vault is listed once"
+    );
+    assert_eq!(
+        names(
+            engine
+                .catalog()
+                .search_vaults(" NOTION.com ")
+                .expect("by server")
+        ),
+        ["Docs"]
+    );
+    assert_eq!(
+        names(engine.catalog().search_vaults("%_").expect("wildcards")),
+        ["100%_sure"],
+        "% and _ match only themselves"
+    );
+    assert!(engine
+        .catalog()
+        .search_vaults("zzz")
+        .expect("nothing")
+        .is_empty());
+    assert_eq!(
+        engine.catalog().search_vaults("").expect("all").len(),
+        3,
+        "an empty search lists every vault"
+    );
+}

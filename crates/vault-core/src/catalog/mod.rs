@@ -132,6 +132,12 @@ impl Catalog<'_> {
         vaults::list(self.store.conn(), environment.as_deref())
     }
 
+    /// Vaults whose name or a server URL of whose credentials contains
+    /// `text` (letters in any case), in the order [`Self::vaults`] lists them.
+    pub fn search_vaults(&self, text: &str) -> Result<Vec<Vault>> {
+        vaults::search(self.store.conn(), text.trim())
+    }
+
     /// Finds a vault by id (`vlt_…`) or by its exact display name.
     pub fn vault(&self, id_or_name: &str) -> Result<Vault> {
         Resolver::new(self.store.conn()).vault(id_or_name)

@@ -76,7 +76,7 @@ pub(crate) fn insert(
 }
 
 pub(crate) fn list(conn: &Connection, vault_id: &str) -> Result<Vec<Credential>> {
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM credentials WHERE vault_id = ?1 ORDER BY mcp_server_url, id"
     ))?;
     let rows = statement.query_map([vault_id], from_row)?;
@@ -84,13 +84,10 @@ pub(crate) fn list(conn: &Connection, vault_id: &str) -> Result<Vec<Credential>>
 }
 
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Credential> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM credentials WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()?
-    .ok_or_else(|| Error::not_found("credential", id))
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM credentials WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("credential", id))
 }
 
 pub(crate) fn find_by_url(
@@ -99,22 +96,18 @@ pub(crate) fn find_by_url(
     url: &str,
 ) -> Result<Option<Credential>> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM credentials WHERE vault_id = ?1 AND mcp_server_url = ?2"
-            ),
-            [vault_id, url],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM credentials WHERE vault_id = ?1 AND mcp_server_url = ?2"
+        ))?
+        .query_row([vault_id, url], from_row)
         .optional()?)
 }
 
 pub(crate) fn get_sealed(conn: &Connection, id: &str) -> Result<(Credential, Vec<u8>)> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"),
-        [id],
-        |row| Ok((from_row(row)?, row.get("sealed_token")?)),
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, sealed_token FROM credentials WHERE id = ?1"
+    ))?
+    .query_row([id], |row| Ok((from_row(row)?, row.get("sealed_token")?)))
     .optional()?
     .ok_or_else(|| Error::not_found("credential", id))
 }

@@ -38,7 +38,7 @@ pub(crate) fn insert(conn: &Connection, vault: &Vault) -> Result<()> {
 }
 
 pub(crate) fn list(conn: &Connection, environment: Option<&str>) -> Result<Vec<Vault>> {
-    let mut statement = conn.prepare(&format!(
+    let mut statement = conn.prepare_cached(&format!(
         "{SELECT} WHERE ?1 IS NULL OR v.environment = ?1
          ORDER BY v.display_name COLLATE NOCASE, v.id"
     ))?;
@@ -46,14 +46,37 @@ pub(crate) fn list(conn: &Connection, environment: Option<&str>) -> Result<Vec<V
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Vaults whose name, or one of whose credentials' server URL, contains
+/// `text` (ASCII case ignored; `%`, `_` and `\` match themselves).
+pub(crate) fn search(conn: &Connection, text: &str) -> Result<Vec<Vault>> {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    let mut statement = conn.prepare_cached(&format!(
+        "{SELECT} WHERE v.display_name LIKE ?1 ESCAPE '\\'
+            OR EXISTS (SELECT 1 FROM credentials c
+                       WHERE c.vault_id = v.id AND c.mcp_server_url LIKE ?1 ESCAPE '\\')
+         ORDER BY v.display_name COLLATE NOCASE, v.id"
+    ))?;
+    let rows = statement.query_map([pattern], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Vault> {
-    conn.query_row(&format!("{SELECT} WHERE v.id = ?1"), [id], from_row)
+    conn.prepare_cached(&format!("{SELECT} WHERE v.id = ?1"))?
+        .query_row([id], from_row)
         .optional()?
         .ok_or_else(|| Error::not_found("vault", id))
 }
 
 pub(crate) fn find_by_name(conn: &Connection, name: &str) -> Result<Vec<Vault>> {
-    let mut statement = conn.prepare(&format!("{SELECT} WHERE v.display_name = ?1"))?;
+    let mut statement = conn.prepare_cached(&format!("{SELECT} WHERE v.display_name = ?1"))?;
     let rows = statement.query_map([name], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
