@@ -22,6 +22,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (8, include_str!("../../migrations/0008_sign_in_state.sql")),
     (9, include_str!("../../migrations/0009_wanted_scope.sql")),
+    (
+        10,
+        include_str!("../../migrations/0010_vault_list_index.sql"),
+    ),
 ];
 
 pub(crate) fn latest_version() -> i64 {
