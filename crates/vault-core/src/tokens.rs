@@ -10,15 +10,17 @@
 //! credential with its token opened. It holds no lock on the engine and
 //! never leaves the calling thread: a small pool of read-only SQLite
 //! connections, each with its own cache of opened tokens. Before every
-//! answer the connection's `PRAGMA data_version` is compared with the one its
-//! cache was checked at; it moves whenever any other connection — this
-//! process's engine, the audit recorder, the CLI in another process —
-//! committed. Then the catalog's version (a counter that triggers move with
-//! every change that can alter a resolution, migration 0004) is read, and
-//! if it moved the cache is dropped. So a replaced or deleted token takes
-//! effect on the very next request, while the audit trail written for every
-//! proxied request does not empty the cache. A cache hit costs that pragma
-//! (a read of SQLite's shared-memory WAL index, no disk I/O) and a map lookup.
+//! answer the WAL index's header is read (`store::wal_stamp`: one small
+//! file read, no lock); when it moved since the cache was last checked, the
+//! connection's `PRAGMA data_version` is compared with the one its cache
+//! was checked at; it moves whenever any other connection — this process's
+//! engine, the audit recorder, the CLI in another process — committed. Then
+//! the catalog's version (a counter that triggers move with every change
+//! that can alter a resolution, migration 0004) is read, and if it moved the
+//! cache is dropped. So a replaced or deleted token takes effect on the very
+//! next request, while the audit trail written for every proxied request
+//! does not empty the cache. A cache hit costs that header read and a map
+//! lookup.
 //!
 //! Limits: opened tokens are zeroised when the last request holding one and
 //! the cache have dropped them; the first reader that is free serves a
@@ -37,6 +39,7 @@ use crate::error::{Error, Result};
 use crate::model::{Credential, Resolution};
 use crate::resolve::Resolver;
 use crate::secret::MasterKey;
+use crate::store::wal_stamp::{Stamp, WalStamp};
 use crate::store::{connections, credentials, Store};
 
 /// How many read connections one [`Tokens`] keeps: enough that concurrent
@@ -201,6 +204,8 @@ struct Inner {
 #[derive(Default)]
 struct Reader {
     conn: Option<Store>,
+    /// The WAL index's header, beside `conn` (opened after it, dropped with it).
+    wal: Option<WalStamp>,
     caches: Caches,
 }
 
@@ -209,6 +214,8 @@ struct Reader {
 struct Caches {
     /// The connection's `data_version` the caches were last checked at.
     seen: Option<i64>,
+    /// The WAL index's header read just before that check.
+    stamp: Option<Stamp>,
     /// The catalog's version the caches were filled at.
     catalog: Option<i64>,
     tokens: HashMap<String, Option<Arc<Injection>>>,
@@ -258,8 +265,10 @@ impl Tokens {
     /// database is reported here, not at the first request.
     pub(crate) fn open(data_dir: &Path, master: MasterKey) -> Result<Self> {
         let mut readers: Vec<Mutex<Reader>> = (0..READERS).map(|_| Mutex::default()).collect();
+        let conn = Store::open_reader(data_dir)?;
         readers[0] = Mutex::new(Reader {
-            conn: Some(Store::open_reader(data_dir)?),
+            conn: Some(conn),
+            wal: WalStamp::open(data_dir),
             ..Reader::default()
         });
         Ok(Self {
@@ -405,11 +414,20 @@ impl Tokens {
     fn fresh<'r>(&self, reader: &'r mut Reader) -> Result<(&'r mut Caches, &'r Store, i64)> {
         if reader.conn.is_none() {
             reader.conn = Some(Store::open_reader(&self.inner.data_dir)?);
+            reader.wal = WalStamp::open(&self.inner.data_dir);
         }
-        let Reader { conn, caches } = reader;
+        let Reader { conn, wal, caches } = reader;
         let Some(store) = conn.as_ref() else {
             return Err(Error::Io(std::io::Error::other("no database connection")));
         };
+        // Read before the exact check, so a commit that lands in between
+        // moves the header again and is caught next time.
+        let stamp = wal.as_ref().and_then(WalStamp::read);
+        if let (Some(stamp), Some(seen)) = (stamp, caches.seen) {
+            if caches.stamp == Some(stamp) {
+                return Ok((caches, store, seen));
+            }
+        }
         let before = store.data_version()?;
         if caches.seen != Some(before) {
             // Someone committed. Only a catalog change can alter an answer.
@@ -426,6 +444,7 @@ impl Tokens {
             }
             caches.seen = Some(before);
         }
+        caches.stamp = stamp;
         Ok((caches, store, before))
     }
 

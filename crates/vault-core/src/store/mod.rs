@@ -8,6 +8,7 @@ pub(crate) mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
 pub(crate) mod vaults;
+pub(crate) mod wal_stamp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
