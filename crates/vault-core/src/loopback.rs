@@ -7,8 +7,17 @@
 //! `/proc/net/tcp{,6}` and must be this process's user; otherwise the token
 //! is not sent and the user is told why. Elsewhere (macOS, Windows) this
 //! check does not exist yet (docs/architecture.md, "Proxy").
+//!
+//! Reading the table costs time in proportion to every socket on the
+//! computer, so connections opened together share one reading: the last
+//! one is kept, and a new connection uses it when it already lists that
+//! very connection, established, under our socket's inode (so it was read
+//! while this connection existed, and the server end it lists is this
+//! connection's). Otherwise the table is read again.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A TCP socket as `/proc/net/tcp{,6}` lists it.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,25 +29,73 @@ struct Entry {
     /// is no longer the server's).
     established: bool,
     uid: u32,
+    inode: u64,
 }
 
+/// One reading of the table, with the connections indexed by their ends.
+struct Snapshot {
+    me: u32,
+    listening: Vec<Entry>,
+    /// Connections by (local end, remote end), addresses made IPv4 where mapped.
+    connections: HashMap<(SocketAddr, SocketAddr), Entry>,
+}
+
+impl Snapshot {
+    fn connection(&self, local: SocketAddr, remote: SocketAddr) -> Option<&Entry> {
+        self.connections
+            .get(&(plain(local), plain(remote)))
+            .filter(|entry| entry.established)
+    }
+}
+
+/// The last reading, shared by connections opened together.
+static LAST: Mutex<Option<Arc<Snapshot>>> = Mutex::new(None);
+
 /// Checks the server end of an established connection from `ours` to
-/// `server`. `Ok` when the server belongs to our user, or when the address
-/// is not loopback, or on systems without `/proc/net/tcp`.
-pub(crate) fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(), String> {
+/// `server`; `inode` is our socket's (see [`socket_inode`]), which lets a
+/// recent reading of the table serve. `Ok` when the server belongs to our
+/// user, or when the address is not loopback, or on systems without
+/// `/proc/net/tcp`.
+pub(crate) fn check_connection(
+    ours: SocketAddr,
+    server: SocketAddr,
+    inode: Option<u64>,
+) -> Result<(), String> {
     if !server.ip().is_loopback() && !mapped_v4(server.ip()).is_loopback() {
         return Ok(());
     }
-    let Some((entries, me)) = snapshot() else {
+    let last = LAST
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .filter(|last| {
+            inode.is_some_and(|inode| {
+                last.connection(ours, server)
+                    .is_some_and(|entry| entry.inode == inode)
+            })
+        });
+    let Some(table) = last.or_else(|| {
+        let fresh = Arc::new(snapshot()?);
+        *LAST.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&fresh));
+        Some(fresh)
+    }) else {
         return Ok(());
     };
-    let found = entries
-        .iter()
-        .find(|entry| same(entry.local, server) && same(entry.remote, ours) && !entry.listening);
-    match found {
-        Some(entry) if entry.uid != me => Err(foreign(server, entry.uid)),
+    match table.connection(server, ours) {
+        Some(entry) if entry.uid != table.me => Err(foreign(server, entry.uid)),
         _ => Ok(()),
     }
+}
+
+/// The inode of a socket (Linux: `/proc/self/fd/N` reads `socket:[inode]`).
+#[cfg(unix)]
+pub(crate) fn socket_inode(socket: &impl std::os::fd::AsRawFd) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
+    link.to_str()?
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// Checks who listens on `server` (a loopback address), before connecting.
@@ -65,16 +122,15 @@ pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
 }
 
 pub(crate) fn check_listener(server: SocketAddr) -> Result<(), String> {
-    let Some((entries, me)) = snapshot() else {
+    let Some(table) = snapshot() else {
         return Ok(());
     };
-    let found = entries.iter().find(|entry| {
-        entry.listening
-            && entry.local.port() == server.port()
+    let found = table.listening.iter().find(|entry| {
+        entry.local.port() == server.port()
             && (same(entry.local, server) || entry.local.ip().is_unspecified())
     });
     match found {
-        Some(entry) if entry.uid != me => Err(foreign(server, entry.uid)),
+        Some(entry) if entry.uid != table.me => Err(foreign(server, entry.uid)),
         _ => Ok(()),
     }
 }
@@ -97,18 +153,35 @@ fn mapped_v4(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// `::ffff:127.0.0.1:P` written as `127.0.0.1:P`.
+fn plain(address: SocketAddr) -> SocketAddr {
+    SocketAddr::new(mapped_v4(address.ip()), address.port())
+}
+
 /// Every TCP socket, and this process's user; `None` where `/proc` has none.
-fn snapshot() -> Option<(Vec<Entry>, u32)> {
+fn snapshot() -> Option<Snapshot> {
     let me = own_uid()?;
-    let mut entries = Vec::new();
+    let mut table = Snapshot {
+        me,
+        listening: Vec::new(),
+        connections: HashMap::new(),
+    };
     let mut any = false;
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
         if let Ok(text) = std::fs::read_to_string(file) {
             any = true;
-            entries.extend(text.lines().skip(1).filter_map(parse_line));
+            for entry in text.lines().skip(1).filter_map(parse_line) {
+                if entry.listening {
+                    table.listening.push(entry);
+                } else {
+                    table
+                        .connections
+                        .insert((plain(entry.local), plain(entry.remote)), entry);
+                }
+            }
         }
     }
-    any.then_some((entries, me))
+    any.then_some(table)
 }
 
 fn own_uid() -> Option<u32> {
@@ -119,13 +192,20 @@ fn own_uid() -> Option<u32> {
 }
 
 fn parse_line(line: &str) -> Option<Entry> {
-    let fields: Vec<&str> = line.split_whitespace().collect();
+    let mut fields = line.split_whitespace();
+    let local = parse_address(fields.nth(1)?)?;
+    let remote = parse_address(fields.next()?)?;
+    let state = fields.next()?;
+    // tx_queue:rx_queue, tr:when, retransmits, then uid, timeout, inode.
+    let uid = fields.nth(3)?.parse().ok()?;
+    let inode = fields.nth(1)?.parse().ok()?;
     Some(Entry {
-        local: parse_address(fields.get(1)?)?,
-        remote: parse_address(fields.get(2)?)?,
-        listening: *fields.get(3)? == "0A",
-        established: *fields.get(3)? == "01",
-        uid: fields.get(7)?.parse().ok()?,
+        local,
+        remote,
+        listening: state == "0A",
+        established: state == "01",
+        uid,
+        inode,
     })
 }
 
@@ -166,6 +246,7 @@ mod tests {
                 listening: true,
                 established: false,
                 uid: 1000,
+                inode: 90232,
             })
         );
         let v6 = "   1: 00000000000000000000000001000000:1F90 0000000000000000FFFF00000100007F:C350 01 00000000:00000000 00:00000000 00000000    65534        0 1 1";
@@ -182,6 +263,7 @@ mod tests {
         assert_eq!(parse_line("garbage"), None);
     }
 
+    #[cfg(unix)]
     #[test]
     fn our_own_listener_passes() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -189,8 +271,41 @@ mod tests {
         assert_eq!(check_listener(addr), Ok(()));
         let client = std::net::TcpStream::connect(addr).expect("connect");
         let (_server, _) = listener.accept().expect("accept");
+        let ours = client.local_addr().expect("local");
+        let inode = socket_inode(&client);
+        assert!(inode.is_some());
+        assert_eq!(check_connection(ours, addr, inode), Ok(()));
+        // The reading just made lists this connection: it is used again.
+        let last = LAST.lock().expect("lock").clone().expect("kept");
+        assert_eq!(last.connection(ours, addr).map(|entry| entry.inode), inode);
         assert_eq!(
-            check_connection(client.local_addr().expect("local"), addr),
+            last.connection(addr, ours).map(|entry| entry.uid),
+            Some(last.me)
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_reading_serves_only_the_connections_it_lists_under_their_inode() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let first = std::net::TcpStream::connect(addr).expect("connect");
+        let _accepted = listener.accept().expect("accept");
+        let ours = first.local_addr().expect("local");
+        assert_eq!(check_connection(ours, addr, socket_inode(&first)), Ok(()));
+        let kept = LAST.lock().expect("lock").clone().expect("kept");
+        // A connection opened after the reading is not in it.
+        let second = std::net::TcpStream::connect(addr).expect("connect");
+        let _accepted = listener.accept().expect("accept");
+        assert!(kept
+            .connection(second.local_addr().expect("local"), addr)
+            .is_none());
+        assert_eq!(
+            check_connection(
+                second.local_addr().expect("local"),
+                addr,
+                socket_inode(&second)
+            ),
             Ok(())
         );
     }

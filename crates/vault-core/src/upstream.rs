@@ -173,7 +173,12 @@ impl Service<Uri> for TcpOrTunnel {
                 // anything (the token) is written to it.
                 let stream = io.inner();
                 if let (Ok(ours), Ok(server)) = (stream.local_addr(), stream.peer_addr()) {
-                    crate::loopback::check_connection(ours, server).map_err(BoxError::from)?;
+                    #[cfg(unix)]
+                    let inode = crate::loopback::socket_inode(stream);
+                    #[cfg(not(unix))]
+                    let inode = None;
+                    crate::loopback::check_connection(ours, server, inode)
+                        .map_err(BoxError::from)?;
                 }
                 Ok(io)
             });
