@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb bench
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb bench desktop-figures
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -59,7 +59,8 @@ deb: deps-run
 ## Proxy overhead, as ratios within one run: one MCP tools/call round trip
 ## direct vs through the proxy (official Python SDK server and a minimal Rust
 ## upstream), then the proxy side by side with nginx under wrk at 1 and 64
-## connections; the engine at 10,000 vaults / 100,000 credentials; and the
+## connections; 1,000 event streams at once through one listener (delay
+## and memory); the engine at 10,000 vaults / 100,000 credentials; and the
 ## stdio bridge's start-up beside mcp-remote's. Installs
 ## nginx, wrk and mcp-remote first.
 bench: deps-test
@@ -67,4 +68,10 @@ bench: deps-test
 	$(CARGO) bench -p vault-core --bench proxy_roundtrip
 	$(CARGO) bench -p vault-core --bench versus_nginx
 	$(CARGO) bench -p vault-core --bench scale
+	$(CARGO) bench -p vault-core --bench sse_streams
 	scripts/with-secret-service.sh $(CARGO) bench -p vault-cli --bench bridge_start
+
+## The release app's package size, cold start to its first screen, and idle
+## memory (app and web view), under Xvfb: builds the .deb first.
+desktop-figures: deb
+	scripts/desktop-figures.sh

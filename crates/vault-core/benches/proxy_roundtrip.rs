@@ -14,8 +14,8 @@
 //! exactly as in a session: per-request token lookup and audit records.
 #![allow(clippy::print_stdout)] // a benchmark's report is its output
 
-#[path = "support/memory_keys.rs"]
-mod memory_keys;
+#[path = "support/bench_engine.rs"]
+mod bench_engine;
 
 #[allow(dead_code)] // shared with the tests, which use more of it
 #[path = "../tests/support/mcp_client.rs"]
@@ -28,6 +28,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bench_engine::bench_engine;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
@@ -35,11 +36,10 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use mcp_client::McpClient;
-use memory_keys::MemoryKeys;
 use serde_json::json;
 use tokio::net::TcpListener;
 use vault_core::proxy::SessionProxy;
-use vault_core::{AccessToken, Engine, NewCredential, SetupProtection};
+use vault_core::{AccessToken, Engine, NewCredential};
 
 const BLOCKS: usize = 10;
 const CALLS_PER_BLOCK: usize = 100;
@@ -246,12 +246,7 @@ async fn answer(request: Request<Incoming>, expected: &str) -> Response<Full<Byt
 }
 
 async fn proxied_engine(dir: &std::path::Path, urls: &[(&str, &str)]) -> (Engine, String) {
-    let mut engine =
-        Engine::open_with_keychain(dir, Box::new(MemoryKeys::default())).expect("engine");
-    engine
-        .keys()
-        .initialize(SetupProtection::Keychain)
-        .expect("initialize");
+    let mut engine = bench_engine(dir);
     let credentials = urls
         .iter()
         .map(|(url, token)| NewCredential {

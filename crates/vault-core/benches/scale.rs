@@ -12,13 +12,13 @@
 //!     make bench
 #![allow(clippy::print_stdout)] // a benchmark's report is its output
 
-#[path = "support/memory_keys.rs"]
-mod memory_keys;
+#[path = "support/bench_engine.rs"]
+mod bench_engine;
 
 use std::time::{Duration, Instant};
 
-use memory_keys::MemoryKeys;
-use vault_core::{AccessToken, Engine, NewCredential, SetupProtection};
+use bench_engine::bench_engine;
+use vault_core::{AccessToken, NewCredential};
 
 const VAULTS: usize = 10_000;
 const PER_VAULT: usize = 10;
@@ -54,13 +54,7 @@ fn report(what: &str, took: Duration, goal_ms: f64, baseline: Duration) {
 
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut engine =
-        Engine::open_with_keychain(&dir.path().join("data"), Box::new(MemoryKeys::default()))
-            .expect("engine");
-    engine
-        .keys()
-        .initialize(SetupProtection::Keychain)
-        .expect("initialize");
+    let mut engine = bench_engine(&dir.path().join("data"));
 
     let started = Instant::now();
     let mut ids = Vec::with_capacity(VAULTS);

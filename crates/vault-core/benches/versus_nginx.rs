@@ -9,108 +9,45 @@
 //!
 //!     make bench          (installs nginx and wrk first)
 //!
-//! The upstream runs in a process of its own (this binary, re-run with
-//! `KEYBEARER_BENCH_UPSTREAM=1`), so it does not share a runtime with the
-//! proxy. An in-memory key store stands in for the keychain.
+//! The upstream runs in a process of its own (`support/upstream.rs`), so it
+//! does not share a runtime with the proxy. An in-memory key store stands in for the keychain.
+//!
+//! To profile the proxy alone, `KEYBEARER_BENCH_PROFILE=<seconds>` loads
+//! only the Keybearer listener (at `KEYBEARER_BENCH_CONNECTIONS`, 64 unless
+//! set) twice for that long, after printing this process's id (for
+//! `perf record -p`) and a one-second warm-up.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark's report is its output
 
-#[path = "support/memory_keys.rs"]
-mod memory_keys;
+#[path = "support/bench_engine.rs"]
+mod bench_engine;
+#[path = "support/upstream.rs"]
+mod upstream;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use bench_engine::{bench_engine, bench_proxy};
 use bytes::Bytes;
-use http::{Request, Response};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use memory_keys::MemoryKeys;
-use tokio::net::TcpListener;
-use vault_core::proxy::SessionProxy;
-use vault_core::{AccessToken, Engine, NewCredential, SetupProtection};
+use http::Response;
+use http_body_util::Full;
 
 const TOKEN: &str = "tok-bench-0123456789abcdef0123456789abcdef";
 const ROUNDS: usize = 3;
 const SECONDS_PER_RUN: u32 = 4;
 const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 
-/// The upstream process: answers a fixed JSON-RPC result when the bearer is
-/// right, 401 otherwise. Prints its port, then serves until killed.
-fn run_upstream() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        println!("{}", listener.local_addr().expect("addr").port());
-        let expected = format!("Bearer {TOKEN}");
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let expected = expected.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request: Request<Incoming>| {
-                    let authorized = request
-                        .headers()
-                        .get(http::header::AUTHORIZATION)
-                        .is_some_and(|value| value.as_bytes() == expected.as_bytes());
-                    async move {
-                        let _ = request.into_body().collect().await;
-                        let mut response = Response::new(Full::new(Bytes::from_static(
-                            br#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello"}]}}"#,
-                        )));
-                        if !authorized {
-                            *response.status_mut() = http::StatusCode::UNAUTHORIZED;
-                        }
-                        response.headers_mut().insert(
-                            http::header::CONTENT_TYPE,
-                            http::HeaderValue::from_static("application/json"),
-                        );
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-}
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // SIGTERM: nginx's master then ends its workers (SIGKILL would
-        // orphan them).
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_upstream() -> (Guard, u16) {
-    let mut child = Command::new(std::env::current_exe().expect("this binary"))
-        .env("KEYBEARER_BENCH_UPSTREAM", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("upstream");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("port");
-    (Guard(child), line.trim().parse().expect("port"))
+/// The upstream's answer: a fixed JSON-RPC result.
+fn answer() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hello"}]}}"#,
+    )));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn free_port() -> u16 {
@@ -122,7 +59,7 @@ fn free_port() -> u16 {
 
 /// nginx in front of the upstream, adding the same header, with keep-alive
 /// to the upstream (its best configuration for this job).
-fn start_nginx(dir: &Path, upstream: u16) -> (Guard, u16) {
+fn start_nginx(dir: &Path, upstream: u16) -> (upstream::Guard, u16) {
     let port = free_port();
     let prefix = dir.join("nginx");
     std::fs::create_dir_all(prefix.join("logs")).expect("nginx dir");
@@ -165,7 +102,7 @@ http {{
         .spawn()
         .expect("nginx (install it: make bench installs it)");
     wait_for_port(port);
-    (Guard(child), port)
+    (upstream::Guard(child), port)
 }
 
 fn wait_for_port(port: u16) {
@@ -187,6 +124,10 @@ struct Figures {
 
 /// One wrk run: POSTs of an MCP tools/call with `bearer`.
 fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32) -> Figures {
+    wrk_for(dir, url, bearer, connections, SECONDS_PER_RUN)
+}
+
+fn wrk_for(dir: &Path, url: &str, bearer: &str, connections: u32, seconds: u32) -> Figures {
     let script = dir.join("post.lua");
     std::fs::write(
         &script,
@@ -200,7 +141,7 @@ fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32) -> Figures {
         .args([
             format!("-t{threads}"),
             format!("-c{connections}"),
-            format!("-d{SECONDS_PER_RUN}s"),
+            format!("-d{seconds}s"),
             "--latency".into(),
             "-s".into(),
             script.display().to_string(),
@@ -251,12 +192,11 @@ fn median(values: &mut [f64]) -> f64 {
 }
 
 fn main() {
-    if std::env::var_os("KEYBEARER_BENCH_UPSTREAM").is_some() {
-        run_upstream();
-        return;
+    if std::env::var(upstream::ROLE).as_deref() == Ok("upstream") {
+        return upstream::serve(TOKEN, answer);
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let (_upstream, upstream_port) = start_upstream();
+    let (_upstream, upstream_port) = upstream::start();
     let upstream_url = format!("http://127.0.0.1:{upstream_port}/mcp");
     let (_nginx, nginx_port) = start_nginx(dir.path(), upstream_port);
 
@@ -266,37 +206,29 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut engine =
-        Engine::open_with_keychain(&dir.path().join("data"), Box::new(MemoryKeys::default()))
-            .expect("engine");
-    engine
-        .keys()
-        .initialize(SetupProtection::Keychain)
-        .expect("initialize");
-    let vault = engine
-        .catalog()
-        .create_vault(
-            "Bench",
-            "development",
-            vec![NewCredential {
-                mcp_server_url: upstream_url.clone(),
-                protocol: None,
-                secret: AccessToken::new(TOKEN.to_string()).expect("token").into(),
-            }],
-        )
-        .expect("vault");
-    let proxy = runtime
-        .block_on(SessionProxy::start(
-            engine.tokens().expect("tokens"),
-            engine.usage_recorder().expect("recorder"),
-            "sesn_bench",
-            vec![vault.id],
-            vec![upstream_url.clone()],
-        ))
-        .expect("proxy");
+    let mut engine = bench_engine(&dir.path().join("data"));
+    let proxy = runtime.block_on(bench_proxy(&mut engine, &upstream_url, TOKEN));
     let keybearer_url = proxy.listeners()[0].local_url.clone();
     let secret = proxy.secret().expose_for_agent_config().to_string();
     let nginx_url = format!("http://127.0.0.1:{nginx_port}/mcp");
+    if let Some(seconds) = std::env::var("KEYBEARER_BENCH_PROFILE")
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+    {
+        println!("profile: pid {}", std::process::id());
+        std::thread::sleep(Duration::from_secs(1));
+        let connections = std::env::var("KEYBEARER_BENCH_CONNECTIONS")
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(64);
+        wrk_for(dir.path(), &keybearer_url, &secret, connections, 1);
+        for seconds in [seconds, seconds] {
+            let figures = wrk_for(dir.path(), &keybearer_url, &secret, connections, seconds);
+            println!("keybearer alone, {connections} connections, {seconds} s: {figures:?}");
+        }
+        runtime.block_on(proxy.stop());
+        return;
+    }
 
     println!(
         "Keybearer proxy vs nginx (both inject Authorization), wrk POST of an MCP tools/call, \
@@ -304,6 +236,21 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for connections in [1u32, 64] {
+        // A first, unmeasured second on each side: the first requests open
+        // the upstream connections (and, for Keybearer, check who owns them
+        // and open the token), which is not the steady state compared here.
+        // Reported apart, as "cold".
+        let cold: Vec<String> = [
+            ("direct", upstream_url.as_str(), TOKEN),
+            ("nginx", nginx_url.as_str(), "ignored-nginx-sets-it"),
+            ("keybearer", keybearer_url.as_str(), secret.as_str()),
+        ]
+        .into_iter()
+        .map(|(name, url, bearer)| {
+            let figures = wrk_for(dir.path(), url, bearer, connections, 1);
+            format!("{name} p99 {:.3} ms", figures.p99_ms)
+        })
+        .collect();
         let mut results: HashMap<&str, Vec<Figures>> = HashMap::new();
         for _ in 0..ROUNDS {
             for (name, url, bearer) in [
@@ -328,6 +275,10 @@ fn main() {
         let (direct, nginx, keybearer) =
             (summary("direct"), summary("nginx"), summary("keybearer"));
         println!("\n{connections} connection(s):");
+        println!(
+            "  cold (first second, not in the figures below): {}",
+            cold.join(", ")
+        );
         for (name, figures) in [
             ("direct", direct),
             ("nginx", nginx),
