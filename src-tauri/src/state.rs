@@ -3,7 +3,9 @@
 //! blocking thread, never on the UI thread.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use vault_core::{Engine, PendingKey};
 
@@ -17,6 +19,10 @@ pub struct AppState {
     /// A key shown to the user and not stored yet (first setup or a new
     /// recovery key), until they confirm they saved it.
     pending_key: Arc<Mutex<Option<PendingKey>>>,
+    /// When the app started, for the log line that says how long the
+    /// window took to come up (`scripts/desktop-figures.sh` reads it).
+    started: Instant,
+    window_up: AtomicBool,
 }
 
 impl AppState {
@@ -25,6 +31,19 @@ impl AppState {
             data_dir,
             engine: Arc::new(Mutex::new(None)),
             pending_key: Arc::new(Mutex::new(None)),
+            started: Instant::now(),
+            window_up: AtomicBool::new(false),
+        }
+    }
+
+    /// The window's script asks for the app's status first thing, as it
+    /// draws its first screen: logged once, with the time since start.
+    pub fn window_asked(&self) {
+        if !self.window_up.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                after_ms = self.started.elapsed().as_millis() as u64,
+                "window up: its first screen asked for the app's status"
+            );
         }
     }
 

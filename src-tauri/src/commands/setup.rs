@@ -32,6 +32,7 @@ fn protection(passphrase: Option<String>) -> SetupProtection {
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> IpcResult<Status> {
+    state.window_asked();
     state.run(|engine| engine.status()).await
 }
 
