@@ -24,6 +24,7 @@ macro_rules! with_app_commands {
             environments::create_environment,
             environments::set_active_environment,
             vaults::list_vaults,
+            vaults::search_vaults,
             vaults::get_vault,
             vaults::create_vault,
             vaults::rename_vault,

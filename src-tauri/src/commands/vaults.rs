@@ -16,6 +16,25 @@ pub async fn list_vaults(
         .await
 }
 
+/// Vaults of `environment` whose name or a server address of whose
+/// credentials contains `text`.
+#[tauri::command]
+pub async fn search_vaults(
+    state: State<'_, AppState>,
+    text: String,
+    environment: Option<String>,
+) -> IpcResult<Vec<Vault>> {
+    state
+        .run(move |engine| {
+            let mut found = engine.catalog().search_vaults(&text)?;
+            if let Some(environment) = environment {
+                found.retain(|vault| vault.environment == environment);
+            }
+            Ok(found)
+        })
+        .await
+}
+
 #[tauri::command]
 pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
     state.run(move |engine| engine.catalog().vault(&id)).await

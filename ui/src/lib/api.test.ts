@@ -31,6 +31,7 @@ describe("commands and arguments", () => {
     ["setActiveEnvironment", ["qa"], "set_active_environment", { name: "qa" }],
     ["listVaults", [null], "list_vaults", { environment: null }],
     ["listVaults", ["qa"], "list_vaults", { environment: "qa" }],
+    ["searchVaults", ["git", "qa"], "search_vaults", { text: "git", environment: "qa" }],
     ["getVault", ["vlt_1"], "get_vault", { id: "vlt_1" }],
     ["createVault", ["GitHub", "qa"], "create_vault", { displayName: "GitHub", environment: "qa" }],
     ["renameVault", ["vlt_1", "Jira"], "rename_vault", { id: "vlt_1", displayName: "Jira" }],

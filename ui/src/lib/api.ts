@@ -86,6 +86,9 @@ export const setActiveEnvironment = (name: string) =>
 export const listVaults = (environment: string | null) =>
   call<Vault[]>("list_vaults", { environment });
 
+export const searchVaults = (text: string, environment: string | null) =>
+  call<Vault[]>("search_vaults", { text, environment });
+
 export const getVault = (id: string) => call<Vault>("get_vault", { id });
 
 export const createVault = (displayName: string, environment: string) =>

@@ -312,6 +312,15 @@ export function createFakeEngine(scenario: Scenario) {
       return status();
     },
     list_vaults: ({ environment }) => vaults.filter((v) => environment === null || v.environment === environment),
+    search_vaults: ({ text, environment }) => {
+      const needle = String(text).trim().toLowerCase();
+      return vaults.filter(
+        (v) =>
+          (environment === null || v.environment === environment) &&
+          (v.display_name.toLowerCase().includes(needle) ||
+            credentials.some((c) => c.vault_id === v.id && c.mcp_server_url.toLowerCase().includes(needle))),
+      );
+    },
     get_vault: ({ id }) => vault(id),
     create_vault: ({ displayName, environment }) => {
       const name = String(displayName).trim();
