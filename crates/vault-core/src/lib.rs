@@ -12,6 +12,8 @@ pub mod bridge;
 mod catalog;
 mod connections;
 mod credential_secret;
+#[cfg(test)]
+mod credential_secret_properties;
 mod crypto;
 mod engine;
 mod error;
