@@ -51,13 +51,6 @@ fn main() {
     let builder = builder.manage(Arc::new(sessions::Sessions::default()));
     let app = builder
         .invoke_handler(with_app_commands!(app_handler))
-        .setup(|app| {
-            #[cfg(target_os = "linux")]
-            software_rendering(app);
-            #[cfg(not(target_os = "linux"))]
-            let _ = app;
-            Ok(())
-        })
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
@@ -81,26 +74,6 @@ fn main() {
         RunEvent::WindowEvent { event, .. } => tracing::debug!(?event, "window event"),
         _ => {}
     });
-}
-
-/// The window is forms and tables: WebKitGTK's GPU compositing buys it
-/// nothing, while costing the web view's process about 60 MB (measured under
-/// Xvfb with Mesa, `scripts/desktop-figures.sh`) and, with some GPU drivers,
-/// a blank window. So the web view draws in software.
-#[cfg(target_os = "linux")]
-fn software_rendering(app: &tauri::App) {
-    use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-    let Some(window) = app.get_webview_window("main") else {
-        return;
-    };
-    let applied = window.with_webview(|webview| {
-        if let Some(settings) = WebViewExt::settings(&webview.inner()) {
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-        }
-    });
-    if let Err(error) = applied {
-        tracing::warn!(%error, "cannot set the web view to draw in software");
-    }
 }
 
 /// SIGTERM, SIGHUP (logout, a closed terminal) and SIGINT end the app the
