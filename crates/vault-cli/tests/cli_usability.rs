@@ -89,3 +89,28 @@ fn the_empty_session_list_suggests_proxy_mode() {
     );
     assert!(!run.stdout.contains("--direct"), "{}", run.stdout);
 }
+
+/// `http://localhost:P` can mean 127.0.0.1 or ::1; another user's program
+/// could listen on the one the user's server does not. The credential is
+/// stored with the address the user's own server listens on (here only
+/// ::1), and the CLI shows it.
+#[test]
+fn localhost_is_stored_as_the_address_the_server_listens_on() {
+    let vault = Vault::new();
+    vault.init();
+    vault.create_vault("Local", "development");
+    let server = std::net::TcpListener::bind("[::1]:0").expect("a server on ::1 only");
+    let port = server.local_addr().expect("addr").port();
+    let added = vault
+        .add("Local", &format!("http://localhost:{port}/mcp"), "tok-local")
+        .ok()
+        .json();
+    assert_eq!(
+        added["mcp_server_url"],
+        format!("http://[::1]:{port}/mcp").as_str()
+    );
+    // The same server typed either way is one credential, not two.
+    vault
+        .add("Local", &format!("http://[::1]:{port}/mcp"), "tok-again")
+        .fails_with(4, "already has a credential");
+}

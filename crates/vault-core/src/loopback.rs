@@ -121,6 +121,32 @@ pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
     Ok(())
 }
 
+/// The loopback address a server of our own user listens on at `port`:
+/// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
+/// IPv6 address). `None` when none of ours listens there, or without
+/// `/proc/net/tcp`.
+pub(crate) fn own_listener(port: u16) -> Option<IpAddr> {
+    let table = snapshot()?;
+    let ours = |entry: &&Entry| {
+        entry.uid == table.me
+            && entry.local.port() == port
+            && (entry.local.ip().is_loopback()
+                || mapped_v4(entry.local.ip()).is_loopback()
+                || entry.local.ip().is_unspecified())
+    };
+    let mut found: Vec<IpAddr> = table
+        .listening
+        .iter()
+        .filter(ours)
+        .map(|entry| mapped_v4(entry.local.ip()))
+        .collect();
+    found.sort_by_key(IpAddr::is_ipv6);
+    found.first().map(|ip| match ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    })
+}
+
 pub(crate) fn check_listener(server: SocketAddr) -> Result<(), String> {
     let Some(table) = snapshot() else {
         return Ok(());

@@ -65,6 +65,50 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     Ok(url.into())
 }
 
+/// `localhost` pinned to one address of this computer, as a new credential
+/// is stored (docs/architecture.md, "Proxy"): the name can mean 127.0.0.1
+/// or ::1, and a program listening on the one the server does not use could
+/// otherwise receive the token. The address our own user's server listens
+/// on now (IPv4 first; on Linux read from the socket table, elsewhere by
+/// trying to connect), or 127.0.0.1 when no server runs yet. Other URLs are
+/// returned as they are.
+pub fn pin_localhost(normalized: &str) -> String {
+    let Ok(mut url) = Url::parse(normalized) else {
+        return normalized.to_string();
+    };
+    if !matches!(url.host(), Some(Host::Domain(name)) if name.eq_ignore_ascii_case("localhost")) {
+        return normalized.to_string();
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    let pinned = crate::loopback::own_listener(port).unwrap_or_else(|| answering(port));
+    let literal = match pinned {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    if url.set_host(Some(&literal)).is_err() {
+        return normalized.to_string();
+    }
+    url.into()
+}
+
+/// Where no socket table tells: 127.0.0.1 unless only ::1 accepts a connection.
+fn answering(port: u16) -> IpAddr {
+    let accepts = |ip: IpAddr| {
+        std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::new(ip, port),
+            std::time::Duration::from_millis(300),
+        )
+        .is_ok()
+    };
+    let v4: IpAddr = std::net::Ipv4Addr::LOCALHOST.into();
+    let v6: IpAddr = std::net::Ipv6Addr::LOCALHOST.into();
+    if !accepts(v4) && accepts(v6) {
+        v6
+    } else {
+        v4
+    }
+}
+
 pub(crate) fn is_loopback(host: Host<&str>) -> bool {
     match host {
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
@@ -186,5 +230,33 @@ mod tests {
             guess_protocol("https://a.example/mcp"),
             Protocol::StreamableHttp
         );
+    }
+
+    #[test]
+    fn localhost_is_pinned_to_the_address_our_server_listens_on() {
+        // Only IPv6: another program could take 127.0.0.1 on this port.
+        let v6 = std::net::TcpListener::bind("[::1]:0").expect("bind ::1");
+        let port = v6.local_addr().expect("addr").port();
+        assert_eq!(
+            pin_localhost(&ok(&format!("http://localhost:{port}/mcp"))),
+            format!("http://[::1]:{port}/mcp")
+        );
+        // IPv4 (also when both are there).
+        let v4 = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = v4.local_addr().expect("addr").port();
+        assert_eq!(
+            pin_localhost(&ok(&format!("http://LOCALHOST:{port}/sse"))),
+            format!("http://127.0.0.1:{port}/sse")
+        );
+        // Nothing listens yet: the usual address.
+        drop(v4);
+        assert_eq!(
+            pin_localhost(&ok(&format!("http://localhost:{port}/mcp"))),
+            format!("http://127.0.0.1:{port}/mcp")
+        );
+        // Everything else is left as it is.
+        for url in ["https://mcp.example.com/mcp", "http://127.0.0.1:9/x", "http://[::1]:9/x"] {
+            assert_eq!(pin_localhost(&ok(url)), ok(url));
+        }
     }
 }

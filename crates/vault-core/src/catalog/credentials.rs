@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{new_id, Credential, NewCredential, Timestamp, Vault};
 use crate::probe::ConnectionTest;
 use crate::secret::{AccessToken, MasterKey};
-use crate::server_url::{guess_protocol, normalize_server_url};
+use crate::server_url::{guess_protocol, normalize_server_url, pin_localhost};
 use crate::store::credentials as rows;
 use crate::store::events::{self, NewEvent};
 use crate::store::vaults;
@@ -210,7 +210,7 @@ pub(super) fn insert(
     vault: &Vault,
     new: NewCredential,
 ) -> Result<Credential> {
-    let url = normalize_server_url(&new.mcp_server_url)?;
+    let url = pin_localhost(&normalize_server_url(&new.mcp_server_url)?);
     if rows::find_by_url(conn, &vault.id, &url)?.is_some() {
         return Err(Error::DuplicateUrl { url });
     }

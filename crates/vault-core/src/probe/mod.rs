@@ -95,8 +95,10 @@ pub struct UrlCheck {
     pub suggested_protocol: Protocol,
 }
 
+/// `localhost` comes back as the literal address it will be stored as.
 pub fn check_server_url(url: &str) -> crate::Result<UrlCheck> {
-    let normalized = crate::server_url::normalize_server_url(url)?;
+    let normalized =
+        crate::server_url::pin_localhost(&crate::server_url::normalize_server_url(url)?);
     Ok(UrlCheck {
         suggested_protocol: crate::server_url::guess_protocol(&normalized),
         normalized,
