@@ -2,6 +2,9 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+// Approvals asked by the command line (Unix: a socket in the data folder).
+#[cfg(unix)]
+mod approvals;
 #[macro_use]
 mod commands;
 mod error;
@@ -48,9 +51,22 @@ fn main() {
         .manage(state::AppState::new(data_dir))
         .manage(commands::oauth::SignIns::default());
     #[cfg(unix)]
-    let builder = builder.manage(Arc::new(sessions::Sessions::default()));
+    let builder = builder
+        .manage(Arc::new(sessions::Sessions::default()))
+        .manage(Arc::new(approvals::Approvals::default()));
     let app = builder
         .invoke_handler(with_app_commands!(app_handler))
+        .setup(|app| {
+            #[cfg(unix)]
+            {
+                let data_dir = app.state::<state::AppState>().data_dir().to_path_buf();
+                app.state::<Arc<approvals::Approvals>>()
+                    .listen(app.handle().clone(), &data_dir);
+            }
+            #[cfg(not(unix))]
+            let _ = app;
+            Ok(())
+        })
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

@@ -47,6 +47,12 @@ impl AppState {
         }
     }
 
+    /// The data folder this app serves.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     pub fn pending_key(&self) -> Arc<Mutex<Option<PendingKey>>> {
         Arc::clone(&self.pending_key)
     }

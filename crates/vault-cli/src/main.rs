@@ -6,6 +6,8 @@ mod output;
 mod cli;
 mod commands;
 mod input;
+#[cfg(unix)]
+mod presence;
 
 use std::process::ExitCode;
 
@@ -237,6 +239,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::OAuthFailed
         | C::Internal
         | C::NotInApp => return None,
+        C::NotApproved => "Proxy mode needs no approval and the agent never sees a token: leave out --direct.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
     })
 }
@@ -259,6 +262,7 @@ fn exit_code(error: &Error) -> u8 {
         C::SchemaTooNew => 8,
         C::AppConfig => 9,
         C::SignInRequired | C::OAuthFailed => 11,
+        C::NotApproved => 12,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

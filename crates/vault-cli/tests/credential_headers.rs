@@ -121,6 +121,8 @@ fn two_headers_reach_the_server_through_the_proxy_and_the_bridge() {
 #[test]
 fn basic_reaches_the_server_and_direct_mode_writes_the_header() {
     let h = Home::new();
+    // Direct mode, approved as a person at the app's dialog would.
+    h.approve_direct_sessions();
     let password = token("password");
     let basic = {
         use std::io::Write;

@@ -112,6 +112,8 @@ cat "$KEYBEARER_MCP_CONFIG" > "$out/config"
 #[test]
 fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code() {
     let h = Home::new();
+    // Direct mode, approved as a person at the app's dialog would.
+    h.approve_direct_sessions();
     let vault = h.vault("Work", "staging");
     let secret = token("custom");
     h.add(
@@ -198,6 +200,8 @@ fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code
 #[test]
 fn claude_and_codex_presets_get_their_configuration_and_no_token_in_argv() {
     let h = Home::new();
+    // Direct mode, approved as a person at the app's dialog would.
+    h.approve_direct_sessions();
     let vault = h.vault("Tools", "development");
     let secret = token("preset");
     h.add(

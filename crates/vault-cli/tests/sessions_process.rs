@@ -18,6 +18,8 @@ use support::BIN;
 #[test]
 fn a_session_in_another_terminal_is_stopped_with_its_whole_process_group() {
     let h = Home::new();
+    // Direct mode, approved as a person at the app's dialog would.
+    h.approve_direct_sessions();
     let vault = h.vault("Work", "development");
     h.add(
         &vault,
@@ -158,6 +160,10 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
             }
         }
     };
+    // Direct mode asks the person at the terminal first.
+    expect("Type yes to allow it");
+    writer.write_all(b"yes\r").expect("type");
+    writer.flush().expect("flush");
     expect("name? ");
     writer.write_all(b"vault\r").expect("type");
     writer.flush().expect("flush");

@@ -18,6 +18,8 @@ fn read_opt(path: &std::path::Path) -> Option<String> {
 #[test]
 fn a_killed_cli_leaves_no_private_folder_after_the_next_start() {
     let h = Home::new();
+    // Direct mode, approved as a person at the app's dialog would.
+    h.approve_direct_sessions();
     let vault = h.vault("Work", "development");
     let secret = token("swept");
     h.add(

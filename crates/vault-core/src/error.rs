@@ -109,6 +109,11 @@ pub enum Error {
     #[error("The sign-in for {url} has expired or was withdrawn, and Keybearer could not renew it. Sign in again in Keybearer (the credential's \"Sign in again\" button, or `keybearer credential replace` with the credential's id).")]
     SignInRequired { url: String },
 
+    /// A real token would have left the vault (direct mode) without a
+    /// person's approval; the message says why and what to do.
+    #[error("{0}")]
+    NotApproved(String),
+
     /// A secret meant to be shown once could not be shown; nothing was stored.
     #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
     NotShown(String),
@@ -158,6 +163,7 @@ impl Error {
             Self::Spawn(_) => ErrorCode::SpawnFailed,
             Self::SessionNotRunning { .. } => ErrorCode::SessionNotRunning,
             Self::NotShown(_) => ErrorCode::NotShown,
+            Self::NotApproved(_) => ErrorCode::NotApproved,
             Self::AppConfig(_) => ErrorCode::AppConfig,
             Self::OAuth(error) if error.needs_sign_in() => ErrorCode::SignInRequired,
             Self::OAuth(crate::oauth::OAuthError::InvalidInput { .. })
@@ -204,8 +210,11 @@ pub enum ErrorCode {
     SpawnFailed,
     SessionNotRunning,
     NotShown,
+    NotApproved,
     AppConfig,
     SignInRequired,
+    // Spelled as `as_str` spells it (serde alone would say "o_auth_failed").
+    #[serde(rename = "oauth_failed")]
     OAuthFailed,
     Internal,
     NotInApp,
@@ -241,6 +250,7 @@ impl ErrorCode {
             Self::SpawnFailed => "spawn_failed",
             Self::SessionNotRunning => "session_not_running",
             Self::NotShown => "not_shown",
+            Self::NotApproved => "not_approved",
             Self::AppConfig => "app_config",
             Self::SignInRequired => "sign_in_required",
             Self::OAuthFailed => "oauth_failed",
@@ -278,14 +288,41 @@ mod tests {
     use super::ErrorCode;
 
     /// `as_str` (for logs and the CLI) and the serialised form (for JSON and
-    /// the UI) must be the same spelling.
+    /// the UI) must be the same spelling, for every code.
     #[test]
     fn code_strings_match_their_json() {
         let all = [
             ErrorCode::InvalidInput,
+            ErrorCode::NotFound,
+            ErrorCode::AmbiguousName,
+            ErrorCode::DuplicateUrl,
+            ErrorCode::DuplicateEnvironment,
             ErrorCode::DuplicateVault,
+            ErrorCode::MixedEnvironments,
+            ErrorCode::NoCredential,
+            ErrorCode::NotInitialized,
+            ErrorCode::AlreadyInitialized,
+            ErrorCode::KeychainUnavailable,
+            ErrorCode::KeychainLocked,
+            ErrorCode::RecoveryNeeded,
+            ErrorCode::WrongRecoveryKey,
+            ErrorCode::PassphraseRequired,
+            ErrorCode::WrongPassphrase,
+            ErrorCode::Integrity,
+            ErrorCode::SchemaTooNew,
+            ErrorCode::Database,
+            ErrorCode::Io,
+            ErrorCode::Randomness,
+            ErrorCode::AgentNotFound,
+            ErrorCode::Unsupported,
             ErrorCode::SpawnFailed,
             ErrorCode::SessionNotRunning,
+            ErrorCode::NotShown,
+            ErrorCode::NotApproved,
+            ErrorCode::AppConfig,
+            ErrorCode::SignInRequired,
+            ErrorCode::OAuthFailed,
+            ErrorCode::Internal,
             ErrorCode::NotInApp,
         ];
         for code in all {

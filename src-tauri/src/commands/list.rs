@@ -52,6 +52,8 @@ macro_rules! with_app_commands {
             sessions::stop_session,
             sessions::session_input,
             sessions::resize_session,
+            approvals::pending_approvals,
+            approvals::answer_approval,
             apps::list_apps,
             apps::connect_app,
             apps::change_app,

@@ -5,6 +5,7 @@
 #[macro_use]
 mod list;
 
+pub mod approvals;
 pub mod apps;
 pub mod credentials;
 pub mod environments;

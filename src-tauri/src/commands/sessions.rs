@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tauri::{AppHandle, State};
 use vault_core::session::{
-    detect_presets, Agent, AgentKind, InjectionMode, PresetAvailability, ServerActivity, Session,
-    SessionRequest, Terminal,
+    detect_presets, Agent, AgentKind, ApprovedInWindow, InjectionMode, PresetAvailability,
+    ServerActivity, Session, SessionRequest, Terminal,
 };
 use vault_core::Resolution;
 
@@ -97,7 +97,13 @@ async fn start(
     let (manager, running) = state
         .with_engine(move |engine| {
             let launcher = launch.launcher(engine)?;
-            let running = launcher.launch(engine, session_request, Terminal::Pty { rows, cols })?;
+            let running = launcher.launch(
+                engine,
+                session_request,
+                Terminal::Pty { rows, cols },
+                // Direct mode was chosen and confirmed in the window's form.
+                &ApprovedInWindow,
+            )?;
             Ok((Arc::clone(launcher.manager()), running))
         })
         .await?;

@@ -42,6 +42,12 @@ async fn submit_custom_session(
         window.el("session-no-sandbox-warning").await;
     }
     window.click("session-start").await;
+    if direct {
+        // Direct mode hands the tokens over: the form asks to confirm.
+        let confirm = window.text("session-direct-confirm").await;
+        assert!(confirm.contains("read"), "{confirm}");
+        window.click("confirm-start").await;
+    }
 }
 
 /// Starts a custom-command session and waits until its view shows.

@@ -9,12 +9,14 @@ import type {
   AppChange,
   AppStatus,
   AppSync,
+  ApprovalClosed,
   ConnectionTest,
   Credential,
   Environment,
   Event,
   ImportOutcome,
   PastedSecret,
+  PendingApproval,
   PresetAvailability,
   Protocol,
   RecoveryKeyReveal,
@@ -35,6 +37,9 @@ type Args = Record<string, unknown>;
 function connected(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
 }
+
+/** True inside the app's window (or the preview), false in a plain browser tab. */
+export const inApp = connected;
 
 /** `secrets` are the values in `args` that must never appear in an error shown to the user. */
 async function call<T>(command: Command, args?: Args, secrets: readonly string[] = []): Promise<T> {
@@ -177,6 +182,15 @@ export const sessionInput = (id: string, data: string) => call<void>("session_in
 export const resizeSession = (id: string, rows: number, cols: number) =>
   call<void>("resize_session", { id, rows, cols });
 
+// ----- approvals (direct mode from the command line) -------------------------
+
+/** The requests waiting for the person's answer, oldest first. */
+export const pendingApprovals = () => call<PendingApproval[]>("pending_approvals");
+
+/** Fails with `not_found` when the request is no longer waiting (its asker gave up). */
+export const answerApproval = (id: string, approve: boolean) =>
+  call<void>("answer_approval", { id, approve });
+
 // ----- apps ------------------------------------------------------------------
 
 /** Every app Keybearer knows: installed or not, connected or not. */
@@ -213,3 +227,11 @@ export const onSessionOutput = (handler: (output: SessionOutput) => void) =>
 
 export const onSessionEnded = (handler: (ended: SessionEnded) => void) =>
   subscribe<SessionEnded>("session-ended", handler);
+
+/** A command on this computer asks to start a session in direct mode. */
+export const onApprovalRequested = (handler: (pending: PendingApproval) => void) =>
+  subscribe<PendingApproval>("approval-requested", handler);
+
+/** A request was answered, or its asker gave up (timed out, was stopped). */
+export const onApprovalClosed = (handler: (closed: ApprovalClosed) => void) =>
+  subscribe<ApprovalClosed>("approval-closed", handler);

@@ -32,6 +32,10 @@ export type { SessionOutput } from "./bindings/SessionOutput";
 export type { SessionState } from "./bindings/SessionState";
 export type { StartSession } from "./bindings/StartSession";
 
+export type { ApprovalClosed } from "./bindings/ApprovalClosed";
+export type { ApprovalRequest } from "./bindings/ApprovalRequest";
+export type { PendingApproval } from "./bindings/PendingApproval";
+
 export type { AppChange } from "./bindings/AppChange";
 export type { AppConnection } from "./bindings/AppConnection";
 export type { AppStatus } from "./bindings/AppStatus";

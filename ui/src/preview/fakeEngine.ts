@@ -13,6 +13,7 @@ import type {
   EventKind,
   IpcError,
   PastedSecret,
+  PendingApproval,
   Protocol,
   SecretInput,
   Status,
@@ -37,7 +38,9 @@ export type Scenario =
   | "locked-keychain"
   | "empty"
   | "main"
-  | "production";
+  | "production"
+  // "main" with two direct-mode requests from the command line waiting for an answer.
+  | "approval";
 
 type Args = Record<string, unknown>;
 
@@ -51,7 +54,7 @@ let counter = 0;
 const newId = (prefix: string) => `${prefix}_${(++counter).toString(16).padStart(8, "0")}`;
 
 export function createFakeEngine(scenario: Scenario) {
-  const populated = scenario === "main" || scenario === "production";
+  const populated = scenario === "main" || scenario === "production" || scenario === "approval";
   const environments: Environment[] = [
     { name: "development", colour: "#1e88e5", created_at: minutesAgo(9000), vault_count: 0 },
     { name: "staging", colour: "#f9a825", created_at: minutesAgo(9000), vault_count: 0 },
@@ -257,6 +260,24 @@ export function createFakeEngine(scenario: Scenario) {
     apps[0].connection!.last_used_at = minutesAgo(15);
   }
 
+  const approvals: PendingApproval[] =
+    scenario === "approval"
+      ? [
+          {
+            id: "apr_00000001",
+            request: { program: "claude", vaults: ["Customer data"], environment: "production" },
+            pid: 48213,
+            command: "/usr/local/bin/keybearer session start --direct --vault \"Customer data\" -- claude",
+          },
+          {
+            id: "apr_00000002",
+            request: { program: "/home/ada/bin/my-agent", vaults: ["GitHub", "Support bot"], environment: "development" },
+            pid: 48290,
+            command: "keybearer session start --direct --vault GitHub --vault \"Support bot\" -- /home/ada/bin/my-agent --verbose",
+          },
+        ]
+      : [];
+
   /** How a setup shown but not confirmed yet will keep its key. */
   let pendingSetup: "keychain" | "passphrase" | null = null;
 
@@ -438,6 +459,13 @@ export function createFakeEngine(scenario: Scenario) {
       changes: apps.filter((a) => a.connection).map((a) => writeEntries(a, a.connection!.vault_ids)),
       failures: [],
     }),
+    pending_approvals: () => structuredClone(approvals),
+    answer_approval: ({ id }) => {
+      const index = approvals.findIndex((approval) => approval.id === id);
+      if (index === -1) fail("not_found", `No approval request with id "${String(id)}" exists.`);
+      approvals.splice(index, 1);
+      return slow(null, 400);
+    },
     list_events: ({ vaultId, limit }) =>
       events.filter((e) => vaultId === null || e.vault_id === vaultId).slice(-Number(limit)).reverse(),
   };

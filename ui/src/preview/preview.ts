@@ -4,6 +4,7 @@ import { createFakeEngine, type Scenario } from "./fakeEngine";
 
 const scenario = (new URLSearchParams(location.search).get("scenario") ?? "main") as Scenario;
 const engine = createFakeEngine(scenario);
-mockIPC((command, args) => engine(command, (args ?? {}) as Record<string, unknown>));
+// Events too (`listen` works; nothing is emitted unless a test page does it).
+mockIPC((command, args) => engine(command, (args ?? {}) as Record<string, unknown>), { shouldMockEvents: true });
 
 await import("../main");

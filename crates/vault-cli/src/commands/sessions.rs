@@ -52,6 +52,10 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         None => std::env::current_dir()?,
     };
     super::unlock(engine)?;
+    let approver = crate::presence::CliApprover {
+        data_dir: engine.data_dir().to_path_buf(),
+        inside_session: args.direct && vault_core::session::inside_session(engine)?,
+    };
     // Proxy mode: the session's listeners run on this runtime while the agent runs.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -65,7 +69,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         injection,
         sandbox: args.sandbox,
     };
-    let running = launcher.launch(engine, request, Terminal::Inherit)?;
+    let running = launcher.launch(engine, request, Terminal::Inherit, &approver)?;
     let id = running.session.id.clone();
     if !out.json {
         let how = match injection {

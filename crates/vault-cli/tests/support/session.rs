@@ -53,6 +53,11 @@ impl Home {
             .take()
             .expect("stdin")
             .write_all(stdin.as_bytes());
+        self.finish(child)
+    }
+
+    /// Waits for `child` and keeps what it printed for the leak checks.
+    fn finish(&self, child: std::process::Child) -> Run {
         let output = child.wait_with_output().expect("wait");
         let run = Run {
             code: output.status.code().unwrap_or(-1),
@@ -67,6 +72,96 @@ impl Home {
 
     pub fn run(&self, args: &[&str], stdin: &str) -> Run {
         self.run_with(self.command(args), stdin)
+    }
+
+    /// Answers yes to every direct-mode approval for this data folder, as a
+    /// person at the desktop app's dialog would: the core's side of the
+    /// approval socket, which the app runs (the dialog itself is covered by
+    /// the e2e tests, the refusals by sessions_presence.rs). For tests of
+    /// what direct mode does once approved.
+    pub fn approve_direct_sessions(&self) {
+        let listener = vault_core::session::ApprovalListener::bind(&self.path("data"))
+            .expect("the approval socket");
+        std::thread::spawn(move || {
+            while let Ok(asked) = listener.next() {
+                asked.answer(true);
+            }
+        });
+    }
+
+    /// Runs `command` without a controlling terminal (in a session of its
+    /// own, through util-linux's `setsid`), as a script or a background
+    /// agent would be.
+    pub fn run_detached(&self, command: Command) -> Run {
+        let mut detached = Command::new("setsid");
+        detached.arg("--wait").arg(command.get_program());
+        detached.args(command.get_args());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => detached.env(key, value),
+                None => detached.env_remove(key),
+            };
+        }
+        self.run_with(detached, "")
+    }
+
+    /// Runs `command` on a terminal of its own (a pseudo-terminal, its
+    /// controlling terminal) and types `answer` there when direct mode asks
+    /// for approval. Everything it printed is what the terminal showed, in
+    /// `stderr`.
+    pub fn run_approving(&self, command: Command, answer: &str) -> Run {
+        use std::io::Read;
+        let pair = portable_pty::native_pty_system()
+            .openpty(portable_pty::PtySize {
+                rows: 24,
+                cols: 200,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut builder = portable_pty::CommandBuilder::new(command.get_program());
+        builder.args(command.get_args());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => builder.env(key, value),
+                None => builder.env_remove(key),
+            }
+        }
+        builder.cwd(self.dir.path());
+        let mut child = pair.slave.spawn_command(builder).expect("spawn in pty");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let mut writer = pair.master.take_writer().expect("writer");
+        let answer = format!("{answer}\r");
+        let terminal = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            let mut answered = false;
+            let mut buffer = [0u8; 4096];
+            // Ends with EIO once the command and everything it started closed the terminal.
+            while let Ok(read) = reader.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buffer[..read]);
+                if !answered && String::from_utf8_lossy(&seen).contains("Type yes") {
+                    answered = true;
+                    writer
+                        .write_all(answer.as_bytes())
+                        .expect("type the answer");
+                    writer.flush().expect("flush");
+                }
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let status = child.wait().expect("wait");
+        drop(pair.master);
+        let shown = terminal.join().expect("terminal reader");
+        self.transcript.borrow_mut().push_str(&shown);
+        Run {
+            code: i32::try_from(status.exit_code()).unwrap_or(-1),
+            stdout: String::new(),
+            stderr: shown,
+        }
     }
 
     pub fn vault(&self, name: &str, environment: &str) -> String {
@@ -130,6 +225,10 @@ exit {code}"#,
     pub fn assert_nowhere(&self, needle: &str) {
         for entry in std::fs::read_dir(self.path("data")).expect("data dir") {
             let path = entry.expect("entry").path();
+            // Files only (the running app's approval socket cannot be read).
+            if !path.is_file() {
+                continue;
+            }
             let bytes = std::fs::read(&path).expect("read");
             assert!(
                 !bytes

@@ -19,11 +19,12 @@ use tokio::runtime::Handle;
 
 use super::endpoint::direct_endpoints;
 use super::manager::SessionManager;
-use super::model::{InjectionMode, Session};
+use super::model::{Agent, InjectionMode, Session};
+use super::presence::{ApprovalRequest, Approver};
 use super::process::Terminal;
 use super::proxied::proxy_endpoints;
 use super::pty::SessionPty;
-use super::records::{prepare, SessionRequest};
+use super::records::{prepare, PreparedSession, SessionRequest};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::proxy::{ProxyActivity, SessionProxy};
@@ -77,6 +78,8 @@ impl Launcher {
 
     /// Checks `request`, builds the agent's MCP endpoints (proxy or direct)
     /// and starts the agent in `terminal`. Returns once the agent runs.
+    /// Direct mode first needs `approver`'s yes (a person's approval: the
+    /// agent will be able to read the tokens); proxy mode never asks.
     /// Blocks: call it from a plain or blocking thread, never from inside an
     /// async task. The engine must be unlockable: a passphrase-protected
     /// vault must have been unlocked first.
@@ -85,15 +88,19 @@ impl Launcher {
         engine: &mut Engine,
         request: SessionRequest,
         terminal: Terminal,
+        approver: &dyn Approver,
     ) -> Result<RunningSession> {
         let prepared = prepare(engine, request)?;
         let id = prepared.id().to_string();
         let (endpoints, resources, activity): (_, Box<dyn Send>, _) = match prepared.injection() {
-            InjectionMode::Direct => (
-                direct_endpoints(engine, &id, prepared.vault_ids())?,
-                Box::new(()),
-                None,
-            ),
+            InjectionMode::Direct => {
+                approver.approve(&approval_request(engine, &prepared)?)?;
+                (
+                    direct_endpoints(engine, &id, prepared.vault_ids())?,
+                    Box::new(()),
+                    None,
+                )
+            }
             InjectionMode::Proxy => {
                 let resolver = engine.resolver();
                 let mut servers = Vec::new();
@@ -131,6 +138,25 @@ impl Launcher {
             activity,
         })
     }
+}
+
+/// What the person approving direct mode is shown.
+fn approval_request(engine: &Engine, prepared: &PreparedSession) -> Result<ApprovalRequest> {
+    let resolver = engine.resolver();
+    let vaults = prepared
+        .vault_ids()
+        .iter()
+        .map(|id| resolver.vault(id).map(|vault| vault.display_name))
+        .collect::<Result<Vec<_>>>()?;
+    let program = match prepared.agent() {
+        Agent::Custom { .. } => prepared.program().display().to_string(),
+        preset => preset.program().to_string(),
+    };
+    Ok(ApprovalRequest {
+        program,
+        vaults,
+        environment: prepared.environment().to_string(),
+    })
 }
 
 /// Keeps a session's proxy running until the manager drops it (the agent

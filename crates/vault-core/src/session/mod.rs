@@ -16,14 +16,18 @@
 //! file), `program` (PATH lookup, preset detection), `process` (process
 //! groups, terminal hand-over, stopping), `pty` (the desktop's terminal),
 //! `rows` (the `sessions` table), `journal` (its one writer, with the
-//! `session.*` events) and `records` (sessions on record), `manager`.
+//! `session.*` events) and `records` (sessions on record), `manager`,
+//! `presence` (a person's approval before direct mode hands out tokens) and
+//! `approval_socket` (the CLI asking the running app for it).
 
+mod approval_socket;
 mod endpoint;
 mod journal;
 mod launch;
 mod launcher;
 mod manager;
 mod model;
+mod presence;
 mod private_dir;
 mod process;
 mod program;
@@ -36,11 +40,15 @@ mod sandbox;
 
 /// A session's live per-server activity, as its proxy counts it.
 pub use crate::proxy::{ProxyActivity, ServerActivity};
+pub use approval_socket::{ask_app, ApprovalListener, Asked, APPROVAL_SOCKET};
 pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
 pub use launch::{MCP_CONFIG_ENV, MCP_CONFIG_PLACEHOLDER, SESSION_ID_ENV};
 pub use launcher::{Launcher, RunningSession};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
+pub use presence::{
+    inside_session, refused_inside_session, ApprovalRequest, ApprovedInWindow, Approver,
+};
 pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};
 pub use pty::SessionPty;

@@ -274,11 +274,12 @@ impl Foreground {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProcStat {
     pub(crate) state: char,
+    pub(crate) ppid: u32,
     pub(crate) pgrp: u32,
     pub(crate) start_time: u64,
 }
 
-/// `/proc/PID/stat` on Linux: state, process group and start time (clock
+/// `/proc/PID/stat` on Linux: state, parent, process group and start time (clock
 /// ticks since boot, which tells a reused pid from the original process).
 #[cfg(target_os = "linux")]
 pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
@@ -288,6 +289,7 @@ pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(ProcStat {
         state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
     })

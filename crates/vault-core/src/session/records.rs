@@ -151,6 +151,18 @@ pub fn sweep_orphaned_sessions(engine: &mut Engine) -> Result<usize> {
     Records(engine.store_mut()).sweep()
 }
 
+/// The process ids of the agents of sessions still running (on Linux,
+/// only those whose agent is still the process that was started).
+pub(crate) fn running_session_pids(engine: &mut Engine) -> Result<Vec<u32>> {
+    Ok(sessions::list_active(engine.store_mut().conn())?
+        .into_iter()
+        .filter_map(|row| {
+            let pid = row.session.pid?;
+            same_process(pid, row.process_start).then_some(pid)
+        })
+        .collect())
+}
+
 struct Records<'e>(&'e mut Store);
 
 impl Records<'_> {

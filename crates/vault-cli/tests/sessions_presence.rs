@@ -1,0 +1,176 @@
+//! A person's approval before `session start --direct` hands real tokens to
+//! an agent: the real binary and Secret Service, the command's controlling
+//! terminal made by the test (a pseudo-terminal it types into), and the
+//! running app's side of the approval socket (the core's listener, which the
+//! desktop app runs; the window's dialog is covered by the e2e tests).
+//! Each refusal is checked beside the same run approved, so a check that
+//! could not fail would show.
+
+#![cfg(unix)]
+
+mod support;
+
+use std::path::Path;
+
+use support::session::{read, token, Home};
+use support::BIN;
+use vault_core::session::ApprovalListener;
+
+/// A data folder with one credential in Dev and an agent that reports what
+/// it got; returns the token and the agent's report folder.
+fn setup(h: &Home) -> (String, String, std::path::PathBuf) {
+    let secret = token("presence");
+    h.vault("Dev", "development");
+    h.add(
+        "Dev",
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &secret,
+    );
+    let (agent, out) = h.reporting_agent("agent.sh", 0);
+    (secret, agent, out)
+}
+
+fn direct(h: &Home, agent: &str) -> std::process::Command {
+    h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Dev",
+        "--agent",
+        "custom",
+        "--no-sandbox",
+        "--direct",
+        "--",
+        agent,
+    ])
+}
+
+fn started(out: &Path) -> bool {
+    out.join("argv").exists()
+}
+
+#[test]
+fn direct_mode_waits_for_a_yes_typed_on_the_terminal() {
+    let h = Home::new();
+    let (secret, agent, out) = setup(&h);
+
+    // No terminal and no app: refused, nothing started.
+    let run = h.run_detached(direct(&h, &agent));
+    run.fails_with(
+        12,
+        "there is no terminal to ask in and the Keybearer window is not open",
+    );
+    assert!(!started(&out));
+
+    // Anything but yes: refused.
+    let run = h.run_approving(direct(&h, &agent), "y");
+    let shown = run.stderr.clone();
+    assert!(shown.contains("Direct mode gives"), "{shown}");
+    assert!(
+        shown.contains("the real tokens of Dev (development)"),
+        "{shown}"
+    );
+    assert!(shown.contains(&agent), "the program is named: {shown}");
+    run.fails_with(12, "Not approved");
+    assert!(!started(&out));
+
+    // yes: the agent runs with the token.
+    let run = h.run_approving(direct(&h, &agent), "yes");
+    run.code(0);
+    assert!(started(&out));
+    assert!(read(&out.join("config")).contains(&secret));
+    h.assert_nowhere(&secret);
+}
+
+#[test]
+fn inside_a_session_direct_mode_is_refused_even_when_a_terminal_would_say_yes() {
+    let h = Home::new();
+    let (secret, agent, out) = setup(&h);
+
+    // The session's id in the environment.
+    let mut command = direct(&h, &agent);
+    command.env("KEYBEARER_SESSION_ID", "sesn_test");
+    let run = h
+        .run_approving(command, "yes")
+        .fails_with(12, "runs inside a Keybearer session");
+    assert!(
+        !run.stderr.contains("Type yes"),
+        "never asked: {}",
+        run.stderr
+    );
+    assert!(!started(&out));
+
+    // An agent that removed the variable and runs the command itself: the
+    // process tree tells. The outer session (proxy mode, unsandboxed so it
+    // can reach the data folder) runs on a terminal that answers yes.
+    let data = h.path("data");
+    let nested = h.script(
+        "nested.sh",
+        &format!(
+            "unset KEYBEARER_SESSION_ID\n'{BIN}' --data-dir '{}' session start --vault Dev --agent custom --no-sandbox --direct -- '{agent}'\necho \"nested exit $?\" > '{}'",
+            data.display(),
+            h.path("nested.out").display()
+        ),
+    );
+    let outer = h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Dev",
+        "--agent",
+        "custom",
+        "--no-sandbox",
+        "--",
+        &nested,
+    ]);
+    let run = h.run_approving(outer, "yes").code(0);
+    assert_eq!(read(&h.path("nested.out")).trim(), "nested exit 12");
+    assert!(
+        !run.stderr.contains("Type yes"),
+        "never asked: {}",
+        run.stderr
+    );
+    assert!(!started(&out));
+
+    // The control: the same nested command outside any session is asked.
+    let run = h.run_approving(direct(&h, &agent), "yes").code(0);
+    assert!(run.stderr.contains("Type yes"));
+    assert!(started(&out));
+    h.assert_nowhere(&secret);
+}
+
+#[test]
+fn with_the_app_running_its_answer_decides() {
+    let h = Home::new();
+    let (secret, agent, out) = setup(&h);
+    let data = h.path("data");
+    let app = ApprovalListener::bind(&data).expect("the app's approval socket");
+
+    for approve in [false, true] {
+        let run = std::thread::scope(|scope| {
+            let window = scope.spawn(|| {
+                let asked = app.next().expect("asked");
+                assert_eq!(asked.request.program, agent);
+                assert_eq!(asked.request.vaults, ["Dev"]);
+                assert_eq!(asked.request.environment, "development");
+                assert!(asked.command.contains("session start"), "{}", asked.command);
+                assert!(!asked.command.contains(&secret));
+                asked.answer(approve);
+            });
+            // No terminal: only the app can answer.
+            let run = h.run_detached(direct(&h, &agent));
+            window.join().expect("the app's side");
+            run
+        });
+        if approve {
+            let run = run.code(0);
+            assert!(run.stderr.contains("approved in the Keybearer window"));
+            assert!(started(&out));
+        } else {
+            run.fails_with(12, "declined in the Keybearer window");
+            assert!(!started(&out));
+        }
+    }
+    h.assert_nowhere(&secret);
+}

@@ -1,0 +1,120 @@
+//! A person's approval before a real token leaves the vault
+//! (docs/architecture.md, "User presence").
+//!
+//! Direct mode writes real tokens where the agent can read them, so the
+//! launcher asks an [`Approver`] first, naming the program, the vaults and
+//! the environment ([`ApprovalRequest`]). Proxy mode and app connections
+//! never ask: no token leaves.
+//!
+//! Who approves depends on the front end:
+//! - the desktop window: the user chose direct mode in the form and
+//!   confirmed it there;
+//! - the command line: the running desktop app, over a private socket in
+//!   the data folder (`approval_socket`), shows an approval dialog and the
+//!   CLI waits; with no app running, a "yes" typed on the controlling
+//!   terminal. Inside a Keybearer session ([`inside_session`]) or without a
+//!   terminal, the CLI refuses: there an agent could answer for the user.
+//!
+//! Limits: this keeps a prompt-injected agent from *asking* Keybearer for a
+//! token; it is not a wall against a program that already runs as the user
+//! outside any sandbox (such a program can read the keychain itself; the
+//! sandbox is what hides it, see `sandbox`). The session check follows the
+//! process tree and the session's process group, which a program can leave
+//! by double-forking into a new session; it then has no controlling
+//! terminal, and the app's dialog still asks the person.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+use super::launch::SESSION_ID_ENV;
+use super::process::proc_stat;
+use super::records::running_session_pids;
+
+/// What a person is asked to approve. Holds no secret.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    /// The agent's program as the user would recognise it (`claude`, or the
+    /// custom command's path).
+    pub program: String,
+    /// The display names of the vaults whose tokens the program gets.
+    pub vaults: Vec<String>,
+    /// Their environment (one per session).
+    pub environment: String,
+}
+
+/// Gives or refuses a person's approval for a token to leave the vault.
+pub trait Approver {
+    /// `Ok` when a person approved; otherwise [`Error::NotApproved`] saying
+    /// why and what to do.
+    fn approve(&self, request: &ApprovalRequest) -> Result<()>;
+}
+
+/// The person already approved in the window that asked (the desktop form:
+/// choosing direct mode and confirming it there is the approval).
+#[derive(Debug, Clone, Copy)]
+pub struct ApprovedInWindow;
+
+impl Approver for ApprovedInWindow {
+    fn approve(&self, _request: &ApprovalRequest) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether this process runs inside a Keybearer session: it carries a
+/// session's id in its environment, or a running session's agent is among
+/// its ancestors or leads its process group. Answers `true` when in doubt
+/// about the environment variable (an agent may unset it; the process tree
+/// is then what tells).
+pub fn inside_session(engine: &mut Engine) -> Result<bool> {
+    if std::env::var_os(SESSION_ID_ENV).is_some_and(|id| !id.is_empty()) {
+        return Ok(true);
+    }
+    let agents = running_session_pids(engine)?;
+    if agents.is_empty() {
+        return Ok(false);
+    }
+    let own_group = u32::try_from(nix::unistd::getpgrp().as_raw()).unwrap_or(0);
+    if agents.contains(&own_group) {
+        return Ok(true);
+    }
+    Ok(ancestors(std::process::id()).any(|pid| agents.contains(&pid)))
+}
+
+/// The parent, grandparent, … of `pid`, up to (not including) pid 1.
+fn ancestors(pid: u32) -> impl Iterator<Item = u32> {
+    let mut current = pid;
+    std::iter::from_fn(move || {
+        let parent = proc_stat(current)?.ppid;
+        // A cycle cannot happen in a process tree; the bound is for safety.
+        (parent > 1 && parent != current).then(|| {
+            current = parent;
+            parent
+        })
+    })
+    .take(256)
+}
+
+/// The refusal for a program inside a session.
+pub fn refused_inside_session() -> Error {
+    Error::NotApproved(
+        "This command runs inside a Keybearer session, where the agent could approve it by itself, so direct mode is refused here. Start direct-mode sessions from your own terminal or from the Keybearer window.".into(),
+    )
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::ancestors;
+
+    #[test]
+    fn ancestors_lead_to_our_parent() {
+        let parent = std::os::unix::process::parent_id();
+        let found: Vec<u32> = ancestors(std::process::id()).collect();
+        if parent > 1 {
+            assert_eq!(found.first(), Some(&parent));
+        }
+        assert!(!found.contains(&1) && !found.contains(&std::process::id()));
+    }
+}
