@@ -102,7 +102,11 @@ fn localhost_is_stored_as_the_address_the_server_listens_on() {
     let server = std::net::TcpListener::bind("[::1]:0").expect("a server on ::1 only");
     let port = server.local_addr().expect("addr").port();
     let added = vault
-        .add("Local", &format!("http://localhost:{port}/mcp"), "tok-local")
+        .add(
+            "Local",
+            &format!("http://localhost:{port}/mcp"),
+            "tok-local",
+        )
         .ok()
         .json();
     assert_eq!(

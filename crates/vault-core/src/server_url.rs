@@ -255,7 +255,11 @@ mod tests {
             format!("http://127.0.0.1:{port}/mcp")
         );
         // Everything else is left as it is.
-        for url in ["https://mcp.example.com/mcp", "http://127.0.0.1:9/x", "http://[::1]:9/x"] {
+        for url in [
+            "https://mcp.example.com/mcp",
+            "http://127.0.0.1:9/x",
+            "http://[::1]:9/x",
+        ] {
             assert_eq!(pin_localhost(&ok(url)), ok(url));
         }
     }

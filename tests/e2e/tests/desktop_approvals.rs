@@ -5,6 +5,9 @@
 //! token. A command that gives up takes its question away. No token in the
 //! page or in any IPC answer.
 
+// Sessions and the approval socket are Unix only.
+#![cfg(unix)]
+
 mod common;
 
 use std::io::Write;
