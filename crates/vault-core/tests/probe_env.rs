@@ -60,6 +60,12 @@ fn a_loopback_probe_never_goes_through_an_environment_proxy() {
             test_connection(&url, Some(Protocol::StreamableHttp), &token).expect("probe runs");
         assert_eq!(result.outcome, ConnectionOutcome::Unauthorized, "{url}");
     }
+    // https to this computer goes direct too (this server speaks plain
+    // http, so the TLS handshake fails: reached, not proxied).
+    let https_local = format!("https://127.0.0.1:{}/mcp", server.addr.port());
+    let result =
+        test_connection(&https_local, Some(Protocol::StreamableHttp), &token).expect("probe runs");
+    assert_eq!(result.outcome, ConnectionOutcome::Unreachable, "{result:?}");
     assert!(
         !server.requests().is_empty(),
         "the server itself was reached"
@@ -68,5 +74,19 @@ fn a_loopback_probe_never_goes_through_an_environment_proxy() {
         connections.load(Ordering::SeqCst),
         0,
         "nothing went to the proxy"
+    );
+
+    // The control: a server elsewhere is reached through the proxy the
+    // environment names (a CONNECT tunnel: the proxy sees no token).
+    let result = test_connection(
+        "https://mcp.example.invalid/mcp",
+        Some(Protocol::StreamableHttp),
+        &token,
+    )
+    .expect("probe runs");
+    assert_ne!(result.outcome, ConnectionOutcome::Ok);
+    assert!(
+        connections.load(Ordering::SeqCst) >= 1,
+        "the environment's proxy is used for servers elsewhere"
     );
 }

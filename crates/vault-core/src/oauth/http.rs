@@ -1,21 +1,25 @@
-//! The HTTP side of sign-in, as in `probe`: blocking reqwest, 10-second
-//! timeouts, redirects never followed, no proxy from the environment for
-//! addresses on this computer (and their listener checked, see `loopback`),
-//! and every address held to Keybearer's rule (https, or http to loopback).
+//! The HTTP side of sign-in, on the proxy's own client as `probe` is
+//! (`upstream::blocking`): 10-second deadlines, redirects never followed,
+//! no proxy from the environment for addresses on this computer (and their
+//! listener checked, see `loopback`), and every address held to Keybearer's
+//! rule (https, or http to loopback).
 //!
 //! Bodies that carry secrets (form posts, token answers) live in
 //! `Zeroizing` buffers sized up front, so no reallocation leaves a copy
-//! behind. reqwest's and hyper's own buffers are not zeroised (the same
-//! known limit as the proxy's, docs/architecture.md "A token's path").
+//! behind. hyper's own buffers are not zeroised (the same known limit as the
+//! proxy's, docs/architecture.md "A token's path").
 
 use std::cell::OnceCell;
-use std::io::{Cursor, Read};
 use std::time::Duration;
 
-use reqwest::blocking::{Body, Client, RequestBuilder};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use http::{Method, Request};
+use http_body_util::Full;
 use url::Url;
 use zeroize::Zeroizing;
+
+use crate::upstream::blocking::{secret_body, BlockingClient, Failure};
 
 use super::error::OAuthError;
 use super::OAuthSecret;
@@ -139,44 +143,25 @@ pub(crate) enum Payload {
     Json(Vec<u8>),
 }
 
-/// The clients of one operation: one straight to this computer, one that
-/// honours the environment's proxy settings for the rest. Built on first use.
+/// The client of one operation (its connections are reused), built on
+/// first use.
 pub(crate) struct Http {
-    direct: OnceCell<Client>,
-    proxied: OnceCell<Client>,
+    client: OnceCell<BlockingClient>,
 }
 
 impl Http {
     pub(crate) fn new() -> Self {
         Self {
-            direct: OnceCell::new(),
-            proxied: OnceCell::new(),
+            client: OnceCell::new(),
         }
     }
 
-    fn client(&self, what: &str, url: &Url) -> Result<&Client, OAuthError> {
-        let loopback = is_loopback(url);
-        let cell = if loopback {
-            &self.direct
-        } else {
-            &self.proxied
-        };
-        if let Some(client) = cell.get() {
+    fn client(&self, what: &str) -> Result<&BlockingClient, OAuthError> {
+        if let Some(client) = self.client.get() {
             return Ok(client);
         }
-        let mut builder = Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")));
-        if loopback {
-            builder = builder.no_proxy();
-        }
-        let client = builder.build().map_err(|error| OAuthError::Unreachable {
-            what: what.to_string(),
-            cause: cause(&error),
-        })?;
-        Ok(cell.get_or_init(|| client))
+        let client = BlockingClient::new().map_err(|failure| transport(what, failure))?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     pub(crate) fn get(
@@ -186,11 +171,12 @@ impl Http {
         accept: &str,
         limit: usize,
     ) -> Result<Answer, OAuthError> {
-        let request = self
-            .client(what, url)?
-            .get(url.as_str())
-            .header(ACCEPT, accept);
-        send(what, url, request, limit)
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .header(ACCEPT, accept)
+            .body(Full::new(Bytes::new()));
+        self.send(what, url, request, limit)
     }
 
     /// POSTs `payload`; `basic` is the client_secret_basic header value.
@@ -203,83 +189,76 @@ impl Http {
         accept: &str,
         limit: usize,
     ) -> Result<Answer, OAuthError> {
-        let mut request = self
-            .client(what, url)?
-            .post(url.as_str())
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(url.as_str())
             .header(ACCEPT, accept);
-        request = match payload {
-            Payload::Form(body) => {
-                let length = body.len() as u64;
-                request
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    // The buffer is ours until reqwest has read it, and is
-                    // zeroised when the reader is dropped.
-                    .body(Body::sized(Cursor::new(body), length))
-            }
-            Payload::Json(body) => request.header(CONTENT_TYPE, "application/json").body(body),
-        };
         if let Some(basic) = basic {
             request = request.header(AUTHORIZATION, basic);
         }
-        send(what, url, request, limit)
+        let request = match payload {
+            // The buffer is wiped once hyper has sent it.
+            Payload::Form(body) => request
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(secret_body(body)),
+            Payload::Json(body) => request
+                .header(CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(body))),
+        };
+        self.send(what, url, request, limit)
+    }
+
+    fn send(
+        &self,
+        what: &str,
+        url: &Url,
+        request: http::Result<Request<Full<Bytes>>>,
+        limit: usize,
+    ) -> Result<Answer, OAuthError> {
+        if is_loopback(url) {
+            crate::loopback::check_url_listeners(url).map_err(|refusal| {
+                OAuthError::Unreachable {
+                    what: what.to_string(),
+                    cause: refusal,
+                }
+            })?;
+        }
+        let request = request.map_err(|_| OAuthError::bad(what, "its address cannot be used"))?;
+        let mut response = self
+            .client(what)?
+            .send(request, TIMEOUT)
+            .map_err(|failure| transport(what, failure))?;
+        let mut body = Zeroizing::new(Vec::with_capacity(limit.min(MAX_ANSWER) + 1));
+        let whole = response
+            .read_to(&mut body, limit)
+            .map_err(|failure| transport(what, failure))?;
+        if !whole {
+            return Err(OAuthError::bad(
+                what,
+                format!("the answer is larger than {} KiB", limit / 1024),
+            ));
+        }
+        Ok(Answer {
+            status: response.status.as_u16(),
+            headers: std::mem::take(&mut response.headers),
+            body,
+        })
     }
 }
 
-fn send(
-    what: &str,
-    url: &Url,
-    request: RequestBuilder,
-    limit: usize,
-) -> Result<Answer, OAuthError> {
-    if is_loopback(url) {
-        crate::loopback::check_url_listeners(url).map_err(|refusal| OAuthError::Unreachable {
-            what: what.to_string(),
-            cause: refusal,
-        })?;
-    }
-    let response = request.send().map_err(|error| transport(what, &error))?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let mut body = Zeroizing::new(Vec::with_capacity(limit.min(MAX_ANSWER) + 1));
-    response
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|error| OAuthError::Unreachable {
-            what: what.to_string(),
-            cause: error.to_string(),
-        })?;
-    if body.len() > limit {
-        return Err(OAuthError::bad(
-            what,
-            format!("the answer is larger than {} KiB", limit / 1024),
-        ));
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn transport(what: &str, error: &reqwest::Error) -> OAuthError {
-    if error.is_timeout() {
-        return OAuthError::Timeout {
+/// No answer: too slow, or the cause (DNS, refused, TLS), which names the
+/// address or the reason, never headers or bodies.
+fn transport(what: &str, failure: Failure) -> OAuthError {
+    match failure {
+        Failure::Timeout => OAuthError::Timeout {
             what: what.to_string(),
             seconds: TIMEOUT.as_secs(),
-        };
+        },
+        Failure::Failed(cause) => OAuthError::Unreachable {
+            what: what.to_string(),
+            cause,
+        },
     }
-    OAuthError::Unreachable {
-        what: what.to_string(),
-        cause: cause(error),
-    }
-}
-
-/// The error's cause (DNS, refused, TLS). reqwest's texts name the URL,
-/// never headers or bodies, and no URL Keybearer requests carries a secret.
-fn cause(error: &reqwest::Error) -> String {
-    std::error::Error::source(error)
-        .map(|source| source.to_string())
-        .unwrap_or_else(|| error.to_string())
 }
 
 /// `application/x-www-form-urlencoded` of `pairs`, in a buffer sized for the

@@ -314,7 +314,7 @@ fn token_secret(value: String, name: &str) -> Result<OAuthSecret, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderMap;
+    use http::header::HeaderMap;
     use zeroize::Zeroizing;
 
     fn registration() -> ClientRegistration {

@@ -16,13 +16,15 @@ mod streamable;
 
 use std::time::Duration;
 
-use reqwest::blocking::{Client, Response};
-use reqwest::header::{CONTENT_TYPE, LOCATION};
-use reqwest::StatusCode;
+use bytes::Bytes;
+use http::header::{HeaderName, CONTENT_TYPE, LOCATION};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::Full;
 use serde::Serialize;
 
 use crate::credential_secret::CredentialSecret;
 use crate::model::Protocol;
+use crate::upstream::blocking::{Answer, BlockingClient, Failure};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -122,36 +124,63 @@ pub fn test_connection(
 }
 
 /// The credential's headers, values marked sensitive.
-pub(super) type Auth = reqwest::header::HeaderMap;
+pub(super) type Auth = HeaderMap;
+
+/// The proxy's own HTTP client (`upstream`), blocking: never through an
+/// environment proxy for this computer, redirects never followed, a loopback
+/// listener checked to be our user's before the token is written.
+pub(super) struct Http {
+    client: BlockingClient,
+}
+
+impl Http {
+    /// Sends one request; the whole exchange has [`TIMEOUT`].
+    pub(super) fn send(
+        &self,
+        method: Method,
+        url: &str,
+        auth: &Auth,
+        headers: &[(HeaderName, &str)],
+        body: Option<String>,
+    ) -> Result<Answer<'_>, ConnectionTest> {
+        let mut request = Request::builder().method(method).uri(url);
+        for (name, value) in auth {
+            request = request.header(name, value);
+        }
+        for (name, value) in headers {
+            request = request.header(name, *value);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|_| {
+                ConnectionTest::new(
+                    ConnectionOutcome::Unreachable,
+                    "The server's address cannot be used for a request.",
+                    None,
+                )
+            })?;
+        self.client
+            .send(request, TIMEOUT)
+            .map_err(|failure| transport_failure(&failure))
+    }
+}
 
 /// Probes `url` (already normalised) with the credential's headers.
 pub(crate) fn probe(url: &str, protocol: Protocol, secret: &CredentialSecret) -> ConnectionTest {
-    let mut builder = Client::builder()
-        .timeout(TIMEOUT)
-        .connect_timeout(TIMEOUT)
-        // Never carry the token to another address: report redirects instead.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("keybearer/", env!("CARGO_PKG_VERSION")));
-    // A server on this computer is reached directly, never through an HTTP
-    // proxy from the environment: plain http would show it the token.
-    let loopback = url::Url::parse(url)
-        .ok()
-        .is_some_and(|url| url.host().is_some_and(crate::server_url::is_loopback));
-    if loopback {
-        builder = builder.no_proxy();
-        if let Err(refusal) =
-            url::Url::parse(url).map_or(Ok(()), |url| crate::loopback::check_url_listeners(&url))
-        {
-            return ConnectionTest::new(
-                ConnectionOutcome::Unreachable,
-                format!("Not tested: {refusal}."),
-                None,
-            );
-        }
+    // A server on this computer must be our own user's (both address
+    // families for `localhost`) before the token is sent.
+    if let Err(refusal) =
+        url::Url::parse(url).map_or(Ok(()), |url| crate::loopback::check_url_listeners(&url))
+    {
+        return ConnectionTest::new(
+            ConnectionOutcome::Unreachable,
+            format!("Not tested: {refusal}."),
+            None,
+        );
     }
-    let client = match builder.build() {
-        Ok(client) => client,
-        Err(error) => return transport_failure(&error),
+    let client = match BlockingClient::new() {
+        Ok(client) => Http { client },
+        Err(failure) => return transport_failure(&failure),
     };
     let mut auth = Auth::new();
     for (name, value) in secret.http_headers().unwrap_or_default() {
@@ -193,9 +222,9 @@ fn redact(mut test: ConnectionTest, token: &str) -> ConnectionTest {
 /// A probe ends early with `Err` (a refusal, a failure) or with `Ok` (success).
 type Probe = Result<ConnectionTest, ConnectionTest>;
 
-fn content_type(response: &Response) -> String {
+fn content_type(response: &Answer<'_>) -> String {
     response
-        .headers()
+        .headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
@@ -204,8 +233,8 @@ fn content_type(response: &Response) -> String {
 
 /// The answers that end a test whatever was asked: the token was refused
 /// (401, 403), or the server sent us elsewhere (never followed).
-fn check_refusal(response: &Response) -> Result<(), ConnectionTest> {
-    let status = response.status();
+fn check_refusal(response: &Answer<'_>) -> Result<(), ConnectionTest> {
+    let status = response.status;
     let code = Some(status.as_u16());
     match status {
         StatusCode::UNAUTHORIZED => Err(ConnectionTest::new(
@@ -220,7 +249,7 @@ fn check_refusal(response: &Response) -> Result<(), ConnectionTest> {
         )),
         status if status.is_redirection() => {
             let target = response
-                .headers()
+                .headers
                 .get(LOCATION)
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("another address");
@@ -235,9 +264,9 @@ fn check_refusal(response: &Response) -> Result<(), ConnectionTest> {
 }
 
 /// A refusal, or any status but success, ends the test.
-fn check_status(response: &Response, protocol: Protocol) -> Result<(), ConnectionTest> {
+fn check_status(response: &Answer<'_>, protocol: Protocol) -> Result<(), ConnectionTest> {
     check_refusal(response)?;
-    let status = response.status();
+    let status = response.status;
     if status.is_success() {
         Ok(())
     } else {
@@ -257,25 +286,22 @@ fn not_mcp(status: u16, protocol: Protocol) -> ConnectionTest {
     )
 }
 
-fn transport_failure(error: &reqwest::Error) -> ConnectionTest {
-    if error.is_timeout() {
-        return ConnectionTest::new(
+fn transport_failure(failure: &Failure) -> ConnectionTest {
+    match failure {
+        Failure::Timeout => ConnectionTest::new(
             ConnectionOutcome::Timeout,
             format!("The server did not answer within {} seconds. It may be down or very slow; try again later.", TIMEOUT.as_secs()),
             None,
-        );
-    }
-    // The error text names the URL and the cause (DNS, refused, TLS), never headers.
-    let cause = std::error::Error::source(error)
-        .map(|source| source.to_string())
-        .unwrap_or_else(|| error.to_string());
-    ConnectionTest::new(
-        ConnectionOutcome::Unreachable,
-        format!(
-            "Could not reach the server ({cause}). Check the address and your internet connection."
         ),
-        None,
-    )
+        // The cause names the address or the reason (DNS, refused, TLS), never headers.
+        Failure::Failed(cause) => ConnectionTest::new(
+            ConnectionOutcome::Unreachable,
+            format!(
+                "Could not reach the server ({cause}). Check the address and your internet connection."
+            ),
+            None,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -3,19 +3,21 @@
 //! "Unsupported protocol version"); a server that does not know discovery
 //! gets the `initialize` handshake, which it answers with its own revision.
 
-use reqwest::blocking::{Client, Response};
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{HeaderName, ACCEPT, CONTENT_TYPE};
+use http::Method;
 
 use super::messages::{
     discover_request, discover_result, initialize_request, initialize_result, MODERN_REVISIONS,
 };
 use super::{check_refusal, check_status, content_type, not_mcp, sse, transport_failure};
-use super::{ConnectionTest, Probe};
+use super::{ConnectionTest, Http, Probe};
 use crate::model::Protocol;
+use crate::upstream::blocking::Answer;
 
-const SESSION_HEADER: &str = "mcp-session-id";
+const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
+const JSON_OR_EVENTS: &str = "application/json, text/event-stream";
 
-pub(super) fn probe(client: &Client, url: &str, auth: &super::Auth) -> Probe {
+pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
     match discover(client, url, auth)? {
         Some(connected) => Ok(connected),
         None => initialize(client, url, auth),
@@ -27,27 +29,29 @@ pub(super) fn probe(client: &Client, url: &str, auth: &super::Auth) -> Probe {
 /// try `initialize`. `Err`: the test is over (token refused, redirected,
 /// unreachable).
 fn discover(
-    client: &Client,
+    client: &Http,
     url: &str,
     auth: &super::Auth,
 ) -> Result<Option<ConnectionTest>, ConnectionTest> {
     let revision = MODERN_REVISIONS[0];
-    let response = client
-        .post(url)
-        .headers(auth.clone())
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header(CONTENT_TYPE, "application/json")
-        .header("MCP-Protocol-Version", revision)
-        .header("Mcp-Method", "server/discover")
-        .body(discover_request(revision).to_string())
-        .send()
-        .map_err(|error| transport_failure(&error))?;
+    let response = client.send(
+        Method::POST,
+        url,
+        auth,
+        &[
+            (ACCEPT, JSON_OR_EVENTS),
+            (CONTENT_TYPE, "application/json"),
+            (HeaderName::from_static("mcp-protocol-version"), revision),
+            (HeaderName::from_static("mcp-method"), "server/discover"),
+        ],
+        Some(discover_request(revision).to_string()),
+    )?;
     check_refusal(&response)?;
-    if !response.status().is_success() {
+    if !response.status.is_success() {
         return Ok(None);
     }
-    let status = response.status().as_u16();
-    let session_id = response.headers().get(SESSION_HEADER).cloned();
+    let status = response.status.as_u16();
+    let session_id = response.headers.get(SESSION_HEADER).cloned();
     let answer = read_answer(response);
     if let Some(session_id) = session_id {
         end_session(client, url, auth, session_id);
@@ -55,18 +59,17 @@ fn discover(
     Ok(answer?.and_then(|body| discover_result(&body, status)))
 }
 
-fn initialize(client: &Client, url: &str, auth: &super::Auth) -> Probe {
-    let response = client
-        .post(url)
-        .headers(auth.clone())
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header(CONTENT_TYPE, "application/json")
-        .body(initialize_request().to_string())
-        .send()
-        .map_err(|error| transport_failure(&error))?;
+fn initialize(client: &Http, url: &str, auth: &super::Auth) -> Probe {
+    let response = client.send(
+        Method::POST,
+        url,
+        auth,
+        &[(ACCEPT, JSON_OR_EVENTS), (CONTENT_TYPE, "application/json")],
+        Some(initialize_request().to_string()),
+    )?;
     check_status(&response, Protocol::StreamableHttp)?;
-    let session_id = response.headers().get(SESSION_HEADER).cloned();
-    let status = response.status().as_u16();
+    let session_id = response.headers.get(SESSION_HEADER).cloned();
+    let status = response.status.as_u16();
     let outcome = read_answer(response).and_then(|answer| {
         let body = answer.ok_or_else(|| not_mcp(status, Protocol::StreamableHttp))?;
         initialize_result(&body, status, Protocol::StreamableHttp)
@@ -79,27 +82,31 @@ fn initialize(client: &Client, url: &str, auth: &super::Auth) -> Probe {
 
 /// The body of a JSON answer, or the probe's answer out of an event stream
 /// (`None` when the stream ends without one).
-fn read_answer(response: Response) -> Result<Option<String>, ConnectionTest> {
+fn read_answer(mut response: Answer<'_>) -> Result<Option<String>, ConnectionTest> {
     if content_type(&response).starts_with("text/event-stream") {
         Ok(sse::read_answer(response))
     } else {
+        let mut body = Vec::new();
         response
-            .text()
-            .map(Some)
-            .map_err(|error| transport_failure(&error))
+            .read_to(&mut body, MAX_ANSWER)
+            .map_err(|failure| transport_failure(&failure))?;
+        Ok(Some(String::from_utf8_lossy(&body).into_owned()))
     }
 }
 
+/// Enough for any real answer to a probe.
+const MAX_ANSWER: usize = 1024 * 1024;
+
 /// Be polite: end the server-side session the probe opened.
-fn end_session(
-    client: &Client,
-    url: &str,
-    auth: &super::Auth,
-    session_id: reqwest::header::HeaderValue,
-) {
-    let _ = client
-        .delete(url)
-        .headers(auth.clone())
-        .header(SESSION_HEADER, session_id)
-        .send();
+fn end_session(client: &Http, url: &str, auth: &super::Auth, session_id: http::HeaderValue) {
+    let Ok(session_id) = session_id.to_str() else {
+        return;
+    };
+    let _ = client.send(
+        Method::DELETE,
+        url,
+        auth,
+        &[(SESSION_HEADER, session_id)],
+        None,
+    );
 }

@@ -7,8 +7,14 @@
 //!
 //! `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` (read once, when a session
 //! starts) apply to `https://` servers, reached through an `http://` proxy
-//! with `CONNECT`, so the proxy sees only the encrypted stream. Plain
-//! `http://` servers are loopback-only by the URL rules and go direct.
+//! with `CONNECT`, so the proxy sees only the encrypted stream. Servers on
+//! this computer always go direct: plain `http://` ones (loopback-only by the
+//! URL rules) and `https://` ones at a loopback address.
+//!
+//! `blocking`: the same client for callers that wait for one answer (Test
+//! connection, OAuth), so there is one HTTP/TLS stack, not two.
+
+pub(crate) mod blocking;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -162,7 +168,14 @@ impl Service<Uri> for TcpOrTunnel {
     }
 
     fn call(&mut self, destination: Uri) -> Self::Future {
-        let intercept = (destination.scheme_str() == Some("https"))
+        let on_this_computer = destination.host().is_some_and(|host| {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        let intercept = (destination.scheme_str() == Some("https") && !on_this_computer)
             .then(|| self.proxies.intercept(&destination))
             .flatten();
         let Some(intercept) = intercept else {
