@@ -10,42 +10,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{set_up, unique_token};
+use common::{cli, set_up, unique_token};
 use keybearer_e2e::{repo_root, require_environment, Window};
-
-fn keybearer(data: &Path) -> Command {
-    let mut command = Command::new(repo_root().join("target/debug/keybearer"));
-    command.env("KEYBEARER_HOME", data);
-    command
-}
-
-/// Runs the CLI to the end; `stdin` is what it reads.
-fn cli(data: &Path, args: &[&str], stdin: &str) {
-    let mut child = keybearer(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the CLI (make app builds it)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("CLI");
-    assert!(
-        output.status.success(),
-        "keybearer {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// `session start --direct` without a controlling terminal (util-linux's
 /// `setsid`), as a script or an agent's tool call would run it.

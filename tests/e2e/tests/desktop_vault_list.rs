@@ -5,36 +5,8 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-use common::{set_up, vault_names};
-use keybearer_e2e::{repo_root, require_environment, Window};
-
-/// Runs the CLI on the window's data folder; `stdin` is what it reads.
-fn cli(data: &Path, args: &[&str], stdin: &str) {
-    let mut child = Command::new(repo_root().join("target/debug/keybearer"))
-        .args(args)
-        .env("KEYBEARER_HOME", data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the CLI (make app builds it)");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("CLI");
-    assert!(
-        output.status.success(),
-        "keybearer {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
+use common::{cli, set_up, vault_names};
+use keybearer_e2e::{require_environment, Window};
 
 async fn search_for(window: &Window, text: &str, expected_status: &str) {
     window.fill("vault-search", text).await;

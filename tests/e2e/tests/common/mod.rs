@@ -6,9 +6,36 @@
 
 pub mod oauth;
 
-use std::process::Command;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use keybearer_e2e::Window;
+use keybearer_e2e::{repo_root, Window};
+
+/// Runs the CLI on the window's data folder to its end (it must succeed);
+/// `stdin` is what it reads.
+pub fn cli(data: &Path, args: &[&str], stdin: &str) {
+    let mut child = Command::new(repo_root().join("target/debug/keybearer"))
+        .args(args)
+        .env("KEYBEARER_HOME", data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the CLI (make app builds it)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("CLI");
+    assert!(
+        output.status.success(),
+        "keybearer {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
 
 /// SHA-256 hex, as the test server's whoami tool reports the token it got.
 pub fn sha256_hex(text: &str) -> String {
