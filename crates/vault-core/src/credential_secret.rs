@@ -238,12 +238,16 @@ impl CredentialSecret {
 
     /// The headers as HTTP values marked sensitive (never printed by
     /// `http`'s `Debug`); `None` if a value cannot be sent (a damaged row).
+    /// Each value's bytes are wiped when its last clone is dropped.
     pub(crate) fn http_headers(&self) -> Option<Vec<(HeaderName, HeaderValue)>> {
         self.pairs()
             .into_iter()
             .map(|(name, value)| {
                 let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-                let mut value = HeaderValue::from_str(&value).ok()?;
+                let mut bytes = Zeroizing::new(Vec::with_capacity(value.len()));
+                bytes.extend_from_slice(value.as_bytes());
+                let mut value =
+                    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes)).ok()?;
                 value.set_sensitive(true);
                 Some((name, value))
             })

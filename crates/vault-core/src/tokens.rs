@@ -80,15 +80,27 @@ impl std::fmt::Debug for InjectableToken {
 pub struct Injection {
     pub resolution: Resolution,
     pub token: InjectableToken,
+    /// The headers, made once when the token is opened and shared by every
+    /// request (a reference count each, not a copy of the token each).
+    headers: Option<Vec<(http::HeaderName, http::HeaderValue)>>,
 }
 
 impl Injection {
+    fn new(resolution: Resolution, token: CredentialSecret) -> Self {
+        let headers = token.http_headers();
+        Self {
+            resolution,
+            token: InjectableToken(token),
+            headers,
+        }
+    }
+
     /// The headers to add to a request, values marked sensitive (never
     /// printed by `http`'s `Debug`); `None` when a stored value cannot be
-    /// sent in an HTTP header. The formatting buffers are wiped; the
-    /// headers' own copies live until the request has been written.
+    /// sent in an HTTP header. The values' bytes are wiped when the cache
+    /// and the last request holding them have dropped them.
     pub(crate) fn headers(&self) -> Option<Vec<(http::HeaderName, http::HeaderValue)>> {
-        self.token.0.http_headers()
+        self.headers.clone()
     }
 }
 
@@ -180,10 +192,7 @@ fn resolve_and_open(
     };
     let (_, token) = open_stored(&snapshot, master, &resolution.credential.id)?;
     snapshot.finish()?;
-    Ok(Some(Injection {
-        resolution,
-        token: InjectableToken(token),
-    }))
+    Ok(Some(Injection::new(resolution, token)))
 }
 
 /// The proxy's read path (see the module header). Cheap to clone; dropping
@@ -488,7 +497,43 @@ fn cache_key(vault_ids: &[String], url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cache_key;
+    use super::{cache_key, Injection};
+    use crate::credential_secret::CredentialSecret;
+    use crate::model::{Credential, CredentialType, Protocol, Resolution, Timestamp};
+    use crate::secret::AccessToken;
+
+    /// Every request shares the header made when the token was opened: no
+    /// request makes (and leaves behind in freed memory) a copy of its own.
+    #[test]
+    fn requests_share_one_copy_of_the_header() {
+        let resolution = Resolution {
+            credential: Credential {
+                id: "cred_1".into(),
+                vault_id: "vlt_1".into(),
+                mcp_server_url: "https://mcp.example.com/mcp".into(),
+                protocol: Protocol::StreamableHttp,
+                credential_type: CredentialType::StaticBearer,
+                header_names: vec!["Authorization".into()],
+                needs_sign_in: false,
+                wanted_scope: None,
+                created_at: Timestamp(0),
+                last_used_at: None,
+            },
+            vault_position: 0,
+            shadowed_credential_ids: Vec::new(),
+        };
+        let token = AccessToken::new("tok-shared-value".into()).expect("token");
+        let injection = Injection::new(resolution, CredentialSecret::from(token));
+        let first = injection.headers().expect("headers");
+        let second = injection.headers().expect("headers");
+        assert_eq!(first[0].0, http::header::AUTHORIZATION);
+        assert_eq!(first[0].1.as_bytes(), b"Bearer tok-shared-value");
+        assert!(first[0].1.is_sensitive());
+        assert_eq!(
+            first[0].1.as_bytes().as_ptr(),
+            second[0].1.as_bytes().as_ptr()
+        );
+    }
 
     #[test]
     fn keys_keep_vault_order_apart() {

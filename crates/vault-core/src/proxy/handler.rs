@@ -58,6 +58,17 @@ pub(crate) struct Route {
     pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
 
+/// Forwarding headers the agent may not set: a server could build URLs
+/// from them (names made once, not parsed per request).
+const FORWARDING_HEADERS: [http::HeaderName; 6] = [
+    http::HeaderName::from_static("forwarded"),
+    http::HeaderName::from_static("x-forwarded-for"),
+    http::HeaderName::from_static("x-forwarded-host"),
+    http::HeaderName::from_static("x-forwarded-proto"),
+    http::HeaderName::from_static("x-forwarded-prefix"),
+    http::HeaderName::from_static("x-forwarded-port"),
+];
+
 /// Serves one request on worker `worker` (see `workers`).
 pub(crate) async fn handle(
     route: Arc<Route>,
@@ -179,14 +190,7 @@ async fn forward(
     // The agent cannot steer the URLs a server builds from forwarding
     // headers, and the answer comes back unencoded, so the SSE checks can
     // read it.
-    for name in [
-        "forwarded",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-forwarded-prefix",
-        "x-forwarded-port",
-    ] {
+    for name in FORWARDING_HEADERS {
         parts.headers.remove(name);
     }
     parts
@@ -198,8 +202,9 @@ async fn forward(
     parts.headers.insert(HOST, route.upstream_host.clone());
     parts.uri = uri;
     parts.version = Version::HTTP_11;
-    let credential = injection.resolution.credential.clone();
+    let credential = &injection.resolution.credential;
     let oauth = credential.credential_type == crate::model::CredentialType::McpOauth;
+    let (credential_id, vault_id) = (credential.id.clone(), credential.vault_id.clone());
     // An OAuth request small enough to keep can be sent again after a 401.
     let (body, mut again) = if oauth {
         replay::keep(&parts, body).await.map_err(|_| {
@@ -222,8 +227,8 @@ async fn forward(
     drop(injection);
 
     let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
-        credential_id: credential.id.clone(),
-        vault_id: credential.vault_id.clone(),
+        credential_id: credential_id.clone(),
+        vault_id: vault_id.clone(),
         upstream_url: route.credential_url.clone(),
         session_id: Some(route.session_id.to_string()),
         connection_id: None,
