@@ -41,9 +41,18 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// The socket at `local` connected to `remote`, in any state: the
+    /// server's end may still be SYN_RECV (a listener with
+    /// `TCP_DEFER_ACCEPT` keeps it so until data arrives), and its owner
+    /// counts all the same.
     fn connection(&self, local: SocketAddr, remote: SocketAddr) -> Option<&Entry> {
-        self.connections
-            .get(&(plain(local), plain(remote)))
+        self.connections.get(&(plain(local), plain(remote)))
+    }
+
+    /// Our own end of an established connection, to tell whether this
+    /// reading was made while the connection existed.
+    fn established(&self, local: SocketAddr, remote: SocketAddr) -> Option<&Entry> {
+        self.connection(local, remote)
             .filter(|entry| entry.established)
     }
 }
@@ -70,7 +79,7 @@ pub(crate) fn check_connection(
         .clone()
         .filter(|last| {
             inode.is_some_and(|inode| {
-                last.connection(ours, server)
+                last.established(ours, server)
                     .is_some_and(|entry| entry.inode == inode)
             })
         });
@@ -123,9 +132,9 @@ pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
 
 /// The loopback address a server of our own user listens on at `port`:
 /// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
-/// IPv6 address). `None` when none of ours listens there, or without
-/// `/proc/net/tcp`.
-pub(crate) fn own_listener(port: u16) -> Option<IpAddr> {
+/// IPv6 address); `Some(None)` when none of ours listens there; `None`
+/// without `/proc/net/tcp`.
+pub(crate) fn own_listener(port: u16) -> Option<Option<IpAddr>> {
     let table = snapshot()?;
     let ours = |entry: &&Entry| {
         entry.uid == table.me
@@ -141,10 +150,10 @@ pub(crate) fn own_listener(port: u16) -> Option<IpAddr> {
         .map(|entry| mapped_v4(entry.local.ip()))
         .collect();
     found.sort_by_key(IpAddr::is_ipv6);
-    found.first().map(|ip| match ip {
+    Some(found.first().map(|ip| match ip {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-    })
+    }))
 }
 
 pub(crate) fn check_listener(server: SocketAddr) -> Result<(), String> {

@@ -20,11 +20,15 @@ use http_body_util::Full;
 use support::{body_text, engine_with, request_to, send_raw, start_proxy};
 use vault_core::{test_connection, AccessToken, ConnectionOutcome, Protocol};
 
-/// Records every byte it receives into a file, answers 200.
+/// Records every byte it receives into a file, answers 200. With `defer`,
+/// its connections stay half-open (SYN_RECV) until data arrives
+/// (TCP_DEFER_ACCEPT), which the owner check must see through.
 const SERVER: &str = r#"
 import socket, sys
 seen = open(sys.argv[1], "ab")
 s = socket.socket()
+if sys.argv[2] == "defer":
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 5)
 s.bind(("127.0.0.1", 0))
 s.listen()
 print(s.getsockname()[1], flush=True)
@@ -52,8 +56,8 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn start(dir: &Path, as_nobody: bool) -> Self {
-        let seen = dir.join(if as_nobody { "nobody-seen" } else { "own-seen" });
+    fn start(dir: &Path, as_nobody: bool, defer: bool) -> Self {
+        let seen = dir.join(format!("seen-{as_nobody}-{defer}"));
         let mut command = if as_nobody {
             let mut command = Command::new("setpriv");
             command.args([
@@ -72,6 +76,7 @@ impl Recorder {
         let mut child = command
             .args(["-c", SERVER])
             .arg(&seen)
+            .arg(if defer { "defer" } else { "plain" })
             .stdout(Stdio::piped())
             .spawn()
             .expect("server");
@@ -123,12 +128,10 @@ async fn a_local_server_of_another_user_never_gets_the_token() {
     chown(&shared, Some(65534), Some(65534)).expect("chown");
     let token = "tok-loopback-owner-5d2a";
 
-    for as_nobody in [true, false] {
-        let server = Recorder::start(&shared, as_nobody);
+    for (as_nobody, defer) in [(true, false), (true, true), (false, false)] {
+        let server = Recorder::start(&shared, as_nobody, defer);
         let url = format!("http://127.0.0.1:{}/mcp", server.port);
-        let data = dir
-            .path()
-            .join(if as_nobody { "data-nobody" } else { "data-own" });
+        let data = dir.path().join(format!("data-{as_nobody}-{defer}"));
         let (mut engine, vault) = engine_with(&data, "development", &url, token);
         let proxy = start_proxy(&mut engine, "sesn_owner", vec![vault.id], vec![url.clone()])
             .await
