@@ -173,8 +173,8 @@ pub enum SessionAction {
         dir: Option<PathBuf>,
         /// Hand the real tokens to the agent (in its private MCP config or
         /// environment). The agent can then read them, so you approve it
-        /// first: in the Keybearer window if it is open, else by typing yes
-        /// in this terminal.
+        /// first: in the Keybearer window if it is open, else by typing the
+        /// code it shows in this terminal.
         #[arg(long)]
         direct: bool,
         /// Run the agent without the sandbox (Linux). It can then use your

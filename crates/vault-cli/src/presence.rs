@@ -1,6 +1,7 @@
 //! A person's approval before `session start --direct` hands real tokens to
 //! an agent (docs/architecture.md, "User presence"): the running desktop
-//! app's approval dialog, else a "yes" typed on the controlling terminal.
+//! app's approval dialog, else a code shown and typed on the controlling
+//! terminal.
 //! Refused inside a Keybearer session and where there is no terminal, since
 //! there a program could answer in the person's place.
 
@@ -9,7 +10,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vault_core::session::{ask_app, refused_inside_session, ApprovalRequest, Approver};
+use vault_core::session::{
+    approval_code, ask_app, printable, refused_inside_session, ApprovalRequest, Approver,
+};
 use vault_core::Error;
 
 /// How long the command waits for an answer in the window.
@@ -57,18 +60,19 @@ fn ask_terminal(request: &ApprovalRequest) -> Result<(), Error> {
                 "Direct mode gives the agent the real tokens, so it needs your approval, but there is no terminal to ask in and the Keybearer window is not open. Open the Keybearer app (it will ask you there), or run this command in a terminal.".into(),
             )
         })?;
+    let code = approval_code()?;
     let _ = nix::sys::termios::tcflush(&tty, nix::sys::termios::FlushArg::TCIFLUSH);
     write!(
         tty,
-        "\nDirect mode gives {} the real tokens of {} ({}). It can read them, keep them and send them anywhere.\nType yes to allow it, anything else to cancel: ",
-        request.program,
-        request.vaults.join(", "),
-        request.environment
+        "\nDirect mode gives {} the real tokens of {} ({}). It can read them, keep them and send them anywhere.\nType {code} to allow it, anything else to cancel: ",
+        printable(&request.program),
+        printable(&request.vaults.join(", ")),
+        printable(&request.environment)
     )?;
     tty.flush()?;
     let mut answer = String::new();
     BufReader::new((&tty).take(256)).read_line(&mut answer)?;
-    if answer.trim().eq_ignore_ascii_case("yes") {
+    if answer.trim().eq_ignore_ascii_case(&code) {
         Ok(())
     } else {
         Err(Error::NotApproved(

@@ -75,8 +75,13 @@ fn direct_mode_waits_for_a_yes_typed_on_the_terminal() {
     run.fails_with(12, "Not approved");
     assert!(!started(&out));
 
-    // yes: the agent runs with the token.
-    let run = h.run_approving(direct(&h, &agent), "yes");
+    // "yes" is not the code: refused.
+    h.run_approving(direct(&h, &agent), "yes")
+        .fails_with(12, "Not approved");
+    assert!(!started(&out));
+
+    // The code shown: the agent runs with the token.
+    let run = h.run_approving(direct(&h, &agent), "CODE");
     run.code(0);
     assert!(started(&out));
     assert!(read(&out.join("config")).contains(&secret));
@@ -92,10 +97,10 @@ fn inside_a_session_direct_mode_is_refused_even_when_a_terminal_would_say_yes() 
     let mut command = direct(&h, &agent);
     command.env("KEYBEARER_SESSION_ID", "sesn_test");
     let run = h
-        .run_approving(command, "yes")
+        .run_approving(command, "CODE")
         .fails_with(12, "runs inside a Keybearer session");
     assert!(
-        !run.stderr.contains("Type yes"),
+        !run.stderr.contains("to allow it"),
         "never asked: {}",
         run.stderr
     );
@@ -124,18 +129,51 @@ fn inside_a_session_direct_mode_is_refused_even_when_a_terminal_would_say_yes() 
         "--",
         &nested,
     ]);
-    let run = h.run_approving(outer, "yes").code(0);
+    let run = h.run_approving(outer, "CODE").code(0);
     assert_eq!(read(&h.path("nested.out")).trim(), "nested exit 12");
     assert!(
-        !run.stderr.contains("Type yes"),
+        !run.stderr.contains("to allow it"),
+        "never asked: {}",
+        run.stderr
+    );
+    assert!(!started(&out));
+
+    // An agent that also left the process tree (a double fork) and the
+    // process group, but kept the terminal: the terminal session tells.
+    let escaped_out = h.path("escaped.out");
+    let escaping = h.script(
+        "escaping.sh",
+        &format!(
+            "unset KEYBEARER_SESSION_ID
+( ( python3 -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])' '{BIN}' --data-dir '{}' session start --vault Dev --agent custom --no-sandbox --direct -- '{agent}'; echo \"escaped exit $?\" > '{out}' ) & )
+n=0; while [ ! -s '{out}' ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done",
+            data.display(),
+            out = escaped_out.display()
+        ),
+    );
+    let outer = h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Dev",
+        "--agent",
+        "custom",
+        "--no-sandbox",
+        "--",
+        &escaping,
+    ]);
+    let run = h.run_approving(outer, "CODE").code(0);
+    assert_eq!(read(&escaped_out).trim(), "escaped exit 12");
+    assert!(
+        !run.stderr.contains("to allow it"),
         "never asked: {}",
         run.stderr
     );
     assert!(!started(&out));
 
     // The control: the same nested command outside any session is asked.
-    let run = h.run_approving(direct(&h, &agent), "yes").code(0);
-    assert!(run.stderr.contains("Type yes"));
+    let run = h.run_approving(direct(&h, &agent), "CODE").code(0);
+    assert!(run.stderr.contains("to allow it"));
     assert!(started(&out));
     h.assert_nowhere(&secret);
 }

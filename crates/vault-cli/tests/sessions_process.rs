@@ -159,10 +159,14 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
                 Err(_) => panic!("{needle:?} never appeared; terminal showed {seen:?}"),
             }
         }
+        seen.clone()
     };
-    // Direct mode asks the person at the terminal first.
-    expect("Type yes to allow it");
-    writer.write_all(b"yes\r").expect("type");
+    // Direct mode asks the person at the terminal first: they type the code.
+    let shown = expect(" to allow it");
+    let code = support::session::shown_code(&shown).expect("a code to type");
+    writer
+        .write_all(format!("{code}\r").as_bytes())
+        .expect("type");
     writer.flush().expect("flush");
     expect("name? ");
     writer.write_all(b"vault\r").expect("type");

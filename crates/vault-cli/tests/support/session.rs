@@ -106,9 +106,10 @@ impl Home {
     }
 
     /// Runs `command` on a terminal of its own (a pseudo-terminal, its
-    /// controlling terminal) and types `answer` there when direct mode asks
-    /// for approval. Everything it printed is what the terminal showed, in
-    /// `stderr`.
+    /// controlling terminal) and answers direct mode's question there:
+    /// `CODE` types the code the question shows (a person's approval),
+    /// anything else is typed as it is. Everything it printed is what the
+    /// terminal showed, in `stderr`.
     pub fn run_approving(&self, command: Command, answer: &str) -> Run {
         use std::io::Read;
         let pair = portable_pty::native_pty_system()
@@ -132,7 +133,7 @@ impl Home {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
         let mut writer = pair.master.take_writer().expect("writer");
-        let answer = format!("{answer}\r");
+        let answer = answer.to_string();
         let terminal = std::thread::spawn(move || {
             let mut seen = Vec::new();
             let mut answered = false;
@@ -143,10 +144,16 @@ impl Home {
                     break;
                 }
                 seen.extend_from_slice(&buffer[..read]);
-                if !answered && String::from_utf8_lossy(&seen).contains("Type yes") {
+                let shown = String::from_utf8_lossy(&seen).into_owned();
+                if let (false, Some(code)) = (answered, shown_code(&shown)) {
                     answered = true;
+                    let typed = if answer == "CODE" {
+                        code
+                    } else {
+                        answer.clone()
+                    };
                     writer
-                        .write_all(answer.as_bytes())
+                        .write_all(format!("{typed}\r").as_bytes())
                         .expect("type the answer");
                     writer.flush().expect("flush");
                 }
@@ -243,6 +250,17 @@ exit {code}"#,
             "token found in CLI output"
         );
     }
+}
+
+/// The code direct mode's question asks to type ("Type XXXX to allow it").
+pub fn shown_code(terminal: &str) -> Option<String> {
+    let (before, _) = terminal.split_once(" to allow it")?;
+    before
+        .rsplit("Type ")
+        .next()
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_string)
 }
 
 pub fn read(path: &Path) -> String {

@@ -47,7 +47,8 @@ pub use launcher::{Launcher, RunningSession};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
 pub use presence::{
-    inside_session, refused_inside_session, ApprovalRequest, ApprovedInWindow, Approver,
+    approval_code, inside_session, printable, refused_inside_session, ApprovalRequest,
+    ApprovedInWindow, Approver,
 };
 pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};

@@ -11,17 +11,19 @@
 //!   confirmed it there;
 //! - the command line: the running desktop app, over a private socket in
 //!   the data folder (`approval_socket`), shows an approval dialog and the
-//!   CLI waits; with no app running, a "yes" typed on the controlling
-//!   terminal. Inside a Keybearer session ([`inside_session`]) or without a
+//!   CLI waits; with no app running, a code shown and typed on the
+//!   controlling terminal. Inside a Keybearer session ([`inside_session`]) or without a
 //!   terminal, the CLI refuses: there an agent could answer for the user.
 //!
 //! Limits: this keeps a prompt-injected agent from *asking* Keybearer for a
 //! token; it is not a wall against a program that already runs as the user
 //! outside any sandbox (such a program can read the keychain itself; the
 //! sandbox is what hides it, see `sandbox`). The session check follows the
-//! process tree and the session's process group, which a program can leave
-//! by double-forking into a new session; it then has no controlling
-//! terminal, and the app's dialog still asks the person.
+//! process tree, the agent's process group and its terminal session; a
+//! program can leave all three only by starting a new terminal session,
+//! which has no controlling terminal, and the app's dialog still asks the
+//! person. A program of the user's can also answer on the socket while no
+//! app runs.
 
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +82,19 @@ pub fn inside_session(engine: &mut Engine) -> Result<bool> {
     if agents.contains(&own_group) {
         return Ok(true);
     }
+    // A program that left the agent's process tree and group but kept its
+    // terminal is still in the agent's terminal session (changing that
+    // loses the terminal).
+    let own_session = nix::unistd::getsid(None)
+        .ok()
+        .and_then(|sid| u32::try_from(sid.as_raw()).ok());
+    if own_session.is_some_and(|own| {
+        agents
+            .iter()
+            .any(|agent| proc_stat(*agent).is_some_and(|stat| stat.session == own))
+    }) {
+        return Ok(true);
+    }
     Ok(ancestors(std::process::id()).any(|pid| agents.contains(&pid)))
 }
 
@@ -97,6 +112,31 @@ fn ancestors(pid: u32) -> impl Iterator<Item = u32> {
     .take(256)
 }
 
+/// A short code the person types to approve on a terminal: a program that
+/// can push keystrokes into the terminal (`TIOCSTI`) cannot see what the
+/// terminal shows, so it cannot type the code. Letters and digits that are
+/// hard to mistake for each other.
+pub fn approval_code() -> Result<String> {
+    const ALPHABET: &[u8] = b"ACDEFHJKLMNPRTUVWXY3479";
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).map_err(|error| Error::Randomness(error.to_string()))?;
+    Ok(random
+        .iter()
+        .map(|byte| char::from(ALPHABET[usize::from(*byte) % ALPHABET.len()]))
+        .collect())
+}
+
+/// Text from elsewhere (a program path, vault names) fit to print on a
+/// terminal: no control characters (escape sequences could rewrite the
+/// question) and no bidirectional overrides (they could reorder it).
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
 /// The refusal for a program inside a session.
 pub fn refused_inside_session() -> Error {
     Error::NotApproved(
@@ -106,7 +146,20 @@ pub fn refused_inside_session() -> Error {
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::ancestors;
+    use super::{ancestors, approval_code, printable};
+
+    #[test]
+    fn what_the_terminal_shows_cannot_be_rewritten() {
+        assert_eq!(
+            printable("my\u{1b}[2J agent\u{202E}txt.exe\r"),
+            "my[2J agenttxt.exe"
+        );
+        let code = approval_code().expect("code");
+        assert_eq!(code.chars().count(), 4);
+        assert!(code
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+    }
 
     #[test]
     fn ancestors_lead_to_our_parent() {

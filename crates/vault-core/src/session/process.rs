@@ -276,6 +276,8 @@ pub(crate) struct ProcStat {
     pub(crate) state: char,
     pub(crate) ppid: u32,
     pub(crate) pgrp: u32,
+    /// The terminal session (`setsid`) the process belongs to.
+    pub(crate) session: u32,
     pub(crate) start_time: u64,
 }
 
@@ -291,6 +293,7 @@ pub(crate) fn proc_stat(pid: u32) -> Option<ProcStat> {
         state: fields.first()?.chars().next()?,
         ppid: fields.get(1)?.parse().ok()?,
         pgrp: fields.get(2)?.parse().ok()?,
+        session: fields.get(3)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
     })
 }
