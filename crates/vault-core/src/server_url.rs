@@ -65,22 +65,32 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     Ok(url.into())
 }
 
-/// `localhost` pinned to one address of this computer, as a new credential
+/// Plain-http `localhost` pinned to one address of this computer, as a new credential
 /// is stored (docs/architecture.md, "Proxy"): the name can mean 127.0.0.1
 /// or ::1, and a program listening on the one the server does not use could
 /// otherwise receive the token. The address our own user's server listens
 /// on now (IPv4 first; on Linux read from the socket table, elsewhere by
-/// trying to connect), or 127.0.0.1 when no server runs yet. Other URLs are
-/// returned as they are.
+/// trying to connect), or 127.0.0.1 when none of ours runs yet. Other URLs
+/// (https included) are returned as they are.
 pub fn pin_localhost(normalized: &str) -> String {
     let Ok(mut url) = Url::parse(normalized) else {
         return normalized.to_string();
     };
-    if !matches!(url.host(), Some(Host::Domain(name)) if name.eq_ignore_ascii_case("localhost")) {
+    // Plain http only: over https the certificate names the server, and
+    // the name is what it was issued for.
+    if url.scheme() != "http"
+        || !matches!(url.host(), Some(Host::Domain(name)) if name.eq_ignore_ascii_case("localhost"))
+    {
         return normalized.to_string();
     }
     let port = url.port_or_known_default().unwrap_or(80);
-    let pinned = crate::loopback::own_listener(port).unwrap_or_else(|| answering(port));
+    let pinned = match crate::loopback::own_listener(port) {
+        Some(Some(ours)) => ours,
+        // The table says none of ours listens: the usual address, never one
+        // another user's program answers on.
+        Some(None) => std::net::Ipv4Addr::LOCALHOST.into(),
+        None => answering(port),
+    };
     let literal = match pinned {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => format!("[{ip}]"),
@@ -256,6 +266,7 @@ mod tests {
         );
         // Everything else is left as it is.
         for url in [
+            "https://localhost:8443/mcp",
             "https://mcp.example.com/mcp",
             "http://127.0.0.1:9/x",
             "http://[::1]:9/x",

@@ -135,7 +135,11 @@ impl Apps<'_> {
             let Some(first) = found.first() else {
                 continue;
             };
-            let url = crate::server_url::normalize_server_url(&first.url)?;
+            // As a credential stores it (a plain-http localhost pinned), so
+            // the bridge entry names the stored credential's address.
+            let url = crate::server_url::pin_localhost(&crate::server_url::normalize_server_url(
+                &first.url,
+            )?);
             if let Some(credential) = existing.iter().find(|c| c.mcp_server_url == url) {
                 imported.push(ImportedEntry {
                     server: server.to_string(),

@@ -70,17 +70,21 @@ pub(super) fn read_answer(response: Answer<'_>) -> Option<String> {
 struct Lines<'c> {
     answer: Answer<'c>,
     pending: Vec<u8>,
+    /// Bytes read so far, against [`MAX_STREAM_BYTES`].
+    read: usize,
     ended: bool,
 }
 
-/// The longest line kept; a longer one ends the stream (a hostile server).
-const MAX_LINE: usize = 1024 * 1024;
+/// The most read from one stream; a server sending more ends it (a real
+/// answer to a probe is a few KiB).
+const MAX_STREAM_BYTES: usize = 1024 * 1024;
 
 impl<'c> Lines<'c> {
     fn new(answer: Answer<'c>) -> Self {
         Self {
             answer,
             pending: Vec::new(),
+            read: 0,
             ended: false,
         }
     }
@@ -99,11 +103,14 @@ impl Iterator for Lines<'_> {
                 }
                 return Some(String::from_utf8_lossy(&line).into_owned());
             }
-            if self.ended || self.pending.len() > MAX_LINE {
+            if self.ended || self.read > MAX_STREAM_BYTES {
                 return None;
             }
             match self.answer.chunk() {
-                Ok(Some(data)) => self.pending.extend_from_slice(&data),
+                Ok(Some(data)) => {
+                    self.read += data.len();
+                    self.pending.extend_from_slice(&data);
+                }
                 Ok(None) | Err(_) => {
                     self.ended = true;
                     if self.pending.is_empty() {

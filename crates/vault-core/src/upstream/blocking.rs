@@ -39,8 +39,20 @@ pub(crate) enum Failure {
 
 /// A client with its own connection pool and runtime.
 pub(crate) struct BlockingClient {
-    runtime: Runtime,
+    /// `Some` until dropped (see `Drop`).
+    runtime: Option<Runtime>,
     client: Client<Connector, Full<Bytes>>,
+}
+
+/// A client may be dropped on an async thread (a cancelled sign-in in the
+/// desktop app), where a runtime cannot be dropped the blocking way: it is
+/// shut down without waiting.
+impl Drop for BlockingClient {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// An answer whose body is read as the caller asks.
@@ -63,7 +75,10 @@ impl BlockingClient {
             let _entered = runtime.enter();
             client().map_err(|error| Failure::Failed(error.to_string()))?
         };
-        Ok(Self { runtime, client })
+        Ok(Self {
+            runtime: Some(runtime),
+            client,
+        })
     }
 
     /// Sends `request` and waits for the answer's head; the body has the
@@ -87,10 +102,10 @@ impl BlockingClient {
                 "keybearer/",
                 env!("CARGO_PKG_VERSION")
             )));
+        let runtime = self.runtime();
         let sending = self.client.request(request);
         // The timer is made inside the runtime (it needs its clock).
-        let response = self
-            .runtime
+        let response = runtime
             .block_on(async { tokio::time::timeout_at(deadline.into(), sending).await })
             .map_err(|_| Failure::Timeout)?
             .map_err(|error| Failure::Failed(root_cause(&error)))?;
@@ -99,9 +114,14 @@ impl BlockingClient {
             status: parts.status,
             headers: parts.headers,
             body,
-            runtime: &self.runtime,
+            runtime,
             deadline,
         })
+    }
+
+    fn runtime(&self) -> &Runtime {
+        // Taken only by `drop`.
+        self.runtime.as_ref().expect("runtime until dropped")
     }
 }
 

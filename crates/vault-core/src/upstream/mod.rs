@@ -173,7 +173,7 @@ impl Service<Uri> for TcpOrTunnel {
             host.eq_ignore_ascii_case("localhost")
                 || host
                     .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
+                    .is_ok_and(|ip| ip.to_canonical().is_loopback())
         });
         let intercept = (destination.scheme_str() == Some("https") && !on_this_computer)
             .then(|| self.proxies.intercept(&destination))
