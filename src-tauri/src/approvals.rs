@@ -16,6 +16,9 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 use vault_core::session::{ApprovalListener, ApprovalRequest, Asked};
 
+/// Questions waiting at once; more are refused.
+const MAX_PENDING: usize = 8;
+
 pub const REQUESTED_EVENT: &str = "approval-requested";
 pub const CLOSED_EVENT: &str = "approval-closed";
 
@@ -65,15 +68,23 @@ impl Approvals {
         std::thread::spawn(move || loop {
             match listener.next() {
                 Ok(asked) => approvals.add(&app, asked),
+                // Out of descriptors, say: keep answering once it passes.
                 Err(error) => {
-                    tracing::warn!(code = %error.code(), "approval socket failed");
-                    return;
+                    tracing::warn!(code = %error.code(), "approval socket failed; retrying");
+                    std::thread::sleep(Duration::from_secs(1));
                 }
             }
         });
     }
 
     fn add(self: &Arc<Self>, app: &AppHandle, asked: Asked) {
+        // A flood of questions (only a program of this user can ask) is
+        // refused beyond what a person could answer.
+        if lock(&self.pending).len() >= MAX_PENDING {
+            tracing::warn!("too many approvals waiting; one was refused");
+            asked.answer(false);
+            return;
+        }
         let pending = PendingApproval {
             id: format!("apr_{:08}", self.next.fetch_add(1, Ordering::Relaxed)),
             request: asked.request.clone(),

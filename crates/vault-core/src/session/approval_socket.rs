@@ -154,12 +154,28 @@ impl Drop for ApprovalListener {
     }
 }
 
+/// How long a request may take to arrive, in all: a client that sends it a
+/// byte at a time cannot hold up the requests behind it.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+
 fn read_request(stream: UnixStream) -> Result<Asked> {
     let pid = same_user_peer(&stream)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut line = String::new();
-    BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line)?;
-    let request: ApprovalRequest = serde_json::from_str(line.trim())
+    let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
+    let mut line = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !line.contains(&b'\n') {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || line.len() as u64 > MAX_REQUEST {
+            return Err(Error::invalid("approval", "no whole request in time"));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match (&stream).read(&mut chunk)? {
+            0 => break,
+            read => line.extend_from_slice(&chunk[..read]),
+        }
+    }
+    let line = line.split(|byte| *byte == b'\n').next().unwrap_or_default();
+    let request: ApprovalRequest = serde_json::from_slice(line)
         .map_err(|_| Error::invalid("approval", "not an approval request"))?;
     stream.set_read_timeout(None)?;
     Ok(Asked {
@@ -273,6 +289,38 @@ mod tests {
         assert!(asked.gone());
         drop(listener);
         assert!(!dir.path().join(APPROVAL_SOCKET).exists());
+    }
+
+    #[test]
+    fn a_client_that_dribbles_is_dropped_after_the_deadline() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = ApprovalListener::bind(dir.path()).expect("bind");
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut slow = UnixStream::connect(dir.path().join(APPROVAL_SOCKET)).expect("c");
+                // A byte a second, never a whole line.
+                for _ in 0..10 {
+                    if slow.write_all(b"{").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            });
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                assert_eq!(
+                    ask_app(dir.path(), &request(), Duration::from_secs(20), || {}).expect("ask"),
+                    Some(true)
+                );
+            });
+            listener.next().expect("the good one").answer(true);
+        });
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_secs(9),
+            "the slow client held the socket for {waited:?}"
+        );
     }
 
     #[test]
