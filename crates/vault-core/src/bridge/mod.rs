@@ -18,7 +18,7 @@
 //! `error.data.keybearer` naming the case, and one plain line on stderr.
 //! No token is ever written to stdout, stderr or a log.
 
-mod events;
+pub(crate) mod events;
 mod legacy;
 mod link;
 mod message;

@@ -2,17 +2,17 @@
 //! streams) and the legacy SSE transport (2024-11-05), which only knows the
 //! `initialize` handshake.
 
+use std::collections::VecDeque;
+
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::Method;
 use url::Url;
 
 use super::messages::{initialize_request, initialize_result, probe_answer};
 use super::{check_status, content_type, not_mcp, ConnectionOutcome, ConnectionTest, Http, Probe};
+use crate::bridge::events::{Event, EventReader};
 use crate::model::Protocol;
 use crate::upstream::blocking::Answer;
-
-/// Enough for any real answer to a probe; stops a hostile stream early.
-const MAX_STREAM_LINES: usize = 2_000;
 
 /// GET the event stream, POST `initialize` to the endpoint it names, read the
 /// answer from the stream.
@@ -29,8 +29,8 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
     if !content_type(&stream).starts_with("text/event-stream") {
         return Err(not_mcp(status, Protocol::Sse));
     }
-    let mut lines = Lines::new(stream);
-    let endpoint = next_event(&mut lines, |event, data| {
+    let mut events = Events::new(stream);
+    let endpoint = next_event(&mut events, |event, data| {
         (event == "endpoint").then(|| data.to_string())
     })
     .ok_or_else(|| not_mcp(status, Protocol::Sse))?;
@@ -55,110 +55,91 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
     check_status(&posted, Protocol::Sse)?;
     drop(posted);
     let answer =
-        next_event(&mut lines, probe_answer).ok_or_else(|| not_mcp(status, Protocol::Sse))?;
+        next_event(&mut events, probe_answer).ok_or_else(|| not_mcp(status, Protocol::Sse))?;
     initialize_result(&answer, status, Protocol::Sse)
 }
 
 /// The answer to the probe's request in a response's event stream, if the
 /// stream carries one.
 pub(super) fn read_answer(response: Answer<'_>) -> Option<String> {
-    next_event(&mut Lines::new(response), probe_answer)
+    next_event(&mut Events::new(response), probe_answer)
 }
 
-/// The lines of an event stream as they arrive (a failed or timed-out read
-/// ends them).
-struct Lines<'c> {
+/// The events of a response's stream as they arrive, parsed by the bridge's
+/// reader (`bridge/events.rs`); a failed or timed-out read, an oversized
+/// event or more than [`MAX_STREAM_BYTES`] end them.
+struct Events<'c> {
     answer: Answer<'c>,
-    pending: Vec<u8>,
-    /// Bytes read so far, against [`MAX_STREAM_BYTES`].
+    reader: EventReader,
+    ready: VecDeque<Event>,
+    /// Bytes read so far.
     read: usize,
-    ended: bool,
 }
 
 /// The most read from one stream; a server sending more ends it (a real
 /// answer to a probe is a few KiB).
 const MAX_STREAM_BYTES: usize = 1024 * 1024;
 
-impl<'c> Lines<'c> {
+impl<'c> Events<'c> {
     fn new(answer: Answer<'c>) -> Self {
         Self {
             answer,
-            pending: Vec::new(),
+            reader: EventReader::default(),
+            ready: VecDeque::new(),
             read: 0,
-            ended: false,
         }
     }
 }
 
-impl Iterator for Lines<'_> {
-    type Item = String;
+impl Iterator for Events<'_> {
+    type Item = Event;
 
-    fn next(&mut self) -> Option<String> {
+    fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some(end) = self.pending.iter().position(|byte| *byte == b'\n') {
-                let mut line: Vec<u8> = self.pending.drain(..=end).collect();
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                return Some(String::from_utf8_lossy(&line).into_owned());
+            if let Some(event) = self.ready.pop_front() {
+                return Some(event);
             }
-            if self.ended || self.read > MAX_STREAM_BYTES {
+            if self.read > MAX_STREAM_BYTES {
                 return None;
             }
-            match self.answer.chunk() {
-                Ok(Some(data)) => {
-                    self.read += data.len();
-                    self.pending.extend_from_slice(&data);
-                }
-                Ok(None) | Err(_) => {
-                    self.ended = true;
-                    if self.pending.is_empty() {
-                        return None;
-                    }
-                    self.pending.push(b'\n');
-                }
-            }
+            let data = self.answer.chunk().ok()??;
+            self.read += data.len();
+            self.ready.extend(self.reader.push(&data).ok()?);
         }
     }
 }
 
-/// Reads server-sent events until `pick` accepts one (event name, data).
+/// Reads events until `pick` accepts one (event name, data); events
+/// without data are passed over.
 fn next_event(
-    lines: &mut impl Iterator<Item = String>,
+    events: &mut impl Iterator<Item = Event>,
     pick: impl Fn(&str, &str) -> Option<String>,
 ) -> Option<String> {
-    let mut event = String::from("message");
-    let mut data = String::new();
-    for line in lines.take(MAX_STREAM_LINES) {
-        if line.is_empty() {
-            if !data.is_empty() {
-                if let Some(found) = pick(&event, &data) {
-                    return Some(found);
-                }
-            }
-            event = String::from("message");
-            data.clear();
-        } else if let Some(value) = line.strip_prefix("event:") {
-            event = value.trim().to_string();
-        } else if let Some(value) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
-            }
-            data.push_str(value.strip_prefix(' ').unwrap_or(value));
+    events.find_map(|event| {
+        let data = String::from_utf8_lossy(&event.data);
+        if data.is_empty() {
+            return None;
         }
-    }
-    None
+        pick(event.name.as_deref().unwrap_or("message"), &data)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The events of `text`, as the reader makes them.
+    fn events(text: &str) -> std::vec::IntoIter<Event> {
+        EventReader::default()
+            .push(text.as_bytes())
+            .expect("small events")
+            .into_iter()
+    }
+
     #[test]
     fn sse_parser_reads_named_events_and_multiline_data() {
         let text = ": comment\nevent: endpoint\ndata: /messages/?session_id=abc\n\nevent: message\ndata: {\"a\":\ndata: 1}\n\n";
-        let mut lines = text.lines().map(String::from);
+        let mut lines = events(text);
         let endpoint = next_event(&mut lines, |e, d| (e == "endpoint").then(|| d.to_string()));
         assert_eq!(endpoint.as_deref(), Some("/messages/?session_id=abc"));
         let message = next_event(&mut lines, |e, d| (e == "message").then(|| d.to_string()));
@@ -168,7 +149,7 @@ mod tests {
     #[test]
     fn the_probe_answer_is_found_after_notifications() {
         let text = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n";
-        let mut lines = text.lines().map(String::from);
+        let mut lines = events(text);
         let answer = next_event(&mut lines, probe_answer).expect("answer");
         assert!(answer.contains("\"id\":1"));
     }
