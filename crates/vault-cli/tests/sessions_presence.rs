@@ -46,6 +46,29 @@ fn direct(h: &Home, agent: &str) -> std::process::Command {
     ])
 }
 
+/// Runs `script` as the agent of a proxy-mode session (unsandboxed, so it
+/// reaches the data folder) on a terminal that would type the code if
+/// asked; nothing the script runs may be asked.
+fn run_as_session_agent(h: &Home, script: &str) {
+    let outer = h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Dev",
+        "--agent",
+        "custom",
+        "--no-sandbox",
+        "--",
+        script,
+    ]);
+    let run = h.run_approving(outer, "CODE").code(0);
+    assert!(
+        !run.stderr.contains("to allow it"),
+        "never asked: {}",
+        run.stderr
+    );
+}
+
 fn started(out: &Path) -> bool {
     out.join("argv").exists()
 }
@@ -118,24 +141,8 @@ fn inside_a_session_direct_mode_is_refused_even_when_a_terminal_would_say_yes() 
             h.path("nested.out").display()
         ),
     );
-    let outer = h.command(&[
-        "session",
-        "start",
-        "--vault",
-        "Dev",
-        "--agent",
-        "custom",
-        "--no-sandbox",
-        "--",
-        &nested,
-    ]);
-    let run = h.run_approving(outer, "CODE").code(0);
+    run_as_session_agent(&h, &nested);
     assert_eq!(read(&h.path("nested.out")).trim(), "nested exit 12");
-    assert!(
-        !run.stderr.contains("to allow it"),
-        "never asked: {}",
-        run.stderr
-    );
     assert!(!started(&out));
 
     // An agent that also left the process tree (a double fork) and the
@@ -151,24 +158,8 @@ n=0; while [ ! -s '{out}' ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n+1)); done",
             out = escaped_out.display()
         ),
     );
-    let outer = h.command(&[
-        "session",
-        "start",
-        "--vault",
-        "Dev",
-        "--agent",
-        "custom",
-        "--no-sandbox",
-        "--",
-        &escaping,
-    ]);
-    let run = h.run_approving(outer, "CODE").code(0);
+    run_as_session_agent(&h, &escaping);
     assert_eq!(read(&escaped_out).trim(), "escaped exit 12");
-    assert!(
-        !run.stderr.contains("to allow it"),
-        "never asked: {}",
-        run.stderr
-    );
     assert!(!started(&out));
 
     // The control: the same nested command outside any session is asked.
