@@ -120,11 +120,59 @@ struct Figures {
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU time the processes in front of the upstream (nginx's workers, or
+    /// this process for Keybearer) spent per request, in microseconds: on
+    /// two cores shared by wrk, the upstream and the proxy, what decides
+    /// requests/s. NaN for `direct`.
+    cpu_us: f64,
 }
 
-/// One wrk run: POSTs of an MCP tools/call with `bearer`.
-fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32) -> Figures {
-    wrk_for(dir, url, bearer, connections, SECONDS_PER_RUN)
+/// CPU time (user + system) of `pids` so far, in clock ticks, from `/proc`.
+fn cpu_ticks(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .map(|stat| {
+            // Fields after the command name (which may hold spaces): utime
+            // and stime are the 12th and 13th.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let mut fields = after.split_whitespace().skip(11);
+            let mut next = || fields.next().and_then(|value| value.parse::<u64>().ok());
+            next().unwrap_or(0) + next().unwrap_or(0)
+        })
+        .sum()
+}
+
+/// `pid` and its children (nginx's master and workers).
+fn with_children(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        pids.extend(
+            children
+                .split_whitespace()
+                .filter_map(|child| child.parse::<u32>().ok()),
+        );
+    }
+    pids
+}
+
+/// One wrk run: POSTs of an MCP tools/call with `bearer`; `cpu` are the
+/// processes whose CPU time per request is reported.
+fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32, cpu: &[u32]) -> Figures {
+    let ticks_per_second = 100.0; // USER_HZ, the unit of /proc's times on Linux
+    let before = cpu_ticks(cpu);
+    let mut figures = wrk_for(dir, url, bearer, connections, SECONDS_PER_RUN);
+    let spent = (cpu_ticks(cpu) - before) as f64 / ticks_per_second;
+    let requests = figures.per_second * f64::from(SECONDS_PER_RUN);
+    figures.cpu_us = if cpu.is_empty() {
+        f64::NAN
+    } else {
+        spent * 1e6 / requests
+    };
+    figures
 }
 
 fn wrk_for(dir: &Path, url: &str, bearer: &str, connections: u32, seconds: u32) -> Figures {
@@ -169,6 +217,7 @@ fn wrk_for(dir: &Path, url: &str, bearer: &str, connections: u32, seconds: u32) 
             .unwrap_or(f64::NAN),
         p50_ms: latency("50%"),
         p99_ms: latency("99%"),
+        cpu_us: f64::NAN,
     }
 }
 
@@ -198,7 +247,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_upstream, upstream_port) = upstream::start();
     let upstream_url = format!("http://127.0.0.1:{upstream_port}/mcp");
-    let (_nginx, nginx_port) = start_nginx(dir.path(), upstream_port);
+    let (nginx, nginx_port) = start_nginx(dir.path(), upstream_port);
+    let own_pid = [std::process::id()];
 
     // Only starts and stops the proxy: its listeners run on the proxy's own
     // worker threads (one per core), as in the CLI and the app.
@@ -251,17 +301,32 @@ fn main() {
             format!("{name} p99 {:.3} ms", figures.p99_ms)
         })
         .collect();
+        // Read after nginx has served: its workers exist by now.
+        let nginx_pids = with_children(nginx.0.id());
         let mut results: HashMap<&str, Vec<Figures>> = HashMap::new();
         for _ in 0..ROUNDS {
-            for (name, url, bearer) in [
-                ("direct", upstream_url.as_str(), TOKEN),
-                ("nginx", nginx_url.as_str(), "ignored-nginx-sets-it"),
-                ("keybearer", keybearer_url.as_str(), secret.as_str()),
+            for (name, url, bearer, cpu) in [
+                ("direct", upstream_url.as_str(), TOKEN, &[][..]),
+                (
+                    "nginx",
+                    nginx_url.as_str(),
+                    "ignored-nginx-sets-it",
+                    &nginx_pids[..],
+                ),
+                (
+                    "keybearer",
+                    keybearer_url.as_str(),
+                    secret.as_str(),
+                    &own_pid[..],
+                ),
             ] {
-                results
-                    .entry(name)
-                    .or_default()
-                    .push(wrk(dir.path(), url, bearer, connections));
+                results.entry(name).or_default().push(wrk(
+                    dir.path(),
+                    url,
+                    bearer,
+                    connections,
+                    cpu,
+                ));
             }
         }
         let summary = |name: &str| {
@@ -270,6 +335,7 @@ fn main() {
                 per_second: median(&mut runs.iter().map(|f| f.per_second).collect::<Vec<_>>()),
                 p50_ms: median(&mut runs.iter().map(|f| f.p50_ms).collect::<Vec<_>>()),
                 p99_ms: median(&mut runs.iter().map(|f| f.p99_ms).collect::<Vec<_>>()),
+                cpu_us: median(&mut runs.iter().map(|f| f.cpu_us).collect::<Vec<_>>()),
             }
         };
         let (direct, nginx, keybearer) =
@@ -285,15 +351,17 @@ fn main() {
             ("keybearer", keybearer),
         ] {
             println!(
-                "  {name:<10} {:>10.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms",
-                figures.per_second, figures.p50_ms, figures.p99_ms
+                "  {name:<10} {:>10.0} req/s   p50 {:>7.3} ms   p99 {:>7.3} ms   CPU {:>5.1} us/request",
+                figures.per_second, figures.p50_ms, figures.p99_ms, figures.cpu_us
             );
         }
         println!(
             "  ratios: nginx/direct req/s {:.2}; keybearer/nginx req/s {:.2}; \
+             keybearer/nginx CPU per request {:.2}; \
              added p50 nginx {:+.3} ms, keybearer {:+.3} ms; added p99 nginx {:+.3} ms, keybearer {:+.3} ms",
             nginx.per_second / direct.per_second,
             keybearer.per_second / nginx.per_second,
+            keybearer.cpu_us / nginx.cpu_us,
             nginx.p50_ms - direct.p50_ms,
             keybearer.p50_ms - direct.p50_ms,
             nginx.p99_ms - direct.p99_ms,

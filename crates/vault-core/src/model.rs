@@ -192,6 +192,11 @@ pub struct Event {
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub status: Option<i64>,
     pub detail: Option<String>,
+    /// How many alike happenings this event stands for: a proxied session's
+    /// uses of a credential within one audit window (same server, method and
+    /// status) are one event; 1 for everything else.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: i64,
 }
 
 /// Input for a new credential; the secret is validated and sealed by the engine.

@@ -83,15 +83,30 @@ pub struct Injection {
     /// The headers, made once when the token is opened and shared by every
     /// request (a reference count each, not a copy of the token each).
     headers: Option<Vec<(http::HeaderName, http::HeaderValue)>>,
+    /// The credential's and its vault's ids, shared, for the audit trail
+    /// (a reference count per request, not two copies).
+    pub(crate) ids: Arc<CredentialIds>,
+}
+
+/// Which credential (of which vault) a request used.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct CredentialIds {
+    pub(crate) credential_id: String,
+    pub(crate) vault_id: String,
 }
 
 impl Injection {
     fn new(resolution: Resolution, token: CredentialSecret) -> Self {
         let headers = token.http_headers();
+        let ids = Arc::new(CredentialIds {
+            credential_id: resolution.credential.id.clone(),
+            vault_id: resolution.credential.vault_id.clone(),
+        });
         Self {
             resolution,
             token: InjectableToken(token),
             headers,
+            ids,
         }
     }
 

@@ -28,7 +28,12 @@ pub struct CredentialUse {
     pub status: Option<i64>,
     /// A short note for failed requests.
     pub detail: Option<String>,
+    /// The first (or only) use's time.
     pub at: Timestamp,
+    /// How many requests this record stands for: the proxy counts alike
+    /// uses (same credential, session, server, method, status and note)
+    /// within one audit window into one record (`proxy::audit`); 1 elsewhere.
+    pub count: u32,
 }
 
 /// Writes batches of [`CredentialUse`] through its own connection. Opened by
@@ -83,7 +88,7 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
                 *latest = used.at;
             }
         }
-        events::insert(
+        events::insert_counted(
             conn,
             &NewEvent {
                 kind: EventKind::CredentialUsed,
@@ -98,6 +103,7 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
                 status: used.status,
                 detail: used.detail.as_deref(),
             },
+            used.count.max(1),
         )?;
     }
     for (credential_id, at) in last_used {

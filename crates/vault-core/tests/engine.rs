@@ -161,6 +161,7 @@ fn rotation_and_deletion_take_effect_immediately() {
             status: Some(200),
             detail: None,
             at: Timestamp::now(),
+            count: 1,
         })
         .expect("record use");
     let used = engine.catalog().credential(&new.id).expect("credential");
@@ -249,6 +250,7 @@ fn cached_tokens_follow_every_change_but_not_audit_writes() {
             status: Some(200),
             detail: None,
             at: Timestamp::now(),
+            count: 1,
         }])
         .expect("audit");
     let (_, after_audit) = open().expect("found");

@@ -138,6 +138,7 @@ describe("describeEventDetail", () => {
     method: null,
     status: null,
     detail: null,
+    count: 1,
   };
 
   it("is empty when there is nothing to add", () => {
@@ -161,6 +162,12 @@ describe("describeEventDetail", () => {
     expect(
       describeEventDetail({ ...base, kind: "credential.used", method: "POST", status: 200 }),
     ).toBe("POST · HTTP 200");
+  });
+
+  it("says how many requests a counted use stands for", () => {
+    expect(
+      describeEventDetail({ ...base, kind: "credential.used", method: "POST", status: 200, count: 1234 }),
+    ).toBe("POST · HTTP 200 · 1,234 requests");
   });
 
   it("keeps the engine's own detail", () => {

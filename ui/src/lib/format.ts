@@ -116,6 +116,8 @@ export function describeEventDetail(event: Event): string {
   }
   if (event.method) parts.push(event.method);
   if (event.status !== null) parts.push(`HTTP ${event.status}`);
+  // The proxy counts alike uses within a moment into one event.
+  if (event.count > 1) parts.push(`${event.count.toLocaleString("en-US")} requests`);
   return parts.join(" · ");
 }
 

@@ -82,6 +82,7 @@ export function createFakeEngine(scenario: Scenario) {
       method: null,
       status: null,
       detail: null,
+      count: 1,
       ...extra,
     });
   }
@@ -127,7 +128,7 @@ export function createFakeEngine(scenario: Scenario) {
     addCredential(github, "http://127.0.0.1:8000/sse", "sse");
     used.last_used_at = minutesAgo(42);
     github.last_used_at = used.last_used_at;
-    record("credential.used", { environment: "development", vault_id: github.id, credential_id: used.id, upstream_url: used.mcp_server_url, method: "POST", status: 200 });
+    record("credential.used", { environment: "development", vault_id: github.id, credential_id: used.id, upstream_url: used.mcp_server_url, method: "POST", status: 200, count: 14 });
     addVault("Support bot", "development");
     const prod = addVault("Customer data", "production");
     addCredential(prod, "https://mcp.atlassian.com/v1/sse", "sse", ["Authorization"]);

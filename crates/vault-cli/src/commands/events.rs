@@ -37,7 +37,11 @@ pub fn list(
                             .map_or_else(|| connection.clone(), |app| format!("app {app}")),
                         (None, None) => String::new(),
                     },
-                    opt(&event.detail),
+                    match (&event.detail, event.count) {
+                        (Some(detail), 2..) => format!("{detail} ({} requests)", event.count),
+                        (None, 2..) => format!("{} requests", event.count),
+                        (detail, _) => opt(detail),
+                    },
                 ]
             })
             .collect();

@@ -192,6 +192,7 @@ impl Link {
             status: None,
             detail: None,
             at: Timestamp::now(),
+            count: 1,
         };
         let oauth = (credential.credential_type == crate::model::CredentialType::McpOauth)
             .then(|| std::sync::Arc::clone(&injection));

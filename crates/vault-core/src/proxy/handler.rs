@@ -25,9 +25,7 @@ use super::refusals::RefusalLog;
 use super::replay::{self, Replay, RequestBody};
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
-use crate::model::Timestamp;
 use crate::tokens::{Injection, Tokens};
-use crate::usage::CredentialUse;
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 pub(crate) type UpstreamClient =
@@ -39,7 +37,7 @@ pub(crate) struct Route {
     pub(crate) session_id: Arc<str>,
     pub(crate) vault_ids: Arc<[String]>,
     /// The normalised credential URL: what the token is looked up by.
-    pub(crate) credential_url: String,
+    pub(crate) credential_url: Arc<str>,
     pub(crate) upstream_scheme: Scheme,
     pub(crate) upstream_authority: Authority,
     pub(crate) upstream_host: HeaderValue,
@@ -204,7 +202,7 @@ async fn forward(
     parts.version = Version::HTTP_11;
     let credential = &injection.resolution.credential;
     let oauth = credential.credential_type == crate::model::CredentialType::McpOauth;
-    let (credential_id, vault_id) = (credential.id.clone(), credential.vault_id.clone());
+    let ids = Arc::clone(&injection.ids);
     // An OAuth request small enough to keep can be sent again after a 401.
     let (body, mut again) = if oauth {
         replay::keep(&parts, body).await.map_err(|_| {
@@ -226,16 +224,10 @@ async fn forward(
     let mut refused = oauth.then(|| Arc::clone(&injection));
     drop(injection);
 
-    let used = |status: Option<StatusCode>, detail: Option<&str>| CredentialUse {
-        credential_id: credential_id.clone(),
-        vault_id: vault_id.clone(),
-        upstream_url: route.credential_url.clone(),
-        session_id: Some(route.session_id.to_string()),
-        connection_id: None,
-        method: Some(method.as_str().to_string()),
-        status: status.map(|status| i64::from(status.as_u16())),
-        detail: detail.map(str::to_string),
-        at: Timestamp::now(),
+    let used = |status: Option<StatusCode>, detail: Option<&'static str>| {
+        route
+            .audit
+            .record(&ids, &route.credential_url, &method, status, detail);
     };
     let mut request = Request::from_parts(parts, body);
     let response = loop {
@@ -249,9 +241,7 @@ async fn forward(
                     %cause,
                     "upstream request failed"
                 );
-                route
-                    .audit
-                    .record(used(None, Some("no response from the server")));
+                used(None, Some("no response from the server"));
                 return Err(refuse(
                     StatusCode::BAD_GATEWAY,
                     format!(
@@ -261,7 +251,7 @@ async fn forward(
                 ));
             }
         };
-        route.audit.record(used(Some(response.status()), None));
+        used(Some(response.status()), None);
         if response.status() != StatusCode::UNAUTHORIZED {
             break response;
         }

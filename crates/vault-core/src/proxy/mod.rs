@@ -60,8 +60,8 @@
 //! token may go), `refusals` (rate-limited logging), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
 //! `handler` (one request), `listener` (accept loop), `workers` (the
-//! threads everything above runs on), `audit` (batched `credential.used`
-//! events).
+//! threads everything above runs on), `audit` (`credential.used` events,
+//! alike uses counted into one per window).
 
 mod activity;
 mod audit;
@@ -176,8 +176,9 @@ impl SessionProxy {
         let clients = (0..workers.len())
             .map(|_| crate::upstream::client())
             .collect::<Result<Box<[_]>>>()?;
-        let (audit, audit_task) = AuditLog::start(recorder, workers);
         let session_id_shared: Arc<str> = session_id.as_str().into();
+        let (audit, audit_task) =
+            AuditLog::start(recorder, Arc::clone(&session_id_shared), workers);
         let refusals = Arc::new(RefusalLog::default());
         let mut proxy = Self {
             session_id,
@@ -200,7 +201,7 @@ impl SessionProxy {
                 tokens: tokens.clone(),
                 session_id: Arc::clone(&session_id_shared),
                 vault_ids: Arc::clone(&vault_ids),
-                credential_url: credential_url.clone(),
+                credential_url: credential_url.as_str().into(),
                 upstream_scheme: scheme,
                 upstream_authority: authority,
                 upstream_host: host,

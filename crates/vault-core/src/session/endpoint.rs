@@ -213,6 +213,7 @@ pub fn direct_endpoints(
             status: None,
             detail: None,
             at: Timestamp::now(),
+            count: 1,
         })?;
     }
     Ok(endpoints)

@@ -44,11 +44,17 @@ impl<'a> NewEvent<'a> {
 }
 
 pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
-    // Cached: the proxy's audit writer inserts hundreds of these per batch.
+    insert_counted(conn, event, 1)
+}
+
+/// An event that stands for `count` alike happenings (the proxy's counted
+/// credential uses).
+pub(crate) fn insert_counted(conn: &Connection, event: &NewEvent<'_>, count: u32) -> Result<()> {
+    // Cached: the audit writers insert many of these per batch.
     conn.prepare_cached(
         "INSERT INTO events (at, kind, environment, vault_id, credential_id, session_id,
-                             upstream_url, method, status, detail, connection_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                             upstream_url, method, status, detail, connection_id, count)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         event.at.unwrap_or_else(Timestamp::now).0,
@@ -61,7 +67,8 @@ pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
         event.method,
         event.status,
         event.detail,
-        event.connection_id
+        event.connection_id,
+        count
     ])?;
     Ok(())
 }
@@ -80,6 +87,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
         status: row.get(9)?,
         detail: row.get(10)?,
         connection_id: row.get(11)?,
+        count: row.get(12)?,
     })
 }
 
@@ -87,7 +95,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Event> {
 pub(crate) fn list(conn: &Connection, vault_id: Option<&str>, limit: u32) -> Result<Vec<Event>> {
     let mut statement = conn.prepare(
         "SELECT id, at, kind, environment, vault_id, credential_id, session_id,
-                upstream_url, method, status, detail, connection_id
+                upstream_url, method, status, detail, connection_id, count
          FROM events WHERE ?1 IS NULL OR vault_id = ?1
          ORDER BY at DESC, id DESC LIMIT ?2",
     )?;

@@ -26,6 +26,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../../migrations/0010_vault_list_index.sql"),
     ),
+    (11, include_str!("../../migrations/0011_event_counts.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -9,4 +9,10 @@ export type Event = { id: number, at: Timestamp, kind: EventKind, environment: s
 /**
  * The app connection (`con_…`) whose bridge or change this records.
  */
-connection_id: string | null, upstream_url: string | null, method: string | null, status: number | null, detail: string | null, };
+connection_id: string | null, upstream_url: string | null, method: string | null, status: number | null, detail: string | null, 
+/**
+ * How many alike happenings this event stands for: a proxied session's
+ * uses of a credential within one audit window (same server, method and
+ * status) are one event; 1 for everything else.
+ */
+count: number, };
