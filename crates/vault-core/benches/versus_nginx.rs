@@ -162,11 +162,22 @@ fn with_children(pid: u32) -> Vec<u32> {
 /// One wrk run: POSTs of an MCP tools/call with `bearer`; `cpu` are the
 /// processes whose CPU time per request is reported.
 fn wrk(dir: &Path, url: &str, bearer: &str, connections: u32, cpu: &[u32]) -> Figures {
+    wrk_measured(dir, url, bearer, connections, SECONDS_PER_RUN, cpu)
+}
+
+fn wrk_measured(
+    dir: &Path,
+    url: &str,
+    bearer: &str,
+    connections: u32,
+    seconds: u32,
+    cpu: &[u32],
+) -> Figures {
     let ticks_per_second = 100.0; // USER_HZ, the unit of /proc's times on Linux
     let before = cpu_ticks(cpu);
-    let mut figures = wrk_for(dir, url, bearer, connections, SECONDS_PER_RUN);
+    let mut figures = wrk_for(dir, url, bearer, connections, seconds);
     let spent = (cpu_ticks(cpu) - before) as f64 / ticks_per_second;
-    let requests = figures.per_second * f64::from(SECONDS_PER_RUN);
+    let requests = figures.per_second * f64::from(seconds);
     figures.cpu_us = if cpu.is_empty() {
         f64::NAN
     } else {
@@ -273,7 +284,14 @@ fn main() {
             .unwrap_or(64);
         wrk_for(dir.path(), &keybearer_url, &secret, connections, 1);
         for seconds in [seconds, seconds] {
-            let figures = wrk_for(dir.path(), &keybearer_url, &secret, connections, seconds);
+            let figures = wrk_measured(
+                dir.path(),
+                &keybearer_url,
+                &secret,
+                connections,
+                seconds,
+                &own_pid,
+            );
             println!("keybearer alone, {connections} connections, {seconds} s: {figures:?}");
         }
         runtime.block_on(proxy.stop());
