@@ -27,6 +27,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0010_vault_list_index.sql"),
     ),
     (11, include_str!("../../migrations/0011_event_counts.sql")),
+    (12, include_str!("../../migrations/0012_vault_tallies.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {
@@ -93,6 +94,100 @@ mod tests {
         migrate_to(&mut conn, latest_version()).expect("first");
         migrate_to(&mut conn, latest_version()).expect("second");
         assert_eq!(current_version(&conn).expect("version"), latest_version());
+    }
+
+    /// 0012: each vault's credential count and latest use are filled in
+    /// for existing data and stay equal to what the credentials say through
+    /// adds, uses, moves and deletes.
+    #[test]
+    fn vault_tallies_follow_the_credentials() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        conn.pragma_update(None, "foreign_keys", "ON").expect("fk");
+        migrate_to(&mut conn, 11).expect("to 11");
+        let credential = |id: &str, vault: &str, used: &str| {
+            format!(
+                "INSERT INTO credentials (id, vault_id, mcp_server_url, protocol, type,
+                     sealed_token, created_at, last_used_at)
+                 VALUES ('{id}', '{vault}', 'https://{id}.example/mcp', 'sse',
+                     'static_bearer', x'00', 1, {used});"
+            )
+        };
+        conn.execute_batch(&format!(
+            "INSERT INTO vaults (id, display_name, environment, created_at, updated_at)
+                 VALUES ('vlt_a', 'A', 'development', 1, 1), ('vlt_b', 'B', 'development', 1, 1),
+                        ('vlt_c', 'C', 'development', 1, 1);
+             {}{}{}",
+            credential("cred_1", "vlt_a", "7"),
+            credential("cred_2", "vlt_a", "NULL"),
+            credential("cred_3", "vlt_b", "NULL"),
+        ))
+        .expect("data");
+        migrate_to(&mut conn, 12).expect("to 12");
+        let tallies = |conn: &Connection| -> Vec<(String, i64, Option<i64>)> {
+            let mut statement = conn
+                .prepare("SELECT id, credential_count, last_used_at FROM vaults ORDER BY id")
+                .expect("prepare");
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query");
+            rows.collect::<rusqlite::Result<_>>().expect("rows")
+        };
+        let counted = |conn: &Connection| -> Vec<(String, i64, Option<i64>)> {
+            let mut statement = conn
+                .prepare(
+                    "SELECT v.id, (SELECT COUNT(*) FROM credentials c WHERE c.vault_id = v.id),
+                            (SELECT MAX(c.last_used_at) FROM credentials c WHERE c.vault_id = v.id)
+                     FROM vaults v ORDER BY v.id",
+                )
+                .expect("prepare");
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .expect("query");
+            rows.collect::<rusqlite::Result<_>>().expect("rows")
+        };
+        assert_eq!(
+            tallies(&conn),
+            [
+                ("vlt_a".to_string(), 2, Some(7)),
+                ("vlt_b".to_string(), 1, None),
+                ("vlt_c".to_string(), 0, None),
+            ],
+            "filled in for existing data"
+        );
+        for (what, sql) in [
+            ("added", credential("cred_4", "vlt_c", "3")),
+            (
+                "used",
+                "UPDATE credentials SET last_used_at = 9 WHERE id = 'cred_3'".into(),
+            ),
+            (
+                "used again",
+                "UPDATE credentials SET last_used_at = 12 WHERE id = 'cred_2'".into(),
+            ),
+            (
+                "moved",
+                "UPDATE credentials SET vault_id = 'vlt_b' WHERE id = 'cred_2'".into(),
+            ),
+            (
+                "deleted",
+                "DELETE FROM credentials WHERE id = 'cred_3'".into(),
+            ),
+            (
+                "vault deleted with its credentials",
+                "DELETE FROM vaults WHERE id = 'vlt_b'".into(),
+            ),
+        ] {
+            conn.execute_batch(&sql)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert_eq!(tallies(&conn), counted(&conn), "after: {what}");
+        }
+        assert_eq!(
+            tallies(&conn),
+            [
+                ("vlt_a".to_string(), 1, Some(7)),
+                ("vlt_c".to_string(), 1, Some(3)),
+            ]
+        );
     }
 
     /// 0007 rebuilds `credentials`: rows, their sealed bytes, the cascade

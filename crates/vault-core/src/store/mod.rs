@@ -245,7 +245,8 @@ mod tests {
         };
         moved(
             "vault added",
-            "INSERT INTO vaults VALUES ('vlt_a', 'A', 'development', 1, 1)",
+            "INSERT INTO vaults (id, display_name, environment, created_at, updated_at)
+             VALUES ('vlt_a', 'A', 'development', 1, 1)",
             true,
         );
         moved(

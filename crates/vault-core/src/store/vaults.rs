@@ -5,9 +5,10 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::error::{Error, Result};
 use crate::model::{Timestamp, Vault};
 
+/// Each vault's credential count and latest use are kept on its row by
+/// triggers (migration 0012), so a list reads the vaults alone.
 const SELECT: &str = "SELECT v.id, v.display_name, v.environment, v.created_at, v.updated_at,
-        (SELECT COUNT(*) FROM credentials c WHERE c.vault_id = v.id),
-        (SELECT MAX(c.last_used_at) FROM credentials c WHERE c.vault_id = v.id)
+        v.credential_count, v.last_used_at
     FROM vaults v";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Vault> {
