@@ -4,8 +4,8 @@
 //! through Keybearer in the same run, how long events took to arrive (the
 //! proxy must forward each event as it comes, not wait for more), and this
 //! process's resident memory (where the proxy lives) before, with the
-//! streams open, and after they closed — twice, so a leak shows as growth
-//! from the first cycle to the second. Not a test: nothing is asserted.
+//! streams open, and after they closed — four times, so a leak shows as steady growth from
+//! cycle to cycle. Not a test: nothing is asserted.
 //!
 //!     cargo bench -p vault-core --bench sse_streams
 //!
@@ -292,7 +292,7 @@ fn main() {
 
     let before = resident_kib();
     println!("  proxy memory before: {} MiB", before / 1024);
-    for cycle in 1..=2 {
+    for cycle in 1..=4 {
         let mut proxied = start_client(listener_port, &secret);
         let (open, p50, p99) = proxied.opened();
         let with_streams = resident_kib();

@@ -114,8 +114,8 @@ impl Injection {
     /// printed by `http`'s `Debug`); `None` when a stored value cannot be
     /// sent in an HTTP header. The values' bytes are wiped when the cache
     /// and the last request holding them have dropped them.
-    pub(crate) fn headers(&self) -> Option<Vec<(http::HeaderName, http::HeaderValue)>> {
-        self.headers.clone()
+    pub(crate) fn headers(&self) -> Option<&[(http::HeaderName, http::HeaderValue)]> {
+        self.headers.as_deref()
     }
 }
 

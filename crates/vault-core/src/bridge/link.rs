@@ -175,7 +175,7 @@ impl Link {
                 ))
             }
         };
-        let authorization = injection.headers().ok_or_else(|| {
+        let authorization = injection.headers().map(<[_]>::to_vec).ok_or_else(|| {
             Failure::Unavailable(
                 "The token stored for this server cannot be sent in an HTTP header. Replace it in Keybearer.".into(),
                 "invalid_input",

@@ -11,7 +11,7 @@ use http::header::{
     HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
     CONTENT_TYPE, HOST, LOCATION, WWW_AUTHENTICATE,
 };
-use http::uri::{Authority, Scheme};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -171,13 +171,15 @@ async fn forward(
     }
     let injection = look_up(route)?;
 
-    let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-    let Ok(uri) = Uri::builder()
-        .scheme(route.upstream_scheme.clone())
-        .authority(route.upstream_authority.clone())
-        .path_and_query(path)
-        .build()
-    else {
+    // The agent's path and query as hyper parsed them (no copy), on the
+    // upstream's origin.
+    let mut target = std::mem::take(&mut parts.uri).into_parts();
+    target.scheme = Some(route.upstream_scheme.clone());
+    target.authority = Some(route.upstream_authority.clone());
+    if target.path_and_query.is_none() {
+        target.path_and_query = Some(PathAndQuery::from_static("/"));
+    }
+    let Ok(uri) = Uri::from_parts(target) else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Keybearer proxy: the request target is not a path.",
@@ -214,10 +216,7 @@ async fn forward(
     } else {
         (http_body_util::Either::Left(body), None)
     };
-    for (name, value) in credential_headers(&injection)? {
-        parts.headers.remove(&name);
-        parts.headers.append(name, value);
-    }
+    replay::set_credential_headers(&mut parts.headers, credential_headers(&injection)?);
     // Keep only the ids: the opened token is not held while the server
     // thinks. An OAuth grant is kept (it is in the cache anyway) so a 401
     // can renew exactly the grant that was refused.
@@ -358,7 +357,7 @@ fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
 
 fn credential_headers(
     injection: &Injection,
-) -> Result<Vec<(http::HeaderName, HeaderValue)>, Refusal> {
+) -> Result<&[(http::HeaderName, HeaderValue)], Refusal> {
     injection.headers().ok_or_else(|| {
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,

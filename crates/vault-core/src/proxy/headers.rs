@@ -1,43 +1,53 @@
 //! Header rules at the proxy boundary: hop-by-hop headers never cross it,
 //! and a request must name the listener itself as its host.
 
-use http::header::{HeaderMap, HeaderName, CONNECTION, HOST};
+use http::header::{
+    HeaderMap, HeaderName, CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use http::Uri;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1),
-/// plus the non-standard ones proxies commonly see. `Proxy-*` is matched by prefix.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "te",
-    "trailer",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
+/// plus the non-standard ones proxies commonly see. `Proxy-*` is matched by
+/// prefix. Names made once, not parsed per request.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    TE,
+    TRAILER,
+    HeaderName::from_static("trailers"),
+    TRANSFER_ENCODING,
+    UPGRADE,
 ];
 
 /// Removes hop-by-hop headers, including every header named in `Connection`.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
+    if headers.contains_key(CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+    }
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
-    }
-    let proxy_headers: Vec<HeaderName> = headers
+    if headers
         .keys()
-        .filter(|name| name.as_str().starts_with("proxy-"))
-        .cloned()
-        .collect();
-    for name in proxy_headers {
-        headers.remove(name);
+        .any(|name| name.as_str().starts_with("proxy-"))
+    {
+        let proxy_headers: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("proxy-"))
+            .cloned()
+            .collect();
+        for name in proxy_headers {
+            headers.remove(name);
+        }
     }
 }
 

@@ -66,23 +66,33 @@ pub(crate) fn is_clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
-    if path.contains('\\') || path.contains('\0') {
+    if path.contains(['\\', '\0']) {
         return false;
     }
-    let lower = path.to_ascii_lowercase();
-    if ["%2e", "%2f", "%5c", "%00"]
-        .iter()
-        .any(|encoded| lower.contains(encoded))
-    {
+    // Checked on every request: no copy of the path, no list of segments.
+    let encoded_separator = path.as_bytes().windows(3).any(|window| {
+        window[0] == b'%'
+            && matches!(
+                [
+                    window[1].to_ascii_lowercase(),
+                    window[2].to_ascii_lowercase()
+                ],
+                [b'2', b'e'] | [b'2', b'f'] | [b'5', b'c'] | [b'0', b'0']
+            )
+    });
+    if encoded_separator {
         return false;
     }
-    let segments: Vec<&str> = rest.split('/').collect();
-    let last = segments.len() - 1;
-    segments.iter().enumerate().all(|(index, segment)| {
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
         // A trailing slash (an empty last segment) is part of a path's
         // spelling ("/mcp/"); an empty segment anywhere else is not.
-        (!segment.is_empty() || index == last) && *segment != "." && *segment != ".."
-    })
+        let last = segments.peek().is_none();
+        if (segment.is_empty() && !last) || segment == "." || segment == ".." {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]

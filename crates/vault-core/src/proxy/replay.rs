@@ -61,19 +61,29 @@ pub(crate) async fn keep(
 impl Replay {
     /// The kept request with `credential` headers (replacing any of the
     /// same names, as the first try did).
-    pub(crate) fn with(self, credential: Vec<(HeaderName, HeaderValue)>) -> Request<RequestBody> {
+    pub(crate) fn with(self, credential: &[(HeaderName, HeaderValue)]) -> Request<RequestBody> {
         let mut headers = self.headers;
-        for (name, _) in &credential {
-            headers.remove(name);
-        }
-        for (name, value) in credential {
-            headers.append(name, value);
-        }
+        set_credential_headers(&mut headers, credential);
         let mut request = Request::new(Either::Right(Full::new(self.body)));
         *request.method_mut() = self.method;
         *request.uri_mut() = self.uri;
         *request.version_mut() = self.version;
         *request.headers_mut() = headers;
         request
+    }
+}
+
+/// Puts the credential's headers on a request: any header of the same name
+/// the agent sent is dropped first (a credential header is the credential's
+/// alone), then every credential value is added (a name may repeat).
+pub(crate) fn set_credential_headers(
+    headers: &mut http::HeaderMap,
+    credential: &[(HeaderName, HeaderValue)],
+) {
+    for (name, _) in credential {
+        headers.remove(name);
+    }
+    for (name, value) in credential {
+        headers.append(name.clone(), value.clone());
     }
 }
