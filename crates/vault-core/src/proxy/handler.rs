@@ -11,7 +11,7 @@ use http::header::{
     HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
     CONTENT_TYPE, HOST, LOCATION, WWW_AUTHENTICATE,
 };
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
@@ -21,6 +21,7 @@ use super::audit::AuditLog;
 use super::headers::{host_is_listener, strip_hop_by_hop};
 use super::origin::{OriginMap, Target};
 use super::paths::AllowedPaths;
+use super::pool::{PooledBody, UpstreamPool};
 use super::refusals::RefusalLog;
 use super::replay::{self, Replay, RequestBody};
 use super::secret::SessionSecret;
@@ -28,8 +29,6 @@ use super::sse::RewrittenStream;
 use crate::tokens::{Injection, Tokens};
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
-pub(crate) type UpstreamClient =
-    hyper_util::client::legacy::Client<crate::upstream::Connector, RequestBody>;
 
 /// Everything one listener needs; shared by its connections.
 pub(crate) struct Route {
@@ -38,8 +37,6 @@ pub(crate) struct Route {
     pub(crate) vault_ids: Arc<[String]>,
     /// The normalised credential URL: what the token is looked up by.
     pub(crate) credential_url: Arc<str>,
-    pub(crate) upstream_scheme: Scheme,
-    pub(crate) upstream_authority: Authority,
     pub(crate) upstream_host: HeaderValue,
     pub(crate) origins: OriginMap,
     /// The paths the token may be sent to (the credential's, and those the
@@ -48,10 +45,9 @@ pub(crate) struct Route {
     pub(crate) refusals: Arc<RefusalLog>,
     pub(crate) listener_port: u16,
     pub(crate) secret: Arc<SessionSecret>,
-    /// One client (and connection pool) per worker thread, indexed by the
-    /// worker: a pooled connection is driven by the thread that uses it.
+    /// Kept-alive connections to the upstream, by worker thread (`pool`).
     /// Forwards the agent's bodies as they come, or a kept one (see `replay`).
-    pub(crate) clients: Box<[UpstreamClient]>,
+    pub(crate) upstream: Arc<UpstreamPool>,
     pub(crate) audit: AuditLog,
     pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
@@ -73,8 +69,7 @@ pub(crate) async fn handle(
     worker: usize,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    let client = &route.clients[worker % route.clients.len()];
-    let response = match forward(&route, client, request).await {
+    let response = match forward(&route, worker, request).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(),
     };
@@ -118,7 +113,7 @@ impl Refusal {
 
 async fn forward(
     route: &Route,
-    client: &UpstreamClient,
+    worker: usize,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = request.into_parts();
@@ -171,20 +166,14 @@ async fn forward(
     }
     let injection = look_up(route)?;
 
-    // The agent's path and query as hyper parsed them (no copy), on the
-    // upstream's origin.
-    let mut target = std::mem::take(&mut parts.uri).into_parts();
-    target.scheme = Some(route.upstream_scheme.clone());
-    target.authority = Some(route.upstream_authority.clone());
-    if target.path_and_query.is_none() {
-        target.path_and_query = Some(PathAndQuery::from_static("/"));
-    }
-    let Ok(uri) = Uri::from_parts(target) else {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "Keybearer proxy: the request target is not a path.",
-        ));
-    };
+    // Origin form (the pool connects to the upstream's origin): the agent's
+    // path and query as hyper parsed them, no copy.
+    let uri = Uri::from(
+        std::mem::take(&mut parts.uri)
+            .into_parts()
+            .path_and_query
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
     let method = parts.method.clone();
     strip_hop_by_hop(&mut parts.headers);
     // The agent cannot steer the URLs a server builds from forwarding
@@ -230,10 +219,10 @@ async fn forward(
     };
     let mut request = Request::from_parts(parts, body);
     let response = loop {
-        let response = match client.request(request).await {
+        let response = match route.upstream.send(worker, request).await {
             Ok(response) => response,
             Err(error) => {
-                let cause = crate::upstream::root_cause(&error);
+                let cause = crate::upstream::root_cause(&*error);
                 tracing::warn!(
                     session_id = %route.session_id,
                     upstream = %route.credential_url,
@@ -366,7 +355,10 @@ fn credential_headers(
     })
 }
 
-fn pass_back(route: &Route, response: Response<Incoming>) -> Result<Response<ProxyBody>, Refusal> {
+fn pass_back(
+    route: &Route,
+    response: Response<PooledBody>,
+) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     // The credential is Keybearer's business: an upstream challenge (with

@@ -59,7 +59,8 @@
 //! check), `origin` (upstream → listener URL rewriting), `paths` (where the
 //! token may go), `refusals` (rate-limited logging), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
-//! `handler` (one request), `listener` (accept loop), `workers` (the
+//! `handler` (one request), `pool` (kept-alive upstream connections per
+//! worker), `listener` (accept loop), `workers` (the
 //! threads everything above runs on), `audit` (`credential.used` events,
 //! alike uses counted into one per window).
 
@@ -70,6 +71,7 @@ mod headers;
 mod listener;
 mod origin;
 mod paths;
+mod pool;
 #[cfg(test)]
 mod properties;
 mod refusals;
@@ -98,6 +100,7 @@ use audit::AuditLog;
 use handler::Route;
 use origin::OriginMap;
 use paths::AllowedPaths;
+use pool::UpstreamPool;
 use refusals::RefusalLog;
 use workers::Workers;
 
@@ -173,9 +176,7 @@ impl SessionProxy {
 
         let secret = Arc::new(SessionSecret::generate()?);
         let workers = Workers::get()?;
-        let clients = (0..workers.len())
-            .map(|_| crate::upstream::client())
-            .collect::<Result<Box<[_]>>>()?;
+        let connector = crate::upstream::connector()?;
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let (audit, audit_task) =
             AuditLog::start(recorder, Arc::clone(&session_id_shared), workers);
@@ -191,7 +192,7 @@ impl SessionProxy {
         for credential_url in normalized {
             let upstream = url::Url::parse(&credential_url)
                 .map_err(|_| Error::invalid("urls", "That address cannot be parsed."))?;
-            let (scheme, authority, host) = upstream_parts(&upstream)?;
+            let (origin, host) = upstream_parts(&upstream)?;
             // On failure `proxy` is dropped, which closes the listeners opened so far.
             let socket = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
             socket.set_nonblocking(true)?;
@@ -202,15 +203,13 @@ impl SessionProxy {
                 session_id: Arc::clone(&session_id_shared),
                 vault_ids: Arc::clone(&vault_ids),
                 credential_url: credential_url.as_str().into(),
-                upstream_scheme: scheme,
-                upstream_authority: authority,
                 upstream_host: host,
                 origins: OriginMap::new(&upstream, local_addr.port()),
                 paths: Arc::new(AllowedPaths::new(upstream.path())),
                 refusals: Arc::clone(&refusals),
                 listener_port: local_addr.port(),
                 secret: Arc::clone(&secret),
-                clients: clients.clone(),
+                upstream: Arc::new(UpstreamPool::new(connector.clone(), origin, workers.len())),
                 audit: audit.clone(),
                 stats: Arc::clone(&stats),
             });
@@ -299,8 +298,9 @@ impl Drop for SessionProxy {
     }
 }
 
-/// Scheme, authority (`host[:port]`, default port left out) and `Host` value.
-fn upstream_parts(upstream: &url::Url) -> Result<(Scheme, Authority, HeaderValue)> {
+/// The origin to connect to (scheme and `host[:port]`, default port left
+/// out) and the `Host` value.
+fn upstream_parts(upstream: &url::Url) -> Result<(http::Uri, HeaderValue)> {
     let invalid = || Error::invalid("urls", "That server address cannot be used by the proxy.");
     let host = upstream.host_str().ok_or_else(invalid)?;
     let authority = match upstream.port() {
@@ -310,5 +310,11 @@ fn upstream_parts(upstream: &url::Url) -> Result<(Scheme, Authority, HeaderValue
     let scheme = Scheme::try_from(upstream.scheme()).map_err(|_| invalid())?;
     let header = HeaderValue::from_str(&authority).map_err(|_| invalid())?;
     let authority = Authority::try_from(authority.as_str()).map_err(|_| invalid())?;
-    Ok((scheme, authority, header))
+    let origin = http::Uri::builder()
+        .scheme(scheme)
+        .authority(authority)
+        .path_and_query("/")
+        .build()
+        .map_err(|_| invalid())?;
+    Ok((origin, header))
 }

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest response head accepted from an upstream.
-const MAX_RESPONSE_HEAD: usize = 256 * 1024;
+pub(crate) const MAX_RESPONSE_HEAD: usize = 256 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
@@ -49,6 +49,20 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .http1_max_buf_size(MAX_RESPONSE_HEAD)
+        // The proxy sets Host itself, from the credential URL.
+        .set_host(false)
+        .build(connector()?))
+}
+
+/// What opens a connection to a server (TCP or a proxy's tunnel, TLS, the
+/// loopback owner check, the connect deadline): the session proxy's own
+/// pool (`proxy::pool`) uses it directly.
+pub(crate) fn connector() -> Result<Connector> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
@@ -64,14 +78,7 @@ where
         .https_or_http()
         .enable_http1()
         .wrap_connector(direct_or_tunnel);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .http1_max_buf_size(MAX_RESPONSE_HEAD)
-        // The proxy sets Host itself, from the credential URL.
-        .set_host(false)
-        .build(Connector { https }))
+    Ok(Connector { https })
 }
 
 /// Why a request to a server failed, in its innermost words: "Connection
