@@ -9,9 +9,11 @@
 //! check, the connect deadline) and sends in origin form. The connection
 //! comes back when the answer's body has been read to its end — when the
 //! agent dropped it halfway, hyper closes the connection instead. A kept
-//! connection that the server closed meanwhile is noticed before use, or,
-//! if the request could not be sent on it, the request goes out once more on
-//! a new connection (it was not sent, so nothing is repeated).
+//! connection that is not ready when taken (the server closed it, or it is
+//! still sending a request body the server answered early) is let go, not
+//! waited for; if a request could not be sent on a kept connection after
+//! all, it goes out once more on a new one (it was not sent, so nothing is
+//! repeated).
 //!
 //! Limits: at most [`MAX_IDLE`] idle connections per worker are kept (more
 //! are closed when they come back); an idle connection unused for
@@ -73,7 +75,7 @@ impl UpstreamPool {
     ) -> Result<Response<PooledBody>, BoxError> {
         let worker = worker % self.idle.len();
         loop {
-            let (mut sender, kept) = match self.kept(worker).await {
+            let (mut sender, kept) = match self.kept(worker) {
                 Some(sender) => (sender, true),
                 None => (self.connect().await?, false),
             };
@@ -98,16 +100,15 @@ impl UpstreamPool {
         }
     }
 
-    /// The newest usable idle connection of `worker`, ready for a request.
-    async fn kept(&self, worker: usize) -> Option<SendRequest<RequestBody>> {
+    /// The newest idle connection of `worker` that is ready now. One that
+    /// is not (closed, or still sending the body of a request the server
+    /// answered early, which a stalled agent could make last) is dropped
+    /// rather than waited for: it closes once its exchange is over, and no
+    /// request waits on another agent's upload.
+    fn kept(&self, worker: usize) -> Option<SendRequest<RequestBody>> {
         loop {
-            let Idle { mut sender, since } = self.idle(worker).pop()?;
-            if sender.is_closed() || since.elapsed() > IDLE_LIMIT {
-                continue; // dropped: the connection closes
-            }
-            // Back at the end of its last answer; its task may not have
-            // polled since, which it does on this same thread right away.
-            if poll_fn(|cx| sender.poll_ready(cx)).await.is_ok() {
+            let Idle { sender, since } = self.idle(worker).pop()?;
+            if sender.is_ready() && since.elapsed() <= IDLE_LIMIT {
                 return Some(sender);
             }
         }
