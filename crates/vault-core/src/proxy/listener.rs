@@ -48,6 +48,7 @@ pub(crate) async fn serve(
                     let route = Arc::clone(&route);
                     connections.spawn_on(
                         async move {
+                            let _serving = workers.serving(worker);
                             match TcpStream::from_std(stream) {
                                 Ok(stream) => serve_connection(stream, route, worker).await,
                                 Err(error) => tracing::warn!(%error, "proxy connection could not be registered"),

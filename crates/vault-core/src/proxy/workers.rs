@@ -10,14 +10,21 @@
 //! waits for another thread to wake up, which on two cores was most of the
 //! proxy's added latency (docs/architecture.md, "Proxy").
 //!
+//! While a worker serves connections it keeps one timer due within
+//! [`TICK`] (a sleeping task): hyper sets a 30 s head timer for every
+//! request, and Tokio wakes its own thread through an eventfd whenever a new
+//! timer is due before every other one — with none pending, that was a write
+//! and an extra epoll event per request at low load.
+//!
 //! Limits: a connection stays on its worker (a long SSE stream and busy
 //! short requests may share one); a worker that panics in a task loses that
 //! task only (Tokio catches it); a worker thread that cannot be started
 //! makes the proxy refuse to start, with the OS's reason.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 
@@ -25,10 +32,31 @@ use crate::error::{Error, Result};
 
 /// More threads than this would only take turns on typical laptops.
 const MAX_WORKERS: usize = 8;
+/// How far ahead a busy worker keeps a timer (well under hyper's 30 s).
+const TICK: Duration = Duration::from_secs(10);
 
 pub(crate) struct Workers {
     handles: Vec<Handle>,
+    busy: Vec<Busy>,
     next: AtomicUsize,
+}
+
+/// A worker's open connections, and whether its ticking task runs.
+#[derive(Default)]
+struct Busy {
+    connections: AtomicUsize,
+    ticking: AtomicBool,
+}
+
+/// Held by a connection while a worker serves it.
+pub(crate) struct Serving {
+    busy: &'static Busy,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.busy.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Workers {
@@ -57,9 +85,22 @@ impl Workers {
                 .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
         }
         Ok(Self {
+            busy: handles.iter().map(|_| Busy::default()).collect(),
             handles,
             next: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts a connection on `worker` (call on that worker) until the
+    /// answer is dropped, and keeps the worker's timer going meanwhile.
+    pub(crate) fn serving(&'static self, worker: usize) -> Serving {
+        let worker = worker % self.handles.len();
+        let busy = &self.busy[worker];
+        busy.connections.fetch_add(1, Ordering::AcqRel);
+        if !busy.ticking.swap(true, Ordering::AcqRel) {
+            self.handles[worker].spawn(tick(busy));
+        }
+        Serving { busy }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -82,6 +123,24 @@ impl Workers {
         F::Output: Send + 'static,
     {
         self.handle(worker).spawn(task)
+    }
+}
+
+/// Sleeps [`TICK`] at a time while `busy` has connections.
+async fn tick(busy: &'static Busy) {
+    loop {
+        tokio::time::sleep(TICK).await;
+        if busy.connections.load(Ordering::Acquire) > 0 {
+            continue;
+        }
+        busy.ticking.store(false, Ordering::Release);
+        // A connection that came in meanwhile saw `ticking` still set and
+        // started no task: go on for it, unless one was started since.
+        if busy.connections.load(Ordering::Acquire) == 0
+            || busy.ticking.swap(true, Ordering::AcqRel)
+        {
+            break;
+        }
     }
 }
 
