@@ -31,8 +31,11 @@ fn setup(h: &Home) -> (String, String, std::path::PathBuf) {
     (secret, agent, out)
 }
 
-fn direct(h: &Home, agent: &str) -> std::process::Command {
-    h.command(&[
+/// `session start` of `agent` on the vault Dev, unsandboxed; `direct`
+/// hands the agent the token (the mode that asks for presence).
+fn session_start(h: &Home, direct: bool, agent: &str) -> std::process::Command {
+    let mode: &[&str] = if direct { &["--direct"] } else { &[] };
+    let mut args = vec![
         "session",
         "start",
         "--vault",
@@ -40,27 +43,21 @@ fn direct(h: &Home, agent: &str) -> std::process::Command {
         "--agent",
         "custom",
         "--no-sandbox",
-        "--direct",
-        "--",
-        agent,
-    ])
+    ];
+    args.extend_from_slice(mode);
+    args.extend(["--", agent]);
+    h.command(&args)
+}
+
+fn direct(h: &Home, agent: &str) -> std::process::Command {
+    session_start(h, true, agent)
 }
 
 /// Runs `script` as the agent of a proxy-mode session (unsandboxed, so it
 /// reaches the data folder) on a terminal that would type the code if
 /// asked; nothing the script runs may be asked.
 fn run_as_session_agent(h: &Home, script: &str) {
-    let outer = h.command(&[
-        "session",
-        "start",
-        "--vault",
-        "Dev",
-        "--agent",
-        "custom",
-        "--no-sandbox",
-        "--",
-        script,
-    ]);
+    let outer = session_start(h, false, script);
     let run = h.run_approving(outer, "CODE").code(0);
     assert!(
         !run.stderr.contains("to allow it"),

@@ -268,6 +268,15 @@ mod tests {
         request
     }
 
+    /// A pool of one worker for `origin`, through the product's connector.
+    fn pool(origin: &Uri) -> Arc<UpstreamPool> {
+        Arc::new(UpstreamPool::new(
+            crate::upstream::connector().unwrap(),
+            origin.clone(),
+            1,
+        ))
+    }
+
     async fn read_whole(pool: &Arc<UpstreamPool>, origin: &Uri) -> Bytes {
         let response = pool.send(0, request(origin)).await.expect("answered");
         assert_eq!(response.status(), 200);
@@ -277,11 +286,7 @@ mod tests {
     #[tokio::test]
     async fn answers_read_to_their_end_give_their_connection_back() {
         let (origin, accepted) = server(false).await;
-        let pool = Arc::new(UpstreamPool::new(
-            crate::upstream::connector().unwrap(),
-            origin.clone(),
-            1,
-        ));
+        let pool = pool(&origin);
         for _ in 0..5 {
             assert_eq!(read_whole(&pool, &origin).await, "ok");
         }
@@ -300,11 +305,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_the_server_closes_is_not_used_again() {
         let (origin, accepted) = server(true).await;
-        let pool = Arc::new(UpstreamPool::new(
-            crate::upstream::connector().unwrap(),
-            origin.clone(),
-            1,
-        ));
+        let pool = pool(&origin);
         for _ in 0..3 {
             assert_eq!(read_whole(&pool, &origin).await, "ok");
         }
