@@ -311,4 +311,42 @@ mod tests {
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 3);
     }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_let_go() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Answers one request per connection, keep-alive by its words, then
+        // closes the connection and says so.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin: Uri = format!("http://{}/", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let (closed, mut closes) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0; 1];
+                    if stream.read(&mut byte).await.unwrap() == 0 {
+                        break;
+                    }
+                    head.push(byte[0]);
+                }
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+                drop(stream);
+                closed.send(()).unwrap();
+            }
+        });
+        let pool = pool(&origin);
+        assert_eq!(read_whole(&pool, &origin).await, "ok");
+        closes.recv().await.unwrap();
+        // Let the runtime's reactor see the close, as an idle worker would.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(read_whole(&pool, &origin).await, "ok");
+        closes.recv().await.unwrap();
+    }
 }
