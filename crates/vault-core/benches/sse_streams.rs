@@ -4,8 +4,8 @@
 //! through Keybearer in the same run, how long events took to arrive (the
 //! proxy must forward each event as it comes, not wait for more), and this
 //! process's resident memory (where the proxy lives) before, with the
-//! streams open, and after they closed — four times, so a leak shows as steady growth from
-//! cycle to cycle. Not a test: nothing is asserted.
+//! streams open, and 2 s and 14 s after they closed — four times, so a leak
+//! shows as steady growth from cycle to cycle. Not a test: nothing is asserted.
 //!
 //!     cargo bench -p vault-core --bench sse_streams
 //!
@@ -299,10 +299,14 @@ fn main() {
         proxied.close();
         std::thread::sleep(Duration::from_secs(2));
         let after = resident_kib();
+        // The allocator gives freed memory back over some seconds.
+        std::thread::sleep(Duration::from_secs(12));
+        let later = resident_kib();
         println!(
-            "  keybearer  {open} open; delay p50 {p50} µs, p99 {p99} µs; proxy memory with them {} MiB, after they closed {} MiB (cycle {cycle})",
+            "  keybearer  {open} open; delay p50 {p50} µs, p99 {p99} µs; proxy memory with them {} MiB, 2 s after they closed {} MiB, 14 s after {} MiB (cycle {cycle})",
             with_streams / 1024,
-            after / 1024
+            after / 1024,
+            later / 1024
         );
     }
     runtime.block_on(proxy.stop());
