@@ -8,6 +8,8 @@ mod commands;
 mod input;
 #[cfg(unix)]
 mod presence;
+#[cfg(unix)]
+mod relay;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! `keybearer session …` and the agent's processes: a session in another
 //! terminal stopped with its whole process group, and a real pseudo-terminal
-//! to check that an interactive agent owns the terminal.
+//! to check that an interactive agent gets the keyboard and Ctrl-C but
+//! cannot type into the user's shell.
 
 #![cfg(unix)]
 
@@ -114,69 +115,153 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
         "interactive.sh",
         "trap 'echo got-ctrl-c; exit 4' INT\nprintf 'name? '\nread name\necho \"hello $name\"\necho ready-for-ctrl-c\nwhile :; do sleep 1; done",
     );
-    let pair = portable_pty::native_pty_system()
-        .openpty(portable_pty::PtySize {
-            rows: 24,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut command = portable_pty::CommandBuilder::new(BIN);
-    command.args([
-        "--data-dir",
-        &h.path("data").to_string_lossy(),
-        "session",
-        "start",
-        "--vault",
-        "Work",
-        "--agent",
-        "custom",
-        "--direct",
-        "--",
-        &agent,
-    ]);
-    command.cwd(h.dir.path());
-    let mut child = pair.slave.spawn_command(command).expect("spawn in pty");
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let mut writer = pair.master.take_writer().expect("writer");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = String::new();
-    let mut expect = |needle: &str| {
-        let deadline = Instant::now() + DEADLINE;
-        while !seen.contains(needle) {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
-                Err(_) => panic!("{needle:?} never appeared; terminal showed {seen:?}"),
-            }
-        }
-        seen.clone()
-    };
+    let mut terminal = TestTerminal::spawn(
+        &h,
+        BIN,
+        &[
+            "--data-dir",
+            &h.path("data").to_string_lossy(),
+            "session",
+            "start",
+            "--vault",
+            "Work",
+            "--agent",
+            "custom",
+            "--direct",
+            "--",
+            &agent,
+        ],
+    );
     // Direct mode asks the person at the terminal first: they type the code.
-    let shown = expect(" to allow it");
+    let shown = terminal.expect(" to allow it");
     let code = support::session::shown_code(&shown).expect("a code to type");
-    writer
-        .write_all(format!("{code}\r").as_bytes())
-        .expect("type");
-    writer.flush().expect("flush");
-    expect("name? ");
-    writer.write_all(b"vault\r").expect("type");
-    writer.flush().expect("flush");
-    expect("hello vault");
-    expect("ready-for-ctrl-c");
-    writer.write_all(b"\x03").expect("ctrl-c");
-    writer.flush().expect("flush");
-    expect("got-ctrl-c");
-    expect("exited (4)");
-    let status = child.wait().expect("keybearer ends");
+    terminal.type_text(&format!("{code}\r"));
+    terminal.expect("name? ");
+    terminal.type_text("vault\r");
+    terminal.expect("hello vault");
+    terminal.expect("ready-for-ctrl-c");
+    terminal.type_text("\x03");
+    terminal.expect("got-ctrl-c");
+    terminal.expect("exited (4)");
+    let status = terminal.child.wait().expect("keybearer ends");
     assert_eq!(status.exit_code(), 4);
+}
+
+/// The TIOCSTI escape: an agent pushes a line into its terminal's input and
+/// exits. Had it shared the user's terminal, the user's shell (here `sh`,
+/// reading the next line after `keybearer` ends) would read and run that
+/// line outside the sandbox. The agent has a terminal of its own, so the
+/// shell reads only what the person types next.
+#[test]
+fn an_agent_cannot_type_into_the_users_shell() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("tiocsti"),
+    );
+    let agent = h.script(
+        "inject.sh",
+        r#"python3 -c '
+import fcntl, termios
+for fd in (0,):
+    for byte in b"injected-by-agent\n":
+        fcntl.ioctl(fd, termios.TIOCSTI, bytes([byte]))
+print("pushed", flush=True)
+'"#,
+    );
+    let shell = format!(
+        "'{BIN}' --data-dir '{}' session start --vault Work --agent custom -- '{agent}'; read line; echo \"shell-read:[$line]\"",
+        h.path("data").display()
+    );
+    for sandbox in [true, false] {
+        let command = if sandbox {
+            shell.clone()
+        } else {
+            shell.replace("--agent custom", "--agent custom --no-sandbox")
+        };
+        let mut terminal = TestTerminal::spawn(&h, "sh", &["-c", &command]);
+        terminal.expect("pushed");
+        terminal.expect("exited (0)");
+        terminal.type_text("typed-by-person\r");
+        terminal.expect("shell-read:[");
+        let read = terminal.expect("]");
+        assert_eq!(
+            read, "typed-by-person]",
+            "sandbox {sandbox}: the shell read what the agent pushed into the terminal"
+        );
+        let _ = terminal.child.wait();
+    }
+}
+
+/// A command on a pseudo-terminal of its own (its controlling terminal),
+/// with what it shows collected and keys typed into it.
+struct TestTerminal {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    shown: mpsc::Receiver<Vec<u8>>,
+    seen: String,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl TestTerminal {
+    fn spawn(h: &Home, program: &str, args: &[&str]) -> Self {
+        let pair = portable_pty::native_pty_system()
+            .openpty(portable_pty::PtySize {
+                rows: 24,
+                cols: 100,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut command = portable_pty::CommandBuilder::new(program);
+        command.args(args);
+        command.cwd(h.dir.path());
+        let child = pair.slave.spawn_command(command).expect("spawn in pty");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let (tx, shown) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            writer,
+            shown,
+            seen: String::new(),
+            _master: pair.master,
+        }
+    }
+
+    /// Waits until `needle` is shown; returns what was shown up to and
+    /// including it, and forgets that part.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(at) = self.seen.find(needle) {
+                let upto: String = self.seen.drain(..at + needle.len()).collect();
+                return upto;
+            }
+            match self
+                .shown
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(bytes) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                Err(_) => panic!("{needle:?} never appeared; terminal showed {:?}", self.seen),
+            }
+        }
+    }
+
+    fn type_text(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
 }

@@ -168,3 +168,92 @@ fn a_sandboxed_agent_finds_no_token_no_keychain_and_no_keybearer() {
         );
     }
 }
+
+/// Two sessions at once, as two agents of different environments would
+/// run: the second one's sandboxed agent reads the first one's MCP config
+/// by its exact path (which it could find by listing the folder) and gets
+/// nothing. Its private folder used to be in the shared temp folder, where
+/// every sandbox could read it: the session secret, or in direct mode the
+/// real token.
+#[test]
+fn a_sandboxed_agent_cannot_read_another_sessions_private_folder() {
+    let h = Home::new();
+    let production = h.vault("Prod", "production");
+    h.add(
+        &production,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("prod"),
+    );
+    let development = h.vault("Dev", "development");
+    h.add(
+        &development,
+        "https://dev.example.com/mcp",
+        "streamable_http",
+        &token("dev"),
+    );
+    let out = h.path("found-neighbour");
+    std::fs::create_dir(&out).expect("report folder");
+    // The first session's agent says where its config is, then waits.
+    let first = h.script(
+        "first.sh",
+        &format!(
+            "echo \"$KEYBEARER_MCP_CONFIG\" > '{out}/path.tmp' && mv '{out}/path.tmp' '{out}/path'\nsleep 60",
+            out = out.display()
+        ),
+    );
+    let mut running = h
+        .command(&[
+            "session", "start", "--vault", "Prod", "--agent", "custom", "--", &first,
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("first session");
+    support::session::wait_for("the first session's agent", || out.join("path").exists());
+    let config = read(&out.join("path")).trim().to_string();
+    let secret_file = std::fs::read_to_string(&config).expect("the first session's config");
+    assert!(
+        secret_file.contains("avs_"),
+        "a session secret: {secret_file}"
+    );
+    let folder = std::path::Path::new(&config).parent().expect("folder");
+
+    let second = h.script(
+        "second.sh",
+        &format!(
+            "cat '{config}' > '{out}/read' 2>&1\nls -A '{folder}' > '{out}/listing' 2>&1\nls -A '{parent}' > '{out}/siblings' 2>&1\nexit 0",
+            config = config,
+            out = out.display(),
+            folder = folder.display(),
+            parent = folder.parent().expect("parent").display(),
+        ),
+    );
+    h.run(
+        &[
+            "session", "start", "--vault", "Dev", "--agent", "custom", "--", &second,
+        ],
+        "",
+    )
+    .code(0);
+    // Stopped as a closed terminal would stop it.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(running.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("stop");
+    running.wait().expect("first session ends");
+    let name = folder
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let found = read(&out.join("read"));
+    assert!(!found.contains("avs_"), "its config was read: {found}");
+    // Listings name one entry per line; an error message names the path.
+    for (report, entry) in [("listing", "mcp.json"), ("siblings", name.as_str())] {
+        let found = read(&out.join(report));
+        assert!(
+            !found.lines().any(|line| line == entry),
+            "{report}: the other session's folder is visible: {found}"
+        );
+    }
+}

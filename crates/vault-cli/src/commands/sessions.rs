@@ -1,5 +1,6 @@
 //! session start | list | stop | agents.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +70,15 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         injection,
         sandbox: args.sandbox,
     };
-    let running = launcher.launch(engine, request, Terminal::Inherit, &approver)?;
+    // On a terminal the agent gets a terminal of its own, relayed to this
+    // one: it must not be able to type into the user's shell (crate::relay).
+    let terminal = if std::io::stdin().is_terminal() {
+        let (rows, cols) = crate::relay::terminal_size().unwrap_or((24, 80));
+        Terminal::Pty { rows, cols }
+    } else {
+        Terminal::Inherit
+    };
+    let running = launcher.launch(engine, request, terminal, &approver)?;
     let id = running.session.id.clone();
     if !out.json {
         let how = match injection {
@@ -92,8 +101,16 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     }
     let manager = launcher.manager();
     let forwarder = forward_signals(Arc::clone(manager), id.clone())?;
+    let relay = running
+        .pty
+        .as_ref()
+        .map(crate::relay::Relay::start)
+        .transpose()?;
     // Returns once the agent ended, its proxy stopped and its folder was removed.
     let ended = manager.wait(&id);
+    if let Some(relay) = relay {
+        relay.finish();
+    }
     forwarder.close();
     manager.shutdown();
     let ended = ended?;
@@ -107,7 +124,8 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
 
 /// Termination signals sent to keybearer itself (a closed terminal, a
 /// `kill`) stop the session, so its private folder is removed and the agent
-/// does not outlive it. Ctrl-C goes to the agent, which owns the terminal.
+/// does not outlive it. Ctrl-C typed on the terminal goes to the agent (the
+/// relay passes it on as a key).
 fn forward_signals(
     manager: Arc<SessionManager>,
     id: String,

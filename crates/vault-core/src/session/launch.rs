@@ -326,9 +326,16 @@ mod tests {
         }
     }
 
+    /// A session folder in a parent removed with the test.
+    fn private_dir() -> (tempfile::TempDir, PrivateDir) {
+        let parent = tempfile::tempdir().expect("parent");
+        let dir = PrivateDir::create(&parent.path().join("run"), "sesn_t").expect("dir");
+        (parent, dir)
+    }
+
     #[test]
     fn claude_gets_a_literal_config_file_and_no_secret_in_argv() {
-        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let (_parent, dir) = private_dir();
         let endpoints = [
             endpoint(
                 "a",
@@ -367,7 +374,7 @@ mod tests {
 
     #[test]
     fn codex_gets_overrides_and_child_env_and_refuses_sse() {
-        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let (_parent, dir) = private_dir();
         let endpoints = [
             endpoint(
                 "gh-mcp",
@@ -433,7 +440,7 @@ mod tests {
     /// variable of its own environment (`env_http_headers`), never argv.
     #[test]
     fn codex_gets_header_credentials_through_its_environment() {
-        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let (_parent, dir) = private_dir();
         let endpoints = [McpEndpoint {
             name: "tools".into(),
             url: "https://tools.example/mcp".into(),
@@ -476,7 +483,7 @@ mod tests {
     /// value is in a 0600 file, not in an argument or the environment.
     #[test]
     fn codex_gets_the_bridge_for_sse_servers() {
-        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let (_parent, dir) = private_dir();
         let sse = [endpoint(
             "old",
             "http://127.0.0.1:9/sse",
@@ -520,7 +527,7 @@ mod tests {
 
     #[test]
     fn custom_gets_the_placeholder_replaced() {
-        let dir = PrivateDir::create("sesn_t").expect("dir");
+        let (_parent, dir) = private_dir();
         let agent = Agent::Custom {
             program: "tool".into(),
             args: vec!["--config={mcp_config}".into(), "x".into()],

@@ -14,8 +14,8 @@ use super::endpoint::{validate_endpoints, McpEndpoint};
 use super::journal::{signal_name, Journal};
 use super::launch;
 use super::model::{Session, SessionState};
-use super::private_dir::PrivateDir;
-use super::process::{self, process_group_alive, Exit, Foreground, Terminal};
+use super::private_dir::{self, PrivateDir};
+use super::process::{self, process_group_alive, Exit, Terminal};
 use super::pty::SessionPty;
 use super::records::PreparedSession;
 use crate::engine::Engine;
@@ -152,7 +152,8 @@ impl SessionManager {
                 "This session was already started; prepare a new one.",
             ));
         }
-        let mut dir = PrivateDir::create(&prepared.id)?;
+        let mut dir =
+            PrivateDir::create(&private_dir::parent_folder(&self.data_dir), &prepared.id)?;
         #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
         let mut plan = launch::plan(
             &prepared.id,
@@ -227,12 +228,10 @@ impl SessionManager {
             let live = Arc::clone(&live);
             let journal = Arc::clone(&self.journal);
             let grace = self.grace;
-            let mut spawned = spawned;
             std::thread::Builder::new()
                 .name(format!("session-{pid}"))
                 .spawn(move || {
-                    let foreground = spawned.foreground.take();
-                    watch(&live, &journal, dir, foreground, resources, grace);
+                    watch(&live, &journal, dir, resources, grace);
                     // The child handle lives until the agent was reaped.
                     drop(spawned);
                 })
@@ -359,14 +358,10 @@ fn watch(
     live: &Live,
     journal: &Journal,
     mut dir: PrivateDir,
-    foreground: Option<Foreground>,
     resources: Box<dyn Send>,
     grace: Duration,
 ) {
     let exit = process::wait(live.pid);
-    if let Some(foreground) = foreground {
-        foreground.restore();
-    }
     drop(resources);
     // Helpers the agent left behind in its group go with it.
     if process_group_alive(live.pid) {

@@ -1,22 +1,27 @@
 //! Starting the agent in its own process group and ending that whole group.
 //!
 //! Two ways to give the agent a terminal:
-//! - [`Terminal::Inherit`]: the current terminal, like `aws-vault exec`. The
-//!   agent gets its own process group, which is made the terminal's
-//!   foreground group while it runs (as a shell's job control does), so
-//!   Ctrl-C and keyboard input reach the agent and it never stops on SIGTTIN.
-//! - [`Terminal::Pty`]: a new pseudo-terminal (`portable-pty`) for the desktop
-//!   app to draw; the agent leads a new session on it.
+//! - [`Terminal::Pty`]: a new pseudo-terminal (`portable-pty`); the agent
+//!   leads a new session on it. The desktop app draws it; the CLI relays it
+//!   to and from the user's terminal (`vault-cli`'s `relay`).
+//! - [`Terminal::Inherit`]: the current standard input and outputs, in a
+//!   new terminal session with no controlling terminal. For a CLI whose
+//!   input is not a terminal.
 //!
-//! Either way the agent's pid is its process group id, so Stop can signal
-//! every process the agent started that stayed in its group.
+//! Never the user's own terminal: a program there can push keystrokes into
+//! its input (`ioctl(TIOCSTI)`), which the user's shell then runs outside
+//! any sandbox once the agent exits. On its own pseudo-terminal it can only
+//! type to itself.
+//!
+//! Either way the agent's pid is its process group id (and its session
+//! id), so Stop can signal every process the agent started that stayed in
+//! its group.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::signal::{killpg, pthread_sigmask, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{killpg, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
@@ -27,7 +32,8 @@ use crate::error::{Error, Result};
 /// Where the agent's terminal comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Terminal {
-    /// Share the current terminal (the CLI).
+    /// This process's standard input and outputs, without a controlling
+    /// terminal (the CLI when its input is not a terminal).
     Inherit,
     /// A new pseudo-terminal of this size (the desktop app).
     Pty { rows: u16, cols: u16 },
@@ -45,7 +51,6 @@ pub(crate) enum Exit {
 pub(crate) struct Spawned {
     pub(crate) pid: u32,
     pub(crate) pty: Option<SessionPty>,
-    pub(crate) foreground: Option<Foreground>,
     /// Kept so its handles live as long as the process; reaping goes through `wait`.
     _child: ChildHandle,
 }
@@ -64,18 +69,30 @@ impl std::fmt::Debug for Spawned {
 
 pub(crate) fn spawn(plan: &LaunchPlan, working_dir: &Path, terminal: Terminal) -> Result<Spawned> {
     match terminal {
-        Terminal::Inherit => spawn_inherit(plan, working_dir),
+        Terminal::Inherit => spawn_detached(plan, working_dir),
         Terminal::Pty { rows, cols } => spawn_pty(plan, working_dir, rows, cols),
     }
 }
 
-fn spawn_inherit(plan: &LaunchPlan, working_dir: &Path) -> Result<Spawned> {
-    use std::os::unix::process::CommandExt;
-    let mut command = std::process::Command::new(&plan.program);
-    command
-        .args(&plan.args)
-        .current_dir(working_dir)
-        .process_group(0);
+fn spawn_detached(plan: &LaunchPlan, working_dir: &Path) -> Result<Spawned> {
+    // util-linux's `setsid` makes the new session and then runs the agent
+    // in its place (same pid: the child it runs in leads no group, so it
+    // does not fork). Calling setsid(2) between fork and exec ourselves
+    // would need `unsafe`, which this workspace forbids.
+    #[cfg(target_os = "linux")]
+    let mut command = {
+        let mut command = std::process::Command::new("setsid");
+        command.arg("--").arg(&plan.program);
+        command
+    };
+    #[cfg(not(target_os = "linux"))]
+    let mut command = {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(&plan.program);
+        command.process_group(0);
+        command
+    };
+    command.args(&plan.args).current_dir(working_dir);
     for name in &plan.remove {
         command.env_remove(name);
     }
@@ -85,12 +102,9 @@ fn spawn_inherit(plan: &LaunchPlan, working_dir: &Path) -> Result<Spawned> {
     let child = command
         .spawn()
         .map_err(|error| spawn_error(&plan.program, &error.to_string()))?;
-    let pid = child.id();
-    let foreground = Foreground::hand_over(pid);
     Ok(Spawned {
-        pid,
+        pid: child.id(),
         pty: None,
-        foreground,
         _child: ChildHandle::Std(child),
     })
 }
@@ -127,7 +141,6 @@ fn spawn_pty(plan: &LaunchPlan, working_dir: &Path, rows: u16, cols: u16) -> Res
     Ok(Spawned {
         pid,
         pty: Some(SessionPty::new(pair.master)),
-        foreground: None,
         _child: ChildHandle::Pty(child),
     })
 }
@@ -224,50 +237,6 @@ pub(crate) fn wait_until(limit: Duration, done: impl Fn() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The terminal handed to the agent's process group; `restore` takes it back.
-#[derive(Debug)]
-pub(crate) struct Foreground {
-    previous: Pid,
-}
-
-impl Foreground {
-    /// Makes the agent's group the foreground of our terminal, if we have one
-    /// and are in its foreground ourselves.
-    fn hand_over(pgid: u32) -> Option<Self> {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return None;
-        }
-        let previous = nix::unistd::tcgetpgrp(&stdin).ok()?;
-        if previous != nix::unistd::getpgrp() {
-            return None;
-        }
-        let group = Pid::from_raw(pid_t(pgid));
-        if let Err(errno) = nix::unistd::tcsetpgrp(&stdin, group) {
-            tracing::warn!(%errno, "could not hand the terminal to the agent");
-            return None;
-        }
-        // If it tried to read before it owned the terminal it was stopped: continue it.
-        signal_group(pgid, Signal::SIGCONT);
-        Some(Self { previous })
-    }
-
-    /// Takes the terminal back. We are then a background group, so the
-    /// kernel's SIGTTOU is blocked for this thread during the call.
-    pub(crate) fn restore(self) {
-        let mut block = SigSet::empty();
-        block.add(Signal::SIGTTOU);
-        let mut old = SigSet::empty();
-        let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old)).is_ok();
-        if let Err(errno) = nix::unistd::tcsetpgrp(std::io::stdin(), self.previous) {
-            tracing::warn!(%errno, "could not take the terminal back from the agent");
-        }
-        if blocked {
-            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-        }
     }
 }
 

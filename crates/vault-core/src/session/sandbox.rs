@@ -18,6 +18,10 @@
 //! 8.31 or newer; without it Ctrl-C ends a sandboxed session). An agent that
 //! dies of a signal is reported by its exit status (128 + the signal).
 //!
+//! Other sessions' private folders are out of sight too: they live under
+//! the runtime folder or the data folder, both hidden (`private_dir`). No
+//! capability survives into the sandbox, even when Keybearer runs as root.
+//!
 //! Limits: a session bus on an abstract socket (`unix:abstract=…`) cannot be
 //! hidden without a network namespace, which would also hide the proxy:
 //! `DBUS_SESSION_BUS_ADDRESS` is removed from the agent's environment, but a
@@ -85,6 +89,10 @@ pub(crate) fn wrap(
     push(&[
         "--die-with-parent".as_ref(),
         "--unshare-pid".as_ref(),
+        // Run as root, bubblewrap would keep every capability: an agent
+        // could then remount, or type into any terminal (TIOCSTI).
+        "--cap-drop".as_ref(),
+        "ALL".as_ref(),
         "--bind".as_ref(),
         "/".as_ref(),
         "/".as_ref(),
@@ -223,6 +231,7 @@ mod tests {
             "{args}"
         );
         assert!(args.contains("--unshare-pid"), "{args}");
+        assert!(args.contains("--cap-drop ALL"), "{args}");
         assert!(
             args.contains(&format!("--tmpfs {}", data.path().display())),
             "{args}"
