@@ -157,7 +157,8 @@ pub enum SessionAction {
         keybearer session start --vault GitHub --agent custom -- my-agent --mcp {mcp_config}\n\n\
         By default the agent reaches its servers through Keybearer and never sees a token, and on\n\
         Linux it runs in a sandbox (bubblewrap) that hides Keybearer's data, your keychain and\n\
-        other processes from it.\n\n\
+        other processes from it, and lets it change only its working folder, its own settings\n\
+        folder (~/.claude, ~/.codex), a private /tmp and the folders given with --allow-write.\n\n\
         For a custom agent, the command follows `--`; `{mcp_config}` in its arguments becomes the path\n\
         of the generated mcpServers JSON, which is also in $KEYBEARER_MCP_CONFIG. For claude and\n\
         codex, what follows `--` is passed to the agent.")]
@@ -181,6 +182,11 @@ pub enum SessionAction {
         /// keychain and Keybearer itself, like any program you run.
         #[arg(long)]
         no_sandbox: bool,
+        /// A folder the sandboxed agent may also change (repeat for more).
+        /// Everything outside its working folder, its own settings folder
+        /// and a private /tmp is read-only for it.
+        #[arg(long = "allow-write", value_name = "PATH")]
+        allow_write: Vec<PathBuf>,
         /// The custom command, or extra arguments for claude/codex.
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,

@@ -178,6 +178,7 @@ fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u
             dir,
             direct,
             no_sandbox,
+            allow_write,
             command,
         } => {
             let code = sessions::start(
@@ -189,6 +190,7 @@ fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u
                     dir,
                     direct,
                     sandbox: SessionRequest::SANDBOX_BY_DEFAULT && !no_sandbox,
+                    writable: allow_write,
                     command,
                 },
             )?;

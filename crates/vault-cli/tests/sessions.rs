@@ -134,6 +134,9 @@ fn a_direct_custom_session_runs_in_the_terminal_and_returns_the_agents_exit_code
         "custom",
         "--dir",
         &folder.to_string_lossy(),
+        // Its report folder, outside its working folder.
+        "--allow-write",
+        &out.to_string_lossy(),
         "--direct",
         "--",
         &agent,

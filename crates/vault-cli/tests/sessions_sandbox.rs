@@ -70,7 +70,8 @@ echo written > written-by-agent
     );
     let mut args = vec!["session", "start", "--vault", "Work", "--agent", "custom"];
     let work_arg = work.to_string_lossy().into_owned();
-    args.extend(["--dir", &work_arg]);
+    let out_arg = out.to_string_lossy().into_owned();
+    args.extend(["--dir", &work_arg, "--allow-write", &out_arg]);
     if !sandbox {
         args.push("--no-sandbox");
     }

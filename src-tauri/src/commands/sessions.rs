@@ -32,6 +32,9 @@ pub struct StartSession {
     pub direct: bool,
     /// Run the agent in the sandbox (Linux; on by default).
     pub sandbox: bool,
+    /// Folders the sandboxed agent may also change.
+    #[serde(default)]
+    pub writable: Vec<String>,
     pub rows: u16,
     pub cols: u16,
 }
@@ -92,6 +95,13 @@ async fn start(
         working_dir: PathBuf::from(request.working_dir.trim()),
         injection,
         sandbox: request.sandbox,
+        writable: request
+            .writable
+            .iter()
+            .map(|folder| folder.trim())
+            .filter(|folder| !folder.is_empty())
+            .map(PathBuf::from)
+            .collect(),
     };
     let launch = Arc::clone(sessions);
     let (manager, running) = state

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use vault_core::session::{
-    detect_presets, recorded_sessions, stop_recorded_session, Agent, AgentKind, InjectionMode,
-    Launcher, SessionManager, SessionRequest, Terminal,
+    detect_presets, recorded_sessions, stop_recorded_session, writable_folders, Agent, AgentKind,
+    InjectionMode, Launcher, SessionManager, SessionRequest, Terminal,
 };
 use vault_core::{Engine, Error};
 
@@ -20,12 +20,14 @@ pub struct StartArgs {
     pub dir: Option<PathBuf>,
     pub direct: bool,
     pub sandbox: bool,
+    pub writable: Vec<PathBuf>,
     pub command: Vec<String>,
 }
 
 /// Runs the agent in this terminal until it ends; returns its exit status.
 pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, Error> {
-    let agent = match args.agent.parse::<AgentKind>()? {
+    let kind = args.agent.parse::<AgentKind>()?;
+    let agent = match kind {
         AgentKind::Claude => Agent::Claude { args: args.command },
         AgentKind::Codex => Agent::Codex { args: args.command },
         AgentKind::Custom => {
@@ -66,9 +68,10 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     let request = SessionRequest {
         vault_ids: args.vaults,
         agent,
-        working_dir,
+        working_dir: working_dir.clone(),
         injection,
         sandbox: args.sandbox,
+        writable: args.writable.clone(),
     };
     // On a terminal the agent gets a terminal of its own, relayed to this
     // one: it must not be able to type into the user's shell (crate::relay).
@@ -88,7 +91,14 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
             }
         };
         let sandbox = if args.sandbox {
-            "; sandboxed"
+            let may_change: Vec<String> = writable_folders(kind, &working_dir, &args.writable)
+                .iter()
+                .map(|folder| folder.display().to_string())
+                .collect();
+            &format!(
+                "; sandboxed: it may change only {} and a private /tmp",
+                may_change.join(", ")
+            )
         } else if SessionRequest::SANDBOX_BY_DEFAULT {
             "; NOT sandboxed: the agent can use your keychain and Keybearer itself"
         } else {

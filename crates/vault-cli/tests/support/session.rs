@@ -35,9 +35,16 @@ impl Home {
         self.dir.path().join(name)
     }
 
+    /// The CLI with this home's data folder, run from this home (a
+    /// session's default working folder, the one a sandboxed agent may
+    /// change: the agents here write their reports into it).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
-        command.arg("--data-dir").arg(self.path("data")).args(args);
+        command
+            .arg("--data-dir")
+            .arg(self.path("data"))
+            .args(args)
+            .current_dir(self.dir.path());
         command
     }
 
@@ -96,6 +103,9 @@ impl Home {
         let mut detached = Command::new("setsid");
         detached.arg("--wait").arg(command.get_program());
         detached.args(command.get_args());
+        if let Some(dir) = command.get_current_dir() {
+            detached.current_dir(dir);
+        }
         for (key, value) in command.get_envs() {
             match value {
                 Some(value) => detached.env(key, value),

@@ -165,7 +165,16 @@ impl SessionManager {
         )?;
         #[cfg(target_os = "linux")]
         if prepared.sandbox {
-            super::sandbox::wrap(&mut plan, &self.data_dir, dir.path(), &prepared.working_dir)?;
+            super::sandbox::wrap(
+                &mut plan,
+                &super::sandbox::Spec {
+                    data_dir: &self.data_dir,
+                    private_dir: dir.path(),
+                    working_dir: &prepared.working_dir,
+                    agent: prepared.agent.kind(),
+                    writable: &prepared.writable,
+                },
+            )?;
         }
         // The secrets now live in the plan (and the 0600 file) only.
         drop(endpoints);

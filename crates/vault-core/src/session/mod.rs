@@ -37,6 +37,8 @@ mod records;
 mod rows;
 #[cfg(target_os = "linux")]
 mod sandbox;
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod sandbox_layout;
 
 /// A session's live per-server activity, as its proxy counts it.
 pub use crate::proxy::{ProxyActivity, ServerActivity};
@@ -57,3 +59,4 @@ pub use records::{
     prepare, recorded_session, recorded_sessions, stop_recorded_session, sweep_orphaned_sessions,
     PreparedSession, SessionRequest,
 };
+pub use sandbox_layout::writable_folders;

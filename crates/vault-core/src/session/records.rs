@@ -29,6 +29,9 @@ pub struct SessionRequest {
     /// Run the agent in a sandbox that hides Keybearer's data, the keychain
     /// and other processes (Linux, bubblewrap). See [`SessionRequest::SANDBOX_BY_DEFAULT`].
     pub sandbox: bool,
+    /// Folders a sandboxed agent may change besides its working folder and
+    /// its own settings folder (see [`super::writable_folders`]).
+    pub writable: Vec<PathBuf>,
 }
 
 impl SessionRequest {
@@ -49,6 +52,7 @@ pub struct PreparedSession {
     pub(crate) working_dir: PathBuf,
     pub(crate) injection: InjectionMode,
     pub(crate) sandbox: bool,
+    pub(crate) writable: Vec<PathBuf>,
 }
 
 impl PreparedSession {
@@ -110,6 +114,7 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
         working_dir,
         injection: request.injection,
         sandbox: request.sandbox,
+        writable: request.writable,
     })
 }
 

@@ -32,6 +32,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::launch::LaunchPlan;
+use super::model::AgentKind;
+use super::sandbox_layout::{self, Rule};
 use crate::error::{Error, Result};
 
 const BUS_ENV: &str = "DBUS_SESSION_BUS_ADDRESS";
@@ -76,34 +78,23 @@ fn signal_env() -> Option<PathBuf> {
         .clone()
 }
 
+/// What one sandbox is made of.
+pub(crate) struct Spec<'a> {
+    /// Keybearer's data folder (hidden).
+    pub(crate) data_dir: &'a Path,
+    /// The session's private folder (writable, its MCP config).
+    pub(crate) private_dir: &'a Path,
+    pub(crate) working_dir: &'a Path,
+    pub(crate) agent: AgentKind,
+    /// Folders the user let this session's agent change too.
+    pub(crate) writable: &'a [PathBuf],
+}
+
 /// Turns `plan` into the same launch inside bubblewrap.
-pub(crate) fn wrap(
-    plan: &mut LaunchPlan,
-    data_dir: &Path,
-    private_dir: &Path,
-    working_dir: &Path,
-) -> Result<()> {
+pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
     let bwrap = bwrap()?;
-    let mut args: Vec<OsString> = Vec::new();
-    let mut push = |parts: &[&std::ffi::OsStr]| args.extend(parts.iter().map(|p| p.to_os_string()));
-    push(&[
-        "--die-with-parent".as_ref(),
-        "--unshare-pid".as_ref(),
-        // Run as root, bubblewrap would keep every capability: an agent
-        // could then remount, or type into any terminal (TIOCSTI).
-        "--cap-drop".as_ref(),
-        "ALL".as_ref(),
-        "--bind".as_ref(),
-        "/".as_ref(),
-        "/".as_ref(),
-        "--dev-bind".as_ref(),
-        "/dev".as_ref(),
-        "/dev".as_ref(),
-        "--proc".as_ref(),
-        "/proc".as_ref(),
-    ]);
-    let data_dir = absolute(data_dir);
-    let hidden = hidden_folders(&data_dir);
+    let data_dir = absolute(spec.data_dir);
+    let working_dir = absolute(spec.working_dir);
     // An agent working inside Keybearer's data folder would work in the
     // empty stand-in, or worse; refuse it plainly.
     if working_dir.starts_with(&data_dir) {
@@ -112,35 +103,90 @@ pub(crate) fn wrap(
             "The agent's working folder is inside Keybearer's data folder. Choose another folder.",
         ));
     }
-    // Mount order matters: a bind takes its source from the real file
-    // system, so the folders the agent keeps are bound first and the hidden
-    // ones covered after (a working folder such as your home must not bring
-    // the data folder back); a kept folder inside a hidden one is bound again
-    // on top.
-    for kept in [private_dir, working_dir] {
-        push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+    let home = sandbox_layout::home().map(|home| absolute(&home));
+    let mut writable = vec![working_dir.clone(), absolute(spec.private_dir)];
+    for folder in sandbox_layout::agent_folders(spec.agent, home.as_deref()) {
+        // Made if missing (its first run), so it can be mounted writable.
+        if let Err(error) = std::fs::create_dir_all(&folder) {
+            tracing::warn!(%error, "could not make the agent's settings folder");
+        }
+        writable.push(absolute(&folder));
     }
-    for folder in &hidden {
-        push(&["--tmpfs".as_ref(), folder.as_os_str()]);
+    for folder in spec.writable {
+        if !folder.is_dir() {
+            return Err(Error::invalid(
+                "writable",
+                format!(
+                    "The folder {} that the agent may change does not exist. Create it or remove it from the list.",
+                    folder.display()
+                ),
+            ));
+        }
+        let folder = absolute(folder);
+        if folder.starts_with(&data_dir) {
+            return Err(Error::invalid(
+                "writable",
+                "The agent may not change Keybearer's data folder. Remove it from the list.",
+            ));
+        }
+        writable.push(folder);
     }
+    let mut rules: Vec<(PathBuf, Rule)> = hidden_folders(&data_dir)
+        .into_iter()
+        .map(|folder| (folder, Rule::Hidden))
+        .collect();
+    // A private /tmp: nothing of other programs' or sessions' is seen there.
+    rules.push((PathBuf::from("/tmp"), Rule::Hidden));
     if let Some(socket) = bus_socket() {
-        push(&[
-            "--ro-bind".as_ref(),
-            "/dev/null".as_ref(),
-            socket.as_os_str(),
-        ]);
+        rules.push((socket, Rule::Null));
     }
-    for kept in [private_dir, working_dir] {
-        if hidden.iter().any(|folder| kept.starts_with(folder)) {
-            push(&["--bind".as_ref(), kept.as_os_str(), kept.as_os_str()]);
+    for path in sandbox_layout::protected(home.as_deref(), &writable) {
+        rules.push((absolute(&path), Rule::ReadOnly));
+    }
+    // The agent's program must stay reachable when it lies in a hidden folder.
+    let program = absolute(&plan.program);
+    if program.is_absolute() && program.exists() {
+        rules.push((program, Rule::ReadOnly));
+    }
+    rules.extend(writable.into_iter().map(|folder| (folder, Rule::Writable)));
+
+    let mut args: Vec<OsString> = [
+        "--die-with-parent",
+        "--unshare-pid",
+        // Run as root, bubblewrap would keep every capability: an agent
+        // could then remount, or type into any terminal (TIOCSTI).
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev-bind",
+        "/dev",
+        "/dev",
+        "--proc",
+        "/proc",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    for mount in sandbox_layout::mounts(rules) {
+        let path = mount.path.into_os_string();
+        match mount.rule {
+            Rule::Hidden => args.extend(["--tmpfs".into(), path]),
+            Rule::Null => args.extend(["--ro-bind".into(), "/dev/null".into(), path]),
+            Rule::ReadOnly => args.extend(["--ro-bind".into(), path.clone(), path]),
+            Rule::Writable => args.extend(["--bind".into(), path.clone(), path]),
         }
     }
-    push(&["--chdir".as_ref(), working_dir.as_os_str(), "--".as_ref()]);
+    args.extend(["--chdir".into(), working_dir.into_os_string(), "--".into()]);
     let signals = signal_env();
     if let Some(env) = &signals {
-        push(&[env.as_os_str(), "--default-signal=INT,QUIT".as_ref()]);
+        args.extend([
+            env.clone().into_os_string(),
+            "--default-signal=INT,QUIT".into(),
+        ]);
     }
-    push(&[plan.program.as_os_str()]);
+    args.push(plan.program.clone().into_os_string());
     if signals.is_some() {
         // The monitor, in front: bwrap with Ctrl-C and Ctrl-\ ignored.
         let mut front: Vec<OsString> =
@@ -161,6 +207,8 @@ pub(crate) fn wrap(
     plan.args = wrapped;
     plan.program = signals.unwrap_or(bwrap);
     plan.remove.push(BUS_ENV.into());
+    // Temporary files go to the private /tmp, wherever TMPDIR pointed.
+    plan.remove.push("TMPDIR".into());
     Ok(())
 }
 
@@ -224,7 +272,14 @@ mod tests {
             env: Vec::new(),
             remove: Vec::new(),
         };
-        wrap(&mut plan, data.path(), private.path(), work.path()).expect("wrap");
+        let spec = Spec {
+            data_dir: data.path(),
+            private_dir: private.path(),
+            working_dir: work.path(),
+            agent: AgentKind::Custom,
+            writable: &[],
+        };
+        wrap(&mut plan, &spec).expect("wrap");
         let args = plan.args.join(" ");
         assert!(
             plan.program.ends_with("bwrap") || args.contains("bwrap --die-with-parent"),
@@ -234,6 +289,13 @@ mod tests {
         assert!(args.contains("--cap-drop ALL"), "{args}");
         assert!(
             args.contains(&format!("--tmpfs {}", data.path().display())),
+            "{args}"
+        );
+        assert!(args.contains("--ro-bind / /"), "{args}");
+        assert!(args.contains("--tmpfs /tmp"), "{args}");
+        let work = absolute(work.path());
+        assert!(
+            args.contains(&format!("--bind {} {}", work.display(), work.display())),
             "{args}"
         );
         assert!(args.ends_with("/usr/bin/agent --flag"), "{args}");

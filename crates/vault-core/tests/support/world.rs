@@ -90,6 +90,7 @@ impl World {
             // These tests check the manager's own handling of processes
             // (signals, exit codes); sessions_sandbox.rs runs agents sandboxed.
             sandbox: false,
+            writable: Vec::new(),
         }
     }
 

@@ -16,4 +16,8 @@ direct: boolean,
 /**
  * Run the agent in the sandbox (Linux; on by default).
  */
-sandbox: boolean, rows: number, cols: number, };
+sandbox: boolean, 
+/**
+ * Folders the sandboxed agent may also change.
+ */
+writable: Array<string>, rows: number, cols: number, };
