@@ -37,6 +37,16 @@ pub enum Error {
         problem: String,
     },
 
+    /// The file is bigger, deeper or (YAML) more self-repeating than any
+    /// settings file needs to be (see `limits.rs`), so it is not parsed at
+    /// all: such a file could exhaust memory or the stack. Nothing was written.
+    #[error("{app}'s settings file ({file}) is too large or too complicated for Keybearer to read safely: {reason}. Settings files are normally small and simple; check what wrote this to the file, shorten or fix it, then try again. Keybearer has not changed the file.")]
+    ConfigTooLarge {
+        app: &'static str,
+        file: String,
+        reason: String,
+    },
+
     /// The file parses, but the part that holds the servers is not a table of
     /// servers (or the whole file is not one).
     #[error("{app}'s settings file ({file}) does not have the expected shape: {} is not a set of named entries, so Keybearer cannot add to it safely. Check that part of the file, then try again. Keybearer has not changed the file.", describe_key(.key))]
@@ -127,6 +137,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::ConfigUnreadable { .. } => "config_unreadable",
+            Self::ConfigTooLarge { .. } => "config_too_large",
             Self::NotAnObject { .. } => "not_an_object",
             Self::NameTaken { .. } => "name_taken",
             Self::NameTakenByConnection { .. } => "name_taken_by_connection",
@@ -148,6 +159,14 @@ impl Error {
             file: ctx.file.to_string(),
             at,
             problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn too_large(ctx: &Ctx<'_>, reason: impl Into<String>) -> Self {
+        Self::ConfigTooLarge {
+            app: ctx.app.display_name(),
+            file: ctx.file.to_string(),
+            reason: reason.into(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! Reading and editing the JSON/JSONC settings files (every app but Codex
 //! and goose), keeping everything Keybearer does not touch as it was.
 //!
-//! Flow: parse into a concrete syntax tree (`jsonc-parser`'s CST, which
-//! keeps comments, whitespace, key order and trailing commas) → find the
+//! Flow: check size, nesting and number of values (`limits.rs`) → parse
+//! into a concrete syntax tree (`jsonc-parser`'s CST, which keeps comments,
+//! whitespace, key order and trailing commas) → find the
 //! servers object (`mcpServers`, `servers`, `context_servers`, `mcp` or
 //! opencode v2's `mcp.servers`) → append, replace or remove single
 //! properties → print the tree → parse the result again and check that the
@@ -16,7 +17,7 @@
 
 use jsonc_parser::cst::{CstInputValue, CstObject, CstObjectProp, CstRootNode};
 use jsonc_parser::errors::{ParseError, ParseErrorKind};
-use jsonc_parser::ParseOptions;
+use jsonc_parser::{ParseOptions, ScannerOptions};
 
 use crate::apps::App;
 use crate::entries::{BridgeEntry, ServerEntry, Transport};
@@ -38,6 +39,19 @@ fn options() -> ParseOptions {
     }
 }
 
+/// The tokenizer's share of [`options`], for `limits::check_json`.
+fn scanner_options() -> ScannerOptions {
+    let o = options();
+    ScannerOptions {
+        allow_single_quoted_strings: o.allow_single_quoted_strings,
+        allow_hexadecimal_numbers: o.allow_hexadecimal_numbers,
+        allow_unary_plus_numbers: o.allow_unary_plus_numbers,
+        allow_bare_decimal_point_numbers: o.allow_bare_decimal_point_numbers,
+        allow_non_finite_numbers: o.allow_non_finite_numbers,
+        allow_extended_string_escapes: o.allow_extended_string_escapes,
+    }
+}
+
 /// A parsed file and where its servers are.
 struct Doc {
     root: CstRootNode,
@@ -46,6 +60,8 @@ struct Doc {
 }
 
 fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Doc> {
+    crate::limits::check_size(ctx, text)?;
+    crate::limits::check_json(ctx, text, &scanner_options())?;
     let fresh = text.trim().is_empty();
     let source = if fresh { "{}" } else { text };
     let root = CstRootNode::parse(source, &options()).map_err(|e| parse_error(ctx, &e))?;

@@ -21,6 +21,7 @@ mod entries;
 mod error;
 mod json_shapes;
 mod jsonc;
+mod limits;
 mod locations;
 mod scan;
 mod text;
@@ -28,6 +29,7 @@ mod toml;
 mod write;
 mod yaml;
 mod yaml_layout;
+mod yaml_limits;
 
 pub use apps::{App, Format, UnknownApp};
 pub use detect::{detect, detect_all, Detection};

@@ -1,8 +1,9 @@
 //! Reading and editing Codex's `config.toml` with `toml_edit`, which keeps
 //! comments, key order and formatting of everything not edited.
 //!
-//! Flow: parse → find `mcp_servers` (a table; created implicit when missing,
-//! so no bare `[mcp_servers]` header appears) → add `[mcp_servers.NAME]`
+//! Flow: check size, nesting and number of values (`limits.rs`) → parse →
+//! find `mcp_servers` (a table; created implicit when missing, so no bare
+//! `[mcp_servers]` header appears) → add `[mcp_servers.NAME]`
 //! tables (placed after the existing servers), replace or remove them →
 //! print → parse again and check the entries read back as written. A file
 //! written with CRLF line ends is edited as LF and turned back, because
@@ -23,6 +24,8 @@ const KEY: &str = "mcp_servers";
 
 /// Parses, remembering whether the file used CRLF line ends throughout.
 fn parse(ctx: &Ctx<'_>, text: &str) -> Result<(DocumentMut, bool)> {
+    crate::limits::check_size(ctx, text)?;
+    crate::limits::check_toml(ctx, text)?;
     let crlf = crate::text::uses_crlf(text);
     let source = if crlf {
         text.replace("\r\n", "\n")

@@ -8,17 +8,20 @@
 //! fsync → rename over the target → fsync the folder (Unix). On any failure
 //! the temporary file is removed; no backup copy is ever left behind.
 //!
+//! Reading ([`read_config`]) stops at the size limit of `limits.rs`.
+//!
 //! Limits: the owner and extended attributes of the original are not
 //! copied; on Windows a read-only target makes the rename fail (reported,
 //! file unchanged). Another program writing the same file at the same time
 //! can still win the race: the last rename wins.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{Error, Result};
+use crate::locations::ConfigFile;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -153,15 +156,38 @@ fn sync_dir(dir: &Path) {
 fn sync_dir(_dir: &Path) {}
 
 /// Reads a settings file; a missing file reads as `""` (which the editors
-/// treat as an empty settings file).
-pub fn read_config(path: &Path) -> Result<String> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(Error::Io {
-            file: path.display().to_string(),
-            action: "read",
-            source,
-        }),
+/// treat as an empty settings file). Reads no more than the format's size
+/// limit (`limits.rs`): a bigger file is refused unread, a pipe or device
+/// (which could block or never end) refused unopened.
+pub fn read_config(file: &ConfigFile) -> Result<String> {
+    let path = &file.path;
+    let io_err = |source: io::Error| Error::Io {
+        file: path.display().to_string(),
+        action: "read",
+        source,
+    };
+    let ctx = file.ctx();
+    let limit = crate::limits::max_bytes(file.app.format());
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(io_err(io::Error::other(
+                "it is not an ordinary file (a folder, a pipe or a device)",
+            )))
+        }
+        Ok(m) if m.len() > limit => return Err(crate::limits::size_error(&ctx, m.len())),
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(io_err(e)),
     }
+    let mut text = String::new();
+    match File::open(path).and_then(|f| f.take(limit + 1).read_to_string(&mut text)) {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(io_err(e)),
+    }
+    // It grew between the look and the read.
+    if text.len() as u64 > limit {
+        return Err(crate::limits::size_error(&ctx, text.len() as u64));
+    }
+    Ok(text)
 }

@@ -2,8 +2,9 @@
 //! `extensions:` block, so every byte outside the edited entries stays as it
 //! was (comments, quoting, key order, other settings).
 //!
-//! Flow: parse with yaml-rust2 (errors → `config_unreadable`) → find the
-//! layout (`yaml_layout.rs`) → splice entry text in or out at line
+//! Flow: check the size (`limits.rs`) → parse with yaml-rust2 within the
+//! limits of `yaml_limits.rs` (errors → `config_unreadable`, over a limit →
+//! `config_too_large`) → find the layout (`yaml_layout.rs`) → splice entry text in or out at line
 //! boundaries → parse the result and compare it, as data, with the original
 //! document changed exactly as intended (entries added at the end of
 //! `extensions`, replaced in place, or removed). Any difference refuses the
@@ -16,25 +17,30 @@
 //! indentation of the existing entries (2 spaces by default).
 
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlLoader};
+use yaml_rust2::Yaml;
 
 use crate::entries::{
     BridgeEntry, RemoteServer, RemoteTransport, ServerEntry, StdioServer, Transport,
 };
 use crate::error::{Ctx, Error, Position, Result};
 use crate::yaml_layout::{layout, Layout, ValueForm};
+use crate::yaml_limits::{load, LoadError};
 
 const KEY: &str = "extensions";
 /// goose's default tool-call timeout, in seconds.
 const TIMEOUT_SECS: i64 = 300;
 
 fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Yaml> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| {
-        let at = Position {
-            line: e.marker().line().max(1),
-            column: e.marker().col() + 1,
-        };
-        Error::unreadable(ctx, Some(at), crate::text::plain_problem(e.info()))
+    crate::limits::check_size(ctx, text)?;
+    let docs = load(text).map_err(|e| match e {
+        LoadError::Limit(reason) => Error::too_large(ctx, reason),
+        LoadError::Syntax(e) => {
+            let at = Position {
+                line: e.marker().line().max(1),
+                column: e.marker().col() + 1,
+            };
+            Error::unreadable(ctx, Some(at), crate::text::plain_problem(e.info()))
+        }
     })?;
     let mut docs = docs.into_iter();
     let root = docs.next().unwrap_or(Yaml::Null);
@@ -459,7 +465,7 @@ pub(crate) fn remove_where(
 
 /// The edited text must parse to exactly the expected document.
 fn check(ctx: &Ctx<'_>, out: &str, expected: &Yaml) -> Result<()> {
-    match YamlLoader::load_from_str(out) {
+    match load(out) {
         Ok(docs) if docs.len() == 1 && &docs[0] == expected => Ok(()),
         _ => Err(Error::check_failed(ctx)),
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use app_configs::{list_servers, read_config, write_atomic, App, BridgeEntry};
+use app_configs::{list_servers, read_config, write_atomic, App, BridgeEntry, ConfigFile};
 use common::*;
 
 fn names_in(dir: &std::path::Path) -> Vec<String> {
@@ -24,14 +24,18 @@ fn replaces_contents_and_leaves_no_stray_files() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"new\": true}\n");
     write_atomic(&path, "{}").unwrap();
     assert_eq!(names_in(tmp.path()), ["mcp.json"]);
-    assert_eq!(read_config(&path).unwrap(), "{}");
+    let file = ConfigFile::new(App::Cursor, &path);
+    assert_eq!(read_config(&file).unwrap(), "{}");
 }
 
 #[test]
 fn missing_file_reads_as_empty_and_parents_are_created() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("a").join("b").join("config.toml");
-    assert_eq!(read_config(&path).unwrap(), "");
+    assert_eq!(
+        read_config(&ConfigFile::new(App::Codex, &path)).unwrap(),
+        ""
+    );
     write_atomic(&path, "x = 1\n").unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "x = 1\n");
     assert_eq!(names_in(path.parent().unwrap()), ["config.toml"]);

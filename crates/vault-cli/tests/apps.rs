@@ -154,6 +154,110 @@ fn an_unreadable_settings_file_is_refused_and_left_alone() {
     assert!(unknown.stderr.contains("Known apps"), "{}", unknown.stderr);
 }
 
+/// The billion-laughs YAML: nine aliases of nine aliases … of nine strings,
+/// 342 bytes that a YAML loader without limits expands to 387 million values.
+const BILLION_LAUGHS: &str = r#"a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"#;
+
+/// `keybearer` as [`Home::apps`] runs it, but with at most 512 MiB of
+/// address space (it needs about 20 MiB) and killed after 30 s: a build
+/// without the YAML limits fails here instead of eating the machine.
+fn apps_bounded(h: &Home, args: &[&str]) -> support::Run {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let inner = h.apps_command(args);
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg("ulimit -v 524288 && exec \"$0\" \"$@\"")
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let mut child = command.spawn().expect("spawn keybearer");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("keybearer {args:?} was still running after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    support::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// goose's settings file holds the billion laughs (anything that can write
+/// the file, a sandboxed agent included, can put it there): `apps list`
+/// answers promptly, in bounded memory, with the refusal as goose's problem
+/// and every other app listed as usual; connecting goose is refused and the
+/// file is left byte for byte as it was.
+#[test]
+fn a_billion_laughs_goose_file_is_refused_and_the_other_apps_listed() {
+    let h = Home::new();
+    h.vault("Work", "development");
+    let goose = h.app_home().join(".config/goose/config.yaml");
+    std::fs::create_dir_all(goose.parent().expect("dir")).expect("dir");
+    std::fs::write(&goose, BILLION_LAUGHS).expect("write");
+    let cursor = h.app_home().join(".cursor/mcp.json");
+    std::fs::create_dir_all(cursor.parent().expect("dir")).expect("dir");
+    std::fs::write(&cursor, "{ \"mcpServers\": {} }\n").expect("write");
+
+    let started = std::time::Instant::now();
+    let listed = apps_bounded(&h, &["--json", "apps", "list"]).ok().json();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    let apps = listed.as_array().expect("apps");
+    assert_eq!(apps.len(), 11, "every app is listed");
+    let status = |id: &str| apps.iter().find(|a| a["app"] == id).expect(id).clone();
+    let problem = status("goose")["problem"]
+        .as_str()
+        .expect("goose's problem")
+        .to_string();
+    for part in [
+        "config.yaml",
+        "too large or too complicated",
+        "aliases",
+        "has not changed",
+    ] {
+        assert!(problem.contains(part), "{part:?} not in {problem}");
+    }
+    let cursor_status = status("cursor");
+    assert!(cursor_status["problem"].is_null() && cursor_status["installed"] == true);
+
+    let refused = apps_bounded(&h, &["apps", "connect", "goose", "--vault", "Work"]).code(9);
+    assert!(refused.stderr.contains("aliases"), "{}", refused.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&goose).expect("read"),
+        BILLION_LAUGHS
+    );
+    let listed = h.apps(&["--json", "apps", "list"]).ok().json();
+    assert!(listed
+        .as_array()
+        .expect("apps")
+        .iter()
+        .all(|a| a["connection"].is_null()));
+}
+
 /// Tokens pasted into Claude Code's settings: found (by where, never what),
 /// moved into the vault (a bearer token as a token, an `X-API-Key` as a
 /// header credential), the entries replaced by bridge entries that work, the

@@ -220,7 +220,7 @@ impl Apps<'_> {
         }
         app_configs::write_atomic(&file.path, &text)?;
         let change = self.write_entries(app, &file, &text, &connection)?;
-        let written = zeroize::Zeroizing::new(app_configs::read_config(&file.path)?);
+        let written = zeroize::Zeroizing::new(app_configs::read_config(&file)?);
         for finding in &findings {
             let imported_here = imported.iter().any(|e| e.server == finding.server);
             if imported_here && written.contains(finding.secret.expose_secret()) {

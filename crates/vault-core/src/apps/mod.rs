@@ -332,7 +332,7 @@ impl Apps<'_> {
 /// The file's text (wiped when dropped: it may hold pasted tokens); a
 /// missing file is an empty one, an unreadable one an error.
 fn read(file: &ConfigFile) -> Result<zeroize::Zeroizing<String>> {
-    let text = zeroize::Zeroizing::new(app_configs::read_config(&file.path)?);
+    let text = zeroize::Zeroizing::new(app_configs::read_config(file)?);
     app_configs::list_servers(file, &text)?;
     Ok(text)
 }
