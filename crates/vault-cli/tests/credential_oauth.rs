@@ -113,9 +113,10 @@ fn add_with_sign_in(h: &Home, url: &str) -> String {
 }
 
 /// Runs a command that signs in, and plays the browser: the first https?
-/// address on stderr is followed (the service approves at once and sends
-/// the browser back to Keybearer's listener). Its JSON answer and the
-/// address it printed.
+/// address on stderr (the sign-in's start page on 127.0.0.1, since there is
+/// no opener) is followed: to the service, which approves at once and sends
+/// the browser back to Keybearer's listener. Its JSON answer and the
+/// authorization address the start page sent the browser to.
 fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
     let mut child = h
         .command(args)
@@ -134,6 +135,16 @@ fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
             break trimmed.to_string();
         }
     };
+    assert!(
+        address.starts_with("http://127.0.0.1:") && address.contains("/start/"),
+        "{address}"
+    );
+    let started = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{redirect_url}", &address])
+        .output()
+        .expect("curl");
+    let address = String::from_utf8_lossy(&started.stdout).into_owned();
+    assert!(address.contains("/authorize?"), "{address}");
     let followed = Command::new("curl")
         .args(["-s", "-L", "--max-time", "30", &address])
         .output()
@@ -274,6 +285,90 @@ fn a_process_killed_right_after_a_refresh_loses_nothing() {
         "refreshed with the rotated token"
     );
     assert_eq!(stats(&peer)["refresh_failures"], 0);
+}
+
+/// With a browser opener on the PATH (`xdg-open`, here a script that
+/// records its arguments, as any program could read them in
+/// `/proc/<pid>/cmdline`, then loads the address with curl as a browser
+/// would), the opener is given only the start address: neither `state` nor
+/// the PKCE challenge. The terminal shows the full sign-in address instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_browser_opener_is_given_only_the_start_address() {
+    let h = Home::new();
+    let peer = start_peer("60");
+    h.vault("Work", "development");
+    let argv = h.path("opener/argv");
+    let page = h.path("opener/page");
+    h.script(
+        "opener/xdg-open",
+        &format!(
+            "printf '%s\\n' \"$@\" > '{}'\nexec curl -s -L --max-time 30 \"$1\" > '{}'",
+            argv.display(),
+            page.display()
+        ),
+    );
+    let output = h
+        .command(&[
+            "--json",
+            "credential",
+            "add",
+            "--vault",
+            "Work",
+            "--url",
+            &peer.url,
+            "--oauth",
+        ])
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", h.path("opener").display()),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .expect("keybearer");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let added: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(added["type"], "mcp_oauth");
+    assert!(std::fs::read_to_string(&page)
+        .expect("page")
+        .contains("Signed in"));
+
+    let argv = std::fs::read_to_string(&argv).expect("argv");
+    let opened = argv.trim();
+    assert!(
+        opened.starts_with("http://127.0.0.1:") && opened.contains("/start/"),
+        "{opened}"
+    );
+    // The terminal shows the authorization address; its secrets are not in
+    // the opener's arguments.
+    let shown = stderr
+        .lines()
+        .map(str::trim)
+        .find(|line| line.contains("/authorize?"))
+        .unwrap_or_else(|| panic!("the sign-in address is shown: {stderr}"));
+    let query =
+        |name: &str| url_value(shown, name).unwrap_or_else(|| panic!("no {name} in {shown}"));
+    for secret in [query("state"), query("code_challenge")] {
+        assert!(
+            !argv.contains(&secret),
+            "a secret on the command line: {argv}"
+        );
+    }
+    assert!(
+        !argv.contains("state=") && !argv.contains("code_challenge"),
+        "{argv}"
+    );
+}
+
+/// `name`'s value in `address`'s query, as written (the values looked up
+/// here are base64url: nothing to decode).
+fn url_value(address: &str, name: &str) -> Option<String> {
+    let query = address.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
 }
 
 #[test]

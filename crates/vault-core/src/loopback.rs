@@ -6,7 +6,9 @@
 //! server's end of the connection (or of the listening socket) is read from
 //! `/proc/net/tcp{,6}` and must be this process's user; otherwise the token
 //! is not sent and the user is told why. Elsewhere (macOS, Windows) this
-//! check does not exist yet (docs/architecture.md, "Proxy").
+//! check does not exist yet (docs/architecture.md, "Proxy"). The same
+//! table tells a sign-in's listener (`oauth/listener.rs`) when a connection
+//! to it comes from another user's program.
 //!
 //! Reading the table costs time in proportion to every socket on the
 //! computer, so connections opened together share one reading: the last
@@ -73,27 +75,47 @@ pub(crate) fn check_connection(
     if !server.ip().is_loopback() && !mapped_v4(server.ip()).is_loopback() {
         return Ok(());
     }
+    match other_end_owner(ours, server, inode) {
+        Some(uid) => Err(foreign(server, uid)),
+        None => Ok(()),
+    }
+}
+
+/// The user id of the program at the other end of `stream` (a connection one
+/// of our listeners accepted) when that is another user; `None` when it is
+/// us, or unknown (no `/proc/net/tcp`).
+pub(crate) fn foreign_peer(stream: &std::net::TcpStream) -> Option<u32> {
+    let (ours, peer) = (stream.local_addr().ok()?, stream.peer_addr().ok()?);
+    #[cfg(unix)]
+    let inode = socket_inode(stream);
+    #[cfg(not(unix))]
+    let inode = None;
+    other_end_owner(ours, peer, inode)
+}
+
+/// The owner of `other`'s end of the connection from `ours`, when it is not
+/// this process's user. A recent reading of the table serves when it lists
+/// our end, established, under `inode`.
+fn other_end_owner(ours: SocketAddr, other: SocketAddr, inode: Option<u64>) -> Option<u32> {
     let last = LAST
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
         .filter(|last| {
             inode.is_some_and(|inode| {
-                last.established(ours, server)
+                last.established(ours, other)
                     .is_some_and(|entry| entry.inode == inode)
             })
         });
-    let Some(table) = last.or_else(|| {
+    let table = last.or_else(|| {
         let fresh = Arc::new(snapshot()?);
         *LAST.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&fresh));
         Some(fresh)
-    }) else {
-        return Ok(());
-    };
-    match table.connection(server, ours) {
-        Some(entry) if entry.uid != table.me => Err(foreign(server, entry.uid)),
-        _ => Ok(()),
-    }
+    })?;
+    table
+        .connection(other, ours)
+        .map(|entry| entry.uid)
+        .filter(|&uid| uid != table.me)
 }
 
 /// The inode of a socket (Linux: `/proc/self/fd/N` reads `socket:[inode]`).

@@ -1,7 +1,9 @@
 //! OAuth sign-in from the window (docs/architecture.md, "A token's path"):
 //! `start_oauth_sign_in` discovers the server's sign-in service, opens the
-//! system browser at the authorization address (through the opener plugin's
-//! Rust API; the webview has no opener permission) and keeps the pending
+//! system browser at the sign-in's start address on 127.0.0.1 (through the
+//! opener plugin's Rust API; the webview has no opener permission; the
+//! address holds no secret, since the opener's command line is readable by
+//! any program, and the listener sends the browser on) and keeps the pending
 //! sign-in here under an id; `finish_oauth_sign_in` waits for the browser
 //! and seals the grant into the vault (`finish_oauth_sign_in_again`
 //! replaces an existing credential's secret); `cancel_oauth_sign_in` stops
@@ -97,7 +99,7 @@ pub async fn start_oauth_sign_in(
             .map_err(|_| IpcError::internal("sign-in failed to start"))?
     };
     traced(match started {
-        Ok(sign_in) => match open_browser(&app, sign_in.authorization_url()) {
+        Ok(sign_in) => match open_browser(&app, sign_in.browser_url()) {
             // Dropping the pending sign-in closes its listener.
             Err(error) => Err(error),
             Ok(()) => sign_ins.insert(url, sign_in),
@@ -187,7 +189,8 @@ fn traced<T: serde::Serialize>(answer: IpcResult<T>) -> IpcResult<T> {
 
 /// The system browser, through the opener plugin. Debug builds only: with
 /// `KEYBEARER_TEST_OPENER=follow` the end-to-end tests' opener follows the
-/// address instead (their authorization server approves at once).
+/// address instead (the start page's redirect, then their authorization
+/// server's, which approves at once).
 fn open_browser(app: &AppHandle, address: &str) -> IpcResult<()> {
     #[cfg(debug_assertions)]
     if std::env::var("KEYBEARER_TEST_OPENER").as_deref() == Ok("follow") {
@@ -202,8 +205,9 @@ fn open_browser(app: &AppHandle, address: &str) -> IpcResult<()> {
 
 #[cfg(debug_assertions)]
 mod test_opener {
-    /// GETs `address` on a thread of its own, following redirects (to the
-    /// sign-in's loopback listener), as a browser would; the answer is dropped.
+    /// GETs `address` on a thread of its own, following redirects (the start
+    /// page's to the authorization server, its to the sign-in's callback),
+    /// as a browser would; the answer is dropped.
     pub fn follow(address: String) {
         let spawned = std::thread::Builder::new()
             .name("test-opener".into())

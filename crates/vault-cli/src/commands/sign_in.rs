@@ -1,8 +1,12 @@
 //! `credential add --oauth`: signs in to an MCP server's authorization
-//! service. The sign-in address goes to stderr and to the system's browser
-//! opener (`xdg-open`, `open`, `start`) when there is one; the user signs in
-//! there, the browser comes back to a one-shot listener on 127.0.0.1, and
-//! the grant is returned to be sealed into the vault. No token is typed.
+//! service. The system's browser opener (`xdg-open`, `open`, `start`) is
+//! given only the sign-in's start address on 127.0.0.1 (any program can
+//! read a command line; the listener sends the browser on to the service,
+//! see docs/architecture.md, "OAuth"). Stderr shows the full sign-in address
+//! when an opener ran (opening it by hand does not count as a second visit
+//! to the start page), else the start address. The user signs in there,
+//! the browser comes back to the listener, and the grant is returned to be
+//! sealed into the vault. No token is typed.
 
 use std::process::{Command, Stdio};
 
@@ -27,17 +31,23 @@ pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> 
         });
     }
     options.scope.clone_from(&args.scope);
-    let stored = oauth::sign_in(url, &options, &open)?;
+    let pending = oauth::start_sign_in(url, &options)?;
+    if open(pending.browser_url()) {
+        eprintln!("Your browser should now show the sign-in page (waiting up to 5 minutes).");
+        eprintln!("If it does not, open this address in your browser:");
+        eprintln!("  {}", pending.authorization_url());
+    } else {
+        eprintln!("Open this address in your browser to sign in (waiting up to 5 minutes):");
+        eprintln!("  {}", pending.browser_url());
+    }
+    let stored = pending.finish()?;
     eprintln!("Signed in. Keybearer keeps this sign-in fresh from now on.");
     Ok(CredentialSecret::OAuth(Box::new(stored)))
 }
 
-/// Shows the address and asks the system to open it; a missing opener is
-/// fine (the user opens the address by hand).
-#[allow(clippy::unnecessary_wraps)] // the opener signature the OAuth flow takes
-fn open(address: &str) -> Result<(), Error> {
-    eprintln!("Open this address in your browser to sign in (waiting up to 5 minutes):");
-    eprintln!("  {address}");
+/// Asks the system to open `address` (the start page: nothing secret);
+/// false when there is no opener to run (the user opens it by hand).
+fn open(address: &str) -> bool {
     let opener: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {
@@ -52,8 +62,11 @@ fn open(address: &str) -> Result<(), Error> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    if let Ok(mut child) = spawned {
-        std::thread::spawn(move || child.wait());
+    match spawned {
+        Ok(mut child) => {
+            std::thread::spawn(move || child.wait());
+            true
+        }
+        Err(_) => false,
     }
-    Ok(())
 }

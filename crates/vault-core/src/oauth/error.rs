@@ -57,9 +57,10 @@ pub enum OAuthError {
     #[error("Sign-in was cancelled.")]
     Cancelled,
 
-    /// The `state` in the browser's answer is not the one this sign-in sent.
-    #[error("The answer from the browser did not belong to this sign-in (its \"state\" did not match), so it was refused. If you did not start another sign-in, something else on this computer tried to answer. Start sign-in again.")]
-    StateMismatch,
+    /// The start page was asked for twice: something besides the browser
+    /// loaded it and may know this sign-in's `state` (oauth/listener.rs).
+    #[error("Another program on this computer opened the sign-in page before your browser did, so Keybearer stopped the sign-in to keep that program from answering in your place. Nothing was saved. Start sign-in again; if this happens again, look for programs you do not know running on this computer.")]
+    SignInIntercepted,
 
     /// RFC 9207: the `iss` in the authorization response is missing or wrong.
     #[error("The answer from the browser did not come from the expected sign-in service ({problem}), so it was refused. Another service may have tried to take over the sign-in. Start sign-in again.")]
@@ -109,7 +110,7 @@ impl OAuthError {
             Self::Browser(_) => "oauth_browser",
             Self::SignInTimedOut { .. } => "oauth_sign_in_timed_out",
             Self::Cancelled => "oauth_cancelled",
-            Self::StateMismatch => "oauth_state_mismatch",
+            Self::SignInIntercepted => "oauth_sign_in_intercepted",
             Self::IssMismatch { .. } => "oauth_iss_mismatch",
             Self::AuthorizationDenied { .. } => "oauth_authorization_denied",
             Self::InvalidGrant { .. } => "oauth_invalid_grant",

@@ -8,8 +8,11 @@
 //! - `registration`: a client ID the user supplies, else dynamic client
 //!   registration (RFC 7591) as a native app with loopback redirects.
 //! - `flow`: authorization code with PKCE S256, `state`, `resource`
-//!   (RFC 8707) and the `iss` check (RFC 9207), answered to a one-shot
-//!   listener on 127.0.0.1.
+//!   (RFC 8707) and the `iss` check (RFC 9207).
+//! - `listener`: the sign-in's listener on 127.0.0.1: a one-shot start page
+//!   (the only address given to the browser opener) that redirects to the
+//!   authorization address, and the callback, which takes the first answer
+//!   carrying `state` and ignores others.
 //! - `token`: code exchange, refresh (rotation kept), revocation (RFC 7009).
 //! - `challenge`: `WWW-Authenticate` parsing; the 403 `insufficient_scope` step-up.
 //! - `sealed`: the one serialisation of secrets, for the vault to seal.
@@ -25,6 +28,7 @@ mod discovery;
 mod error;
 mod flow;
 mod http;
+mod listener;
 mod pkce;
 mod registration;
 mod sealed;

@@ -142,45 +142,65 @@ impl Drop for OAuthPeer {
     }
 }
 
-/// A stand-in browser: what sign-in's `opener` gets. It loads the
-/// authorization address (after `edit`, to play an attacker), which the
-/// peer answers with a redirect to Keybearer's listener, and follows it on
-/// its own thread (the listener answers only once the opener has returned).
-/// The page the listener shows ends up in `page`.
+/// A stand-in browser: what sign-in's `opener` gets. It loads the address
+/// (the sign-in's start page), follows the redirects (to the peer's
+/// authorization address, which approves at once and sends it back to
+/// Keybearer's listener) on its own thread (the listener answers only once
+/// the opener has returned), and records every address it loaded in
+/// `visited`. The last page ends up in `page`.
+#[derive(Default)]
 pub struct Browser {
     pub page: Arc<Mutex<Option<String>>>,
     pub opened: Arc<Mutex<Vec<String>>>,
-    edit: Box<dyn Fn(String) -> String + Send + Sync>,
+    pub visited: Arc<Mutex<Vec<String>>>,
 }
 
 impl Browser {
     pub fn new() -> Self {
-        Self::editing(|url| url)
-    }
-
-    pub fn editing(edit: impl Fn(String) -> String + Send + Sync + 'static) -> Self {
-        Self {
-            page: Arc::default(),
-            opened: Arc::default(),
-            edit: Box::new(edit),
-        }
+        Self::default()
     }
 
     pub fn open(&self, url: &str) -> vault_core::Result<()> {
-        let url = (self.edit)(url.to_string());
-        self.opened.lock().expect("lock").push(url.clone());
-        let page = Arc::clone(&self.page);
+        self.opened.lock().expect("lock").push(url.to_string());
+        let (page, visited) = (Arc::clone(&self.page), Arc::clone(&self.visited));
+        let mut address = url.to_string();
         std::thread::spawn(move || {
-            let following = Client::builder()
+            let client = Client::builder()
                 .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .expect("browser");
-            let text = following
-                .get(&url)
-                .send()
-                .and_then(|response| response.text())
-                .unwrap_or_else(|error| format!("browser error: {error}"));
+            let mut text = "browser error: too many redirects".to_string();
+            for _ in 0..10 {
+                visited.lock().expect("lock").push(address.clone());
+                let response = match client.get(&address).send() {
+                    Ok(response) => response,
+                    Err(error) => {
+                        text = format!("browser error: {error}");
+                        break;
+                    }
+                };
+                let location = response
+                    .headers()
+                    .get("location")
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_string);
+                match location {
+                    Some(next) if response.status().is_redirection() => {
+                        address = url::Url::parse(&address)
+                            .and_then(|base| base.join(&next))
+                            .expect("redirect address")
+                            .into();
+                    }
+                    _ => {
+                        text = response
+                            .text()
+                            .unwrap_or_else(|error| format!("browser error: {error}"));
+                        break;
+                    }
+                }
+            }
             *page.lock().expect("lock") = Some(text);
         });
         Ok(())
