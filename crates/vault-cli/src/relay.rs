@@ -56,17 +56,15 @@ impl Relay {
         let mut raw = saved.clone();
         termios::cfmakeraw(&mut raw);
         termios::tcsetattr(stdin.as_fd(), SetArg::TCSADRAIN, &raw).map_err(io)?;
+        let (output_done, done) = mpsc::channel();
         // From here on, dropping `relay` restores the terminal.
         let mut relay = Self {
             saved: Some(saved),
             wake: None,
             input: None,
-            output_done: mpsc::channel().1,
+            output_done: done,
             resize: None,
         };
-
-        let (output_done, done) = mpsc::channel();
-        relay.output_done = done;
         let mut reader = pty.reader()?;
         std::thread::Builder::new()
             .name("session-output".into())

@@ -196,6 +196,67 @@ print("pushed", flush=True)
     }
 }
 
+/// The agent's terminal follows the user's: its size at the start, and a
+/// new size after the user's window changed (relayed on SIGWINCH).
+#[test]
+fn the_agents_terminal_takes_the_size_of_the_users() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("size"),
+    );
+    let agent = h.script(
+        "size.sh",
+        "echo \"size:$(stty size)\"\nwhile read line; do [ \"$line\" = end ] && exit 0; echo \"size:$(stty size)\"; done",
+    );
+    let data = h.path("data").to_string_lossy().into_owned();
+    let mut terminal = TestTerminal::spawn(
+        &h,
+        BIN,
+        &[
+            "--data-dir",
+            &data,
+            "session",
+            "start",
+            "--vault",
+            "Work",
+            "--agent",
+            "custom",
+            "--",
+            &agent,
+        ],
+    );
+    terminal.expect("size:");
+    assert_eq!(terminal.expect("\n").trim(), "24 100");
+    terminal
+        .master
+        .resize(portable_pty::PtySize {
+            rows: 40,
+            cols: 132,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("resize");
+    // The relay resizes on the signal, a moment later: ask until it shows.
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        terminal.type_text("again\r");
+        terminal.expect("size:");
+        let size = terminal.expect("\n");
+        if size.trim() == "40 132" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the size stayed {size:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    terminal.type_text("end\r");
+    terminal.expect("exited (0)");
+    let _ = terminal.child.wait();
+}
+
 /// A command on a pseudo-terminal of its own (its controlling terminal),
 /// with what it shows collected and keys typed into it.
 struct TestTerminal {
@@ -203,7 +264,7 @@ struct TestTerminal {
     writer: Box<dyn Write + Send>,
     shown: mpsc::Receiver<Vec<u8>>,
     seen: String,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl TestTerminal {
@@ -237,7 +298,7 @@ impl TestTerminal {
             writer,
             shown,
             seen: String::new(),
-            _master: pair.master,
+            master: pair.master,
         }
     }
 
