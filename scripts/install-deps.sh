@@ -27,6 +27,9 @@ if [ "$purpose" = "test" ]; then
         xvfb xauth webkit2gtk-driver
         # the MCP peers' Python virtual environment
         python3-venv
+        # a root nginx whose workers run as another user, for the loopback
+        # owner check (crates/vault-core/tests/proxy_loopback.rs)
+        nginx-light
         # the Windows build check (cargo clippy --target x86_64-pc-windows-gnu):
         # bundled SQLite and ring are C, compiled with MinGW
         gcc-mingw-w64-x86-64

@@ -5,7 +5,10 @@
 //! drift hits both sides alike. Reports p50/p99 latency and requests/second
 //! (one client in sequence, and several MCP sessions at once), then
 //! proxy/direct ratios. A second pass against a minimal Rust upstream shows
-//! the proxy's own added latency without Python's noise.
+//! the proxy's own added latency without Python's noise; a third, against
+//! the same upstream closing every connection, what a new upstream
+//! connection adds (connecting, and the loopback owner check:
+//! docs/architecture.md, "Proxy").
 //!
 //!     scripts/setup-mcp-venv.sh
 //!     cargo bench -p vault-core --bench proxy_roundtrip
@@ -170,17 +173,19 @@ fn report(title: &str, direct: &Stats, proxied: &Stats) {
         );
     }
     println!(
-        "  proxy/direct: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x; added p50 {}",
+        "  proxy/direct: p50 {:.2}x, p99 {:.2}x, req/s {:.2}x; added p50 {}, p99 {}",
         proxied.p50.as_secs_f64() / direct.p50.as_secs_f64(),
         proxied.p99.as_secs_f64() / direct.p99.as_secs_f64(),
         proxied.per_second / direct.per_second,
         micros(proxied.p50.saturating_sub(direct.p50)),
+        micros(proxied.p99.saturating_sub(direct.p99)),
     );
 }
 
 /// A minimal streamable-HTTP MCP answerer: initialize and tools/call
-/// (echo), as JSON, with a session id. Checks the bearer token.
-async fn rust_upstream(expected_bearer: String) -> String {
+/// (echo), as JSON, with a session id. Checks the bearer token. Without
+/// `keep_alive` it closes each connection after one answer.
+async fn rust_upstream(expected_bearer: String, keep_alive: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
     let expected = Arc::new(expected_bearer);
@@ -194,6 +199,7 @@ async fn rust_upstream(expected_bearer: String) -> String {
                     async move { Ok::<_, Infallible>(answer(request, &expected).await) }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(keep_alive)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
@@ -274,11 +280,12 @@ fn main() {
         let token_file = dir.path().join("token");
         std::fs::write(&token_file, token).expect("token file");
         let server = peers::PythonServer::start("streamable_http", &token_file);
-        let rust_url = rust_upstream(token.to_string()).await;
+        let rust_url = rust_upstream(token.to_string(), true).await;
+        let closing_url = rust_upstream(token.to_string(), false).await;
 
         let (mut engine, vault_id) = proxied_engine(
             &dir.path().join("data"),
-            &[(&server.url, token), (&rust_url, token)],
+            &[(&server.url, token), (&rust_url, token), (&closing_url, token)],
         )
         .await;
         let proxy = SessionProxy::start(
@@ -286,13 +293,14 @@ fn main() {
             engine.usage_recorder().expect("recorder"),
             "sesn_bench",
             vec![vault_id],
-            vec![server.url.clone(), rust_url.clone()],
+            vec![server.url.clone(), rust_url.clone(), closing_url.clone()],
         )
         .await
         .expect("proxy");
         let secret = proxy.secret().expose_for_agent_config().to_string();
         let python_local = proxy.local_url(&server.url).expect("listener").to_string();
         let rust_local = proxy.local_url(&rust_url).expect("listener").to_string();
+        let closing_local = proxy.local_url(&closing_url).expect("listener").to_string();
 
         println!(
             "MCP tools/call round trip, {} calls per side ({} blocks of {}, interleaved), after {} warm-up calls",
@@ -321,6 +329,15 @@ fn main() {
             &p,
         );
         concurrent_pair((&rust_url, token), (&rust_local, &secret)).await;
+
+        let mut direct = client(&closing_url, token).await;
+        let mut proxied = client(&closing_local, &secret).await;
+        let (d, p) = sequential(&mut direct, &mut proxied).await;
+        report(
+            "The same upstream closing every connection (a new connection per call, direct and from the proxy, whose owner is checked):",
+            &d,
+            &p,
+        );
         proxy.stop().await;
     });
 }

@@ -68,10 +68,10 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
 /// Plain-http `localhost` pinned to one address of this computer, as a new credential
 /// is stored (docs/architecture.md, "Proxy"): the name can mean 127.0.0.1
 /// or ::1, and a program listening on the one the server does not use could
-/// otherwise receive the token. The address our own user's server listens
-/// on now (IPv4 first; on Linux read from the socket table, elsewhere by
-/// trying to connect), or 127.0.0.1 when none of ours runs yet. Other URLs
-/// (https included) are returned as they are.
+/// otherwise receive the token. The address a trusted user's server (ours,
+/// root's, a system service's: `loopback`) listens on now (IPv4 first; on
+/// Linux asked of the kernel, elsewhere by trying to connect), or 127.0.0.1
+/// when none runs yet. Other URLs (https included) are returned as they are.
 pub fn pin_localhost(normalized: &str) -> String {
     let Ok(mut url) = Url::parse(normalized) else {
         return normalized.to_string();
@@ -84,10 +84,10 @@ pub fn pin_localhost(normalized: &str) -> String {
         return normalized.to_string();
     }
     let port = url.port_or_known_default().unwrap_or(80);
-    let pinned = match crate::loopback::own_listener(port) {
+    let pinned = match crate::loopback::trusted_listener(port) {
         Some(Some(ours)) => ours,
-        // The table says none of ours listens: the usual address, never one
-        // another user's program answers on.
+        // The kernel says no trusted server listens: the usual address,
+        // never one another user's program answers on.
         Some(None) => std::net::Ipv4Addr::LOCALHOST.into(),
         None => answering(port),
     };

@@ -167,7 +167,7 @@ impl Http {
 
 /// Probes `url` (already normalised) with the credential's headers.
 pub(crate) fn probe(url: &str, protocol: Protocol, secret: &CredentialSecret) -> ConnectionTest {
-    // A server on this computer must be our own user's (both address
+    // A server on this computer must be a trusted user's (both address
     // families for `localhost`) before the token is sent.
     if let Err(refusal) =
         url::Url::parse(url).map_or(Ok(()), |url| crate::loopback::check_url_listeners(&url))

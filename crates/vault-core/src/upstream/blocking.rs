@@ -3,8 +3,8 @@
 //! connector, TLS roots and rules as the proxy's and the bridge's (the
 //! parent module): one HTTP/TLS stack, redirects never followed, plain
 //! `http://` only to this computer and straight there (never through an
-//! environment proxy), the listener of a loopback server checked to be our
-//! user's before anything is written.
+//! environment proxy), the owner of a loopback server's end checked
+//! (`loopback`) before anything is written.
 //!
 //! Each client drives its own single-threaded runtime, so a call blocks the
 //! calling thread until the answer (or `timeout`) — call it from a plain or

@@ -189,15 +189,12 @@ impl Service<Uri> for TcpOrTunnel {
             let connecting = self.tcp.call(destination);
             return Box::pin(async move {
                 let io = connecting.await.map_err(BoxError::from)?;
-                // A server on this computer must be our own user's before
+                // A server on this computer must be a trusted user's before
                 // anything (the token) is written to it.
                 let stream = io.inner();
                 if let (Ok(ours), Ok(server)) = (stream.local_addr(), stream.peer_addr()) {
-                    #[cfg(unix)]
-                    let inode = crate::loopback::socket_inode(stream);
-                    #[cfg(not(unix))]
-                    let inode = None;
-                    crate::loopback::check_connection(ours, server, inode)
+                    crate::loopback::check_connection(ours, server)
+                        .await
                         .map_err(BoxError::from)?;
                 }
                 Ok(io)

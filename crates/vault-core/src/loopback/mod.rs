@@ -1,0 +1,161 @@
+//! Who is on the other end of a connection to this computer
+//! (docs/architecture.md, "Proxy"). A token sent over plain `http://` to a
+//! loopback port goes to whatever program listens there; another user of
+//! the computer could listen on it while the real server is down, or on
+//! `[::1]` while the server listens on `127.0.0.1`. On Linux nothing is
+//! written to a loopback server until the kernel has said who owns the
+//! server's end of that very connection, and that owner is trusted
+//! (`trust`: our own user, root, the system's own accounts; not `nobody`,
+//! not another person's account); otherwise the token is not sent and the
+//! user is told why. Elsewhere (macOS, Windows) this check does not exist
+//! yet.
+//!
+//! The flow, for each new connection (`check_connection`), from the
+//! connection's own two ends, the same way every time:
+//! - The kernel is asked about the server's end of this connection, and
+//!   about the listener that made it (`diag`: sock_diag by address, a few
+//!   microseconds; `table`: `/proc/net/tcp` read afresh, only where
+//!   sock_diag cannot be had). Both must belong to trusted users.
+//! - Once the server has taken the connection (`accept`), the end belongs
+//!   to the user of the process that took it: an nginx run by root whose
+//!   workers run as `nobody` is `nobody`'s. Until then it shows the
+//!   listener's owner (refused at once if untrusted), so a connection a
+//!   trusted listener made but no process took yet is looked at again
+//!   (spinning for a fraction of a millisecond, then every millisecond,
+//!   within the 10 s connect limit) until it is: the verdict does not
+//!   depend on how fast the server takes it.
+//! - A connection still half-open (SYN_RECV, kept so by a listener with
+//!   `TCP_DEFER_ACCEPT` until data arrives) has no owner in the kernel's
+//!   answer (uid 0, inode 0): its listener's owner must be trusted, and if
+//!   it stays half-open for `HANDSHAKE_GRACE` (5 ms), that decides (the
+//!   limit: such a listener of a trusted user whose connections are taken
+//!   by another user's processes is let through).
+//! - A server end that is gone (closed, or not on this computer's table,
+//!   as behind a container's address translation) receives nothing: passes.
+//!
+//! The other way round, a sign-in's own listener (`oauth/listener.rs`)
+//! asks who connected to it (`foreign_peer`): the client's end of that
+//! connection belongs to the program that opened it.
+//!
+//! Before connecting, Test connection and sign-in also check the listener
+//! of a loopback URL (`check_url_listeners`, both families for
+//! `localhost`), so a refusal reads plainly; `trusted_listener` tells
+//! which loopback address a trusted server listens on.
+//!
+//! Limits: a process of a trusted user that takes a connection and hands it
+//! to another user's process is trusted; inside a user namespace, users not
+//! mapped into it (root outside included) show as `nobody`.
+
+#[cfg(target_os = "linux")]
+mod diag;
+#[cfg(target_os = "linux")]
+mod table;
+#[cfg(target_os = "linux")]
+mod trust;
+
+use std::net::{IpAddr, SocketAddr};
+
+/// Checks the server end of an established connection from `ours` to
+/// `server` (and its listener) before anything is written to it: `Ok` when
+/// a trusted user owns both, when the address is not loopback, or where
+/// the check does not exist. Waits while the server has not yet taken the
+/// connection.
+pub(crate) async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(), String> {
+    if !mapped_v4(server.ip()).is_loopback() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        linux::check_connection(ours, server).await
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = ours;
+        Ok(())
+    }
+}
+
+/// Checks who listens at a loopback URL's port before connecting: a trusted
+/// user, or nobody at all. `localhost` is checked on both address families.
+/// Other hosts pass (they are not on this computer).
+pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::check_url_listeners(url)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = url;
+        Ok(())
+    }
+}
+
+/// The loopback address a trusted user's server listens on at `port`:
+/// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
+/// IPv6 address); `Some(None)` when none listens there; `None` where this
+/// cannot be known (not Linux).
+pub(crate) fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::trusted_listener(port)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = port;
+        None
+    }
+}
+
+/// The user id of the program at the other end of `stream` (a connection
+/// one of our listeners accepted, such as a sign-in's) when that user is
+/// not trusted (`trust`); `None` when it is, or where this cannot be known.
+pub(crate) fn foreign_peer(stream: &std::net::TcpStream) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        let (ours, peer) = (stream.local_addr().ok()?, stream.peer_addr().ok()?);
+        linux::untrusted_peer(ours, peer)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stream;
+        None
+    }
+}
+
+/// `::ffff:127.0.0.1` and `127.0.0.1` are the same peer.
+fn mapped_v4(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// How long a half-open server end is looked at before its listener
+/// decides: an ordinary one is taken within microseconds of our
+/// `connect` returning; one that stays half-open this long waits for data
+/// (`TCP_DEFER_ACCEPT`).
+#[cfg(target_os = "linux")]
+const HANDSHAKE_GRACE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// One TCP socket as the kernel reports it.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Socket {
+    /// The kernel's TCP state number (`TCP_ESTABLISHED` = 1 …).
+    state: u8,
+    uid: u32,
+    /// 0 while no process holds the socket (not yet taken, or closed).
+    inode: u64,
+}
+
+#[cfg(target_os = "linux")]
+const ESTABLISHED: u8 = 1;
+#[cfg(target_os = "linux")]
+const SYN_RECV: u8 = 3;
+#[cfg(target_os = "linux")]
+const CLOSE_WAIT: u8 = 8;
+#[cfg(target_os = "linux")]
+const LISTEN: u8 = 10;
+
+#[cfg(target_os = "linux")]
+mod linux;
