@@ -245,9 +245,18 @@ class RequestLog:
         await self.app(scope, receive, send_logged)
 
 
-async def serve(transport: str, port: int, json_response: bool = False, stateless: bool = False) -> None:
+async def serve(
+    transport: str, port: int, json_response: bool = False, stateless: bool = False, mount: str = ""
+) -> None:
     if transport == "sse":
         app, path = mcp.sse_app(), "/sse"  # messages go to /messages/?session_id=...
+        if mount:
+            # Served under a prefix, as on a shared host: the SDK then announces
+            # MOUNT/messages/ (its root path) as the message endpoint.
+            from starlette.applications import Starlette
+            from starlette.routing import Mount
+
+            app, path = Starlette(routes=[Mount(mount, app=app)]), mount + path
     else:
         app = mcp.streamable_http_app(json_response=json_response, stateless_http=stateless)
         path = "/mcp"
@@ -297,12 +306,19 @@ def main() -> None:
         action="store_true",
         help="streamable_http: no Mcp-Session-Id, a fresh transport per request",
     )
+    parser.add_argument(
+        "--mount",
+        default="",
+        help="sse: serve under this path prefix (e.g. /tenant-a): /tenant-a/sse, /tenant-a/messages/",
+    )
     args = parser.parse_args()
+    if args.mount and (args.transport != "sse" or not args.mount.startswith("/") or args.mount.endswith("/")):
+        parser.error("--mount applies to --transport sse and looks like /prefix")
     if not (os.environ.get("MCP_TEST_TOKEN_FILE") or os.environ.get("MCP_TEST_TOKEN") or REQUIRED_HEADERS):
         parser.error("set MCP_TEST_TOKEN, MCP_TEST_TOKEN_FILE or MCP_TEST_HEADERS")
     if args.transport == "sse" and (args.json_response or args.stateless):
         parser.error("--json-response and --stateless apply to --transport streamable_http only")
-    asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless))
+    asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless, args.mount))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ mod model;
 pub mod oauth;
 mod probe;
 pub mod proxy;
+mod reach;
 mod recovery_key;
 mod refresh;
 mod resolve;

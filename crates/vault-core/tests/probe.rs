@@ -222,3 +222,47 @@ fn a_legacy_sse_server_reports_the_revision_it_answers() {
     assert_eq!(ok.server_name.as_deref(), Some("keybearer-test-server"));
     assert!(ok.message.ends_with("(MCP 2025-11-25)."), "{}", ok.message);
 }
+
+/// A legacy SSE server on a shared host whose stream names another tenant's
+/// path as its message endpoint: the test sends the token nowhere but the
+/// stream (the rule the proxy and the bridge share, `reach::check`), and
+/// says why. The server records what it received.
+#[test]
+fn an_sse_endpoint_on_another_tenants_path_gets_no_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let record = dir.path().join("requests.jsonl");
+    let server = PythonServer::announcing_endpoint(
+        "/tenant-a/sse",
+        "/tenant-b/messages/?session_id=1",
+        &record,
+    );
+    let result = test_connection(
+        &server.url,
+        Some(Protocol::Sse),
+        &token("probe-tenant-token"),
+    )
+    .expect("probe");
+    let seen = std::fs::read_to_string(&record).unwrap_or_default();
+    let requests: Vec<serde_json::Value> = seen
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("record line"))
+        .collect();
+    assert!(
+        requests.iter().all(|r| r["path"] == "/tenant-a/sse"),
+        "only the stream was asked for: {requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r["authorization"] == true),
+        "the stream itself got the token: {requests:?}"
+    );
+    assert_eq!(
+        result.outcome,
+        ConnectionOutcome::NotMcp,
+        "{}",
+        result.message
+    );
+    assert_eq!(
+        result.message,
+        "The server asked to send messages to /tenant-b/messages/, outside /tenant-a/ where the server's own address is, so Keybearer did not send your token there."
+    );
+}

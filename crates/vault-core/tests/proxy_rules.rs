@@ -1,8 +1,9 @@
 //! What the proxy lets through to the upstream, tried as a hostile agent
 //! would: methods MCP does not use, other paths of the same server, paths
-//! that read two ways, an SSE `endpoint` on another server; and a flood of
-//! refused requests that must not flood the log. The upstream records what
-//! it received, so "no token" is what the server saw, not what we assume.
+//! that read two ways, an SSE `endpoint` on another server or on another
+//! tenant's path of the same one; and a flood of refused requests that must
+//! not flood the log. The upstream records what it received, so "no token"
+//! is what the server saw, not what we assume.
 
 mod support;
 
@@ -280,5 +281,107 @@ async fn forwarding_headers_stay_here_and_a_compressed_event_stream_is_refused()
     assert!(body_text(response)
         .await
         .contains("compressed event stream"));
+    proxy.stop().await;
+}
+
+/// A shared host: the credential is for `/tenant-a/sse`, and the stream
+/// names another tenant's path of the same origin as its message endpoint.
+/// The proxy judges it by the rule the bridge and the connection test share
+/// (`reach::check`): the event never completes, the stream ends, and that
+/// path stays closed; one in the credential's folder opens as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sse_endpoint_on_another_tenants_path_ends_the_stream_and_stays_closed() {
+    let upstream = Upstream::start(|seen| {
+        if seen.path_and_query.starts_with("/tenant-a/sse?moved") {
+            let mut response = text(StatusCode::TEMPORARY_REDIRECT, "");
+            response.headers_mut().insert(
+                http::header::LOCATION,
+                "/tenant-b/sse".parse().expect("location"),
+            );
+            return response;
+        }
+        let event = if seen.path_and_query.starts_with("/tenant-a/sse?neighbour") {
+            "event: endpoint\ndata: /tenant-b/messages/?session_id=abc\n\n"
+        } else if seen.path_and_query.starts_with("/tenant-a/sse") {
+            "event: endpoint\ndata: /tenant-a/messages/?session_id=abc\n\n"
+        } else {
+            ""
+        };
+        let mut response = text(StatusCode::OK, event);
+        if !event.is_empty() {
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                "text/event-stream".parse().expect("content type"),
+            );
+        }
+        response
+    })
+    .await;
+    let url = upstream.url("/tenant-a/sse");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault) = engine_with(&dir.path().join("data"), "development", &url, TOKEN);
+    let proxy = start_proxy(&mut engine, "sesn_tenants", vec![vault.id], vec![url])
+        .await
+        .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+    let send = |method: Method, path: &str| {
+        let request = request_to(addr, method, path, Some(&secret))
+            .body(Full::new(Bytes::new()))
+            .expect("request");
+        send_raw(addr, request)
+    };
+
+    let neighbour = send(Method::GET, "/tenant-a/sse?neighbour=1")
+        .await
+        .expect("response");
+    let events = body_text(neighbour).await;
+    assert!(!events.contains("tenant-b"), "{events}");
+    assert!(!events.contains("event: endpoint"), "{events}");
+    assert!(events.contains("refused an endpoint"), "{events}");
+    let post = send(Method::POST, "/tenant-b/messages/?session_id=abc")
+        .await
+        .expect("response");
+    assert_eq!(
+        post.status(),
+        StatusCode::FORBIDDEN,
+        "the neighbour's path stays closed"
+    );
+    // A redirect there is refused alike, by the same rule.
+    let moved = send(Method::GET, "/tenant-a/sse?moved=1")
+        .await
+        .expect("response");
+    assert_eq!(moved.status(), StatusCode::BAD_GATEWAY);
+    let body = body_text(moved).await;
+    assert!(
+        body.contains("redirected to /tenant-b/sse, outside /tenant-a/"),
+        "{body}"
+    );
+
+    let own = send(Method::GET, "/tenant-a/sse").await.expect("response");
+    assert!(body_text(own)
+        .await
+        .contains("data: /tenant-a/messages/?session_id=abc"));
+    let post = send(Method::POST, "/tenant-a/messages/?session_id=abc")
+        .await
+        .expect("response");
+    assert_eq!(
+        post.status(),
+        StatusCode::OK,
+        "the credential's folder opens"
+    );
+
+    assert_eq!(
+        tokens_seen(&upstream),
+        vec![
+            ("GET".to_string(), "/tenant-a/sse?neighbour=1".to_string()),
+            ("GET".to_string(), "/tenant-a/sse?moved=1".to_string()),
+            ("GET".to_string(), "/tenant-a/sse".to_string()),
+            (
+                "POST".to_string(),
+                "/tenant-a/messages/?session_id=abc".to_string()
+            ),
+        ]
+    );
     proxy.stop().await;
 }

@@ -341,6 +341,27 @@ pub fn start_python_server(args: &[&str], token: &str) -> McpServer {
     start_peer(command, token)
 }
 
+/// A legacy SSE server at `sse_path` whose `endpoint` event names
+/// `endpoint`, whatever it is (`tests/mcp-peers/endpoint_server.py`); it
+/// appends one JSON line per request to `record`: method, path, and whether
+/// an Authorization header came.
+pub fn start_endpoint_server(sse_path: &str, endpoint: &str, record: &Path) -> McpServer {
+    let mut command = Command::new(venv_python());
+    command
+        .arg(repo_root().join("tests/mcp-peers/endpoint_server.py"))
+        .args([
+            "--sse-path",
+            sse_path,
+            "--endpoint",
+            endpoint,
+            "--port",
+            "0",
+        ])
+        .arg("--record")
+        .arg(record);
+    start_peer(command, "")
+}
+
 /// The TypeScript SDK v2 server (stateless 2026-07-28; strict unless
 /// `--lenient` is passed).
 pub fn start_ts_server(args: &[&str], token: &str) -> McpServer {

@@ -3,11 +3,14 @@
 //! The event stream is opened (GET, with the credential) when the app sends
 //! its first message, not at start, so a bridge that is never used costs
 //! the server nothing. The stream's `endpoint` event names where messages
-//! go: it is resolved against the server's URL and must be on the server's
-//! own origin, or it is refused (the credential goes nowhere else). Every
-//! message from the app is POSTed there; the answers and the server's own
-//! messages arrive on the stream (`message` events) and go to the app as
-//! they come.
+//! go: it is judged by `reach::check`, the rule the proxy and the connection
+//! test share (the server's own origin, in the folder of its address, a path
+//! read one way). A refused endpoint gets nothing: the waiting requests get
+//! an `endpoint_refused` error, stderr one line (the refused path, never a
+//! secret), the stream is dropped, and the next message tries again. Every
+//! message from the app is POSTed to an allowed endpoint; the answers and
+//! the server's own messages arrive on the stream (`message` events) and go
+//! to the app as they come.
 //!
 //! If the stream ends after it was set up, the server has forgotten the
 //! session: requests still waiting get an error and the bridge ends, so the
@@ -29,6 +32,7 @@ use super::events::EventReader;
 use super::link::{Failure, Link};
 use super::lock;
 use super::message::Peek;
+use crate::reach::{self, Refused};
 
 /// How long a message waits for the stream's `endpoint` event.
 const ENDPOINT_WAIT: Duration = Duration::from_secs(30);
@@ -145,6 +149,8 @@ impl Legacy {
         let mut body = response.into_body();
         let mut reader = EventReader::default();
         let mut established = false;
+        // A refused endpoint ends the stream; the waiting requests hear why.
+        let mut refusal = None;
         'stream: while let Some(Ok(frame)) = body.frame().await {
             let Ok(chunk) = frame.into_data() else {
                 continue;
@@ -160,7 +166,8 @@ impl Legacy {
                             self.set(State::Ready(endpoint));
                         }
                         Err(failure) => {
-                            self.set(State::Failed(failure));
+                            self.set(State::Failed(failure.clone()));
+                            refusal = Some(failure);
                             break 'stream;
                         }
                     },
@@ -185,33 +192,25 @@ impl Legacy {
             .drain()
             .filter_map(|id| serde_json::from_str(&id).ok())
             .collect();
-        self.link.fail_ids(
-            &ids,
-            &Failure::Upstream("the server closed the connection".into()),
-        );
+        let failure =
+            refusal.unwrap_or_else(|| Failure::Upstream("the server closed the connection".into()));
+        self.link.fail_ids(&ids, &failure);
         self.link
             .complain("the server closed its event stream; the bridge stops");
         self.ended.notify_one();
     }
 
-    /// The `endpoint` event's URL, on the server's own origin only.
+    /// The `endpoint` event's URL, if the credential may go there.
     fn resolve(&self, data: &[u8]) -> Result<Uri, Failure> {
-        let refused = || {
-            Failure::Upstream(
-                "the server sent its messages' address on another server; Keybearer refused to send the credential there"
-                    .into(),
-            )
-        };
-        let text = std::str::from_utf8(data).map_err(|_| refused())?.trim();
-        let base = url::Url::parse(&self.link.server_url).map_err(|_| refused())?;
-        let endpoint = base.join(text).map_err(|_| refused())?;
-        let same_origin = endpoint.scheme() == base.scheme()
-            && endpoint.host_str() == base.host_str()
-            && endpoint.port_or_known_default() == base.port_or_known_default();
-        if !same_origin {
-            return Err(refused());
-        }
-        endpoint.as_str().parse().map_err(|_| refused())
+        let refused = Failure::EndpointRefused;
+        let text = std::str::from_utf8(data).map_err(|_| refused(Refused::OtherServer))?;
+        let base =
+            url::Url::parse(&self.link.server_url).map_err(|_| refused(Refused::OtherServer))?;
+        let endpoint = reach::check(&base, text).map_err(refused)?;
+        endpoint
+            .as_str()
+            .parse()
+            .map_err(|_| refused(Refused::Ambiguous))
     }
 
     fn deliver(&self, data: &[u8]) {

@@ -43,6 +43,9 @@ pub(crate) enum Failure {
     SessionEnded,
     /// 403 `insufficient_scope`: the sign-in must grant more (these scopes).
     NeedsScope(String),
+    /// The server named where messages go, and `reach::check` refused it:
+    /// nothing was sent there.
+    EndpointRefused(crate::reach::Refused),
     /// Any other unexpected answer or broken stream.
     Upstream(String),
 }
@@ -70,6 +73,9 @@ impl Failure {
             Self::NeedsScope(scope) => format!(
                 "{server} needs more access than this sign-in grants (scope \"{scope}\"). Sign in again in Keybearer and allow it."
             ),
+            Self::EndpointRefused(refused) => format!(
+                "{server} said to send messages to {refused}; Keybearer did not send the credential there. Check the server's address in Keybearer (the one its documentation gives), or ask the server's operator."
+            ),
             Self::Upstream(what) => format!("{server}: {what}"),
         }
     }
@@ -83,6 +89,7 @@ impl Failure {
             Self::Refused(_) => "refused",
             Self::SessionEnded => "session_ended",
             Self::NeedsScope(_) => "insufficient_scope",
+            Self::EndpointRefused(_) => "endpoint_refused",
             Self::Upstream(_) => "upstream",
         }
     }

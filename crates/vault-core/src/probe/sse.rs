@@ -1,6 +1,8 @@
 //! Server-sent events: reading them (both transports answer with event
 //! streams) and the legacy SSE transport (2024-11-05), which only knows the
-//! `initialize` handshake.
+//! `initialize` handshake. The stream's `endpoint` is judged by
+//! `reach::check`, the rule the proxy and the bridge share: the token is
+//! POSTed only to the server's own origin, in the folder of its address.
 
 use std::collections::VecDeque;
 
@@ -12,6 +14,7 @@ use super::messages::{initialize_request, initialize_result, probe_answer};
 use super::{check_status, content_type, not_mcp, ConnectionOutcome, ConnectionTest, Http, Probe};
 use crate::bridge::events::{Event, EventReader};
 use crate::model::Protocol;
+use crate::reach;
 use crate::upstream::blocking::Answer;
 
 /// GET the event stream, POST `initialize` to the endpoint it names, read the
@@ -35,16 +38,13 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
     })
     .ok_or_else(|| not_mcp(status, Protocol::Sse))?;
     let base = Url::parse(url).map_err(|_| not_mcp(status, Protocol::Sse))?;
-    let endpoint = base
-        .join(endpoint.trim())
-        .map_err(|_| not_mcp(status, Protocol::Sse))?;
-    if endpoint.origin() != base.origin() {
-        return Err(ConnectionTest::new(
+    let endpoint = reach::check(&base, &endpoint).map_err(|refused| {
+        ConnectionTest::new(
             ConnectionOutcome::NotMcp,
-            "The server asked to send messages to a different address, so Keybearer did not send your token there.",
+            format!("The server asked to send messages to {refused}, so Keybearer did not send your token there."),
             Some(status),
-        ));
-    }
+        )
+    })?;
     let posted = client.send(
         Method::POST,
         endpoint.as_str(),

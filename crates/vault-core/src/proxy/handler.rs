@@ -371,11 +371,13 @@ fn pass_back(
         parts.headers.remove(WWW_AUTHENTICATE);
     }
     if parts.status.is_redirection() {
-        // Never followed here. A Location on the upstream's own origin is
-        // learned as a path the token may go to and, when absolute, pointed
-        // at the listener so the agent comes back through the proxy. A
-        // Location on any other origin is refused, like the connection test
-        // does: the agent would take its session secret there.
+        // Never followed here. A Location `reach::check` allows (the
+        // upstream's own origin, in the credential's folder) is learned as a
+        // path the token may go to and, when absolute, pointed at the
+        // listener so the agent comes back through the proxy. A Location on
+        // any other origin is refused, like the connection test does: the
+        // agent would take its session secret there. One outside the
+        // credential's folder is refused too: the token would follow it.
         let locations = parts.headers.get_all(LOCATION).iter().count();
         if let Some(location) = parts.headers.get(LOCATION) {
             // Unreadable or repeated: treated as another server.
@@ -391,6 +393,16 @@ fn pass_back(
                     return Err(refuse(
                         StatusCode::BAD_GATEWAY,
                         "Keybearer proxy: the MCP server redirected to another server. Keybearer does not follow redirects across servers; if that is the right server, add a credential for its address instead.",
+                    ));
+                }
+                Target::Outside(what) => {
+                    route.refusals.refused(
+                        &route.session_id,
+                        "redirect outside the credential's address",
+                    );
+                    return Err(refuse(
+                        StatusCode::BAD_GATEWAY,
+                        format!("Keybearer proxy: the MCP server redirected to {what}; Keybearer does not send the credential there. If the server moved, add a credential for its new address."),
                     ));
                 }
             }

@@ -2,10 +2,14 @@
 //! naming the upstream's own origin becomes the same path on the listener,
 //! so the agent comes back through the proxy (and its token). Relative URLs
 //! are left as they are. Where the upstream sends the agent (an SSE
-//! `endpoint`, a redirect) is also classified: a path on its own origin is
-//! learned as one the token may go to; another origin is refused.
+//! `endpoint`, a redirect) is also classified, by the rule the bridge and
+//! the connection test share (`reach::check`): a path on its own origin, in
+//! the folder of the credential's address, is learned as one the token may
+//! go to; another origin, or another folder of the same one, is refused.
 
 use url::{Origin, Url};
+
+use crate::reach::{self, Refused};
 
 #[derive(Debug, Clone)]
 pub(crate) struct OriginMap {
@@ -19,10 +23,14 @@ pub(crate) struct OriginMap {
 /// Where a URL the upstream gave the agent points.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Target {
-    /// A path on the upstream's own origin.
+    /// A path the credential may go to: on the upstream's own origin, in
+    /// the folder of the credential's address.
     Upstream(String),
     /// Another origin (or not a URL at all): refused.
     Elsewhere,
+    /// The upstream's origin, but outside the credential's folder or a path
+    /// read two ways (what it is, in words): refused.
+    Outside(String),
 }
 
 impl OriginMap {
@@ -34,11 +42,13 @@ impl OriginMap {
         }
     }
 
-    /// Resolves `value` (absolute or relative) against the credential URL.
+    /// Resolves `value` (absolute or relative) against the credential URL
+    /// and judges it by [`reach::check`].
     pub(crate) fn target(&self, value: &str) -> Target {
-        match self.base.join(value.trim()) {
-            Ok(url) if url.origin() == self.upstream => Target::Upstream(url.path().to_string()),
-            _ => Target::Elsewhere,
+        match reach::check(&self.base, value) {
+            Ok(url) => Target::Upstream(url.path().to_string()),
+            Err(Refused::OtherServer) => Target::Elsewhere,
+            Err(refused) => Target::Outside(refused.to_string()),
         }
     }
 
@@ -92,17 +102,24 @@ mod tests {
         let upstream = Url::parse("https://mcp.example.com/v1/sse").expect("url");
         let map = OriginMap::new(&upstream, 4567);
         assert_eq!(
-            map.target("/messages/?session_id=abc"),
-            Target::Upstream("/messages/".into())
+            map.target("/v1/messages/?session_id=abc"),
+            Target::Upstream("/v1/messages/".into())
         );
         assert_eq!(
             map.target("messages"),
             Target::Upstream("/v1/messages".into())
         );
         assert_eq!(
-            map.target("https://MCP.example.com:443/m"),
-            Target::Upstream("/m".into())
+            map.target("https://MCP.example.com:443/v1/m"),
+            Target::Upstream("/v1/m".into())
         );
+        // The same origin outside the credential's folder (`/v1/`).
+        for outside in ["/messages/?session_id=abc", "https://mcp.example.com/m"] {
+            assert!(
+                matches!(map.target(outside), Target::Outside(_)),
+                "{outside}"
+            );
+        }
         assert_eq!(map.target("https://evil.example/m"), Target::Elsewhere);
         assert_eq!(map.target("//evil.example/m"), Target::Elsewhere);
         assert_eq!(map.target("http://mcp.example.com/m"), Target::Elsewhere);

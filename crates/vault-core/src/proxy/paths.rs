@@ -1,13 +1,17 @@
 //! Which paths of the upstream a session's listener injects the token for:
 //! the credential's own path, plus the paths the upstream itself sent the
 //! agent to — the message path of a legacy SSE `endpoint` event and the
-//! target of a same-origin redirect. Any other path of the same server (a
-//! reflecting debug endpoint, `/../admin`) is refused before a token is
-//! looked up. Paths are compared exactly, query left out, after refusing any
-//! that could be read two ways: dot segments, encoded dots, slashes or
-//! backslashes, empty segments, NUL.
+//! target of a redirect — once `reach::check` (the rule the bridge and the
+//! connection test share) allowed them: same origin, in the folder of the
+//! credential's address. Any other path of the same server (a reflecting
+//! debug endpoint, `/../admin`) is refused before a token is looked up.
+//! Paths are compared exactly, query left out, after refusing any that could
+//! be read two ways (`reach::is_clean`): dot segments, encoded dots, slashes
+//! or backslashes, empty segments, NUL.
 
 use std::sync::RwLock;
+
+pub(crate) use crate::reach::is_clean;
 
 /// At most this many learned paths (a server announces one message path;
 /// the bound keeps a hostile upstream from growing the list).
@@ -45,7 +49,7 @@ impl AllowedPaths {
                 .any(|learned| learned == path)
     }
 
-    /// A path the upstream sent the agent to (its own origin only).
+    /// A path the upstream sent the agent to, as `reach::check` allowed it.
     pub(crate) fn learn(&self, path: &str) {
         if !is_clean(path) || path == self.credential {
             return;
@@ -58,41 +62,6 @@ impl AllowedPaths {
             learned.push(path.to_string());
         }
     }
-}
-
-/// A path with one reading only: absolute, no `.`/`..` or empty segments,
-/// no percent-encoded dot, slash or backslash, no backslash or NUL.
-pub(crate) fn is_clean(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
-    if path.contains(['\\', '\0']) {
-        return false;
-    }
-    // Checked on every request: no copy of the path, no list of segments.
-    let encoded_separator = path.as_bytes().windows(3).any(|window| {
-        window[0] == b'%'
-            && matches!(
-                [
-                    window[1].to_ascii_lowercase(),
-                    window[2].to_ascii_lowercase()
-                ],
-                [b'2', b'e'] | [b'2', b'f'] | [b'5', b'c'] | [b'0', b'0']
-            )
-    });
-    if encoded_separator {
-        return false;
-    }
-    let mut segments = rest.split('/').peekable();
-    while let Some(segment) = segments.next() {
-        // A trailing slash (an empty last segment) is part of a path's
-        // spelling ("/mcp/"); an empty segment anywhere else is not.
-        let last = segments.peek().is_none();
-        if (segment.is_empty() && !last) || segment == "." || segment == ".." {
-            return false;
-        }
-    }
-    true
 }
 
 #[cfg(test)]

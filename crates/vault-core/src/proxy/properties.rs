@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use super::origin::OriginMap;
+use super::origin::{OriginMap, Target};
 use super::paths::{is_clean, AllowedPaths};
 use super::sse::EndpointRewriter;
+use crate::reach;
 
 /// Path-ish strings: the characters that matter for path tricks.
 fn path_strategy() -> impl Strategy<Value = String> {
@@ -48,6 +49,35 @@ fn stream_strategy() -> impl Strategy<Value = String> {
         0..24,
     )
     .prop_map(|lines| lines.concat())
+}
+
+/// Addresses an upstream could name: other origins, relative and absolute
+/// paths into this folder, a neighbour's and the parent, with path tricks.
+fn address_strategy() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![
+            Just(String::new()),
+            Just("http://127.0.0.1:9000".to_string()),
+            Just("HTTP://127.0.0.1:9000".to_string()),
+            Just("http://127.0.0.1:9001".to_string()),
+            Just("https://127.0.0.1:9000".to_string()),
+            Just("//evil.example".to_string()),
+        ],
+        proptest::collection::vec(
+            prop_oneof![
+                Just("/".to_string()),
+                Just("tenant-a".to_string()),
+                Just("tenant-b".to_string()),
+                Just("sse".to_string()),
+                Just("..".to_string()),
+                Just("%2e".to_string()),
+                Just("%2F".to_string()),
+                Just("?x=/tenant-a/".to_string()),
+            ],
+            0..8,
+        ),
+    )
+        .prop_map(|(origin, parts)| format!("{origin}{}", parts.concat()))
 }
 
 fn rewriter() -> EndpointRewriter {
@@ -97,6 +127,32 @@ proptest! {
     fn nothing_but_the_credential_path_is_allowed(path in path_strategy()) {
         let allowed = AllowedPaths::new("/mcp");
         prop_assert_eq!(allowed.allows(&path), path == "/mcp");
+    }
+
+    /// The proxy and the bridge send the credential to the same addresses:
+    /// the proxy's classification is `reach::check` (which the bridge and the
+    /// connection test call), anything it allows is learned and then let
+    /// through, and nothing outside the credential's folder ever is.
+    #[test]
+    fn the_proxy_and_the_bridge_agree_on_where_the_token_goes(address in address_strategy()) {
+        let credential = url::Url::parse("http://127.0.0.1:9000/tenant-a/sse").expect("url");
+        let origins = OriginMap::new(&credential, 4567);
+        let paths = AllowedPaths::new(credential.path());
+        let shared = reach::check(&credential, &address);
+        match origins.target(&address) {
+            Target::Upstream(path) => {
+                let allowed = shared.expect("the proxy allows only what the rule allows");
+                prop_assert_eq!(allowed.path(), path.as_str());
+                prop_assert!(path.starts_with("/tenant-a/") && is_clean(&path), "{}", path);
+                paths.learn(&path);
+                prop_assert!(paths.allows(&path));
+            }
+            Target::Elsewhere => prop_assert_eq!(shared, Err(reach::Refused::OtherServer)),
+            Target::Outside(what) => {
+                let refused = shared.expect_err("the proxy refuses what the rule refuses");
+                prop_assert_eq!(what, refused.to_string());
+            }
+        }
     }
 
     /// How the stream is cut into chunks never changes what the agent gets

@@ -1,9 +1,11 @@
 //! Legacy SSE: checks every `endpoint` event while the stream keeps flowing.
-//! An endpoint on the upstream's own origin is learned as a path the token
-//! may go to (and rewritten to the listener when absolute; relative ones
-//! resolve against the listener by themselves). An endpoint on any other
-//! origin is refused: the event is never completed and the stream ends, so
-//! the agent never sends its session secret there.
+//! An endpoint that `reach::check` allows (the upstream's own origin, in the
+//! folder of the credential's address: the rule the bridge and the
+//! connection test share) is learned as a path the token may go to (and
+//! rewritten to the listener when absolute; relative ones resolve against
+//! the listener by themselves). Any other endpoint (another origin, another
+//! folder of the same one) is refused: the event is never completed and the
+//! stream ends, so the agent never sends its session secret there.
 //!
 //! Bytes are held back only until the event they belong to is complete,
 //! which costs the agent nothing: an SSE client dispatches an event only at
@@ -31,7 +33,7 @@ const SHORT_LINE: usize = 64;
 
 /// What the agent sees instead of a refused endpoint event.
 const REFUSED: &[u8] =
-    b": Keybearer refused an endpoint on another server; this stream ends here.\n";
+    b": Keybearer refused an endpoint on another server or outside this server's address; this stream ends here.\n";
 
 /// The pure part: feed it the stream's bytes, get back what may be sent.
 pub(crate) struct EndpointRewriter {
@@ -189,7 +191,7 @@ impl EndpointRewriter {
     /// Ends the stream: what was complete before `cut` (an offset in
     /// `held`) goes out, then a comment; the refused event never completes.
     fn refuse(&mut self, mut out: BytesMut, cut: usize) -> Bytes {
-        tracing::warn!("an SSE endpoint on another server (or too large to be one) was refused; the stream was ended");
+        tracing::warn!("an SSE endpoint on another server, outside the server's address (or too large to be one) was refused; the stream was ended");
         if cut > 0 {
             out.extend_from_slice(&self.held[..cut]);
         }
@@ -200,7 +202,7 @@ impl EndpointRewriter {
     }
 
     /// The endpoint event with its URL pointed at the listener when it was
-    /// absolute; `None` when it names another origin.
+    /// absolute; `None` when the credential may not go where it names.
     fn rewrite_event(&self, event: &[u8]) -> Option<Vec<u8>> {
         // A client joins several data lines with a line break, and a URL
         // parser drops that break: `http:/` + `/evil.example/x` would read as
@@ -225,7 +227,7 @@ impl EndpointRewriter {
                     let value = std::str::from_utf8(value).ok()?;
                     match self.origins.target(value) {
                         Target::Upstream(path) => self.paths.learn(&path),
-                        Target::Elsewhere => return None,
+                        Target::Elsewhere | Target::Outside(_) => return None,
                     }
                     match self.origins.to_listener(value) {
                         Some(url) => {

@@ -149,6 +149,33 @@ impl PythonServer {
     }
 }
 
+impl PythonServer {
+    /// `endpoint_server.py` (standard library only): a legacy SSE stream at
+    /// `sse_path` whose `endpoint` event names `endpoint`, whatever it is;
+    /// one JSON line per request goes to `record` (method, path, and
+    /// whether an Authorization header came).
+    pub fn announcing_endpoint(sse_path: &str, endpoint: &str, record: &Path) -> Self {
+        let mut child = Command::new(python())
+            .arg(repo_root().join("tests/mcp-peers/endpoint_server.py"))
+            .args([
+                "--sse-path",
+                sse_path,
+                "--endpoint",
+                endpoint,
+                "--port",
+                "0",
+            ])
+            .arg("--record")
+            .arg(record)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("endpoint server");
+        let url = announced_url(&mut child);
+        Self { url, child }
+    }
+}
+
 /// The official TypeScript SDK v2 server (`tests/mcp-peers-ts/server.mjs`):
 /// Streamable HTTP for 2026-07-28 only, or with `lenient` also 2025 clients.
 pub struct TsServer {
