@@ -23,6 +23,7 @@ use crate::apps::App;
 use crate::entries::{BridgeEntry, ServerEntry, Transport};
 use crate::error::{Ctx, Error, Position, Result};
 use crate::json_shapes::{bridge_value, expected_stdio, read_entry};
+use serde_json::Value;
 
 fn options() -> ParseOptions {
     ParseOptions {
@@ -204,6 +205,36 @@ pub(crate) fn list(ctx: &Ctx<'_>, text: &str) -> Result<Vec<ServerEntry>> {
             .collect(),
         None => Vec::new(),
     })
+}
+
+/// For each entry: every value the file holds under its name (a JSON
+/// object may repeat a name; apps read the last), and the value Keybearer
+/// writes there, as data.
+pub(crate) fn entry_data(
+    ctx: &Ctx<'_>,
+    text: &str,
+    entries: &[BridgeEntry],
+) -> Result<Vec<(Vec<Value>, Value)>> {
+    let doc = parse(ctx, text)?;
+    let found = servers(ctx, &doc.root)?;
+    let nested = found.as_ref().is_some_and(|(_, nested)| *nested);
+    let props = found.map(|(obj, _)| obj.properties()).unwrap_or_default();
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let current = props
+                .iter()
+                .filter(|p| p.decoded_name().as_deref() == Some(entry.name.as_str()))
+                .map(|p| {
+                    p.value()
+                        .and_then(|v| v.to_serde_value())
+                        .unwrap_or(Value::Null)
+                })
+                .collect();
+            let written = crate::data::from_cst(&bridge_value(ctx.app, entry, nested));
+            (current, written)
+        })
+        .collect())
 }
 
 fn print(doc: &Doc) -> String {

@@ -7,7 +7,8 @@
 //! ([`upsert_bridge_entries`], [`replace_with_bridge`],
 //! [`remove_connection_entries`], [`remove_entries`]) returning the new text
 //! → [`write_atomic`]. Edits are pure text → text functions; only `detect`,
-//! `read_config` and `write_atomic` touch the disk.
+//! `read_config` and `write_atomic` touch the disk. [`changed_entries`] tells
+//! which of Keybearer's entries something else has rewritten.
 //!
 //! The crate knows nothing of the vault or of Tauri: values come back as
 //! plain strings (secrets found by [`scan`] as [`SecretValue`]) and every
@@ -15,6 +16,8 @@
 //! only (no project files); see each module for the format-specific ones.
 
 mod apps;
+mod changed;
+mod data;
 mod detect;
 mod edit;
 mod entries;
@@ -32,6 +35,7 @@ mod yaml_layout;
 mod yaml_limits;
 
 pub use apps::{App, Format, UnknownApp};
+pub use changed::{changed_entries, ChangedEntry, Difference};
 pub use detect::{detect, detect_all, Detection};
 pub use edit::{
     find_connection_entries, list_servers, remove_connection_entries, remove_entries,

@@ -148,6 +148,29 @@ pub(crate) fn list(ctx: &Ctx<'_>, text: &str) -> Result<Vec<ServerEntry>> {
     Ok(servers(ctx, &doc)?.map(entries_of).unwrap_or_default())
 }
 
+/// For each entry: the value the file holds under its name (TOML allows a
+/// name once) and the value Keybearer writes there, as data.
+pub(crate) fn entry_data(
+    ctx: &Ctx<'_>,
+    text: &str,
+    entries: &[BridgeEntry],
+) -> Result<Vec<(Vec<serde_json::Value>, serde_json::Value)>> {
+    let (doc, _) = parse(ctx, text)?;
+    let found = servers(ctx, &doc)?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let current = found
+                .and_then(|t| t.get(&entry.name))
+                .map(crate::data::from_toml_item)
+                .into_iter()
+                .collect();
+            let written = crate::data::from_toml_item(&Item::Table(bridge_table(entry)));
+            (current, written)
+        })
+        .collect())
+}
+
 fn bridge_table(entry: &BridgeEntry) -> Table {
     let mut table = Table::new();
     table["command"] = toml_edit::value(entry.command.as_str());

@@ -151,6 +151,29 @@ pub(crate) fn list(ctx: &Ctx<'_>, text: &str) -> Result<Vec<ServerEntry>> {
     Ok(extensions(ctx, &root)?.map(entries_of).unwrap_or_default())
 }
 
+/// For each entry: every value the file holds under its name and the value Keybearer writes there, as data.
+pub(crate) fn entry_data(
+    ctx: &Ctx<'_>,
+    text: &str,
+    entries: &[BridgeEntry],
+) -> Result<Vec<(Vec<serde_json::Value>, serde_json::Value)>> {
+    let root = parse(ctx, text)?;
+    let found = extensions(ctx, &root)?;
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            // `123:` and `"123":` are both the entry "123" to goose.
+            let current = found
+                .into_iter()
+                .flat_map(|h| h.iter())
+                .filter(|(k, _)| text_of(k).as_deref() == Some(entry.name.as_str()))
+                .map(|(_, v)| crate::data::from_yaml(v))
+                .collect();
+            (current, crate::data::from_yaml(&entry_yaml(entry)))
+        })
+        .collect())
+}
+
 /// The entry as data, as the written text must read back.
 fn entry_yaml(entry: &BridgeEntry) -> Yaml {
     let s = |v: &str| Yaml::String(v.to_string());

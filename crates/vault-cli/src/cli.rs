@@ -143,8 +143,12 @@ pub enum AppsAction {
     #[command(name = "undo-import")]
     UndoImport { app: String },
     /// Bring connected apps' entries in line with their vaults (after adding or
-    /// removing servers).
-    Sync,
+    /// removing servers), and put back Keybearer's entries that something
+    /// else changed.
+    Sync {
+        /// Only this app (default: every connected app).
+        app: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

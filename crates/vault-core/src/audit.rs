@@ -105,6 +105,7 @@ event_kinds! {
     AppDisconnected => "app.disconnected",
     AppTokensImported => "app.tokens_imported",
     AppImportUndone => "app.import_undone",
+    AppEntriesRestored => "app.entries_restored",
 }
 
 impl fmt::Display for EventKind {

@@ -79,6 +79,14 @@ pub async fn sync_apps(state: State<'_, AppState>) -> IpcResult<AppSync> {
     .await
 }
 
+/// Brings one connected app's entries in line with its vaults: the card's
+/// "Put it back" for entries something else changed (the same
+/// `Apps::sync_app` as `keybearer apps sync APP`).
+#[tauri::command]
+pub async fn sync_app(state: State<'_, AppState>, app: String) -> IpcResult<AppChange> {
+    with_apps(&state, Program::Installed, move |apps| apps.sync_app(&app)).await
+}
+
 /// The secrets pasted into the app's settings file: where, never what.
 #[tauri::command]
 pub async fn pasted_secrets(
@@ -139,11 +147,18 @@ pub(crate) fn follow(engine: &mut Engine) {
         Ok(results) => {
             for result in results {
                 match result {
-                    Ok(change) if !change.added.is_empty() || !change.removed.is_empty() => {
+                    Ok(change)
+                        if !change.added.is_empty()
+                            || !change.removed.is_empty()
+                            || !change.restored.is_empty() =>
+                    {
+                        let restored: Vec<&str> =
+                            change.restored.iter().map(|r| r.name.as_str()).collect();
                         tracing::info!(
                             app = %change.name,
                             added = ?change.added,
                             removed = ?change.removed,
+                            restored = ?restored,
                             "connected app's entries followed the change"
                         );
                     }

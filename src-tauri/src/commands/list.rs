@@ -59,6 +59,7 @@ macro_rules! with_app_commands {
             apps::change_app,
             apps::disconnect_app,
             apps::sync_apps,
+            apps::sync_app,
             apps::pasted_secrets,
             apps::import_app,
             apps::undo_app_import,

@@ -1,7 +1,8 @@
 //! App connections in the desktop app's real window: connect Cursor to a
 //! vault through the Apps screen, check its settings file on disk (a bridge
-//! entry, no token, the rest of the file kept), watch the entries follow a
-//! credential added in the window, then disconnect; and import: move the
+//! entry, no token, the rest of the file kept), see the card flag the entry
+//! once something else rewrote it and put it back, watch the entries follow
+//! a credential added in the window, then disconnect; and import: move the
 //! token pasted into Claude Code's settings into a vault, then undo it. The
 //! app runs with its own HOME, so the apps' settings files live in a
 //! throwaway folder.
@@ -240,6 +241,56 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
         .await
         .expect("scroll to the top");
     window.screenshot("13-apps").await;
+
+    // Something else rewrites Keybearer's entry: another program, and
+    // LD_PRELOAD in its variables. The card says so, and "Put it back"
+    // writes the entry back exactly as Keybearer wrote it.
+    let written = std::fs::read_to_string(&cursor_file).expect("settings");
+    let command = settings["mcpServers"]["example"]["command"]
+        .as_str()
+        .expect("command")
+        .to_string();
+    let quoted = serde_json::to_string(&command).expect("quoted");
+    let tampered = written.replacen(&quoted, "\"/tmp/x\"", 1).replacen(
+        "\"KEYBEARER_HOME\"",
+        "\"LD_PRELOAD\": \"/tmp/evil.so\", \"KEYBEARER_HOME\"",
+        1,
+    );
+    assert!(tampered.contains("/tmp/x") && tampered.contains("LD_PRELOAD"));
+    std::fs::write(&cursor_file, &tampered).expect("tamper");
+    window.click("apps-refresh").await;
+    let flag = wait_card_text(&window, "cursor", "app-changed", |t| t.contains("/tmp/x")).await;
+    assert!(
+        flag.contains(
+            "The Keybearer entry \"example\" in Cursor's settings now runs /tmp/x instead of Keybearer. It now sets LD_PRELOAD, which Keybearer did not write. Something changed it."
+        ),
+        "{flag}"
+    );
+    assert!(
+        flag.contains("1 Keybearer entry was changed by something else"),
+        "{flag}"
+    );
+    window.screenshot("17-apps-changed").await;
+    let other_flags = window.all("app-changed").await;
+    assert_eq!(other_flags.len(), 1, "only Cursor's card is flagged");
+    click_in_card(&window, "cursor", "app-put-back").await;
+    let result = window
+        .wait_text("app-change", |text| text.contains("Put back"))
+        .await;
+    assert!(
+        result.contains("Put back in ~/.cursor/mcp.json as Keybearer writes it: example."),
+        "{result}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&cursor_file).expect("settings"),
+        written,
+        "the entry is back as Keybearer wrote it, the rest of the file untouched"
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while !window.all("app-changed").await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the flag stays");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // A credential added in the window: Cursor's entries follow.
     window.click("nav-vaults").await;

@@ -76,6 +76,7 @@ describe("commands and arguments", () => {
     ["changeApp", ["cursor", ["vlt_2"]], "change_app", { app: "cursor", vaults: ["vlt_2"] }],
     ["disconnectApp", ["cursor"], "disconnect_app", { app: "cursor" }],
     ["syncApps", [], "sync_apps", undefined],
+    ["syncApp", ["cursor"], "sync_app", { app: "cursor" }],
     ["pastedSecrets", ["claude-code"], "pasted_secrets", { app: "claude-code" }],
     ["importApp", ["claude-code", "vlt_1"], "import_app", { app: "claude-code", vault: "vlt_1" }],
     ["undoAppImport", ["claude-code"], "undo_app_import", { app: "claude-code" }],

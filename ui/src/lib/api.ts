@@ -207,6 +207,9 @@ export const disconnectApp = (app: string) => call<AppChange>("disconnect_app", 
 /** Brings every connected app's entries in line with its vaults. */
 export const syncApps = () => call<AppSync>("sync_apps");
 
+/** Brings one connected app's entries in line with its vaults, putting back the ones something else changed. */
+export const syncApp = (app: string) => call<AppChange>("sync_app", { app });
+
 /** The tokens pasted into the app's settings: where, never what. */
 export const pastedSecrets = (app: string) => call<PastedSecret[]>("pasted_secrets", { app });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   appState,
+  changedEntriesText,
   defaultImportVault,
   groupApps,
   importableServers,
@@ -35,6 +36,7 @@ function app(id: string, extra: Partial<AppStatus> = {}): AppStatus {
     config_path: `~/.${id}/mcp.json`,
     connection: null,
     entries: [],
+    changed_entries: [],
     pasted_secrets: 0,
     problem: null,
     reloads_by_itself: false,
@@ -66,6 +68,7 @@ function change(extra: Partial<AppChange> = {}): AppChange {
     entries: ["github"],
     added: ["github"],
     removed: [],
+    restored: [],
     restart_needed: false,
     ...extra,
   };
@@ -97,6 +100,11 @@ describe("apps list", () => {
   it("counts pasted tokens", () => {
     expect(pastedSecretsText(1)).toBe("1 token found in its settings");
     expect(pastedSecretsText(3)).toBe("3 tokens found in its settings");
+  });
+
+  it("counts the entries something else changed", () => {
+    expect(changedEntriesText(1)).toBe("1 Keybearer entry was changed by something else");
+    expect(changedEntriesText(2)).toBe("2 Keybearer entries were changed by something else");
   });
 
   it("names the vaults in the connection's order", () => {
@@ -147,6 +155,29 @@ describe("what a change did", () => {
     expect(summary.removed).toBeNull();
     expect(summary.noServers).toBeNull();
     expect(summary.restart).toBe("Restart Claude Desktop so it loads the change.");
+  });
+
+  it("says which entries were put back", () => {
+    const warning =
+      'The Keybearer entry "github" in Cursor\'s settings now runs /tmp/x instead of Keybearer. Something changed it.';
+    const summary = summarizeChange(
+      change({ added: [], restored: [{ name: "github", warning }], restart_needed: true }),
+      "restore",
+    );
+    expect(summary.headline).toBe("Synced Cursor.");
+    expect(summary.restored).toBe("Put back in ~/.cursor/mcp.json as Keybearer writes it: github.");
+    expect(summary.added).toBeNull();
+    expect(summary.restart).toBe("Restart Cursor so it loads the change.");
+
+    const two = summarizeChange(
+      change({ added: [], restored: [{ name: "github", warning }, { name: "linear", warning }] }),
+      "restore",
+    );
+    expect(two.restored).toBe("Put back in ~/.cursor/mcp.json as Keybearer writes them: github, linear.");
+
+    const already = summarizeChange(change({ added: [] }), "restore");
+    expect(already.headline).toBe("Synced Cursor. Its entries in ~/.cursor/mcp.json were already as Keybearer writes them.");
+    expect(already.restored).toBeNull();
   });
 
   it("says what was removed on disconnect", () => {

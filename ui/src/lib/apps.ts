@@ -79,12 +79,20 @@ export function pastedSecretsText(count: number): string {
   return `${plural(count, "token")} found in its settings`;
 }
 
-export type ChangeAction = "connect" | "change" | "disconnect";
+/** "1 Keybearer entry was changed by something else", "2 Keybearer entries were …". */
+export function changedEntriesText(count: number): string {
+  return `${plural(count, "Keybearer entry", "Keybearer entries")} ${count === 1 ? "was" : "were"} changed by something else`;
+}
+
+/** "restore": the card's "Put it back" (a sync of that one app). */
+export type ChangeAction = "connect" | "change" | "disconnect" | "restore";
 
 export type ChangeSummary = {
   headline: string;
   added: string | null;
   removed: string | null;
+  /** Keybearer's entries that something else had changed, put back. */
+  restored: string | null;
   /** Connected to vaults without servers: nothing was written yet. */
   noServers: string | null;
   restart: string | null;
@@ -94,18 +102,27 @@ const VERBS: Record<ChangeAction, string> = {
   connect: "Connected",
   change: "Changed",
   disconnect: "Disconnected",
+  restore: "Synced",
 };
 
 /** What connecting, changing or disconnecting did to the app's settings file. */
 export function summarizeChange(change: AppChange, action: ChangeAction): ChangeSummary {
   const nothing = change.added.length === 0 && change.removed.length === 0;
+  const restoredNames = change.restored.map((entry) => entry.name);
   let headline = `${VERBS[action]} ${change.name}.`;
   if (nothing && action === "change") headline += ` Its entries in ${change.config_path} stay as they were.`;
   if (nothing && action === "disconnect") headline += ` Keybearer had no entries in ${change.config_path}.`;
+  if (nothing && restoredNames.length === 0 && action === "restore") {
+    headline += ` Its entries in ${change.config_path} were already as Keybearer writes them.`;
+  }
   return {
     headline,
     added: change.added.length > 0 ? `Added to ${change.config_path}: ${change.added.join(", ")}.` : null,
     removed: change.removed.length > 0 ? `Removed from ${change.config_path}: ${change.removed.join(", ")}.` : null,
+    restored:
+      restoredNames.length > 0
+        ? `Put back in ${change.config_path} as Keybearer writes ${restoredNames.length === 1 ? "it" : "them"}: ${restoredNames.join(", ")}.`
+        : null,
     noServers:
       change.connection !== null && change.entries.length === 0
         ? "These vaults have no servers yet. Add a credential to one of them and its entry is written then."

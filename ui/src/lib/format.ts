@@ -92,6 +92,7 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "app.disconnected": "App disconnected",
   "app.tokens_imported": "Tokens moved out of an app's settings",
   "app.import_undone": "App settings restored",
+  "app.entries_restored": "Changed app entries put back",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */

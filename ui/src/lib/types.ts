@@ -40,6 +40,7 @@ export type { AppChange } from "./bindings/AppChange";
 export type { AppConnection } from "./bindings/AppConnection";
 export type { AppStatus } from "./bindings/AppStatus";
 export type { AppSync } from "./bindings/AppSync";
+export type { ChangedEntry } from "./bindings/ChangedEntry";
 export type { ImportOutcome } from "./bindings/ImportOutcome";
 export type { ImportedEntry } from "./bindings/ImportedEntry";
 export type { PastedSecret } from "./bindings/PastedSecret";

@@ -40,7 +40,9 @@ export type Scenario =
   | "main"
   | "production"
   // "main" with two direct-mode requests from the command line waiting for an answer.
-  | "approval";
+  | "approval"
+  // "main" with a Keybearer entry in Claude Desktop's settings rewritten by something else.
+  | "tampered";
 
 type Args = Record<string, unknown>;
 
@@ -54,7 +56,7 @@ let counter = 0;
 const newId = (prefix: string) => `${prefix}_${(++counter).toString(16).padStart(8, "0")}`;
 
 export function createFakeEngine(scenario: Scenario) {
-  const populated = scenario === "main" || scenario === "production" || scenario === "approval";
+  const populated = scenario === "main" || scenario === "production" || scenario === "approval" || scenario === "tampered";
   const environments: Environment[] = [
     { name: "development", colour: "#1e88e5", created_at: minutesAgo(9000), vault_count: 0 },
     { name: "staging", colour: "#f9a825", created_at: minutesAgo(9000), vault_count: 0 },
@@ -208,6 +210,7 @@ export function createFakeEngine(scenario: Scenario) {
     config_path: String(config_path),
     connection: null,
     entries: [],
+    changed_entries: [],
     pasted_secrets: populated && app === "claude-code" ? 2 : 0,
     problem: populated && app === "codex" ? "~/.codex/config.toml is not valid TOML (line 4): expected `=`." : null,
     reloads_by_itself: Boolean(reloads),
@@ -243,7 +246,10 @@ export function createFakeEngine(scenario: Scenario) {
     app.installed = true;
     const added = entries.filter((name) => !before.includes(name));
     const removed = before.filter((name) => !entries.includes(name));
-    return { connection: app.connection, name: app.name, config_path: app.config_path, entries, added, removed, restart_needed: (added.length > 0 || removed.length > 0) && !app.reloads_by_itself };
+    const restored = app.changed_entries;
+    app.changed_entries = [];
+    const changed = added.length > 0 || removed.length > 0 || restored.length > 0;
+    return { connection: app.connection, name: app.name, config_path: app.config_path, entries, added, removed, restored, restart_needed: changed && !app.reloads_by_itself };
   }
 
   /** What the scan of an app's settings finds: a header token and a query token. */
@@ -259,6 +265,15 @@ export function createFakeEngine(scenario: Scenario) {
   if (populated) {
     writeEntries(apps[0], [vaults[0].id]);
     apps[0].connection!.last_used_at = minutesAgo(15);
+  }
+  if (scenario === "tampered" && apps[0].entries.length > 0) {
+    const name = apps[0].entries[0];
+    apps[0].changed_entries = [
+      {
+        name,
+        warning: `The Keybearer entry "${name}" in ${apps[0].name}'s settings now runs /tmp/x instead of Keybearer. It now sets LD_PRELOAD, which Keybearer did not write. Something changed it.`,
+      },
+    ];
   }
 
   const approvals: PendingApproval[] =
@@ -426,7 +441,7 @@ export function createFakeEngine(scenario: Scenario) {
       found.connection = null;
       found.entries = [];
       record("app.disconnected", { detail: found.app });
-      return slow({ connection: null, name: found.name, config_path: found.config_path, entries: [], added: [], removed, restart_needed: removed.length > 0 && !found.reloads_by_itself } satisfies AppChange, 500);
+      return slow({ connection: null, name: found.name, config_path: found.config_path, entries: [], added: [], removed, restored: [], restart_needed: removed.length > 0 && !found.reloads_by_itself } satisfies AppChange, 500);
     },
     pasted_secrets: ({ app }) => slow(pastedIn(appOf(app)), 300),
     import_app: ({ app, vault: id }) => {
@@ -454,7 +469,13 @@ export function createFakeEngine(scenario: Scenario) {
         found.entries = [];
       }
       record("app.import_undone", { detail: found.app });
-      return slow({ connection: found.connection, name: found.name, config_path: found.config_path, entries: [], added: [], removed: [], restart_needed: !found.reloads_by_itself } satisfies AppChange, 500);
+      return slow({ connection: found.connection, name: found.name, config_path: found.config_path, entries: [], added: [], removed: [], restored: [], restart_needed: !found.reloads_by_itself } satisfies AppChange, 500);
+    },
+    sync_app: ({ app }) => {
+      const found = appOf(app);
+      if (!found.connection) fail("not_found", `No connection with id or name "${found.name}" exists. It may have been deleted.`);
+      if (found.changed_entries.length > 0) record("app.entries_restored", { detail: `${found.app}: ${found.changed_entries.map((c) => c.name).join(", ")}` });
+      return slow(writeEntries(found, found.connection!.vault_ids), 500);
     },
     sync_apps: () => ({
       changes: apps.filter((a) => a.connection).map((a) => writeEntries(a, a.connection!.vault_ids)),

@@ -24,13 +24,22 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
                             (None, true) => "installed".to_string(),
                             (None, false) => "not found".to_string(),
                         };
-                        let notes = match (&status.problem, status.pasted_secrets) {
+                        let mut notes = match (&status.problem, status.pasted_secrets) {
                             (Some(problem), _) => problem.clone(),
                             (None, 0) => String::new(),
                             (None, n) => format!(
                                 "{n} pasted token(s): `keybearer apps import` can move them"
                             ),
                         };
+                        if !status.changed_entries.is_empty() {
+                            if !notes.is_empty() {
+                                notes.push_str("; ");
+                            }
+                            notes.push_str(&format!(
+                                "{} entry(ies) changed by something else: see below",
+                                status.changed_entries.len()
+                            ));
+                        }
                         vec![
                             status.app.clone(),
                             state,
@@ -44,6 +53,16 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
                     &["APP", "STATE", "LAST USED", "SETTINGS FILE", "NOTES"],
                     &rows,
                 );
+                for status in &statuses {
+                    for changed in &status.changed_entries {
+                        outln!();
+                        outln!(
+                            "{} Run `keybearer apps sync {}` to put it back.",
+                            changed.warning,
+                            status.app
+                        );
+                    }
+                }
             })
         }
         AppsAction::Connect { app, vaults } => {
@@ -114,7 +133,11 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
             let change = engine.apps(env).undo_import(&app)?;
             report(out, &change, "Restored")
         }
-        AppsAction::Sync => {
+        AppsAction::Sync { app: Some(app) } => {
+            let change = apps.sync_app(&app)?;
+            report(out, &change, "Synced")
+        }
+        AppsAction::Sync { app: None } => {
             let mut changes = Vec::new();
             let mut failed = None;
             for result in apps.sync()? {
@@ -151,13 +174,23 @@ pub fn follow(engine: &mut Engine) {
     };
     for result in results {
         match result {
-            Ok(change) if !change.added.is_empty() || !change.removed.is_empty() => {
+            Ok(change)
+                if !change.added.is_empty()
+                    || !change.removed.is_empty()
+                    || !change.restored.is_empty() =>
+            {
                 let mut what = Vec::new();
                 if !change.added.is_empty() {
                     what.push(format!("added {}", change.added.join(", ")));
                 }
                 if !change.removed.is_empty() {
                     what.push(format!("removed {}", change.removed.join(", ")));
+                }
+                if !change.restored.is_empty() {
+                    what.push(format!(
+                        "put back {}, which something else had changed",
+                        restored_names(&change)
+                    ));
                 }
                 let restart = if change.restart_needed {
                     format!(" Restart {} so it loads the change.", change.name)
@@ -189,6 +222,12 @@ fn describe(change: &AppChange, verb: &str) {
     if !change.removed.is_empty() {
         outln!("  removed: {}", change.removed.join(", "));
     }
+    if !change.restored.is_empty() {
+        outln!(
+            "  put back as Keybearer writes them (something else had changed them): {}",
+            restored_names(change)
+        );
+    }
     if change.connection.is_some() && change.entries.is_empty() {
         outln!(
             "  These vaults have no servers yet: add a credential, then run `keybearer apps sync`."
@@ -197,6 +236,11 @@ fn describe(change: &AppChange, verb: &str) {
     if change.restart_needed {
         outln!("  Restart {} so it loads the change.", change.name);
     }
+}
+
+fn restored_names(change: &AppChange) -> String {
+    let names: Vec<&str> = change.restored.iter().map(|r| r.name.as_str()).collect();
+    names.join(", ")
 }
 
 /// This program's absolute path: what the apps' entries start.

@@ -261,8 +261,23 @@ impl Apps<'_> {
                 self.engine.connections().remove(&connection.id)?;
             }
         }
+        // The names Keybearer's entries have in the file as it was.
+        let kept = match &connection {
+            Some(connection) if !backup.created_connection => {
+                let file = app_configs::ConfigFile::new(app, &path);
+                let servers = app_configs::list_servers(&file, &text).unwrap_or_default();
+                Some((
+                    connection.id.clone(),
+                    super::managed::marked_entries(&servers, &connection.id),
+                ))
+            }
+            _ => None,
+        };
         let store = self.engine.store_mut();
         let tx = store.write()?;
+        if let Some((connection_id, entries)) = &kept {
+            crate::store::connection_entries::set(&tx, connection_id, entries)?;
+        }
         app_backups::delete(&tx, &backup.id)?;
         let detail = app.id().to_string();
         events::insert(
@@ -287,6 +302,7 @@ impl Apps<'_> {
             entries: Vec::new(),
             added: Vec::new(),
             removed: Vec::new(),
+            restored: Vec::new(),
             restart_needed: !super::reloads_by_itself(app),
         })
     }

@@ -11,6 +11,13 @@
 //! connected app's entries in line with its vaults (a server added to a vault
 //! gets an entry; one no vault covers any more loses it).
 //!
+//! Entries something else rewrote: the names Keybearer wrote are recorded
+//! (`managed.rs`), so an entry under one of them that no longer holds what
+//! Keybearer wrote — another program, other arguments, added variables such
+//! as `LD_PRELOAD`, other settings — is listed in [`AppStatus::changed_entries`]
+//! (`changed.rs` says it in words) and put back by sync exactly as Keybearer
+//! writes it, in its place; the user's own entries are never touched.
+//!
 //! An entry holds the Keybearer program's absolute path, `bridge
 //! --connection ID --server URL`, and (only when the data folder is not the
 //! default one) `KEYBEARER_HOME`. No token, and nothing that works once the
@@ -19,9 +26,12 @@
 //! Limits: user-level settings files only; an app that is running may need
 //! a restart to see new entries (see [`AppStatus::reloads_by_itself`]).
 
+mod changed;
 mod import;
+mod managed;
 mod names;
 
+pub use changed::ChangedEntry;
 pub use import::{ImportOutcome, ImportedEntry, PastedSecret};
 
 use std::path::{Path, PathBuf};
@@ -29,9 +39,13 @@ use std::path::{Path, PathBuf};
 use app_configs::{App, BridgeEntry, ConfigFile, Locations, Os};
 use serde::Serialize;
 
+use crate::audit::EventKind;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::AppConnection;
+use crate::store::connection_entries::{self, WrittenEntry};
+use crate::store::events::{self, NewEvent};
+use managed::{managed, Managed};
 
 /// Where apps keep their settings and which program the entries start.
 #[derive(Debug, Clone)]
@@ -73,6 +87,9 @@ pub struct AppStatus {
     pub connection: Option<AppConnection>,
     /// The server entries Keybearer wrote there for the connection.
     pub entries: Vec<String>,
+    /// Those of them that something else changed since (`keybearer apps
+    /// sync` puts them back).
+    pub changed_entries: Vec<ChangedEntry>,
     /// How many pasted secrets the settings file holds (import finds them).
     pub pasted_secrets: usize,
     /// Why the settings file could not be read, if it could not.
@@ -95,6 +112,9 @@ pub struct AppChange {
     /// Entry names added and removed by this change.
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// Keybearer's entries that something else had changed, put back (or
+    /// removed, when no vault covers their server any more).
+    pub restored: Vec<ChangedEntry>,
     /// Say "restart the app" when something changed and it does not reload.
     pub restart_needed: bool,
 }
@@ -149,6 +169,7 @@ impl Apps<'_> {
                 config_path: self.env.locations.display_path(&file.path),
                 connection,
                 entries: Vec::new(),
+                changed_entries: Vec::new(),
                 pasted_secrets: 0,
                 problem: None,
                 reloads_by_itself: reloads_by_itself(app),
@@ -160,8 +181,9 @@ impl Apps<'_> {
             match read(&file) {
                 Ok(text) => {
                     if let Some(connection) = &status.connection {
-                        status.entries =
-                            app_configs::find_connection_entries(&file, &text, &connection.id)?;
+                        let (entries, changed) = self.inspect(app, &file, &text, connection)?;
+                        status.entries = entries.into_iter().map(|m| m.name).collect();
+                        status.changed_entries = changed;
                     }
                     status.pasted_secrets = app_configs::scan(&file, &text)?.len();
                 }
@@ -205,8 +227,12 @@ impl Apps<'_> {
         let connection = self.connection_of(app)?;
         let file = self.file_for(app, Some(&connection));
         let text = read(&file)?;
-        let removed = app_configs::find_connection_entries(&file, &text, &connection.id)?;
-        let new_text = app_configs::remove_connection_entries(&file, &text, &connection.id)?;
+        // Keybearer's names too, whatever something else made of them.
+        let (entries, _) = self.inspect(app, &file, &text, &connection)?;
+        let removed: Vec<String> = entries.into_iter().map(|m| m.name).collect();
+        let names: Vec<&str> = removed.iter().map(String::as_str).collect();
+        let new_text = app_configs::remove_entries(&file, &text, &names)?;
+        let new_text = app_configs::remove_connection_entries(&file, &new_text, &connection.id)?;
         if new_text != *text {
             app_configs::write_atomic(&file.path, &new_text)?;
         }
@@ -219,7 +245,18 @@ impl Apps<'_> {
             restart_needed: !removed.is_empty() && !reloads_by_itself(app),
             added: Vec::new(),
             removed,
+            restored: Vec::new(),
         })
+    }
+
+    /// Brings one connected app's entries in line with its vaults, putting
+    /// back the ones something else changed.
+    pub fn sync_app(&mut self, app_id: &str) -> Result<AppChange> {
+        let app = parse_app(app_id)?;
+        let connection = self.connection_of(app)?;
+        let file = self.file_for(app, Some(&connection));
+        let text = read(&file)?;
+        self.write_entries(app, &file, &text, &connection)
     }
 
     /// Brings every connected app's entries in line with its vaults. A file
@@ -246,8 +283,43 @@ impl Apps<'_> {
             .ok_or_else(|| Error::not_found("connection", app.display_name()))
     }
 
-    /// Writes exactly one entry per server the connection's vaults cover,
-    /// and removes its entries for servers they no longer cover.
+    /// Keybearer's entries in `text` for `connection`, and those of them
+    /// something else changed, in words.
+    fn inspect(
+        &mut self,
+        app: App,
+        file: &ConfigFile,
+        text: &str,
+        connection: &AppConnection,
+    ) -> Result<(Vec<Managed>, Vec<ChangedEntry>)> {
+        let servers = app_configs::list_servers(file, text)?;
+        let written = connection_entries::list(self.engine.store_mut().conn(), &connection.id)?;
+        let entries = managed(&servers, &written, &connection.id);
+        let found = app_configs::changed_entries(file, text, &self.expected(&entries, connection))?;
+        let changed = found.iter().map(|c| changed::describe(app, c)).collect();
+        Ok((entries, changed))
+    }
+
+    /// What Keybearer wrote under each of its names (see `managed.rs`).
+    fn expected(&self, entries: &[Managed], connection: &AppConnection) -> Vec<BridgeEntry> {
+        entries
+            .iter()
+            .filter_map(|m| {
+                let url = m.url.as_deref()?;
+                let mut entry = self.bridge_entry(&m.name, &connection.id, url);
+                if let Some(command) = &m.command {
+                    entry.command = command.clone();
+                }
+                Some(entry)
+            })
+            .collect()
+    }
+
+    /// Writes exactly one entry per server the connection's vaults cover
+    /// (two when the file had two names for one server), removes its
+    /// entries for servers they no longer cover, and puts back the entries
+    /// something else changed, each in its place (a name written twice is
+    /// written once, last). Records the names written.
     fn write_entries(
         &mut self,
         app: App,
@@ -261,50 +333,59 @@ impl Apps<'_> {
             self.engine.resolver().server_urls(&connection.vault_ids)?
         };
         let servers = app_configs::list_servers(file, text)?;
-        let existing: Vec<(String, String)> = servers
-            .iter()
-            .filter(|entry| entry.is_ours(&connection.id))
-            .filter_map(|entry| match &entry.transport {
-                app_configs::Transport::Stdio(stdio) => {
-                    server_arg(&stdio.args).map(|url| (entry.name.clone(), url.to_string()))
-                }
-                _ => None,
-            })
-            .collect();
+        let (existing, restored) = self.inspect(app, file, text, connection)?;
+        let covered = |m: &Managed| m.url.as_ref().is_some_and(|url| urls.contains(url));
         let stale: Vec<&str> = existing
             .iter()
-            .filter(|(_, url)| !urls.contains(url))
-            .map(|(name, _)| name.as_str())
+            .filter(|m| !covered(m))
+            .map(|m| m.name.as_str())
             .collect();
-        let taken: Vec<String> = servers
+        let mut names_in_use: Vec<String> = servers
             .iter()
             .map(|entry| entry.name.clone())
             .filter(|name| !stale.contains(&name.as_str()))
             .collect();
-        let mut names_in_use = taken.clone();
         let mut entries = Vec::new();
         let mut added = Vec::new();
         for url in &urls {
-            let name = match existing
+            let kept: Vec<&Managed> = existing
                 .iter()
-                .find(|(_, existing_url)| existing_url == url)
-            {
-                Some((name, _)) => name.clone(),
-                None => {
-                    let name = names::entry_name(url, &names_in_use);
-                    names_in_use.push(name.clone());
-                    added.push(name.clone());
-                    name
-                }
-            };
-            entries.push(self.bridge_entry(&name, &connection.id, url));
+                .filter(|m| m.url.as_ref() == Some(url))
+                .collect();
+            if kept.is_empty() {
+                let name = names::entry_name(url, &names_in_use);
+                names_in_use.push(name.clone());
+                added.push(name.clone());
+                entries.push(self.bridge_entry(&name, &connection.id, url));
+            }
+            for m in kept {
+                entries.push(self.bridge_entry(&m.name, &connection.id, url));
+            }
         }
-        let mut new_text = app_configs::remove_entries(file, text, &stale)?;
+        // A repeated name goes entirely, then comes back once.
+        let mut gone: Vec<&str> = stale.clone();
+        gone.extend(
+            existing
+                .iter()
+                .filter(|m| m.repeated && covered(m))
+                .map(|m| m.name.as_str()),
+        );
+        let mut new_text = app_configs::remove_entries(file, text, &gone)?;
+        // A name Keybearer wrote that holds something else now: replaced in place.
+        for m in existing
+            .iter()
+            .filter(|m| !m.marked && !m.repeated && covered(m))
+        {
+            if let Some(entry) = entries.iter().find(|e| e.name == m.name) {
+                new_text = app_configs::replace_with_bridge(file, &new_text, entry)?;
+            }
+        }
         new_text = app_configs::upsert_bridge_entries(file, &new_text, &entries)?;
         if new_text != text {
             app_configs::write_atomic(&file.path, &new_text)?;
         }
-        let changed = !added.is_empty() || !stale.is_empty();
+        self.record(app, connection, &entries, &restored)?;
+        let changed = !added.is_empty() || !stale.is_empty() || !restored.is_empty();
         Ok(AppChange {
             connection: Some(connection.clone()),
             name: app.display_name().to_string(),
@@ -312,8 +393,47 @@ impl Apps<'_> {
             entries: entries.into_iter().map(|entry| entry.name).collect(),
             added,
             removed: stale.iter().map(|name| name.to_string()).collect(),
+            restored,
             restart_needed: changed && !reloads_by_itself(app),
         })
+    }
+
+    /// Remembers the entries written for the connection; an entry put back
+    /// is an audit event (the names, never what they held).
+    fn record(
+        &mut self,
+        app: App,
+        connection: &AppConnection,
+        entries: &[BridgeEntry],
+        restored: &[ChangedEntry],
+    ) -> Result<()> {
+        let written: Vec<WrittenEntry> = entries
+            .iter()
+            .filter_map(|entry| {
+                Some(WrittenEntry {
+                    name: entry.name.clone(),
+                    server_url: managed::server_arg(&entry.args)?.to_string(),
+                    command: entry.command.clone(),
+                })
+            })
+            .collect();
+        let tx = self.engine.store_mut().write()?;
+        connection_entries::set(&tx, &connection.id, &written)?;
+        if !restored.is_empty() {
+            let names: Vec<&str> = restored.iter().map(|r| r.name.as_str()).collect();
+            let detail = format!("{}: {}", app.id(), names.join(", "));
+            events::insert(
+                &tx,
+                &NewEvent {
+                    environment: Some(&connection.environment),
+                    connection_id: Some(&connection.id),
+                    detail: Some(&detail),
+                    ..NewEvent::new(EventKind::AppEntriesRestored)
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     fn bridge_entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
@@ -335,12 +455,6 @@ fn read(file: &ConfigFile) -> Result<zeroize::Zeroizing<String>> {
     let text = zeroize::Zeroizing::new(app_configs::read_config(file)?);
     app_configs::list_servers(file, &text)?;
     Ok(text)
-}
-
-/// `--server URL` in a bridge entry's arguments.
-fn server_arg(args: &[String]) -> Option<&str> {
-    let at = args.iter().position(|arg| arg == "--server")?;
-    args.get(at + 1).map(String::as_str)
 }
 
 fn is_default_data_dir(dir: &Path) -> bool {

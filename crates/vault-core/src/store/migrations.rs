@@ -28,6 +28,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (11, include_str!("../../migrations/0011_event_counts.sql")),
     (12, include_str!("../../migrations/0012_vault_tallies.sql")),
+    (
+        13,
+        include_str!("../../migrations/0013_connection_entries.sql"),
+    ),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -1,6 +1,7 @@
 //! The SQLite file: opening it safely, migrations, and one query module per table.
 
 pub(crate) mod app_backups;
+pub(crate) mod connection_entries;
 pub(crate) mod connections;
 pub(crate) mod credentials;
 pub(crate) mod environments;
