@@ -19,10 +19,14 @@
 //! Limits: user-level settings files only; an app that is running may need
 //! a restart to see new entries (see [`AppStatus::reloads_by_itself`]).
 
+mod copies;
 mod import;
+mod import_plan;
 mod names;
 
-pub use import::{ImportOutcome, ImportedEntry, PastedSecret};
+pub use copies::{CopiesCleanup, CopyKind, TokenCopy};
+pub use import::{ImportOutcome, ImportedEntry};
+pub use import_plan::PastedSecret;
 
 use std::path::{Path, PathBuf};
 
@@ -260,73 +264,115 @@ impl Apps<'_> {
         } else {
             self.engine.resolver().server_urls(&connection.vault_ids)?
         };
-        let servers = app_configs::list_servers(file, text)?;
-        let existing: Vec<(String, String)> = servers
-            .iter()
-            .filter(|entry| entry.is_ours(&connection.id))
-            .filter_map(|entry| match &entry.transport {
-                app_configs::Transport::Stdio(stdio) => {
-                    server_arg(&stdio.args).map(|url| (entry.name.clone(), url.to_string()))
-                }
-                _ => None,
-            })
-            .collect();
-        let stale: Vec<&str> = existing
-            .iter()
-            .filter(|(_, url)| !urls.contains(url))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        let taken: Vec<String> = servers
-            .iter()
-            .map(|entry| entry.name.clone())
-            .filter(|name| !stale.contains(&name.as_str()))
-            .collect();
-        let mut names_in_use = taken.clone();
-        let mut entries = Vec::new();
-        let mut added = Vec::new();
-        for url in &urls {
-            let name = match existing
-                .iter()
-                .find(|(_, existing_url)| existing_url == url)
-            {
-                Some((name, _)) => name.clone(),
-                None => {
-                    let name = names::entry_name(url, &names_in_use);
-                    names_in_use.push(name.clone());
-                    added.push(name.clone());
-                    name
-                }
-            };
-            entries.push(self.bridge_entry(&name, &connection.id, url));
-        }
-        let mut new_text = app_configs::remove_entries(file, text, &stale)?;
-        new_text = app_configs::upsert_bridge_entries(file, &new_text, &entries)?;
-        if new_text != text {
+        let maker = self.entry_maker();
+        let (new_text, change) = plan_entries(
+            app,
+            file,
+            text,
+            connection,
+            &urls,
+            &maker,
+            &self.env.locations,
+        )?;
+        if *new_text != *text {
             app_configs::write_atomic(&file.path, &new_text)?;
         }
-        let changed = !added.is_empty() || !stale.is_empty();
-        Ok(AppChange {
-            connection: Some(connection.clone()),
-            name: app.display_name().to_string(),
-            config_path: self.env.locations.display_path(&file.path),
-            entries: entries.into_iter().map(|entry| entry.name).collect(),
-            added,
-            removed: stale.iter().map(|name| name.to_string()).collect(),
-            restart_needed: changed && !reloads_by_itself(app),
-        })
+        Ok(change)
     }
 
-    fn bridge_entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
-        let mut entry =
-            BridgeEntry::new(name, self.env.program.to_string_lossy(), connection_id, url);
-        if !is_default_data_dir(self.engine.data_dir()) {
-            entry.env.push((
-                "KEYBEARER_HOME".to_string(),
-                self.engine.data_dir().to_string_lossy().into_owned(),
-            ));
+    fn entry_maker(&self) -> EntryMaker {
+        let home = (!is_default_data_dir(self.engine.data_dir()))
+            .then(|| self.engine.data_dir().to_string_lossy().into_owned());
+        EntryMaker {
+            program: self.env.program.to_string_lossy().into_owned(),
+            home,
+        }
+    }
+}
+
+/// What every bridge entry of this computer holds besides its name,
+/// connection and server.
+struct EntryMaker {
+    program: String,
+    /// `KEYBEARER_HOME`, when the data folder is not the default one.
+    home: Option<String>,
+}
+
+impl EntryMaker {
+    fn entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
+        let mut entry = BridgeEntry::new(name, self.program.as_str(), connection_id, url);
+        if let Some(home) = &self.home {
+            entry.env.push(("KEYBEARER_HOME".to_string(), home.clone()));
         }
         entry
     }
+}
+
+/// The file's text with exactly one entry per server in `urls` (the
+/// connection's vaults cover them) and none for servers they no longer
+/// cover, and what that changes. Touches nothing: the caller writes.
+fn plan_entries(
+    app: App,
+    file: &ConfigFile,
+    text: &str,
+    connection: &AppConnection,
+    urls: &[String],
+    maker: &EntryMaker,
+    locations: &Locations,
+) -> Result<(zeroize::Zeroizing<String>, AppChange)> {
+    let servers = app_configs::list_servers(file, text)?;
+    let existing: Vec<(String, String)> = servers
+        .iter()
+        .filter(|entry| entry.is_ours(&connection.id))
+        .filter_map(|entry| match &entry.transport {
+            app_configs::Transport::Stdio(stdio) => {
+                server_arg(&stdio.args).map(|url| (entry.name.clone(), url.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let stale: Vec<&str> = existing
+        .iter()
+        .filter(|(_, url)| !urls.contains(url))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut names_in_use: Vec<String> = servers
+        .iter()
+        .map(|entry| entry.name.clone())
+        .filter(|name| !stale.contains(&name.as_str()))
+        .collect();
+    let mut entries = Vec::new();
+    let mut added = Vec::new();
+    for url in urls {
+        let name = match existing
+            .iter()
+            .find(|(_, existing_url)| existing_url == url)
+        {
+            Some((name, _)) => name.clone(),
+            None => {
+                let name = names::entry_name(url, &names_in_use);
+                names_in_use.push(name.clone());
+                added.push(name.clone());
+                name
+            }
+        };
+        entries.push(maker.entry(&name, &connection.id, url));
+    }
+    let new_text = zeroize::Zeroizing::new(app_configs::remove_entries(file, text, &stale)?);
+    let new_text = zeroize::Zeroizing::new(app_configs::upsert_bridge_entries(
+        file, &new_text, &entries,
+    )?);
+    let changed = !added.is_empty() || !stale.is_empty();
+    let change = AppChange {
+        connection: Some(connection.clone()),
+        name: app.display_name().to_string(),
+        config_path: locations.display_path(&file.path),
+        entries: entries.into_iter().map(|entry| entry.name).collect(),
+        added,
+        removed: stale.iter().map(|name| name.to_string()).collect(),
+        restart_needed: changed && !reloads_by_itself(app),
+    };
+    Ok((new_text, change))
 }
 
 /// The file's text (wiped when dropped: it may hold pasted tokens); a
