@@ -107,6 +107,15 @@ pub enum Error {
         key: String,
     },
 
+    /// A name that matters is written twice (see `json_names.rs`): the app
+    /// uses the last one, and an edit would keep the other. Nothing was written.
+    #[error("{app}'s settings file ({file}) {what}; {app} uses only the last one. Remove the one you do not want (or merge the two), then try again. Keybearer has not changed the file.")]
+    DuplicateName {
+        app: &'static str,
+        file: String,
+        what: String,
+    },
+
     /// Reading or writing the file failed.
     #[error("The file {file} could not be {action}: {source}. Check that the folder exists and that you may write to it. Keybearer has not changed the file.")]
     Io {
@@ -145,6 +154,7 @@ impl Error {
             Self::Unsupported { .. } => "unsupported_layout",
             Self::InvalidEntry { .. } => "invalid_entry",
             Self::EditCheckFailed { .. } => "edit_check_failed",
+            Self::DuplicateName { .. } => "duplicate_name",
             Self::Io { .. } => "io",
         }
     }
@@ -200,6 +210,14 @@ impl Error {
             app: ctx.app.display_name(),
             file: ctx.file.to_string(),
             name: name.into(),
+        }
+    }
+
+    pub(crate) fn duplicate_name(ctx: &Ctx<'_>, what: String) -> Self {
+        Self::DuplicateName {
+            app: ctx.app.display_name(),
+            file: ctx.file.to_string(),
+            what,
         }
     }
 

@@ -9,7 +9,9 @@
 //! properties → print the tree → parse the result again and check that the
 //! entries read back as written. Parsing accepts comments and trailing
 //! commas (JSONC) and nothing looser, so a file an app would reject is not
-//! "fixed" behind the user's back.
+//! "fixed" behind the user's back. A name written twice is read as the apps
+//! read it (the last wins), and a file with a duplicate that matters is
+//! never edited (`json_names.rs`).
 //!
 //! Limits: a servers object written on one line is made multi-line when an
 //! entry is added (the printer adds line breaks inside that object only);
@@ -22,6 +24,7 @@ use jsonc_parser::{ParseOptions, ScannerOptions};
 use crate::apps::App;
 use crate::entries::{BridgeEntry, ServerEntry, Transport};
 use crate::error::{Ctx, Error, Position, Result};
+use crate::json_names::{last_of_each, last_prop, refuse_duplicates};
 use crate::json_shapes::{bridge_value, expected_stdio, read_entry};
 use serde_json::Value;
 
@@ -125,7 +128,7 @@ fn servers(ctx: &Ctx<'_>, root: &CstRootNode) -> Result<Option<(CstObject, bool)
     };
     // opencode v2 nests the servers one level deeper: mcp.servers.
     if ctx.app == App::OpenCode {
-        if let Some(prop) = obj.get("servers") {
+        if let Some(prop) = last_prop(&obj, "servers") {
             let is_v1_server_named_servers =
                 prop.object_value().is_some_and(|o| o.get("type").is_some());
             if !is_v1_server_named_servers {
@@ -139,7 +142,7 @@ fn servers(ctx: &Ctx<'_>, root: &CstRootNode) -> Result<Option<(CstObject, bool)
 
 /// `parent[key]` as an object: `None` when absent or null.
 fn object_at(ctx: &Ctx<'_>, parent: &CstObject, key: &str) -> Result<Option<CstObject>> {
-    let Some(prop) = parent.get(key) else {
+    let Some(prop) = last_prop(parent, key) else {
         return Ok(None);
     };
     match prop.value() {
@@ -159,12 +162,13 @@ fn servers_or_create(ctx: &Ctx<'_>, root: &CstRootNode) -> Result<(CstObject, bo
         .ok_or_else(|| Error::not_an_object(ctx, ""))?;
     let key = ctx.app.servers_key();
     let empty = || CstInputValue::Object(Vec::new());
-    let created = match top.get(key) {
+    let created = match last_prop(&top, key) {
         None => top.append(key, empty()).object_value().map(|o| (o, false)),
         Some(prop) => {
             // opencode v2 with `"servers": null` inside `mcp`.
             let inner = if ctx.app == App::OpenCode {
-                prop.object_value().and_then(|mcp| mcp.get("servers"))
+                prop.object_value()
+                    .and_then(|mcp| last_prop(&mcp, "servers"))
             } else {
                 None
             };
@@ -189,8 +193,9 @@ fn entry_of(app: App, prop: &CstObjectProp) -> Option<ServerEntry> {
     Some(read_entry(app, &name, &value))
 }
 
+/// The entries as the app sees them (a name written twice: the last).
 fn entries_of(app: App, obj: &CstObject) -> Vec<(CstObjectProp, ServerEntry)> {
-    obj.properties()
+    last_of_each(obj)
         .into_iter()
         .filter_map(|p| entry_of(app, &p).map(|e| (p, e)))
         .collect()
@@ -247,6 +252,7 @@ fn print(doc: &Doc) -> String {
 
 pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Result<String> {
     let doc = parse(ctx, text)?;
+    refuse_duplicates(ctx, &doc.root)?;
     let (obj, nested) = servers_or_create(ctx, &doc.root)?;
     // Check every name before changing anything.
     let mut plan = Vec::with_capacity(entries.len());
@@ -281,6 +287,7 @@ pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Resu
 pub(crate) fn replace(ctx: &Ctx<'_>, text: &str, entry: &BridgeEntry) -> Result<String> {
     crate::edit::validate(ctx, entry)?;
     let doc = parse(ctx, text)?;
+    refuse_duplicates(ctx, &doc.root)?;
     let prop = servers(ctx, &doc.root)?
         .and_then(|(obj, nested)| obj.get(&entry.name).map(|p| (p, nested)));
     let Some((prop, nested)) = prop else {
@@ -314,6 +321,7 @@ pub(crate) fn remove_where(
     if doomed.is_empty() {
         return Ok(text.to_string());
     }
+    refuse_duplicates(ctx, &doc.root)?;
     let names: Vec<String> = doomed.iter().map(|(_, n)| n.clone()).collect();
     for (prop, _) in doomed {
         prop.remove();

@@ -6,9 +6,11 @@
 //! → [`list_servers`] / [`scan`] (import) → an edit
 //! ([`upsert_bridge_entries`], [`replace_with_bridge`],
 //! [`remove_connection_entries`], [`remove_entries`]) returning the new text
-//! → [`write_atomic`]. Edits are pure text → text functions; only `detect`,
-//! `read_config` and `write_atomic` touch the disk. [`changed_entries`] tells
-//! which of Keybearer's entries something else has rewritten.
+//! → [`write_atomic`] → [`find_copies`] (hard links and backups the rewrite
+//! did not reach). Edits are pure text → text functions; only `detect`,
+//! `read_config`, `write_atomic` and `copies` touch the disk.
+//! [`changed_entries`] tells which of Keybearer's entries something else
+//! has rewritten.
 //!
 //! The crate knows nothing of the vault or of Tauri: values come back as
 //! plain strings (secrets found by [`scan`] as [`SecretValue`]) and every
@@ -17,11 +19,13 @@
 
 mod apps;
 mod changed;
+mod copies;
 mod data;
 mod detect;
 mod edit;
 mod entries;
 mod error;
+mod json_names;
 mod json_shapes;
 mod jsonc;
 mod limits;
@@ -36,6 +40,7 @@ mod yaml_limits;
 
 pub use apps::{App, Format, UnknownApp};
 pub use changed::{changed_entries, ChangedEntry, Difference};
+pub use copies::{delete_copy, find_copies, identity, FileIdentity, FoundCopy, MAX_COPY_BYTES};
 pub use detect::{detect, detect_all, Detection};
 pub use edit::{
     find_connection_entries, list_servers, remove_connection_entries, remove_entries,

@@ -10,6 +10,9 @@
 //! `extensions`, replaced in place, or removed). Any difference refuses the
 //! edit (`edit_check_failed`); nothing is written.
 //!
+//! A name written twice in one mapping makes the file unreadable here, for
+//! listing, scanning and editing alike (the loader refuses it).
+//!
 //! Limits: no maintained lossless YAML editor was good enough to trust here,
 //! hence text edits. Files that are laid out unusually are refused (see
 //! `yaml_layout.rs`); a single YAML document only. Removing the last entry
@@ -39,7 +42,7 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Yaml> {
                 line: e.marker().line().max(1),
                 column: e.marker().col() + 1,
             };
-            Error::unreadable(ctx, Some(at), crate::text::plain_problem(e.info()))
+            Error::unreadable(ctx, Some(at), yaml_problem(e.info()))
         }
     })?;
     let mut docs = docs.into_iter();
@@ -54,6 +57,17 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Yaml> {
         Yaml::Hash(_) | Yaml::Null => Ok(root),
         _ => Err(Error::not_an_object(ctx, "")),
     }
+}
+
+/// The loader's message in plain words. A name written twice in one
+/// mapping is refused for reading and editing alike: YAML forbids it and
+/// readers disagree on which one counts (see `json_names.rs` for JSON).
+/// The name itself is not quoted (it could be anything, a token included).
+fn yaml_problem(info: &str) -> String {
+    if info.ends_with("duplicated key in mapping") {
+        return "the same name is written twice in one section, so it is not clear which one counts; remove one of them".to_string();
+    }
+    crate::text::plain_problem(info)
 }
 
 /// The `extensions` mapping of a parsed root (`None`: absent or null).

@@ -131,12 +131,18 @@ pub enum AppsAction {
     Disconnect { app: String },
     /// Find tokens pasted into an app's settings; with --vault, move them into
     /// that vault and point the app's entries at Keybearer instead. The file
-    /// as it was is kept encrypted, for `apps undo-import`.
+    /// as it was is kept encrypted, for `apps undo-import`. Copies of the
+    /// tokens left on disk (backups beside the file, hard links) are listed.
     Import {
         app: String,
         /// The vault the tokens go to (the app is connected to it).
         #[arg(long, value_name = "VAULT")]
         vault: Option<String>,
+        /// Also delete the backups beside the settings file that hold an
+        /// imported token (regular files holding the exact token only). Without
+        /// --vault: those of the last import.
+        #[arg(long)]
+        delete_copies: bool,
     },
     /// Put an app's settings file back as it was before the last import
     /// (the imported credentials stay in the vault).

@@ -43,26 +43,7 @@ impl Connections<'_> {
         config_path: &str,
     ) -> Result<AppConnection> {
         let tx = self.store.write()?;
-        let (vault_ids, environment) = checked_vaults(&tx, vaults)?;
-        if connections::find_by_app(&tx, app)?.is_some() {
-            return Err(Error::invalid(
-                "app",
-                "This app is already connected. Change its vaults, or disconnect it first.",
-            ));
-        }
-        let now = Timestamp::now();
-        let connection = AppConnection {
-            id: new_id("con"),
-            app: app.to_string(),
-            environment,
-            vault_ids,
-            config_path: config_path.to_string(),
-            created_at: now,
-            updated_at: now,
-            last_used_at: None,
-        };
-        connections::insert(&tx, &connection)?;
-        record(&tx, EventKind::AppConnected, &connection)?;
+        let connection = create_in(&tx, app, vaults, config_path)?;
         tx.commit()?;
         Ok(connection)
     }
@@ -71,11 +52,7 @@ impl Connections<'_> {
     /// environment). Takes effect at the bridge's next request.
     pub fn change(&mut self, id: &str, vaults: &[String]) -> Result<AppConnection> {
         let tx = self.store.write()?;
-        let (vault_ids, environment) = checked_vaults(&tx, vaults)?;
-        connections::get(&tx, id.trim())?;
-        connections::update(&tx, id.trim(), &environment, &vault_ids)?;
-        let changed = connections::get(&tx, id.trim())?;
-        record(&tx, EventKind::AppConnectionChanged, &changed)?;
+        let changed = change_in(&tx, id, vaults)?;
         tx.commit()?;
         Ok(changed)
     }
@@ -89,6 +66,51 @@ impl Connections<'_> {
         tx.commit()?;
         Ok(connection)
     }
+}
+
+/// [`Connections::create`] inside the caller's transaction (an import
+/// connects the app in the same transaction that stores its tokens).
+pub(crate) fn create_in(
+    conn: &rusqlite::Connection,
+    app: &str,
+    vaults: &[String],
+    config_path: &str,
+) -> Result<AppConnection> {
+    let (vault_ids, environment) = checked_vaults(conn, vaults)?;
+    if connections::find_by_app(conn, app)?.is_some() {
+        return Err(Error::invalid(
+            "app",
+            "This app is already connected. Change its vaults, or disconnect it first.",
+        ));
+    }
+    let now = Timestamp::now();
+    let connection = AppConnection {
+        id: new_id("con"),
+        app: app.to_string(),
+        environment,
+        vault_ids,
+        config_path: config_path.to_string(),
+        created_at: now,
+        updated_at: now,
+        last_used_at: None,
+    };
+    connections::insert(conn, &connection)?;
+    record(conn, EventKind::AppConnected, &connection)?;
+    Ok(connection)
+}
+
+/// [`Connections::change`] inside the caller's transaction.
+pub(crate) fn change_in(
+    conn: &rusqlite::Connection,
+    id: &str,
+    vaults: &[String],
+) -> Result<AppConnection> {
+    let (vault_ids, environment) = checked_vaults(conn, vaults)?;
+    connections::get(conn, id.trim())?;
+    connections::update(conn, id.trim(), &environment, &vault_ids)?;
+    let changed = connections::get(conn, id.trim())?;
+    record(conn, EventKind::AppConnectionChanged, &changed)?;
+    Ok(changed)
 }
 
 /// Vault ids in the given order, all existing and of one environment.

@@ -42,8 +42,8 @@ mod usage;
 
 pub use app_configs::{App, Locations, Os};
 pub use apps::{
-    parse_app, AppChange, AppEnvironment, AppStatus, Apps, ChangedEntry, ImportOutcome,
-    ImportedEntry, PastedSecret,
+    parse_app, AppChange, AppEnvironment, AppStatus, Apps, ChangedEntry, CopiesCleanup, CopyKind,
+    ImportOutcome, ImportedEntry, PastedSecret, TokenCopy,
 };
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};

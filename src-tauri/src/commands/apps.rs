@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tauri::State;
 use vault_core::{
-    AppChange, AppEnvironment, AppStatus, Apps, Engine, ErrorCode, ImportOutcome, PastedSecret,
+    AppChange, AppEnvironment, AppStatus, Apps, CopiesCleanup, Engine, ErrorCode, ImportOutcome,
+    PastedSecret,
 };
 
 use crate::error::{IpcError, IpcResult};
@@ -99,8 +100,10 @@ pub async fn pasted_secrets(
     .await
 }
 
-/// Moves the app's pasted tokens into `vault` (the file as it was is kept
-/// sealed for undo); other connected apps then follow the new credentials.
+/// Moves the app's pasted tokens into `vault`, all or nothing (the file as
+/// it was is kept sealed for undo), and says where copies of them remain;
+/// other connected apps then follow the new credentials. Deleting the
+/// copies is a separate, confirmed step (`delete_app_token_copies`).
 #[tauri::command]
 pub async fn import_app(
     state: State<'_, AppState>,
@@ -108,7 +111,7 @@ pub async fn import_app(
     vault: String,
 ) -> IpcResult<ImportOutcome> {
     let outcome = with_apps(&state, Program::Installed, move |apps| {
-        apps.import(&app, &vault)
+        apps.import(&app, &vault, false)
     })
     .await?;
     // Best effort, like every `follow`: the import itself succeeded.
@@ -119,6 +122,19 @@ pub async fn import_app(
         })
         .await;
     Ok(outcome)
+}
+
+/// Deletes the backups beside the app's settings file that hold a token
+/// its last import took out of the file (the window asks first).
+#[tauri::command]
+pub async fn delete_app_token_copies(
+    state: State<'_, AppState>,
+    app: String,
+) -> IpcResult<CopiesCleanup> {
+    with_apps(&state, Program::Expected, move |apps| {
+        apps.delete_token_copies(&app)
+    })
+    .await
 }
 
 /// Writes the app's settings file back as it was before the last import,

@@ -63,6 +63,7 @@ macro_rules! with_app_commands {
             apps::pasted_secrets,
             apps::import_app,
             apps::undo_app_import,
+            apps::delete_app_token_copies,
         }
     };
 }

@@ -80,6 +80,7 @@ describe("commands and arguments", () => {
     ["pastedSecrets", ["claude-code"], "pasted_secrets", { app: "claude-code" }],
     ["importApp", ["claude-code", "vlt_1"], "import_app", { app: "claude-code", vault: "vlt_1" }],
     ["undoAppImport", ["claude-code"], "undo_app_import", { app: "claude-code" }],
+    ["deleteAppTokenCopies", ["claude-code"], "delete_app_token_copies", { app: "claude-code" }],
   ] as const)("%s(%j) invokes %s", async (name, args, command, expected) => {
     const fn = api[name] as (...a: unknown[]) => Promise<unknown>;
     await expect(fn(...args)).resolves.toBe("result");

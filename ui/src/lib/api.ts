@@ -11,6 +11,7 @@ import type {
   AppSync,
   ApprovalClosed,
   ConnectionTest,
+  CopiesCleanup,
   Credential,
   Environment,
   Event,
@@ -215,6 +216,9 @@ export const pastedSecrets = (app: string) => call<PastedSecret[]>("pasted_secre
 
 /** Moves the app's pasted tokens into `vault`; the file as it was is kept sealed for `undoAppImport`. */
 export const importApp = (app: string, vault: string) => call<ImportOutcome>("import_app", { app, vault });
+
+/** Deletes the backups beside the app's settings file that hold a token of its last import (ask first). */
+export const deleteAppTokenCopies = (app: string) => call<CopiesCleanup>("delete_app_token_copies", { app });
 
 /** Puts the app's settings file back as it was before the import; the credentials stay in the vault. */
 export const undoAppImport = (app: string) => call<AppChange>("undo_app_import", { app });

@@ -10,12 +10,22 @@ import {
   pastedSecretsText,
   plannedServers,
   summarizeChange,
+  afterCleanup,
   summarizeImport,
   summarizeUndo,
   toggleVault,
   vaultNames,
 } from "./apps";
-import type { AppChange, AppConnection, AppStatus, Credential, ImportOutcome, PastedSecret, Vault } from "./types";
+import type {
+  AppChange,
+  AppConnection,
+  AppStatus,
+  Credential,
+  ImportOutcome,
+  PastedSecret,
+  TokenCopy,
+  Vault,
+} from "./types";
 
 const connection: AppConnection = {
   id: "con_1",
@@ -253,9 +263,13 @@ describe("import", () => {
     const outcome: ImportOutcome = {
       imported: [{ server: "linear", url: "https://linear.example/mcp", credential_id: "crd_1" }],
       left: [found("q", false)],
+      copies: [],
+      deleted_copies: [],
       change: change({ name: "Claude Code", config_path: "~/.claude.json", restart_needed: true }),
     };
     const summary = summarizeImport(outcome, "Agent tools", false);
+    expect(summary.copies).toEqual([]);
+    expect(summary.deletable).toBe(0);
     expect(summary.headline).toBe("Moved 1 token from Claude Code's settings into Agent tools.");
     expect(summary.moved).toBe("linear now starts Keybearer's bridge; ~/.claude.json holds no copy of its token.");
     expect(summary.left).toEqual(["Left in the file: q (URL query (?api_key=)): not yet importable."]);
@@ -268,5 +282,56 @@ describe("import", () => {
     expect(undone.headline).toBe("Put ~/.claude.json back as it was before the import.");
     expect(undone.undo).toMatch(/tokens are in that file again/);
     expect(undone.restart).toBeNull();
+  });
+
+  const backup: TokenCopy = {
+    kind: "backup",
+    path: "~/.claude.json~",
+    count: 1,
+    servers: ["linear"],
+    deletable: true,
+    message: "A copy of this token is still in ~/.claude.json~ (a backup of the settings file). Delete it?",
+  };
+  const link: TokenCopy = {
+    kind: "hard_link",
+    path: null,
+    count: 2,
+    servers: ["linear"],
+    deletable: false,
+    message: "A copy of this token is still in 2 other names for ~/.claude.json …",
+  };
+  const withCopies: ImportOutcome = {
+    imported: [{ server: "linear", url: "https://linear.example/mcp", credential_id: "crd_1" }],
+    left: [],
+    copies: [backup, link],
+    deleted_copies: [],
+    change: change({ name: "Claude Code", config_path: "~/.claude.json", restart_needed: true }),
+  };
+
+  it("never says moved while a copy of a token remains", () => {
+    const summary = summarizeImport(withCopies, "Agent tools", false);
+    expect(summary.headline).toBe(
+      "Stored 1 token from Claude Code's settings in Agent tools; a copy remains in ~/.claude.json~, 2 hard links of the settings file.",
+    );
+    expect(summary.headline).not.toMatch(/Moved/);
+    expect(summary.copies.map((copy) => copy.message)).toEqual([backup.message, link.message]);
+    expect(summary.deletable).toBe(1);
+    const inFile: TokenCopy = { ...backup, kind: "settings_file", path: "~/.claude.json", deletable: false };
+    const itself = summarizeImport({ ...withCopies, copies: [inFile] }, "Agent tools", false);
+    expect(itself.headline).toMatch(/a copy remains in ~\/\.claude\.json itself\.$/);
+    expect(itself.moved).toBe("linear now starts Keybearer's bridge.");
+  });
+
+  it("keeps what could not be deleted after the copies were deleted", () => {
+    const cleaned = afterCleanup(withCopies, { deleted: ["~/.claude.json~"], copies: [] });
+    expect(cleaned.copies).toEqual([link]);
+    const summary = summarizeImport(cleaned, "Agent tools", false);
+    expect(summary.deleted).toEqual(["Deleted ~/.claude.json~ (it held a copy of an imported token)."]);
+    expect(summary.deletable).toBe(0);
+    expect(summary.headline).toMatch(/^Stored 1 token .* a copy remains in 2 hard links of the settings file\.$/);
+    const all = afterCleanup({ ...withCopies, copies: [backup] }, { deleted: ["~/.claude.json~"], copies: [] });
+    expect(summarizeImport(all, "Agent tools", false).headline).toBe(
+      "Moved 1 token from Claude Code's settings into Agent tools.",
+    );
   });
 });

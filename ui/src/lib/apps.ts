@@ -2,7 +2,16 @@
 // servers a choice of vaults gives an app, and what a change did, in words.
 // Pure functions; the engine decides (and re-checks) everything itself.
 import { plural } from "./format";
-import type { AppChange, AppStatus, Credential, ImportOutcome, PastedSecret, Vault } from "./types";
+import type {
+  AppChange,
+  AppStatus,
+  CopiesCleanup,
+  Credential,
+  ImportOutcome,
+  PastedSecret,
+  TokenCopy,
+  Vault,
+} from "./types";
 
 export type AppState = "connected" | "installed" | "not-found";
 
@@ -154,26 +163,54 @@ export type ImportSummary = {
   headline: string;
   /** The entries now served by the bridge. */
   moved: string | null;
+  /** Copies of the imported tokens still on disk, each in the engine's words. */
+  copies: TokenCopy[];
+  /** How many of those Keybearer can delete (backups beside the file). */
+  deletable: number;
+  /** The backups deleted, one line each. */
+  deleted: string[];
   /** What stays in the file, one line each. */
   left: string[];
   undo: string;
   restart: string | null;
 };
 
+/** "~/.cursor/mcp.json~", "a hard link of the settings file", "~/.cursor/mcp.json itself". */
+function copyPlace(copy: TokenCopy): string {
+  if (copy.kind === "hard_link") {
+    return copy.count === 1 ? "a hard link of the settings file" : `${copy.count} hard links of the settings file`;
+  }
+  if (copy.kind === "settings_file") return `${copy.path ?? "the settings file"} itself`;
+  return copy.path ?? "another file";
+}
+
 /**
  * What an import did, in words. `vaultName`: where the tokens went. An app
  * that does not reload its settings by itself needs a restart whenever an
  * entry changed, even when the engine's `change` only counts added entries.
+ * While a copy of a token remains on disk the tokens are "stored", never
+ * "moved".
  */
 export function summarizeImport(outcome: ImportOutcome, vaultName: string, reloadsByItself: boolean): ImportSummary {
-  const { change } = outcome;
+  const { change, copies } = outcome;
   const servers = outcome.imported.map((entry) => entry.server);
+  const one = servers.length === 1;
+  const inFile = copies.some((copy) => copy.kind === "settings_file");
+  const headline =
+    copies.length === 0
+      ? `Moved ${plural(servers.length, "token")} from ${change.name}'s settings into ${vaultName}.`
+      : `Stored ${plural(servers.length, "token")} from ${change.name}'s settings in ${vaultName}; a copy remains in ${copies.map(copyPlace).join(", ")}.`;
+  let moved: string | null = null;
+  if (servers.length > 0) {
+    moved = `${servers.join(", ")} now ${one ? "starts" : "start"} Keybearer's bridge`;
+    moved += inFile ? "." : `; ${change.config_path} holds no copy of ${one ? "its token" : "their tokens"}.`;
+  }
   return {
-    headline: `Moved ${plural(servers.length, "token")} from ${change.name}'s settings into ${vaultName}.`,
-    moved:
-      servers.length > 0
-        ? `${servers.join(", ")} now ${servers.length === 1 ? "starts" : "start"} Keybearer's bridge; ${change.config_path} holds no copy of ${servers.length === 1 ? "its token" : "their tokens"}.`
-        : null,
+    headline,
+    moved,
+    copies,
+    deletable: copies.filter((copy) => copy.deletable).length,
+    deleted: outcome.deleted_copies.map((path) => `Deleted ${path} (it held a copy of an imported token).`),
     left: outcome.left.map(
       (secret) => `Left in the file: ${secret.server} (${secret.location}): ${secret.note ?? "not imported"}.`,
     ),
@@ -185,11 +222,23 @@ export function summarizeImport(outcome: ImportOutcome, vaultName: string, reloa
   };
 }
 
+/** The import's outcome once its backups were deleted: those that could not be stay listed. */
+export function afterCleanup(outcome: ImportOutcome, cleanup: CopiesCleanup): ImportOutcome {
+  return {
+    ...outcome,
+    copies: [...outcome.copies.filter((copy) => copy.kind !== "backup"), ...cleanup.copies],
+    deleted_copies: [...outcome.deleted_copies, ...cleanup.deleted],
+  };
+}
+
 /** What undoing an import did, in words. */
 export function summarizeUndo(change: AppChange): ImportSummary {
   return {
     headline: `Put ${change.config_path} back as it was before the import.`,
     moved: null,
+    copies: [],
+    deletable: 0,
+    deleted: [],
     left: [],
     undo: "The tokens are in that file again. The credentials made by the import stay in the vault; delete them on the Vaults page if you no longer want them.",
     restart: change.restart_needed ? `Restart ${change.name} so it loads the change.` : null,

@@ -457,7 +457,21 @@ export function createFakeEngine(scenario: Scenario) {
       const change = writeEntries(found, [...(found.connection?.vault_ids ?? []), target.id].filter((v, i, all) => all.indexOf(v) === i));
       found.pasted_secrets -= moved.length;
       record("app.tokens_imported", { vault_id: target.id, detail: `${imported.length} tokens from ${found.app}` });
-      return slow({ imported, left: pastedIn(found), change: { ...change, restart_needed: !found.reloads_by_itself } }, 900);
+      return slow(
+        {
+          imported,
+          left: pastedIn(found),
+          copies: [],
+          deleted_copies: [],
+          change: { ...change, restart_needed: !found.reloads_by_itself },
+        },
+        900,
+      );
+    },
+    delete_app_token_copies: ({ app }) => {
+      const found = appOf(app);
+      if (!backups.has(found.app)) fail("invalid_input", `Keybearer has no import from ${found.name} to clean up after.`);
+      return slow({ deleted: [], copies: [] }, 300);
     },
     undo_app_import: ({ app }) => {
       const found = appOf(app);

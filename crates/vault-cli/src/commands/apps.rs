@@ -1,6 +1,6 @@
-//! apps list | connect | change | disconnect | sync.
+//! apps list | connect | change | disconnect | import | undo-import | sync.
 
-use vault_core::{AppChange, AppEnvironment, Engine, Error};
+use vault_core::{AppChange, AppEnvironment, CopyKind, Engine, Error, TokenCopy};
 
 use crate::cli::AppsAction;
 use crate::output::{table, when, Output};
@@ -77,7 +77,11 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
             let change = apps.disconnect(&app)?;
             report(out, &change, "Disconnected")
         }
-        AppsAction::Import { app, vault: None } => {
+        AppsAction::Import {
+            app,
+            vault: None,
+            delete_copies: false,
+        } => {
             let found = apps.pasted_secrets(&app)?;
             out.either(&found, || {
                 if found.is_empty() {
@@ -101,18 +105,52 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
         }
         AppsAction::Import {
             app,
-            vault: Some(vault),
+            vault: None,
+            delete_copies: true,
         } => {
             drop(apps);
             super::unlock(engine)?;
             let env = AppEnvironment::current(program()?)?;
-            let outcome = engine.apps(env).import(&app, &vault)?;
+            let cleanup = engine.apps(env).delete_token_copies(&app)?;
+            out.either(&cleanup, || {
+                if cleanup.deleted.is_empty() && cleanup.copies.is_empty() {
+                    outln!("No backup beside the settings file holds an imported token.");
+                }
+                describe_cleanup(&cleanup.deleted, &cleanup.copies);
+            })
+        }
+        AppsAction::Import {
+            app,
+            vault: Some(vault),
+            delete_copies,
+        } => {
+            drop(apps);
+            super::unlock(engine)?;
+            let env = AppEnvironment::current(program()?)?;
+            let outcome = engine.apps(env).import(&app, &vault, delete_copies)?;
             out.either(&outcome, || {
+                let config = &outcome.change.config_path;
                 for entry in &outcome.imported {
-                    outln!(
-                        "Moved the token of \"{}\" ({}) into the vault as {}.",
-                        entry.server, entry.url, entry.credential_id
-                    );
+                    let remains: Vec<String> = outcome
+                        .copies
+                        .iter()
+                        .filter(|c| c.servers.contains(&entry.server))
+                        .map(where_copy_is)
+                        .collect();
+                    if remains.is_empty() {
+                        outln!(
+                            "Moved the token of \"{}\" ({}) into the vault as {}; {config} no longer holds it.",
+                            entry.server, entry.url, entry.credential_id
+                        );
+                    } else {
+                        outln!(
+                            "Stored the token of \"{}\" ({}) in the vault as {}; a copy remains in {}.",
+                            entry.server,
+                            entry.url,
+                            entry.credential_id,
+                            remains.join(", ")
+                        );
+                    }
                 }
                 for left in &outcome.left {
                     outln!(
@@ -124,6 +162,10 @@ pub fn run(engine: &mut Engine, out: &Output, action: AppsAction) -> Result<(), 
                 }
                 describe(&outcome.change, "Updated");
                 outln!("  The file as it was is kept encrypted: `keybearer apps undo-import {app}` puts it back.");
+                describe_cleanup(&outcome.deleted_copies, &outcome.copies);
+                if outcome.copies.iter().any(|c| c.deletable) {
+                    outln!("  To delete the backups listed: keybearer apps import {app} --delete-copies");
+                }
             })
         }
         AppsAction::UndoImport { app } => {
@@ -207,6 +249,26 @@ pub fn follow(engine: &mut Engine) {
             Ok(_) => {}
             Err(error) => eprintln!("A connected app was not updated: {error}"),
         }
+    }
+}
+
+/// "~/.cursor/mcp.json~", "2 hard links of ~/.cursor/mcp.json".
+fn where_copy_is(copy: &TokenCopy) -> String {
+    match (&copy.kind, &copy.path) {
+        (CopyKind::HardLink, _) if copy.count == 1 => "a hard link of the settings file".into(),
+        (CopyKind::HardLink, _) => format!("{} hard links of the settings file", copy.count),
+        (_, Some(path)) => path.clone(),
+        (_, None) => "another file".into(),
+    }
+}
+
+/// The copies deleted, then those that remain, each in its own words.
+fn describe_cleanup(deleted: &[String], copies: &[TokenCopy]) {
+    for path in deleted {
+        outln!("Deleted {path} (it held an imported token).");
+    }
+    for copy in copies {
+        outln!("{}", copy.message);
     }
 }
 

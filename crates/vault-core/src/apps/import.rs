@@ -2,44 +2,46 @@
 //! vault (docs/architecture.md, "App connections").
 //!
 //! Flow: scan the file (`app_configs::scan`) → show what was found, never a
-//! value ([`PastedSecret`]) → on the user's word: seal the file as it is
-//! into `app_backups` (for undo), add each bearer token to the chosen vault
-//! as a credential, connect the app to that vault (or add the vault to its
-//! connection), replace each imported entry with a bridge entry of the same
-//! name, write the file atomically, and check that no imported token's bytes
-//! are left in it. Undo writes the sealed original back.
+//! value ([`PastedSecret`]) → on the user's word: plan every entry's
+//! credential and check it (`import_plan.rs`; a token the vault cannot take
+//! stops the import here) → seal the file as it is (for undo) → in ONE
+//! database transaction: add the credentials, connect the app to the vault
+//! (or add the vault to its connection), keep the sealed copy in
+//! `app_backups`, record the event → make the new text (each imported entry
+//! replaced by a bridge entry of the same name, the connection's other
+//! servers added) → write the file atomically → commit. Any failure before
+//! the commit rolls the transaction back and leaves the file as it was: a
+//! failed write rolls the credentials back, and a failed commit (after the
+//! write) writes the original text back. So either every entry is stored
+//! and the file rewritten, or nothing is stored and the file is unchanged.
+//! Afterwards, copies of the tokens the rewrite could not reach are
+//! reported (`copies.rs`) and, when asked, the backups among them deleted.
+//! Undo writes the sealed original back.
 //!
 //! Limits: bearer tokens and other secret headers are importable (an entry
 //! with more than a bearer token becomes a header credential carrying all
 //! its literal headers); URL query tokens and token variables are reported
 //! as "not yet importable" and left where they are. A server the vault
-//! already holds a credential for keeps that credential.
+//! already holds a credential for keeps that credential. A file Keybearer
+//! may not edit (a name written twice, see `app_configs::json_names`) stops
+//! the import with nothing stored. Why write before commit (and not commit,
+//! write, then delete again on failure): the rollback is SQLite's own, with
+//! no second transaction that could fail and leave tokens in both places;
+//! the remaining window is a commit that fails after the write AND a write
+//! back of the original that fails too (say, a full disk), which loses the
+//! imported tokens from both places: the error then says so, after three
+//! tries.
 
 use serde::Serialize;
 
+use super::copies::{self, TokenCopy};
+use super::import_plan::{self, describe, PastedSecret, Source};
 use super::{parse_app, read, AppChange, Apps};
 use crate::audit::EventKind;
-use crate::credential_secret::{CredentialSecret, SecretHeader};
 use crate::error::{Error, Result};
-use crate::model::{new_id, NewCredential, Protocol, Timestamp};
-use crate::secret::AccessToken;
+use crate::model::{new_id, NewCredential, Timestamp};
 use crate::store::app_backups::{self, Backup};
 use crate::store::events::{self, NewEvent};
-
-/// A secret found in an app's settings: where, never what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-pub struct PastedSecret {
-    /// The server entry's name in the app's settings.
-    pub server: String,
-    /// The server's URL (without secret query parameters).
-    pub url: String,
-    /// Where in the entry: "Authorization header", "X-API-Key header", …
-    pub location: String,
-    pub importable: bool,
-    /// Why it cannot be imported (yet), when it cannot.
-    pub note: Option<String>,
-}
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +51,12 @@ pub struct ImportOutcome {
     pub imported: Vec<ImportedEntry>,
     /// Found but left in place (not importable yet, or already in the vault).
     pub left: Vec<PastedSecret>,
+    /// Copies of imported tokens still on disk (hard links, backups beside
+    /// the file, the file itself): the tokens are stored, not moved, while
+    /// any remains.
+    pub copies: Vec<TokenCopy>,
+    /// Backups deleted because the import was asked to (home shown as `~`).
+    pub deleted_copies: Vec<String>,
     pub change: AppChange,
 }
 
@@ -74,8 +82,15 @@ impl Apps<'_> {
     }
 
     /// Moves the app's pasted bearer tokens into `vault` and points the
-    /// entries at the bridge. Needs the vault unlocked.
-    pub fn import(&mut self, app_id: &str, vault: &str) -> Result<ImportOutcome> {
+    /// entries at the bridge, all or nothing; with `delete_copies`, then
+    /// deletes the backups beside the file that hold one of them. Needs the
+    /// vault unlocked.
+    pub fn import(
+        &mut self,
+        app_id: &str,
+        vault: &str,
+        delete_copies: bool,
+    ) -> Result<ImportOutcome> {
         let app = parse_app(app_id)?;
         let vault = self.engine.catalog().vault(vault)?;
         let connection = self.engine.connections().for_app(app.id())?;
@@ -93,6 +108,7 @@ impl Apps<'_> {
             }
         }
         let file = self.file_for(app, connection.as_ref());
+        let shown = self.env.locations.display_path(&file.path);
         let original = read(&file)?;
         let findings = app_configs::scan(&file, &original)?;
         let servers = app_configs::list_servers(&file, &original)?;
@@ -116,129 +132,125 @@ impl Apps<'_> {
             ));
         }
 
-        // The file as it was, sealed, before anything changes.
+        // Everything that can be checked, checked before anything changes.
+        let existing = self.engine.catalog().credentials(&vault.id)?;
+        let plan = import_plan::plan(&wanted, &servers, &existing, &shown)?;
         let master = self.engine.master_key()?;
         let backup_id = new_id("bkp");
         let sealed = crate::tokens::seal_backup(&master, &backup_id, app.id(), &original)?;
-        drop(master);
+        let maker = self.entry_maker();
+        let before = app_configs::identity(&file.path);
+        let config_path = file.path.to_string_lossy().into_owned();
 
-        // Secrets into the vault: one credential per server entry (a bearer
-        // token alone stays a bearer credential; anything else becomes a
-        // header credential with every literal header the entry sent).
-        let existing = self.engine.catalog().credentials(&vault.id)?;
-        let mut imported = Vec::new();
-        let mut entries: Vec<&str> = wanted.iter().map(|f| f.server.as_str()).collect();
-        entries.dedup();
-        for server in entries {
-            let found: Vec<&&app_configs::Finding> =
-                wanted.iter().filter(|f| f.server == server).collect();
-            let Some(first) = found.first() else {
-                continue;
+        let store = self.engine.store_mut();
+        let tx = store.write()?;
+        let mut imported: Vec<ImportedEntry> = Vec::new();
+        let mut added = false;
+        for planned in plan {
+            let credential_id = match planned.source {
+                Source::Existing(id) => id,
+                Source::SameAs(at) => imported[at].credential_id.clone(),
+                Source::New { secret, protocol } => {
+                    added = true;
+                    let new = NewCredential {
+                        mcp_server_url: planned.url.clone(),
+                        protocol,
+                        secret,
+                    };
+                    crate::catalog::insert_credential(&tx, &master, &vault, new)?.id
+                }
             };
-            // As a credential stores it (a plain-http localhost pinned), so
-            // the bridge entry names the stored credential's address.
-            let url = crate::server_url::pin_localhost(&crate::server_url::normalize_server_url(
-                &first.url,
-            )?);
-            if let Some(credential) = existing.iter().find(|c| c.mcp_server_url == url) {
-                imported.push(ImportedEntry {
-                    server: server.to_string(),
-                    url,
-                    credential_id: credential.id.clone(),
-                });
-                continue;
-            }
-            let credential = self.engine.catalog().add_credential(
-                &vault.id,
-                NewCredential {
-                    mcp_server_url: url.clone(),
-                    protocol: protocol_of(&servers, server),
-                    secret: secret_of(&found, &servers, server)?,
-                },
-            )?;
             imported.push(ImportedEntry {
-                server: server.to_string(),
-                url,
-                credential_id: credential.id,
+                server: planned.server,
+                url: planned.url,
+                credential_id,
             });
         }
-
+        drop(master);
+        if added {
+            crate::store::vaults::touch(&tx, &vault.id, Timestamp::now())?;
+        }
         // The connection: made, or the vault added to it (last, so the
         // vaults already there keep winning the servers they hold).
         let created_connection = connection.is_none();
         let connection = match connection {
-            None => {
-                let path = file.path.to_string_lossy().into_owned();
-                self.engine.connections().create(
-                    app.id(),
-                    std::slice::from_ref(&vault.id),
-                    &path,
-                )?
-            }
+            None => crate::connections::create_in(
+                &tx,
+                app.id(),
+                std::slice::from_ref(&vault.id),
+                &config_path,
+            )?,
             Some(connection) if connection.vault_ids.contains(&vault.id) => connection,
             Some(connection) => {
                 let mut vaults = connection.vault_ids.clone();
                 vaults.push(vault.id.clone());
-                self.engine.connections().change(&connection.id, &vaults)?
+                crate::connections::change_in(&tx, &connection.id, &vaults)?
             }
         };
-        {
-            let store = self.engine.store_mut();
-            let tx = store.write()?;
-            app_backups::replace(
-                &tx,
-                &Backup {
-                    id: backup_id,
-                    app: app.id().to_string(),
-                    config_path: file.path.to_string_lossy().into_owned(),
-                    sealed_text: sealed,
-                    created_connection,
-                    created_at: Timestamp::now(),
-                },
-            )?;
-            let detail = format!("{} tokens from {}", imported.len(), app.id());
-            events::insert(
-                &tx,
-                &NewEvent {
-                    environment: Some(&connection.environment),
-                    vault_id: Some(&vault.id),
-                    connection_id: Some(&connection.id),
-                    detail: Some(&detail),
-                    ..NewEvent::new(EventKind::AppTokensImported)
-                },
-            )?;
-            tx.commit()?;
-        }
+        app_backups::replace(
+            &tx,
+            &Backup {
+                id: backup_id,
+                app: app.id().to_string(),
+                config_path,
+                sealed_text: sealed,
+                created_connection,
+                created_at: Timestamp::now(),
+            },
+        )?;
+        let detail = format!("{} tokens from {}", imported.len(), app.id());
+        events::insert(
+            &tx,
+            &NewEvent {
+                environment: Some(&connection.environment),
+                vault_id: Some(&vault.id),
+                connection_id: Some(&connection.id),
+                detail: Some(&detail),
+                ..NewEvent::new(EventKind::AppTokensImported)
+            },
+        )?;
 
-        // Each imported entry becomes a bridge entry under its own name; then
-        // the connection's other servers get theirs.
+        // Each imported entry becomes a bridge entry under its own name.
         let mut text = zeroize::Zeroizing::new(original.to_string());
         for entry in &imported {
-            let bridge = self.bridge_entry(&entry.server, &connection.id, &entry.url);
+            let bridge = maker.entry(&entry.server, &connection.id, &entry.url);
             text =
                 zeroize::Zeroizing::new(app_configs::replace_with_bridge(&file, &text, &bridge)?);
         }
+        // A failed write drops the transaction: nothing stored.
         app_configs::write_atomic(&file.path, &text)?;
-        let change = self.write_entries(app, &file, &text, &connection)?;
-        let written = zeroize::Zeroizing::new(app_configs::read_config(&file)?);
-        for finding in &findings {
-            let imported_here = imported.iter().any(|e| e.server == finding.server);
-            if imported_here && written.contains(finding.secret.expose_secret()) {
-                return Err(Error::invalid(
-                    "app",
-                    format!(
-                        "An imported token is still in {} (another entry or a comment holds it too). Remove it there by hand; Keybearer's copy is safe in the vault.",
-                        self.env.locations.display_path(&file.path)
-                    ),
-                ));
-            }
+        if let Err(error) = tx.commit() {
+            restore(&file.path, &shown, &original)?;
+            return Err(error.into());
         }
-        let mut change = change;
+        // Then the connection's other servers get their entries, as a sync
+        // does (and the names written are recorded). The tokens are already
+        // in the vault and out of the file: a failure here leaves entries
+        // to add, which the next sync adds.
+        let mut change = self.write_entries(app, &file, &text, &connection)?;
+        let text = read(&file)?;
+
         // Replaced entries are new servers to the app as much as added ones.
         change.restart_needed |= !imported.is_empty() && !super::reloads_by_itself(app);
+        let secrets: Vec<(&str, &str)> = findings
+            .iter()
+            .filter(|f| imported.iter().any(|e| e.server == f.server))
+            .map(|f| (f.server.as_str(), f.secret.expose_secret()))
+            .collect();
+        let (mut copies, found) =
+            copies::left_behind(&self.env.locations, &file, before, &text, &secrets);
+        let mut deleted_copies = Vec::new();
+        if delete_copies {
+            let cleanup = copies::delete(&self.env.locations, &found, &secrets);
+            copies.retain(|copy| copy.kind != copies::CopyKind::Backup);
+            copies.extend(cleanup.copies);
+            deleted_copies = cleanup.deleted;
+        }
         Ok(ImportOutcome {
             imported,
             left,
+            copies,
+            deleted_copies,
             change,
         })
     }
@@ -308,108 +320,22 @@ impl Apps<'_> {
     }
 }
 
-/// The credential an entry's findings make: a bearer token alone stays a
-/// bearer credential; otherwise every literal header the entry sends (the
-/// secret ones found, and for a plain remote entry its other headers too,
-/// which the server may need as well) becomes a header credential.
-fn secret_of(
-    found: &[&&app_configs::Finding],
-    servers: &[app_configs::ServerEntry],
-    server: &str,
-) -> Result<CredentialSecret> {
-    use app_configs::FindingKind;
-    if let [only] = found {
-        if only.kind == FindingKind::BearerToken {
-            return Ok(AccessToken::new(only.secret.expose_secret().to_string())?.into());
+/// After the database refused the commit, the file goes back as it was:
+/// the credentials are not stored, so the tokens must stay in the file.
+fn restore(path: &std::path::Path, shown: &str, original: &str) -> Result<()> {
+    let mut last = None;
+    for _ in 0..3 {
+        match app_configs::write_atomic(path, original) {
+            Ok(()) => return Ok(()),
+            Err(error) => last = Some(error),
         }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let mut headers: Vec<SecretHeader> = Vec::new();
-    for finding in found {
-        let header = match &finding.kind {
-            FindingKind::BearerToken => SecretHeader::new(
-                "Authorization",
-                format!("Bearer {}", finding.secret.expose_secret()),
-            )?,
-            FindingKind::OtherHeader(name) => {
-                SecretHeader::new(name, finding.secret.expose_secret().to_string())?
-            }
-            FindingKind::QueryParam(_) | FindingKind::EnvVar(_) => continue,
-        };
-        headers.push(header);
-    }
-    let others = servers
-        .iter()
-        .find(|s| s.name == server)
-        .and_then(|s| match &s.transport {
-            app_configs::Transport::Remote(remote) => Some(remote.headers.clone()),
-            _ => None,
-        });
-    for (name, value) in others.unwrap_or_default() {
-        let taken = headers.iter().any(|h| h.name().eq_ignore_ascii_case(&name));
-        // Headers Keybearer sets itself (Content-Type, Accept, …) or cannot
-        // carry are left to the bridge, not copied into the credential.
-        if !taken && !value.contains('$') && !value.contains("{env:") {
-            if let Ok(header) = SecretHeader::new(&name, value) {
-                headers.push(header);
-            }
-        }
-    }
-    CredentialSecret::headers(headers)
-}
-
-fn describe(finding: &app_configs::Finding) -> PastedSecret {
-    use app_configs::FindingKind;
-    let (location, importable, note) = match &finding.kind {
-        FindingKind::BearerToken => (
-            "Authorization header (bearer token)".to_string(),
-            true,
-            None,
+    Err(Error::invalid(
+        "app",
+        format!(
+            "The vault database refused the import after the settings file {shown} was rewritten, and the file could not be put back ({}). Undo cannot help: restore the file from your own backup, then import again.",
+            last.map(|e| e.to_string()).unwrap_or_default()
         ),
-        FindingKind::OtherHeader(name) => (format!("{name} header"), true, None),
-        FindingKind::QueryParam(name) => (
-            format!("\"{name}\" in the server's address"),
-            false,
-            Some(
-                "not yet importable: a token in the address cannot be sent as a header".to_string(),
-            ),
-        ),
-        FindingKind::EnvVar(name) => (
-            format!("{name} variable"),
-            false,
-            Some("not yet importable: how the app uses this variable is not known".to_string()),
-        ),
-    };
-    let url_ok = crate::server_url::normalize_server_url(&finding.url).is_ok();
-    let (importable, note) = if importable && !url_ok {
-        (
-            false,
-            Some(
-                "not importable: the server's address is not https:// (or this computer)"
-                    .to_string(),
-            ),
-        )
-    } else {
-        (importable, note)
-    };
-    PastedSecret {
-        server: finding.server.clone(),
-        url: finding.url.clone(),
-        location,
-        importable,
-        note,
-    }
-}
-
-/// The protocol the entry's own settings name, if they name one.
-fn protocol_of(servers: &[app_configs::ServerEntry], name: &str) -> Option<Protocol> {
-    servers
-        .iter()
-        .find(|s| s.name == name)
-        .and_then(|s| match &s.transport {
-            app_configs::Transport::Remote(remote) => remote.transport.map(|t| match t {
-                app_configs::RemoteTransport::Sse => Protocol::Sse,
-                app_configs::RemoteTransport::Http => Protocol::StreamableHttp,
-            }),
-            _ => None,
-        })
+    ))
 }

@@ -27,12 +27,16 @@
 //! a restart to see new entries (see [`AppStatus::reloads_by_itself`]).
 
 mod changed;
+mod copies;
 mod import;
+mod import_plan;
 mod managed;
 mod names;
 
 pub use changed::ChangedEntry;
-pub use import::{ImportOutcome, ImportedEntry, PastedSecret};
+pub use copies::{CopiesCleanup, CopyKind, TokenCopy};
+pub use import::{ImportOutcome, ImportedEntry};
+pub use import_plan::PastedSecret;
 
 use std::path::{Path, PathBuf};
 
@@ -437,13 +441,34 @@ impl Apps<'_> {
     }
 
     fn bridge_entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
-        let mut entry =
-            BridgeEntry::new(name, self.env.program.to_string_lossy(), connection_id, url);
-        if !is_default_data_dir(self.engine.data_dir()) {
-            entry.env.push((
-                "KEYBEARER_HOME".to_string(),
-                self.engine.data_dir().to_string_lossy().into_owned(),
-            ));
+        self.entry_maker().entry(name, connection_id, url)
+    }
+
+    /// Made before a transaction borrows the engine (import writes the
+    /// entries inside one).
+    fn entry_maker(&self) -> EntryMaker {
+        let home = (!is_default_data_dir(self.engine.data_dir()))
+            .then(|| self.engine.data_dir().to_string_lossy().into_owned());
+        EntryMaker {
+            program: self.env.program.to_string_lossy().into_owned(),
+            home,
+        }
+    }
+}
+
+/// What every bridge entry of this computer holds besides its name,
+/// connection and server.
+struct EntryMaker {
+    program: String,
+    /// `KEYBEARER_HOME`, when the data folder is not the default one.
+    home: Option<String>,
+}
+
+impl EntryMaker {
+    fn entry(&self, name: &str, connection_id: &str, url: &str) -> BridgeEntry {
+        let mut entry = BridgeEntry::new(name, self.program.as_str(), connection_id, url);
+        if let Some(home) = &self.home {
+            entry.env.push(("KEYBEARER_HOME".to_string(), home.clone()));
         }
         entry
     }

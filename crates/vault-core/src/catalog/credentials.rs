@@ -204,7 +204,7 @@ impl Catalog<'_> {
 
 /// Inserts a credential with its sealed token and the `credential.created`
 /// event, inside the caller's transaction.
-pub(super) fn insert(
+pub(crate) fn insert(
     conn: &rusqlite::Connection,
     master: &MasterKey,
     vault: &Vault,

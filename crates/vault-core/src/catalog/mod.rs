@@ -23,6 +23,9 @@ use crate::resolve::Resolver;
 use crate::store::events::{self, NewEvent};
 use crate::store::{environments, meta, vaults, Store};
 
+/// Adds a credential inside the caller's transaction (an import stores all
+/// its tokens in one).
+pub(crate) use credentials::insert as insert_credential;
 pub use credentials::CredentialCheck;
 
 const DEFAULT_ENVIRONMENT: &str = "development";

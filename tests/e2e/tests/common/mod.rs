@@ -1,9 +1,11 @@
 //! Shared by the desktop test files: first-run set-up and vault steps in the
 //! real window, unique tokens, and the SHA-256 the test MCP server reports;
-//! `oauth`: the test authorization server and the OAuth tests' checks.
+//! `cards`: the Apps screen's cards; `oauth`: the test authorization server
+//! and the OAuth tests' checks.
 
 #![allow(dead_code)] // each test file uses its own part of it
 
+pub mod cards;
 pub mod oauth;
 
 use std::io::Write;

@@ -2,6 +2,7 @@
 import type { AppChange } from "./AppChange";
 import type { ImportedEntry } from "./ImportedEntry";
 import type { PastedSecret } from "./PastedSecret";
+import type { TokenCopy } from "./TokenCopy";
 
 /**
  * What an import did.
@@ -14,4 +15,14 @@ imported: Array<ImportedEntry>,
 /**
  * Found but left in place (not importable yet, or already in the vault).
  */
-left: Array<PastedSecret>, change: AppChange, };
+left: Array<PastedSecret>, 
+/**
+ * Copies of imported tokens still on disk (hard links, backups beside
+ * the file, the file itself): the tokens are stored, not moved, while
+ * any remains.
+ */
+copies: Array<TokenCopy>, 
+/**
+ * Backups deleted because the import was asked to (home shown as `~`).
+ */
+deleted_copies: Array<string>, change: AppChange, };
