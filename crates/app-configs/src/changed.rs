@@ -103,7 +103,19 @@ pub fn changed_entries(
         let Some((index, value)) = differing else {
             continue;
         };
-        let mut differences = match readings.get(index) {
+        // `list_servers` reads a name written twice as the apps do: the
+        // last one only. An earlier copy (JSON alone allows one) is read
+        // from its own value.
+        let earlier;
+        let reading = if index + 1 == found.len() {
+            readings.last().copied()
+        } else if file.app.format() == Format::Json {
+            earlier = crate::json_shapes::read_entry(file.app, &entry.name, value);
+            Some(&earlier)
+        } else {
+            None
+        };
+        let mut differences = match reading {
             Some(reading) => neutral_differences(reading, entry),
             None => Vec::new(),
         };
