@@ -10,8 +10,9 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
-use common::cards::{click_in_card, wait_card_text};
+use common::cards::{click_in_card, wait_card_text, WAIT};
 use common::{create_vault, open_vault, set_up, unique_token};
 use keybearer_e2e::{app_binary, files_containing, require_environment, Window};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use keybearer_e2e::{Element, Window};
 
-const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(15);
 
 pub fn app_selector(app: &str, testid: &str) -> String {
     format!("[data-testid=\"app-card\"][data-app=\"{app}\"] [data-testid=\"{testid}\"]")
