@@ -26,6 +26,9 @@ struct Planted {
     /// A copy of `keybearer` in the project, run as the CLI: Keybearer's
     /// program inside a folder the agent may change.
     program: PathBuf,
+    /// A terminal of the user's, open while the agent runs.
+    terminal: Option<PathBuf>,
+    _pty: portable_pty::PtyPair,
 }
 
 impl Planted {
@@ -47,11 +50,17 @@ impl Planted {
         std::fs::create_dir_all(project.join("tools")).expect("tools");
         let program = project.join("tools/keybearer");
         std::fs::copy(BIN, &program).expect("copy keybearer");
+        let pty = portable_pty::native_pty_system()
+            .openpty(portable_pty::PtySize::default())
+            .expect("pty");
+        let terminal = pty.master.tty_name();
         Self {
             _root: root,
             home,
             project,
             program,
+            terminal,
+            _pty: pty,
         }
     }
 
@@ -72,6 +81,13 @@ impl Planted {
             (
                 "other-folder".into(),
                 self.home.join("Documents/by-agent"),
+                false,
+            ),
+            // Missing before the session: Keybearer makes a placeholder to
+            // cover (its hooks would run in Claude Code outside the sandbox).
+            (
+                "agent-settings".into(),
+                self.home.join(".claude/settings.json"),
                 false,
             ),
             ("working-folder".into(), self.project.join("by-agent"), true),
@@ -102,6 +118,20 @@ fn probe(h: &Home, planted: &Planted, work: &Path, sandbox: bool, label: &str) -
         body.push_str(&format!(
             "if echo planted >> '{}'; then echo '{name}: written'; else echo '{name}: refused'; fi\n",
             target.display(),
+        ));
+    }
+    // Moving the repository's settings aside to make new ones with hooks
+    // (its protected files are mount points, but the folder above them
+    // must not be renamed either).
+    body.push_str(&format!(
+        "if mv '{git}' '{git}.aside'; then echo 'git-aside: written'; mv '{git}.aside' '{git}'; else echo 'git-aside: refused'; fi\n",
+        git = planted.project.join(".git").display(),
+    ));
+    // Another terminal of the user's (one the test holds open).
+    if let Some(terminal) = &planted.terminal {
+        body.push_str(&format!(
+            "if echo planted > '{}'; then echo 'terminal: written'; else echo 'terminal: refused'; fi\n",
+            terminal.display()
         ));
     }
     // Replacing Keybearer's running program (writing it is refused by the
@@ -174,6 +204,11 @@ fn a_sandboxed_agent_cannot_plant_code_that_runs_outside_it() {
         );
     }
     assert!(found.contains("binary: written"), "control: {found}");
+    assert!(found.contains("git-aside: written"), "control: {found}");
+    assert!(
+        open.terminal.is_none() || found.contains("terminal: written"),
+        "control: {found}"
+    );
     let _ = std::fs::remove_file("/tmp/keybearer-test-by-agent");
 
     // Sandboxed, working in a project folder, and working in the home
@@ -210,6 +245,17 @@ fn a_sandboxed_agent_cannot_plant_code_that_runs_outside_it() {
                 );
             }
         }
+        // In the home folder, the project's `.git` is not the working
+        // folder's own (see above); in the project it cannot be moved.
+        let git_aside = if at_home { "written" } else { "refused" };
+        assert!(
+            found.contains(&format!("git-aside: {git_aside}")),
+            "{label}: {found}"
+        );
+        assert!(
+            planted.terminal.is_none() || found.contains("terminal: refused"),
+            "{label}: the agent reached another terminal: {found}"
+        );
         // Its program is a mount point in the sandbox: it cannot be replaced.
         assert!(
             found.contains("binary: refused") && found.contains("Device or resource busy"),
@@ -221,4 +267,58 @@ fn a_sandboxed_agent_cannot_plant_code_that_runs_outside_it() {
             "{label}: the agent's /tmp is its own"
         );
     }
+}
+
+/// A start-up file that is a link (dotfile managers make them) inside a
+/// folder the agent may change cannot be covered: the link itself could be
+/// replaced. The session is refused, saying which file and what to do.
+#[test]
+fn a_linked_start_up_file_in_a_writable_folder_is_refused() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("linked"),
+    );
+    let planted = Planted::new();
+    let dotfiles = planted.home.join("dotfiles");
+    std::fs::create_dir_all(&dotfiles).expect("dotfiles");
+    std::fs::rename(planted.home.join(".bashrc"), dotfiles.join("bashrc")).expect("move");
+    std::os::unix::fs::symlink(dotfiles.join("bashrc"), planted.home.join(".bashrc"))
+        .expect("link");
+    let agent = h.script("touch.sh", "touch ran-by-agent");
+    let home_arg = planted.home.to_string_lossy().into_owned();
+    let mut command = h.command(&[
+        "session", "start", "--vault", "Work", "--agent", "custom", "--dir", &home_arg, "--",
+        &agent,
+    ]);
+    command.env("HOME", &planted.home);
+    let run = h.run_with(command, "");
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".bashrc is a link"),
+        "the refusal names the file: {}",
+        run.stderr
+    );
+    assert!(!planted.home.join("ran-by-agent").exists());
+    // Working in the project folder, the home folder is not the agent's to
+    // change: the link is read-only like everything there.
+    let project_arg = planted.project.to_string_lossy().into_owned();
+    let mut command = h.command(&[
+        "session",
+        "start",
+        "--vault",
+        "Work",
+        "--agent",
+        "custom",
+        "--dir",
+        &project_arg,
+        "--",
+        &agent,
+    ]);
+    command.env("HOME", &planted.home);
+    h.run_with(command, "").code(0);
+    assert!(planted.project.join("ran-by-agent").exists());
 }

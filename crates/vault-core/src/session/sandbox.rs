@@ -104,13 +104,16 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
         ));
     }
     let home = sandbox_layout::home().map(|home| absolute(&home));
+    let hidden = hidden_folders(&data_dir);
     let mut writable = vec![working_dir.clone(), absolute(spec.private_dir)];
+    let mut agent_folders = Vec::new();
     for folder in sandbox_layout::agent_folders(spec.agent, home.as_deref()) {
-        // Made if missing (its first run), so it can be mounted writable.
-        if let Err(error) = std::fs::create_dir_all(&folder) {
-            tracing::warn!(%error, "could not make the agent's settings folder");
+        // Made if missing (its first run), so it can be mounted writable,
+        // with placeholders for the settings that must stay read-only.
+        if let Err(error) = sandbox_layout::prepare_agent_folder(spec.agent, &folder) {
+            tracing::warn!(%error, "could not prepare the agent's settings folder");
         }
-        writable.push(absolute(&folder));
+        agent_folders.push(absolute(&folder));
     }
     for folder in spec.writable {
         if !folder.is_dir() {
@@ -122,16 +125,19 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
                 ),
             ));
         }
-        let folder = absolute(folder);
-        if folder.starts_with(&data_dir) {
-            return Err(Error::invalid(
-                "writable",
-                "The agent may not change Keybearer's data folder. Remove it from the list.",
-            ));
-        }
-        writable.push(folder);
+        writable.push(absolute(folder));
     }
-    let mut rules: Vec<(PathBuf, Rule)> = hidden_folders(&data_dir)
+    // The session's own private folder lies in a hidden folder on purpose.
+    for folder in writable
+        .iter()
+        .skip(2)
+        .chain([&working_dir])
+        .chain(&agent_folders)
+    {
+        check_writable(folder, &data_dir, &hidden)?;
+    }
+    writable.extend(agent_folders.iter().cloned());
+    let mut rules: Vec<(PathBuf, Rule)> = hidden
         .into_iter()
         .map(|folder| (folder, Rule::Hidden))
         .collect();
@@ -140,9 +146,21 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
     if let Some(socket) = bus_socket() {
         rules.push((socket, Rule::Null));
     }
-    for path in sandbox_layout::protected(home.as_deref(), &writable) {
-        rules.push((absolute(&path), Rule::ReadOnly));
-    }
+    let protected: Vec<PathBuf> =
+        sandbox_layout::protected(home.as_deref(), &agent_folders, &writable)
+            .iter()
+            .map(|path| absolute_parent(path))
+            .collect();
+    let protection = sandbox_layout::protection_rules(&protected, &writable).map_err(|link| {
+        Error::invalid(
+            "working_dir",
+            format!(
+                "{} is a link, and the agent may change the folder it is in, so the sandbox cannot keep it from being replaced. Choose a working folder that does not hold it, or replace the link with the file it points to.",
+                link.display()
+            ),
+        )
+    })?;
+    rules.extend(protection);
     // The agent's program must stay reachable when it lies in a hidden folder.
     let program = absolute(&plan.program);
     if program.is_absolute() && program.exists() {
@@ -160,8 +178,9 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
         "--ro-bind",
         "/",
         "/",
-        "--dev-bind",
-        "/dev",
+        // A /dev of its own: the host's terminals (/dev/pts) are not there,
+        // so it cannot read or write the user's other terminals.
+        "--dev",
         "/dev",
         "--proc",
         "/proc",
@@ -212,6 +231,48 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a folder the agent may change that would undo the sandbox: the
+/// root (it would bring the host's /proc and /dev back), one inside
+/// Keybearer's data folder or any other hidden folder (the runtime folder,
+/// the keyring stores).
+fn check_writable(folder: &Path, data_dir: &Path, hidden: &[PathBuf]) -> Result<()> {
+    if folder.parent().is_none() {
+        return Err(Error::invalid(
+            "writable",
+            "The agent may not change the whole file system (/). Choose a folder inside it.",
+        ));
+    }
+    if folder.starts_with(data_dir) {
+        return Err(Error::invalid(
+            "writable",
+            format!(
+                "The agent may not change {}, which is inside Keybearer's data folder. Choose another folder.",
+                folder.display()
+            ),
+        ));
+    }
+    if let Some(inside) = hidden.iter().find(|hidden| folder.starts_with(hidden)) {
+        return Err(Error::invalid(
+            "writable",
+            format!(
+                "The agent may not change {}: it is inside {}, which holds your keychain or Keybearer's running sessions. Choose another folder.",
+                folder.display(),
+                inside.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` with its folder made absolute and without links, the last part
+/// kept as it is (so a link there stays a link, to be refused).
+fn absolute_parent(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => absolute(parent).join(name),
+        _ => absolute(path),
+    }
+}
+
 /// `path` made absolute and without links (as the sandbox's mounts need).
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| {
@@ -227,6 +288,12 @@ fn hidden_folders(data_dir: &Path) -> Vec<PathBuf> {
     if let Some(runtime) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
         hidden.push(PathBuf::from(runtime));
     }
+    // Also when the variable is not set here (su, cron, an old tmux): the
+    // desktop's sessions and the keyring's socket live there all the same.
+    hidden.push(PathBuf::from(format!(
+        "/run/user/{}",
+        nix::unistd::geteuid().as_raw()
+    )));
     if let Some(data_home) = directories::BaseDirs::new().map(|dirs| dirs.data_dir().to_path_buf())
     {
         // GNOME Keyring's and KWallet's stores.

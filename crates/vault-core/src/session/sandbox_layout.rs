@@ -21,12 +21,18 @@
 //! path replaces whatever an earlier one showed there. Applying them from
 //! the shortest path to the longest makes the most specific rule win: a
 //! writable folder inside `/tmp` comes back after `/tmp` is hidden, and the
-//! data folder inside a writable home is hidden again after it.
+//! data folder inside a writable home is hidden again after it. Every
+//! folder between a writable folder and a protected path inside it is a
+//! mount point too, so it cannot be renamed (`mv .git .g` and a new `.git`
+//! with hooks of the agent's own fails with "Device or resource busy").
+//! The agent's own protected settings are made (empty) when missing, so
+//! they can be covered; a protected path that is a link inside a writable
+//! folder is refused (the link itself could be replaced).
 //!
-//! Limits: a protected file that does not exist yet (say `~/.zshrc` for a
-//! bash user) cannot be covered without creating it, so an agent whose
-//! working folder holds the home folder could create it; the working folder
-//! should not be the home folder. The network stays open.
+//! Limits: other protected files that do not exist yet (say `~/.zshrc` for
+//! a bash user) cannot be covered without creating them, so an agent whose
+//! working folder holds the home folder could create them; the working
+//! folder should not be the home folder. The network stays open.
 
 use std::path::{Path, PathBuf};
 
@@ -126,21 +132,47 @@ const HOME_PROTECTED: &[&str] = &[
     ".kube",
     ".aws",
     ".netrc",
-    // Claude Code's settings run commands (hooks, status line, key helper).
-    ".claude/settings.json",
-    ".claude/settings.local.json",
+];
+
+/// Inside an agent's own settings folder: what makes something run when the
+/// user next starts that agent *outside* the sandbox. Claude Code's settings
+/// run commands (hooks, status line, key helper), its hooks and plugins are
+/// programs, and a local install of it lives in `local`; Codex's
+/// `config.toml` starts MCP servers and a `notify` command.
+const AGENT_PROTECTED: &[&str] = &[
+    "settings.json",
+    "settings.local.json",
+    "hooks",
+    "plugins",
+    "local",
+    "config.toml",
+];
+
+/// Files of [`AGENT_PROTECTED`] made (empty, valid) when missing, so they
+/// can be covered: a missing one could otherwise be created by the agent.
+const AGENT_PLACEHOLDERS: &[(AgentKind, &str, &str)] = &[
+    (AgentKind::Claude, "settings.json", "{}\n"),
+    (AgentKind::Codex, "config.toml", ""),
 ];
 
 /// Inside a writable folder: a repository's hooks and settings run when
 /// the user next uses git there.
 const FOLDER_PROTECTED: &[&str] = &[".git/hooks", ".git/config"];
 
-/// The protected paths that exist, for a home folder and the writable
-/// folders, plus the apps' settings files and Keybearer's programs.
-pub(crate) fn protected(home: Option<&Path>, writable: &[PathBuf]) -> Vec<PathBuf> {
+/// The protected paths that exist (links included, dangling or not), for a
+/// home folder, the agent's own folders and the writable folders, plus the
+/// apps' settings files and Keybearer's programs.
+pub(crate) fn protected(
+    home: Option<&Path>,
+    agent_folders: &[PathBuf],
+    writable: &[PathBuf],
+) -> Vec<PathBuf> {
     let mut found = Vec::new();
     if let Some(home) = home {
         found.extend(HOME_PROTECTED.iter().map(|name| home.join(name)));
+    }
+    for folder in agent_folders {
+        found.extend(AGENT_PROTECTED.iter().map(|name| folder.join(name)));
     }
     for folder in writable {
         found.extend(FOLDER_PROTECTED.iter().map(|name| folder.join(name)));
@@ -159,6 +191,69 @@ pub(crate) fn protected(home: Option<&Path>, writable: &[PathBuf]) -> Vec<PathBu
     }
     found.retain(|path| std::fs::symlink_metadata(path).is_ok());
     found
+}
+
+/// Makes the agent's folder and the placeholders of its protected files
+/// that are missing (see [`AGENT_PLACEHOLDERS`]); never replaces a file.
+pub(crate) fn prepare_agent_folder(agent: AgentKind, folder: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(folder)?;
+    for (kind, name, contents) in AGENT_PLACEHOLDERS {
+        if *kind != agent {
+            continue;
+        }
+        let path = folder.join(name);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            continue;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => std::io::Write::write_all(&mut file, contents.as_bytes())?,
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// The read-only rules for the `protected` paths that lie inside a writable
+/// folder (elsewhere everything is read-only already), and a writable rule
+/// on every folder between that writable folder and each of them: a mount
+/// point cannot be renamed, so the agent cannot move `.git` aside and make
+/// a new one with hooks of its own. A protected path that is a link inside
+/// a writable folder cannot be covered (a mount lands on its target, and
+/// the link itself could be replaced): refused, saying which.
+pub(crate) fn protection_rules(
+    protected: &[PathBuf],
+    writable: &[PathBuf],
+) -> Result<Vec<(PathBuf, Rule)>, PathBuf> {
+    let mut rules = Vec::new();
+    for path in protected {
+        let Some(root) = writable
+            .iter()
+            .filter(|folder| path.starts_with(folder) && path != *folder)
+            .max_by_key(|folder| depth(folder))
+        else {
+            continue;
+        };
+        let is_link =
+            std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
+        if is_link {
+            return Err(path.clone());
+        }
+        rules.push((path.clone(), Rule::ReadOnly));
+        let mut between = path.parent();
+        while let Some(folder) = between {
+            if folder == root.as_path() || !folder.starts_with(root) {
+                break;
+            }
+            rules.push((folder.to_path_buf(), Rule::Writable));
+            between = folder.parent();
+        }
+    }
+    Ok(rules)
 }
 
 /// The agent's own settings folders, which it may change (made if missing,
@@ -216,12 +311,62 @@ mod tests {
     }
 
     #[test]
+    fn protected_paths_inside_a_writable_folder_pin_the_folders_above_them() {
+        let rules = protection_rules(
+            &[
+                p("/w/.git/hooks"),
+                p("/w/.git/config"),
+                p("/elsewhere/.bashrc"),
+            ],
+            &[p("/w")],
+        )
+        .expect("no links");
+        assert_eq!(
+            rules,
+            [
+                (p("/w/.git/hooks"), Rule::ReadOnly),
+                (p("/w/.git"), Rule::Writable),
+                (p("/w/.git/config"), Rule::ReadOnly),
+                (p("/w/.git"), Rule::Writable),
+            ]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_protected_link_inside_a_writable_folder_is_refused() {
+        let work = tempfile::tempdir().expect("work");
+        std::os::unix::fs::symlink("/nowhere", work.path().join(".bashrc")).expect("link");
+        let refused =
+            protection_rules(&[work.path().join(".bashrc")], &[work.path().to_path_buf()])
+                .expect_err("a link");
+        assert_eq!(refused, work.path().join(".bashrc"));
+    }
+
+    #[test]
+    fn placeholders_are_made_only_where_missing() {
+        let folder = tempfile::tempdir().expect("folder");
+        let claude = folder.path().join("claude");
+        prepare_agent_folder(AgentKind::Claude, &claude).expect("prepare");
+        assert_eq!(
+            std::fs::read_to_string(claude.join("settings.json")).expect("made"),
+            "{}\n"
+        );
+        std::fs::write(claude.join("settings.json"), "{\"theme\":\"dark\"}").expect("yours");
+        prepare_agent_folder(AgentKind::Claude, &claude).expect("again");
+        assert_eq!(
+            std::fs::read_to_string(claude.join("settings.json")).expect("kept"),
+            "{\"theme\":\"dark\"}"
+        );
+    }
+
+    #[test]
     fn protected_paths_are_those_that_exist() {
         let home = tempfile::tempdir().expect("home");
         std::fs::write(home.path().join(".bashrc"), "").expect("bashrc");
         let work = home.path().join("work");
         std::fs::create_dir_all(work.join(".git/hooks")).expect("hooks");
-        let found = protected(Some(home.path()), std::slice::from_ref(&work));
+        let found = protected(Some(home.path()), &[], std::slice::from_ref(&work));
         assert!(found.contains(&home.path().join(".bashrc")));
         assert!(found.contains(&work.join(".git/hooks")));
         assert!(!found.contains(&home.path().join(".zshrc")));
