@@ -151,9 +151,21 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
 /// exits. Had it shared the user's terminal, the user's shell (here `sh`,
 /// reading the next line after `keybearer` ends) would read and run that
 /// line outside the sandbox. The agent has a terminal of its own, so the
-/// shell reads only what the person types next.
+/// shell reads only what the person types next. Skipped where the kernel
+/// refuses `TIOCSTI` to programs without `CAP_SYS_ADMIN`
+/// (`dev.tty.legacy_tiocsti = 0`): there the agent's push fails, so the test
+/// could not show anything, and the attack is impossible anyway.
 #[test]
+#[allow(clippy::print_stderr)] // says why it is skipped
 fn an_agent_cannot_type_into_the_users_shell() {
+    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti")
+        .is_ok_and(|value| value.trim() == "0")
+    {
+        eprintln!(
+            "skipped: this kernel refuses TIOCSTI (dev.tty.legacy_tiocsti = 0), so an agent cannot push keystrokes into a terminal"
+        );
+        return;
+    }
     let h = Home::new();
     let vault = h.vault("Work", "development");
     h.add(
