@@ -208,6 +208,47 @@ print("pushed", flush=True)
     }
 }
 
+/// A terminal answers some queries by typing the answer into its input (a
+/// device report here; some terminals echo back a window title the program
+/// set, which is how a hostile program makes them type a command). An agent
+/// writes such a query and exits at once, so the answer arrives once it
+/// has ended: the relay keeps taking input for a moment after the agent's
+/// last output and throws away what is still pending when it gives the
+/// terminal back, so the user's shell reads only what the person types.
+#[test]
+fn a_terminals_answer_to_the_agents_last_query_does_not_reach_the_shell() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("answer"),
+    );
+    let agent = h.script("query.sh", "printf 'asking\\033[c'\nexit 0");
+    let shell = format!(
+        "'{BIN}' --data-dir '{}' session start --vault Work --agent custom --no-sandbox -- '{agent}'; read line; echo \"shell-read:[$line]\"",
+        h.path("data").display()
+    );
+    let mut terminal = TestTerminal::spawn(&h, "sh", &["-c", &shell]);
+    terminal.expect("asking\x1b[c");
+    // The terminal's answer, as a slow terminal (or one over ssh) sends it.
+    std::thread::sleep(ANSWER_DELAY);
+    terminal.type_text("\x1b[?62;22c");
+    terminal.expect("exited (0)");
+    terminal.type_text("typed-by-person\r");
+    terminal.expect("shell-read:[");
+    let read = terminal.expect("]");
+    assert_eq!(
+        read, "typed-by-person]",
+        "the shell read the terminal's answer to the agent's query"
+    );
+    let _ = terminal.child.wait();
+}
+
+/// How long after the query the test's terminal answers.
+const ANSWER_DELAY: std::time::Duration = std::time::Duration::from_millis(30);
+
 /// The agent's terminal follows the user's: its size at the start, and a
 /// new size after the user's window changed (relayed on SIGWINCH).
 #[test]
