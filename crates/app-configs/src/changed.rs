@@ -19,14 +19,23 @@
 //! settings). A name written twice (JSON allows it; apps read the last) is
 //! changed when any of its entries is.
 //!
+//! What is reported: names (of the entry, of variables, of settings), the
+//! program and a server address; argument lists and variable values never
+//! (they may hold anything). Some apps take the whole command line in one
+//! string (`"npx x --api-key sk-…"`), so the program is its first word only
+//! (after any `NAME=value` settings before it), its file name alone when
+//! that word is long, at most [`PROGRAM_SHOWN_CHARS`] characters; a server
+//! address is its scheme and host only (some services put a token in the
+//! path). The caller makes every name printable before showing it.
+//!
 //! Limits: a managed name missing from the file is not a change (sync writes
-//! it again). Names, program paths and setting names are reported; argument
-//! lists and variable values never are (they may hold anything).
+//! it again). A program whose path holds spaces and no quotes is shown up to
+//! the first space.
 
 use serde_json::Value;
 
 use crate::apps::Format;
-use crate::entries::{url_for_debug, BridgeEntry, ServerEntry, Transport};
+use crate::entries::{BridgeEntry, ServerEntry, Transport};
 use crate::error::Result;
 use crate::json_shapes::expected_stdio;
 use crate::locations::ConfigFile;
@@ -35,10 +44,10 @@ use crate::{jsonc, toml, yaml};
 /// One way an entry differs from the one Keybearer writes there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Difference {
-    /// It starts another program: that program's path.
+    /// It starts another program: the program as shown (see the header:
+    /// never its arguments).
     Program(String),
-    /// It connects to a server address instead (shown without its query
-    /// string or user info).
+    /// It connects to a server address instead: its scheme and host only.
     Remote(String),
     /// It is something that is not a program at all (`kind` in words).
     NotAProgram(String),
@@ -60,6 +69,66 @@ pub struct ChangedEntry {
     pub name: String,
     /// Never empty.
     pub differences: Vec<Difference>,
+}
+
+/// The longest program shown, in characters (an ellipsis ends a longer one).
+const PROGRAM_SHOWN_CHARS: usize = 60;
+
+/// The program of a command as shown: its first word (quotes kept out),
+/// after any `NAME=value` settings; the file name alone when the word is
+/// longer than [`PROGRAM_SHOWN_CHARS`]; then cut to that length.
+fn program_shown(command: &str) -> String {
+    let mut rest = command.trim_start();
+    let word = loop {
+        let (word, after) = match rest.chars().next() {
+            Some(quote @ ('"' | '\'')) => {
+                let inner = &rest[1..];
+                let end = inner.find(quote).unwrap_or(inner.len());
+                (&inner[..end], inner.get(end + 1..).unwrap_or(""))
+            }
+            _ => {
+                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                (&rest[..end], &rest[end..])
+            }
+        };
+        let assignment = word.split_once('=').is_some_and(|(name, _)| {
+            !name.is_empty() && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())
+        });
+        if !assignment || after.trim().is_empty() {
+            break if assignment { "" } else { word };
+        }
+        rest = after.trim_start();
+    };
+    let word = if word.chars().count() > PROGRAM_SHOWN_CHARS {
+        word.rsplit(['/', '\\'])
+            .find(|part| !part.is_empty())
+            .unwrap_or(word)
+    } else {
+        word
+    };
+    if word.chars().count() > PROGRAM_SHOWN_CHARS {
+        let cut: String = word.chars().take(PROGRAM_SHOWN_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        word.to_string()
+    }
+}
+
+/// A server address as shown: scheme and host (and port), nothing of the
+/// user info, path, query or fragment.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority = &rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())];
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}"),
+        None => host.to_string(),
+    }
 }
 
 /// Settings that say where the program, its arguments and its variables
@@ -147,12 +216,12 @@ fn neutral_differences(found: &ServerEntry, entry: &BridgeEntry) -> Vec<Differen
     let expected = expected_stdio(entry);
     let stdio = match &found.transport {
         Transport::Stdio(stdio) => stdio,
-        Transport::Remote(remote) => return vec![Difference::Remote(url_for_debug(&remote.url))],
+        Transport::Remote(remote) => return vec![Difference::Remote(origin(&remote.url))],
         Transport::Other { kind } => return vec![Difference::NotAProgram(kind.clone())],
     };
     let mut differences = Vec::new();
     if stdio.command != expected.command {
-        differences.push(Difference::Program(stdio.command.clone()));
+        differences.push(Difference::Program(program_shown(&stdio.command)));
     }
     if stdio.args != expected.args {
         differences.push(Difference::Arguments);

@@ -40,7 +40,9 @@ mod yaml_limits;
 
 pub use apps::{App, Format, UnknownApp};
 pub use changed::{changed_entries, ChangedEntry, Difference};
-pub use copies::{delete_copy, find_copies, identity, FileIdentity, FoundCopy, MAX_COPY_BYTES};
+pub use copies::{
+    delete_copy, find_copies, identity, FileIdentity, FoundCopy, MAX_COPY_BYTES, MIN_SECRET_BYTES,
+};
 pub use detect::{detect, detect_all, Detection};
 pub use edit::{
     find_connection_entries, list_servers, remove_connection_entries, remove_entries,

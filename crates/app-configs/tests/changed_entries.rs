@@ -96,7 +96,7 @@ fn json_program_variables_settings_and_repeated_names() {
     );
     assert_eq!(
         differences(&cursor, &remote),
-        [Difference::Remote("https://evil.example/mcp".into())]
+        [Difference::Remote("https://evil.example".into())]
     );
 
     // The same name again, last (what the apps read).
@@ -116,6 +116,58 @@ fn json_program_variables_settings_and_repeated_names() {
         found.contains(&Difference::Program("/tmp/x".into()))
             || found.contains(&Difference::Program("/tmp/y".into())),
         "{found:?}"
+    );
+}
+
+/// Some apps take the whole command line in one string: the program is
+/// shown by its first word, never with the arguments (an API key among
+/// them), nor with `NAME=value` settings before it; a long path by its
+/// file name, cut with an ellipsis. A server address by scheme and host
+/// (a token in its path or user info stays out).
+#[test]
+fn what_an_entry_runs_now_is_shown_without_arguments_or_paths() {
+    let cursor = file(App::Cursor);
+    let text = written(&cursor, CURSOR);
+    let program = |command: &str| {
+        let quoted = serde_json::to_string(command).unwrap();
+        let changed = text.replace(&format!("\"{KB}\""), &quoted);
+        match differences(&cursor, &changed).first() {
+            Some(Difference::Program(shown)) => shown.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        program("npx mcp-x --api-key sk-live-0123456789abcdef"),
+        "npx"
+    );
+    assert_eq!(program("  API_KEY=sk-live-0123456789 npx mcp-x"), "npx");
+    assert_eq!(program("API_KEY=sk-live-0123456789"), "");
+    assert_eq!(
+        program("\"/Applications/My App/run\" --token sk-live-0123456789"),
+        "/Applications/My App/run"
+    );
+    let deep = format!("/opt/{}/bin/evil-server", "very-long-folder/".repeat(5));
+    assert_eq!(program(&format!("{deep} --key sk-1")), "evil-server");
+    let long = "x".repeat(100);
+    let shown = program(&long);
+    assert_eq!(shown.chars().count(), 60);
+    assert!(shown.ends_with('…'), "{shown}");
+
+    let remote = |url: &str| {
+        let changed = text.replacen(
+            "\"github\": {",
+            &format!("\"github\": {{ \"url\": \"{url}\" }}, \"unused\": {{"),
+            1,
+        );
+        differences(&cursor, &changed)
+    };
+    assert_eq!(
+        remote("https://hooks.example.com/services/sk-live-0123456789/mcp"),
+        [Difference::Remote("https://hooks.example.com".into())]
+    );
+    assert_eq!(
+        remote("http://ada:sk-live-0123456789@127.0.0.1:8080/mcp#x"),
+        [Difference::Remote("http://127.0.0.1:8080".into())]
     );
 }
 

@@ -16,13 +16,27 @@
 //! change (SIGWINCH) resizes the agent's terminal. [`Relay::finish`] drains
 //! the agent's last output and puts the user's terminal back as it was.
 //!
-//! Limits: Ctrl-Z stops the agent, not Keybearer (as over `ssh`).
+//! A terminal answers some queries by typing into its input (a device
+//! report, the cursor position; some terminals echo back a window title the
+//! program set, which is how a hostile program makes them type a command).
+//! An agent can write such a query and exit at once: the answer arrives
+//! after it ended and, once the relay stopped reading, would go to the
+//! user's shell. So when the agent's output held an escape sequence (or
+//! ENQ, which asks for an answerback), [`Relay::finish`] keeps reading input
+//! (the answer goes to the agent's terminal, where nothing reads it) until
+//! [`ANSWER_WAIT`] after that output was written, and the terminal is
+//! restored with `TCSAFLUSH`, which throws away input still pending.
+//!
+//! Limits: Ctrl-Z stops the agent, not Keybearer (as over `ssh`). An answer
+//! slower than [`ANSWER_WAIT`] (a terminal at the end of a slow link) still
+//! reaches the shell. What the person types in that moment after the agent
+//! ended goes to the agent's terminal, as during the drain.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, SetArg, Termios};
@@ -31,6 +45,10 @@ use vault_core::Error;
 
 /// How long the last output may take to arrive once the agent ended.
 const DRAIN: Duration = Duration::from_secs(2);
+
+/// How long after the agent's last escape sequence a terminal's answer is
+/// still taken from the input (see the module header).
+const ANSWER_WAIT: Duration = Duration::from_millis(200);
 
 /// The size of the terminal on standard input (rows, columns), if it is one.
 pub fn terminal_size() -> Option<(u16, u16)> {
@@ -45,6 +63,8 @@ pub struct Relay {
     wake: Option<OwnedFd>,
     input: Option<JoinHandle<()>>,
     output_done: mpsc::Receiver<()>,
+    /// When output holding an escape sequence (or ENQ) was last written.
+    asked: Arc<Mutex<Option<Instant>>>,
     resize: Option<signal_hook::iterator::Handle>,
 }
 
@@ -63,13 +83,15 @@ impl Relay {
             wake: None,
             input: None,
             output_done: done,
+            asked: Arc::default(),
             resize: None,
         };
         let mut reader = pty.reader()?;
+        let asked = Arc::clone(&relay.asked);
         std::thread::Builder::new()
             .name("session-output".into())
             .spawn(move || {
-                copy_output(&mut reader);
+                copy_output(&mut reader, &asked);
                 let _ = output_done.send(());
             })?;
 
@@ -97,10 +119,15 @@ impl Relay {
         Ok(relay)
     }
 
-    /// Once the agent ended: waits (briefly) for its last output, stops
-    /// reading input, and restores the terminal.
+    /// Once the agent ended: waits (briefly) for its last output and for
+    /// the terminal's answers to it, stops reading input, and restores the
+    /// terminal.
     pub fn finish(mut self) {
         let _ = self.output_done.recv_timeout(DRAIN);
+        let asked = self.asked.lock().ok().and_then(|asked| *asked);
+        if let Some(asked) = asked {
+            std::thread::sleep(ANSWER_WAIT.saturating_sub(asked.elapsed()));
+        }
         self.stop();
     }
 
@@ -114,7 +141,8 @@ impl Relay {
             let _ = input.join();
         }
         if let Some(saved) = self.saved.take() {
-            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &saved);
+            // TCSAFLUSH: input nobody read (a late answer) is thrown away.
+            let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSAFLUSH, &saved);
         }
     }
 }
@@ -129,7 +157,7 @@ fn io(errno: nix::errno::Errno) -> Error {
     Error::Io(std::io::Error::from(errno))
 }
 
-fn copy_output(reader: &mut dyn Read) {
+fn copy_output(reader: &mut dyn Read, asked: &Mutex<Option<Instant>>) {
     let mut stdout = std::io::stdout();
     let mut buf = [0u8; 8192];
     loop {
@@ -142,6 +170,12 @@ fn copy_output(reader: &mut dyn Read) {
                     .is_err()
                 {
                     return;
+                }
+                // ESC starts every query; ENQ asks for an answerback.
+                if buf[..n].iter().any(|&b| b == 0x1b || b == 0x05) {
+                    if let Ok(mut asked) = asked.lock() {
+                        *asked = Some(Instant::now());
+                    }
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}

@@ -192,6 +192,48 @@ fn a_replaced_program_is_flagged_and_put_back() {
     h.assert_nowhere(&secret);
 }
 
+/// What a hostile entry holds stays out of `apps list`: a single-string
+/// command with an API key among its arguments is flagged by its program
+/// alone (on the terminal and in `--json`), and a variable name carrying a
+/// terminal escape sequence is shown without it.
+#[test]
+fn a_changed_entry_is_told_without_its_arguments_or_escape_sequences() {
+    let h = Home::new();
+    let cursor = h.app_home().join(".cursor/mcp.json");
+    write(&cursor, CURSOR);
+    let name = connect(&h, "cursor", "https://mcp.github.com/mcp");
+    let written = read(&cursor);
+    let key = "sk-live-0123456789abcdef";
+    let impostor = replace_json_entry(
+        &written,
+        &name,
+        &format!(
+            "{{ \"command\": \"npx mcp-x --api-key {key}\", \"env\": {{ \"\\u001b[31mLD_PRELOAD\": \"/tmp/e.so\" }} }}"
+        ),
+    );
+    write(&cursor, &impostor);
+    let out = listed(&h);
+    assert!(
+        out.contains(&format!(
+            "The Keybearer entry \"{name}\" in Cursor's settings now runs npx instead of Keybearer. It now has other arguments than Keybearer wrote. It now sets [31mLD_PRELOAD, which Keybearer did not write."
+        )),
+        "{out}"
+    );
+    assert!(!out.contains(key), "{out}");
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    let status = status(&h, "cursor");
+    let warning = status["changed_entries"][0]["warning"]
+        .as_str()
+        .expect("warning");
+    assert!(warning.contains("now runs npx instead"), "{warning}");
+    assert!(
+        !warning.contains(key) && !warning.contains('\u{1b}'),
+        "{warning:?}"
+    );
+    h.apps(&["apps", "sync", "cursor"]).ok();
+    assert_eq!(read(&cursor), written);
+}
+
 const CODEX: &str = "model = \"gpt-5-codex\"\n\n[mcp_servers.mine]\ncommand = \"/tmp/x\"\nargs = [\"--fast\"]\nenv = { LD_PRELOAD = \"/opt/mine.so\" }\n";
 
 /// Codex (TOML): `LD_PRELOAD` added to a Keybearer entry's variables, then

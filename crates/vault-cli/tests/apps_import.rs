@@ -217,6 +217,50 @@ fn the_import_never_says_moved_while_a_copy_remains() {
     h.assert_nowhere(&secret);
 }
 
+/// Beside the settings file, a FIFO named like a backup (opening it to read
+/// would wait for a writer that never comes) and an unrelated backup that
+/// happens to contain the imported token, three characters long: the
+/// import comes back at once, reports neither as a copy, and
+/// `--delete-copies` deletes neither.
+#[test]
+fn a_fifo_and_a_short_token_in_an_unrelated_backup_are_left_alone() {
+    let h = Home::new();
+    h.vault("Work", "development");
+    let home = h.app_home();
+    let settings = home.join(".claude.json");
+    std::fs::write(&settings, claude_json(&[("pasted", URL, "abc")])).expect("write");
+    let fifo = home.join(".claude.json~");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    let unrelated = home.join(".claude.json.bak");
+    std::fs::write(&unrelated, "{ \"theme\": \"abcdef\" }\n").expect("write");
+
+    let outcome = h
+        .apps(&[
+            "--json",
+            "apps",
+            "import",
+            "claude-code",
+            "--vault",
+            "Work",
+            "--delete-copies",
+        ])
+        .ok()
+        .json();
+    assert_eq!(outcome["imported"][0]["server"], "pasted", "{outcome}");
+    assert_eq!(outcome["copies"], serde_json::json!([]), "{outcome}");
+    assert_eq!(
+        outcome["deleted_copies"],
+        serde_json::json!([]),
+        "{outcome}"
+    );
+    assert!(unrelated.exists(), "the unrelated backup stays");
+    assert!(fifo.symlink_metadata().is_ok(), "the FIFO stays");
+    assert!(
+        !contains(&settings, "\"abc\""),
+        "the settings file is clean"
+    );
+}
+
 /// Two servers of the same name: the app (JSON.parse) uses the last one, so
 /// Keybearer lists and scans the last one only, and refuses to edit the
 /// file (import and connect), naming the server; nothing is stored.

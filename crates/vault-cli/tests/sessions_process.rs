@@ -151,9 +151,21 @@ fn an_interactive_agent_owns_the_terminal_keyboard_and_ctrl_c() {
 /// exits. Had it shared the user's terminal, the user's shell (here `sh`,
 /// reading the next line after `keybearer` ends) would read and run that
 /// line outside the sandbox. The agent has a terminal of its own, so the
-/// shell reads only what the person types next.
+/// shell reads only what the person types next. Skipped where the kernel
+/// refuses `TIOCSTI` to programs without `CAP_SYS_ADMIN`
+/// (`dev.tty.legacy_tiocsti = 0`): there the agent's push fails, so the test
+/// could not show anything, and the attack is impossible anyway.
 #[test]
+#[allow(clippy::print_stderr)] // says why it is skipped
 fn an_agent_cannot_type_into_the_users_shell() {
+    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti")
+        .is_ok_and(|value| value.trim() == "0")
+    {
+        eprintln!(
+            "skipped: this kernel refuses TIOCSTI (dev.tty.legacy_tiocsti = 0), so an agent cannot push keystrokes into a terminal"
+        );
+        return;
+    }
     let h = Home::new();
     let vault = h.vault("Work", "development");
     h.add(
@@ -195,6 +207,47 @@ print("pushed", flush=True)
         let _ = terminal.child.wait();
     }
 }
+
+/// A terminal answers some queries by typing the answer into its input (a
+/// device report here; some terminals echo back a window title the program
+/// set, which is how a hostile program makes them type a command). An agent
+/// writes such a query and exits at once, so the answer arrives once it
+/// has ended: the relay keeps taking input for a moment after the agent's
+/// last output and throws away what is still pending when it gives the
+/// terminal back, so the user's shell reads only what the person types.
+#[test]
+fn a_terminals_answer_to_the_agents_last_query_does_not_reach_the_shell() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("answer"),
+    );
+    let agent = h.script("query.sh", "printf 'asking\\033[c'\nexit 0");
+    let shell = format!(
+        "'{BIN}' --data-dir '{}' session start --vault Work --agent custom --no-sandbox -- '{agent}'; read line; echo \"shell-read:[$line]\"",
+        h.path("data").display()
+    );
+    let mut terminal = TestTerminal::spawn(&h, "sh", &["-c", &shell]);
+    terminal.expect("asking\x1b[c");
+    // The terminal's answer, as a slow terminal (or one over ssh) sends it.
+    std::thread::sleep(ANSWER_DELAY);
+    terminal.type_text("\x1b[?62;22c");
+    terminal.expect("exited (0)");
+    terminal.type_text("typed-by-person\r");
+    terminal.expect("shell-read:[");
+    let read = terminal.expect("]");
+    assert_eq!(
+        read, "typed-by-person]",
+        "the shell read the terminal's answer to the agent's query"
+    );
+    let _ = terminal.child.wait();
+}
+
+/// How long after the query the test's terminal answers.
+const ANSWER_DELAY: std::time::Duration = std::time::Duration::from_millis(30);
 
 /// The agent's terminal follows the user's: its size at the start, and a
 /// new size after the user's window changed (relayed on SIGWINCH).

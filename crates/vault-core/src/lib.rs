@@ -36,6 +36,7 @@ mod server_url;
 #[cfg(unix)]
 pub mod session;
 mod store;
+mod text;
 mod tokens;
 mod upstream;
 mod usage;
@@ -62,5 +63,6 @@ pub use probe::{check_server_url, test_connection, ConnectionOutcome, Connection
 pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
+pub use text::printable;
 pub use tokens::{InjectableToken, Injection, Tokens};
 pub use usage::{CredentialUse, UsageRecorder};

@@ -4,12 +4,18 @@
 //! same way for the command line and the desktop app, which each add how to
 //! put it back (`keybearer apps sync APP`, the card's "Put it back").
 //!
-//! The words name the entry, the app, the program it starts now and the
-//! names of added variables and settings; never argument lists or variable
-//! values (they may hold anything, a token included).
+//! The words name the entry, the app, the program it starts now (its first
+//! word, see `app_configs::changed`), the server it connects to (scheme and
+//! host) and the names of added variables and settings; never argument
+//! lists, variable values or an address's path (they may hold anything, a
+//! token included). Whatever wrote the file chose those names: each is
+//! shown without control or bidirectional characters ([`printable`]), so
+//! it cannot rewrite what `apps list` shows on the terminal.
 
 use app_configs::{App, Difference};
 use serde::Serialize;
+
+use crate::text::printable;
 
 /// A Keybearer entry in an app's settings that is not what Keybearer wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,10 +30,10 @@ pub struct ChangedEntry {
 }
 
 pub(super) fn describe(app: App, found: &app_configs::ChangedEntry) -> ChangedEntry {
+    let name = printable(&found.name);
     let clauses: Vec<String> = found.differences.iter().map(clause).collect();
     let mut warning = format!(
-        "The Keybearer entry \"{}\" in {}'s settings",
-        found.name,
+        "The Keybearer entry \"{name}\" in {}'s settings",
         app.display_name()
     );
     for (i, clause) in clauses.iter().enumerate() {
@@ -38,19 +44,23 @@ pub(super) fn describe(app: App, found: &app_configs::ChangedEntry) -> ChangedEn
         }
     }
     warning.push_str(" Something changed it.");
-    ChangedEntry {
-        name: found.name.clone(),
-        warning,
-    }
+    ChangedEntry { name, warning }
 }
 
 fn clause(difference: &Difference) -> String {
     match difference {
-        Difference::Program(program) => format!("now runs {program} instead of Keybearer"),
-        Difference::Remote(url) => format!("now connects to {url} instead of running Keybearer"),
-        Difference::NotAProgram(kind) => {
-            format!("now holds something other than Keybearer ({kind})")
-        }
+        Difference::Program(program) => match printable(program) {
+            program if program.is_empty() => "now runs another program instead of Keybearer".into(),
+            program => format!("now runs {program} instead of Keybearer"),
+        },
+        Difference::Remote(url) => format!(
+            "now connects to {} instead of running Keybearer",
+            printable(url)
+        ),
+        Difference::NotAProgram(kind) => format!(
+            "now holds something other than Keybearer ({})",
+            printable(kind)
+        ),
         Difference::Arguments => "now has other arguments than Keybearer wrote".to_string(),
         Difference::AddedVariables(names) => format!(
             "now sets {}, which Keybearer did not write",
@@ -65,15 +75,20 @@ fn clause(difference: &Difference) -> String {
         }
         Difference::OtherSettings(names) => format!(
             "now has settings Keybearer did not write ({})",
-            names.join(", ")
+            names
+                .iter()
+                .map(|name| printable(name))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Difference::Repeated => "appears more than once in the file".to_string(),
     }
 }
 
-/// "A", "A and B", "A, B and C".
+/// "A", "A and B", "A, B and C", each name printable.
 fn and_list(names: &[String]) -> String {
-    match names {
+    let names: Vec<String> = names.iter().map(|name| printable(name)).collect();
+    match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
@@ -111,5 +126,32 @@ mod tests {
             "The Keybearer entry \"linear\" in Codex's settings now has settings Keybearer did \
              not write (cwd, envFile). Something changed it."
         );
+    }
+
+    #[test]
+    fn names_from_the_file_cannot_rewrite_the_terminal() {
+        let found = app_configs::ChangedEntry {
+            name: "git\u{1b}[2Jhub".into(),
+            differences: vec![
+                Difference::Program("/tmp/\u{202E}x\r".into()),
+                Difference::AddedVariables(vec!["\u{1b}[31mLD_PRELOAD".into()]),
+                Difference::OtherSettings(vec!["cwd\u{7}".into()]),
+            ],
+        };
+        let described = describe(App::Cursor, &found);
+        assert_eq!(described.name, "git[2Jhub");
+        assert_eq!(
+            described.warning,
+            "The Keybearer entry \"git[2Jhub\" in Cursor's settings now runs /tmp/x instead of \
+             Keybearer. It now sets [31mLD_PRELOAD, which Keybearer did not write. It now has \
+             settings Keybearer did not write (cwd). Something changed it."
+        );
+        let found = app_configs::ChangedEntry {
+            name: "github".into(),
+            differences: vec![Difference::Program(String::new())],
+        };
+        assert!(describe(App::Cursor, &found)
+            .warning
+            .contains("now runs another program instead of Keybearer"));
     }
 }

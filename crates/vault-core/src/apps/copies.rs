@@ -14,7 +14,11 @@
 //! the tokens from its sealed copy of the file: those no longer in the file.
 //!
 //! Limits: see `app_configs::copies` (only the file's own folder(s) are
-//! searched; hard links are counted, not found; no link count on Windows).
+//! searched; hard links are counted, not found; no link count on Windows;
+//! a token shorter than `app_configs::MIN_SECRET_BYTES` is not looked for
+//! in backups, so none is reported nor deleted for it; a file renamed to a
+//! backup's name in the instant between the last check and the unlink is
+//! deleted).
 //! Keybearer's own copy of the file is sealed in `app_backups` and never
 //! written to disk in the clear.
 

@@ -42,6 +42,7 @@ mod sandbox_layout;
 
 /// A session's live per-server activity, as its proxy counts it.
 pub use crate::proxy::{ProxyActivity, ServerActivity};
+pub use crate::text::printable;
 pub use approval_socket::{ask_app, ApprovalListener, Asked, APPROVAL_SOCKET};
 pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
 pub use launch::{MCP_CONFIG_ENV, MCP_CONFIG_PLACEHOLDER, SESSION_ID_ENV};
@@ -49,8 +50,8 @@ pub use launcher::{Launcher, RunningSession};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};
 pub use model::{Agent, AgentKind, InjectionMode, Session, SessionState};
 pub use presence::{
-    approval_code, inside_session, printable, refused_inside_session, ApprovalRequest,
-    ApprovedInWindow, Approver,
+    approval_code, inside_session, refused_inside_session, ApprovalRequest, ApprovedInWindow,
+    Approver,
 };
 pub use process::{process_group_alive, Terminal};
 pub use program::{detect_presets, PresetAvailability};
