@@ -128,11 +128,13 @@ fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
         .expect("keybearer");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    let mut shown = Vec::new();
     let address = loop {
         let line = lines.next().expect("an address").expect("line");
-        let trimmed = line.trim();
+        let trimmed = line.trim().to_string();
+        shown.push(line);
         if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
-            break trimmed.to_string();
+            break trimmed;
         }
     };
     assert!(
@@ -153,9 +155,11 @@ fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
         String::from_utf8_lossy(&followed.stdout).contains("Signed in"),
         "the browser came back to Keybearer"
     );
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    shown.extend(lines.map_while(Result::ok));
     let output = child.wait_with_output().expect("wait");
-    assert!(output.status.success(), "{rest:?}");
+    assert!(output.status.success(), "{shown:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_shows_no_sign_in_secret(&address, &[&shown.join("\n"), &stdout]);
     (
         serde_json::from_slice(&output.stdout).expect("json"),
         address,
@@ -291,7 +295,8 @@ fn a_process_killed_right_after_a_refresh_loses_nothing() {
 /// records its arguments, as any program could read them in
 /// `/proc/<pid>/cmdline`, then loads the address with curl as a browser
 /// would), the opener is given only the start address: neither `state` nor
-/// the PKCE challenge. The terminal shows the full sign-in address instead.
+/// the PKCE challenge. The terminal shows that start address too, and
+/// neither secret (a terminal's scrollback and logs keep what it shows).
 #[cfg(target_os = "linux")]
 #[test]
 fn the_browser_opener_is_given_only_the_start_address() {
@@ -299,13 +304,18 @@ fn the_browser_opener_is_given_only_the_start_address() {
     let peer = start_peer("60");
     h.vault("Work", "development");
     let argv = h.path("opener/argv");
+    let authorization = h.path("opener/authorization");
     let page = h.path("opener/page");
+    // The browser: the start page's redirect, recorded, then followed.
     h.script(
         "opener/xdg-open",
         &format!(
-            "printf '%s\\n' \"$@\" > '{}'\nexec curl -s -L --max-time 30 \"$1\" > '{}'",
-            argv.display(),
-            page.display()
+            "printf '%s\\n' \"$@\" > '{argv}'\n\
+             curl -s -o /dev/null -w '%{{redirect_url}}' \"$1\" > '{authorization}'\n\
+             exec curl -s -L --max-time 30 \"$(cat '{authorization}')\" > '{page}'",
+            argv = argv.display(),
+            authorization = authorization.display(),
+            page = page.display()
         ),
     );
     let output = h
@@ -340,25 +350,39 @@ fn the_browser_opener_is_given_only_the_start_address() {
         opened.starts_with("http://127.0.0.1:") && opened.contains("/start/"),
         "{opened}"
     );
-    // The terminal shows the authorization address; its secrets are not in
-    // the opener's arguments.
-    let shown = stderr
-        .lines()
-        .map(str::trim)
-        .find(|line| line.contains("/authorize?"))
-        .unwrap_or_else(|| panic!("the sign-in address is shown: {stderr}"));
-    let query =
-        |name: &str| url_value(shown, name).unwrap_or_else(|| panic!("no {name} in {shown}"));
-    for secret in [query("state"), query("code_challenge")] {
-        assert!(
-            !argv.contains(&secret),
-            "a secret on the command line: {argv}"
-        );
-    }
+    assert!(
+        stderr.lines().any(|line| line.trim() == opened),
+        "the terminal shows the start address: {stderr}"
+    );
+    assert!(
+        stderr.contains("Only if no browser window appeared"),
+        "{stderr}"
+    );
+    let authorization = std::fs::read_to_string(&authorization).expect("authorization");
+    assert!(authorization.contains("/authorize?"), "{authorization}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_shows_no_sign_in_secret(&authorization, &[&argv, &stderr, &stdout]);
     assert!(
         !argv.contains("state=") && !argv.contains("code_challenge"),
         "{argv}"
     );
+}
+
+/// Neither the `state` nor the PKCE challenge of `authorization` is in any
+/// of `texts` (what the CLI printed, what another program could read).
+fn assert_shows_no_sign_in_secret(authorization: &str, texts: &[&str]) {
+    let query = |name: &str| {
+        url_value(authorization, name).unwrap_or_else(|| panic!("no {name} in {authorization}"))
+    };
+    for (name, secret) in [
+        ("state", query("state")),
+        ("code_challenge", query("code_challenge")),
+    ] {
+        assert!(secret.len() >= 32, "{name}: {secret}");
+        for text in texts {
+            assert!(!text.contains(&secret), "the sign-in's {name} was shown");
+        }
+    }
 }
 
 /// `name`'s value in `address`'s query, as written (the values looked up

@@ -8,7 +8,8 @@
 //! An address, resolved against the credential's server URL, may receive
 //! that credential when:
 //! - it is on the same origin (scheme, host, port);
-//! - its path reads one way only ([`is_clean`]);
+//! - its path reads one way only ([`is_clean`]: no dot segments, no `;`
+//!   path parameters, no encoded dot, slash, backslash, `;` or `%`);
 //! - its path lies in the folder of the server's address ([`folder`]): the
 //!   URL's path without its last segment, a trailing slash not counting as
 //!   one. `https://host/tenant-a/sse` (or `…/sse/`) reaches `/tenant-a/…`
@@ -99,12 +100,16 @@ pub(crate) fn folder(path: &str) -> &str {
 }
 
 /// A path with one reading only: absolute, no `.`/`..` or empty segments,
-/// no percent-encoded dot, slash or backslash, no backslash or NUL.
+/// no percent-encoded dot, slash or backslash, no backslash or NUL; no `;`
+/// (Tomcat, Jetty and Spring strip a segment's `;parameters` before they
+/// route, so `/tenant-a/..;/tenant-b/m` reaches `/tenant-b/m`), encoded or
+/// not; and no `%25`, an encoded `%` (`%252e` is a dot to a server that
+/// decodes twice).
 pub(crate) fn is_clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
-    if path.contains(['\\', '\0']) {
+    if path.contains(['\\', '\0', ';']) {
         return false;
     }
     // Checked on every proxied request: no copy of the path, no list of segments.
@@ -115,7 +120,12 @@ pub(crate) fn is_clean(path: &str) -> bool {
                     window[1].to_ascii_lowercase(),
                     window[2].to_ascii_lowercase()
                 ],
-                [b'2', b'e'] | [b'2', b'f'] | [b'5', b'c'] | [b'0', b'0']
+                [b'2', b'e']
+                    | [b'2', b'f']
+                    | [b'5', b'c']
+                    | [b'0', b'0']
+                    | [b'3', b'b']
+                    | [b'2', b'5']
             )
     });
     if encoded_separator {
@@ -234,6 +244,18 @@ mod tests {
             ("/tenant-a/x%2f..%2f..%2ftenant-b", Refused::Ambiguous),
             ("/tenant-a//m", Refused::Ambiguous),
             ("/tenant-a/%00", Refused::Ambiguous),
+            // Path parameters: a Java server routes these to /tenant-b/m.
+            ("/tenant-a/..;/tenant-b/m", Refused::Ambiguous),
+            ("..;/tenant-b/m", Refused::Ambiguous),
+            ("/tenant-a/m;jsessionid=1", Refused::Ambiguous),
+            ("/tenant-a/;/m", Refused::Ambiguous),
+            ("/tenant-a/%3B/m", Refused::Ambiguous),
+            ("/tenant-a/%3b/m", Refused::Ambiguous),
+            // An encoded `%`: a dot, a slash to a server decoding twice.
+            ("/tenant-a/%252e%252e/tenant-b/m", Refused::Ambiguous),
+            ("/tenant-a/%252E%252E/tenant-b/m", Refused::Ambiguous),
+            ("/tenant-a/x%252f..%252f..%252ftenant-b", Refused::Ambiguous),
+            ("/tenant-a/100%25", Refused::Ambiguous),
             ("https://evil.example/tenant-a/m", Refused::OtherServer),
             ("//evil.example/tenant-a/m", Refused::OtherServer),
             ("http://mcp.example.com/tenant-a/m", Refused::OtherServer),

@@ -8,10 +8,10 @@
 //! refused on every one of many new connections, one whose workers run as
 //! `www-data` served on every one: the verdict does not depend on how
 //! quickly a worker took the connection. Needs root to run processes as
-//! other users (CI runs as root) and nginx (`scripts/install-deps.sh`).
+//! other users and nginx (`scripts/install-deps.sh`): skipped with a message
+//! without root, failed where `CI` is set (CI runs as root; `support::root`).
 
 #![cfg(target_os = "linux")]
-#![allow(clippy::print_stderr)] // says when it cannot run (not root)
 
 mod support;
 
@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::Full;
+use support::root::can_act_as_other_users;
 use support::{body_text, engine_with, request_to, send_raw, start_proxy};
 use vault_core::proxy::SessionProxy;
 use vault_core::{
@@ -40,6 +41,8 @@ const ANOTHER_PERSON: u32 = 4244;
 const NOBODY: u32 = 65534;
 /// `www-data`, a system account (below UID_MIN).
 const SYSTEM_ACCOUNT: u32 = 33;
+/// What the tests that run programs as other users need besides root.
+const TOOLS: [&str; 2] = ["setpriv", "python3"];
 /// Tells this binary, started again as `KEYBEARER_USER`, which servers to try.
 const AS_USER: &str = "KEYBEARER_TEST_LOOPBACK_URLS";
 
@@ -126,14 +129,6 @@ impl Drop for Recorder {
     }
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|line| line.starts_with("Uid:"))
-        .is_some_and(|line| line.split_whitespace().nth(2) == Some("0"))
-}
-
 /// A folder every user can reach, with a subfolder every user can write.
 fn shared_dirs() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -176,8 +171,10 @@ async fn probe(url: &str) -> (ConnectionOutcome, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_server_of_another_user_never_gets_the_token() {
-    if !is_root() {
-        eprintln!("skipped: running a server as another user needs root (CI runs as root)");
+    if !can_act_as_other_users(
+        "a_local_server_of_another_user_never_gets_the_token",
+        &TOOLS,
+    ) {
         return;
     }
     let (dir, shared) = shared_dirs();
@@ -223,8 +220,10 @@ async fn a_local_server_of_another_user_never_gets_the_token() {
 
 #[test]
 fn an_ordinary_user_sends_to_root_and_system_servers_not_to_other_people() {
-    if !is_root() {
-        eprintln!("skipped: running as another user needs root (CI runs as root)");
+    if !can_act_as_other_users(
+        "an_ordinary_user_sends_to_root_and_system_servers_not_to_other_people",
+        &TOOLS,
+    ) {
         return;
     }
     let (dir, shared) = shared_dirs();
@@ -434,8 +433,8 @@ impl Drop for Nginx {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_is_judged_by_its_workers_on_every_connection() {
-    if !is_root() {
-        eprintln!("skipped: nginx with workers of another user needs root (CI runs as root)");
+    // nginx itself is started as root and drops its workers' privileges.
+    if !can_act_as_other_users("nginx_is_judged_by_its_workers_on_every_connection", &[]) {
         return;
     }
     const CONNECTIONS: usize = 200;

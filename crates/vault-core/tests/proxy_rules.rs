@@ -288,20 +288,40 @@ async fn forwarding_headers_stay_here_and_a_compressed_event_stream_is_refused()
 /// names another tenant's path of the same origin as its message endpoint.
 /// The proxy judges it by the rule the bridge and the connection test share
 /// (`reach::check`): the event never completes, the stream ends, and that
-/// path stays closed; one in the credential's folder opens as before.
+/// path stays closed; so do paths that only look like the folder's to the
+/// proxy but reach the neighbour on the server (a `;` path parameter, which
+/// Tomcat, Jetty and Spring strip before routing; a double-encoded dot).
+/// One in the credential's folder opens as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sse_endpoint_on_another_tenants_path_ends_the_stream_and_stays_closed() {
     let upstream = Upstream::start(|seen| {
-        if seen.path_and_query.starts_with("/tenant-a/sse?moved") {
+        let moved = [
+            ("/tenant-a/sse?moved", "/tenant-b/sse"),
+            (
+                "/tenant-a/sse?parameter-moved",
+                "/tenant-a/..;/tenant-b/sse",
+            ),
+            (
+                "/tenant-a/sse?encoded-moved",
+                "/tenant-a/%252e%252e/tenant-b/sse",
+            ),
+        ];
+        if let Some((_, location)) = moved
+            .iter()
+            .find(|(path, _)| seen.path_and_query.starts_with(path))
+        {
             let mut response = text(StatusCode::TEMPORARY_REDIRECT, "");
-            response.headers_mut().insert(
-                http::header::LOCATION,
-                "/tenant-b/sse".parse().expect("location"),
-            );
+            response
+                .headers_mut()
+                .insert(http::header::LOCATION, location.parse().expect("location"));
             return response;
         }
         let event = if seen.path_and_query.starts_with("/tenant-a/sse?neighbour") {
             "event: endpoint\ndata: /tenant-b/messages/?session_id=abc\n\n"
+        } else if seen.path_and_query.starts_with("/tenant-a/sse?parameter") {
+            "event: endpoint\ndata: /tenant-a/..;/tenant-b/messages/?session_id=abc\n\n"
+        } else if seen.path_and_query.starts_with("/tenant-a/sse?encoded") {
+            "event: endpoint\ndata: /tenant-a/%252e%252e/tenant-b/messages/?session_id=abc\n\n"
         } else if seen.path_and_query.starts_with("/tenant-a/sse") {
             "event: endpoint\ndata: /tenant-a/messages/?session_id=abc\n\n"
         } else {
@@ -357,6 +377,32 @@ async fn an_sse_endpoint_on_another_tenants_path_ends_the_stream_and_stays_close
         body.contains("redirected to /tenant-b/sse, outside /tenant-a/"),
         "{body}"
     );
+    // Paths in the folder to the proxy, the neighbour's to a Java server.
+    for (kind, path) in [
+        (
+            "parameter",
+            "/tenant-a/..;/tenant-b/messages/?session_id=abc",
+        ),
+        (
+            "encoded",
+            "/tenant-a/%252e%252e/tenant-b/messages/?session_id=abc",
+        ),
+    ] {
+        let stream = send(Method::GET, &format!("/tenant-a/sse?{kind}=1"))
+            .await
+            .expect("response");
+        let events = body_text(stream).await;
+        assert!(!events.contains("event: endpoint"), "{kind}: {events}");
+        assert!(events.contains("refused an endpoint"), "{kind}: {events}");
+        let post = send(Method::POST, path).await.expect("response");
+        assert_eq!(post.status(), StatusCode::FORBIDDEN, "{path} stays closed");
+        let moved = send(Method::GET, &format!("/tenant-a/sse?{kind}-moved=1"))
+            .await
+            .expect("response");
+        assert_eq!(moved.status(), StatusCode::BAD_GATEWAY, "{kind}");
+        let body = body_text(moved).await;
+        assert!(body.contains("can be read two ways"), "{kind}: {body}");
+    }
 
     let own = send(Method::GET, "/tenant-a/sse").await.expect("response");
     assert!(body_text(own)
@@ -376,6 +422,16 @@ async fn an_sse_endpoint_on_another_tenants_path_ends_the_stream_and_stays_close
         vec![
             ("GET".to_string(), "/tenant-a/sse?neighbour=1".to_string()),
             ("GET".to_string(), "/tenant-a/sse?moved=1".to_string()),
+            ("GET".to_string(), "/tenant-a/sse?parameter=1".to_string()),
+            (
+                "GET".to_string(),
+                "/tenant-a/sse?parameter-moved=1".to_string()
+            ),
+            ("GET".to_string(), "/tenant-a/sse?encoded=1".to_string()),
+            (
+                "GET".to_string(),
+                "/tenant-a/sse?encoded-moved=1".to_string()
+            ),
             ("GET".to_string(), "/tenant-a/sse".to_string()),
             (
                 "POST".to_string(),

@@ -2,11 +2,12 @@
 //! service. The system's browser opener (`xdg-open`, `open`, `start`) is
 //! given only the sign-in's start address on 127.0.0.1 (any program can
 //! read a command line; the listener sends the browser on to the service,
-//! see docs/architecture.md, "OAuth"). Stderr shows the full sign-in address
-//! when an opener ran (opening it by hand does not count as a second visit
-//! to the start page), else the start address. The user signs in there,
-//! the browser comes back to the listener, and the grant is returned to be
-//! sealed into the vault. No token is typed.
+//! see docs/architecture.md, "OAuth"). Stderr shows that start address too,
+//! to open by hand when no browser appeared; never the authorization
+//! address, whose `state` and PKCE challenge would stay in the terminal's
+//! scrollback and in whatever records it (tmux, `script`, CI logs). The
+//! user signs in there, the browser comes back to the listener, and the
+//! grant is returned to be sealed into the vault. No token is typed.
 
 use std::process::{Command, Stdio};
 
@@ -34,12 +35,13 @@ pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> 
     let pending = oauth::start_sign_in(url, &options)?;
     if open(pending.browser_url()) {
         eprintln!("Your browser should now show the sign-in page (waiting up to 5 minutes).");
-        eprintln!("If it does not, open this address in your browser:");
-        eprintln!("  {}", pending.authorization_url());
+        eprintln!("Only if no browser window appeared, open this address in your browser:");
     } else {
         eprintln!("Open this address in your browser to sign in (waiting up to 5 minutes):");
-        eprintln!("  {}", pending.browser_url());
     }
+    // The start page, never the authorization address: its `state` and
+    // PKCE challenge would stay in the scrollback and in terminal logs.
+    eprintln!("  {}", pending.browser_url());
     let stored = pending.finish()?;
     eprintln!("Signed in. Keybearer keeps this sign-in fresh from now on.");
     Ok(CredentialSecret::OAuth(Box::new(stored)))

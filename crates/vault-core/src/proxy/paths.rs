@@ -6,8 +6,8 @@
 //! credential's address. Any other path of the same server (a reflecting
 //! debug endpoint, `/../admin`) is refused before a token is looked up.
 //! Paths are compared exactly, query left out, after refusing any that could
-//! be read two ways (`reach::is_clean`): dot segments, encoded dots, slashes
-//! or backslashes, empty segments, NUL.
+//! be read two ways (`reach::is_clean`): dot segments, `;` path parameters,
+//! encoded dots, slashes, backslashes, `;` or `%`, empty segments, NUL.
 
 use std::sync::RwLock;
 
@@ -87,6 +87,11 @@ mod tests {
             "//mcp",
             "/mcp//x",
             "/mcp%00",
+            "/mcp;x=1",
+            "/mcp/..;/admin",
+            "/mcp%3b/x",
+            "/mcp/%252e%252e/admin",
+            "/mcp%25",
         ] {
             assert!(!is_clean(dirty), "{dirty}");
         }

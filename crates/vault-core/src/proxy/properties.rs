@@ -24,6 +24,9 @@ fn path_strategy() -> impl Strategy<Value = String> {
             Just("mcp".to_string()),
             Just("a".to_string()),
             Just("%41".to_string()),
+            Just(";".to_string()),
+            Just("%25".to_string()),
+            Just("%3B".to_string()),
         ],
         0..12,
     )
@@ -72,6 +75,8 @@ fn address_strategy() -> impl Strategy<Value = String> {
                 Just("..".to_string()),
                 Just("%2e".to_string()),
                 Just("%2F".to_string()),
+                Just("..;".to_string()),
+                Just("%252e".to_string()),
                 Just("?x=/tenant-a/".to_string()),
             ],
             0..8,
@@ -119,6 +124,8 @@ proptest! {
             let parsed = url::Url::parse(&format!("http://h{path}")).expect("parses");
             prop_assert_eq!(parsed.path(), path.as_str());
             prop_assert!(!path.split('/').any(|segment| segment == ".." || segment == "."));
+            // No segment carries `;parameters`, no `%` is itself encoded.
+            prop_assert!(!path.contains(';') && !path.to_ascii_lowercase().contains("%25"));
         }
     }
 

@@ -123,7 +123,9 @@ impl EndpointRewriter {
         }
         let mut out = BytesMut::new();
         while let Some((end, next)) = next_line(&self.held, self.line_start) {
-            self.after_cr = next == self.held.len() && self.held[end] == b'\r';
+            // A lone `\r` closing what we hold: a `\n` opening the next
+            // chunk is its other half. Not when the `\n` came with it.
+            self.after_cr = next == self.held.len() && next == end + 1 && self.held[end] == b'\r';
             let line_start = self.line_start;
             let blank = end == line_start && !self.mid_line;
             if !blank && !self.mid_line {

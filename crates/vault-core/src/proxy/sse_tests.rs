@@ -179,3 +179,21 @@ fn a_huge_endpoint_event_is_refused_whichever_line_names_it() {
     );
     assert!(!out.contains("\n\n"), "the event never completes");
 }
+
+/// A `\r\n` that ends a chunk is a whole line end: a `\n` opening the next
+/// chunk is a blank line of its own, not the other half of a `\r\n` (the
+/// property test found a blank line lost before a refusal this way).
+#[test]
+fn a_crlf_at_the_end_of_a_chunk_is_not_waiting_for_its_lf() {
+    let mut rewriter = rewriter();
+    let mut out = Vec::new();
+    for piece in [
+        "\r\n",
+        "\nevent: endpoint\ndata: http://elsewhere.example/m\n\n",
+    ] {
+        out.extend_from_slice(&rewriter.push(piece.as_bytes()));
+    }
+    assert!(rewriter.refused());
+    let out = String::from_utf8(out).expect("text");
+    assert!(out.starts_with("\r\n\n: Keybearer refused"), "{out:?}");
+}

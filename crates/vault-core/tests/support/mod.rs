@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod mcp_client;
 pub mod peers;
+pub mod root;
 #[cfg(unix)]
 pub mod world;
 
