@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::diag::Diag;
 use super::trust::trusted;
-use super::{mapped_v4, table, Socket, CLOSE_WAIT, ESTABLISHED, HANDSHAKE_GRACE, LISTEN, SYN_RECV};
+use super::{
+    mapped_v4, table, Foreign, Socket, CLOSE_WAIT, ESTABLISHED, HANDSHAKE_GRACE, LISTEN, SYN_RECV,
+};
 
 /// Where questions about sockets are answered: sock_diag, else the table.
 pub(super) enum Kernel {
@@ -33,6 +35,19 @@ impl Kernel {
         table::find(local, remote)
     }
 
+    /// As `find`, for `end` of a connection whose other end is ours (`own`):
+    /// sock_diag finding neither does not see this computer's sockets (no
+    /// TCP module), so the table is asked instead.
+    fn find_end(&mut self, end: SocketAddr, own: SocketAddr) -> Option<Option<Socket>> {
+        let found = self.find(end, own);
+        if found == Some(None) && matches!(self, Self::Diag(_)) && self.find(own, end) == Some(None)
+        {
+            *self = Self::Table;
+            return self.find(end, own);
+        }
+        found
+    }
+
     /// The listener a connection from `near` (its address) to `local` reaches.
     fn listener(&mut self, local: SocketAddr, near: IpAddr) -> Option<Socket> {
         // No connection has remote port 0: only a listener answers.
@@ -42,17 +57,29 @@ impl Kernel {
     }
 }
 
-/// The owner of the client's end of a connection from `peer` to one of our
-/// listeners at `ours`, when that owner is not trusted. The client's end
-/// belongs to the process that connected (it holds the socket).
-pub(super) fn untrusted_peer(ours: SocketAddr, peer: SocketAddr) -> Option<u32> {
+/// Whether the client's end of a connection from `peer` to one of our
+/// listeners at `ours` is foreign (see `client`); `None` when it is not, or
+/// when the kernel cannot be asked at all.
+pub(super) fn untrusted_peer(ours: SocketAddr, peer: SocketAddr) -> Option<Foreign> {
     if !mapped_v4(peer.ip()).is_loopback() {
         return None;
     }
-    let client = Kernel::open().find(peer, ours).flatten()?;
-    (client.state == ESTABLISHED || client.state == CLOSE_WAIT)
-        .then_some(client.uid)
-        .filter(|&uid| !trusted(uid))
+    client(Kernel::open().find_end(peer, ours)?)
+}
+
+/// The verdict on what the kernel found at the client's end: it belongs to
+/// the process that connected and holds it (an inode), whatever its TCP
+/// state (one that half-closed is in FIN_WAIT and still reads the answer),
+/// and that process's user must be trusted. Not found, found without an
+/// inode (closed: no process reads, or one hides behind it), or only a
+/// listener answering for its address: foreign.
+fn client(found: Option<Socket>) -> Option<Foreign> {
+    match found {
+        Some(end) if end.state != LISTEN && end.inode != 0 => {
+            (!trusted(end.uid)).then_some(Foreign::User(end.uid))
+        }
+        _ => Some(Foreign::Unknown),
+    }
 }
 
 /// What a server end's state says about who reads from it.
@@ -83,19 +110,7 @@ pub(super) async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Re
     let started = Instant::now();
     let mut handshake_since = None;
     loop {
-        let found = match kernel.find(server, ours) {
-            // sock_diag answering "no such socket" for our own end too does
-            // not see this computer's sockets (no TCP module): the table.
-            Some(None) if matches!(kernel, Kernel::Diag(_)) => {
-                if kernel.find(ours, server) == Some(None) {
-                    kernel = Kernel::Table;
-                    continue;
-                }
-                None
-            }
-            found => found.flatten(),
-        };
-        let Some(socket) = found else {
+        let Some(socket) = kernel.find_end(server, ours).flatten() else {
             return Ok(());
         };
         match end(socket) {
@@ -214,6 +229,70 @@ mod tests {
         assert_eq!(end(socket(5, 1000, 0)), End::Gone); // FIN_WAIT2, closed
                                                         // Shut down for writing but still held: still read.
         assert_eq!(end(socket(5, 1000, 9)), End::Taken(1000));
+    }
+
+    /// The sign-in listener's verdict fails closed: only a client end held
+    /// by a trusted user's process passes, in any TCP state.
+    #[test]
+    fn a_client_end_counts_only_when_held_by_a_trusted_user() {
+        use super::super::trust::{own_uid, NOBODY};
+        const FIN_WAIT1: u8 = 4;
+        const FIN_WAIT2: u8 = 5;
+        const TIME_WAIT: u8 = 6;
+        for state in [ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT] {
+            assert_eq!(client(Some(socket(state, own_uid(), 9))), None, "{state}");
+            assert_eq!(client(Some(socket(state, 0, 9))), None, "root, {state}");
+            // Half-closed (`shutdown(SHUT_WR)`) by another user: still judged.
+            assert_eq!(
+                client(Some(socket(state, NOBODY, 9))),
+                Some(Foreign::User(NOBODY)),
+                "{state}"
+            );
+        }
+        // No process holds it (closed, TIME_WAIT): whoever it was, refused.
+        assert_eq!(
+            client(Some(socket(FIN_WAIT2, own_uid(), 0))),
+            Some(Foreign::Unknown)
+        );
+        assert_eq!(
+            client(Some(socket(TIME_WAIT, 0, 0))),
+            Some(Foreign::Unknown)
+        );
+        assert_eq!(
+            client(Some(socket(ESTABLISHED, own_uid(), 0))),
+            Some(Foreign::Unknown)
+        );
+        // Only a listener answers for its address, or nothing at all.
+        assert_eq!(
+            client(Some(socket(LISTEN, own_uid(), 9))),
+            Some(Foreign::Unknown)
+        );
+        assert_eq!(client(None), Some(Foreign::Unknown));
+    }
+
+    /// Over real sockets: our own client passes while connected and after
+    /// half-closing; once closed (no process holds its end), it is refused.
+    #[test]
+    fn our_own_client_passes_until_it_closes() {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client_end = std::net::TcpStream::connect(addr).expect("connect");
+        let (server_end, peer) = listener.accept().expect("accept");
+        assert_eq!(untrusted_peer(addr, peer), None);
+        client_end
+            .shutdown(std::net::Shutdown::Write)
+            .expect("half-close");
+        let mut byte = [0u8; 1];
+        assert_eq!((&server_end).read(&mut byte).expect("the FIN"), 0);
+        assert_eq!(untrusted_peer(addr, peer), None, "half-closed, still ours");
+        drop(client_end);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while untrusted_peer(addr, peer) != Some(Foreign::Unknown) {
+            assert!(Instant::now() < deadline, "a closed end still passes");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        drop(server_end);
     }
 
     #[test]

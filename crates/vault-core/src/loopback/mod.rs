@@ -35,7 +35,14 @@
 //!
 //! The other way round, a sign-in's own listener (`oauth/listener.rs`)
 //! asks who connected to it (`foreign_peer`): the client's end of that
-//! connection belongs to the program that opened it.
+//! connection belongs to the program that opened it. This check fails
+//! closed: the request counts only when the client's end is found, still
+//! held by a process (an inode), and that process's user is trusted, in
+//! whatever TCP state the end is (a client that half-closed with
+//! `shutdown(SHUT_WR)` is in FIN_WAIT and still reads the answer). An end
+//! no process holds (closed, TIME_WAIT) or not found at all is foreign;
+//! only where the kernel cannot be asked at all (neither sock_diag nor
+//! `/proc/net/tcp`) does the request count.
 //!
 //! Before connecting, Test connection and sign-in also check the listener
 //! of a loopback URL (`check_url_listeners`, both families for
@@ -106,13 +113,30 @@ pub(crate) fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
     }
 }
 
-/// The user id of the program at the other end of `stream` (a connection
-/// one of our listeners accepted, such as a sign-in's) when that user is
-/// not trusted (`trust`); `None` when it is, or where this cannot be known.
-pub(crate) fn foreign_peer(stream: &std::net::TcpStream) -> Option<u32> {
+/// Why the program at the other end of a connection to one of our
+/// listeners is not taken for one of a trusted user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux can tell
+pub(crate) enum Foreign {
+    /// Its end is held by a process of this user, who is not trusted.
+    User(u32),
+    /// Its end is held by no process (closed, TIME_WAIT) or was not found:
+    /// whoever sent the request cannot be told.
+    Unknown,
+}
+
+/// Whether the program at the other end of `stream` (a connection one of
+/// our listeners accepted, such as a sign-in's) is foreign (`Some`): a
+/// trusted user's (`trust`) only when the kernel shows its end held by such
+/// a user's process. `None` where this cannot be known at all (not Linux,
+/// or the kernel cannot be asked).
+pub(crate) fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
     #[cfg(target_os = "linux")]
     {
-        let (ours, peer) = (stream.local_addr().ok()?, stream.peer_addr().ok()?);
+        let (Ok(ours), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
+            // Not connected any more: nobody to answer.
+            return Some(Foreign::Unknown);
+        };
         linux::untrusted_peer(ours, peer)
     }
     #[cfg(not(target_os = "linux"))]

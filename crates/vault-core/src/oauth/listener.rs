@@ -13,8 +13,11 @@
 //!   the first one with it ends the wait, and the caller checks the rest
 //!   (`iss`, an error from the service) and exchanges the code.
 //!
-//! On Linux a request from another user's program (the owner of its socket
-//! in `/proc/net/tcp`, see `crate::loopback`) gets neither, only a 403.
+//! On Linux a request gets either only when the kernel shows its client end
+//! held by a program of a trusted user (see `crate::loopback`, which fails
+//! closed: an end half-closed with `shutdown` is still judged by its owner,
+//! one no program holds or not found at all is refused); otherwise only a
+//! 403.
 //! Connections are read without blocking, side by side, so one that sends
 //! nothing or sends slowly holds none of the others up: each has 10 s to
 //! send its request head (16 KiB at most), and at most 64 wait at once (the
@@ -198,8 +201,12 @@ impl Listener {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let request = parse_request(&connection.head, &self.start_path);
         if !matches!(request, Request::Other) {
-            if let Some(uid) = crate::loopback::foreign_peer(stream) {
-                tracing::warn!(uid, "sign-in listener: refused a request from another user");
+            if let Some(foreign) = crate::loopback::foreign_peer(stream) {
+                // `User(uid)`, or `Unknown`: no program holds its end.
+                tracing::warn!(
+                    ?foreign,
+                    "sign-in listener: refused a request not from a trusted user's program"
+                );
                 respond(
                     stream,
                     "403 Forbidden",
