@@ -88,7 +88,12 @@ pub(super) fn left_behind(
     let inside: Vec<String> = servers_of(
         secrets,
         &(0..secrets.len())
-            .filter(|&i| new_text.contains(secrets[i].1))
+            // As for backups: a few characters turn up in any text (the
+            // entries' own ids included), so a short secret is not looked for.
+            .filter(|&i| {
+                secrets[i].1.len() >= app_configs::MIN_SECRET_BYTES
+                    && new_text.contains(secrets[i].1)
+            })
             .collect::<Vec<_>>(),
     );
     if !inside.is_empty() {
