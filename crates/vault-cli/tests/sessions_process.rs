@@ -310,6 +310,47 @@ fn the_agents_terminal_takes_the_size_of_the_users() {
     let _ = terminal.child.wait();
 }
 
+/// An agent that prints and ends at once (before the CLI starts relaying
+/// its terminal, often): what it printed is shown and the session ends
+/// normally, never "the terminal is closed". Repeated, since the order of
+/// the two is up to the scheduler.
+#[test]
+fn an_agent_that_ends_at_once_is_shown_in_full() {
+    let h = Home::new();
+    let vault = h.vault("Work", "development");
+    h.add(
+        &vault,
+        "https://mcp.example.com/mcp",
+        "streamable_http",
+        &token("fast"),
+    );
+    let data = h.path("data").to_string_lossy().into_owned();
+    for round in 0..8 {
+        let mut terminal = TestTerminal::spawn(
+            &h,
+            BIN,
+            &[
+                "--data-dir",
+                &data,
+                "session",
+                "start",
+                "--vault",
+                "Work",
+                "--agent",
+                "custom",
+                "--",
+                "/bin/echo",
+                "said-before-ending",
+            ],
+        );
+        terminal.expect("said-before-ending");
+        let rest = terminal.expect("exited (0)");
+        assert!(!rest.contains("closed"), "round {round}: {rest}");
+        let status = terminal.child.wait().expect("wait");
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+}
+
 /// A command on a pseudo-terminal of its own (its controlling terminal),
 /// with what it shows collected and keys typed into it.
 struct TestTerminal {

@@ -18,11 +18,16 @@
 //! revoked client) marks the credential "sign in again"
 //! (`credentials.needs_sign_in`, an audit event), and every request for it
 //! gets [`Error::SignInRequired`] at once instead of a refresh loop.
+//! A process that is about to exit waits for the refreshes under way in it
+//! ([`settled`]): killed between the server's answer and the commit, it
+//! would lose the rotated refresh token (the server forgot the old one).
 //! Limits: the refresh blocks the requesting thread (the proxy's or the
-//! bridge's); a grant without an expiry is refreshed only after a 401.
+//! bridge's); a grant without an expiry is refreshed only after a 401;
+//! SIGKILL during a refresh still loses the grant (sign in again).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crate::audit::EventKind;
 use crate::credential_secret::CredentialSecret;
@@ -58,6 +63,48 @@ impl RefreshLocks {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(locks.entry(credential_id.to_string()).or_default())
     }
+}
+
+/// How many refreshes are under way in this process.
+static UNDER_WAY: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Counts one refresh under way while it lives.
+struct UnderWay;
+
+impl UnderWay {
+    fn start() -> Self {
+        *UNDER_WAY
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        Self
+    }
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        let mut count = UNDER_WAY
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *count = count.saturating_sub(1);
+        UNDER_WAY.1.notify_all();
+    }
+}
+
+/// Waits until no refresh is under way in this process, at most the OAuth
+/// client's timeout plus a little for the commit; false if one still is.
+pub fn settled() -> bool {
+    let limit = crate::oauth::REQUEST_TIMEOUT + Duration::from_secs(2);
+    let count = UNDER_WAY
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (count, _) = UNDER_WAY
+        .1
+        .wait_timeout_while(count, limit, |count| *count > 0)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *count == 0
 }
 
 /// Whether this grant should be refreshed before use.
@@ -143,6 +190,7 @@ pub(crate) fn refresh(
     seen: &OAuthSecret,
     refused: bool,
 ) -> Result<()> {
+    let _under_way = UnderWay::start();
     let lock = locks.of(id);
     let _one_at_a_time = lock
         .lock()

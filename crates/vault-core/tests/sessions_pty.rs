@@ -95,3 +95,27 @@ fn pty_sessions_stop_too() {
     assert_eq!(ended.state, SessionState::Stopped);
     wait_for("the group to be gone", DEADLINE, || group_gone(pgid));
 }
+
+/// Whoever shows a session may come late: the agent printed, ended and its
+/// terminal was closed before anyone asked for it. The output and the
+/// keyboard are still handed out (the output in full), not "closed".
+#[test]
+fn a_session_that_ended_before_anyone_looked_still_shows_its_output() {
+    let mut w = World::new();
+    let manager = SessionManager::new(&w.engine).expect("manager");
+    let started = w.start_plain(
+        &manager,
+        "sh",
+        &["-c", "echo printed-then-gone"],
+        Terminal::Pty { rows: 24, cols: 80 },
+    );
+    let ended = manager.wait(&started.session.id).expect("wait");
+    assert_eq!(ended.state, SessionState::Exited { code: 0 });
+    let pty = started.pty.expect("pty");
+    assert!(pty.resize(10, 10).is_err(), "the terminal was closed");
+    let rx = pty_reader(pty.reader().expect("the output, after the end"));
+    let mut seen = String::new();
+    read_until(&rx, &mut seen, "printed-then-gone");
+    assert!(pty.take_writer().is_ok(), "the keyboard, after the end");
+    assert!(pty.take_writer().is_err(), "the keyboard is taken once");
+}

@@ -108,12 +108,58 @@ pub fn program() -> Result<std::path::PathBuf> {
     )))
 }
 
-/// Runs the bridge on this process's stdin and stdout until stdin ends.
+/// Runs the bridge on this process's stdin and stdout until stdin ends or
+/// the app asks it to stop (SIGTERM, SIGINT, SIGHUP; Ctrl-C on Windows),
+/// both handled the same way. A grant being renewed then is stored before
+/// the process exits (`refresh::settled`: a rotated refresh token lost
+/// there would need a new sign-in); SIGKILL cannot be helped. The runtime
+/// is then left without waiting for its blocking threads: the one reading
+/// stdin may never return while the app keeps the pipe open.
 pub fn run(setup: BridgeSetup) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(relay(setup, tokio::io::stdin(), tokio::io::stdout()))
+    let result = runtime.block_on(relay_until(
+        setup,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        stopped(),
+    ));
+    if !crate::refresh::settled() {
+        tracing::warn!("a renewal of a sign-in was still under way as the bridge stopped");
+    }
+    runtime.shutdown_background();
+    result
+}
+
+/// Resolves when this process is asked to stop.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        async fn next(signal: Option<&mut Signal>) -> Option<()> {
+            match signal {
+                Some(signal) => signal.recv().await,
+                // Not handled: left at its default action (the process ends).
+                None => std::future::pending().await,
+            }
+        }
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let mut interrupt = signal(SignalKind::interrupt()).ok();
+        let mut hangup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            Some(()) = next(terminate.as_mut()) => {}
+            Some(()) = next(interrupt.as_mut()) => {}
+            Some(()) = next(hangup.as_mut()) => {}
+            else => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 enum Transport {
@@ -123,6 +169,21 @@ enum Transport {
 
 /// The bridge over any pair of streams.
 pub async fn relay<R, W>(setup: BridgeSetup, input: R, output: W) -> Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    relay_until(setup, input, output, std::future::pending()).await
+}
+
+/// The bridge until the input ends or `stop` resolves, which ends it the
+/// same way (the server's session closed, answers already received sent).
+async fn relay_until<R, W>(
+    setup: BridgeSetup,
+    input: R,
+    output: W,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -166,11 +227,13 @@ where
     };
     let mut input = BufReader::with_capacity(64 * 1024, input);
     let mut line = Vec::new();
+    let mut stop = std::pin::pin!(stop);
     loop {
         line.clear();
         let read = tokio::select! {
             read = read_line(&mut input, &mut line) => read,
             () = wait(ended.as_deref()) => break,
+            () = &mut stop => break,
         };
         match read {
             Ok(0) => break,

@@ -51,6 +51,10 @@ pub(crate) struct Streamable {
     /// Ids of initialize requests waiting for their answer.
     initializing: Mutex<Vec<Value>>,
     listening: AtomicBool,
+    /// The GET stream's task, stopped when the app is gone: left running it
+    /// would open the stream again (and renew an expired grant) in a process
+    /// about to be killed, losing a rotated refresh token.
+    listener: Mutex<Option<AbortHandle>>,
     /// Requests on their way, by id, so a cancellation can drop their stream.
     in_flight: Mutex<HashMap<String, AbortHandle>>,
 }
@@ -63,6 +67,7 @@ impl Streamable {
             version: Mutex::new(None),
             initializing: Mutex::new(Vec::new()),
             listening: AtomicBool::new(false),
+            listener: Mutex::new(None),
             in_flight: Mutex::new(HashMap::new()),
         })
     }
@@ -252,7 +257,8 @@ impl Streamable {
             return;
         }
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        let mut listener = lock(&self.listener);
+        let task = tokio::spawn(async move {
             let mut last_event: Option<String> = None;
             for attempt in 0..LISTEN_RETRIES {
                 if attempt > 0 {
@@ -266,6 +272,7 @@ impl Streamable {
             this.link
                 .complain("the server's event stream ended; its notifications no longer arrive");
         });
+        *listener = Some(task.abort_handle());
     }
 
     async fn listen_once(&self, last_event: &mut Option<String>) -> Listened {
@@ -317,8 +324,12 @@ impl Streamable {
         Listened::Ended
     }
 
-    /// The app is gone: end the server's session, if it has one.
+    /// The app is gone: stop listening, end the server's session, if it
+    /// has one.
     pub(crate) async fn close(&self) {
+        if let Some(listener) = lock(&self.listener).take() {
+            listener.abort();
+        }
         let Some(session) = lock(&self.session).clone() else {
             return;
         };

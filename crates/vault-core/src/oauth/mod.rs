@@ -45,6 +45,7 @@ pub use challenge::{
 pub use discovery::{discover, AuthServerMetadata, Discovery, ResourceMetadata};
 pub use error::OAuthError;
 pub use flow::{sign_in, start_sign_in, PendingSignIn, SignInOptions, DEFAULT_SIGN_IN_TIMEOUT};
+pub(crate) use http::TIMEOUT as REQUEST_TIMEOUT;
 pub use pkce::{s256_challenge, Pkce};
 pub use registration::{ClientChoice, PreRegisteredClient};
 pub use token::{refresh, revoke, Revocation, TokenHint};

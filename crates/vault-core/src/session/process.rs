@@ -129,6 +129,9 @@ fn spawn_pty(plan: &LaunchPlan, working_dir: &Path, rows: u16, cols: u16) -> Res
     for (name, value) in &plan.env {
         builder.env(name, value.as_str());
     }
+    // Before the agent runs: it may end (and the terminal close) before
+    // anyone reads it.
+    let pty = SessionPty::new(pair.master)?;
     let child = pair
         .slave
         .spawn_command(builder)
@@ -140,7 +143,7 @@ fn spawn_pty(plan: &LaunchPlan, working_dir: &Path, rows: u16, cols: u16) -> Res
         .ok_or_else(|| Error::Spawn("the agent's process id is unknown".into()))?;
     Ok(Spawned {
         pid,
-        pty: Some(SessionPty::new(pair.master)),
+        pty: Some(pty),
         _child: ChildHandle::Pty(child),
     })
 }

@@ -8,11 +8,19 @@ use crate::error::{Error, Result};
 
 type Master = Box<dyn portable_pty::MasterPty + Send>;
 
+type Reader = Box<dyn Read + Send>;
+type Writer = Box<dyn Write + Send>;
+
 /// A handle on a session's terminal. Clones share it; the session manager
 /// closes it when the session ends, after which readers reach end of file.
+/// The first reader and the writer are made with the terminal, so whoever
+/// shows the session gets them (and all the agent printed) even when the
+/// agent ended, and the terminal was closed, before it asked.
 #[derive(Clone)]
 pub struct SessionPty {
     master: Arc<Mutex<Option<Master>>>,
+    first_reader: Arc<Mutex<Option<Reader>>>,
+    writer: Arc<Mutex<Option<Writer>>>,
 }
 
 impl std::fmt::Debug for SessionPty {
@@ -22,10 +30,18 @@ impl std::fmt::Debug for SessionPty {
 }
 
 impl SessionPty {
-    pub(crate) fn new(master: Master) -> Self {
-        Self {
+    pub(crate) fn new(master: Master) -> Result<Self> {
+        let reader = master
+            .try_clone_reader()
+            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+        let writer = master
+            .take_writer()
+            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+        Ok(Self {
             master: Arc::new(Mutex::new(Some(master))),
-        }
+            first_reader: Arc::new(Mutex::new(Some(reader))),
+            writer: Arc::new(Mutex::new(Some(writer))),
+        })
     }
 
     fn with_master<T>(
@@ -47,13 +63,31 @@ impl SessionPty {
 
     /// A new reader of the agent's output. Reads end (0 bytes, or an I/O
     /// error on Linux) once the agent and everything holding the terminal exit.
-    pub fn reader(&self) -> Result<Box<dyn Read + Send>> {
+    pub fn reader(&self) -> Result<Reader> {
+        if let Some(first) = self
+            .first_reader
+            .lock()
+            .ok()
+            .and_then(|mut first| first.take())
+        {
+            return Ok(first);
+        }
         self.with_master(|master| master.try_clone_reader().map_err(|e| e.to_string()))
     }
 
-    /// The writer for the agent's input (keyboard). Can be taken once.
-    pub fn take_writer(&self) -> Result<Box<dyn Write + Send>> {
-        self.with_master(|master| master.take_writer().map_err(|e| e.to_string()))
+    /// The writer for the agent's input (keyboard). Can be taken once, also
+    /// after the session ended (writes then fail).
+    pub fn take_writer(&self) -> Result<Writer> {
+        self.writer
+            .lock()
+            .ok()
+            .and_then(|mut writer| writer.take())
+            .ok_or_else(|| {
+                Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the terminal's keyboard is already taken",
+                ))
+            })
     }
 
     /// Tells the agent its terminal changed size (it gets SIGWINCH).
@@ -70,6 +104,8 @@ impl SessionPty {
         })
     }
 
+    /// The session ended: no new reader, no resize. The first reader and
+    /// the writer, if nobody took them yet, stay for whoever shows it.
     pub(crate) fn close(&self) {
         if let Ok(mut guard) = self.master.lock() {
             guard.take();
