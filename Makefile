@@ -31,6 +31,7 @@ lint: ui
 	$(CARGO) clippy --workspace --all-targets --target x86_64-pc-windows-gnu -- -D warnings
 	npm --prefix ui run check
 	scripts/check-name.sh
+	scripts/crate-graph.py --check
 	@# Comments point to docs/architecture.md, never to documents outside the repository.
 	@if git grep -n -e 'DESIGN[.]md'; then echo "a reference to a document outside the repository" >&2; exit 1; fi
 

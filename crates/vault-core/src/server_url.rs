@@ -84,7 +84,7 @@ pub fn pin_localhost(normalized: &str) -> String {
         return normalized.to_string();
     }
     let port = url.port_or_known_default().unwrap_or(80);
-    let pinned = match crate::loopback::trusted_listener(port) {
+    let pinned = match keybearer_platform::loopback::trusted_listener(port) {
         Some(Some(ours)) => ours,
         // The kernel says no trusted server listens: the usual address,
         // never one another user's program answers on.

@@ -216,7 +216,7 @@ impl Http {
         limit: usize,
     ) -> Result<Answer, OAuthError> {
         if is_loopback(url) {
-            crate::loopback::check_url_listeners(url).map_err(|refusal| {
+            keybearer_platform::loopback::check_url_listeners(url).map_err(|refusal| {
                 OAuthError::Unreachable {
                     what: what.to_string(),
                     cause: refusal,

@@ -201,7 +201,7 @@ impl Listener {
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let request = parse_request(&connection.head, &self.start_path);
         if !matches!(request, Request::Other) {
-            if let Some(foreign) = crate::loopback::foreign_peer(stream) {
+            if let Some(foreign) = keybearer_platform::loopback::foreign_peer(stream) {
                 // `User(uid)`, or `Unknown`: no program holds its end.
                 tracing::warn!(
                     ?foreign,

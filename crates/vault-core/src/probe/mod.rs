@@ -169,9 +169,9 @@ impl Http {
 pub(crate) fn probe(url: &str, protocol: Protocol, secret: &CredentialSecret) -> ConnectionTest {
     // A server on this computer must be a trusted user's (both address
     // families for `localhost`) before the token is sent.
-    if let Err(refusal) =
-        url::Url::parse(url).map_or(Ok(()), |url| crate::loopback::check_url_listeners(&url))
-    {
+    if let Err(refusal) = url::Url::parse(url).map_or(Ok(()), |url| {
+        keybearer_platform::loopback::check_url_listeners(&url)
+    }) {
         return ConnectionTest::new(
             ConnectionOutcome::Unreachable,
             format!("Not tested: {refusal}."),

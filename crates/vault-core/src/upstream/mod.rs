@@ -193,7 +193,7 @@ impl Service<Uri> for TcpOrTunnel {
                 // anything (the token) is written to it.
                 let stream = io.inner();
                 if let (Ok(ours), Ok(server)) = (stream.local_addr(), stream.peer_addr()) {
-                    crate::loopback::check_connection(ours, server)
+                    keybearer_platform::loopback::check_connection(ours, server)
                         .await
                         .map_err(BoxError::from)?;
                 }

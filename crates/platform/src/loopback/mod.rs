@@ -67,7 +67,7 @@ use std::net::{IpAddr, SocketAddr};
 /// a trusted user owns both, when the address is not loopback, or where
 /// the check does not exist. Waits while the server has not yet taken the
 /// connection.
-pub(crate) async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(), String> {
+pub async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<(), String> {
     if !mapped_v4(server.ip()).is_loopback() {
         return Ok(());
     }
@@ -85,7 +85,7 @@ pub(crate) async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Re
 /// Checks who listens at a loopback URL's port before connecting: a trusted
 /// user, or nobody at all. `localhost` is checked on both address families.
 /// Other hosts pass (they are not on this computer).
-pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
+pub fn check_url_listeners(url: &url::Url) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
         linux::check_url_listeners(url)
@@ -101,7 +101,7 @@ pub(crate) fn check_url_listeners(url: &url::Url) -> Result<(), String> {
 /// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
 /// IPv6 address); `Some(None)` when none listens there; `None` where this
 /// cannot be known (not Linux).
-pub(crate) fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
+pub fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
     #[cfg(target_os = "linux")]
     {
         linux::trusted_listener(port)
@@ -117,7 +117,7 @@ pub(crate) fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
 /// listeners is not taken for one of a trusted user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux can tell
-pub(crate) enum Foreign {
+pub enum Foreign {
     /// Its end is held by a process of this user, who is not trusted.
     User(u32),
     /// Its end is held by no process (closed, TIME_WAIT) or was not found:
@@ -130,7 +130,7 @@ pub(crate) enum Foreign {
 /// trusted user's (`trust`) only when the kernel shows its end held by such
 /// a user's process. `None` where this cannot be known at all (not Linux,
 /// or the kernel cannot be asked).
-pub(crate) fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
+pub fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
     #[cfg(target_os = "linux")]
     {
         let (Ok(ours), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {

@@ -1,0 +1,13 @@
+//! Keybearer's platform layer (docs/architecture.md, "Crates"): what it asks
+//! of the operating system, one module per capability, each implemented for
+//! Linux and saying plainly where another system cannot do it yet.
+//!
+//! Owns: the owner check of loopback connections and listeners
+//! (`loopback`), hardening of Keybearer's own processes (`hardening`).
+//! Must never depend on another Keybearer crate: every other crate may
+//! build on it, so it knows nothing of vaults, tokens or HTTP.
+
+pub mod hardening;
+pub mod loopback;
+
+pub use hardening::harden_process;
