@@ -9,16 +9,13 @@
 //! on its own connection); listing through [`Audit::events`]. An event holds
 //! ids and request metadata, never a token or a body.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 use crate::error::Result;
 use crate::model::Event;
 use crate::resolve::Resolver;
 use crate::store::{events, Store};
 use crate::usage::{self, CredentialUse};
+
+pub use keybearer_base::event_kind::EventKind;
 
 /// Reading the trail, and recording a credential's use outside the proxy
 /// (direct mode), borrowed from the [`Engine`](crate::Engine).
@@ -45,120 +42,5 @@ impl Audit<'_> {
         usage::insert(&tx, std::slice::from_ref(used))?;
         tx.commit()?;
         Ok(())
-    }
-}
-
-macro_rules! event_kinds {
-    ($($variant:ident => $name:literal,)*) => {
-        /// What happened. The dotted name is what is stored and shown.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-        pub enum EventKind {
-            $(#[serde(rename = $name)] $variant,)*
-        }
-
-        impl EventKind {
-            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(EventKind::$variant => $name,)*
-                }
-            }
-        }
-
-        impl FromStr for EventKind {
-            type Err = UnknownEventKind;
-
-            fn from_str(name: &str) -> Result<Self, Self::Err> {
-                match name {
-                    $($name => Ok(EventKind::$variant),)*
-                    other => Err(UnknownEventKind(other.to_string())),
-                }
-            }
-        }
-    };
-}
-
-event_kinds! {
-    SetupCompleted => "setup.completed",
-    KeyRecovered => "key.recovered",
-    RecoveryKeyRegenerated => "recovery_key.regenerated",
-    EnvironmentCreated => "environment.created",
-    VaultCreated => "vault.created",
-    VaultRenamed => "vault.renamed",
-    VaultDeleted => "vault.deleted",
-    CredentialCreated => "credential.created",
-    CredentialDeleted => "credential.deleted",
-    CredentialReplaced => "credential.replaced",
-    CredentialTested => "credential.tested",
-    CredentialUsed => "credential.used",
-    CredentialRefreshed => "credential.refreshed",
-    CredentialSignInNeeded => "credential.sign_in_needed",
-    CredentialScopeNeeded => "credential.scope_needed",
-    SessionStarted => "session.started",
-    SessionExited => "session.exited",
-    SessionStopped => "session.stopped",
-    SessionFailed => "session.failed",
-    AppConnected => "app.connected",
-    AppConnectionChanged => "app.connection_changed",
-    AppDisconnected => "app.disconnected",
-    AppTokensImported => "app.tokens_imported",
-    AppImportUndone => "app.import_undone",
-    AppEntriesRestored => "app.entries_restored",
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Lets tests and callers compare with the stored name: `kind == "vault.created"`.
-impl PartialEq<&str> for EventKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-/// A stored kind this version does not know (written by a newer one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownEventKind(pub String);
-
-impl fmt::Display for UnknownEventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown event kind \"{}\"", self.0)
-    }
-}
-
-impl std::error::Error for UnknownEventKind {}
-
-impl rusqlite::ToSql for EventKind {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(self.as_str().into())
-    }
-}
-
-impl rusqlite::types::FromSql for EventKind {
-    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-        value
-            .as_str()?
-            .parse()
-            .map_err(|error| rusqlite::types::FromSqlError::Other(Box::new(error)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::EventKind;
-
-    #[test]
-    fn names_round_trip_through_text_and_json() {
-        for kind in EventKind::ALL {
-            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(*kind));
-            let json = serde_json::to_value(kind).expect("serialises");
-            assert_eq!(json, serde_json::Value::String(kind.as_str().into()));
-        }
-        assert!("session.teleported".parse::<EventKind>().is_err());
     }
 }

@@ -373,3 +373,12 @@ mod tests {
         assert!(CredentialSecret::from_opened(CredentialType::Headers, b"tok").is_none());
     }
 }
+
+/// Input for a new credential; the secret is validated and sealed by the engine.
+#[derive(Debug)]
+pub struct NewCredential {
+    pub mcp_server_url: String,
+    pub protocol: Option<crate::model::Protocol>,
+    /// A bearer token (`AccessToken::into()`) or headers.
+    pub secret: CredentialSecret,
+}

@@ -5,6 +5,10 @@
 //!
 //! The map of the parts and who may call whom is docs/architecture.md.
 
+// The vocabulary below this crate (`keybearer-base`), under the names the
+// modules here use (`crate::error::Error`, `crate::model::Vault`…).
+use keybearer_base::{error, model, reach, secret, server_url, text};
+
 mod apps;
 mod audit;
 /// The stdio bridge that apps start to reach a remote MCP server.
@@ -16,25 +20,19 @@ mod credential_secret;
 mod credential_secret_properties;
 mod crypto;
 mod engine;
-mod error;
 mod keychain;
 mod keys;
 pub mod logging;
-mod model;
 pub mod oauth;
 mod probe;
 pub mod proxy;
-mod reach;
 mod recovery_key;
 mod refresh;
 mod resolve;
-mod secret;
-mod server_url;
 /// Agent sessions. Unix only for now (process groups, signals, PTYs).
 #[cfg(unix)]
 pub mod session;
 mod store;
-mod text;
 mod tokens;
 mod upstream;
 mod usage;
@@ -47,15 +45,15 @@ pub use apps::{
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
 pub use connections::Connections;
-pub use credential_secret::{CredentialSecret, SecretHeader, MAX_HEADERS};
+pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keybearer_platform::harden_process;
 pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{
-    AppConnection, Credential, CredentialType, Environment, Event, NewCredential, Protocol,
-    Resolution, Timestamp, Vault,
+    AppConnection, Credential, CredentialType, Environment, Event, Protocol, Resolution, Timestamp,
+    Vault,
 };
 pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
 pub use resolve::Resolver;

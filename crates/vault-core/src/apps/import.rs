@@ -38,8 +38,9 @@ use super::copies::{self, TokenCopy};
 use super::import_plan::{self, describe, PastedSecret, Source};
 use super::{parse_app, read, AppChange, Apps};
 use crate::audit::EventKind;
+use crate::credential_secret::NewCredential;
 use crate::error::{Error, Result};
-use crate::model::{new_id, NewCredential, Timestamp};
+use crate::model::{new_id, Timestamp};
 use crate::store::app_backups::{self, Backup};
 use crate::store::events::{self, NewEvent};
 

@@ -13,11 +13,12 @@
 mod credentials;
 
 use crate::audit::EventKind;
+use crate::credential_secret::NewCredential;
 use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::model::{
-    new_id, validate_colour, validate_environment_name, validate_name, Environment, NewCredential,
-    Timestamp, Vault,
+    new_id, validate_colour, validate_environment_name, validate_name, Environment, Timestamp,
+    Vault,
 };
 use crate::resolve::Resolver;
 use crate::store::events::{self, NewEvent};

@@ -25,7 +25,7 @@
 mod api;
 mod challenge;
 mod discovery;
-mod error;
+use keybearer_base::oauth_error as error;
 mod flow;
 mod http;
 mod listener;

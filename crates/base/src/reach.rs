@@ -32,7 +32,7 @@ const QUOTED_PATH: usize = 120;
 
 /// Why an address may not receive the credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub enum Refused {
     /// Not an address at all, or one on another origin.
     OtherServer,
     /// A path that could be read two ways (dot segments, encoded slashes, …).
@@ -65,7 +65,7 @@ impl fmt::Display for Refused {
 /// Whether `address` (absolute or relative, as the server sent it) may
 /// receive the credential registered for `server`; `Ok` is the address
 /// resolved, without fragment or user name.
-pub(crate) fn check(server: &Url, address: &str) -> Result<Url, Refused> {
+pub fn check(server: &Url, address: &str) -> Result<Url, Refused> {
     let mut url = server
         .join(address.trim())
         .map_err(|_| Refused::OtherServer)?;
@@ -91,7 +91,7 @@ pub(crate) fn check(server: &Url, address: &str) -> Result<Url, Refused> {
 
 /// The folder of a server URL's path: up to and including the slash before
 /// its last segment (`/a/sse` and `/a/sse/` → `/a/`; `/sse` and `/` → `/`).
-pub(crate) fn folder(path: &str) -> &str {
+pub fn folder(path: &str) -> &str {
     let resource = path.strip_suffix('/').unwrap_or(path);
     match resource.rfind('/') {
         Some(slash) => &path[..=slash],
@@ -105,7 +105,7 @@ pub(crate) fn folder(path: &str) -> &str {
 /// route, so `/tenant-a/..;/tenant-b/m` reaches `/tenant-b/m`), encoded or
 /// not; and no `%25`, an encoded `%` (`%252e` is a dot to a server that
 /// decodes twice).
-pub(crate) fn is_clean(path: &str) -> bool {
+pub fn is_clean(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };

@@ -132,14 +132,14 @@ impl OAuthError {
         }
     }
 
-    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidInput {
             field,
             message: message.into(),
         }
     }
 
-    pub(crate) fn bad(what: &str, problem: impl Into<String>) -> Self {
+    pub fn bad(what: &str, problem: impl Into<String>) -> Self {
         Self::BadResponse {
             what: what.to_string(),
             problem: problem.into(),
@@ -156,7 +156,7 @@ const SHORTEST_REDACTED: usize = 8;
 /// quote: only the characters RFC 6749 §5.2 allows there (printable ASCII
 /// without `"` and `\`), at most 200 characters, and with any of `secrets`
 /// (what the request sent) replaced by `[hidden]`. `None` when nothing is left.
-pub(crate) fn quote_field(value: Option<&str>, secrets: &[&str]) -> Option<String> {
+pub fn quote_field(value: Option<&str>, secrets: &[&str]) -> Option<String> {
     // Secrets go before anything is cut, so that no part of one can remain.
     let hidden = hide(value?.to_string(), secrets);
     let allowed: String = hidden
@@ -179,7 +179,7 @@ fn hide(mut text: String, secrets: &[&str]) -> String {
 
 /// "`error`: `error_description`" (or either alone) from an error body, quoted
 /// with [`quote_field`]; the rest of the body is never shown.
-pub(crate) fn error_reason(
+pub fn error_reason(
     error: Option<&str>,
     description: Option<&str>,
     status: u16,

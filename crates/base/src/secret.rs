@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A bearer token on its way into the vault. Write-only: nothing in the public
-/// API hands one back; see [`crate::InjectableToken`] for the single way out.
+/// API hands one back; see `InjectableToken` (the tokens part) for the single way out.
 pub struct AccessToken(SecretString);
 
 impl AccessToken {
@@ -25,7 +25,7 @@ impl AccessToken {
         Ok(Self(token))
     }
 
-    pub(crate) fn expose(&self) -> &str {
+    pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }
@@ -68,18 +68,18 @@ impl fmt::Debug for AccessToken {
 pub struct MasterKey([u8; 32]);
 
 impl MasterKey {
-    pub(crate) fn generate() -> Result<Self> {
+    pub fn generate() -> Result<Self> {
         let mut bytes = [0u8; 32];
-        crate::crypto::fill_random(&mut bytes)?;
+        getrandom::getrandom(&mut bytes).map_err(|error| Error::Randomness(error.to_string()))?;
         Ok(Self(bytes))
     }
 
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let array: [u8; 32] = bytes.try_into().ok()?;
         Some(Self(array))
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+    pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 }
@@ -98,7 +98,7 @@ impl UserSecret {
         Self(SecretString::from(value))
     }
 
-    pub(crate) fn expose(&self) -> &str {
+    pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }
@@ -113,7 +113,7 @@ impl fmt::Debug for UserSecret {
 pub struct RecoveryKey(SecretString);
 
 impl RecoveryKey {
-    pub(crate) fn new(display: String) -> Self {
+    pub fn new(display: String) -> Self {
         Self(SecretString::from(display))
     }
 
@@ -130,7 +130,7 @@ impl fmt::Debug for RecoveryKey {
 }
 
 /// Raw secret bytes (an unwrapped key, a decrypted token) zeroised on drop.
-pub(crate) type SecretBytes = SecretBox<Vec<u8>>;
+pub type SecretBytes = SecretBox<Vec<u8>>;
 
 #[cfg(test)]
 mod tests {

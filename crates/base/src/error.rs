@@ -102,7 +102,7 @@ pub enum Error {
 
     /// OAuth sign-in or refresh failed; the message says what to do.
     #[error("{0}")]
-    OAuth(#[from] crate::oauth::OAuthError),
+    OAuth(#[from] crate::oauth_error::OAuthError),
 
     /// The OAuth credential of a server can no longer be refreshed: the
     /// user must sign in again (the credential is marked so).
@@ -166,8 +166,10 @@ impl Error {
             Self::NotApproved(_) => ErrorCode::NotApproved,
             Self::AppConfig(_) => ErrorCode::AppConfig,
             Self::OAuth(error) if error.needs_sign_in() => ErrorCode::SignInRequired,
-            Self::OAuth(crate::oauth::OAuthError::InvalidInput { .. })
-            | Self::OAuth(crate::oauth::OAuthError::InsecureUrl(_)) => ErrorCode::InvalidInput,
+            Self::OAuth(crate::oauth_error::OAuthError::InvalidInput { .. })
+            | Self::OAuth(crate::oauth_error::OAuthError::InsecureUrl(_)) => {
+                ErrorCode::InvalidInput
+            }
             Self::OAuth(_) => ErrorCode::OAuthFailed,
             Self::SignInRequired { .. } => ErrorCode::SignInRequired,
         }

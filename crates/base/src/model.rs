@@ -180,7 +180,7 @@ pub struct Event {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     pub at: Timestamp,
-    pub kind: crate::audit::EventKind,
+    pub kind: crate::event_kind::EventKind,
     pub environment: Option<String>,
     pub vault_id: Option<String>,
     pub credential_id: Option<String>,
@@ -199,15 +199,6 @@ pub struct Event {
     pub count: i64,
 }
 
-/// Input for a new credential; the secret is validated and sealed by the engine.
-#[derive(Debug)]
-pub struct NewCredential {
-    pub mcp_server_url: String,
-    pub protocol: Option<Protocol>,
-    /// A bearer token (`AccessToken::into()`) or headers.
-    pub secret: crate::CredentialSecret,
-}
-
 /// Which credential a session would use for a server, and from which vault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -219,12 +210,12 @@ pub struct Resolution {
     pub shadowed_credential_ids: Vec<String>,
 }
 
-pub(crate) fn new_id(prefix: &str) -> String {
+pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// Display names and environment names: trimmed, 1–200 characters, stored verbatim.
-pub(crate) fn validate_name(field: &'static str, value: &str) -> Result<String> {
+pub fn validate_name(field: &'static str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(Error::invalid(field, "The name is empty. Type a name."));
@@ -245,7 +236,7 @@ pub(crate) fn validate_name(field: &'static str, value: &str) -> Result<String> 
 }
 
 /// Environment names are used as identifiers in commands: keep them simple.
-pub(crate) fn validate_environment_name(value: &str) -> Result<String> {
+pub fn validate_environment_name(value: &str) -> Result<String> {
     let name = validate_name("environment", value)?.to_ascii_lowercase();
     if name.len() > 40
         || !name
@@ -260,7 +251,7 @@ pub(crate) fn validate_environment_name(value: &str) -> Result<String> {
     Ok(name)
 }
 
-pub(crate) fn validate_colour(value: &str) -> Result<String> {
+pub fn validate_colour(value: &str) -> Result<String> {
     let colour = value.trim().to_ascii_lowercase();
     let valid = colour.len() == 7
         && colour.starts_with('#')

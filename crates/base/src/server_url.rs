@@ -119,7 +119,7 @@ fn answering(port: u16) -> IpAddr {
     }
 }
 
-pub(crate) fn is_loopback(host: Host<&str>) -> bool {
+pub fn is_loopback(host: Host<&str>) -> bool {
     match host {
         Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
         Host::Ipv4(ip) => IpAddr::V4(ip).is_loopback(),

@@ -1,0 +1,22 @@
+//! Keybearer's vocabulary (docs/architecture.md, "Crates"): what every other
+//! part speaks, with no behaviour of its own beyond checking its values.
+//!
+//! Owns: [`Error`] and [`ErrorCode`] (the one list of failures and of the
+//! codes programs branch on, OAuth's included), the data model (no type of
+//! it can hold a token), [`EventKind`](event_kind::EventKind), the secret
+//! types (redacting, zeroising), the rules for an MCP server's address
+//! (`server_url`) and for where a credential may go (`reach`), and text made
+//! fit to show (`text`).
+//! Must never depend on a Keybearer crate other than `keybearer-platform`:
+//! no store, no HTTP client, no OAuth flow, no sessions.
+
+pub mod error;
+pub mod event_kind;
+pub mod model;
+pub mod oauth_error;
+pub mod reach;
+pub mod secret;
+pub mod server_url;
+pub mod text;
+
+pub use error::{Error, ErrorCode, Result};
