@@ -8,6 +8,9 @@
 // The vocabulary below this crate (`keybearer-base`), under the names the
 // modules here use (`crate::error::Error`, `crate::model::Vault`…).
 use keybearer_base::{error, model, reach, secret, server_url, text};
+use keybearer_net::upstream;
+/// OAuth for MCP servers (the `keybearer-oauth` crate).
+pub use keybearer_oauth as oauth;
 
 mod apps;
 mod audit;
@@ -23,7 +26,6 @@ mod engine;
 mod keychain;
 mod keys;
 pub mod logging;
-pub mod oauth;
 mod probe;
 pub mod proxy;
 mod recovery_key;
@@ -34,7 +36,6 @@ mod resolve;
 pub mod session;
 mod store;
 mod tokens;
-mod upstream;
 mod usage;
 
 pub use app_configs::{App, Locations, Os};

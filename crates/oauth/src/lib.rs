@@ -21,11 +21,14 @@
 //! computer), no redirect is ever followed, and no error, log line or
 //! `Debug` output carries a token, a code, a verifier or a client secret.
 //! Blocking: callers on an async runtime run it on a blocking thread.
+//!
+//! The crate `keybearer-oauth` (docs/architecture.md, "Crates", "OAuth").
+//! Owns: the OAuth client and the grant's types. Must never depend on the
+//! store, tokens, the proxy or sessions: the vault seals what it returns.
 
 mod api;
 mod challenge;
 mod discovery;
-use keybearer_base::oauth_error as error;
 mod flow;
 mod http;
 mod listener;
@@ -36,6 +39,7 @@ mod token;
 
 use std::fmt;
 
+use keybearer_base::oauth_error as error;
 use zeroize::Zeroizing;
 
 pub use challenge::{
@@ -45,7 +49,7 @@ pub use challenge::{
 pub use discovery::{discover, AuthServerMetadata, Discovery, ResourceMetadata};
 pub use error::OAuthError;
 pub use flow::{sign_in, start_sign_in, PendingSignIn, SignInOptions, DEFAULT_SIGN_IN_TIMEOUT};
-pub(crate) use http::TIMEOUT as REQUEST_TIMEOUT;
+pub use http::TIMEOUT as REQUEST_TIMEOUT;
 pub use pkce::{s256_challenge, Pkce};
 pub use registration::{ClientChoice, PreRegisteredClient};
 pub use token::{refresh, revoke, Revocation, TokenHint};
@@ -110,10 +114,10 @@ impl OAuthGrant {
             .is_some_and(|expires_at| expires_at <= now.saturating_add(margin_seconds))
     }
 
-    /// The access token as the vault's [`crate::AccessToken`], validated as
+    /// The access token as the vault's [`keybearer_base::secret::AccessToken`], validated as
     /// a pasted token would be.
-    pub fn to_access_token(&self) -> crate::Result<crate::AccessToken> {
-        crate::AccessToken::new(self.access_token.expose_secret().to_string())
+    pub fn to_access_token(&self) -> keybearer_base::Result<keybearer_base::secret::AccessToken> {
+        keybearer_base::secret::AccessToken::new(self.access_token.expose_secret().to_string())
     }
 }
 

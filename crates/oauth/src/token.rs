@@ -296,7 +296,7 @@ fn token_secret(value: String, name: &str) -> Result<OAuthSecret, OAuthError> {
             format!("its {name} is empty"),
         ));
     }
-    if text.len() > crate::MAX_TOKEN_BYTES {
+    if text.len() > keybearer_base::secret::MAX_TOKEN_BYTES {
         return Err(OAuthError::bad(
             TOKEN_ENDPOINT,
             format!("its {name} is longer than 16 KiB"),

@@ -19,12 +19,12 @@ use http_body_util::Full;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::upstream::blocking::{secret_body, BlockingClient, Failure};
+use keybearer_net::upstream::blocking::{secret_body, BlockingClient, Failure};
 
 use super::error::OAuthError;
 use super::OAuthSecret;
 
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer read from a token, registration or revocation endpoint.
 pub(crate) const MAX_ANSWER: usize = 64 * 1024;
 /// Largest metadata document read.
@@ -72,7 +72,8 @@ pub(crate) fn check_url(what: &str, input: &str) -> Result<Url, OAuthError> {
 }
 
 pub(crate) fn is_loopback(url: &Url) -> bool {
-    url.host().is_some_and(crate::server_url::is_loopback)
+    url.host()
+        .is_some_and(keybearer_base::server_url::is_loopback)
 }
 
 /// An address cut for a message.

@@ -29,7 +29,7 @@ use super::{client, root_cause, Connector};
 
 /// Why no answer came.
 #[derive(Debug)]
-pub(crate) enum Failure {
+pub enum Failure {
     /// Nothing within the deadline.
     Timeout,
     /// The innermost cause ("Connection refused (os error 111)", a TLS
@@ -38,7 +38,7 @@ pub(crate) enum Failure {
 }
 
 /// A client with its own connection pool and runtime.
-pub(crate) struct BlockingClient {
+pub struct BlockingClient {
     /// `Some` until dropped (see `Drop`).
     runtime: Option<Runtime>,
     client: Client<Connector, Full<Bytes>>,
@@ -56,16 +56,16 @@ impl Drop for BlockingClient {
 }
 
 /// An answer whose body is read as the caller asks.
-pub(crate) struct Answer<'c> {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+pub struct Answer<'c> {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
     body: Incoming,
     runtime: &'c Runtime,
     deadline: Instant,
 }
 
 impl BlockingClient {
-    pub(crate) fn new() -> Result<Self, Failure> {
+    pub fn new() -> Result<Self, Failure> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -84,7 +84,7 @@ impl BlockingClient {
     /// Sends `request` and waits for the answer's head; the body has the
     /// rest of `timeout` to arrive. A request without a `Host` header gets
     /// the URL's.
-    pub(crate) fn send(
+    pub fn send(
         &self,
         mut request: Request<Full<Bytes>>,
         timeout: Duration,
@@ -132,13 +132,13 @@ fn host_header(uri: &http::Uri) -> Option<http::HeaderValue> {
 }
 
 /// A request body that is wiped once sent.
-pub(crate) fn secret_body(body: Zeroizing<Vec<u8>>) -> Full<Bytes> {
+pub fn secret_body(body: Zeroizing<Vec<u8>>) -> Full<Bytes> {
     Full::new(Bytes::from_owner(body))
 }
 
 impl Answer<'_> {
     /// The next piece of the body; `None` at its end.
-    pub(crate) fn chunk(&mut self) -> Result<Option<Bytes>, Failure> {
+    pub fn chunk(&mut self) -> Result<Option<Bytes>, Failure> {
         loop {
             let (deadline, body) = (self.deadline, &mut self.body);
             let frame = self
@@ -159,7 +159,7 @@ impl Answer<'_> {
 
     /// The whole body into `into`, up to `limit` bytes; `Ok(false)` when
     /// there was more (reading stopped there).
-    pub(crate) fn read_to(&mut self, into: &mut Vec<u8>, limit: usize) -> Result<bool, Failure> {
+    pub fn read_to(&mut self, into: &mut Vec<u8>, limit: usize) -> Result<bool, Failure> {
         while let Some(data) = self.chunk()? {
             let room = limit.saturating_sub(into.len());
             if data.len() > room {

@@ -86,7 +86,7 @@ pub fn discover(server_url: &str) -> Result<Discovery, OAuthError> {
 }
 
 pub(crate) fn discover_with(http: &Http, server_url: &str) -> Result<Discovery, OAuthError> {
-    let server_url = crate::server_url::normalize_server_url(server_url)
+    let server_url = keybearer_base::server_url::normalize_server_url(server_url)
         .map_err(|error| OAuthError::invalid("mcp_server_url", error.to_string()))?;
     let server = Url::parse(&server_url)
         .map_err(|_| OAuthError::invalid("mcp_server_url", "The address is not valid."))?;

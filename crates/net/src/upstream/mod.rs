@@ -14,7 +14,7 @@
 //! `blocking`: the same client for callers that wait for one answer (Test
 //! connection, OAuth), so there is one HTTP/TLS stack, not two.
 
-pub(crate) mod blocking;
+pub mod blocking;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,18 +32,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
-pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest response head accepted from an upstream.
-pub(crate) const MAX_RESPONSE_HEAD: usize = 256 * 1024;
+pub const MAX_RESPONSE_HEAD: usize = 256 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
 /// A client with its own connection pool (one per session or bridge), for
 /// request bodies of type `B`.
-pub(crate) fn client<B>() -> Result<Client<Connector, B>>
+pub fn client<B>() -> Result<Client<Connector, B>>
 where
     B: hyper::body::Body + Send + 'static + Unpin,
     B::Data: Send,
@@ -62,7 +62,7 @@ where
 /// What opens a connection to a server (TCP or a proxy's tunnel, TLS, the
 /// loopback owner check, the connect deadline): the session proxy's own
 /// pool (`proxy::pool`) uses it directly.
-pub(crate) fn connector() -> Result<Connector> {
+pub fn connector() -> Result<Connector> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
@@ -84,7 +84,7 @@ pub(crate) fn connector() -> Result<Connector> {
 /// Why a request to a server failed, in its innermost words: "Connection
 /// refused (os error 111)", not "client error (Connect)". For the proxy's
 /// and the bridge's messages.
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;
@@ -96,7 +96,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// to read) on a thread of its own, so a process that will soon need them —
 /// a bridge, whose first request an app is waiting for — does not wait for
 /// them after its keychain and database are open.
-pub(crate) fn warm_up() {
+pub fn warm_up() {
     std::thread::spawn(|| {
         let _ = tls_config();
     });
@@ -129,7 +129,7 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
 
 /// The TLS connector with the overall connect deadline.
 #[derive(Clone)]
-pub(crate) struct Connector {
+pub struct Connector {
     https: HttpsConnector<TcpOrTunnel>,
 }
 

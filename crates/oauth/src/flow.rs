@@ -59,7 +59,7 @@ impl Default for SignInOptions {
 pub fn sign_in(
     server_url: &str,
     options: &SignInOptions,
-    opener: &dyn Fn(&str) -> crate::Result<()>,
+    opener: &dyn Fn(&str) -> keybearer_base::Result<()>,
 ) -> Result<StoredOAuth, OAuthError> {
     let pending = start_sign_in(server_url, options)?;
     opener(pending.browser_url()).map_err(|error| OAuthError::Browser(error.to_string()))?;
