@@ -8,7 +8,10 @@
 //!
 //! Mapping (server.json schema 2025-12-11):
 //! - `name` → `registry_name`, and in lowercase → `id`;
-//! - `title` (else the part of `name` after `/`) → `name`; `description` → `purpose`;
+//! - `title` (else the part of `name` after `/`, or the publisher's label when
+//!   that part is generic: `com.stripe/mcp` → "stripe") → `name`;
+//!   `description` → `purpose`; a title of 81 to 100 characters or a
+//!   description of 201 to 1000 is shortened, a longer one skips the server;
 //! - `websiteUrl` (else `repository.url`, when it is a valid https address) → `docs`;
 //! - `remotes[]` of type `streamable-http` or `sse` → addresses, Streamable
 //!   HTTP first; other types are ignored; an address with `{variables}` skips
@@ -25,6 +28,30 @@ use serde::Deserialize;
 
 use crate::model::{self, Entry, HeaderField, Origin, Remote, SignIn, Transport};
 use crate::validate::{self, quoted, Invalid};
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn long_text_is_cut_at_a_sentence_or_a_space() {
+        assert_eq!(shorten("Short.", 10), "Short.");
+        assert_eq!(
+            shorten("One two three. Four five six", 20),
+            "One two three."
+        );
+        assert_eq!(
+            shorten("One two. Three four five six", 20),
+            "One two. Three…"
+        );
+        assert_eq!(
+            shorten("alpha beta gamma delta epsilon", 20),
+            "alpha beta gamma…"
+        );
+        assert_eq!(shorten(&"x".repeat(30), 10), format!("{}…", "x".repeat(9)));
+        assert!(shorten(&"é ".repeat(200), 200).chars().count() <= 200);
+    }
+}
 
 #[derive(Deserialize)]
 pub(crate) struct ServerResponse {
@@ -166,6 +193,49 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
     }
 }
 
+/// Longest title read (the registry's own limit); longer ones skip the server.
+const MAX_TITLE_CHARS: usize = 100;
+/// Longest description read; between this and the catalog's 200 it is
+/// shortened, beyond it the server is skipped (a publisher's essay or junk).
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// Text cut to `max` characters: at the end of a sentence when one ends in
+/// the second half, else at a space, with "…".
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max - 1).collect();
+    if let Some(end) = head.rfind(". ").filter(|end| *end >= head.len() / 2) {
+        return head[..=end].to_owned();
+    }
+    let cut = head
+        .rfind(' ')
+        .filter(|cut| *cut >= head.len() / 2)
+        .unwrap_or(head.len());
+    format!("{}…", head[..cut].trim_end())
+}
+
+/// A display name for a server without a title: the part after `/`, or, when
+/// that says nothing ("mcp", "server"), the publisher's label from the
+/// namespace (`com.stripe/mcp` → "stripe").
+fn untitled_name(name: &str) -> String {
+    const GENERIC: &[&str] = &["mcp", "server", "mcp-server", "remote", "api"];
+    const DOMAINS: &[&str] = &[
+        "com", "io", "ai", "app", "dev", "net", "org", "co", "github",
+    ];
+    let is = |list: &[&str], word: &str| list.contains(&word.to_ascii_lowercase().as_str());
+    let (namespace, last) = name.split_once('/').unwrap_or(("", name));
+    if !is(GENERIC, last) {
+        return last.to_owned();
+    }
+    namespace
+        .rsplit('.')
+        .find(|label| !is(GENERIC, label) && !is(DOMAINS, label))
+        .unwrap_or(last)
+        .to_owned()
+}
+
 fn entry(
     name: &str,
     title: Option<String>,
@@ -181,17 +251,16 @@ fn entry(
             validate::MAX_REMOTES
         ));
     }
-    let display = match title {
-        Some(title) => title,
-        None => name.rsplit('/').next().unwrap_or(name).to_owned(),
-    };
-    let display = validate::text("title", &display, validate::MAX_NAME_CHARS).map_err(reason)?;
+    let display = title.unwrap_or_else(|| untitled_name(name));
+    let display = validate::text("title", &display, MAX_TITLE_CHARS).map_err(reason)?;
+    let display = shorten(&display, validate::MAX_NAME_CHARS);
     let purpose = validate::text(
         "description",
         description.as_deref().unwrap_or_default(),
-        validate::MAX_PURPOSE_CHARS,
+        MAX_DESCRIPTION_CHARS,
     )
     .map_err(reason)?;
+    let purpose = shorten(&purpose, validate::MAX_PURPOSE_CHARS);
     let docs = match website_url {
         Some(url) => Some(validate::web_address("website address", &url).map_err(reason)?),
         None => repository_url.and_then(|url| validate::web_address("repository", &url).ok()),
@@ -280,6 +349,6 @@ fn entry(
         registry_name: Some(name.to_owned()),
         id,
     };
-    validate::entry(&entry).map_err(|invalid| reason(invalid))?;
+    validate::entry(&entry).map_err(reason)?;
     Ok(entry)
 }
