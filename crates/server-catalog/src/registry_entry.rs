@@ -1,0 +1,354 @@
+//! One server of an MCP Registry answer (`{ "server": server.json, "_meta": … }`)
+//! into a catalog [`Entry`], or a reason to skip it.
+//!
+//! Flow: the JSON value is read into the structs below (unknown fields are
+//! ignored, a field of the wrong type skips the server); servers the registry
+//! marks deleted are reported as removed, deprecated or older versions are
+//! skipped; then each field is checked with `validate.rs`.
+//!
+//! Mapping (server.json schema 2025-12-11):
+//! - `name` → `registry_name`, and in lowercase → `id`;
+//! - `title` (else the part of `name` after `/`, or the publisher's label when
+//!   that part is generic: `com.stripe/mcp` → "stripe") → `name`;
+//!   `description` → `purpose`; a title of 81 to 100 characters or a
+//!   description of 201 to 1000 is shortened, a longer one skips the server;
+//! - `websiteUrl` (else `repository.url`, when it is a valid https address) → `docs`;
+//! - `remotes[]` of type `streamable-http` or `sse` → addresses, Streamable
+//!   HTTP first; other types are ignored; an address with `{variables}` skips
+//!   the server (Keybearer does not ask for such values yet);
+//! - `headers[]` with `isSecret` → a `header` sign-in with those names (after
+//!   `discover` when none is required); no secret header → `discover`: the
+//!   app asks the server how it signs in (RFC 9728).
+//!
+//! Limits: any invalid address, text or header name skips the whole server:
+//! a publisher that declares a `javascript:` or non-https address is not
+//! trusted for the rest of its entry either.
+
+use serde::Deserialize;
+
+use crate::model::{self, Entry, HeaderField, Origin, Remote, SignIn, Transport};
+use crate::validate::{self, quoted, Invalid};
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn long_text_is_cut_at_a_sentence_or_a_space() {
+        assert_eq!(shorten("Short.", 10), "Short.");
+        assert_eq!(
+            shorten("One two three. Four five six", 20),
+            "One two three."
+        );
+        assert_eq!(
+            shorten("One two. Three four five six", 20),
+            "One two. Three…"
+        );
+        assert_eq!(
+            shorten("alpha beta gamma delta epsilon", 20),
+            "alpha beta gamma…"
+        );
+        assert_eq!(shorten(&"x".repeat(30), 10), format!("{}…", "x".repeat(9)));
+        assert!(shorten(&"é ".repeat(200), 200).chars().count() <= 200);
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ServerResponse {
+    server: ServerDetail,
+    #[serde(default, rename = "_meta")]
+    meta: Option<ResponseMeta>,
+}
+
+#[derive(Deserialize)]
+struct ServerDetail {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "websiteUrl")]
+    website_url: Option<String>,
+    #[serde(default)]
+    repository: Option<Repository>,
+    #[serde(default)]
+    remotes: Option<Vec<RemoteJson>>,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    #[serde(default)]
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RemoteJson {
+    #[serde(rename = "type")]
+    kind: String,
+    url: String,
+    #[serde(default)]
+    headers: Option<Vec<HeaderJson>>,
+}
+
+#[derive(Deserialize)]
+struct HeaderJson {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "isSecret")]
+    is_secret: bool,
+    #[serde(default, rename = "isRequired")]
+    is_required: bool,
+}
+
+#[derive(Deserialize)]
+struct ResponseMeta {
+    #[serde(default, rename = "io.modelcontextprotocol.registry/official")]
+    official: Option<Official>,
+}
+
+#[derive(Deserialize)]
+struct Official {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, rename = "isLatest")]
+    is_latest: Option<bool>,
+}
+
+/// What became of one listed server.
+pub(crate) enum Outcome {
+    Entry(Box<Entry>),
+    /// The registry marks it deleted (its registry name, checked).
+    Removed(String),
+    /// Not usable; the reason is for the log.
+    Skipped {
+        server: String,
+        reason: String,
+    },
+}
+
+fn skipped(server: &str, reason: impl Into<String>) -> Outcome {
+    Outcome::Skipped {
+        server: server.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn reason(invalid: Invalid) -> String {
+    format!("{} {}", invalid.what, invalid.problem)
+}
+
+/// One element of `servers[]`; `label` names it in skip reasons when it has
+/// no usable name (e.g. `#12`).
+pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
+    let response: ServerResponse = match serde_json::from_value(value) {
+        Ok(response) => response,
+        Err(error) => {
+            return skipped(
+                label,
+                format!(
+                    "has a field of the wrong type or shape ({})",
+                    quoted(&error.to_string())
+                ),
+            )
+        }
+    };
+    let server = response.server;
+    let Some(raw_name) = server.name else {
+        return skipped(label, "has no name");
+    };
+    let name = match validate::registry_name(&raw_name) {
+        Ok(name) => name,
+        Err(invalid) => return skipped(label, reason(invalid)),
+    };
+    let label = quoted(&name);
+    let official = response.meta.and_then(|meta| meta.official);
+    if let Some(official) = official {
+        match official.status.as_deref() {
+            Some("deleted") => return Outcome::Removed(name),
+            Some("deprecated") => return skipped(&label, "is deprecated by its publisher"),
+            _ => {}
+        }
+        if official.is_latest == Some(false) {
+            return skipped(&label, "is an older version");
+        }
+    }
+    let Some(remotes_json) = server.remotes.filter(|remotes| !remotes.is_empty()) else {
+        return skipped(
+            &label,
+            "runs only on the user's computer (no remote address)",
+        );
+    };
+    match entry(
+        &name,
+        server.title,
+        server.description,
+        server.website_url,
+        server.repository.and_then(|repository| repository.url),
+        remotes_json,
+    ) {
+        Ok(entry) => Outcome::Entry(Box::new(entry)),
+        Err(problem) => skipped(&label, problem),
+    }
+}
+
+/// Longest title read (the registry's own limit); longer ones skip the server.
+const MAX_TITLE_CHARS: usize = 100;
+/// Longest description read; between this and the catalog's 200 it is
+/// shortened, beyond it the server is skipped (a publisher's essay or junk).
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// Text cut to `max` characters: at the end of a sentence when one ends in
+/// the second half, else at a space, with "…".
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max - 1).collect();
+    if let Some(end) = head.rfind(". ").filter(|end| *end >= head.len() / 2) {
+        return head[..=end].to_owned();
+    }
+    let cut = head
+        .rfind(' ')
+        .filter(|cut| *cut >= head.len() / 2)
+        .unwrap_or(head.len());
+    format!("{}…", head[..cut].trim_end())
+}
+
+/// A display name for a server without a title: the part after `/`, or, when
+/// that says nothing ("mcp", "server"), the publisher's label from the
+/// namespace (`com.stripe/mcp` → "stripe").
+fn untitled_name(name: &str) -> String {
+    const GENERIC: &[&str] = &["mcp", "server", "mcp-server", "remote", "api"];
+    const DOMAINS: &[&str] = &[
+        "com", "io", "ai", "app", "dev", "net", "org", "co", "github",
+    ];
+    let is = |list: &[&str], word: &str| list.contains(&word.to_ascii_lowercase().as_str());
+    let (namespace, last) = name.split_once('/').unwrap_or(("", name));
+    if !is(GENERIC, last) {
+        return last.to_owned();
+    }
+    namespace
+        .rsplit('.')
+        .find(|label| !is(GENERIC, label) && !is(DOMAINS, label))
+        .unwrap_or(last)
+        .to_owned()
+}
+
+fn entry(
+    name: &str,
+    title: Option<String>,
+    description: Option<String>,
+    website_url: Option<String>,
+    repository_url: Option<String>,
+    remotes_json: Vec<RemoteJson>,
+) -> Result<Entry, String> {
+    if remotes_json.len() > validate::MAX_REMOTES {
+        return Err(format!(
+            "has {} addresses; at most {} are read",
+            remotes_json.len(),
+            validate::MAX_REMOTES
+        ));
+    }
+    let display = title.unwrap_or_else(|| untitled_name(name));
+    let display = validate::text("title", &display, MAX_TITLE_CHARS).map_err(reason)?;
+    let display = shorten(&display, validate::MAX_NAME_CHARS);
+    let purpose = validate::text(
+        "description",
+        description.as_deref().unwrap_or_default(),
+        MAX_DESCRIPTION_CHARS,
+    )
+    .map_err(reason)?;
+    let purpose = shorten(&purpose, validate::MAX_PURPOSE_CHARS);
+    let docs = match website_url {
+        Some(url) => Some(validate::web_address("website address", &url).map_err(reason)?),
+        None => repository_url.and_then(|url| validate::web_address("repository", &url).ok()),
+    };
+
+    let mut remotes: Vec<Remote> = Vec::new();
+    let mut headers: Vec<HeaderField> = Vec::new();
+    for remote in remotes_json {
+        let transport = match remote.kind.as_str() {
+            "streamable-http" => Transport::StreamableHttp,
+            "sse" => Transport::Sse,
+            _ => continue,
+        };
+        if remote.url.contains('{') || remote.url.contains('}') {
+            return Err(format!(
+                "address {} needs values filled in, which Keybearer does not ask for yet",
+                quoted(&remote.url)
+            ));
+        }
+        let url = validate::web_address("address", &remote.url).map_err(reason)?;
+        if remotes.iter().any(|known| known.url == url) {
+            continue;
+        }
+        remotes.push(Remote {
+            url,
+            transport,
+            for_sign_in: Vec::new(),
+        });
+        for header in remote
+            .headers
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|header| header.is_secret)
+        {
+            let header_name = validate::header_name("header", &header.name).map_err(reason)?;
+            let description = header
+                .description
+                .map(|text| {
+                    validate::text("header description", &text, validate::MAX_DESCRIPTION_CHARS)
+                })
+                .transpose()
+                .map_err(reason)?;
+            match headers
+                .iter_mut()
+                .find(|known| known.name.eq_ignore_ascii_case(&header_name))
+            {
+                Some(known) => known.required |= header.is_required,
+                None => headers.push(HeaderField {
+                    name: header_name,
+                    description,
+                    required: header.is_required,
+                }),
+            }
+            if headers.len() > validate::MAX_HEADERS {
+                return Err(format!(
+                    "asks for more than {} headers",
+                    validate::MAX_HEADERS
+                ));
+            }
+        }
+    }
+    if remotes.is_empty() {
+        return Err(
+            "has no address of a type Keybearer speaks (streamable-http or sse)".to_owned(),
+        );
+    }
+    remotes.sort_by_key(|remote| remote.transport != Transport::StreamableHttp);
+
+    let sign_in = if headers.is_empty() {
+        vec![SignIn::Discover]
+    } else if headers.iter().any(|header| header.required) {
+        vec![SignIn::Header { headers }]
+    } else {
+        vec![SignIn::Discover, SignIn::Header { headers }]
+    };
+    let id = name.to_ascii_lowercase();
+    let entry = Entry {
+        initials: model::initials(&display),
+        color: model::derived_color(&id),
+        name: display,
+        purpose,
+        remotes,
+        sign_in,
+        docs,
+        origin: Origin::Registry,
+        registry_name: Some(name.to_owned()),
+        id,
+    };
+    validate::entry(&entry).map_err(reason)?;
+    Ok(entry)
+}
