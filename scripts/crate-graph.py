@@ -22,6 +22,12 @@ END = "<!-- /crate-graph -->"
 # (crate, crate it must never reach, why) — reach = direct or transitive.
 RULES = [
     ("*", "tauri", "nothing below the desktop shell knows Tauri"),
+    ("keybearer-proxy", "vault-core", "the proxy asks a credential source, never the store"),
+    ("keybearer-bridge", "vault-core", "the bridge asks a credential source, never the store"),
+    ("keybearer-source", "keybearer-oauth", "the seam knows no source's internals"),
+    ("keybearer-net", "keybearer-oauth", "the HTTP client carries what it is given"),
+    ("keybearer-base", "keybearer-net", "the vocabulary has no behaviour"),
+    ("keybearer-platform", "keybearer-base", "the platform layer knows nothing of Keybearer"),
 ]
 
 

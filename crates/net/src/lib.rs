@@ -8,4 +8,5 @@
 //! Must never depend on: the store, tokens, OAuth, sessions: it carries
 //! bytes and headers it is given and knows nothing of where they came from.
 
+pub mod sse;
 pub mod upstream;

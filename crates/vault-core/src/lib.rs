@@ -8,14 +8,16 @@
 // The vocabulary below this crate (`keybearer-base`), under the names the
 // modules here use (`crate::error::Error`, `crate::model::Vault`…).
 use keybearer_base::{error, model, reach, secret, server_url, text};
+/// The stdio bridge that apps start to reach a remote MCP server.
+pub use keybearer_bridge as bridge;
 use keybearer_net::upstream;
 /// OAuth for MCP servers (the `keybearer-oauth` crate).
 pub use keybearer_oauth as oauth;
+/// The injecting proxy (the `keybearer-proxy` crate).
+pub use keybearer_proxy as proxy;
 
 mod apps;
 mod audit;
-/// The stdio bridge that apps start to reach a remote MCP server.
-pub mod bridge;
 mod catalog;
 mod connections;
 mod credential_secret;
@@ -25,9 +27,9 @@ mod crypto;
 mod engine;
 mod keychain;
 mod keys;
+mod local_source;
 pub mod logging;
 mod probe;
-pub mod proxy;
 mod recovery_key;
 mod refresh;
 mod resolve;
@@ -50,6 +52,7 @@ pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_H
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keybearer_platform::harden_process;
+pub use keybearer_source::{CredentialSource, Scope, UsageSink};
 pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use model::{

@@ -36,7 +36,7 @@ use secrecy::ExposeSecret;
 use crate::credential_secret::CredentialSecret;
 use crate::crypto;
 use crate::error::{Error, Result};
-use crate::model::{Credential, Resolution};
+use crate::model::Credential;
 use crate::resolve::Resolver;
 use crate::secret::MasterKey;
 use crate::store::wal_stamp::{Stamp, WalStamp};
@@ -46,78 +46,9 @@ use crate::store::{connections, credentials, Store};
 /// requests rarely wait for one another on two cores.
 const READERS: usize = 4;
 
-/// A credential's secret ready to be put into a request by the proxy or the
-/// bridge, or into a direct-mode agent's config. Nothing that displays, logs
-/// or serialises data may call its `expose_*` methods.
-pub struct InjectableToken(CredentialSecret);
+pub use keybearer_source::{InjectableToken, Injection};
 
-impl InjectableToken {
-    /// The bearer token, for a bearer credential; for a header credential,
-    /// the value of its first header.
-    pub fn expose_for_injection(&self) -> &str {
-        match &self.0 {
-            CredentialSecret::Bearer(token) => token.expose(),
-            CredentialSecret::Headers(headers) => headers
-                .first()
-                .map_or("", crate::credential_secret::SecretHeader::expose_value),
-            CredentialSecret::OAuth(stored) => stored.grant.access_token.expose_secret(),
-        }
-    }
-
-    pub(crate) fn secret(&self) -> &CredentialSecret {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for InjectableToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InjectableToken(<redacted>)")
-    }
-}
-
-/// The credential that wins for a request, with its secret opened.
-#[derive(Debug)]
-pub struct Injection {
-    pub resolution: Resolution,
-    pub token: InjectableToken,
-    /// The headers, made once when the token is opened and shared by every
-    /// request (a reference count each, not a copy of the token each).
-    headers: Option<Vec<(http::HeaderName, http::HeaderValue)>>,
-    /// The credential's and its vault's ids, shared, for the audit trail
-    /// (a reference count per request, not two copies).
-    pub(crate) ids: Arc<CredentialIds>,
-}
-
-/// Which credential (of which vault) a request used.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct CredentialIds {
-    pub(crate) credential_id: String,
-    pub(crate) vault_id: String,
-}
-
-impl Injection {
-    fn new(resolution: Resolution, token: CredentialSecret) -> Self {
-        let headers = token.http_headers();
-        let ids = Arc::new(CredentialIds {
-            credential_id: resolution.credential.id.clone(),
-            vault_id: resolution.credential.vault_id.clone(),
-        });
-        Self {
-            resolution,
-            token: InjectableToken(token),
-            headers,
-            ids,
-        }
-    }
-
-    /// The headers to add to a request, values marked sensitive (never
-    /// printed by `http`'s `Debug`); `None` when a stored value cannot be
-    /// sent in an HTTP header. The values' bytes are wiped when the cache
-    /// and the last request holding them have dropped them.
-    pub(crate) fn headers(&self) -> Option<&[(http::HeaderName, http::HeaderValue)]> {
-        self.headers.as_deref()
-    }
-}
+use crate::local_source::{injection, secret_of};
 
 /// Seals `secret` for `credential` (its id, vault and URL are bound in).
 pub(crate) fn seal(
@@ -207,7 +138,7 @@ fn resolve_and_open(
     };
     let (_, token) = open_stored(&snapshot, master, &resolution.credential.id)?;
     snapshot.finish()?;
-    Ok(Some(Injection::new(resolution, token)))
+    Ok(Some(injection(resolution, token)))
 }
 
 /// The proxy's read path (see the module header). Cheap to clone; dropping
@@ -337,10 +268,10 @@ impl Tokens {
                 url: credential.mcp_server_url.clone(),
             });
         }
-        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+        let Some(secret @ CredentialSecret::OAuth(stored)) = secret_of(injection) else {
             return Ok(false);
         };
-        if !crate::refresh::due(injection.token.secret()) {
+        if !crate::refresh::due(secret) {
             return Ok(false);
         }
         crate::refresh::refresh(
@@ -358,7 +289,7 @@ impl Tokens {
     /// grant is refreshed once (unless another request already did), so the
     /// next lookup gets the new one. Other kinds: nothing to do.
     pub fn refused(&self, injection: &Injection) -> Result<()> {
-        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+        let Some(CredentialSecret::OAuth(stored)) = secret_of(injection) else {
             return Ok(());
         };
         crate::refresh::refresh(
@@ -375,7 +306,7 @@ impl Tokens {
     /// step-up request for `required` scopes: kept for the next sign-in
     /// (`refresh::want_scope`). Other kinds: nothing to do.
     pub fn wants_scope(&self, injection: &Injection, required: &str) -> Result<()> {
-        let CredentialSecret::OAuth(stored) = injection.token.secret() else {
+        let Some(CredentialSecret::OAuth(stored)) = secret_of(injection) else {
             return Ok(());
         };
         let credential = &injection.resolution.credential;
@@ -512,7 +443,7 @@ fn cache_key(vault_ids: &[String], url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{cache_key, Injection};
+    use super::cache_key;
     use crate::credential_secret::CredentialSecret;
     use crate::model::{Credential, CredentialType, Protocol, Resolution, Timestamp};
     use crate::secret::AccessToken;
@@ -538,7 +469,7 @@ mod tests {
             shadowed_credential_ids: Vec::new(),
         };
         let token = AccessToken::new("tok-shared-value".into()).expect("token");
-        let injection = Injection::new(resolution, CredentialSecret::from(token));
+        let injection = crate::local_source::injection(resolution, CredentialSecret::from(token));
         let first = injection.headers().expect("headers");
         let second = injection.headers().expect("headers");
         assert_eq!(first[0].0, http::header::AUTHORIZATION);

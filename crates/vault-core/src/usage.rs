@@ -11,30 +11,7 @@ use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
 use crate::store::{connections, credentials, vaults, Store};
 
-/// One proxied request that used a credential. Carries what the proxy
-/// resolved at request time, so the use is recorded even if the credential
-/// is deleted before the batch is written. Never holds a header or a body.
-#[derive(Debug, Clone)]
-pub struct CredentialUse {
-    pub credential_id: String,
-    pub vault_id: String,
-    pub upstream_url: String,
-    pub session_id: Option<String>,
-    /// The app connection whose bridge made the request.
-    pub connection_id: Option<String>,
-    /// The HTTP method of the request.
-    pub method: Option<String>,
-    /// The upstream's HTTP status; `None` when no answer came back.
-    pub status: Option<i64>,
-    /// A short note for failed requests.
-    pub detail: Option<String>,
-    /// The first (or only) use's time.
-    pub at: Timestamp,
-    /// How many requests this record stands for: the proxy counts alike
-    /// uses (same credential, session, server, method, status and note)
-    /// within one audit window into one record (`proxy::audit`); 1 elsewhere.
-    pub count: u32,
-}
+pub use keybearer_source::CredentialUse;
 
 /// Writes batches of [`CredentialUse`] through its own connection. Opened by
 /// [`crate::Engine::usage_recorder`]; needs no key.
@@ -51,6 +28,12 @@ impl UsageRecorder {
 
     /// Records the batch in one transaction.
     pub fn record(&mut self, uses: &[CredentialUse]) -> Result<()> {
+        keybearer_source::UsageSink::record(self, uses)
+    }
+}
+
+impl keybearer_source::UsageSink for UsageRecorder {
+    fn record(&mut self, uses: &[CredentialUse]) -> Result<()> {
         if uses.is_empty() {
             return Ok(());
         }

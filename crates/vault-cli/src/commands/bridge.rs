@@ -4,9 +4,12 @@
 //! keychain) still runs and answers every request with the reason.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use vault_core::bridge::{self, BridgeCredential, BridgeSetup};
-use vault_core::{guess_protocol, normalize_server_url, Engine, Error, Protocol};
+use vault_core::{
+    guess_protocol, normalize_server_url, CredentialSource, Engine, Error, Protocol, UsageSink,
+};
 
 /// An app connection's bridge: the credential comes from its vaults.
 pub fn run(
@@ -36,15 +39,20 @@ pub fn run(
         Some(protocol) => protocol.parse()?,
         None => stored.unwrap_or_else(|| guess_protocol(&server_url)),
     };
-    let tokens = engine.tokens();
-    let recorder = engine.usage_recorder().ok();
+    let source = engine
+        .tokens()
+        .map(|tokens| Arc::new(tokens) as Arc<dyn CredentialSource>);
+    let recorder = engine
+        .usage_recorder()
+        .ok()
+        .map(|recorder| Box::new(recorder) as Box<dyn UsageSink>);
     bridge::run(BridgeSetup {
         server_url,
         protocol,
         credential: BridgeCredential::Connection {
             connection_id: connection_id.trim().to_string(),
             app,
-            tokens,
+            source,
             recorder,
         },
     })?;

@@ -12,10 +12,10 @@ use url::Url;
 
 use super::messages::{initialize_request, initialize_result, probe_answer};
 use super::{check_status, content_type, not_mcp, ConnectionOutcome, ConnectionTest, Http, Probe};
-use crate::bridge::events::{Event, EventReader};
 use crate::model::Protocol;
 use crate::reach;
 use crate::upstream::blocking::Answer;
+use keybearer_net::sse::{Event, EventReader};
 
 /// GET the event stream, POST `initialize` to the endpoint it names, read the
 /// answer from the stream.

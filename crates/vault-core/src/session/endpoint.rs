@@ -197,7 +197,6 @@ pub fn direct_endpoints(
             transport: credential.protocol,
             headers: injection
                 .token
-                .secret()
                 .pairs()
                 .into_iter()
                 .map(|(name, value)| (name.to_string(), HeaderSecret::value(&value)))

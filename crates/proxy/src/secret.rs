@@ -8,7 +8,7 @@ use http::header::{HeaderMap, AUTHORIZATION};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::error::Result;
+use keybearer_base::error::Result;
 
 const SECRET_BYTES: usize = 32;
 /// Makes a leaked session secret recognisable in a config file or a log scan.
@@ -19,7 +19,8 @@ pub struct SessionSecret(Zeroizing<String>);
 impl SessionSecret {
     pub(crate) fn generate() -> Result<Self> {
         let mut bytes = Zeroizing::new([0u8; SECRET_BYTES]);
-        crate::crypto::fill_random(bytes.as_mut())?;
+        getrandom::getrandom(bytes.as_mut())
+            .map_err(|error| keybearer_base::Error::Randomness(error.to_string()))?;
         let mut text = Zeroizing::new(String::with_capacity(PREFIX.len() + 43));
         text.push_str(PREFIX);
         data_encoding::BASE64URL_NOPAD.encode_append(bytes.as_ref(), &mut text);

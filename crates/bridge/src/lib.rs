@@ -17,8 +17,11 @@
 //! down, token refused) becomes a JSON-RPC error answer to the request, with
 //! `error.data.keybearer` naming the case, and one plain line on stderr.
 //! No token is ever written to stdout, stderr or a log.
+//!
+//! The crate `keybearer-bridge` (docs/architecture.md, "Crates"). Owns the
+//! bridge. Must never depend on the store or OAuth's flows: credentials
+//! come through the `keybearer-source` seam, uses go to its `UsageSink`.
 
-pub(crate) mod events;
 mod legacy;
 mod link;
 mod message;
@@ -32,15 +35,14 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
-use crate::error::{Error, Result};
-use crate::model::Protocol;
-use crate::tokens::Tokens;
-use crate::usage::{CredentialUse, UsageRecorder};
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Protocol;
+use keybearer_source::{CredentialSource, CredentialUse, UsageSink};
 use link::{Failure, Link, Source};
 use message::Peek;
 
 /// The largest message accepted from the app.
-pub const MAX_LINE: usize = events::MAX_EVENT;
+pub const MAX_LINE: usize = keybearer_net::sse::MAX_EVENT;
 
 /// How long closing the server's session may hold up the exit.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
@@ -63,10 +65,11 @@ pub enum BridgeCredential {
         connection_id: String,
         /// The app's name, for messages ("Cursor is no longer connected …").
         app: String,
-        /// The read path, or why there is none (locked, not set up, …):
-        /// then every request is answered with that reason.
-        tokens: std::result::Result<Tokens, Error>,
-        recorder: Option<UsageRecorder>,
+        /// Where credentials come from, or why there is none (locked, not
+        /// set up, …): then every request is answered with that reason.
+        source: std::result::Result<Arc<dyn CredentialSource>, Error>,
+        /// Where uses are written.
+        recorder: Option<Box<dyn UsageSink>>,
     },
     /// Fixed headers handed over by a session Keybearer launched, as
     /// `Name: value` lines: the session secret for its proxy listener, or
@@ -78,7 +81,7 @@ pub enum BridgeCredential {
 /// Starts what the bridge will need and can get ready meanwhile (the TLS
 /// roots), while the caller opens the vault and the keychain.
 pub fn prepare() {
-    crate::upstream::warm_up();
+    keybearer_net::upstream::warm_up();
 }
 
 /// The program that runs bridges: this one when it is the `keybearer`
@@ -111,21 +114,27 @@ pub fn program() -> Result<std::path::PathBuf> {
 /// Runs the bridge on this process's stdin and stdout until stdin ends or
 /// the app asks it to stop (SIGTERM, SIGINT, SIGHUP; Ctrl-C on Windows),
 /// both handled the same way. A grant being renewed then is stored before
-/// the process exits (`refresh::settled`: a rotated refresh token lost
-/// there would need a new sign-in); SIGKILL cannot be helped. The runtime
-/// is then left without waiting for its blocking threads: the one reading
-/// stdin may never return while the app keeps the pipe open.
+/// the process exits (`CredentialSource::settled`: a rotated refresh token
+/// lost there would need a new sign-in); SIGKILL cannot be helped. The
+/// runtime is then left without waiting for its blocking threads: the one
+/// reading stdin may never return while the app keeps the pipe open.
 pub fn run(setup: BridgeSetup) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let source = match &setup.credential {
+        BridgeCredential::Connection {
+            source: Ok(source), ..
+        } => Some(Arc::clone(source)),
+        _ => None,
+    };
     let result = runtime.block_on(relay_until(
         setup,
         tokio::io::stdin(),
         tokio::io::stdout(),
         stopped(),
     ));
-    if !crate::refresh::settled() {
+    if !source.is_none_or(|source| source.settled()) {
         tracing::warn!("a renewal of a sign-in was still under way as the bridge stopped");
     }
     runtime.shutdown_background();
@@ -194,7 +203,7 @@ where
         BridgeCredential::Connection {
             connection_id,
             app,
-            tokens,
+            source,
             recorder,
         } => {
             let (usage, recorder) = match recorder {
@@ -207,7 +216,7 @@ where
             let source = Source::Vaults {
                 connection_id,
                 app,
-                tokens: tokens.map_err(|error| unavailable(&error)),
+                source: source.map_err(|error| unavailable(&error)),
                 usage: std::sync::Mutex::new(usage),
             };
             (source, recorder)
@@ -341,7 +350,7 @@ async fn write_lines<W: AsyncWrite + Unpin>(
 /// Writes uses on a thread of its own, a batch per wake-up, until every
 /// sender is gone.
 fn record_uses(
-    mut recorder: UsageRecorder,
+    mut recorder: Box<dyn UsageSink>,
     receiver: std_mpsc::Receiver<CredentialUse>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
@@ -357,7 +366,7 @@ fn record_uses(
 
 /// Why there are no tokens, in the app user's words.
 fn unavailable(error: &Error) -> Failure {
-    use crate::error::ErrorCode;
+    use keybearer_base::error::ErrorCode;
     let text = match error.code() {
         ErrorCode::NotInitialized => {
             "Keybearer is not set up yet. Open Keybearer and set it up, then try again.".to_string()
@@ -392,7 +401,7 @@ fn fixed_headers(lines: &str) -> Result<Vec<(http::HeaderName, http::HeaderValue
 }
 
 /// A poisoned lock only means a task panicked mid-update of plain data.
-pub(super) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -11,7 +11,7 @@
 
 use std::sync::RwLock;
 
-pub(crate) use crate::reach::is_clean;
+pub(crate) use keybearer_base::reach::is_clean;
 
 /// At most this many learned paths (a server announces one message path;
 /// the bound keeps a hostile upstream from growing the list).

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::origin::{OriginMap, Target};
 use super::paths::{is_clean, AllowedPaths};
 use super::sse::EndpointRewriter;
-use crate::reach;
+use keybearer_base::reach;
 
 /// Path-ish strings: the characters that matter for path tricks.
 fn path_strategy() -> impl Strategy<Value = String> {

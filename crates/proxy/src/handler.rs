@@ -26,13 +26,13 @@ use super::refusals::RefusalLog;
 use super::replay::{self, Replay, RequestBody};
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
-use crate::tokens::{Injection, Tokens};
+use keybearer_source::{CredentialSource, Injection, Scope};
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
 
 /// Everything one listener needs; shared by its connections.
 pub(crate) struct Route {
-    pub(crate) tokens: Tokens,
+    pub(crate) source: Arc<dyn CredentialSource>,
     pub(crate) session_id: Arc<str>,
     pub(crate) vault_ids: Arc<[String]>,
     /// The normalised credential URL: what the token is looked up by.
@@ -192,7 +192,7 @@ async fn forward(
     parts.uri = uri;
     parts.version = Version::HTTP_11;
     let credential = &injection.resolution.credential;
-    let oauth = credential.credential_type == crate::model::CredentialType::McpOauth;
+    let oauth = credential.credential_type == keybearer_base::model::CredentialType::McpOauth;
     let ids = Arc::clone(&injection.ids);
     // An OAuth request small enough to keep can be sent again after a 401.
     let (body, mut again) = if oauth {
@@ -222,7 +222,7 @@ async fn forward(
         let response = match route.upstream.send(worker, request).await {
             Ok(response) => response,
             Err(error) => {
-                let cause = crate::upstream::root_cause(&*error);
+                let cause = keybearer_net::upstream::root_cause(&*error);
                 tracing::warn!(
                     session_id = %route.session_id,
                     upstream = %route.credential_url,
@@ -273,8 +273,8 @@ async fn renew(
     refused: Arc<Injection>,
     again: Option<Replay>,
 ) -> Option<Result<Request<RequestBody>, Refusal>> {
-    let tokens = route.tokens.clone();
-    match tokio::task::spawn_blocking(move || tokens.refused(&refused)).await {
+    let source = Arc::clone(&route.source);
+    match tokio::task::spawn_blocking(move || source.refused(&refused)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::warn!(code = %error.code(), "OAuth renewal after a 401 failed");
@@ -290,7 +290,7 @@ async fn renew(
 /// for are kept for the next sign-in, off the request's path (the agent's
 /// answer does not wait for the write).
 fn wants_scope(route: &Route, grant: Arc<Injection>, headers: &http::HeaderMap) {
-    let challenge = crate::oauth::parse_insufficient_scope(
+    let challenge = keybearer_oauth::parse_insufficient_scope(
         headers
             .get_all(WWW_AUTHENTICATE)
             .iter()
@@ -299,9 +299,9 @@ fn wants_scope(route: &Route, grant: Arc<Injection>, headers: &http::HeaderMap) 
     let Some(required) = challenge.and_then(|challenge| challenge.scope) else {
         return;
     };
-    let tokens = route.tokens.clone();
+    let source = Arc::clone(&route.source);
     tokio::task::spawn_blocking(move || {
-        if let Err(error) = tokens.wants_scope(&grant, &required) {
+        if let Err(error) = source.wants_scope(&grant, &required) {
             tracing::warn!(code = %error.code(), "could not keep the scopes the server asked for");
         }
     });
@@ -310,11 +310,13 @@ fn wants_scope(route: &Route, grant: Arc<Injection>, headers: &http::HeaderMap) 
 /// The credential for this request, from the tokens part's cache of opened
 /// tokens, on this thread: no engine lock, no hop to a blocking thread.
 fn look_up(route: &Route) -> Result<Arc<Injection>, Refusal> {
-    let found = route.tokens.lookup(&route.vault_ids, &route.credential_url);
+    let found = route
+        .source
+        .lookup(Scope::Vaults(&route.vault_ids), &route.credential_url);
     match found {
         Ok(Some(injection)) => Ok(injection),
         // A deleted vault is reported as not found: its credentials are gone too.
-        Ok(None) | Err(crate::Error::NotFound { .. }) => {
+        Ok(None) | Err(keybearer_base::Error::NotFound { .. }) => {
             tracing::warn!(
                 session_id = %route.session_id,
                 upstream = %route.credential_url,

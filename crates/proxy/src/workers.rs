@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 /// More threads than this would only take turns on typical laptops.
 const MAX_WORKERS: usize = 8;

@@ -32,7 +32,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use tower_service::Service;
 
 use super::replay::RequestBody;
-use crate::upstream::{Connector, MAX_RESPONSE_HEAD};
+use keybearer_net::upstream::{Connector, MAX_RESPONSE_HEAD};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -271,7 +271,7 @@ mod tests {
     /// A pool of one worker for `origin`, through the product's connector.
     fn pool(origin: &Uri) -> Arc<UpstreamPool> {
         Arc::new(UpstreamPool::new(
-            crate::upstream::connector().unwrap(),
+            keybearer_net::upstream::connector().unwrap(),
             origin.clone(),
             1,
         ))

@@ -6,22 +6,30 @@
 //! random per-session secret; the proxy checks it in constant time, drops it,
 //! adds `Authorization: Bearer <real token>`, sets `Host` to the upstream and
 //! streams both ways. The token is looked up on every request by the
-//! session's ordered vaults and the credential URL through [`Tokens`] (its
-//! own connections and cache, no engine lock, on the request's own thread;
-//! the cache is dropped whenever the database changes), so a replaced token
-//! is used from the next request and a deleted one stops working at once.
-//! Listeners and connections run on the process's proxy worker threads
-//! (`workers`: one single-threaded runtime per core, nginx's model), so a
-//! request never waits for another thread to wake up.
-//! The proxy depends on nothing else of the engine: [`Tokens`] to look up,
-//! a [`UsageRecorder`] to write the audit trail.
+//! session's ordered vaults and the credential URL through a
+//! `CredentialSource` (`keybearer-source`; the local store's is `Tokens`:
+//! its own connections and cache, no engine lock, on the request's own
+//! thread; the cache is dropped whenever the database changes), so a
+//! replaced token is used from the next request and a deleted one stops
+//! working at once. Listeners and connections run on the process's proxy
+//! worker threads (`workers`: one single-threaded runtime per core, nginx's
+//! model), so a request never waits for another thread to wake up.
+//!
+//! The crate `keybearer-proxy` (docs/architecture.md, "Crates") depends on
+//! nothing else of the engine: a `CredentialSource` to look up, a
+//! `UsageSink` to write the audit trail. It must never depend on the store,
+//! sessions or OAuth's flows (it reads a 403's `WWW-Authenticate` with
+//! OAuth's parser, nothing more).
 //!
 //! ```no_run
-//! # async fn demo(engine: &mut vault_core::Engine) -> vault_core::Result<()> {
-//! use vault_core::proxy::SessionProxy;
+//! # async fn demo(
+//! #     source: impl keybearer_source::CredentialSource,
+//! #     recorder: impl keybearer_source::UsageSink,
+//! # ) -> keybearer_base::Result<()> {
+//! use keybearer_proxy::SessionProxy;
 //! let proxy = SessionProxy::start(
-//!     engine.tokens()?,
-//!     engine.usage_recorder()?,
+//!     source,
+//!     recorder,
 //!     "sesn_123",
 //!     vec!["vlt_a".into(), "vlt_b".into()],
 //!     vec!["https://mcp.example.com/mcp".into()],
@@ -92,12 +100,11 @@ use tokio::task::JoinHandle;
 pub use activity::{ProxyActivity, ServerActivity};
 pub use secret::SessionSecret;
 
-use crate::error::{Error, Result};
-use crate::server_url::normalize_server_url;
-use crate::tokens::Tokens;
-use crate::usage::UsageRecorder;
 use audit::AuditLog;
 use handler::Route;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::server_url::normalize_server_url;
+use keybearer_source::{CredentialSource, Scope, UsageSink};
 use origin::OriginMap;
 use paths::AllowedPaths;
 use pool::UpstreamPool;
@@ -147,8 +154,8 @@ impl SessionProxy {
     /// the first request. The listeners run on the proxy's worker threads,
     /// not the caller's runtime; dropping the proxy (or `stop`) ends them.
     pub async fn start(
-        tokens: Tokens,
-        recorder: UsageRecorder,
+        source: impl CredentialSource,
+        recorder: impl UsageSink,
         session_id: impl Into<String>,
         vault_ids: Vec<String>,
         urls: Vec<String>,
@@ -167,19 +174,20 @@ impl SessionProxy {
                 "A proxied session needs at least one MCP server.",
             ));
         }
+        let source: Arc<dyn CredentialSource> = Arc::new(source);
         let vault_ids: Arc<[String]> = vault_ids.into();
         for url in &normalized {
-            if tokens.lookup(&vault_ids, url)?.is_none() {
+            if source.lookup(Scope::Vaults(&vault_ids), url)?.is_none() {
                 return Err(Error::NoCredential { url: url.clone() });
             }
         }
 
         let secret = Arc::new(SessionSecret::generate()?);
         let workers = Workers::get()?;
-        let connector = crate::upstream::connector()?;
+        let connector = keybearer_net::upstream::connector()?;
         let session_id_shared: Arc<str> = session_id.as_str().into();
         let (audit, audit_task) =
-            AuditLog::start(recorder, Arc::clone(&session_id_shared), workers);
+            AuditLog::start(Box::new(recorder), Arc::clone(&session_id_shared), workers);
         let refusals = Arc::new(RefusalLog::default());
         let mut proxy = Self {
             session_id,
@@ -199,7 +207,7 @@ impl SessionProxy {
             let local_addr = socket.local_addr()?;
             let stats = Arc::new(activity::ListenerStats::default());
             let route = Arc::new(Route {
-                tokens: tokens.clone(),
+                source: Arc::clone(&source),
                 session_id: Arc::clone(&session_id_shared),
                 vault_ids: Arc::clone(&vault_ids),
                 credential_url: credential_url.as_str().into(),

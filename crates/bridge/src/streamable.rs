@@ -29,10 +29,10 @@ use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::task::AbortHandle;
 
-use super::events::{EventReader, MAX_EVENT};
 use super::link::{Failure, Link};
 use super::lock;
 use super::message::{self, Peek, STATELESS_REVISION};
+use keybearer_net::sse::{EventReader, MAX_EVENT};
 
 const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");

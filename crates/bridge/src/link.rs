@@ -8,7 +8,7 @@
 //! The token is in a sensitive header value and nowhere else.
 
 use std::sync::mpsc as std_mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, HOST, USER_AGENT};
@@ -20,11 +20,11 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::message::{self, Peek};
-use crate::error::Error;
-use crate::model::Timestamp;
-use crate::tokens::Tokens;
-use crate::upstream::Connector;
-use crate::usage::CredentialUse;
+use keybearer_base::error::Error;
+use keybearer_base::model::Timestamp;
+use keybearer_net::upstream::Connector;
+use keybearer_source::CredentialUse;
+use keybearer_source::{CredentialSource, Scope};
 
 /// Why a message could not be delivered, in the app user's words.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub(crate) enum Failure {
     NeedsScope(String),
     /// The server named where messages go, and `reach::check` refused it:
     /// nothing was sent there.
-    EndpointRefused(crate::reach::Refused),
+    EndpointRefused(keybearer_base::reach::Refused),
     /// Any other unexpected answer or broken stream.
     Upstream(String),
 }
@@ -102,7 +102,7 @@ pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
 type Authorized = (
     Headers,
     Option<CredentialUse>,
-    Option<std::sync::Arc<crate::tokens::Injection>>,
+    Option<Arc<keybearer_source::Injection>>,
 );
 
 /// Headers to add to a request; the values are secret (marked sensitive).
@@ -114,7 +114,7 @@ pub(crate) enum Source {
     Vaults {
         connection_id: String,
         app: String,
-        tokens: Result<Tokens, Failure>,
+        source: Result<Arc<dyn CredentialSource>, Failure>,
         usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
     },
     /// Handed over by a session (its proxy's secret, or a direct-mode credential's).
@@ -151,7 +151,7 @@ impl Link {
             uri,
             app,
             source,
-            client: crate::upstream::client()?,
+            client: keybearer_net::upstream::client()?,
             out,
             last_complaint: Mutex::new(None),
         })
@@ -160,15 +160,15 @@ impl Link {
     /// This request's credential headers, the use to record (vaults only),
     /// and the injection when it is an OAuth grant (to renew on a 401).
     fn authorize(&self, method: &str) -> Result<Authorized, Failure> {
-        let (connection_id, tokens) = match &self.source {
+        let (connection_id, source) = match &self.source {
             Source::Fixed(headers) => return Ok((headers.clone(), None, None)),
             Source::Vaults {
                 connection_id,
-                tokens,
+                source,
                 ..
-            } => (connection_id, tokens.as_ref().map_err(Clone::clone)?),
+            } => (connection_id, source.as_ref().map_err(Clone::clone)?),
         };
-        let injection = match tokens.lookup_for_connection(connection_id, &self.server_url) {
+        let injection = match source.lookup(Scope::Connection(connection_id), &self.server_url) {
             Ok(Some(injection)) => injection,
             Ok(None) => return Err(Failure::NoCredential),
             Err(Error::NotFound {
@@ -201,8 +201,8 @@ impl Link {
             at: Timestamp::now(),
             count: 1,
         };
-        let oauth = (credential.credential_type == crate::model::CredentialType::McpOauth)
-            .then(|| std::sync::Arc::clone(&injection));
+        let oauth = (credential.credential_type == keybearer_base::model::CredentialType::McpOauth)
+            .then(|| Arc::clone(&injection));
         Ok((authorization, Some(used), oauth))
     }
 
@@ -225,16 +225,16 @@ impl Link {
             // request goes again with the new one.
             Err((Failure::Refused(401), Some(refused))) => {
                 let Source::Vaults {
-                    tokens: Ok(tokens), ..
+                    source: Ok(source), ..
                 } = &self.source
                 else {
                     return Err(Failure::Refused(401));
                 };
-                let tokens = tokens.clone();
-                let renewed = tokio::task::spawn_blocking(move || tokens.refused(&refused)).await;
+                let source = Arc::clone(source);
+                let renewed = tokio::task::spawn_blocking(move || source.refused(&refused)).await;
                 match renewed {
                     Ok(Ok(())) => {}
-                    Ok(Err(crate::Error::SignInRequired { .. })) => {
+                    Ok(Err(keybearer_base::Error::SignInRequired { .. })) => {
                         return Err(Failure::Unavailable(
                             format!("The sign-in for {} has expired and could not be renewed. Sign in again in Keybearer.", self.server_url),
                             "sign_in_required",
@@ -254,13 +254,13 @@ impl Link {
             // A step-up request: the scopes are kept for the next sign-in.
             Err((Failure::NeedsScope(scope), Some(grant))) => {
                 if let Source::Vaults {
-                    tokens: Ok(tokens), ..
+                    source: Ok(source), ..
                 } = &self.source
                 {
-                    let tokens = tokens.clone();
+                    let source = Arc::clone(source);
                     let required = scope.clone();
                     let kept =
-                        tokio::task::spawn_blocking(move || tokens.wants_scope(&grant, &required))
+                        tokio::task::spawn_blocking(move || source.wants_scope(&grant, &required))
                             .await;
                     if let Ok(Err(error)) = kept {
                         tracing::warn!(code = %error.code(), "could not keep the scopes the server asked for");
@@ -275,8 +275,7 @@ impl Link {
     async fn send_once(
         &self,
         mut request: Request<Full<Bytes>>,
-    ) -> Result<Response<Incoming>, (Failure, Option<std::sync::Arc<crate::tokens::Injection>>)>
-    {
+    ) -> Result<Response<Incoming>, (Failure, Option<Arc<keybearer_source::Injection>>)> {
         let (headers, mut used, oauth) = self
             .authorize(request.method().as_str())
             .map_err(|f| (f, None))?;
@@ -297,7 +296,7 @@ impl Link {
                 if let Some(used) = used.as_mut() {
                     used.status = Some(i64::from(response.status().as_u16()));
                 }
-                let challenge = crate::oauth::parse_insufficient_scope(
+                let challenge = keybearer_oauth::parse_insufficient_scope(
                     response
                         .headers()
                         .get_all(http::header::WWW_AUTHENTICATE)
@@ -315,7 +314,7 @@ impl Link {
                 }
             }
             Err(error) => {
-                let reason = crate::upstream::root_cause(&error);
+                let reason = keybearer_net::upstream::root_cause(&error);
                 if let Some(used) = used.as_mut() {
                     used.detail = Some(reason.clone());
                 }

@@ -28,11 +28,11 @@ use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use tokio::sync::{watch, Notify};
 
-use super::events::EventReader;
 use super::link::{Failure, Link};
 use super::lock;
 use super::message::Peek;
-use crate::reach::{self, Refused};
+use keybearer_base::reach::{self, Refused};
+use keybearer_net::sse::EventReader;
 
 /// How long a message waits for the stream's `endpoint` event.
 const ENDPOINT_WAIT: Duration = Duration::from_secs(30);

@@ -6,7 +6,7 @@
 //! window's first use, sleeps [`BATCH_WINDOW`] while more are counted,
 //! takes the tally and writes one event per kind of use, with its count and
 //! its first use's time, in one transaction on a blocking thread through
-//! its own database connection (a [`UsageRecorder`]), so the commit's fsync
+//! its own database connection (a usage sink: the local store's `UsageRecorder`), so the commit's fsync
 //! never holds a request or the token lookups. A session serving thousands
 //! of requests a second writes a handful of rows per window, not one per
 //! request. When the last [`AuditLog`] is dropped (the session stopped), the
@@ -25,9 +25,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::workers::Workers;
-use crate::model::Timestamp;
-use crate::tokens::CredentialIds;
-use crate::usage::{CredentialUse, UsageRecorder};
+use keybearer_base::model::Timestamp;
+use keybearer_source::{CredentialIds, CredentialUse, UsageSink};
+
+/// Where the windows are written.
+type Recorder = Box<dyn UsageSink>;
 
 const BATCH_WINDOW: Duration = Duration::from_millis(200);
 /// Kinds of use one window keeps (a session has a few: its servers times
@@ -100,7 +102,7 @@ impl Drop for Open {
 impl AuditLog {
     /// Starts the writer task; it runs until every `AuditLog` clone is dropped.
     pub(crate) fn start(
-        recorder: UsageRecorder,
+        recorder: Recorder,
         session_id: Arc<str>,
         workers: &Workers,
     ) -> (Self, JoinHandle<()>) {
@@ -170,7 +172,7 @@ fn lock(tally: &Mutex<Tally>) -> MutexGuard<'_, Tally> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn write_windows(shared: Arc<Shared>, recorder: UsageRecorder) {
+async fn write_windows(shared: Arc<Shared>, recorder: Recorder) {
     let mut recorder = Some(recorder);
     loop {
         shared.wake.notified().await;
@@ -215,10 +217,7 @@ fn records(session_id: &str, uses: Vec<Counted>) -> Vec<CredentialUse> {
 
 /// Writes `batch` on a blocking thread; answers the recorder for the next
 /// window (`None` once it is gone).
-async fn write(
-    recorder: Option<UsageRecorder>,
-    batch: Vec<CredentialUse>,
-) -> Option<UsageRecorder> {
+async fn write(recorder: Option<Recorder>, batch: Vec<CredentialUse>) -> Option<Recorder> {
     let requests: u64 = batch.iter().map(|used| u64::from(used.count)).sum();
     let Some(mut writer) = recorder else {
         tracing::warn!(

@@ -9,7 +9,7 @@
 
 use url::{Origin, Url};
 
-use crate::reach::{self, Refused};
+use keybearer_base::reach::{self, Refused};
 
 #[derive(Debug, Clone)]
 pub(crate) struct OriginMap {

@@ -1,5 +1,5 @@
-//! Server-sent events as the bridge reads them from a response body: fed
-//! chunks as they arrive, it hands back each complete event (its `event`
+//! Server-sent events as the bridge and Test connection read them from a
+//! response body: fed chunks as they arrive, it hands back each complete event (its `event`
 //! name, joined `data` lines and `id`) at the blank line that ends it, per
 //! the HTML Living Standard's parsing rules (`\n`, `\r\n` or `\r` line ends,
 //! one optional space after the colon, comment lines ignored).
@@ -9,21 +9,21 @@
 //! unbounded memory; `retry` is ignored.
 
 /// The largest event the bridge holds: one JSON-RPC message of this size.
-pub(crate) const MAX_EVENT: usize = 64 * 1024 * 1024;
+pub const MAX_EVENT: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Event {
+pub struct Event {
     /// `None` means the default type, `message`.
-    pub(crate) name: Option<String>,
-    pub(crate) data: Vec<u8>,
-    pub(crate) id: Option<String>,
+    pub name: Option<String>,
+    pub data: Vec<u8>,
+    pub id: Option<String>,
 }
 
 #[derive(Debug)]
-pub(crate) struct TooLarge;
+pub struct TooLarge;
 
 #[derive(Default)]
-pub(crate) struct EventReader {
+pub struct EventReader {
     /// Bytes of the line being read.
     line: Vec<u8>,
     /// The last byte seen was `\r`: a `\n` right after it ends nothing new.
@@ -36,7 +36,7 @@ pub(crate) struct EventReader {
 
 impl EventReader {
     /// Feeds `chunk`; returns the events it completed, in order.
-    pub(crate) fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
+    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
         if !self.started && !chunk.is_empty() {
             self.started = true;
             chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);

@@ -1,0 +1,184 @@
+//! The credential-source seam (docs/architecture.md, "Crates", "A token's
+//! path"): what the proxy and the bridge ask for, and all they may ask.
+//!
+//! A sender (the session proxy, an app's bridge) holds a
+//! [`CredentialSource`] and asks it, per request, for the [`Injection`] of a
+//! server in its [`Scope`] (a session's vaults in order, or an app
+//! connection): the headers to send, which credential and vault they came
+//! from (for the audit trail), and the opened secret, opaque to the sender.
+//! When the server refuses them (401) or asks for more access (403
+//! `insufficient_scope`), the sender tells the source, which renews the
+//! grant or keeps the wish for the next sign-in. Uses are written through a
+//! [`UsageSink`].
+//!
+//! Today's only source is the local store (`vault-core`'s `Tokens`); a team
+//! server is another implementation, not a change to the senders.
+//!
+//! Owns: the trait, the injection and use records. Must never depend on the
+//! store, OAuth or sessions: a source's internals stay on its side of it.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use http::{HeaderName, HeaderValue};
+use keybearer_base::error::Result;
+use keybearer_base::model::{Resolution, Timestamp};
+use zeroize::Zeroizing;
+
+/// Where a request's credential is looked for.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// A session's vaults, first wins; all of one environment.
+    Vaults(&'a [String]),
+    /// An app connection's vaults, read at each request (a change of them,
+    /// or the connection's removal, counts at once: `NotFound`).
+    Connection(&'a str),
+}
+
+/// Where credentials come from.
+pub trait CredentialSource: Send + Sync + 'static {
+    /// The credential for `url` (the normalised credential URL, spelled the
+    /// same way each time) in `scope`, ready to send; `None` when the scope
+    /// has none. A grant about to expire is renewed first; one that needs a
+    /// new sign-in is `Error::SignInRequired`.
+    fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>>;
+
+    /// The server refused what `injection` sent (401): renew it if it can
+    /// be renewed (once, however many requests were refused).
+    fn refused(&self, injection: &Injection) -> Result<()>;
+
+    /// The server asked for more access than `injection` has (403
+    /// `insufficient_scope` naming `required`): kept for the next sign-in.
+    fn wants_scope(&self, injection: &Injection, required: &str) -> Result<()>;
+
+    /// Waits (a bounded time) until no renewal is under way in this
+    /// process, so a process about to exit does not lose a rotated refresh
+    /// token; false if one still is.
+    fn settled(&self) -> bool {
+        true
+    }
+}
+
+/// A source's opened secret, behind the injection: the sender never looks
+/// inside; the source finds its own type again with [`InjectableToken::downcast`].
+pub trait OpenedSecret: Send + Sync + 'static {
+    /// The bearer token, or the first header's value.
+    fn expose_for_injection(&self) -> &str;
+    /// Each header to send with its value (direct mode writes them into an
+    /// agent's config).
+    fn pairs(&self) -> Vec<(&str, Zeroizing<String>)>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// A credential's secret ready to be put into a request by the proxy or the
+/// bridge, or into a direct-mode agent's config. Nothing that displays, logs
+/// or serialises data may call its `expose_*` methods.
+pub struct InjectableToken(Box<dyn OpenedSecret>);
+
+impl InjectableToken {
+    pub fn new(secret: impl OpenedSecret) -> Self {
+        Self(Box::new(secret))
+    }
+
+    /// The bearer token, for a bearer credential; for a header credential,
+    /// the value of its first header.
+    pub fn expose_for_injection(&self) -> &str {
+        self.0.expose_for_injection()
+    }
+
+    /// Each header name with its value.
+    pub fn pairs(&self) -> Vec<(&str, Zeroizing<String>)> {
+        self.0.pairs()
+    }
+
+    /// The source's own type, for the source.
+    pub fn downcast<T: 'static>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for InjectableToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InjectableToken(<redacted>)")
+    }
+}
+
+/// The credential that wins for a request, with its secret opened.
+#[derive(Debug)]
+pub struct Injection {
+    pub resolution: Resolution,
+    pub token: InjectableToken,
+    /// The headers, made once when the token is opened and shared by every
+    /// request (a reference count each, not a copy of the token each).
+    headers: Option<Vec<(HeaderName, HeaderValue)>>,
+    /// The credential's and its vault's ids, shared, for the audit trail
+    /// (a reference count per request, not two copies).
+    pub ids: Arc<CredentialIds>,
+}
+
+impl Injection {
+    /// `headers`: `None` when a stored value cannot be sent in an HTTP
+    /// header (the sender then says so instead of sending).
+    pub fn new(
+        resolution: Resolution,
+        token: InjectableToken,
+        headers: Option<Vec<(HeaderName, HeaderValue)>>,
+    ) -> Self {
+        let ids = Arc::new(CredentialIds {
+            credential_id: resolution.credential.id.clone(),
+            vault_id: resolution.credential.vault_id.clone(),
+        });
+        Self {
+            resolution,
+            token,
+            headers,
+            ids,
+        }
+    }
+
+    /// The headers to add to a request, values marked sensitive (never
+    /// printed by `http`'s `Debug`); `None` when a stored value cannot be
+    /// sent in an HTTP header.
+    pub fn headers(&self) -> Option<&[(HeaderName, HeaderValue)]> {
+        self.headers.as_deref()
+    }
+}
+
+/// Which credential (of which vault) a request used.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CredentialIds {
+    pub credential_id: String,
+    pub vault_id: String,
+}
+
+/// One request that used a credential. Carries what was resolved at
+/// request time, so the use is recorded even if the credential is deleted
+/// before the batch is written. Never holds a header or a body.
+#[derive(Debug, Clone)]
+pub struct CredentialUse {
+    pub credential_id: String,
+    pub vault_id: String,
+    pub upstream_url: String,
+    pub session_id: Option<String>,
+    /// The app connection whose bridge made the request.
+    pub connection_id: Option<String>,
+    /// The HTTP method of the request.
+    pub method: Option<String>,
+    /// The upstream's HTTP status; `None` when no answer came back.
+    pub status: Option<i64>,
+    /// A short note for failed requests.
+    pub detail: Option<String>,
+    /// The first (or only) use's time.
+    pub at: Timestamp,
+    /// How many requests this record stands for: the proxy counts alike
+    /// uses (same credential, session, server, method, status and note)
+    /// within one audit window into one record; 1 elsewhere.
+    pub count: u32,
+}
+
+/// Where uses are written (the audit trail and "last used"), in batches,
+/// off the request's path.
+pub trait UsageSink: Send + 'static {
+    /// Records the batch (one transaction for the local store).
+    fn record(&mut self, uses: &[CredentialUse]) -> Result<()>;
+}
