@@ -252,8 +252,12 @@ pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     Arc::clone(BUFFER.get_or_init(|| {
         let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
         let writer = Arc::clone(&buffer);
+        // Every Keybearer crate's logs: a leak check that misses one crate
+        // would pass without looking.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("vault_core=debug"))
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "vault_core=debug,keybearer_platform=debug,keybearer_base=debug,keybearer_net=debug,keybearer_oauth=debug,keybearer_source=debug,keybearer_proxy=debug,keybearer_bridge=debug",
+            ))
             .with_ansi(false)
             .with_writer(move || LogWriter(Arc::clone(&writer)))
             .try_init();
