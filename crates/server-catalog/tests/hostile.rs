@@ -2,11 +2,11 @@
 //! big or of the wrong shape; single bad servers skipped with a reason; limits
 //! kept; and the shipped catalog never changed by any of it.
 
-use serde_json::json;
-use server_catalog::{
+use keybearer_server_catalog::{
     parse_registry_page, Catalog, Entry, Origin, Page, RegistryCollection, RegistryError, Remote,
     SignIn, Transport, MAX_ENTRIES_PER_PAGE, MAX_PAGES, MAX_PAGE_BYTES, MAX_TOTAL_ENTRIES,
 };
+use serde_json::json;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

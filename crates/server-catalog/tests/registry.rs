@@ -2,7 +2,7 @@
 //! (tests/fixtures/README.md says where each came from), gathering them, and
 //! merging them under the shipped catalog.
 
-use server_catalog::{
+use keybearer_server_catalog::{
     parse_registry_page, Catalog, HeaderField, Origin, Page, RegistryCollection, SignIn,
     SignInKind, Transport,
 };

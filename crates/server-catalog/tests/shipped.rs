@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use server_catalog::{validate, Catalog, Origin, SignIn, SignInKind, Transport, SERVERS_TOML};
+use keybearer_server_catalog::{
+    validate, Catalog, Origin, SignIn, SignInKind, Transport, SERVERS_TOML,
+};
 
 fn shipped() -> Catalog {
     match Catalog::load_shipped() {

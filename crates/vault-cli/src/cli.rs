@@ -72,6 +72,12 @@ pub enum Command {
         #[command(subcommand)]
         action: SessionAction,
     },
+    /// Known remote MCP servers (GitHub, Notion, Linear…): add one by its ID
+    /// with `credential add --server ID`, no address needed.
+    Catalog {
+        /// Only servers whose name, ID or purpose holds this.
+        search: Option<String>,
+    },
     /// The audit trail, newest first.
     Events {
         /// Only events of this vault (id or name).
@@ -309,6 +315,7 @@ pub enum CredentialAction {
     /// Add a credential; the token (or each header's value) is read from
     /// standard input, one per line, or a hidden prompt.
     #[command(after_help = "Examples:\n  \
+        keybearer credential add --vault GitHub --server github\n  \
         keybearer credential add --vault GitHub --url https://api.githubcopilot.com/mcp/\n  \
         keybearer credential add --vault Tools --url https://mcp.example.com/mcp --header X-API-Key\n  \
         keybearer credential add --vault Jira --url https://mcp.atlassian.com/v1/sse --basic me@example.com")]
@@ -317,8 +324,12 @@ pub enum CredentialAction {
         #[arg(long)]
         vault: String,
         /// The MCP server's address, e.g. https://api.githubcopilot.com/mcp/
-        #[arg(long, value_name = "URL")]
-        url: String,
+        #[arg(long, value_name = "URL", required_unless_present = "server")]
+        url: Option<String>,
+        /// A known server's ID from `keybearer catalog` (e.g. github): its
+        /// address, protocol and way of signing in come from the catalog.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["url", "protocol"])]
+        server: Option<String>,
         #[command(flatten)]
         protocol: ProtocolArg,
         #[command(flatten)]

@@ -23,7 +23,7 @@ use crate::cli::{
 };
 #[cfg(unix)]
 use crate::commands::sessions;
-use crate::commands::{apps, bridge, credentials, environments, events, setup, vaults};
+use crate::commands::{apps, bridge, catalog, credentials, environments, events, setup, vaults};
 use crate::output::Output;
 #[cfg(unix)]
 use vault_core::session::SessionRequest;
@@ -67,6 +67,10 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     } = &cli.command
     {
         return bridge::run_fixed(file, server, protocol.as_deref());
+    }
+    // The catalog is inside the program: no data folder needed.
+    if let Command::Catalog { search } = &cli.command {
+        return catalog::list(out, search.as_deref()).map(|()| 0);
     }
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
@@ -138,10 +142,21 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             CredentialAction::Add {
                 vault,
                 url,
+                server,
                 protocol,
                 secret,
-            } => credentials::add(engine, out, &vault, &url, &protocol, &secret)
-                .map(|()| apps::follow(engine)),
+            } => {
+                let server = match (&server, &url) {
+                    (Some(id), _) => credentials::Server::Known(id),
+                    (None, Some(url)) => credentials::Server::Url(url, &protocol),
+                    (None, None) => return Err(Error::invalid(
+                        "url",
+                        "Name the server: --server ID (see keybearer catalog) or --url ADDRESS.",
+                    )),
+                };
+                credentials::add(engine, out, &vault, server, &secret)
+                    .map(|()| apps::follow(engine))
+            }
             CredentialAction::List { vault } => credentials::list(engine, out, &vault),
             CredentialAction::Delete { id, confirm } => {
                 credentials::delete(engine, out, &id, confirm.yes).map(|()| apps::follow(engine))
@@ -160,6 +175,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 return credentials::test(engine, out, target);
             }
         },
+        Command::Catalog { search } => catalog::list(out, search.as_deref()),
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
         #[cfg(unix)]
         Command::Session { .. } => unreachable!("handled above"),

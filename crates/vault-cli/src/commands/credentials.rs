@@ -44,20 +44,35 @@ pub fn print_table(credentials: &[Credential]) {
     );
 }
 
+/// Which server `credential add` is for: an address, or a catalog entry.
+pub enum Server<'a> {
+    Url(&'a str, &'a ProtocolArg),
+    Known(&'a str),
+}
+
 pub fn add(
     engine: &mut Engine,
     out: &Output,
     vault: &str,
-    url: &str,
-    protocol: &ProtocolArg,
+    server: Server<'_>,
     secret: &SecretArgs,
 ) -> Result<(), Error> {
     // Check everything the user typed before asking for the secret.
-    let protocol = super::vaults::parse_protocol(protocol)?;
-    vault_core::normalize_server_url(url)?;
     let vault = engine.catalog().vault(vault)?;
+    let (url, protocol, secret) = match server {
+        Server::Url(url, protocol) => (
+            url.to_string(),
+            super::vaults::parse_protocol(protocol)?,
+            secret.clone(),
+        ),
+        Server::Known(id) => {
+            let chosen = super::catalog::choose(id, secret)?;
+            (chosen.url, Some(chosen.protocol), chosen.secret)
+        }
+    };
+    let url = vault_core::normalize_server_url(&url)?;
     super::unlock(engine)?;
-    let url = vault_core::normalize_server_url(url)?;
+    let secret = &secret;
     let secret = input::read_credential_secret(secret, None, &url)?;
     let credential = engine.catalog().add_credential(
         &vault.id,

@@ -1,5 +1,6 @@
 pub mod apps;
 pub mod bridge;
+pub mod catalog;
 pub mod credentials;
 pub mod environments;
 pub mod events;
