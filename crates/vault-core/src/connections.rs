@@ -70,7 +70,7 @@ impl Connections<'_> {
 
 /// [`Connections::create`] inside the caller's transaction (an import
 /// connects the app in the same transaction that stores its tokens).
-pub(crate) fn create_in(
+pub fn create_in(
     conn: &rusqlite::Connection,
     app: &str,
     vaults: &[String],
@@ -100,7 +100,7 @@ pub(crate) fn create_in(
 }
 
 /// [`Connections::change`] inside the caller's transaction.
-pub(crate) fn change_in(
+pub fn change_in(
     conn: &rusqlite::Connection,
     id: &str,
     vaults: &[String],

@@ -170,16 +170,34 @@ impl Engine {
         UsageRecorder::open(&self.data_dir)
     }
 
-    /// The database, for the parts kept beside the engine (`crate::session`,
-    /// `crate::apps`).
-    pub(crate) fn store_mut(&mut self) -> &mut Store {
+    /// The database, for the crates beside the engine (sessions,
+    /// `keybearer-apps`), which keep tables of their own in it.
+    pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
 
-    /// The master key (unlocking through the keychain if needed), for the
-    /// parts beside the engine that seal something (`crate::apps`).
+    /// The master key (unlocking through the keychain if needed).
     pub(crate) fn master_key(&mut self) -> Result<crate::secret::MasterKey> {
         self.ring.master(&self.store)
+    }
+
+    /// Seals an app's settings file as it was before an import (it holds
+    /// the tokens being imported), bound to the backup's id and app; for
+    /// `keybearer-apps`, which never holds the master key itself.
+    pub fn seal_app_backup(&mut self, id: &str, app: &str, text: &str) -> Result<Vec<u8>> {
+        let master = self.master_key()?;
+        crate::tokens::seal_backup(&master, id, app, text)
+    }
+
+    /// Opens what [`Engine::seal_app_backup`] sealed; wiped when dropped.
+    pub fn open_app_backup(
+        &mut self,
+        id: &str,
+        app: &str,
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let master = self.master_key()?;
+        crate::tokens::open_backup(&master, id, app, sealed)
     }
 
     pub fn status(&self) -> Result<Status> {

@@ -16,7 +16,6 @@ pub use keybearer_oauth as oauth;
 /// The injecting proxy (the `keybearer-proxy` crate).
 pub use keybearer_proxy as proxy;
 
-mod apps;
 mod audit;
 mod catalog;
 mod connections;
@@ -41,10 +40,6 @@ mod tokens;
 mod usage;
 
 pub use app_configs::{App, Locations, Os};
-pub use apps::{
-    parse_app, AppChange, AppEnvironment, AppStatus, Apps, ChangedEntry, CopiesCleanup, CopyKind,
-    ImportOutcome, ImportedEntry, PastedSecret, TokenCopy,
-};
 pub use audit::{Audit, EventKind};
 pub use catalog::{Catalog, CredentialCheck};
 pub use connections::Connections;
@@ -66,3 +61,21 @@ pub use server_url::{guess_protocol, normalize_server_url};
 pub use text::printable;
 pub use tokens::{InjectableToken, Injection, Tokens};
 pub use usage::{CredentialUse, UsageRecorder};
+
+/// For the crates beside the engine (`keybearer-apps`, sessions), which keep
+/// tables of their own in the same database: the few engine internals they
+/// build on (docs/architecture.md, "Crates"). Nothing else may use these.
+pub mod beside {
+    pub use crate::catalog::insert_credential;
+
+    /// The master key, to seal credentials with [`insert_credential`] in a
+    /// transaction of the caller's (an all-or-nothing import).
+    pub fn master_key(engine: &mut crate::Engine) -> crate::Result<crate::MasterKey> {
+        engine.master_key()
+    }
+    pub use crate::connections::{
+        change_in as change_connection_in, create_in as create_connection_in,
+    };
+    pub use crate::store::vaults::touch as touch_vault;
+    pub use crate::store::{events, Store};
+}

@@ -6,12 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-use tauri::State;
-use vault_core::{
-    AppChange, AppEnvironment, AppStatus, Apps, CopiesCleanup, Engine, ErrorCode, ImportOutcome,
+use keybearer_apps::{
+    AppChange, AppEnvironment, AppStatus, Apps, CopiesCleanup, EngineApps, ImportOutcome,
     PastedSecret,
 };
+use serde::Serialize;
+use tauri::State;
+use vault_core::{Engine, ErrorCode};
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};

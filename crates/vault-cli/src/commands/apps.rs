@@ -1,6 +1,7 @@
 //! apps list | connect | change | disconnect | import | undo-import | sync.
 
-use vault_core::{AppChange, AppEnvironment, CopyKind, Engine, Error, TokenCopy};
+use keybearer_apps::{AppChange, AppEnvironment, CopyKind, EngineApps, TokenCopy};
+use vault_core::{Engine, Error};
 
 use crate::cli::AppsAction;
 use crate::output::{table, when, Output};

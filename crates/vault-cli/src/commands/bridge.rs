@@ -77,6 +77,6 @@ pub fn run_fixed(file: &Path, server: &str, protocol: Option<&str>) -> Result<u8
 }
 
 fn app_name(app: &str) -> String {
-    vault_core::parse_app(app)
+    keybearer_apps::parse_app(app)
         .map_or_else(|_| app.to_string(), |app| app.display_name().to_string())
 }

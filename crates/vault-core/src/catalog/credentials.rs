@@ -205,7 +205,7 @@ impl Catalog<'_> {
 
 /// Inserts a credential with its sealed token and the `credential.created`
 /// event, inside the caller's transaction.
-pub(crate) fn insert(
+pub fn insert(
     conn: &rusqlite::Connection,
     master: &MasterKey,
     vault: &Vault,

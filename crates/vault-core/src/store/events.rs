@@ -43,7 +43,7 @@ impl<'a> NewEvent<'a> {
     }
 }
 
-pub(crate) fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
+pub fn insert(conn: &Connection, event: &NewEvent<'_>) -> Result<()> {
     insert_counted(conn, event, 1)
 }
 

@@ -1,11 +1,9 @@
 //! The SQLite file: opening it safely, migrations, and one query module per table.
 
-pub(crate) mod app_backups;
-pub(crate) mod connection_entries;
 pub(crate) mod connections;
 pub(crate) mod credentials;
 pub(crate) mod environments;
-pub(crate) mod events;
+pub mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
 pub(crate) mod vaults;
@@ -20,7 +18,7 @@ use crate::error::{Error, Result};
 
 pub(crate) const DATABASE_FILE: &str = "vault.db";
 
-pub(crate) struct Store {
+pub struct Store {
     conn: Connection,
 }
 
@@ -49,7 +47,7 @@ impl Store {
         Ok(Self { conn })
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    pub fn conn(&self) -> &Connection {
         &self.conn
     }
 
@@ -102,7 +100,7 @@ impl Store {
     /// the `-wal` file; the database's own copy is overwritten by
     /// `secure_delete`. Best effort: a reader in the middle of a read keeps
     /// it from finishing, and the next delete tries again.
-    pub(crate) fn checkpoint(&self) {
+    pub fn checkpoint(&self) {
         let result = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
@@ -117,7 +115,7 @@ impl Store {
 
     /// A write transaction that takes the lock up front, so two processes
     /// writing at once queue instead of failing half-way.
-    pub(crate) fn write(&mut self) -> Result<Transaction<'_>> {
+    pub fn write(&mut self) -> Result<Transaction<'_>> {
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)

@@ -125,7 +125,7 @@ pub(crate) fn rename(conn: &Connection, id: &str, name: &str, at: Timestamp) -> 
     Ok(())
 }
 
-pub(crate) fn touch(conn: &Connection, id: &str, at: Timestamp) -> Result<()> {
+pub fn touch(conn: &Connection, id: &str, at: Timestamp) -> Result<()> {
     conn.execute(
         "UPDATE vaults SET updated_at = ?2 WHERE id = ?1",
         params![id, at.0],

@@ -37,12 +37,12 @@ use serde::Serialize;
 use super::copies::{self, TokenCopy};
 use super::import_plan::{self, describe, PastedSecret, Source};
 use super::{parse_app, read, AppChange, Apps};
-use crate::audit::EventKind;
-use crate::credential_secret::NewCredential;
-use crate::error::{Error, Result};
-use crate::model::{new_id, Timestamp};
-use crate::store::app_backups::{self, Backup};
-use crate::store::events::{self, NewEvent};
+use crate::backups_table::{self, Backup};
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::{new_id, Timestamp};
+use vault_core::beside::events::{self, NewEvent};
+use vault_core::EventKind;
+use vault_core::NewCredential;
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,9 +136,12 @@ impl Apps<'_> {
         // Everything that can be checked, checked before anything changes.
         let existing = self.engine.catalog().credentials(&vault.id)?;
         let plan = import_plan::plan(&wanted, &servers, &existing, &shown)?;
-        let master = self.engine.master_key()?;
         let backup_id = new_id("bkp");
-        let sealed = crate::tokens::seal_backup(&master, &backup_id, app.id(), &original)?;
+        let sealed = self
+            .engine
+            .seal_app_backup(&backup_id, app.id(), &original)?;
+        // The new credentials are sealed inside the import's transaction.
+        let master = vault_core::beside::master_key(self.engine)?;
         let maker = self.entry_maker();
         let before = app_configs::identity(&file.path);
         let config_path = file.path.to_string_lossy().into_owned();
@@ -158,7 +161,7 @@ impl Apps<'_> {
                         protocol,
                         secret,
                     };
-                    crate::catalog::insert_credential(&tx, &master, &vault, new)?.id
+                    vault_core::beside::insert_credential(&tx, &master, &vault, new)?.id
                 }
             };
             imported.push(ImportedEntry {
@@ -169,13 +172,13 @@ impl Apps<'_> {
         }
         drop(master);
         if added {
-            crate::store::vaults::touch(&tx, &vault.id, Timestamp::now())?;
+            vault_core::beside::touch_vault(&tx, &vault.id, Timestamp::now())?;
         }
         // The connection: made, or the vault added to it (last, so the
         // vaults already there keep winning the servers they hold).
         let created_connection = connection.is_none();
         let connection = match connection {
-            None => crate::connections::create_in(
+            None => vault_core::beside::create_connection_in(
                 &tx,
                 app.id(),
                 std::slice::from_ref(&vault.id),
@@ -185,10 +188,10 @@ impl Apps<'_> {
             Some(connection) => {
                 let mut vaults = connection.vault_ids.clone();
                 vaults.push(vault.id.clone());
-                crate::connections::change_in(&tx, &connection.id, &vaults)?
+                vault_core::beside::change_connection_in(&tx, &connection.id, &vaults)?
             }
         };
-        app_backups::replace(
+        backups_table::replace(
             &tx,
             &Backup {
                 id: backup_id,
@@ -260,12 +263,11 @@ impl Apps<'_> {
     /// The imported credentials stay in the vault.
     pub fn undo_import(&mut self, app_id: &str) -> Result<AppChange> {
         let app = parse_app(app_id)?;
-        let backup = app_backups::latest(self.engine.store_mut().conn(), app.id())?
+        let backup = backups_table::latest(self.engine.store_mut().conn(), app.id())?
             .ok_or_else(|| Error::not_found("import to undo for", app.display_name()))?;
-        let master = self.engine.master_key()?;
-        let text =
-            crate::tokens::open_backup(&master, &backup.id, &backup.app, &backup.sealed_text)?;
-        drop(master);
+        let text = self
+            .engine
+            .open_app_backup(&backup.id, &backup.app, &backup.sealed_text)?;
         let path = std::path::PathBuf::from(&backup.config_path);
         app_configs::write_atomic(&path, &text)?;
         let connection = self.engine.connections().for_app(app.id())?;
@@ -289,9 +291,9 @@ impl Apps<'_> {
         let store = self.engine.store_mut();
         let tx = store.write()?;
         if let Some((connection_id, entries)) = &kept {
-            crate::store::connection_entries::set(&tx, connection_id, entries)?;
+            crate::entries_table::set(&tx, connection_id, entries)?;
         }
-        app_backups::delete(&tx, &backup.id)?;
+        backups_table::delete(&tx, &backup.id)?;
         let detail = app.id().to_string();
         events::insert(
             &tx,

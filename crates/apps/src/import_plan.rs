@@ -15,10 +15,10 @@
 
 use serde::Serialize;
 
-use crate::credential_secret::{CredentialSecret, SecretHeader};
-use crate::error::{Error, Result};
-use crate::model::{Credential, Protocol};
-use crate::secret::AccessToken;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::{Credential, Protocol};
+use keybearer_base::secret::AccessToken;
+use vault_core::{CredentialSecret, SecretHeader};
 
 /// A secret found in an app's settings: where, never what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -85,8 +85,8 @@ pub(super) fn plan(
                 ),
             )
         };
-        let url = crate::server_url::normalize_server_url(&first.url).map_err(cannot)?;
-        let url = crate::server_url::pin_localhost(&url);
+        let url = keybearer_base::server_url::normalize_server_url(&first.url).map_err(cannot)?;
+        let url = keybearer_base::server_url::pin_localhost(&url);
         let fingerprint = fingerprint(&found);
         let source = if let Some(credential) = existing.iter().find(|c| c.mcp_server_url == url) {
             Source::Existing(credential.id.clone())
@@ -199,7 +199,7 @@ pub(super) fn describe(finding: &app_configs::Finding) -> PastedSecret {
             Some("not yet importable: how the app uses this variable is not known".to_string()),
         ),
     };
-    let url_ok = crate::server_url::normalize_server_url(&finding.url).is_ok();
+    let url_ok = keybearer_base::server_url::normalize_server_url(&finding.url).is_ok();
     let (importable, note) = if importable && !url_ok {
         (
             false,

@@ -3,7 +3,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::error::Result;
+use keybearer_base::error::Result;
 
 /// One entry Keybearer wrote: its name, the server it bridges, the program
 /// it starts.

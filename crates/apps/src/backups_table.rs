@@ -3,8 +3,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::error::Result;
-use crate::model::Timestamp;
+use keybearer_base::error::Result;
+use keybearer_base::model::Timestamp;
 
 pub(crate) struct Backup {
     pub(crate) id: String,

@@ -19,7 +19,7 @@
 
 use app_configs::{ServerEntry, Transport};
 
-use crate::store::connection_entries::WrittenEntry;
+use crate::entries_table::WrittenEntry;
 
 /// One of Keybearer's entries in the file.
 #[derive(Debug, Clone)]

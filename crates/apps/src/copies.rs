@@ -28,8 +28,8 @@ use app_configs::{ConfigFile, FileIdentity, FoundCopy, Locations};
 use serde::Serialize;
 
 use super::{parse_app, Apps};
-use crate::error::{Error, Result};
-use crate::store::app_backups;
+use crate::backups_table;
+use keybearer_base::error::{Error, Result};
 
 /// Where a copy is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,7 +163,7 @@ impl Apps<'_> {
     /// tokens come from the import's sealed copy of the file).
     pub fn delete_token_copies(&mut self, app_id: &str) -> Result<CopiesCleanup> {
         let app = parse_app(app_id)?;
-        let backup = app_backups::latest(self.engine.store_mut().conn(), app.id())?
+        let backup = backups_table::latest(self.engine.store_mut().conn(), app.id())?
             .ok_or_else(|| {
                 Error::invalid(
                     "app",
@@ -173,10 +173,9 @@ impl Apps<'_> {
                     ),
                 )
             })?;
-        let master = self.engine.master_key()?;
-        let original =
-            crate::tokens::open_backup(&master, &backup.id, &backup.app, &backup.sealed_text)?;
-        drop(master);
+        let original = self
+            .engine
+            .open_app_backup(&backup.id, &backup.app, &backup.sealed_text)?;
         let file = ConfigFile::new(app, PathBuf::from(&backup.config_path));
         let findings = app_configs::scan(&file, &original)?;
         let current = zeroize::Zeroizing::new(app_configs::read_config(&file)?);

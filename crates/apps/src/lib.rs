@@ -25,9 +25,18 @@
 //!
 //! Limits: user-level settings files only; an app that is running may need
 //! a restart to see new entries (see [`AppStatus::reloads_by_itself`]).
+//!
+//! The crate `keybearer-apps` (docs/architecture.md, "Crates"): the apps'
+//! settings files (through `app-configs`) and the two tables that are the
+//! apps' own (`backups_table`: sealed copies of a file before an import;
+//! `entries_table`: what Keybearer wrote under each name). It builds on the
+//! engine through `vault_core::beside` only; it must never reach the
+//! proxy, the bridge's internals or sessions.
 
+mod backups_table;
 mod changed;
 mod copies;
+mod entries_table;
 mod import;
 mod import_plan;
 mod managed;
@@ -43,13 +52,13 @@ use std::path::{Path, PathBuf};
 use app_configs::{App, BridgeEntry, ConfigFile, Locations, Os};
 use serde::Serialize;
 
-use crate::audit::EventKind;
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::model::AppConnection;
-use crate::store::connection_entries::{self, WrittenEntry};
-use crate::store::events::{self, NewEvent};
+use entries_table::WrittenEntry;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::AppConnection;
 use managed::{managed, Managed};
+use vault_core::beside::events::{self, NewEvent};
+use vault_core::Engine;
+use vault_core::EventKind;
 
 /// Where apps keep their settings and which program the entries start.
 #[derive(Debug, Clone)]
@@ -129,9 +138,15 @@ pub struct Apps<'e> {
     env: AppEnvironment,
 }
 
-impl Engine {
+/// `engine.apps(env)`: the apps part, borrowed from the engine like its
+/// other parts (the engine's crate does not know this one).
+pub trait EngineApps {
     /// App connections with their settings files.
-    pub fn apps(&mut self, env: AppEnvironment) -> Apps<'_> {
+    fn apps(&mut self, env: AppEnvironment) -> Apps<'_>;
+}
+
+impl EngineApps for Engine {
+    fn apps(&mut self, env: AppEnvironment) -> Apps<'_> {
         Apps { engine: self, env }
     }
 }
@@ -177,7 +192,7 @@ impl Apps<'_> {
                 pasted_secrets: 0,
                 problem: None,
                 reloads_by_itself: reloads_by_itself(app),
-                import_undoable: crate::store::app_backups::exists(
+                import_undoable: crate::backups_table::exists(
                     self.engine.store_mut().conn(),
                     app.id(),
                 )?,
@@ -297,7 +312,7 @@ impl Apps<'_> {
         connection: &AppConnection,
     ) -> Result<(Vec<Managed>, Vec<ChangedEntry>)> {
         let servers = app_configs::list_servers(file, text)?;
-        let written = connection_entries::list(self.engine.store_mut().conn(), &connection.id)?;
+        let written = entries_table::list(self.engine.store_mut().conn(), &connection.id)?;
         let entries = managed(&servers, &written, &connection.id);
         let found = app_configs::changed_entries(file, text, &self.expected(&entries, connection))?;
         let changed = found.iter().map(|c| changed::describe(app, c)).collect();
@@ -422,7 +437,7 @@ impl Apps<'_> {
             })
             .collect();
         let tx = self.engine.store_mut().write()?;
-        connection_entries::set(&tx, &connection.id, &written)?;
+        entries_table::set(&tx, &connection.id, &written)?;
         if !restored.is_empty() {
             let names: Vec<&str> = restored.iter().map(|r| r.name.as_str()).collect();
             let detail = format!("{}: {}", app.id(), names.join(", "));
@@ -484,7 +499,7 @@ fn read(file: &ConfigFile) -> Result<zeroize::Zeroizing<String>> {
 
 fn is_default_data_dir(dir: &Path) -> bool {
     std::env::var_os("KEYBEARER_HOME").is_none()
-        && crate::engine::default_data_dir().is_ok_and(|default| default == dir)
+        && vault_core::default_data_dir().is_ok_and(|default| default == dir)
 }
 
 /// Apps that watch their settings file; the others read it when they start.

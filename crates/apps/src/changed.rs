@@ -15,7 +15,7 @@
 use app_configs::{App, Difference};
 use serde::Serialize;
 
-use crate::text::printable;
+use keybearer_base::text::printable;
 
 /// A Keybearer entry in an app's settings that is not what Keybearer wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
