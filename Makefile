@@ -29,6 +29,8 @@ lint: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --target x86_64-pc-windows-gnu -- -D warnings
+	@# macOS (aarch64-apple-darwin), checked with zig as the C compiler; nothing is linked.
+	scripts/macos-check.sh
 	npm --prefix ui run check
 	scripts/check-name.sh
 	scripts/crate-graph.py --check

@@ -83,6 +83,8 @@ if [ "$purpose" = "test" ]; then
         echo "Adding the Rust target for the Windows build check"
         rustup target add x86_64-pc-windows-gnu
     fi
+    # The macOS build check (scripts/macos-check.sh): its Rust target, zig and cargo-zigbuild.
+    scripts/setup-macos-check.sh
     if ! command -v tauri-driver >/dev/null 2>&1; then
         echo "Installing tauri-driver"
         cargo install tauri-driver --version 2.1.0 --locked --quiet

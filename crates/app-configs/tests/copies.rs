@@ -7,7 +7,6 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -212,7 +211,7 @@ fn a_file_swapped_in_while_a_backup_is_checked_is_not_deleted() {
 
 /// Whether a file of this process has `path` open.
 #[cfg(target_os = "linux")]
-fn is_open(path: &Path) -> bool {
+fn is_open(path: &std::path::Path) -> bool {
     std::fs::read_dir("/proc/self/fd")
         .into_iter()
         .flatten()

@@ -4,7 +4,9 @@
 //! The app listens on `approval.sock` in the data folder (a `0700` folder;
 //! the socket itself `0600`), so only the user's own processes outside any
 //! sandbox can reach it — a sandboxed session's data folder is hidden. Both
-//! ends check that the other runs as the same user (`SO_PEERCRED`). The CLI
+//! ends check that the other runs as the same user, from the peer identity
+//! the kernel keeps for the socket (`keybearer_platform::peer`: `SO_PEERCRED`
+//! on Linux, `LOCAL_PEERCRED`/`LOCAL_PEERPID` on macOS). The CLI
 //! sends one JSON line, an [`ApprovalRequest`], and waits for one line back,
 //! `{"approved": true|false}`; the app names the asking process from the
 //! socket's peer credentials, not from anything the client claims. A closed
@@ -12,7 +14,9 @@
 //!
 //! Limits: one app per data folder answers (a second one finds the socket
 //! answered and does not take it over); a socket left by an app that was
-//! killed is replaced by the next app (nobody answers on it).
+//! killed is replaced by the next app (nobody answers on it). The asker's
+//! command line is read from `/proc` (Linux); elsewhere only its process id
+//! is shown.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -20,7 +24,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 use serde::{Deserialize, Serialize};
 
 use super::presence::ApprovalRequest;
@@ -42,13 +45,13 @@ fn socket_path(data_dir: &Path) -> PathBuf {
 
 /// The process at the other end, when it runs as this user.
 fn same_user_peer(stream: &UnixStream) -> Result<u32> {
-    let credentials = getsockopt(stream, PeerCredentials).map_err(std::io::Error::from)?;
-    if credentials.uid() != nix::unistd::geteuid().as_raw() {
+    let peer = keybearer_platform::peer::unix_peer(stream)?;
+    if !peer.is_same_user() {
         return Err(Error::NotApproved(
             "Another user's program answered on Keybearer's approval socket, so it was not asked. Check who can write to your Keybearer data folder.".into(),
         ));
     }
-    Ok(u32::try_from(credentials.pid()).unwrap_or(0))
+    Ok(peer.pid.unwrap_or(0))
 }
 
 /// Asks the running desktop app to approve `request`; waits up to `limit`

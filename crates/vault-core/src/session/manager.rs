@@ -163,8 +163,8 @@ impl SessionManager {
             &dir,
             crate::bridge::program().ok().as_deref(),
         )?;
-        #[cfg(target_os = "linux")]
-        if prepared.sandbox {
+        if let Some(sandbox) = &prepared.sandbox {
+            #[cfg(target_os = "linux")]
             super::sandbox::wrap(
                 &mut plan,
                 &super::sandbox::Spec {
@@ -172,9 +172,12 @@ impl SessionManager {
                     private_dir: dir.path(),
                     working_dir: &prepared.working_dir,
                     agent: prepared.agent.kind(),
-                    writable: &prepared.writable,
+                    writable: &sandbox.writable,
                 },
             )?;
+            // No sandbox here, so no sandboxed session was ever prepared.
+            #[cfg(not(target_os = "linux"))]
+            match *sandbox {}
         }
         // The secrets now live in the plan (and the 0600 file) only.
         drop(endpoints);

@@ -51,9 +51,25 @@ pub struct PreparedSession {
     pub(crate) program: PathBuf,
     pub(crate) working_dir: PathBuf,
     pub(crate) injection: InjectionMode,
-    pub(crate) sandbox: bool,
+    /// How the agent is sandboxed; `None` runs it without a sandbox.
+    pub(crate) sandbox: Option<SandboxRequest>,
+}
+
+/// A sandbox asked for and available here (Linux: bubblewrap), with the
+/// folders the agent may change besides its own.
+#[cfg(target_os = "linux")]
+#[derive(Debug, Clone)]
+pub(crate) struct SandboxRequest {
     pub(crate) writable: Vec<PathBuf>,
 }
+
+/// Where Keybearer has no sandbox yet (macOS, Windows) there is no such
+/// thing as a sandboxed session: this type has no value, so [`prepare`]
+/// refuses the request and nothing downstream can start one unsandboxed by
+/// mistake.
+#[cfg(not(target_os = "linux"))]
+#[derive(Debug, Clone)]
+pub(crate) enum SandboxRequest {}
 
 impl PreparedSession {
     pub fn id(&self) -> &str {
@@ -102,9 +118,11 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
     let environment = resolver.environment_of(&vault_ids)?;
     let working_dir = check_working_dir(&request.working_dir)?;
     let program = resolve_program(request.agent.kind(), request.agent.program())?;
-    if request.sandbox {
-        check_sandbox()?;
-    }
+    let sandbox = if request.sandbox {
+        Some(sandbox_request(request.writable)?)
+    } else {
+        None
+    };
     Ok(PreparedSession {
         id: new_session_id(),
         vault_ids,
@@ -113,16 +131,19 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
         program,
         working_dir,
         injection: request.injection,
-        sandbox: request.sandbox,
-        writable: request.writable,
+        sandbox,
     })
 }
 
 /// A sandbox can be made here: bubblewrap on Linux; none elsewhere yet.
-fn check_sandbox() -> Result<()> {
-    #[cfg(target_os = "linux")]
-    return super::sandbox::bwrap().map(|_| ());
-    #[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "linux")]
+fn sandbox_request(writable: Vec<PathBuf>) -> Result<SandboxRequest> {
+    super::sandbox::bwrap()?;
+    Ok(SandboxRequest { writable })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sandbox_request(_writable: Vec<PathBuf>) -> Result<SandboxRequest> {
     Err(Error::Unsupported(
         "Sandboxed sessions are available on Linux only for now. Start this session without the sandbox (the agent could then use your keychain and Keybearer itself).".into(),
     ))
