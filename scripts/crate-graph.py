@@ -5,7 +5,8 @@
 (workspace crates only, normal dependencies, transitive edges left out);
 `--check` compares it with the block between the markers in
 docs/architecture.md and also enforces the layering rules below (a crate
-must never reach another, even through a third). `--write` updates the
+must never reach another, even through a third; or must not name one
+directly). `--write` updates the
 block. Cargo already refuses cycles between crates; the rules catch a new
 edge that would be legal for Cargo but wrong for the design.
 """
@@ -28,6 +29,17 @@ RULES = [
     ("keybearer-net", "keybearer-oauth", "the HTTP client carries what it is given"),
     ("keybearer-base", "keybearer-net", "the vocabulary has no behaviour"),
     ("keybearer-platform", "keybearer-base", "the platform layer knows nothing of Keybearer"),
+    ("vault-core", "keybearer-proxy", "the store knows no sender: the proxy asks it through the seam"),
+    ("vault-core", "keybearer-bridge", "the store knows no sender: the bridge asks it through the seam"),
+    ("keybearer-apps", "keybearer-session", "apps and sessions are siblings"),
+    ("keybearer-session", "keybearer-apps", "apps and sessions are siblings"),
+]
+
+# (crate, crate it must not name in its own Cargo.toml, why): it may sit
+# above it through another crate, but must not use it directly.
+DIRECT_RULES = [
+    ("keybearer-session", "keybearer-oauth", "sessions never see OAuth's internals (the source renews grants)"),
+    ("keybearer-apps", "keybearer-oauth", "apps never see OAuth's internals"),
 ]
 
 
@@ -112,6 +124,9 @@ def main():
         for name in crates:
             if reaches_package(nodes, by_id, ids[name], banned):
                 failures.append(f"{name} depends on {banned}: {why}")
+    for crate, banned, why in DIRECT_RULES:
+        if banned in edges.get(crate, ()):
+            failures.append(f"{crate} names {banned}: {why}")
     text = DOC.read_text()
     if BEGIN not in text or END not in text:
         failures.append(f"{DOC} has no crate-graph block")

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use keybearer_session::{ApprovalListener, ApprovalRequest, Asked};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
-use vault_core::session::{ApprovalListener, ApprovalRequest, Asked};
 
 /// Questions waiting at once; more are refused.
 const MAX_PENDING: usize = 8;

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use serde::Serialize;
-use tauri::{AppHandle, Emitter};
-use vault_core::session::{
+use keybearer_session::{
     Launcher, ProxyActivity, ServerActivity, Session, SessionManager, SessionPty,
 };
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
 use vault_core::Engine;
 
 /// Terminal output, as the agent wrote it (UTF-8, lossy on invalid bytes).

@@ -98,7 +98,7 @@ fn open_engine(data_dir: &std::path::Path) -> vault_core::Result<Engine> {
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut engine = Engine::open(data_dir)?;
     #[cfg(unix)]
-    if let Err(error) = vault_core::session::sweep_orphaned_sessions(&mut engine) {
+    if let Err(error) = keybearer_session::sweep_orphaned_sessions(&mut engine) {
         tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
     }
     Ok(engine)

@@ -26,7 +26,7 @@ use crate::commands::sessions;
 use crate::commands::{apps, bridge, catalog, credentials, environments, events, setup, vaults};
 use crate::output::Output;
 #[cfg(unix)]
-use vault_core::session::SessionRequest;
+use keybearer_session::SessionRequest;
 
 /// jemalloc, whose background thread gives freed memory back to the system:
 /// with glibc's allocator the memory of 1,000 closed event streams stayed
@@ -56,7 +56,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     if matches!(cli.command, Command::Bridge { .. }) {
         // Started by an app with a trimmed environment: find the keychain.
         vault_core::find_session_bus();
-        vault_core::bridge::prepare();
+        keybearer_bridge::prepare();
     }
     // A session's bridge needs no vault (and in a sandbox cannot see one).
     if let Command::Bridge {
@@ -93,7 +93,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     // A session whose Keybearer process was killed leaves its private folder
     // (a direct-mode config holds a token): remove it now.
     #[cfg(unix)]
-    if let Err(error) = vault_core::session::sweep_orphaned_sessions(engine) {
+    if let Err(error) = keybearer_session::sweep_orphaned_sessions(engine) {
         tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
     }
     let command = match cli.command {

@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vault_core::session::{
+use keybearer_session::{
     approval_code, ask_app, printable, refused_inside_session, ApprovalRequest, Approver,
 };
 use vault_core::Error;

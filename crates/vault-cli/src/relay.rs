@@ -38,9 +38,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use keybearer_session::SessionPty;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, SetArg, Termios};
-use vault_core::session::SessionPty;
 use vault_core::Error;
 
 /// How long the last output may take to arrive once the agent ended.

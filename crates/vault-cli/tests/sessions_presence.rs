@@ -12,9 +12,9 @@ mod support;
 
 use std::path::Path;
 
+use keybearer_session::ApprovalListener;
 use support::session::{read, token, Home};
 use support::BIN;
-use vault_core::session::ApprovalListener;
 
 /// A data folder with one credential in Dev and an agent that reports what
 /// it got; returns the token and the agent's report folder.

@@ -38,10 +38,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use keybearer_proxy::SessionProxy;
 use mcp_client::McpClient;
 use serde_json::json;
 use tokio::net::TcpListener;
-use vault_core::proxy::SessionProxy;
 use vault_core::{AccessToken, Engine, NewCredential};
 
 const BLOCKS: usize = 10;

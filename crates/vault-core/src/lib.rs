@@ -1,20 +1,21 @@
 //! Keybearer's engine: an encrypted credential store for MCP servers' tokens,
 //! keyed by a master key in the OS keychain, with recovery, environments, an
-//! audit trail, the token-injecting proxy and agent sessions. No Tauri here:
-//! the CLI and the desktop shell both sit on it.
+//! audit trail, Test connection, and the local credential source the proxy
+//! and the bridge ask (`local_source.rs`). No Tauri here: the CLI and the
+//! desktop shell sit on it, beside the apps and session crates.
 //!
-//! The map of the parts and who may call whom is docs/architecture.md.
+//! Owns: keys, the store and its migrations, the catalog of vaults and
+//! credentials, tokens and their refresh, audit and usage. Must never depend
+//! on the proxy, the bridge, sessions or apps (they build on it), nor on
+//! Tauri. The map of the crates and who may call whom is
+//! docs/architecture.md ("Crates").
 
 // The vocabulary below this crate (`keybearer-base`), under the names the
 // modules here use (`crate::error::Error`, `crate::model::Vault`…).
 use keybearer_base::{error, model, reach, secret, server_url, text};
-/// The stdio bridge that apps start to reach a remote MCP server.
-pub use keybearer_bridge as bridge;
 use keybearer_net::upstream;
 /// OAuth for MCP servers (the `keybearer-oauth` crate).
 pub use keybearer_oauth as oauth;
-/// The injecting proxy (the `keybearer-proxy` crate).
-pub use keybearer_proxy as proxy;
 
 mod audit;
 mod catalog;
@@ -32,9 +33,6 @@ mod probe;
 mod recovery_key;
 mod refresh;
 mod resolve;
-/// Agent sessions. Unix only for now (process groups, signals, PTYs).
-#[cfg(unix)]
-pub mod session;
 mod store;
 mod tokens;
 mod usage;

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::Full;
+use keybearer_proxy::SessionProxy;
 use support::{body_text, engine_with, request_to, send_raw, text, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use vault_core::proxy::SessionProxy;
 use vault_core::NewCredential;
 
 /// A stand-in HTTP proxy: records each request head and refuses it.

@@ -25,9 +25,9 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::Full;
+use keybearer_proxy::SessionProxy;
 use support::root::can_act_as_other_users;
 use support::{body_text, engine_with, request_to, send_raw, start_proxy};
-use vault_core::proxy::SessionProxy;
 use vault_core::{
     test_connection, AccessToken, ConnectionOutcome, Engine, KeyStore, KeychainError, MasterKey,
     NewCredential, Protocol, SetupProtection,

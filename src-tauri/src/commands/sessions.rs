@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use tauri::{AppHandle, State};
-use vault_core::session::{
+use keybearer_session::{
     detect_presets, Agent, AgentKind, ApprovedInWindow, InjectionMode, PresetAvailability,
     ServerActivity, Session, SessionRequest, Terminal,
 };
+use serde::Deserialize;
+use tauri::{AppHandle, State};
 use vault_core::Resolution;
 
 use crate::error::{IpcError, IpcResult};

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use vault_core::bridge::{self, BridgeCredential, BridgeSetup};
+use keybearer_bridge::{BridgeCredential, BridgeSetup};
 use vault_core::{
     guess_protocol, normalize_server_url, CredentialSource, Engine, Error, Protocol, UsageSink,
 };
@@ -46,7 +46,7 @@ pub fn run(
         .usage_recorder()
         .ok()
         .map(|recorder| Box::new(recorder) as Box<dyn UsageSink>);
-    bridge::run(BridgeSetup {
+    keybearer_bridge::run(BridgeSetup {
         server_url,
         protocol,
         credential: BridgeCredential::Connection {
@@ -68,7 +68,7 @@ pub fn run_fixed(file: &Path, server: &str, protocol: Option<&str>) -> Result<u8
         None => guess_protocol(&server_url),
     };
     let value = zeroize::Zeroizing::new(std::fs::read_to_string(file)?);
-    bridge::run(BridgeSetup {
+    keybearer_bridge::run(BridgeSetup {
         server_url,
         protocol,
         credential: BridgeCredential::Fixed(value),

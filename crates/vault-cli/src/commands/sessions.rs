@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-use vault_core::session::{
+use keybearer_session::{
     detect_presets, recorded_sessions, stop_recorded_session, writable_folders, Agent, AgentKind,
     InjectionMode, Launcher, SessionManager, SessionRequest, Terminal,
 };
+use serde_json::json;
 use vault_core::{Engine, Error};
 
 use crate::output::{table, when, Output};
@@ -57,7 +57,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     super::unlock(engine)?;
     let approver = crate::presence::CliApprover {
         data_dir: engine.data_dir().to_path_buf(),
-        inside_session: args.direct && vault_core::session::inside_session(engine)?,
+        inside_session: args.direct && keybearer_session::inside_session(engine)?,
     };
     // Proxy mode: the session's listeners run on this runtime while the agent runs.
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -87,7 +87,7 @@ impl Home {
     /// the e2e tests, the refusals by sessions_presence.rs). For tests of
     /// what direct mode does once approved.
     pub fn approve_direct_sessions(&self) {
-        let listener = vault_core::session::ApprovalListener::bind(&self.path("data"))
+        let listener = keybearer_session::ApprovalListener::bind(&self.path("data"))
             .expect("the approval socket");
         std::thread::spawn(move || {
             while let Ok(asked) = listener.next() {

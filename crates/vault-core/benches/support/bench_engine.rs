@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use vault_core::proxy::SessionProxy;
+use keybearer_proxy::SessionProxy;
 use vault_core::{
     AccessToken, Engine, KeyStore, KeychainError, MasterKey, NewCredential, SetupProtection,
 };

@@ -24,7 +24,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and migrates it.
-    pub(crate) fn open(data_dir: &Path) -> Result<Self> {
+    pub fn open(data_dir: &Path) -> Result<Self> {
         Self::open_at_version(data_dir, migrations::latest_version())
     }
 

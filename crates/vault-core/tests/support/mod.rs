@@ -1,15 +1,14 @@
 //! Shared by the proxy tests: an unlocked engine on a real keychain, tiny
 //! hyper upstreams that record what reached them, and a raw HTTP/1.1 client
-//! that sends exactly the headers a test asks for. The engine and session
-//! tests' helpers are in `engine` and `world`.
+//! that sends exactly the headers a test asks for. The engine tests' helpers
+//! are in `engine`; the session tests' (`world`) live with them in
+//! crates/session/tests, which use `peers` from here.
 #![allow(dead_code)] // each test binary uses its own part of this
 
 pub mod engine;
 pub mod mcp_client;
 pub mod peers;
 pub mod root;
-#[cfg(unix)]
-pub mod world;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,9 +25,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use keybearer_proxy::SessionProxy;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use vault_core::proxy::SessionProxy;
 use vault_core::{AccessToken, Engine, NewCredential, SetupProtection, Vault};
 
 pub fn require_secret_service() {

@@ -19,6 +19,14 @@
 //! `session.*` events) and `records` (sessions on record), `manager`,
 //! `presence` (a person's approval before direct mode hands out tokens) and
 //! `approval_socket` (the CLI asking the running app for it).
+//!
+//! The crate `keybearer-session` (docs/architecture.md, "Crates"): Unix
+//! only for now (process groups, signals, PTYs), empty elsewhere. It builds
+//! on the engine (`Engine`, `Tokens`, `vault_core::beside` for its table),
+//! the proxy and the bridge; it must never reach OAuth's flows (a grant is
+//! renewed by the credential source, never here) or the apps part.
+
+#![cfg(unix)]
 
 mod approval_socket;
 mod endpoint;
@@ -40,11 +48,11 @@ mod sandbox;
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod sandbox_layout;
 
-/// A session's live per-server activity, as its proxy counts it.
-pub use crate::proxy::{ProxyActivity, ServerActivity};
-pub use crate::text::printable;
 pub use approval_socket::{ask_app, ApprovalListener, Asked, APPROVAL_SOCKET};
 pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
+pub use keybearer_base::text::printable;
+/// A session's live per-server activity, as its proxy counts it.
+pub use keybearer_proxy::{ProxyActivity, ServerActivity};
 pub use launch::{MCP_CONFIG_ENV, MCP_CONFIG_PLACEHOLDER, SESSION_ID_ENV};
 pub use launcher::{Launcher, RunningSession};
 pub use manager::{SessionManager, StartedSession, DEFAULT_STOP_GRACE};

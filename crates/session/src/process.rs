@@ -27,7 +27,7 @@ use nix::unistd::Pid;
 
 use super::launch::LaunchPlan;
 use super::pty::SessionPty;
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 /// Where the agent's terminal comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,11 +3,11 @@
 //! per-session secret; the real tokens stay inside Keybearer.
 
 use super::endpoint::{server_names, HeaderSecret, McpEndpoint};
-use crate::error::{Error, Result};
-use crate::model::Protocol;
-use crate::proxy::SessionProxy;
-use crate::tokens::Tokens;
-use crate::usage::UsageRecorder;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Protocol;
+use keybearer_proxy::SessionProxy;
+use vault_core::Tokens;
+use vault_core::UsageRecorder;
 
 /// Starts the proxy for `session_id` with one listener per server
 /// (`servers`: each URL with the protocol of the credential that wins for

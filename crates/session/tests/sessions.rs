@@ -8,11 +8,11 @@
 
 use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-use vault_core::session::{
+use keybearer_session::{
     direct_endpoints, prepare, recorded_session, Agent, InjectionMode, SessionManager,
     SessionState, Terminal,
 };
+use sha2::{Digest, Sha256};
 mod support;
 
 use support::peers::{python, repo_root, PythonServer};
@@ -231,7 +231,7 @@ fn a_missing_program_is_a_clear_error_not_a_crash() {
             .contains("`keybearer-no-such-agent` was not found on PATH"),
         "{error}"
     );
-    let claude_installed = vault_core::session::detect_presets()
+    let claude_installed = keybearer_session::detect_presets()
         .iter()
         .any(|preset| preset.command == "claude" && preset.path.is_some());
     if !claude_installed {

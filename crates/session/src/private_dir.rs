@@ -14,7 +14,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use keybearer_base::error::Result;
 
 #[derive(Debug)]
 pub(crate) struct PrivateDir {
@@ -101,18 +101,22 @@ fn ensure_parent(parent: &Path) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
         let open_to_others = meta.mode() & 0o077 != 0;
         if !meta.is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() || open_to_others {
-            return Err(crate::error::Error::Io(std::io::Error::other(format!(
-                "{} must be a folder only you can open; remove it and try again",
-                parent.display()
-            ))));
+            return Err(keybearer_base::error::Error::Io(std::io::Error::other(
+                format!(
+                    "{} must be a folder only you can open; remove it and try again",
+                    parent.display()
+                ),
+            )));
         }
     }
     #[cfg(not(unix))]
     if !meta.is_dir() {
-        return Err(crate::error::Error::Io(std::io::Error::other(format!(
-            "{} must be a folder; remove it and try again",
-            parent.display()
-        ))));
+        return Err(keybearer_base::error::Error::Io(std::io::Error::other(
+            format!(
+                "{} must be a folder; remove it and try again",
+                parent.display()
+            ),
+        )));
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use vault_core::session::{
+use keybearer_session::{
     prepare, recorded_session, recorded_sessions, stop_recorded_session, Agent, InjectionMode,
     SessionManager, SessionState, Terminal,
 };
@@ -245,13 +245,13 @@ fn session_resources_live_exactly_as_long_as_the_agent() {
         ),
     )
     .expect("prepare");
-    let bad_name = vault_core::session::McpEndpoint {
+    let bad_name = keybearer_session::McpEndpoint {
         name: "Not Valid".into(),
         url: "http://127.0.0.1:1/mcp".into(),
         transport: Protocol::StreamableHttp,
         headers: vec![(
             "Authorization".to_string(),
-            vault_core::session::HeaderSecret::bearer("s").expect("secret"),
+            keybearer_session::HeaderSecret::bearer("s").expect("secret"),
         )],
     };
     let error = manager

@@ -27,7 +27,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::presence::ApprovalRequest;
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 /// The socket's file name in the data folder.
 pub const APPROVAL_SOCKET: &str = "approval.sock";
@@ -285,7 +285,7 @@ mod tests {
             let outcome = asker.join().expect("join");
             assert_eq!(
                 outcome.expect_err("timed out").code(),
-                crate::ErrorCode::NotApproved
+                keybearer_base::ErrorCode::NotApproved
             );
             asked
         });

@@ -1,7 +1,7 @@
 //! Tests of `launch`: what each agent gets, and that no secret is in argv.
 
 use super::*;
-use crate::session::endpoint::HeaderSecret;
+use crate::endpoint::HeaderSecret;
 
 fn endpoint(name: &str, url: &str, transport: Protocol, token: &str) -> McpEndpoint {
     McpEndpoint {

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::model::Timestamp;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Timestamp;
 
 /// Which agent a session runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::model::AgentKind;
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 /// Whether a preset agent is installed, for the agent picker.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

@@ -25,9 +25,9 @@ use super::process::Terminal;
 use super::proxied::proxy_endpoints;
 use super::pty::SessionPty;
 use super::records::{prepare, PreparedSession, SessionRequest};
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::proxy::{ProxyActivity, SessionProxy};
+use keybearer_base::error::{Error, Result};
+use keybearer_proxy::{ProxyActivity, SessionProxy};
+use vault_core::Engine;
 
 /// Starts sessions; owns the [`SessionManager`] that runs them.
 pub struct Launcher {

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use vault_core::session::{SessionManager, SessionState, Terminal};
+use keybearer_session::{SessionManager, SessionState, Terminal};
 mod support;
 
 use support::world::{group_gone, wait_for, World, DEADLINE};

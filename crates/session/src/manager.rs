@@ -18,9 +18,9 @@ use super::private_dir::{self, PrivateDir};
 use super::process::{self, process_group_alive, Exit, Terminal};
 use super::pty::SessionPty;
 use super::records::PreparedSession;
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::model::Timestamp;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Timestamp;
+use vault_core::Engine;
 
 /// How long Stop waits after SIGTERM before it sends SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);
@@ -161,7 +161,7 @@ impl SessionManager {
             prepared.program.clone(),
             &endpoints,
             &dir,
-            crate::bridge::program().ok().as_deref(),
+            keybearer_bridge::program().ok().as_deref(),
         )?;
         if let Some(sandbox) = &prepared.sandbox {
             #[cfg(target_os = "linux")]

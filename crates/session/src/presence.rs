@@ -27,8 +27,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
+use vault_core::Engine;
 
 use super::launch::SESSION_ID_ENV;
 use super::process::proc_stat;

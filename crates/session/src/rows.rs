@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::model::{AgentKind, InjectionMode, Session, SessionState};
-use crate::error::{Error, Result};
-use crate::model::Timestamp;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Timestamp;
 
 /// A session row with the bookkeeping that only the engine needs.
 #[derive(Debug, Clone)]

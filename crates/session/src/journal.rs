@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use crate::audit::EventKind;
-use crate::error::{Error, Result};
-use crate::model::Timestamp;
-use crate::store::events::{self, NewEvent};
-use crate::store::Store;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Timestamp;
+use vault_core::beside::events::{self, NewEvent};
+use vault_core::beside::Store;
+use vault_core::EventKind;
 
 use super::rows as sessions;
 

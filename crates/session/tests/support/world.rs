@@ -5,12 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use keybearer_session::{prepare, Agent, InjectionMode, SessionManager, SessionRequest, Terminal};
 use nix::errno::Errno;
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
-use vault_core::session::{
-    prepare, Agent, InjectionMode, SessionManager, SessionRequest, Terminal,
-};
 use vault_core::{AccessToken, Engine, NewCredential, Protocol, SetupProtection};
 
 use super::require_secret_service;
@@ -102,7 +100,7 @@ impl World {
         program: &str,
         args: &[&str],
         terminal: Terminal,
-    ) -> vault_core::session::StartedSession {
+    ) -> keybearer_session::StartedSession {
         // One vault serves every plain session of a test (names are unique).
         let vault = match self.engine.catalog().vault("Plain") {
             Ok(existing) => existing.id,

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::model::Timestamp;
-use crate::store::Store;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Timestamp;
+use vault_core::beside::Store;
+use vault_core::Engine;
 
 use super::rows::{self as sessions, SessionRow};
 

@@ -7,10 +7,10 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::model::{Protocol, Timestamp};
-use crate::usage::CredentialUse;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::{Protocol, Timestamp};
+use vault_core::CredentialUse;
+use vault_core::Engine;
 
 /// A header value that is secret (`Bearer …`, an API key). Never printed,
 /// never serialised, wiped from memory when dropped.

@@ -186,7 +186,7 @@ pub(crate) fn protected(
     if let Ok(me) = std::env::current_exe() {
         found.push(me);
     }
-    if let Ok(bridge) = crate::bridge::program() {
+    if let Ok(bridge) = keybearer_bridge::program() {
         found.push(bridge);
     }
     found.retain(|path| std::fs::symlink_metadata(path).is_ok());

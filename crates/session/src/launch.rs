@@ -13,8 +13,8 @@ use zeroize::Zeroizing;
 use super::endpoint::McpEndpoint;
 use super::model::Agent;
 use super::private_dir::PrivateDir;
-use crate::error::{Error, Result};
-use crate::model::Protocol;
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::Protocol;
 
 /// Environment variable with the path of the generated `mcpServers` JSON.
 pub const MCP_CONFIG_ENV: &str = "KEYBEARER_MCP_CONFIG";

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use super::launch::LaunchPlan;
 use super::model::AgentKind;
 use super::sandbox_layout::{self, Rule};
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 const BUS_ENV: &str = "DBUS_SESSION_BUS_ADDRESS";
 

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use keybearer_base::error::{Error, Result};
 
 type Master = Box<dyn portable_pty::MasterPty + Send>;
 
