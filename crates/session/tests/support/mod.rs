@@ -8,11 +8,7 @@
 pub mod peers;
 pub mod world;
 
-pub fn require_secret_service() {
-    assert_eq!(
-        std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
-        Ok("ready"),
-        "these tests need a real Secret Service: run them with `make test` \
-         (or scripts/with-secret-service.sh cargo test)"
-    );
-}
+#[path = "../../../vault-core/tests/support/secret_service.rs"]
+mod secret_service;
+
+pub use secret_service::require_secret_service;

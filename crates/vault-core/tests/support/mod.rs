@@ -9,6 +9,9 @@ pub mod engine;
 pub mod mcp_client;
 pub mod peers;
 pub mod root;
+mod secret_service;
+
+pub use secret_service::require_secret_service;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -29,15 +32,6 @@ use keybearer_proxy::SessionProxy;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use vault_core::{AccessToken, Engine, NewCredential, SetupProtection, Vault};
-
-pub fn require_secret_service() {
-    assert_eq!(
-        std::env::var("KEYBEARER_KEYRING_SESSION").as_deref(),
-        Ok("ready"),
-        "these tests need a real Secret Service: run them with `make test` \
-         (or scripts/with-secret-service.sh cargo test)"
-    );
-}
 
 pub fn token(value: &str) -> AccessToken {
     AccessToken::new(value.to_string()).expect("valid token")
