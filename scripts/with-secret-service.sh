@@ -38,5 +38,22 @@ if ! dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesk
     exit 1
 fi
 
+# Who owns the Secret Service now; if another process (or none) owns it
+# when the command ends, the daemon died and the bus started a fresh, empty
+# keyring for whoever asked next: every keychain call after that said "no
+# result found". Say so, so such a failure is not taken for a bug in the
+# code under test.
+keyring_owner() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null |
+        awk '/uint32/ { print $2 }'
+}
+keyring_pid="$(keyring_owner)"
+
 export KEYBEARER_KEYRING_SESSION=ready
-"$@"
+status=0
+"$@" || status=$?
+if [ "$(keyring_owner)" != "$keyring_pid" ]; then
+    echo "with-secret-service: the Secret Service (gnome-keyring-daemon, pid $keyring_pid) ended during the run; failures that say the keychain is locked or has no result came from that" >&2
+fi
+exit "$status"

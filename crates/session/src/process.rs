@@ -169,9 +169,26 @@ fn pid_t(pid: u32) -> i32 {
     i32::try_from(pid).unwrap_or(i32::MAX)
 }
 
+/// A real session's process group: never 0 (`killpg(0)` is the caller's
+/// own group) nor 1 (init's). A record holding one is damaged; it is left
+/// alone rather than signalling Keybearer's own group or the system's.
+fn session_group(pgid: u32) -> Option<Pid> {
+    if pgid <= 1 {
+        tracing::error!(
+            pgid,
+            "refused to signal a process group that cannot be a session's"
+        );
+        return None;
+    }
+    Some(Pid::from_raw(pid_t(pgid)))
+}
+
 /// Sends `signal` to every process in the group. False if the group is gone.
 pub(crate) fn signal_group(pgid: u32, signal: Signal) -> bool {
-    match killpg(Pid::from_raw(pid_t(pgid)), signal) {
+    let Some(group) = session_group(pgid) else {
+        return false;
+    };
+    match killpg(group, signal) {
         Ok(()) => true,
         Err(Errno::ESRCH) => false,
         Err(errno) => {
@@ -184,7 +201,10 @@ pub(crate) fn signal_group(pgid: u32, signal: Signal) -> bool {
 /// Whether any process of the group is still running. Exited processes
 /// waiting to be reaped (zombies) do not count where the OS lets us tell.
 pub fn process_group_alive(pgid: u32) -> bool {
-    match killpg(Pid::from_raw(pid_t(pgid)), None) {
+    let Some(group) = session_group(pgid) else {
+        return false;
+    };
+    match killpg(group, None) {
         Err(Errno::ESRCH) => false,
         _ => live_members_known(pgid).unwrap_or(true),
     }
@@ -296,5 +316,18 @@ mod tests {
         );
         assert!(stat.start_time > 0);
         assert!(process_exists(std::process::id()));
+    }
+
+    /// `killpg(0, …)` would reach this very process's group, `killpg(1, …)`
+    /// init's: a damaged record must not make a stop do that.
+    #[test]
+    fn groups_0_and_1_are_never_signalled() {
+        assert!(!signal_group(0, Signal::SIGCONT));
+        assert!(!signal_group(1, Signal::SIGCONT));
+        assert!(!process_group_alive(0));
+        assert!(!process_group_alive(1));
+        // Our own group is alive: the check itself works.
+        let own = nix::unistd::getpgrp().as_raw();
+        assert!(process_group_alive(u32::try_from(own).expect("pgid")));
     }
 }
