@@ -23,7 +23,7 @@ ui:
 	npm --prefix ui run build
 
 app: ui
-	$(CARGO) build -p keybearer-app -p vault-cli
+	$(CARGO) build -p keybearer-app -p keybearer-cli
 
 lint: ui
 	$(CARGO) fmt --all --check
@@ -68,11 +68,11 @@ deb: deps-run
 ## nginx, wrk and mcp-remote first.
 bench: deps-test
 	@scripts/install-deps.sh bench
-	$(CARGO) bench -p vault-core --bench proxy_roundtrip
-	$(CARGO) bench -p vault-core --bench versus_nginx
-	$(CARGO) bench -p vault-core --bench scale
-	$(CARGO) bench -p vault-core --bench sse_streams
-	scripts/with-secret-service.sh $(CARGO) bench -p vault-cli --bench bridge_start
+	$(CARGO) bench -p keybearer-vault --bench proxy_roundtrip
+	$(CARGO) bench -p keybearer-vault --bench versus_nginx
+	$(CARGO) bench -p keybearer-vault --bench scale
+	$(CARGO) bench -p keybearer-vault --bench sse_streams
+	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-cli --bench bridge_start
 
 ## The release app's package size, cold start to its first screen, and idle
 ## memory (app and web view), under Xvfb: builds the .deb first.

@@ -23,14 +23,14 @@ END = "<!-- /crate-graph -->"
 # (crate, crate it must never reach, why) — reach = direct or transitive.
 RULES = [
     ("*", "tauri", "nothing below the desktop shell knows Tauri"),
-    ("keybearer-proxy", "vault-core", "the proxy asks a credential source, never the store"),
-    ("keybearer-bridge", "vault-core", "the bridge asks a credential source, never the store"),
+    ("keybearer-proxy", "keybearer-vault", "the proxy asks a credential source, never the store"),
+    ("keybearer-bridge", "keybearer-vault", "the bridge asks a credential source, never the store"),
     ("keybearer-source", "keybearer-oauth", "the seam knows no source's internals"),
     ("keybearer-net", "keybearer-oauth", "the HTTP client carries what it is given"),
     ("keybearer-base", "keybearer-net", "the vocabulary has no behaviour"),
     ("keybearer-platform", "keybearer-base", "the platform layer knows nothing of Keybearer"),
-    ("vault-core", "keybearer-proxy", "the store knows no sender: the proxy asks it through the seam"),
-    ("vault-core", "keybearer-bridge", "the store knows no sender: the bridge asks it through the seam"),
+    ("keybearer-vault", "keybearer-proxy", "the store knows no sender: the proxy asks it through the seam"),
+    ("keybearer-vault", "keybearer-bridge", "the store knows no sender: the bridge asks it through the seam"),
     ("keybearer-apps", "keybearer-session", "apps and sessions are siblings"),
     ("keybearer-session", "keybearer-apps", "apps and sessions are siblings"),
 ]

@@ -28,7 +28,7 @@ if [ "$purpose" = "test" ]; then
         # the MCP peers' Python virtual environment
         python3-venv
         # a root nginx whose workers run as another user, for the loopback
-        # owner check (crates/vault-core/tests/proxy_loopback.rs)
+        # owner check (crates/vault/tests/proxy_loopback.rs)
         nginx-light
         # the Windows build check (cargo clippy --target x86_64-pc-windows-gnu):
         # bundled SQLite and ring are C, compiled with MinGW

@@ -1,8 +1,8 @@
 //! Errors at the IPC boundary: `{code, message, field}`. The UI branches on
 //! `code` and shows `message` next to the input named by `field`.
 
+use keybearer_vault::ErrorCode;
 use serde::Serialize;
-use vault_core::ErrorCode;
 
 #[derive(Debug, Serialize, ts_rs::TS)]
 #[ts(export)]
@@ -13,15 +13,16 @@ pub struct IpcError {
     pub field: Option<String>,
 }
 
-impl From<vault_core::Error> for IpcError {
-    fn from(error: vault_core::Error) -> Self {
+impl From<keybearer_vault::Error> for IpcError {
+    fn from(error: keybearer_vault::Error) -> Self {
         let field = match &error {
-            vault_core::Error::InvalidInput { field, .. } => Some((*field).to_string()),
-            vault_core::Error::OAuth(vault_core::oauth::OAuthError::InvalidInput {
-                field, ..
+            keybearer_vault::Error::InvalidInput { field, .. } => Some((*field).to_string()),
+            keybearer_vault::Error::OAuth(keybearer_vault::oauth::OAuthError::InvalidInput {
+                field,
+                ..
             }) => Some((*field).to_string()),
-            vault_core::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
-            vault_core::Error::DuplicateVault { .. } => Some("display_name".to_string()),
+            keybearer_vault::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
+            keybearer_vault::Error::DuplicateVault { .. } => Some("display_name".to_string()),
             _ => None,
         };
         tracing::info!(code = %error.code(), "command failed");

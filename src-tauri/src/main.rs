@@ -1,4 +1,4 @@
-//! Keybearer desktop app: a thin Tauri shell over `vault-core`.
+//! Keybearer desktop app: a thin Tauri shell over `keybearer-vault`.
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
@@ -35,8 +35,8 @@ macro_rules! app_handler {
 
 fn main() {
     // Before any secret is read: not readable by other processes, no core dump.
-    vault_core::harden_process();
-    let data_dir = match vault_core::default_data_dir() {
+    keybearer_vault::harden_process();
+    let data_dir = match keybearer_vault::default_data_dir() {
         Ok(dir) => dir,
         Err(error) => {
             // Before any window exists, stderr is the only place to say it.
@@ -47,7 +47,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    vault_core::logging::init_file_log(&data_dir);
+    keybearer_vault::logging::init_file_log(&data_dir);
     tracing::info!("desktop app starting");
 
     let builder = tauri::Builder::default()

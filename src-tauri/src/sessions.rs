@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use keybearer_session::{
     Launcher, ProxyActivity, ServerActivity, Session, SessionManager, SessionPty,
 };
+use keybearer_vault::Engine;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
-use vault_core::Engine;
 
 /// Terminal output, as the agent wrote it (UTF-8, lossy on invalid bytes).
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -53,7 +53,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Sessions {
     /// The launcher, created on first use (it records into the engine's
     /// database); session proxies run on Tauri's async runtime.
-    pub fn launcher(&self, engine: &Engine) -> vault_core::Result<&Launcher> {
+    pub fn launcher(&self, engine: &Engine) -> keybearer_vault::Result<&Launcher> {
         if let Some(launcher) = self.launcher.get() {
             return Ok(launcher);
         }
@@ -87,7 +87,7 @@ impl Sessions {
         manager: Arc<SessionManager>,
         id: String,
         pty: &SessionPty,
-    ) -> vault_core::Result<()> {
+    ) -> keybearer_vault::Result<()> {
         let reader = pty.reader()?;
         let writer = pty.take_writer()?;
         lock(&self.writers).insert(id.clone(), Arc::new(Mutex::new(writer)));
@@ -102,17 +102,17 @@ impl Sessions {
                 }
             })
             .map_err(|error| {
-                vault_core::Error::Spawn(format!("no thread for the terminal ({error})"))
+                keybearer_vault::Error::Spawn(format!("no thread for the terminal ({error})"))
             })?;
         Ok(())
     }
 
     /// Sends keyboard input to the agent.
-    pub fn write(&self, id: &str, data: &[u8]) -> vault_core::Result<()> {
+    pub fn write(&self, id: &str, data: &[u8]) -> keybearer_vault::Result<()> {
         let writer = lock(&self.writers)
             .get(id)
             .cloned()
-            .ok_or_else(|| vault_core::Error::not_found("session", id))?;
+            .ok_or_else(|| keybearer_vault::Error::not_found("session", id))?;
         let mut writer = lock(&writer);
         writer.write_all(data)?;
         writer.flush()?;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use vault_core::{Engine, PendingKey};
+use keybearer_vault::{Engine, PendingKey};
 
 use crate::error::{IpcError, IpcResult};
 
@@ -61,7 +61,7 @@ impl AppState {
     pub async fn run<T, F>(&self, job: F) -> IpcResult<T>
     where
         T: serde::Serialize + Send + 'static,
-        F: FnOnce(&mut Engine) -> vault_core::Result<T> + Send + 'static,
+        F: FnOnce(&mut Engine) -> keybearer_vault::Result<T> + Send + 'static,
     {
         let result = self.with_engine(job).await;
         trace_ipc_answer(&result);
@@ -73,7 +73,7 @@ impl AppState {
     pub async fn with_engine<T, F>(&self, job: F) -> IpcResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Engine) -> vault_core::Result<T> + Send + 'static,
+        F: FnOnce(&mut Engine) -> keybearer_vault::Result<T> + Send + 'static,
     {
         let engine = Arc::clone(&self.engine);
         let data_dir = self.data_dir.clone();
@@ -94,7 +94,7 @@ impl AppState {
 
 /// Opens the engine and removes what sessions of dead Keybearer processes
 /// left behind (their private folders can hold a token).
-fn open_engine(data_dir: &std::path::Path) -> vault_core::Result<Engine> {
+fn open_engine(data_dir: &std::path::Path) -> keybearer_vault::Result<Engine> {
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut engine = Engine::open(data_dir)?;
     #[cfg(unix)]

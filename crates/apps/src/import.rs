@@ -40,9 +40,9 @@ use super::{parse_app, read, AppChange, Apps};
 use crate::backups_table::{self, Backup};
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::{new_id, Timestamp};
-use vault_core::beside::events::{self, NewEvent};
-use vault_core::EventKind;
-use vault_core::NewCredential;
+use keybearer_vault::beside::events::{self, NewEvent};
+use keybearer_vault::EventKind;
+use keybearer_vault::NewCredential;
 
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -141,7 +141,7 @@ impl Apps<'_> {
             .engine
             .seal_app_backup(&backup_id, app.id(), &original)?;
         // The new credentials are sealed inside the import's transaction.
-        let master = vault_core::beside::master_key(self.engine)?;
+        let master = keybearer_vault::beside::master_key(self.engine)?;
         let maker = self.entry_maker();
         let before = app_configs::identity(&file.path);
         let config_path = file.path.to_string_lossy().into_owned();
@@ -161,7 +161,7 @@ impl Apps<'_> {
                         protocol,
                         secret,
                     };
-                    vault_core::beside::insert_credential(&tx, &master, &vault, new)?.id
+                    keybearer_vault::beside::insert_credential(&tx, &master, &vault, new)?.id
                 }
             };
             imported.push(ImportedEntry {
@@ -172,13 +172,13 @@ impl Apps<'_> {
         }
         drop(master);
         if added {
-            vault_core::beside::touch_vault(&tx, &vault.id, Timestamp::now())?;
+            keybearer_vault::beside::touch_vault(&tx, &vault.id, Timestamp::now())?;
         }
         // The connection: made, or the vault added to it (last, so the
         // vaults already there keep winning the servers they hold).
         let created_connection = connection.is_none();
         let connection = match connection {
-            None => vault_core::beside::create_connection_in(
+            None => keybearer_vault::beside::create_connection_in(
                 &tx,
                 app.id(),
                 std::slice::from_ref(&vault.id),
@@ -188,7 +188,7 @@ impl Apps<'_> {
             Some(connection) => {
                 let mut vaults = connection.vault_ids.clone();
                 vaults.push(vault.id.clone());
-                vault_core::beside::change_connection_in(&tx, &connection.id, &vaults)?
+                keybearer_vault::beside::change_connection_in(&tx, &connection.id, &vaults)?
             }
         };
         backups_table::replace(

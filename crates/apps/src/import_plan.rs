@@ -18,7 +18,7 @@ use serde::Serialize;
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::{Credential, Protocol};
 use keybearer_base::secret::AccessToken;
-use vault_core::{CredentialSecret, SecretHeader};
+use keybearer_vault::{CredentialSecret, SecretHeader};
 
 /// A secret found in an app's settings: where, never what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -30,7 +30,7 @@
 //! settings files (through `app-configs`) and the two tables that are the
 //! apps' own (`backups_table`: sealed copies of a file before an import;
 //! `entries_table`: what Keybearer wrote under each name). It builds on the
-//! engine through `vault_core::beside` only; it must never reach the
+//! engine through `keybearer_vault::beside` only; it must never reach the
 //! proxy, the bridge's internals or sessions.
 
 mod backups_table;
@@ -56,10 +56,10 @@ use app_configs::{App, BridgeEntry, ConfigFile};
 use entries_table::WrittenEntry;
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::AppConnection;
+use keybearer_vault::beside::events::{self, NewEvent};
+use keybearer_vault::Engine;
+use keybearer_vault::EventKind;
 use managed::{managed, Managed};
-use vault_core::beside::events::{self, NewEvent};
-use vault_core::Engine;
-use vault_core::EventKind;
 
 /// The apps part, over the engine and this computer's app settings.
 pub struct Apps<'e> {
@@ -414,7 +414,7 @@ fn read(file: &ConfigFile) -> Result<zeroize::Zeroizing<String>> {
 
 fn is_default_data_dir(dir: &Path) -> bool {
     std::env::var_os("KEYBEARER_HOME").is_none()
-        && vault_core::default_data_dir().is_ok_and(|default| default == dir)
+        && keybearer_vault::default_data_dir().is_ok_and(|default| default == dir)
 }
 
 /// Apps that watch their settings file; the others read it when they start.

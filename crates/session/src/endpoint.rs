@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::{Protocol, Timestamp};
-use vault_core::CredentialUse;
-use vault_core::Engine;
+use keybearer_vault::CredentialUse;
+use keybearer_vault::Engine;
 
 /// A header value that is secret (`Bearer …`, an API key). Never printed,
 /// never serialised, wiped from memory when dropped.

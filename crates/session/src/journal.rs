@@ -9,9 +9,9 @@ use std::sync::Mutex;
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Timestamp;
-use vault_core::beside::events::{self, NewEvent};
-use vault_core::beside::Store;
-use vault_core::EventKind;
+use keybearer_vault::beside::events::{self, NewEvent};
+use keybearer_vault::beside::Store;
+use keybearer_vault::EventKind;
 
 use super::rows as sessions;
 

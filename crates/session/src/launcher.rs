@@ -27,7 +27,7 @@ use super::pty::SessionPty;
 use super::records::{prepare, PreparedSession, SessionRequest};
 use keybearer_base::error::{Error, Result};
 use keybearer_proxy::{ProxyActivity, SessionProxy};
-use vault_core::Engine;
+use keybearer_vault::Engine;
 
 /// Starts sessions; owns the [`SessionManager`] that runs them.
 pub struct Launcher {

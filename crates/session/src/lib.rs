@@ -22,7 +22,7 @@
 //!
 //! The crate `keybearer-session` (docs/architecture.md, "Crates"): Unix
 //! only for now (process groups, signals, PTYs), empty elsewhere. It builds
-//! on the engine (`Engine`, `Tokens`, `vault_core::beside` for its table),
+//! on the engine (`Engine`, `Tokens`, `keybearer_vault::beside` for its table),
 //! the proxy and the bridge; it must never reach OAuth's flows (a grant is
 //! renewed by the credential source, never here) or the apps part.
 

@@ -20,7 +20,7 @@ use super::pty::SessionPty;
 use super::records::PreparedSession;
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Timestamp;
-use vault_core::Engine;
+use keybearer_vault::Engine;
 
 /// How long Stop waits after SIGTERM before it sends SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(3);

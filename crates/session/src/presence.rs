@@ -28,7 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use keybearer_base::error::{Error, Result};
-use vault_core::Engine;
+use keybearer_vault::Engine;
 
 use super::launch::SESSION_ID_ENV;
 use super::process::proc_stat;

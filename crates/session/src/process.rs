@@ -3,7 +3,7 @@
 //! Two ways to give the agent a terminal:
 //! - [`Terminal::Pty`]: a new pseudo-terminal (`portable-pty`); the agent
 //!   leads a new session on it. The desktop app draws it; the CLI relays it
-//!   to and from the user's terminal (`vault-cli`'s `relay`).
+//!   to and from the user's terminal (`keybearer-cli`'s `relay`).
 //! - [`Terminal::Inherit`]: the current standard input and outputs, in a
 //!   new terminal session with no controlling terminal. For a CLI whose
 //!   input is not a terminal.

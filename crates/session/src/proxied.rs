@@ -6,8 +6,8 @@ use super::endpoint::{server_names, HeaderSecret, McpEndpoint};
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Protocol;
 use keybearer_proxy::SessionProxy;
-use vault_core::Tokens;
-use vault_core::UsageRecorder;
+use keybearer_vault::Tokens;
+use keybearer_vault::UsageRecorder;
 
 /// Starts the proxy for `session_id` with one listener per server
 /// (`servers`: each URL with the protocol of the credential that wins for

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Timestamp;
-use vault_core::beside::Store;
-use vault_core::Engine;
+use keybearer_vault::beside::Store;
+use keybearer_vault::Engine;
 
 use super::rows::{self as sessions, SessionRow};
 

@@ -15,9 +15,9 @@ use keybearer_session::{
 use sha2::{Digest, Sha256};
 mod support;
 
+use keybearer_vault::Protocol;
 use support::peers::{python, repo_root, PythonServer};
 use support::world::{kinds_for, read_when_present, World};
-use vault_core::Protocol;
 
 #[test]
 fn direct_mode_custom_agent_reads_the_token_from_its_private_config_never_from_argv() {

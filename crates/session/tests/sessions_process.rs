@@ -13,10 +13,10 @@ use keybearer_session::{
 };
 mod support;
 
+use keybearer_vault::{Engine, Protocol};
 use support::world::{
     group_gone, kinds_for, process_gone, read_when_present, wait_for, World, DEADLINE,
 };
-use vault_core::{Engine, Protocol};
 
 #[test]
 fn an_agent_that_exits_by_itself_has_its_code_recorded() {

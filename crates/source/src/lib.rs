@@ -11,7 +11,7 @@
 //! grant or keeps the wish for the next sign-in. Uses are written through a
 //! [`UsageSink`].
 //!
-//! Today's only source is the local store (`vault-core`'s `Tokens`); a team
+//! Today's only source is the local store (`keybearer-vault`'s `Tokens`); a team
 //! server is another implementation, not a change to the senders.
 //!
 //! Owns: the trait, the injection and use records. Must never depend on the

@@ -38,7 +38,7 @@ pub fn answer_approval(
     if approvals.answer(&app, &id, approve) {
         Ok(())
     } else {
-        Err(vault_core::Error::not_found("approval request", id).into())
+        Err(keybearer_vault::Error::not_found("approval request", id).into())
     }
 }
 
@@ -46,5 +46,5 @@ pub fn answer_approval(
 #[tauri::command]
 pub fn answer_approval(id: String, approve: bool) -> IpcResult<()> {
     let _ = approve;
-    Err(vault_core::Error::not_found("approval request", id).into())
+    Err(keybearer_vault::Error::not_found("approval request", id).into())
 }

@@ -10,9 +10,9 @@ use keybearer_apps::{
     AppChange, AppEnvironment, AppStatus, Apps, CopiesCleanup, EngineApps, ImportOutcome,
     PastedSecret,
 };
+use keybearer_vault::{Engine, ErrorCode};
 use serde::Serialize;
 use tauri::State;
-use vault_core::{Engine, ErrorCode};
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};
@@ -202,7 +202,7 @@ enum Program {
 async fn with_apps<T, F>(state: &AppState, program: Program, job: F) -> IpcResult<T>
 where
     T: Serialize + Send + 'static,
-    F: for<'e> FnOnce(&mut Apps<'e>) -> vault_core::Result<T> + Send + 'static,
+    F: for<'e> FnOnce(&mut Apps<'e>) -> keybearer_vault::Result<T> + Send + 'static,
 {
     let located = match program {
         Program::Installed => installed_program(),

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use tauri::State;
-use vault_core::{
+use keybearer_vault::{
     ConnectionTest, Credential, CredentialSecret, Engine, NewCredential, Protocol, UrlCheck,
 };
+use serde::Serialize;
+use tauri::State;
 
 use super::secret_input::SecretInput;
 use crate::error::{IpcError, IpcResult};
@@ -73,7 +73,7 @@ pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcRes
 
 #[tauri::command]
 pub async fn check_server_url(url: String) -> IpcResult<UrlCheck> {
-    let answer = vault_core::check_server_url(&url).map_err(Into::into);
+    let answer = keybearer_vault::check_server_url(&url).map_err(Into::into);
     trace_ipc_answer(&answer);
     answer
 }
@@ -86,7 +86,8 @@ pub async fn test_connection(
 ) -> IpcResult<ConnectionTest> {
     let input = Arc::new(secret);
     let inside = Arc::clone(&input);
-    let job = move || vault_core::test_connection(&mcp_server_url, protocol, &inside.to_secret()?);
+    let job =
+        move || keybearer_vault::test_connection(&mcp_server_url, protocol, &inside.to_secret()?);
     // A network probe: keep it off the UI thread and off the engine lock.
     let answer = tauri::async_runtime::spawn_blocking(job)
         .await
@@ -113,7 +114,7 @@ pub async fn test_saved_credential(
 async fn with_secret<T, F>(state: &AppState, input: SecretInput, job: F) -> IpcResult<T>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&mut Engine, CredentialSecret) -> vault_core::Result<T> + Send + 'static,
+    F: FnOnce(&mut Engine, CredentialSecret) -> keybearer_vault::Result<T> + Send + 'static,
 {
     let input = Arc::new(input);
     let inside = Arc::clone(&input);

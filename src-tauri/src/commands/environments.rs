@@ -1,7 +1,7 @@
 //! Environments and the active one.
 
+use keybearer_vault::{Environment, Status};
 use tauri::State;
-use vault_core::{Environment, Status};
 
 use crate::error::IpcResult;
 use crate::state::AppState;

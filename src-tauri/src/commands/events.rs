@@ -1,7 +1,7 @@
 //! The audit trail.
 
+use keybearer_vault::Event;
 use tauri::State;
-use vault_core::Event;
 
 use crate::error::IpcResult;
 use crate::state::AppState;

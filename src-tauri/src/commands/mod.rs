@@ -1,4 +1,4 @@
-//! Thin IPC commands, grouped by domain. Each is a line or two into vault-core.
+//! Thin IPC commands, grouped by domain. Each is a line or two into keybearer-vault.
 //! The list of commands is in `list.rs` (the one source for the handlers, the
 //! permissions and the UI's `Command` type).
 

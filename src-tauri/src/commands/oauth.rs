@@ -14,11 +14,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, State};
-use vault_core::oauth::{
+use keybearer_vault::oauth::{
     self, ClientChoice, OAuthError, PendingSignIn, PreRegisteredClient, SignInOptions, StoredOAuth,
 };
-use vault_core::{Credential, CredentialSecret, NewCredential, Protocol};
+use keybearer_vault::{Credential, CredentialSecret, NewCredential, Protocol};
+use tauri::{AppHandle, State};
 
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};
@@ -56,7 +56,7 @@ impl SignIns {
         let waiting = pending.get_mut(id);
         match waiting.and_then(|w| w.sign_in.take().map(|s| (w.server_url.clone(), s))) {
             Some(taken) => Ok(taken),
-            None => Err(vault_core::Error::from(OAuthError::Cancelled).into()),
+            None => Err(keybearer_vault::Error::from(OAuthError::Cancelled).into()),
         }
     }
 
@@ -104,7 +104,7 @@ pub async fn start_oauth_sign_in(
             Err(error) => Err(error),
             Ok(()) => sign_ins.insert(url, sign_in),
         },
-        Err(error) => Err(vault_core::Error::from(error).into()),
+        Err(error) => Err(keybearer_vault::Error::from(error).into()),
     })
 }
 
@@ -177,7 +177,7 @@ async fn wait(sign_ins: &SignIns, id: &str) -> IpcResult<(String, StoredOAuth)> 
     sign_ins.remove(id);
     let stored = finished
         .map_err(|_| IpcError::internal("sign-in failed"))?
-        .map_err(vault_core::Error::from)?;
+        .map_err(keybearer_vault::Error::from)?;
     Ok((server_url, stored))
 }
 
@@ -200,7 +200,9 @@ fn open_browser(app: &AppHandle, address: &str) -> IpcResult<()> {
     use tauri_plugin_opener::OpenerExt;
     app.opener()
         .open_url(address, None::<&str>)
-        .map_err(|error| vault_core::Error::from(OAuthError::Browser(error.to_string())).into())
+        .map_err(|error| {
+            keybearer_vault::Error::from(OAuthError::Browser(error.to_string())).into()
+        })
 }
 
 #[cfg(debug_assertions)]

@@ -4,15 +4,15 @@
 //! path", step 1). UI → Rust only: no `Serialize`, and a `Debug` that names
 //! the kind and header names, never a value. Values are wiped when dropped.
 //!
-//! The engine validates (`vault_core::SecretHeader`, `AccessToken`); its
+//! The engine validates (`keybearer_vault::SecretHeader`, `AccessToken`); its
 //! messages never quote a value, and [`SecretInput::redact`] masks any value
 //! that would still turn up in an error, so neither the answer to the page
 //! nor the debug IPC trace (`state::trace_ipc_answer`) can carry one.
 
 use std::fmt;
 
+use keybearer_vault::{AccessToken, CredentialSecret, SecretHeader};
 use serde::{Deserialize, Deserializer};
-use vault_core::{AccessToken, CredentialSecret, SecretHeader};
 use zeroize::Zeroizing;
 
 use crate::error::IpcResult;
@@ -88,14 +88,14 @@ impl fmt::Debug for SecretInput {
 
 impl SecretInput {
     /// The engine's validated secret (the engine's rules and messages).
-    pub fn to_secret(&self) -> vault_core::Result<CredentialSecret> {
+    pub fn to_secret(&self) -> keybearer_vault::Result<CredentialSecret> {
         match self {
             Self::Bearer { token } => Ok(AccessToken::new(token.copy())?.into()),
             Self::Headers { headers } => CredentialSecret::headers(
                 headers
                     .iter()
                     .map(|header| SecretHeader::new(&header.name, header.value.copy()))
-                    .collect::<vault_core::Result<Vec<_>>>()?,
+                    .collect::<keybearer_vault::Result<Vec<_>>>()?,
             ),
             Self::Basic { user, secret } => {
                 CredentialSecret::headers(vec![SecretHeader::basic(user, secret.expose())?])
@@ -150,17 +150,17 @@ mod tests {
         for (input, kind, names) in [
             (
                 &bearer,
-                vault_core::CredentialType::StaticBearer,
+                keybearer_vault::CredentialType::StaticBearer,
                 vec!["Authorization"],
             ),
             (
                 &headers,
-                vault_core::CredentialType::Headers,
+                keybearer_vault::CredentialType::Headers,
                 vec!["X-API-Key", "X-Org"],
             ),
             (
                 &basic,
-                vault_core::CredentialType::Headers,
+                keybearer_vault::CredentialType::Headers,
                 vec!["Authorization"],
             ),
         ] {
@@ -252,7 +252,7 @@ mod tests {
             serde_json::json!({"kind": "headers", "headers": [{"name": "X-Key", "value": "pasted-secret"}]}),
         );
         let answer: IpcResult<()> = Err(IpcError {
-            code: vault_core::ErrorCode::InvalidInput,
+            code: keybearer_vault::ErrorCode::InvalidInput,
             message: "\"pasted-secret\" is wrong".into(),
             field: None,
         });
@@ -314,7 +314,7 @@ mod tests {
             "The value of X-API-Key contains a line break. Paste it as a single line."
         );
         assert_eq!(
-            value(&"x".repeat(vault_core::MAX_TOKEN_BYTES + 1)),
+            value(&"x".repeat(keybearer_vault::MAX_TOKEN_BYTES + 1)),
             "The value of X-API-Key is longer than 16 KiB; check what you pasted."
         );
         for v in [" padded", "padded ", "tök", "zero\u{200b}width", "\u{feff}"] {

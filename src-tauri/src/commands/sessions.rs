@@ -9,9 +9,9 @@ use keybearer_session::{
     detect_presets, Agent, AgentKind, ApprovedInWindow, InjectionMode, PresetAvailability,
     ServerActivity, Session, SessionRequest, Terminal,
 };
+use keybearer_vault::Resolution;
 use serde::Deserialize;
 use tauri::{AppHandle, State};
-use vault_core::Resolution;
 
 use crate::error::{IpcError, IpcResult};
 use crate::sessions::Sessions;
@@ -177,7 +177,7 @@ pub fn session_servers(sessions: State<'_, Arc<Sessions>>, id: String) -> Vec<Se
 pub async fn stop_session(sessions: State<'_, Arc<Sessions>>, id: String) -> IpcResult<Session> {
     let manager = sessions
         .existing()
-        .ok_or_else(|| IpcError::from(vault_core::Error::not_found("session", &id)))?;
+        .ok_or_else(|| IpcError::from(keybearer_vault::Error::not_found("session", &id)))?;
     tauri::async_runtime::spawn_blocking(move || manager.stop(&id))
         .await
         .map_err(|_| IpcError::internal("background task failed"))?
@@ -208,7 +208,7 @@ pub fn resize_session(
     let pty = sessions
         .existing()
         .and_then(|manager| manager.pty(&id))
-        .ok_or_else(|| IpcError::from(vault_core::Error::not_found("session", &id)))?;
+        .ok_or_else(|| IpcError::from(keybearer_vault::Error::not_found("session", &id)))?;
     pty.resize(rows.max(2), cols.max(10))
         .map_err(IpcError::from)
 }

@@ -6,7 +6,7 @@
 use crate::error::{IpcError, IpcResult};
 
 fn unsupported() -> IpcError {
-    IpcError::from(vault_core::Error::Unsupported(
+    IpcError::from(keybearer_vault::Error::Unsupported(
         "Sessions are not available on Windows yet. Your vaults and credentials work; \
          run agents from Linux or macOS for now."
             .to_string(),

@@ -1,8 +1,8 @@
 //! First run, unlocking, recovery.
 
+use keybearer_vault::{PendingKey, SetupProtection, Status, UserSecret};
 use serde::Serialize;
 use tauri::State;
-use vault_core::{PendingKey, SetupProtection, Status, UserSecret};
 
 use crate::error::IpcResult;
 use crate::state::AppState;
@@ -61,7 +61,7 @@ pub async fn confirm_recovery_key(state: State<'_, AppState>) -> IpcResult<Statu
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take()
                 .ok_or_else(|| {
-                    vault_core::Error::invalid(
+                    keybearer_vault::Error::invalid(
                         "recovery_key",
                         "There is no new recovery key waiting to be saved. Start again.",
                     )
@@ -124,7 +124,7 @@ pub async fn regenerate_recovery_key(state: State<'_, AppState>) -> IpcResult<Re
 /// answers its recovery key, once.
 async fn plan_and_show<F>(state: &AppState, plan: F) -> IpcResult<RecoveryKeyReveal>
 where
-    F: FnOnce(&mut vault_core::Engine) -> vault_core::Result<PendingKey> + Send + 'static,
+    F: FnOnce(&mut keybearer_vault::Engine) -> keybearer_vault::Result<PendingKey> + Send + 'static,
 {
     let pending = state.pending_key();
     state

@@ -1,7 +1,7 @@
 //! Vaults. Deleting one makes connected apps' entries follow (`apps::follow`).
 
+use keybearer_vault::Vault;
 use tauri::State;
-use vault_core::Vault;
 
 use crate::error::IpcResult;
 use crate::state::AppState;

@@ -104,7 +104,7 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
         .expect("target folder")
         .join("keybearer")
         .canonicalize()
-        .expect("the keybearer CLI is built next to the app (cargo build -p vault-cli)");
+        .expect("the keybearer CLI is built next to the app (cargo build -p keybearer-cli)");
 
     let home_str = home.path().display().to_string();
     let window = Window::launch_with_env(data.path(), &[("HOME", &home_str)]).await;
@@ -315,7 +315,7 @@ async fn apps_import_moves_a_pasted_token_into_a_vault_and_undo_gives_the_file_b
         .expect("target folder")
         .join("keybearer")
         .canonicalize()
-        .expect("the keybearer CLI is built next to the app (cargo build -p vault-cli)");
+        .expect("the keybearer CLI is built next to the app (cargo build -p keybearer-cli)");
 
     let home_str = home.path().display().to_string();
     let window = Window::launch_with_env(data.path(), &[("HOME", &home_str)]).await;

@@ -301,7 +301,7 @@ describe("validateRecoveryKey", () => {
   });
 });
 
-// The same cases as crates/vault-core/src/credential_secret.rs's tests, with
+// The same cases as crates/vault/src/credential_secret.rs's tests, with
 // the engine's messages word for word.
 describe("header credentials", () => {
   it("accepts header names the way the engine does", () => {

@@ -1,4 +1,4 @@
-// Client-side checks that mirror the engine's rules (crates/vault-core:
+// Client-side checks that mirror the engine's rules (crates/vault:
 // server_url.rs, secret.rs, model.rs, keys.rs), so people see a problem while
 // typing. The engine stays authoritative: it checks everything again.
 import type { Protocol } from "./types";
@@ -117,7 +117,7 @@ export function validateToken(token: string): string | null {
 }
 
 // ----- header credentials ------------------------------------------------------
-// Mirrors crates/vault-core/src/credential_secret.rs: names are HTTP field
+// Mirrors crates/vault/src/credential_secret.rs: names are HTTP field
 // names the proxy and the bridge do not set themselves; values are one line of
 // visible ASCII (tabs and spaces inside); at most 8 headers, each name once.
 

@@ -351,7 +351,7 @@ mod tests {
     /// end and its listener asked), on the same connection, alternating in
     /// blocks so drift hits both:
     ///
-    ///     cargo test -p vault-core --lib loopback::linux::tests::owner_check_timing -- --ignored --nocapture
+    ///     cargo test -p keybearer-vault --lib loopback::linux::tests::owner_check_timing -- --ignored --nocapture
     #[test]
     #[ignore = "a measurement, not a test"]
     #[allow(clippy::print_stderr)]

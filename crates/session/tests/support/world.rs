@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keybearer_session::{prepare, Agent, InjectionMode, SessionManager, SessionRequest, Terminal};
+use keybearer_vault::{AccessToken, Engine, NewCredential, Protocol, SetupProtection};
 use nix::errno::Errno;
 use nix::sys::signal::killpg;
 use nix::unistd::Pid;
-use vault_core::{AccessToken, Engine, NewCredential, Protocol, SetupProtection};
 
 use super::require_secret_service;
 

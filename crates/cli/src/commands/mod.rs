@@ -1,0 +1,26 @@
+pub mod apps;
+pub mod bridge;
+pub mod catalog;
+pub mod credentials;
+pub mod environments;
+pub mod events;
+#[cfg(unix)]
+pub mod sessions;
+pub mod setup;
+pub mod sign_in;
+pub mod vaults;
+
+use keybearer_vault::{Engine, Error, KeyProtection};
+
+use crate::input;
+
+/// Unlocks before an operation that needs the master key: through the
+/// keychain, or with the passphrase for passphrase-protected vaults.
+pub fn unlock(engine: &mut Engine) -> Result<(), Error> {
+    if engine.keys().protection()? == Some(KeyProtection::Passphrase) {
+        let passphrase = input::read_passphrase()?;
+        engine.keys().unlock_with_passphrase(&passphrase)
+    } else {
+        engine.keys().unlock()
+    }
+}
