@@ -31,6 +31,7 @@ RULES = [
     ("keybearer-platform", "keybearer-base", "the platform layer knows nothing of Keybearer"),
     ("keybearer-vault", "keybearer-proxy", "the store knows no sender: the proxy asks it through the seam"),
     ("keybearer-vault", "keybearer-bridge", "the store knows no sender: the bridge asks it through the seam"),
+    ("keybearer-server-catalog", "keybearer-base", "the server catalog is data and checks"),
     ("keybearer-apps", "keybearer-session", "apps and sessions are siblings"),
     ("keybearer-session", "keybearer-apps", "apps and sessions are siblings"),
 ]

@@ -1,4 +1,7 @@
-//! Keybearer desktop app: a thin Tauri shell over `keybearer-vault`.
+//! Keybearer desktop app: a thin Tauri shell over the engine
+//! (`keybearer-vault`), the apps and the session crates
+//! (docs/architecture.md, "Crates"). The only crate that knows Tauri; it
+//! holds no business logic: each command calls the crates below.
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 

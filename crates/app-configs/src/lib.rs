@@ -37,6 +37,7 @@ mod write;
 mod yaml;
 mod yaml_layout;
 mod yaml_limits;
+mod yaml_text;
 
 pub use apps::{App, Format, UnknownApp};
 pub use changed::{changed_entries, ChangedEntry, Difference};

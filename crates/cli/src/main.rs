@@ -1,4 +1,7 @@
-//! `keybearer`: the command line over the Keybearer engine.
+//! `keybearer`: the command line over the Keybearer engine
+//! (`keybearer-vault`), the apps and session crates and the server catalog
+//! (docs/architecture.md, "Crates"). A front end: it parses, asks and
+//! prints; the work is done below it. It never knows Tauri.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]

@@ -15,6 +15,9 @@
 //! - Every entry, shipped or fetched, passes the same checks (`validate.rs`):
 //!   https addresses only, printable bounded text, unique ids and addresses.
 //!
+//! The crate `keybearer-server-catalog` (docs/architecture.md, "Crates")
+//! must never depend on another Keybearer crate: it is data and checks.
+//!
 //! Limits: this crate does no I/O. Fetching the registry (at most once a day,
 //! cached in the data folder, the address a setting), the CLI's `catalog`
 //! command and the UI's picker live elsewhere; they cache the registry's raw
