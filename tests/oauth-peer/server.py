@@ -7,264 +7,49 @@ Keybearer's OAuth tests start it, read the one JSON line it prints on stdout
     python server.py [--port 0] [--access-token-lifetime 5] [--issuer-path /tenant]
                      [--metadata rfc8414|oidc] [--no-registration] [switches...]
 
-See README.md for the endpoints and the test switches. Nothing here is meant
+See README.md for the endpoints and the test switches; the provider and the
+state the switches change are in provider.py. Nothing here is meant
 for anything but tests: the authorization endpoint approves every request
 without asking anyone.
 """
 
 import argparse
 import asyncio
-import contextvars
-import hashlib
 import json
-import secrets
 import socket
 import sys
-import time
 import warnings
-from dataclasses import dataclass, field
 
 import uvicorn
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
-from mcp.server.auth.provider import (
-    AccessToken,
-    AuthorizationCode,
-    AuthorizationParams,
-    AuthorizeError,
-    RefreshToken,
-    RegistrationError,
-    TokenError,
-    construct_redirect_uri,
-)
+from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_metadata, build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.shared.auth import InvalidRedirectUriError, InvalidScopeError, OAuthClientInformationFull, OAuthToken
 from mcp.shared.exceptions import MCPDeprecationWarning
-from pydantic import AnyHttpUrl, AnyUrl
+from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 warnings.simplefilter("ignore", MCPDeprecationWarning)
 
-SERVER_NAME = "keybearer-oauth-peer"
-# Every token carries `mcp`; the `admin` tool also needs `admin`.
-BASE_SCOPE = "mcp"
-EXTRA_SCOPE = "admin"
-VALID_SCOPES = [BASE_SCOPE, EXTRA_SCOPE]
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
-CODE_LIFETIME = 300
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def same_resource(a: str | None, b: str) -> bool:
-    """RFC 8707 resource indicators compared as the SDK does: one trailing slash aside."""
-    return a is not None and a.rstrip("/") == b.rstrip("/")
-
-
-@dataclass
-class Switches:
-    """What a test may change while the server runs (POST /test/config)."""
-
-    access_token_lifetime: int = 5
-    # refresh_token grants fail with invalid_grant.
-    fail_refresh: bool = False
-    # The token endpoint answers 307 to /test/redirected-token (a client must not follow).
-    token_redirect: bool = False
-    # The authorization response carries an `iss` that is not this server's issuer.
-    wrong_iss: bool = False
-    # The authorization server metadata names another issuer than the one it is served for.
-    wrong_metadata_issuer: bool = False
-    # The metadata does not claim `authorization_response_iss_parameter_supported`.
-    no_iss_support: bool = False
-    # The 401 challenge has no resource_metadata (clients must use the well-known URLs).
-    omit_resource_metadata: bool = False
-    # The protected resource metadata names this URL as its authorization server.
-    advertise_as: str | None = None
-    # Requests to the MCP endpoint wait this long before they are handled.
-    hold_mcp_seconds: float = 0
-
-
-@dataclass
-class Stats:
-    registrations: int = 0
-    authorizations: int = 0
-    code_exchanges: int = 0
-    refreshes: int = 0
-    refresh_failures: int = 0
-    revocations: int = 0
-    resource_mismatches: int = 0
-    token_redirects: int = 0
-    redirect_followed: int = 0
-    insufficient_scope: int = 0
-    mcp_requests: int = 0
-
-
-SWITCHES = Switches()
-STATS = Stats()
-# Every access token, refresh token and client secret issued (GET /test/issued).
-ISSUED: list[str] = []
-# The `resource` of the token request being handled (the SDK's token handler
-# does not hand it to the provider).
-TOKEN_RESOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("token_resource", default=None)
-
-
-class LoopbackClient(OAuthClientInformationFull):
-    """A registered client, with RFC 8252 §7.3 loopback redirects: any port
-    on a registered loopback redirect URI is accepted. Any scope the server
-    knows may be requested (scope step-up), not only the registered ones."""
-
-    def validate_redirect_uri(self, redirect_uri: AnyUrl | None) -> AnyUrl:
-        if redirect_uri is not None and redirect_uri.scheme == "http" and redirect_uri.host in LOOPBACK_HOSTS:
-            for registered in self.redirect_uris or []:
-                if (registered.scheme, registered.host, registered.path) == (
-                    redirect_uri.scheme,
-                    redirect_uri.host,
-                    redirect_uri.path,
-                ):
-                    return redirect_uri
-            raise InvalidRedirectUriError(f"Redirect URI '{redirect_uri}' not registered for client")
-        return super().validate_redirect_uri(redirect_uri)
-
-    def validate_scope(self, requested_scope: str | None) -> list[str] | None:
-        if requested_scope is None:
-            return None
-        scopes = requested_scope.split()
-        for scope in scopes:
-            if scope not in VALID_SCOPES:
-                raise InvalidScopeError(f"Unknown scope {scope}")
-        return scopes
-
-
-@dataclass
-class Provider:
-    """The SDK's OAuthAuthorizationServerProvider, in memory."""
-
-    issuer: str
-    resource: str
-    clients: dict[str, LoopbackClient] = field(default_factory=dict)
-    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
-    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
-    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
-    # access token -> the refresh token of the same grant, for revocation
-    families: dict[str, str] = field(default_factory=dict)
-
-    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
-        return self.clients.get(client_id)
-
-    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        for uri in client_info.redirect_uris or []:
-            if uri.scheme != "http" or uri.host not in ("127.0.0.1", "[::1]", "::1"):
-                raise RegistrationError("invalid_redirect_uri", "redirect URIs must be http://127.0.0.1:<port>/…")
-        client = LoopbackClient.model_validate(client_info.model_dump())
-        self.clients[client.client_id] = client
-        if client.client_secret:
-            ISSUED.append(client.client_secret)
-        STATS.registrations += 1
-
-    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
-        if not same_resource(params.resource, self.resource):
-            STATS.resource_mismatches += 1
-            raise AuthorizeError("invalid_target", "resource must be this MCP server's URL")
-        code = secrets.token_urlsafe(32)
-        self.codes[code] = AuthorizationCode(
-            code=code,
-            scopes=params.scopes or [BASE_SCOPE],
-            expires_at=time.time() + CODE_LIFETIME,
-            client_id=client.client_id,
-            code_challenge=params.code_challenge,
-            redirect_uri=params.redirect_uri,
-            redirect_uri_provided_explicitly=params.redirect_uri_provided_explicitly,
-            resource=params.resource,
-        )
-        STATS.authorizations += 1
-        iss = self.issuer + "/not-this-issuer" if SWITCHES.wrong_iss else self.issuer
-        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=iss)
-
-    async def load_authorization_code(self, client: OAuthClientInformationFull, authorization_code: str):
-        code = self.codes.get(authorization_code)
-        return code if code and code.client_id == client.client_id else None
-
-    async def exchange_authorization_code(self, client: OAuthClientInformationFull, authorization_code) -> OAuthToken:
-        self.codes.pop(authorization_code.code, None)  # one use only
-        if not same_resource(TOKEN_RESOURCE.get(), authorization_code.resource or ""):
-            STATS.resource_mismatches += 1
-            raise TokenError("invalid_target", "resource must be the one the code was issued for")
-        STATS.code_exchanges += 1
-        return self._issue(client.client_id, authorization_code.scopes, authorization_code.resource)
-
-    async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str):
-        token = self.refresh_tokens.get(refresh_token)
-        return token if token and token.client_id == client.client_id else None
-
-    async def exchange_refresh_token(self, client, refresh_token: RefreshToken, scopes: list[str]) -> OAuthToken:
-        if SWITCHES.fail_refresh:
-            STATS.refresh_failures += 1
-            raise TokenError("invalid_grant", "The refresh token is no longer valid")
-        if not same_resource(TOKEN_RESOURCE.get(), refresh_token.resource or ""):
-            STATS.resource_mismatches += 1
-            raise TokenError("invalid_target", "resource must be the one the grant was issued for")
-        # Rotation: the old refresh token is gone once a new one is issued.
-        self._forget_refresh(refresh_token.token)
-        STATS.refreshes += 1
-        return self._issue(client.client_id, scopes, refresh_token.resource)
-
-    async def load_access_token(self, token: str) -> AccessToken | None:
-        access = self.access_tokens.get(token)
-        if access is None or (access.expires_at is not None and access.expires_at < time.time()):
-            return None
-        return access
-
-    async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
-        STATS.revocations += 1
-        if isinstance(token, AccessToken):
-            refresh = self.families.get(token.token)
-            self.access_tokens.pop(token.token, None)
-            if refresh:
-                self._forget_refresh(refresh)
-        else:
-            self._forget_refresh(token.token)
-
-    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
-        lifetime = SWITCHES.access_token_lifetime
-        access = "at_" + secrets.token_urlsafe(32)
-        refresh = "rt_" + secrets.token_urlsafe(32)
-        self.access_tokens[access] = AccessToken(
-            token=access,
-            client_id=client_id,
-            scopes=scopes,
-            expires_at=int(time.time()) + lifetime,
-            resource=resource,
-            claims={"iss": self.issuer},
-        )
-        self.refresh_tokens[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
-        self.families[access] = refresh
-        ISSUED.extend([access, refresh])
-        return OAuthToken(
-            access_token=access,
-            token_type="Bearer",
-            expires_in=lifetime,
-            scope=" ".join(scopes),
-            refresh_token=refresh,
-        )
-
-    def _forget_refresh(self, refresh: str) -> None:
-        """Drops a refresh token and the access tokens issued with it."""
-        self.refresh_tokens.pop(refresh, None)
-        for access in [a for a, r in self.families.items() if r == refresh]:
-            self.families.pop(access, None)
-            self.access_tokens.pop(access, None)
+from provider import (
+    BASE_SCOPE,
+    EXTRA_SCOPE,
+    ISSUED,
+    SERVER_NAME,
+    STATS,
+    SWITCHES,
+    TOKEN_RESOURCE,
+    VALID_SCOPES,
+    Provider,
+    log,
+    sha256_hex,
+)
 
 
 class ProviderVerifier:

@@ -8,10 +8,8 @@ import type {
   ConnectionTest,
   Credential,
   Environment,
-  ErrorCode,
   Event,
   EventKind,
-  IpcError,
   PastedSecret,
   PendingApproval,
   Protocol,
@@ -30,30 +28,9 @@ import {
   validateToken,
 } from "../lib/validation";
 
-export type Scenario =
-  | "first-run"
-  | "no-keychain"
-  | "recover"
-  | "unlock"
-  | "locked-keychain"
-  | "empty"
-  | "main"
-  | "production"
-  // "main" with two direct-mode requests from the command line waiting for an answer.
-  | "approval"
-  // "main" with a Keybearer entry in Claude Desktop's settings rewritten by something else.
-  | "tampered";
+import { fail, minutesAgo, newId, now, type Args, type Scenario } from "./fakeParts";
 
-type Args = Record<string, unknown>;
-
-const fail = (code: ErrorCode, message: string, field: string | null = null): never => {
-  throw { code, message, field } satisfies IpcError;
-};
-
-const now = () => new Date().toISOString();
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-let counter = 0;
-const newId = (prefix: string) => `${prefix}_${(++counter).toString(16).padStart(8, "0")}`;
+export type { Scenario };
 
 export function createFakeEngine(scenario: Scenario) {
   const populated = scenario === "main" || scenario === "production" || scenario === "approval" || scenario === "tampered";

@@ -10,7 +10,11 @@ pub mod agents;
 #[cfg(unix)]
 pub mod apps;
 #[cfg(unix)]
+pub mod clients;
+#[cfg(unix)]
 pub mod session;
+#[cfg(unix)]
+pub mod stub_model;
 
 use std::io::Write;
 use std::path::PathBuf;
