@@ -62,6 +62,13 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     if url.fragment().is_some() {
         return invalid("The address contains a \"#\" part. Remove it.".into());
     }
+    // The proxy and the bridge refuse to send to a path with more than one
+    // reading (`reach`): a credential for one would never work.
+    if !crate::reach::is_clean(url.path()) {
+        return invalid(
+            "The address's path has a part Keybearer never sends a token to (\";\", an encoded \"%\", \"/\" or \"\\\", or an empty part such as \"//\"). Use the address exactly as the server's documentation gives it.".into(),
+        );
+    }
     Ok(url.into())
 }
 
@@ -229,6 +236,19 @@ mod tests {
         assert!(rejected("not a url").contains("not a web address"));
         assert!(rejected("").contains("Enter the address"));
         assert!(rejected(&format!("https://a.example/{}", "x".repeat(3000))).contains("too long"));
+        // Paths the proxy and the bridge would never send a token to.
+        for path in [
+            "/a;b/mcp",
+            "/a/..;/b",
+            "/%252e%252e/mcp",
+            "/a%2fb",
+            "/a%5Cb",
+            "//mcp",
+            "/a//b",
+        ] {
+            let said = rejected(&format!("https://example.com{path}"));
+            assert!(said.contains("never sends a token"), "{path}: {said}");
+        }
     }
 
     #[test]
