@@ -81,22 +81,14 @@ pub fn choose(id: &str, args: &SecretArgs) -> Result<Chosen, Error> {
     let way = pick(entry, args)?;
     let mut secret = args.clone();
     match way {
-        SignIn::Oauth { scopes } => {
-            secret.oauth = true;
-            if secret.scope.is_none() && !scopes.is_empty() {
-                secret.scope = Some(scopes.join(" "));
-            }
-        }
+        SignIn::Oauth { scopes } => signs_in(&mut secret, scopes),
         SignIn::OauthClient {
             client_secret,
             scopes,
             ..
         } => {
-            secret.oauth = true;
+            signs_in(&mut secret, scopes);
             secret.client_secret |= *client_secret;
-            if secret.scope.is_none() && !scopes.is_empty() {
-                secret.scope = Some(scopes.join(" "));
-            }
         }
         SignIn::Token {
             token_page,
@@ -145,6 +137,14 @@ pub fn choose(id: &str, args: &SecretArgs) -> Result<Chosen, Error> {
         protocol,
         secret,
     })
+}
+
+/// An OAuth sign-in, asking for the entry's scopes unless the user named some.
+fn signs_in(secret: &mut SecretArgs, scopes: &[String]) {
+    secret.oauth = true;
+    if secret.scope.is_none() && !scopes.is_empty() {
+        secret.scope = Some(scopes.join(" "));
+    }
 }
 
 /// The entry's first way to sign in that the user's flags allow and that

@@ -72,12 +72,11 @@ pub fn add(
     };
     let url = keybearer_vault::normalize_server_url(&url)?;
     super::unlock(engine)?;
-    let secret = &secret;
-    let secret = input::read_credential_secret(secret, None, &url)?;
+    let secret = input::read_credential_secret(&secret, None, &url)?;
     let credential = engine.catalog().add_credential(
         &vault.id,
         NewCredential {
-            mcp_server_url: url.to_string(),
+            mcp_server_url: url,
             protocol,
             secret,
         },
