@@ -14,6 +14,9 @@ packages=(
     libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev patchelf
     # the sandbox agents run in (bubblewrap)
     bubblewrap
+    # Python virtual environments: Node from PyPI where the system's is too
+    # old (scripts/setup-node.sh), the test peers, the macOS check's tools
+    python3-venv
 )
 if [ "$purpose" = "bench" ]; then
     # the benchmark's reference proxy and load generator
@@ -25,14 +28,14 @@ if [ "$purpose" = "test" ]; then
         dbus-daemon dbus-x11 gnome-keyring libsecret-tools
         # the real window, headless, driven through WebDriver
         xvfb xauth webkit2gtk-driver
-        # the MCP peers' Python virtual environment
-        python3-venv
         # a root nginx whose workers run as another user, for the loopback
         # owner check (crates/vault/tests/proxy_loopback.rs)
         nginx-light
         # the Windows build check (cargo clippy --target x86_64-pc-windows-gnu):
         # bundled SQLite and ring are C, compiled with MinGW
         gcc-mingw-w64-x86-64
+        # the Windows build's tests run under Wine (scripts/windows-test.sh)
+        wine64
     )
 fi
 
@@ -42,9 +45,6 @@ for package in "${packages[@]}"; do
         missing+=("$package")
     fi
 done
-if ! command -v npm >/dev/null 2>&1; then
-    missing+=(nodejs npm)
-fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -54,12 +54,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
-if [ "$node_major" -lt 20 ]; then
-    echo "Node.js 20 or newer is needed to build the user interface (found: $(node --version 2>/dev/null || echo none))." >&2
-    echo "Install it from https://nodejs.org or your distribution's backports, then run this again." >&2
-    exit 1
-fi
+# Node.js 20 or newer for the UI build: the system's, or official binaries
+# from PyPI in .tools/node (which the Makefile puts first on the PATH).
+scripts/setup-node.sh
+export PATH="$PWD/.tools/node/bin:$PATH"
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     echo "Installing the Rust toolchain with rustup"
