@@ -1,9 +1,10 @@
 # Keybearer: `make run` and `make test` install whatever is missing first.
 SHELL := /bin/bash
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Node from PyPI comes first when the system's is too old (scripts/setup-node.sh).
+export PATH := $(CURDIR)/.tools/node/bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e deb bench desktop-figures
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test stock-node deb bench desktop-figures
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -11,7 +12,7 @@ run: deps-run app
 
 ## Every check and test: formatting, lints, type checks, unit tests, integration
 ## tests against a real Secret Service, and the real window end to end.
-test: deps-test app lint ui-test unit-and-integration bindings-check e2e
+test: deps-test app lint ui-test unit-and-integration bindings-check e2e windows-test stock-node
 
 deps-run:
 	@scripts/install-deps.sh run
@@ -51,6 +52,15 @@ bindings-check:
 		echo "IPC bindings drifted from the Rust types: commit ui/src/lib/bindings" >&2; exit 1; \
 	fi
 
+## The Windows build's tests under Wine: engine, Credential Manager, OAuth,
+## proxy, and the command line from init to an app's bridge.
+windows-test:
+	scripts/windows-test.sh
+
+## The UI builds on a machine whose Node is 18 (stock Debian 12, Ubuntu 24.04).
+stock-node:
+	scripts/test-stock-node.sh
+
 e2e:
 	xvfb-run -a -s "-screen 0 1280x860x24" scripts/with-secret-service.sh \
 		$(CARGO) test -p keybearer-e2e -- --test-threads=1
@@ -58,6 +68,7 @@ e2e:
 ## A Debian package of the desktop app (release build) under target/release/bundle/deb/.
 deb: deps-run
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
+	scripts/check-deb.sh
 
 ## Proxy overhead, as ratios within one run: one MCP tools/call round trip
 ## direct vs through the proxy (official Python SDK server and a minimal Rust

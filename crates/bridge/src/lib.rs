@@ -89,7 +89,10 @@ pub fn prepare() {
 /// there).
 pub fn program() -> Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    // Written into apps' settings as the command to start: on Windows a
+    // plain `C:\…` path, never the `\\?\C:\…` form `canonicalize` gives,
+    // which some apps cannot start.
+    let exe = dunce::canonicalize(&exe).unwrap_or(exe);
     let name = if cfg!(windows) {
         "keybearer.exe"
     } else {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 mod support;
 
 use keybearer_vault::Protocol;
-use support::peers::{python, repo_root, PythonServer};
+use support::peers::{python, repo_file, PythonServer};
 use support::world::{kinds_for, read_when_present, World};
 
 #[test]
@@ -177,8 +177,7 @@ fn the_official_mcp_client_calls_a_tool_with_the_direct_mode_config() {
                 "-c".into(),
                 "\"$0\" \"$1\" --config \"$2\" --tool whoami > \"$3\"".into(),
                 python.to_string_lossy().into_owned(),
-                repo_root()
-                    .join("tests/mcp-peers/client.py")
+                repo_file("tests/mcp-peers/client.py")
                     .to_string_lossy()
                     .into_owned(),
                 "{mcp_config}".into(),

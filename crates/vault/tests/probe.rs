@@ -9,7 +9,7 @@ mod support;
 use keybearer_vault::{
     test_connection, AccessToken, ConnectionOutcome, CredentialSecret, Protocol,
 };
-use support::peers::{PythonServer, TsServer};
+use support::peers::{host_path, python, PythonServer, TsServer};
 
 fn token(value: &str) -> CredentialSecret {
     AccessToken::new(value.to_string()).expect("token").into()
@@ -86,7 +86,7 @@ fn unreachable_and_non_mcp_servers_are_told_apart() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
-    let mut web = Command::new("python3")
+    let mut web = Command::new(python())
         .args([
             "-m",
             "http.server",
@@ -95,7 +95,7 @@ fn unreachable_and_non_mcp_servers_are_told_apart() {
             "127.0.0.1",
             "--directory",
         ])
-        .arg(dir.path())
+        .arg(host_path(dir.path()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

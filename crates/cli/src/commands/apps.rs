@@ -308,6 +308,5 @@ fn restored_names(change: &AppChange) -> String {
 
 /// This program's absolute path: what the apps' entries start.
 fn program() -> Result<std::path::PathBuf, Error> {
-    let exe = std::env::current_exe()?;
-    Ok(exe.canonicalize().unwrap_or(exe))
+    keybearer_bridge::program()
 }

@@ -11,6 +11,7 @@ pub mod agents;
 pub mod apps;
 #[cfg(unix)]
 pub mod clients;
+pub mod peers;
 #[cfg(unix)]
 pub mod session;
 #[cfg(unix)]

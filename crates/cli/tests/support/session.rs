@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
+#[allow(unused_imports)] // each test file uses its own part
+pub use super::peers::{
+    repo_root, sha256_hex, start_endpoint_server, start_mcp_server, start_peer_with_headers,
+    start_python_server, start_ts_server, venv_python, McpServer,
+};
 use super::{require_secret_service, Run, BIN};
 
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -299,135 +302,4 @@ pub fn path_with(dir: &Path) -> String {
         dir.display(),
         std::env::var("PATH").unwrap_or_default()
     )
-}
-
-/// A real MCP server (official Python SDK) that accepts only `token`.
-pub struct McpServer {
-    pub url: String,
-    child: std::process::Child,
-}
-
-impl Drop for McpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn venv_python() -> PathBuf {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "run scripts/setup-mcp-venv.sh (make test does) first"
-    );
-    python
-}
-
-pub fn start_mcp_server(transport: &str, token: &str) -> McpServer {
-    start_python_server(&["--transport", transport], token)
-}
-
-/// The Python SDK server with these arguments (`--port 0` added).
-pub fn start_python_server(args: &[&str], token: &str) -> McpServer {
-    let mut command = Command::new(venv_python());
-    command
-        .arg(repo_root().join("tests/mcp-peers/server.py"))
-        .args(args)
-        .args(["--port", "0"]);
-    start_peer(command, token)
-}
-
-/// A legacy SSE server at `sse_path` whose `endpoint` event names
-/// `endpoint`, whatever it is (`tests/mcp-peers/endpoint_server.py`); it
-/// appends one JSON line per request to `record`: method, path, and whether
-/// an Authorization header came.
-pub fn start_endpoint_server(sse_path: &str, endpoint: &str, record: &Path) -> McpServer {
-    let mut command = Command::new(venv_python());
-    command
-        .arg(repo_root().join("tests/mcp-peers/endpoint_server.py"))
-        .args([
-            "--sse-path",
-            sse_path,
-            "--endpoint",
-            endpoint,
-            "--port",
-            "0",
-        ])
-        .arg("--record")
-        .arg(record);
-    start_peer(command, "")
-}
-
-/// The TypeScript SDK v2 server (stateless 2026-07-28; strict unless
-/// `--lenient` is passed).
-pub fn start_ts_server(args: &[&str], token: &str) -> McpServer {
-    let mut command = Command::new("node");
-    command
-        .arg(repo_root().join("tests/mcp-peers-ts/server.mjs"))
-        .args(args)
-        .args(["--port", "0"]);
-    start_peer(command, token)
-}
-
-/// The Python SDK server in header mode: it demands exactly these headers
-/// (and no bearer token); `whoami` answers the SHA-256 of their
-/// `Name: value` lines.
-pub fn start_peer_with_headers(headers: &[(&str, &str)]) -> McpServer {
-    let required: serde_json::Map<String, Value> = headers
-        .iter()
-        .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
-        .collect();
-    let mut command = Command::new(venv_python());
-    command
-        .arg(repo_root().join("tests/mcp-peers/server.py"))
-        .args(["--transport", "streamable_http", "--port", "0"])
-        .env("MCP_TEST_HEADERS", Value::Object(required).to_string());
-    start_peer(command, "")
-}
-
-/// Starts a test server that accepts only `token` and announces its URL as
-/// `{"url": …}` on its first stdout line.
-fn start_peer(mut command: Command, token: &str) -> McpServer {
-    use std::io::BufRead;
-    if !token.is_empty() {
-        command.env("MCP_TEST_TOKEN", token);
-    }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("MCP test server");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("server URL");
-    let announced: Value = serde_json::from_str(&line).expect("json");
-    McpServer {
-        url: announced["url"].as_str().expect("url").to_string(),
-        child,
-    }
-}
-
-pub fn sha256_hex(text: &str) -> String {
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(text.as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("sha256sum output");
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }

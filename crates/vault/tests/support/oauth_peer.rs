@@ -4,26 +4,16 @@
 //! bearer token.
 #![allow(dead_code)] // not every test uses every helper
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "host.rs"]
+mod host;
 
-pub fn python() -> PathBuf {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "run scripts/setup-mcp-venv.sh (make test does) first"
-    );
-    python
-}
+pub use host::{python, repo_file};
 
 fn client() -> Client {
     Client::builder()
@@ -39,31 +29,25 @@ pub struct OAuthPeer {
     pub url: String,
     pub issuer: String,
     pub base: String,
-    child: Child,
+    _peer: host::Started,
 }
 
 impl OAuthPeer {
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(python())
-            .arg(repo_root().join("tests/oauth-peer/server.py"))
-            .args(["--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python oauth peer");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        let value: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the peer printed no JSON line: {line:?}"));
+        let peer = host::start(
+            Command::new(python())
+                .arg(repo_file("tests/oauth-peer/server.py"))
+                .args(["--port", "0"])
+                .args(args),
+        );
+        let value: Value = serde_json::from_str(&peer.line)
+            .unwrap_or_else(|_| panic!("the peer printed no JSON line: {:?}", peer.line));
         let text = |key: &str| value[key].as_str().expect(key).to_string();
         Self {
             url: text("url"),
             issuer: text("issuer"),
             base: text("base"),
-            child,
+            _peer: peer,
         }
     }
 
@@ -132,13 +116,6 @@ impl OAuthPeer {
             .expect("register");
         assert_eq!(response.status().as_u16(), 201);
         serde_json::from_str(&response.text().expect("body")).expect("client information")
-    }
-}
-
-impl Drop for OAuthPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,34 +1,25 @@
 //! The real MCP peers from the official Python SDK (`tests/mcp-peers`), in
 //! the repo's `.venv` (scripts/setup-mcp-venv.sh).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "host.rs"]
+pub mod host;
 
-pub fn python() -> PathBuf {
-    let python = repo_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "run scripts/setup-mcp-venv.sh (make test does) first"
-    );
-    python
-}
+pub use host::{host_path, python, repo_file};
 
 /// `server.py` accepting the token in `token_file` (re-read on every request).
 pub struct PythonServer {
     pub url: String,
-    child: Child,
+    _peer: host::Started,
 }
 
 impl PythonServer {
     pub fn start(transport: &str, token_file: &Path) -> Self {
-        Self::spawn(transport, "MCP_TEST_TOKEN_FILE", token_file.as_os_str())
+        Self::spawn(transport, "MCP_TEST_TOKEN_FILE", &host_path(token_file))
     }
 
     /// `server.py` accepting exactly `token` for its whole life.
@@ -37,32 +28,18 @@ impl PythonServer {
     }
 
     fn spawn(transport: &str, token_variable: &str, value: &std::ffi::OsStr) -> Self {
-        let mut child = Command::new(python())
-            .arg(repo_root().join("tests/mcp-peers/server.py"))
-            .args(["--transport", transport, "--port", "0"])
-            .env_remove("MCP_TEST_TOKEN")
-            .env_remove("MCP_TEST_TOKEN_FILE")
-            .env(token_variable, value)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("url line");
-        let value: Value = serde_json::from_str(&line).expect("server prints its url");
+        let peer = host::start(
+            Command::new(python())
+                .arg(repo_file("tests/mcp-peers/server.py"))
+                .args(["--transport", transport, "--port", "0"])
+                .env_remove("MCP_TEST_TOKEN")
+                .env_remove("MCP_TEST_TOKEN_FILE")
+                .env(token_variable, value),
+        );
         Self {
-            url: value["url"].as_str().expect("url").to_string(),
-            child,
+            url: announced_url(&peer),
+            _peer: peer,
         }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -94,23 +71,18 @@ fn uuid_like() -> String {
 
 /// Runs the official-SDK `client.py --config <file> --tool <tool>`; returns its JSON line.
 pub async fn run_client(config: &Path, tool: &str) -> Value {
-    let output = tokio::process::Command::new(python())
-        .arg(repo_root().join("tests/mcp-peers/client.py"))
+    let mut command = Command::new(python());
+    command
+        .arg(repo_file("tests/mcp-peers/client.py"))
         .arg("--config")
-        .arg(config)
+        .arg(host_path(config))
         .args(["--tool", tool])
-        .env_remove("MCP_CLIENT_TOKEN")
-        .stdin(Stdio::null())
-        .output()
+        .env_remove("MCP_CLIENT_TOKEN");
+    let ran = tokio::task::spawn_blocking(move || host::run(&mut command))
         .await
         .expect("python client");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "client printed no JSON: {stdout} / {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    serde_json::from_str(ran.stdout.trim())
+        .unwrap_or_else(|_| panic!("client printed no JSON: {} / {}", ran.stdout, ran.stderr))
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -133,19 +105,19 @@ peer["main"]()
 impl PythonServer {
     /// `server.py` on streamable HTTP without `server/discover`, accepting `token`.
     pub fn without_discovery(token: &str) -> Self {
-        let mut child = Command::new(python())
-            .arg("-c")
-            .arg(WITHOUT_DISCOVERY)
-            .arg(repo_root().join("tests/mcp-peers/server.py"))
-            .args(["--transport", "streamable_http", "--port", "0"])
-            .env_remove("MCP_TEST_TOKEN_FILE")
-            .env("MCP_TEST_TOKEN", token)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python server");
-        let url = announced_url(&mut child);
-        Self { url, child }
+        let peer = host::start(
+            Command::new(python())
+                .arg("-c")
+                .arg(WITHOUT_DISCOVERY)
+                .arg(repo_file("tests/mcp-peers/server.py"))
+                .args(["--transport", "streamable_http", "--port", "0"])
+                .env_remove("MCP_TEST_TOKEN_FILE")
+                .env("MCP_TEST_TOKEN", token),
+        );
+        Self {
+            url: announced_url(&peer),
+            _peer: peer,
+        }
     }
 }
 
@@ -155,24 +127,24 @@ impl PythonServer {
     /// one JSON line per request goes to `record` (method, path, and
     /// whether an Authorization header came).
     pub fn announcing_endpoint(sse_path: &str, endpoint: &str, record: &Path) -> Self {
-        let mut child = Command::new(python())
-            .arg(repo_root().join("tests/mcp-peers/endpoint_server.py"))
-            .args([
-                "--sse-path",
-                sse_path,
-                "--endpoint",
-                endpoint,
-                "--port",
-                "0",
-            ])
-            .arg("--record")
-            .arg(record)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("endpoint server");
-        let url = announced_url(&mut child);
-        Self { url, child }
+        let peer = host::start(
+            Command::new(python())
+                .arg(repo_file("tests/mcp-peers/endpoint_server.py"))
+                .args([
+                    "--sse-path",
+                    sse_path,
+                    "--endpoint",
+                    endpoint,
+                    "--port",
+                    "0",
+                ])
+                .arg("--record")
+                .arg(host_path(record)),
+        );
+        Self {
+            url: announced_url(&peer),
+            _peer: peer,
+        }
     }
 }
 
@@ -180,48 +152,36 @@ impl PythonServer {
 /// Streamable HTTP for 2026-07-28 only, or with `lenient` also 2025 clients.
 pub struct TsServer {
     pub url: String,
-    child: Child,
+    _peer: host::Started,
 }
 
 impl TsServer {
     pub fn with_token(token: &str, lenient: bool) -> Self {
-        let script = repo_root().join("tests/mcp-peers-ts/server.mjs");
+        let script = repo_file("tests/mcp-peers-ts/server.mjs");
         assert!(
-            repo_root()
-                .join("tests/mcp-peers-ts/node_modules/@modelcontextprotocol/server")
-                .exists(),
+            repo_file("tests/mcp-peers-ts/node_modules/@modelcontextprotocol/server").exists(),
             "run npm ci --prefix tests/mcp-peers-ts (scripts/install-deps.sh test does) first"
         );
-        let mut command = Command::new("node");
+        let mut command = Command::new(host::node());
         command.arg(script).args(["--port", "0"]);
         if lenient {
             command.arg("--lenient");
         }
-        let mut child = command
-            .env_remove("MCP_TEST_TOKEN_FILE")
-            .env("MCP_TEST_TOKEN", token)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node server");
-        let url = announced_url(&mut child);
-        Self { url, child }
-    }
-}
-
-impl Drop for TsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let peer = host::start(
+            command
+                .env_remove("MCP_TEST_TOKEN_FILE")
+                .env("MCP_TEST_TOKEN", token),
+        );
+        Self {
+            url: announced_url(&peer),
+            _peer: peer,
+        }
     }
 }
 
 /// The `{"url": …}` line a test server prints on stdout once it listens.
-fn announced_url(child: &mut Child) -> String {
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("url line");
-    let value: Value = serde_json::from_str(&line).expect("server prints its url");
+fn announced_url(peer: &host::Started) -> String {
+    let value: Value = serde_json::from_str(&peer.line)
+        .unwrap_or_else(|_| panic!("the server printed no address: {:?}", peer.line));
     value["url"].as_str().expect("url").to_string()
 }
