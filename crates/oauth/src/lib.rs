@@ -9,6 +9,7 @@
 //!   registration (RFC 7591) as a native app with loopback redirects.
 //! - `flow`: authorization code with PKCE S256, `state`, `resource`
 //!   (RFC 8707) and the `iss` check (RFC 9207).
+//! - `scope`: which scopes a registration names.
 //! - `listener`: the sign-in's listener on 127.0.0.1: a one-shot start page
 //!   (the only address given to the browser opener) that redirects to the
 //!   authorization address, and the callback, which takes the first answer
@@ -34,6 +35,7 @@ mod http;
 mod listener;
 mod pkce;
 mod registration;
+mod scope;
 mod sealed;
 mod token;
 

@@ -1,0 +1,74 @@
+//! Sign-in against authorization servers set up the way common ones are,
+//! each a switch of the real test server (`tests/oauth-peer/server.py`):
+//! one that refuses a registration naming a scope it does not list
+//! (oidc-provider's way), one that lists no scopes and refuses any named at
+//! registration.
+
+#[path = "support/oauth_peer.rs"]
+mod oauth_peer;
+
+use keybearer_vault::oauth::{sign_in, SignInOptions, StoredOAuth};
+use oauth_peer::{sha256_hex, Browser, McpSession, OAuthPeer};
+use serde_json::Value;
+
+fn signed_in(peer: &OAuthPeer, options: &SignInOptions) -> StoredOAuth {
+    let browser = Browser::new();
+    let stored = sign_in(&peer.url, options, &|url| browser.open(url))
+        .unwrap_or_else(|error| panic!("sign-in: {} ({error})", error.code()));
+    assert!(browser.page().expect("a page").contains("Signed in"));
+    stored
+}
+
+fn scope_of(request: &Value) -> Option<&str> {
+    request.get("scope").and_then(Value::as_str)
+}
+
+/// The access token works at the MCP server.
+fn assert_works(peer: &OAuthPeer, stored: &StoredOAuth) {
+    let token = stored.grant.access_token.expose_secret();
+    let session = McpSession::open(&peer.url, token).expect("the server takes the token");
+    assert_eq!(session.tool_text("whoami"), sha256_hex(token));
+}
+
+#[test]
+fn registration_leaves_out_scopes_the_service_does_not_list() {
+    // oidc-provider lists its own scopes; the MCP server asks for `mcp`.
+    let peer = OAuthPeer::start(&[
+        "--scopes-supported",
+        "openid profile",
+        "--reject-unknown-registration-scope",
+    ]);
+    let stored = signed_in(&peer, &SignInOptions::default());
+    let registrations = peer.registrations();
+    assert_eq!(registrations.len(), 1, "{registrations:?}");
+    assert_eq!(scope_of(&registrations[0]), None, "{registrations:?}");
+    assert_eq!(registrations[0]["refused"], false);
+    // The authorization request still asks for what the server wants.
+    assert_eq!(peer.authorizations()[0]["scope"], "mcp");
+    assert_works(&peer, &stored);
+
+    // A service that lists every scope asked for gets them at registration.
+    let listing = OAuthPeer::start(&["--reject-unknown-registration-scope"]);
+    signed_in(&listing, &SignInOptions::default());
+    let registrations = listing.registrations();
+    assert_eq!(registrations.len(), 1, "{registrations:?}");
+    assert_eq!(scope_of(&registrations[0]), Some("mcp"));
+}
+
+#[test]
+fn a_service_listing_no_scopes_gets_a_registration_without_them_when_it_refuses_them() {
+    let peer = OAuthPeer::start(&[
+        "--scopes-supported",
+        "",
+        "--reject-unknown-registration-scope",
+    ]);
+    let stored = signed_in(&peer, &SignInOptions::default());
+    let registrations = peer.registrations();
+    assert_eq!(registrations.len(), 2, "{registrations:?}");
+    assert_eq!(scope_of(&registrations[0]), Some("mcp"));
+    assert_eq!(registrations[0]["refused"], true);
+    assert_eq!(scope_of(&registrations[1]), None);
+    assert_eq!(registrations[1]["refused"], false);
+    assert_eq!(peer.stat("registration_refusals"), 1);
+    assert_works(&peer, &stored);
+}
