@@ -1,13 +1,45 @@
-//! Which scopes a dynamic registration names (docs/architecture.md,
-//! "OAuth"): the sign-in's scopes only when the authorization server's
-//! metadata lists every one of them in `scopes_supported`, or lists none at
-//! all (unknown: servers built on the MCP SDKs then refuse scopes the client
-//! was not registered with). A scope the service does not list makes strict
-//! servers refuse the whole registration (`invalid_client_metadata`), while
-//! the authorization request may still ask for it. See `registration.rs`
-//! for the one retry.
+//! Which scopes a sign-in asks for, and where it names them
+//! (docs/architecture.md, "OAuth"):
+//!
+//! 1. the user's scopes, else the MCP server's 401 challenge's, else all its
+//!    resource metadata lists, else none (MCP "scope selection strategy");
+//! 2. `offline_access` added when the authorization server's metadata lists
+//!    it in `scopes_supported` and some scope is asked for at all: OIDC
+//!    servers (and others that follow them) issue a refresh token only for
+//!    it (MCP SEP-2207). With no scope to ask for, the service's defaults
+//!    apply untouched;
+//! 3. `prompt=consent` on the authorization request whenever the scope has
+//!    `offline_access`, given or added (OIDC Core §11: without it the
+//!    service drops `offline_access` and gives no refresh token);
+//! 4. dynamic registration names the scopes only when the metadata lists
+//!    every one of them, or lists none at all (unknown: servers built on the
+//!    MCP SDKs then refuse scopes the client was not registered with). A
+//!    scope the service does not list makes strict servers refuse the whole
+//!    registration (`invalid_client_metadata`), while the authorization
+//!    request may still ask for it. See `registration.rs` for the one retry.
 
-use super::discovery::AuthServerMetadata;
+use super::discovery::{AuthServerMetadata, Discovery};
+
+/// The OIDC scope that asks for a refresh token.
+pub(crate) const OFFLINE_ACCESS: &str = "offline_access";
+
+/// The scope to ask for (space-separated), or `None` to leave it to the service.
+pub(crate) fn requested_scope(given: Option<&str>, discovery: &Discovery) -> Option<String> {
+    let scope = given
+        .filter(|scope| !scope.trim().is_empty())
+        .map(str::to_string)
+        .or_else(|| discovery.suggested_scope())?;
+    let mut scopes: Vec<&str> = scope.split_whitespace().collect();
+    if lists(&discovery.auth_server, OFFLINE_ACCESS) && !scopes.contains(&OFFLINE_ACCESS) {
+        scopes.push(OFFLINE_ACCESS);
+    }
+    Some(scopes.join(" "))
+}
+
+/// Whether the authorization request must carry `prompt=consent`.
+pub(crate) fn needs_consent(scope: Option<&str>) -> bool {
+    scope.is_some_and(|scope| scope.split_whitespace().any(|s| s == OFFLINE_ACCESS))
+}
 
 /// The scope to name in a dynamic registration, if any.
 pub(crate) fn registration_scope<'a>(
@@ -29,7 +61,7 @@ fn lists(metadata: &AuthServerMetadata, scope: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::{Discovery, ResourceMetadata};
+    use crate::discovery::ResourceMetadata;
 
     fn discovery(challenge: Option<&str>, as_scopes: &[&str]) -> Discovery {
         Discovery {
@@ -56,6 +88,30 @@ mod tests {
             },
             challenge_scope: challenge.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn offline_access_is_added_only_where_the_service_lists_it() {
+        let oidc = discovery(Some("mcp"), &["openid", "offline_access"]);
+        assert_eq!(
+            requested_scope(None, &oidc).as_deref(),
+            Some("mcp offline_access")
+        );
+        assert_eq!(
+            requested_scope(Some("offline_access mcp"), &oidc).as_deref(),
+            Some("offline_access mcp"),
+            "not twice"
+        );
+        let plain = discovery(Some("mcp"), &["mcp"]);
+        assert_eq!(requested_scope(None, &plain).as_deref(), Some("mcp"));
+        // Nothing to ask for: the service's defaults, untouched.
+        assert_eq!(
+            requested_scope(None, &discovery(None, &["offline_access"])),
+            None
+        );
+        assert!(needs_consent(Some("mcp offline_access")));
+        assert!(!needs_consent(Some("mcp offline_accessible")));
+        assert!(!needs_consent(None));
     }
 
     #[test]

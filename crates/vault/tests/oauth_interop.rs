@@ -2,7 +2,8 @@
 //! each a switch of the real test server (`tests/oauth-peer/server.py`):
 //! one that refuses a registration naming a scope it does not list
 //! (oidc-provider's way), one that lists no scopes and refuses any named at
-//! registration.
+//! registration, one that gives a refresh token only for `offline_access`
+//! asked with `prompt=consent` (OIDC's way).
 
 #[path = "support/oauth_peer.rs"]
 mod oauth_peer;
@@ -71,4 +72,59 @@ fn a_service_listing_no_scopes_gets_a_registration_without_them_when_it_refuses_
     assert_eq!(registrations[1]["refused"], false);
     assert_eq!(peer.stat("registration_refusals"), 1);
     assert_works(&peer, &stored);
+}
+
+#[test]
+fn offline_access_is_asked_for_with_consent_where_the_service_lists_it() {
+    let peer = OAuthPeer::start(&[
+        "--scopes-supported",
+        "mcp admin offline_access",
+        "--refresh-only-with-offline-access",
+        "--reject-unknown-registration-scope",
+    ]);
+    let mut stored = signed_in(&peer, &SignInOptions::default());
+    let authorizations = peer.authorizations();
+    assert_eq!(authorizations[0]["scope"], "mcp offline_access");
+    assert_eq!(authorizations[0]["prompt"], "consent");
+    assert_eq!(
+        scope_of(&peer.registrations()[0]),
+        Some("mcp offline_access")
+    );
+    assert!(stored.grant.refresh_token.is_some(), "a refresh token");
+    assert!(stored.grant.renewable());
+    assert!(stored
+        .grant
+        .renewal_notice()
+        .contains("keeps this sign-in fresh"));
+    let first = stored.grant.access_token.clone();
+    stored.refresh().expect("renewed");
+    assert_ne!(stored.grant.access_token, first);
+    assert_works(&peer, &stored);
+}
+
+#[test]
+fn a_scope_with_offline_access_carries_consent_and_none_gets_no_refresh_token() {
+    // The service does not list offline_access, but grants it when asked
+    // with prompt=consent (as the user's `--scope "mcp offline_access"` does).
+    let peer = OAuthPeer::start(&["--refresh-only-with-offline-access"]);
+    let asked = signed_in(
+        &peer,
+        &SignInOptions {
+            scope: Some("mcp offline_access".into()),
+            ..SignInOptions::default()
+        },
+    );
+    assert_eq!(peer.authorizations()[0]["prompt"], "consent");
+    assert!(asked.grant.refresh_token.is_some(), "a refresh token");
+
+    // Not asked: no refresh token, and the notice says so.
+    let plain = signed_in(&peer, &SignInOptions::default());
+    assert_eq!(peer.authorizations()[1]["prompt"], Value::Null);
+    assert!(plain.grant.refresh_token.is_none());
+    assert!(!plain.grant.renewable());
+    let notice = plain.grant.renewal_notice();
+    assert!(
+        notice.contains("no way to renew") && notice.contains("sign in again when it expires"),
+        "{notice}"
+    );
 }
