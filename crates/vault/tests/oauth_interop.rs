@@ -3,12 +3,17 @@
 //! one that refuses a registration naming a scope it does not list
 //! (oidc-provider's way), one that lists no scopes and refuses any named at
 //! registration, one that gives a refresh token only for `offline_access`
-//! asked with `prompt=consent` (OIDC's way).
+//! asked with `prompt=consent` (OIDC's way). And the vault's side: an OAuth
+//! grant it cannot save (the address already there, the vault or the
+//! credential gone) is revoked at the service; a duplicate can be known
+//! before signing in. Real keychain, real SQLite files.
 
 #[path = "support/oauth_peer.rs"]
 mod oauth_peer;
+mod support;
 
 use keybearer_vault::oauth::{sign_in, SignInOptions, StoredOAuth};
+use keybearer_vault::{CredentialSecret, Engine, ErrorCode, NewCredential};
 use oauth_peer::{sha256_hex, Browser, McpSession, OAuthPeer};
 use serde_json::Value;
 
@@ -126,5 +131,121 @@ fn a_scope_with_offline_access_carries_consent_and_none_gets_no_refresh_token() 
     assert!(
         notice.contains("no way to renew") && notice.contains("sign in again when it expires"),
         "{notice}"
+    );
+}
+
+fn engine(dir: &std::path::Path) -> (Engine, String) {
+    let (mut engine, _) = support::engine::new_engine(dir);
+    let vault = engine
+        .catalog()
+        .create_vault("Work", "development", vec![])
+        .expect("vault");
+    (engine, vault.id)
+}
+
+/// Why the vault cannot save a grant.
+enum Unsaved {
+    Duplicate,
+    VaultGone,
+    CredentialGone,
+}
+
+/// Each grant the vault could not save is revoked at the service: both its
+/// tokens, so the access token stops working at once.
+#[test]
+fn a_grant_the_vault_cannot_save_is_revoked_at_the_service() {
+    let peer = OAuthPeer::start(&["--access-token-lifetime", "600"]);
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut engine, vault) = engine(dir.path());
+    engine
+        .catalog()
+        .add_credential(
+            &vault,
+            support::engine::credential(&peer.url, "tok_there_first_0123456789"),
+        )
+        .expect("a bearer credential first");
+
+    let cases = [
+        ("the address is already there", Unsaved::Duplicate),
+        ("the vault is gone", Unsaved::VaultGone),
+        ("the credential to replace is gone", Unsaved::CredentialGone),
+    ];
+    for (case, unsaved) in cases {
+        let stored = signed_in(&peer, &SignInOptions::default());
+        assert_works(&peer, &stored);
+        let secret = CredentialSecret::OAuth(Box::new(stored.clone()));
+        let new = NewCredential {
+            mcp_server_url: peer.url.clone(),
+            protocol: None,
+            secret,
+        };
+        let mut catalog = engine.catalog();
+        let (refused, code) = match unsaved {
+            Unsaved::Duplicate => (catalog.add_credential(&vault, new), ErrorCode::DuplicateUrl),
+            Unsaved::VaultGone => (
+                catalog.add_credential("vault_gone", new),
+                ErrorCode::NotFound,
+            ),
+            Unsaved::CredentialGone => (
+                catalog.replace_secret("cred_gone", new.secret),
+                ErrorCode::NotFound,
+            ),
+        };
+        assert_eq!(refused.expect_err(case).code(), code, "{case}");
+        let revoked = peer.revoked();
+        let refresh = stored.grant.refresh_token.as_ref().expect("refresh token");
+        assert!(
+            revoked.iter().any(|token| token == refresh.expose_secret()),
+            "{case}: the refresh token is revoked"
+        );
+        let token = stored.grant.access_token.expose_secret();
+        let refused = McpSession::open(&peer.url, token)
+            .err()
+            .unwrap_or_else(|| panic!("{case}: the access token still works"));
+        assert_eq!(refused.status, 401, "{case}");
+    }
+}
+
+/// A caller about to sign in can learn first that the vault already has the
+/// address (as the add would normalise it), and starts nothing.
+#[test]
+fn a_duplicate_is_known_before_signing_in() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut engine, vault) = engine(dir.path());
+    let url = "https://mcp.example.com/mcp";
+    engine
+        .catalog()
+        .refuse_duplicate(&vault, url)
+        .expect("nothing there yet");
+    engine
+        .catalog()
+        .add_credential(
+            &vault,
+            support::engine::credential(url, "tok_first_0123456789"),
+        )
+        .expect("added");
+    for same in [
+        url,
+        "HTTPS://MCP.example.com/mcp",
+        " https://mcp.example.com/mcp ",
+    ] {
+        let error = engine
+            .catalog()
+            .refuse_duplicate(&vault, same)
+            .expect_err(same);
+        assert_eq!(error.code(), ErrorCode::DuplicateUrl, "{same}");
+        assert!(error.to_string().contains("already has a credential"));
+    }
+    engine
+        .catalog()
+        .refuse_duplicate(&vault, "https://other.example.com/mcp")
+        .expect("another address");
+    assert_eq!(
+        engine
+            .catalog()
+            .refuse_duplicate("vault_gone", url)
+            .expect_err("no vault")
+            .code(),
+        ErrorCode::NotFound
     );
 }
