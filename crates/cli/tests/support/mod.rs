@@ -12,6 +12,8 @@ pub mod apps;
 #[cfg(unix)]
 pub mod clients;
 #[cfg(unix)]
+pub mod oauth;
+#[cfg(unix)]
 pub mod session;
 #[cfg(unix)]
 pub mod stub_model;
