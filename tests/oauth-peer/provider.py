@@ -28,7 +28,10 @@ SERVER_NAME = "keybearer-oauth-peer"
 # Every token carries `mcp`; the `admin` tool also needs `admin`.
 BASE_SCOPE = "mcp"
 EXTRA_SCOPE = "admin"
-VALID_SCOPES = [BASE_SCOPE, EXTRA_SCOPE]
+# The OIDC scope that asks for a refresh token (with `prompt=consent`).
+OFFLINE_SCOPE = "offline_access"
+# What the authorization and registration endpoints accept.
+VALID_SCOPES = [BASE_SCOPE, EXTRA_SCOPE, OFFLINE_SCOPE]
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 CODE_LIFETIME = 300
 
@@ -67,6 +70,14 @@ class Switches:
     advertise_as: str | None = None
     # Requests to the MCP endpoint wait this long before they are handled.
     hold_mcp_seconds: float = 0
+    # The metadata's `scopes_supported` (None: the key is left out).
+    scopes_supported: list[str] | None = field(default_factory=lambda: [BASE_SCOPE, EXTRA_SCOPE])
+    # A refresh token only for a grant whose scope has `offline_access` and
+    # whose authorization request had `prompt=consent` (as OIDC servers do).
+    refresh_only_with_offline_access: bool = False
+    # A registration whose `scope` names a value `scopes_supported` lacks is
+    # refused with `invalid_client_metadata`.
+    reject_unknown_registration_scope: bool = False
 
 
 @dataclass
@@ -82,15 +93,25 @@ class Stats:
     redirect_followed: int = 0
     insufficient_scope: int = 0
     mcp_requests: int = 0
+    registration_refusals: int = 0
 
 
 SWITCHES = Switches()
 STATS = Stats()
 # Every access token, refresh token and client secret issued (GET /test/issued).
 ISSUED: list[str] = []
+# Every token revoked through /revoke (GET /test/revoked).
+REVOKED: list[str] = []
+# Every registration request's client metadata as received, with "refused"
+# (GET /test/registrations); they hold no secret.
+REGISTRATIONS: list[dict] = []
+# Every authorization request's `scope` and `prompt` (GET /test/authorizations).
+AUTHORIZATIONS: list[dict] = []
 # The `resource` of the token request being handled (the SDK's token handler
 # does not hand it to the provider).
 TOKEN_RESOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("token_resource", default=None)
+# The `prompt` of the authorization request being handled (likewise).
+AUTHORIZE_PROMPT: contextvars.ContextVar[str | None] = contextvars.ContextVar("authorize_prompt", default=None)
 
 
 class LoopbackClient(OAuthClientInformationFull):
@@ -132,6 +153,8 @@ class Provider:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     # access token -> the refresh token of the same grant, for revocation
     families: dict[str, str] = field(default_factory=dict)
+    # codes whose authorization request had `prompt=consent`
+    consented: set[str] = field(default_factory=set)
 
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
         return self.clients.get(client_id)
@@ -151,6 +174,10 @@ class Provider:
             STATS.resource_mismatches += 1
             raise AuthorizeError("invalid_target", "resource must be this MCP server's URL")
         code = secrets.token_urlsafe(32)
+        prompt = AUTHORIZE_PROMPT.get()
+        AUTHORIZATIONS.append({"scope": " ".join(params.scopes) if params.scopes else None, "prompt": prompt})
+        if prompt is not None and "consent" in prompt.split():
+            self.consented.add(code)
         self.codes[code] = AuthorizationCode(
             code=code,
             scopes=params.scopes or [BASE_SCOPE],
@@ -171,11 +198,16 @@ class Provider:
 
     async def exchange_authorization_code(self, client: OAuthClientInformationFull, authorization_code) -> OAuthToken:
         self.codes.pop(authorization_code.code, None)  # one use only
+        consented = authorization_code.code in self.consented
+        self.consented.discard(authorization_code.code)
         if not same_resource(TOKEN_RESOURCE.get(), authorization_code.resource or ""):
             STATS.resource_mismatches += 1
             raise TokenError("invalid_target", "resource must be the one the code was issued for")
         STATS.code_exchanges += 1
-        return self._issue(client.client_id, authorization_code.scopes, authorization_code.resource)
+        with_refresh = not SWITCHES.refresh_only_with_offline_access or (
+            OFFLINE_SCOPE in authorization_code.scopes and consented
+        )
+        return self._issue(client.client_id, authorization_code.scopes, authorization_code.resource, with_refresh)
 
     async def load_refresh_token(self, client: OAuthClientInformationFull, refresh_token: str):
         token = self.refresh_tokens.get(refresh_token)
@@ -201,6 +233,7 @@ class Provider:
 
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         STATS.revocations += 1
+        REVOKED.append(token.token)
         if isinstance(token, AccessToken):
             refresh = self.families.get(token.token)
             self.access_tokens.pop(token.token, None)
@@ -209,10 +242,9 @@ class Provider:
         else:
             self._forget_refresh(token.token)
 
-    def _issue(self, client_id: str, scopes: list[str], resource: str | None) -> OAuthToken:
+    def _issue(self, client_id: str, scopes: list[str], resource: str | None, with_refresh: bool = True) -> OAuthToken:
         lifetime = SWITCHES.access_token_lifetime
         access = "at_" + secrets.token_urlsafe(32)
-        refresh = "rt_" + secrets.token_urlsafe(32)
         self.access_tokens[access] = AccessToken(
             token=access,
             client_id=client_id,
@@ -221,9 +253,13 @@ class Provider:
             resource=resource,
             claims={"iss": self.issuer},
         )
-        self.refresh_tokens[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
-        self.families[access] = refresh
-        ISSUED.extend([access, refresh])
+        ISSUED.append(access)
+        refresh = None
+        if with_refresh:
+            refresh = "rt_" + secrets.token_urlsafe(32)
+            self.refresh_tokens[refresh] = RefreshToken(token=refresh, client_id=client_id, scopes=scopes, resource=resource)
+            self.families[access] = refresh
+            ISSUED.append(refresh)
         return OAuthToken(
             access_token=access,
             token_type="Bearer",

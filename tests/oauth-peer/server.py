@@ -5,7 +5,8 @@ Keybearer's OAuth tests start it, read the one JSON line it prints on stdout
 ({"url": ..., "issuer": ..., "base": ...}) and sign in against it.
 
     python server.py [--port 0] [--access-token-lifetime 5] [--issuer-path /tenant]
-                     [--metadata rfc8414|oidc] [--no-registration] [switches...]
+                     [--metadata rfc8414|oidc] [--no-registration]
+                     [--scopes-supported "mcp admin"] [switches...]
 
 See README.md for the endpoints and the test switches; the provider and the
 state the switches change are in provider.py. Nothing here is meant
@@ -38,9 +39,13 @@ from starlette.routing import Mount, Route
 warnings.simplefilter("ignore", MCPDeprecationWarning)
 
 from provider import (
+    AUTHORIZATIONS,
+    AUTHORIZE_PROMPT,
     BASE_SCOPE,
     EXTRA_SCOPE,
     ISSUED,
+    REGISTRATIONS,
+    REVOKED,
     SERVER_NAME,
     STATS,
     SWITCHES,
@@ -233,6 +238,40 @@ def build_app(base: str, args) -> tuple[object, str, str]:
 
     authenticator = ClientAuthenticator(provider)
     token_handler = TokenHandler(provider, authenticator)
+    authorization_handler = AuthorizationHandler(provider)
+    registration_handler = RegistrationHandler(provider, registration)
+
+    async def authorize(request: Request) -> Response:
+        # The SDK's handler does not hand `prompt` to the provider.
+        params = request.query_params if request.method == "GET" else await request.form()
+        prompt = params.get("prompt")
+        reset = AUTHORIZE_PROMPT.set(prompt if isinstance(prompt, str) else None)
+        try:
+            return await authorization_handler.handle(request)
+        finally:
+            AUTHORIZE_PROMPT.reset(reset)
+
+    async def register(request: Request) -> Response:
+        # Recorded, and refused as a strict server would when its scope
+        # names a value the metadata does not list; then the SDK's handler
+        # (which reads the same cached body).
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        received = dict(body) if isinstance(body, dict) else {}
+        scope = received.get("scope")
+        supported = SWITCHES.scopes_supported or []
+        unknown = [s for s in scope.split() if s not in supported] if isinstance(scope, str) else []
+        refused = SWITCHES.reject_unknown_registration_scope and bool(unknown)
+        REGISTRATIONS.append({**received, "refused": refused})
+        if refused:
+            STATS.registration_refusals += 1
+            return JSONResponse(
+                {"error": "invalid_client_metadata", "error_description": f"scope {' '.join(unknown)} is not supported"},
+                status_code=400,
+            )
+        return await registration_handler.handle(request)
 
     async def token(request: Request) -> Response:
         if SWITCHES.token_redirect:
@@ -272,6 +311,10 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         document["authorization_response_iss_parameter_supported"] = not SWITCHES.no_iss_support
         if SWITCHES.wrong_metadata_issuer:
             document["issuer"] = issuer + "/someone-else"
+        if SWITCHES.scopes_supported is None:
+            document.pop("scopes_supported", None)
+        else:
+            document["scopes_supported"] = list(SWITCHES.scopes_supported)
         return JSONResponse(document)
 
     def protected_resource(request: Request) -> Response:
@@ -315,13 +358,22 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         # the tests' leak scans.
         return JSONResponse({"tokens": ISSUED})
 
+    async def revoked(request: Request) -> Response:
+        return JSONResponse({"tokens": REVOKED})
+
+    async def registrations(request: Request) -> Response:
+        return JSONResponse({"registrations": REGISTRATIONS})
+
+    async def authorizations(request: Request) -> Response:
+        return JSONResponse({"authorizations": AUTHORIZATIONS})
+
     as_routes = [
-        Route("/authorize", AuthorizationHandler(provider).handle, methods=["GET", "POST"]),
+        Route("/authorize", authorize, methods=["GET", "POST"]),
         Route("/token", token, methods=["POST"]),
         Route("/revoke", revoke, methods=["POST"]),
     ]
     if not args.no_registration:
-        as_routes.append(Route("/register", RegistrationHandler(provider, registration).handle, methods=["POST"]))
+        as_routes.append(Route("/register", register, methods=["POST"]))
 
     well_known = "/.well-known/oauth-authorization-server" if args.metadata == "rfc8414" else "/.well-known/openid-configuration"
     routes = [
@@ -333,6 +385,9 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         Route("/test/fail-refresh", fail_refresh, methods=["POST"]),
         Route("/test/drop-access-tokens", drop_access_tokens, methods=["POST"]),
         Route("/test/issued", issued, methods=["GET"]),
+        Route("/test/revoked", revoked, methods=["GET"]),
+        Route("/test/registrations", registrations, methods=["GET"]),
+        Route("/test/authorizations", authorizations, methods=["GET"]),
         Route("/test/redirected-token", redirected_token, methods=["POST"]),
     ]
     routes += [Mount(args.issuer_path, routes=as_routes)] if args.issuer_path else as_routes
@@ -384,6 +439,22 @@ def main() -> None:
     for name in ("fail-refresh", "token-redirect", "wrong-iss", "wrong-metadata-issuer", "no-iss-support", "omit-resource-metadata"):
         parser.add_argument(f"--{name}", action="store_true", help="start with this test switch on")
     parser.add_argument("--advertise-as", metavar="URL", help="name this authorization server in the resource metadata")
+    parser.add_argument(
+        "--scopes-supported",
+        metavar="SCOPES",
+        default=f"{BASE_SCOPE} {EXTRA_SCOPE}",
+        help='the metadata\'s scopes_supported, space-separated ("" leaves it out)',
+    )
+    parser.add_argument(
+        "--refresh-only-with-offline-access",
+        action="store_true",
+        help="a refresh token only when the scope has offline_access and the authorization request had prompt=consent",
+    )
+    parser.add_argument(
+        "--reject-unknown-registration-scope",
+        action="store_true",
+        help="refuse (invalid_client_metadata) a registration whose scope names a value scopes_supported lacks",
+    )
     args = parser.parse_args()
     if args.issuer_path and (not args.issuer_path.startswith("/") or args.issuer_path.endswith("/")):
         parser.error("--issuer-path looks like /tenant")
@@ -395,6 +466,9 @@ def main() -> None:
     SWITCHES.no_iss_support = args.no_iss_support
     SWITCHES.omit_resource_metadata = args.omit_resource_metadata
     SWITCHES.advertise_as = args.advertise_as
+    SWITCHES.scopes_supported = args.scopes_supported.split() or None
+    SWITCHES.refresh_only_with_offline_access = args.refresh_only_with_offline_access
+    SWITCHES.reject_unknown_registration_scope = args.reject_unknown_registration_scope
     asyncio.run(serve(args))
 
 

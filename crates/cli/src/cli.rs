@@ -289,7 +289,8 @@ pub struct SecretArgs {
     #[arg(long, value_name = "USER", conflicts_with = "headers")]
     pub basic: Option<String>,
     /// Sign in with OAuth: opens (or prints) the server's sign-in page, then
-    /// keeps the sign-in fresh. No token is typed.
+    /// keeps the sign-in fresh where the service allows renewal (it says
+    /// when it does not). No token is typed.
     #[arg(long, conflicts_with_all = ["headers", "basic", "from_json"])]
     pub oauth: bool,
     /// With --oauth: a client id registered with the service beforehand (for

@@ -12,86 +12,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use support::apps::{entry_for, python_client};
-use support::session::{repo_root, venv_python, Home};
-
-struct Peer {
-    url: String,
-    base: String,
-    child: Child,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_peer(lifetime: &str) -> Peer {
-    let mut child = Command::new(venv_python())
-        .arg(repo_root().join("tests/oauth-peer/server.py"))
-        .args(["--port", "0", "--access-token-lifetime", lifetime])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("oauth peer");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("first line");
-    let value: Value = serde_json::from_str(&line).expect("json");
-    Peer {
-        url: value["url"].as_str().expect("url").to_string(),
-        base: value["base"].as_str().expect("base").to_string(),
-        child,
-    }
-}
-
-fn stats(peer: &Peer) -> Value {
-    let output = Command::new("curl")
-        .args(["-s", &format!("{}/test/stats", peer.base)])
-        .output()
-        .expect("curl");
-    serde_json::from_slice(&output.stdout).expect("stats")
-}
-
-/// `POST /test/config` on the peer.
-fn config(peer: &Peer, changes: &str) {
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "-f",
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-        ])
-        .args(["-d", changes, &format!("{}/test/config", peer.base)])
-        .output()
-        .expect("curl");
-    assert!(output.status.success(), "config {changes}");
-}
-
-/// Every token and client secret the peer handed out.
-fn issued(peer: &Peer) -> Vec<String> {
-    let output = Command::new("curl")
-        .args(["-s", &format!("{}/test/issued", peer.base)])
-        .output()
-        .expect("curl");
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("issued");
-    answer["tokens"]
-        .as_array()
-        .expect("tokens")
-        .iter()
-        .filter_map(|token| token.as_str().map(str::to_string))
-        .collect()
-}
+use support::oauth::{assert_shows_no_sign_in_secret, signing_in, start_peer};
+use support::session::Home;
 
 /// Runs `credential add --oauth` and plays the browser; the new id.
 fn add_with_sign_in(h: &Home, url: &str) -> String {
@@ -112,64 +40,10 @@ fn add_with_sign_in(h: &Home, url: &str) -> String {
     added["id"].as_str().expect("id").to_string()
 }
 
-/// Runs a command that signs in, and plays the browser: the first https?
-/// address on stderr (the sign-in's start page on 127.0.0.1, since there is
-/// no opener) is followed: to the service, which approves at once and sends
-/// the browser back to Keybearer's listener. Its JSON answer and the
-/// authorization address the start page sent the browser to.
-fn signing_in(h: &Home, args: &[&str]) -> (Value, String) {
-    let mut child = h
-        .command(args)
-        .env("PATH", "/usr/bin:/bin") // no xdg-open here: the address is printed
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("keybearer");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let mut shown = Vec::new();
-    let address = loop {
-        let line = lines.next().expect("an address").expect("line");
-        let trimmed = line.trim().to_string();
-        shown.push(line);
-        if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
-            break trimmed;
-        }
-    };
-    assert!(
-        address.starts_with("http://127.0.0.1:") && address.contains("/start/"),
-        "{address}"
-    );
-    let started = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{redirect_url}", &address])
-        .output()
-        .expect("curl");
-    let address = String::from_utf8_lossy(&started.stdout).into_owned();
-    assert!(address.contains("/authorize?"), "{address}");
-    let followed = Command::new("curl")
-        .args(["-s", "-L", "--max-time", "30", &address])
-        .output()
-        .expect("curl");
-    assert!(
-        String::from_utf8_lossy(&followed.stdout).contains("Signed in"),
-        "the browser came back to Keybearer"
-    );
-    shown.extend(lines.map_while(Result::ok));
-    let output = child.wait_with_output().expect("wait");
-    assert!(output.status.success(), "{shown:?}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_shows_no_sign_in_secret(&address, &[&shown.join("\n"), &stdout]);
-    (
-        serde_json::from_slice(&output.stdout).expect("json"),
-        address,
-    )
-}
-
 #[test]
 fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
     let h = Home::new();
-    let peer = start_peer("2");
+    let peer = start_peer("2", &[]);
     h.vault("Work", "development");
     let id = add_with_sign_in(&h, &peer.url);
     let listed = h.run(&["credential", "list", "--vault", "Work"], "").ok();
@@ -192,7 +66,7 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
         std::thread::sleep(Duration::from_millis(2200));
     }
     assert!(seen.len() >= 2, "renewed between calls: {seen:?}");
-    assert!(stats(&peer)["refreshes"].as_u64().unwrap_or(0) >= 2);
+    assert!(peer.stats()["refreshes"].as_u64().unwrap_or(0) >= 2);
     let events = h
         .run(&["--json", "events", "--limit", "100"], "")
         .ok()
@@ -234,7 +108,7 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
     // No token the service issued is in the data folder, the CLI's output,
     // or the app's settings (which hold the bridge's arguments and
     // environment).
-    let tokens = issued(&peer);
+    let tokens = peer.issued();
     assert!(tokens.len() >= 6, "{tokens:?}");
     let settings = std::fs::read_to_string(h.app_home().join(".claude.json")).expect("settings");
     for token in &tokens {
@@ -247,7 +121,7 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
 
     h.run(&["credential", "delete", &id, "--yes"], "").ok();
     assert!(
-        stats(&peer)["revocations"].as_u64().unwrap_or(0) >= 1,
+        peer.stats()["revocations"].as_u64().unwrap_or(0) >= 1,
         "revoked at the service"
     );
 }
@@ -258,12 +132,12 @@ fn sign_in_from_the_cli_then_a_bridge_across_expiries_then_revocation() {
 #[test]
 fn a_process_killed_right_after_a_refresh_loses_nothing() {
     let h = Home::new();
-    let peer = start_peer("2");
+    let peer = start_peer("2", &[]);
     h.vault("Work", "development");
     let id = add_with_sign_in(&h, &peer.url);
     std::thread::sleep(Duration::from_millis(2200));
-    config(&peer, r#"{"hold_mcp_seconds": 30}"#);
-    let before = stats(&peer)["mcp_requests"].as_u64().unwrap_or(0);
+    peer.config(r#"{"hold_mcp_seconds": 30}"#);
+    let before = peer.stats()["mcp_requests"].as_u64().unwrap_or(0);
     let mut tester = h
         .command(&["credential", "test", &id])
         .stdin(Stdio::null())
@@ -273,22 +147,22 @@ fn a_process_killed_right_after_a_refresh_loses_nothing() {
         .expect("keybearer");
     // The tester refreshed and now waits on the server with the new token.
     support::session::wait_for("the tester's request with the new token", || {
-        stats(&peer)["mcp_requests"].as_u64().unwrap_or(0) > before
+        peer.stats()["mcp_requests"].as_u64().unwrap_or(0) > before
     });
-    assert_eq!(stats(&peer)["refreshes"], 1);
+    assert_eq!(peer.stats()["refreshes"], 1);
     tester.kill().expect("SIGKILL");
     let _ = tester.wait();
 
-    config(&peer, r#"{"hold_mcp_seconds": 0}"#);
+    peer.config(r#"{"hold_mcp_seconds": 0}"#);
     std::thread::sleep(Duration::from_millis(2200));
     let again = h.run(&["credential", "test", &id], "");
     assert_eq!(again.code, 0, "{} {}", again.stdout, again.stderr);
     assert_eq!(
-        stats(&peer)["refreshes"],
+        peer.stats()["refreshes"],
         2,
         "refreshed with the rotated token"
     );
-    assert_eq!(stats(&peer)["refresh_failures"], 0);
+    assert_eq!(peer.stats()["refresh_failures"], 0);
 }
 
 /// With a browser opener on the PATH (`xdg-open`, here a script that
@@ -301,7 +175,7 @@ fn a_process_killed_right_after_a_refresh_loses_nothing() {
 #[test]
 fn the_browser_opener_is_given_only_the_start_address() {
     let h = Home::new();
-    let peer = start_peer("60");
+    let peer = start_peer("60", &[]);
     h.vault("Work", "development");
     let argv = h.path("opener/argv");
     let authorization = h.path("opener/authorization");
@@ -366,33 +240,6 @@ fn the_browser_opener_is_given_only_the_start_address() {
         !argv.contains("state=") && !argv.contains("code_challenge"),
         "{argv}"
     );
-}
-
-/// Neither the `state` nor the PKCE challenge of `authorization` is in any
-/// of `texts` (what the CLI printed, what another program could read).
-fn assert_shows_no_sign_in_secret(authorization: &str, texts: &[&str]) {
-    let query = |name: &str| {
-        url_value(authorization, name).unwrap_or_else(|| panic!("no {name} in {authorization}"))
-    };
-    for (name, secret) in [
-        ("state", query("state")),
-        ("code_challenge", query("code_challenge")),
-    ] {
-        assert!(secret.len() >= 32, "{name}: {secret}");
-        for text in texts {
-            assert!(!text.contains(&secret), "the sign-in's {name} was shown");
-        }
-    }
-}
-
-/// `name`'s value in `address`'s query, as written (the values looked up
-/// here are base64url: nothing to decode).
-fn url_value(address: &str, name: &str) -> Option<String> {
-    let query = address.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| value.to_string())
-    })
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The authorization code flow for a native app (RFC 8252, OAuth 2.1):
-//! PKCE S256, a random `state`, `resource` (RFC 8707), and a listener on
+//! PKCE S256, a random `state`, `resource` (RFC 8707), the scopes of
+//! `scope.rs` (with `prompt=consent` for `offline_access`), and a listener on
 //! 127.0.0.1 (`listener.rs`) that sends the browser on from a one-shot start
 //! page to the authorization address and takes its answer on `/callback`;
 //! then `iss` is checked (RFC 9207), the code exchanged, and a small "you can
@@ -22,6 +23,7 @@ use super::http::Http;
 use super::listener::{Callback, Listener, Wait};
 use super::pkce::{random_token, Pkce};
 use super::registration::{resolve_client, ClientChoice};
+use super::scope::{needs_consent, requested_scope};
 use super::token::exchange_code;
 use super::{ClientRegistration, OAuthSecret, RegistrationSource, StoredOAuth};
 
@@ -33,7 +35,8 @@ pub const DEFAULT_SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 pub struct SignInOptions {
     pub client: ClientChoice,
     /// The scopes to ask for (space-separated). `None`: the server's 401
-    /// challenge's, else all its metadata lists, else none.
+    /// challenge's, else all its metadata lists, else none. Either way
+    /// `offline_access` is added when the service lists it (`scope.rs`).
     pub scope: Option<String>,
     /// The name the service shows for Keybearer (dynamic registration).
     pub client_name: String,
@@ -120,11 +123,7 @@ impl PendingSignIn {
     ) -> Result<Self, OAuthError> {
         let listener = Listener::bind(preferred_port(&options.client))?;
         let redirect_uri = listener.redirect_uri();
-        let scope = options
-            .scope
-            .clone()
-            .filter(|scope| !scope.trim().is_empty())
-            .or_else(|| discovery.suggested_scope());
+        let scope = requested_scope(options.scope.as_deref(), &discovery);
         let registration = resolve_client(
             &http,
             &discovery,
@@ -153,6 +152,9 @@ impl PendingSignIn {
                 .append_pair("resource", &discovery.resource);
             if let Some(scope) = &scope {
                 query.append_pair("scope", scope);
+            }
+            if needs_consent(scope.as_deref()) {
+                query.append_pair("prompt", "consent");
             }
         }
         Ok(Self {

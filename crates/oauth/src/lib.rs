@@ -9,6 +9,8 @@
 //!   registration (RFC 7591) as a native app with loopback redirects.
 //! - `flow`: authorization code with PKCE S256, `state`, `resource`
 //!   (RFC 8707) and the `iss` check (RFC 9207).
+//! - `scope`: which scopes to ask for (`offline_access` where the service
+//!   lists it, with `prompt=consent`) and which to name at registration.
 //! - `listener`: the sign-in's listener on 127.0.0.1: a one-shot start page
 //!   (the only address given to the browser opener) that redirects to the
 //!   authorization address, and the callback, which takes the first answer
@@ -34,6 +36,7 @@ mod http;
 mod listener;
 mod pkce;
 mod registration;
+mod scope;
 mod sealed;
 mod token;
 
@@ -112,6 +115,32 @@ impl OAuthGrant {
     pub fn expires_within(&self, now: i64, margin_seconds: i64) -> bool {
         self.expires_at
             .is_some_and(|expires_at| expires_at <= now.saturating_add(margin_seconds))
+    }
+
+    /// Whether Keybearer can renew this grant: the service gave a refresh
+    /// token. Without one the sign-in ends when the access token expires.
+    pub fn renewable(&self) -> bool {
+        self.refresh_token.is_some()
+    }
+
+    /// One sentence for the user after signing in: that Keybearer keeps the
+    /// sign-in fresh, or, when the service gave no refresh token, that it
+    /// ends with this access token and when.
+    pub fn renewal_notice(&self) -> String {
+        self.renewal_notice_at(now())
+    }
+
+    fn renewal_notice_at(&self, now: i64) -> String {
+        if self.renewable() {
+            return "Keybearer keeps this sign-in fresh from now on.".to_string();
+        }
+        let when = match self.expires_at.map(|at| at.saturating_sub(now)) {
+            Some(seconds) => format!("when it expires ({})", in_words(seconds)),
+            None => "when the server stops accepting it".to_string(),
+        };
+        format!(
+            "This server gave no way to renew the sign-in: you will have to sign in again {when}."
+        )
     }
 
     /// The access token as the vault's [`keybearer_base::secret::AccessToken`], validated as
@@ -227,6 +256,30 @@ impl StoredOAuth {
     }
 }
 
+/// "in 5 minutes", "in 2 hours", … for a time `seconds` from now.
+fn in_words(seconds: i64) -> String {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 60 * MINUTE;
+    const DAY: i64 = 24 * HOUR;
+    let (count, unit) = if seconds <= 0 {
+        return "now".to_string();
+    } else if seconds < MINUTE {
+        return "in less than a minute".to_string();
+    } else if seconds < 2 * HOUR {
+        (rounded(seconds, MINUTE), "minute")
+    } else if seconds < 2 * DAY {
+        (rounded(seconds, HOUR), "hour")
+    } else {
+        (rounded(seconds, DAY), "day")
+    };
+    format!("in {count} {unit}{}", if count == 1 { "" } else { "s" })
+}
+
+/// `seconds` in `unit`s, to the nearest.
+fn rounded(seconds: i64, unit: i64) -> i64 {
+    seconds.saturating_add(unit / 2) / unit
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
@@ -260,5 +313,43 @@ mod tests {
             ..grant
         };
         assert!(!unknown.expires_within(i64::MAX, 10));
+    }
+
+    #[test]
+    fn the_notice_says_whether_the_sign_in_can_be_renewed() {
+        let grant = OAuthGrant {
+            access_token: OAuthSecret::new("at".into()),
+            token_type: "Bearer".into(),
+            expires_at: Some(1000 + 3600),
+            obtained_at: Some(1000),
+            refresh_token: Some(OAuthSecret::new("rt".into())),
+            scope: None,
+        };
+        assert!(grant
+            .renewal_notice_at(1000)
+            .contains("keeps this sign-in fresh"));
+        let once = OAuthGrant {
+            refresh_token: None,
+            ..grant
+        };
+        let notice = once.renewal_notice_at(1000);
+        assert!(
+            notice.contains("no way to renew") && notice.contains("(in 60 minutes)"),
+            "{notice}"
+        );
+        assert!(!notice.contains("fresh"), "{notice}");
+        assert!(once.renewal_notice_at(1001).contains("(in 60 minutes)"));
+        assert!(once
+            .renewal_notice_at(1000 + 3600 - 59)
+            .contains("less than a minute"));
+        assert!(once
+            .renewal_notice_at(1000 - 2 * 86400)
+            .contains("in 2 days"));
+        assert!(once.renewal_notice_at(1000 - 7200).contains("in 3 hours"));
+        let unknown = OAuthGrant {
+            expires_at: None,
+            ..once
+        };
+        assert!(unknown.renewal_notice_at(0).contains("stops accepting it"));
     }
 }

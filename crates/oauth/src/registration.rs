@@ -4,13 +4,23 @@
 //! redirect; otherwise the user is told plainly that neither is possible.
 //! (Client ID metadata documents need an https address for Keybearer's own
 //! document; not offered.)
+//!
+//! A registration names the sign-in's scopes only as `scope.rs` allows
+//! (every one listed in the service's `scopes_supported`, or none listed).
+//! When a registration that named them is refused with
+//! `invalid_client_metadata`, it is sent once more without `scope`: a
+//! refused registration created nothing at the service, the scope is
+//! optional there (RFC 7591 §2; the authorization request asks for it
+//! anyway), and strict servers that list no scopes refuse any they do not
+//! know. Any other refusal, or the second one, is the user's answer.
 
 use serde::Deserialize;
 use url::Url;
 
 use super::discovery::Discovery;
 use super::error::{error_reason, OAuthError};
-use super::http::{check_url, Http, Payload, MAX_ANSWER};
+use super::http::{check_url, Answer, Http, Payload, MAX_ANSWER};
+use super::scope::registration_scope;
 use super::{ClientRegistration, OAuthSecret, RegistrationSource, TokenEndpointAuth};
 
 /// A client registered with the service beforehand, as the user enters it.
@@ -179,6 +189,36 @@ struct Refusal {
     error_description: Option<String>,
 }
 
+const REGISTRATION_ENDPOINT: &str = "The sign-in service's registration endpoint";
+
+fn post_registration(
+    http: &Http,
+    url: &Url,
+    request: &serde_json::Value,
+) -> Result<Answer, OAuthError> {
+    http.post(
+        REGISTRATION_ENDPOINT,
+        url,
+        Payload::Json(request.to_string().into_bytes()),
+        None,
+        "application/json",
+        MAX_ANSWER,
+    )?
+    .refuse_redirect(REGISTRATION_ENDPOINT, url)
+}
+
+/// A refused registration's `error` and `error_description` (empty when
+/// the body says neither); `None` when it was accepted.
+fn refusal(answer: &Answer) -> Option<Refusal> {
+    if (200..300).contains(&answer.status) {
+        return None;
+    }
+    Some(serde_json::from_slice(&answer.body).unwrap_or(Refusal {
+        error: None,
+        error_description: None,
+    }))
+}
+
 /// Dynamic client registration (RFC 7591) as a native public client.
 fn register(
     http: &Http,
@@ -193,9 +233,8 @@ fn register(
             issuer: metadata.issuer.clone(),
         });
     };
-    let what = "The sign-in service's registration endpoint";
-    let url = check_url(what, endpoint)?;
-    let mut request = serde_json::json!({
+    let url = check_url(REGISTRATION_ENDPOINT, endpoint)?;
+    let request = serde_json::json!({
         "client_name": client_name,
         "redirect_uris": [redirect_uri],
         "grant_types": ["authorization_code", "refresh_token"],
@@ -205,31 +244,31 @@ fn register(
         "software_id": "keybearer",
         "software_version": env!("CARGO_PKG_VERSION"),
     });
-    if let Some(scope) = scope.filter(|scope| !scope.trim().is_empty()) {
-        request["scope"] = serde_json::Value::String(scope.to_string());
-    }
-    let answer = http
-        .post(
-            what,
-            &url,
-            Payload::Json(request.to_string().into_bytes()),
-            None,
-            "application/json",
-            MAX_ANSWER,
-        )?
-        .refuse_redirect(what, &url)?;
-    if !(200..300).contains(&answer.status) {
-        let refusal: Option<Refusal> = serde_json::from_slice(&answer.body).ok();
+    let answer = match registration_scope(scope, metadata) {
+        None => post_registration(http, &url, &request)?,
+        Some(scope) => {
+            let mut scoped = request.clone();
+            scoped["scope"] = serde_json::Value::String(scope.to_string());
+            let answer = post_registration(http, &url, &scoped)?;
+            let scope_refused = refusal(&answer)
+                .is_some_and(|refused| refused.error.as_deref() == Some("invalid_client_metadata"));
+            if scope_refused {
+                post_registration(http, &url, &request)?
+            } else {
+                answer
+            }
+        }
+    };
+    if let Some(refusal) = refusal(&answer) {
         let reason = error_reason(
-            refusal.as_ref().and_then(|r| r.error.as_deref()),
-            refusal
-                .as_ref()
-                .and_then(|r| r.error_description.as_deref()),
+            refusal.error.as_deref(),
+            refusal.error_description.as_deref(),
             answer.status,
             &[],
         );
         return Err(OAuthError::RegistrationRefused { reason });
     }
+    let what = REGISTRATION_ENDPOINT;
     let registered: Registered = serde_json::from_slice(&answer.body)
         .map_err(|_| OAuthError::bad(what, "its answer has no client ID"))?;
     let client_secret = registered

@@ -39,7 +39,7 @@ mod usage;
 
 pub use app_configs::{App, Locations, Os};
 pub use audit::{Audit, EventKind};
-pub use catalog::{Catalog, CredentialCheck};
+pub use catalog::{revoke_grant, Catalog, CredentialCheck};
 pub use connections::Connections;
 pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};

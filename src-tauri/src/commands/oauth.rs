@@ -1,14 +1,19 @@
 //! OAuth sign-in from the window (docs/architecture.md, "A token's path"):
-//! `start_oauth_sign_in` discovers the server's sign-in service, opens the
+//! `start_oauth_sign_in` refuses at once an address the vault already has
+//! (given `vault_id`: nothing is started), discovers the server's sign-in
+//! service, opens the
 //! system browser at the sign-in's start address on 127.0.0.1 (through the
 //! opener plugin's Rust API; the webview has no opener permission; the
 //! address holds no secret, since the opener's command line is readable by
 //! any program, and the listener sends the browser on) and keeps the pending
 //! sign-in here under an id; `finish_oauth_sign_in` waits for the browser
-//! and seals the grant into the vault (`finish_oauth_sign_in_again`
-//! replaces an existing credential's secret); `cancel_oauth_sign_in` stops
-//! the wait. The grant never leaves Rust: the answers are the id and the
-//! `Credential` (no token), and errors never quote one.
+//! and seals the grant into the vault, answering whether it can be renewed
+//! (`finish_oauth_sign_in_again` replaces an existing credential's secret);
+//! `cancel_oauth_sign_in` stops the wait. A grant that is not saved, for any
+//! reason, is revoked at its service (the vault's add and replace do it;
+//! `save` here when the vault was never reached). The grant never leaves
+//! Rust: the answers are the id and the `Credential` (no token), and errors
+//! never quote one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +22,8 @@ use std::sync::{Arc, Mutex};
 use keybearer_vault::oauth::{
     self, ClientChoice, OAuthError, PendingSignIn, PreRegisteredClient, SignInOptions, StoredOAuth,
 };
-use keybearer_vault::{Credential, CredentialSecret, NewCredential, Protocol};
+use keybearer_vault::{Credential, CredentialSecret, Engine, NewCredential, Protocol};
+use serde::Serialize;
 use tauri::{AppHandle, State};
 
 use crate::error::{IpcError, IpcResult};
@@ -71,16 +77,42 @@ impl SignIns {
     }
 }
 
+/// A new OAuth credential, saved, and whether Keybearer can keep it fresh.
+#[derive(Debug, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct SignedIn {
+    pub credential: Credential,
+    /// False when the service gave no refresh token: the sign-in ends when
+    /// its access token expires.
+    pub renewable: bool,
+    /// One sentence saying so, for the user ("Keybearer keeps this sign-in
+    /// fresh…", or when they will have to sign in again).
+    pub renewal: String,
+}
+
 /// Starts signing in to `mcp_server_url` and opens the browser; answers the
 /// sign-in's id. `client_id`: for services without dynamic registration.
+/// `vault_id`: the vault the credential is for, refused at once (before
+/// anything is started) when it already has one for this address.
 #[tauri::command]
 pub async fn start_oauth_sign_in(
     app: AppHandle,
+    state: State<'_, AppState>,
     sign_ins: State<'_, SignIns>,
     mcp_server_url: String,
     client_id: Option<String>,
     scope: Option<String>,
+    vault_id: Option<String>,
 ) -> IpcResult<String> {
+    if let Some(vault_id) = vault_id {
+        let url = mcp_server_url.clone();
+        let free = state
+            .with_engine(move |engine| engine.catalog().refuse_duplicate(&vault_id, &url))
+            .await;
+        if let Err(error) = free {
+            return traced(Err(error));
+        }
+    }
     let mut options = SignInOptions::default();
     if let Some(client_id) = client_id.filter(|id| !id.trim().is_empty()) {
         options.client = ClientChoice::PreRegistered(PreRegisteredClient {
@@ -116,13 +148,14 @@ pub async fn finish_oauth_sign_in(
     sign_in_id: String,
     vault_id: String,
     protocol: Option<Protocol>,
-) -> IpcResult<Credential> {
+) -> IpcResult<SignedIn> {
     let (server_url, stored) = match wait(&sign_ins, &sign_in_id).await {
         Ok(waited) => waited,
         Err(error) => return traced(Err(error)),
     };
-    state
-        .run(move |engine| {
+    let (renewable, renewal) = (stored.grant.renewable(), stored.grant.renewal_notice());
+    traced(
+        save(&state, stored, move |engine, stored| {
             let new = NewCredential {
                 mcp_server_url: server_url,
                 protocol,
@@ -130,9 +163,14 @@ pub async fn finish_oauth_sign_in(
             };
             let credential = engine.catalog().add_credential(&vault_id, new)?;
             super::apps::follow(engine);
-            Ok(credential)
+            Ok(SignedIn {
+                credential,
+                renewable,
+                renewal,
+            })
         })
-        .await
+        .await,
+    )
 }
 
 /// Waits for the browser, then puts the sign-in in place of credential
@@ -148,14 +186,43 @@ pub async fn finish_oauth_sign_in_again(
         Ok((_, stored)) => stored,
         Err(error) => return traced(Err(error)),
     };
-    state
-        .run(move |engine| {
+    traced(
+        save(&state, stored, move |engine, stored| {
             let secret = CredentialSecret::OAuth(Box::new(stored));
             let credential = engine.catalog().replace_secret(&id, secret)?;
             super::apps::follow(engine);
             Ok(credential)
         })
-        .await
+        .await,
+    )
+}
+
+/// Runs `job` with the grant on the engine. The vault revokes a grant it
+/// could not save; one that never reached it (the engine could not be
+/// opened, the job never ran) is revoked here.
+async fn save<T, F>(state: &AppState, stored: StoredOAuth, job: F) -> IpcResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Engine, StoredOAuth) -> keybearer_vault::Result<T> + Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(stored)));
+    let handed = Arc::clone(&slot);
+    let answer = state
+        .with_engine(move |engine| {
+            let stored = handed.lock().ok().and_then(|mut slot| slot.take());
+            match stored {
+                Some(stored) => job(engine, stored),
+                None => Err(keybearer_vault::Error::from(OAuthError::Cancelled)),
+            }
+        })
+        .await;
+    let unsaved = slot.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(stored) = unsaved {
+        let _ =
+            tauri::async_runtime::spawn_blocking(move || keybearer_vault::revoke_grant(&stored))
+                .await;
+    }
+    answer
 }
 
 /// Stops waiting for the browser; the finishing command answers "cancelled".

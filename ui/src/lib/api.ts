@@ -27,6 +27,7 @@ import type {
   Session,
   SessionEnded,
   SessionOutput,
+  SignedIn,
   StartSession,
   Status,
   UrlCheck,
@@ -120,15 +121,21 @@ export const replaceToken = (id: string, secret: SecretInput) =>
 
 /**
  * OAuth sign-in: starts it and opens the system browser; answers the sign-in's
- * id. Then `finishOAuthSignIn` (a new credential) or `finishOAuthSignInAgain`
- * (in place of credential `id`) waits for the browser, up to 5 minutes; no
- * token ever comes back.
+ * id. With `vaultId` (a new credential) an address that vault already has is
+ * refused before anything starts. Then `finishOAuthSignIn` (a new credential,
+ * and whether it can be renewed) or `finishOAuthSignInAgain` (in place of
+ * credential `id`) waits for the browser, up to 5 minutes; no token ever
+ * comes back.
  */
-export const startOAuthSignIn = (mcpServerUrl: string, clientId: string | null, scope: string | null) =>
-  call<string>("start_oauth_sign_in", { mcpServerUrl, clientId, scope });
+export const startOAuthSignIn = (
+  mcpServerUrl: string,
+  clientId: string | null,
+  scope: string | null,
+  vaultId: string | null,
+) => call<string>("start_oauth_sign_in", { mcpServerUrl, clientId, scope, vaultId });
 
 export const finishOAuthSignIn = (signInId: string, vaultId: string, protocol: Protocol | null) =>
-  call<Credential>("finish_oauth_sign_in", { signInId, vaultId, protocol });
+  call<SignedIn>("finish_oauth_sign_in", { signInId, vaultId, protocol });
 
 export const finishOAuthSignInAgain = (signInId: string, id: string) =>
   call<Credential>("finish_oauth_sign_in_again", { signInId, id });

@@ -44,7 +44,7 @@ export class SignInAgain {
     this.waiting.set(id, "");
     this.cancelled.delete(id);
     try {
-      const signInId = await api.startOAuthSignIn(credential.mcp_server_url, null, credential.wanted_scope);
+      const signInId = await api.startOAuthSignIn(credential.mcp_server_url, null, credential.wanted_scope, null);
       this.waiting.set(id, signInId);
       // Cancel was pressed while the browser was being opened.
       if (this.cancelled.has(id)) await api.cancelOAuthSignIn(signInId);

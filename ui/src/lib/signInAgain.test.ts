@@ -80,6 +80,7 @@ describe("needsSignInAgain", () => {
       mcpServerUrl: "https://mcp.example/mcp",
       clientId: null,
       scope: "mcp admin",
+      vaultId: null,
     });
     await flow.cancel("cred_s");
     started.resolve("sign-in-s");
@@ -103,6 +104,7 @@ describe("signing in again", () => {
       mcpServerUrl: "https://mcp.example/mcp",
       clientId: null,
       scope: null,
+      vaultId: null,
     });
     started.resolve("sign-in-7");
     await settle();

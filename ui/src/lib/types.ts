@@ -12,6 +12,7 @@ export type { Protocol } from "./bindings/Protocol";
 export type { Status } from "./bindings/Status";
 export type { Timestamp } from "./bindings/Timestamp";
 export type { Vault } from "./bindings/Vault";
+export type { SignedIn } from "./bindings/SignedIn";
 
 export type { HeaderInput } from "./bindings/HeaderInput";
 export type { SecretInput } from "./bindings/SecretInput";

@@ -71,6 +71,8 @@ pub fn add(
         }
     };
     let url = keybearer_vault::normalize_server_url(&url)?;
+    // Before any secret is asked for or made (an OAuth sign-in in the browser).
+    engine.catalog().refuse_duplicate(&vault.id, &url)?;
     super::unlock(engine)?;
     let secret = input::read_credential_secret(&secret, None, &url)?;
     let credential = engine.catalog().add_credential(

@@ -43,7 +43,9 @@ pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> 
     // PKCE challenge would stay in the scrollback and in terminal logs.
     eprintln!("  {}", pending.browser_url());
     let stored = pending.finish()?;
-    eprintln!("Signed in. Keybearer keeps this sign-in fresh from now on.");
+    // Truthful about renewal: without a refresh token the sign-in ends
+    // with this access token.
+    eprintln!("Signed in. {}", stored.grant.renewal_notice());
     Ok(CredentialSecret::OAuth(Box::new(stored)))
 }
 

@@ -13,6 +13,8 @@ pub mod apps;
 pub mod clients;
 pub mod peers;
 #[cfg(unix)]
+pub mod oauth;
+#[cfg(unix)]
 pub mod session;
 #[cfg(unix)]
 pub mod stub_model;

@@ -2,6 +2,13 @@
 //! checks that open a stored token without revealing it (integrity, and a
 //! test connection to the server). Tokens are sealed and opened only by the
 //! tokens part.
+//!
+//! An OAuth grant is revoked at its service (RFC 7009, when it offers that)
+//! whenever the vault lets go of it: its credential deleted, or a new grant
+//! that could not be saved (an add or a replacement that failed for any
+//! reason), so no sign-in stays alive at the service that nothing here
+//! holds. Callers that sign in first ask [`Catalog::refuse_duplicate`]
+//! before the browser opens (docs/architecture.md, "OAuth").
 
 use serde::Serialize;
 
@@ -29,15 +36,37 @@ pub struct CredentialCheck {
 }
 
 impl Catalog<'_> {
+    /// Adds a credential. An OAuth grant that cannot be saved (whatever the
+    /// reason) is revoked at its service before the error is returned.
     pub fn add_credential(&mut self, vault: &str, new: NewCredential) -> Result<Credential> {
+        let added = self.try_add_credential(vault, &new);
+        if added.is_err() {
+            revoke_unsaved(&new.secret);
+        }
+        added
+    }
+
+    fn try_add_credential(&mut self, vault: &str, new: &NewCredential) -> Result<Credential> {
         let vault = self.vault(vault)?;
         let master = self.ring.master(self.store)?;
         let tx = self.store.write()?;
-        let credential = insert(&tx, &master, &vault, new)?;
+        let credential = insert_new(&tx, &master, &vault, new)?;
         vaults::touch(&tx, &vault.id, credential.created_at)?;
         tx.commit()?;
         tracing::info!(credential_id = %credential.id, vault_id = %vault.id, "credential added");
         Ok(credential)
+    }
+
+    /// `Err(DuplicateUrl)` when vault `vault` already has a credential for
+    /// `url` (normalised as an add would): for callers that must know before
+    /// they make the secret, such as an OAuth sign-in in the browser.
+    pub fn refuse_duplicate(&self, vault: &str, url: &str) -> Result<()> {
+        let vault = self.vault(vault)?;
+        let url = pin_localhost(&normalize_server_url(url)?);
+        if rows::find_by_url(self.store.conn(), &vault.id, &url)?.is_some() {
+            return Err(Error::DuplicateUrl { url });
+        }
+        Ok(())
     }
 
     pub fn credentials(&self, vault: &str) -> Result<Vec<Credential>> {
@@ -83,14 +112,8 @@ impl Catalog<'_> {
         self.store.checkpoint();
         tracing::info!(credential_id = %credential.id, "credential deleted");
         if let Some(stored) = grant {
-            // Best effort, on a thread of its own (the OAuth client blocks and
-            // may be called from an async caller); the deletion stands either way.
-            let revoked = std::thread::scope(|scope| scope.spawn(|| stored.revoke()).join());
-            match revoked {
-                Ok(Ok(outcome)) => tracing::info!(?outcome, "OAuth grant revoked"),
-                Ok(Err(error)) => tracing::warn!(code = error.code(), "OAuth grant not revoked"),
-                Err(_) => tracing::warn!("OAuth revocation failed unexpectedly"),
-            }
+            // The deletion stands whatever the revocation does.
+            revoke_grant(&stored);
         }
         Ok(credential)
     }
@@ -101,23 +124,30 @@ impl Catalog<'_> {
         self.replace_secret(id, token.into())
     }
 
-    /// Rotation for any kind: the new secret (a token, or headers) replaces
-    /// the old one, as a new credential for the same server.
+    /// Rotation for any kind: the new secret (a token, headers, a grant)
+    /// replaces the old one, as a new credential for the same server. A new
+    /// OAuth grant that cannot be saved is revoked at its service.
     pub fn replace_secret(&mut self, id: &str, secret: CredentialSecret) -> Result<Credential> {
+        let replaced = self.try_replace_secret(id, &secret);
+        if replaced.is_err() {
+            revoke_unsaved(&secret);
+        }
+        replaced
+    }
+
+    fn try_replace_secret(&mut self, id: &str, secret: &CredentialSecret) -> Result<Credential> {
         let master = self.ring.master(self.store)?;
         let tx = self.store.write()?;
         let old = rows::get(&tx, id.trim())?;
         let vault = vaults::get(&tx, &old.vault_id)?;
         rows::delete(&tx, &old.id)?;
-        let new = insert(
+        let new = insert_parts(
             &tx,
             &master,
             &vault,
-            NewCredential {
-                mcp_server_url: old.mcp_server_url.clone(),
-                protocol: Some(old.protocol),
-                secret,
-            },
+            &old.mcp_server_url,
+            Some(old.protocol),
+            secret,
         )?;
         vaults::touch(&tx, &vault.id, new.created_at)?;
         let detail = format!("replaces {}", old.id);
@@ -211,23 +241,50 @@ pub fn insert(
     vault: &Vault,
     new: NewCredential,
 ) -> Result<Credential> {
-    let url = pin_localhost(&normalize_server_url(&new.mcp_server_url)?);
+    insert_new(conn, master, vault, &new)
+}
+
+fn insert_new(
+    conn: &rusqlite::Connection,
+    master: &MasterKey,
+    vault: &Vault,
+    new: &NewCredential,
+) -> Result<Credential> {
+    insert_parts(
+        conn,
+        master,
+        vault,
+        &new.mcp_server_url,
+        new.protocol,
+        &new.secret,
+    )
+}
+
+fn insert_parts(
+    conn: &rusqlite::Connection,
+    master: &MasterKey,
+    vault: &Vault,
+    url: &str,
+    protocol: Option<crate::model::Protocol>,
+    secret: &CredentialSecret,
+) -> Result<Credential> {
+    let url = pin_localhost(&normalize_server_url(url)?);
     if rows::find_by_url(conn, &vault.id, &url)?.is_some() {
         return Err(Error::DuplicateUrl { url });
     }
     let credential = Credential {
         id: new_id("cred"),
         vault_id: vault.id.clone(),
-        protocol: new.protocol.unwrap_or_else(|| guess_protocol(&url)),
+        protocol: protocol.unwrap_or_else(|| guess_protocol(&url)),
         mcp_server_url: url,
-        credential_type: new.secret.kind(),
-        header_names: new.secret.header_names(),
+        credential_type: secret.kind(),
+        header_names: secret.header_names(),
         needs_sign_in: false,
         wanted_scope: None,
         created_at: Timestamp::now(),
         last_used_at: None,
     };
-    let sealed = tokens::seal(master, &credential, &new.secret)?;
+    let sealed = tokens::seal(master, &credential, secret)?;
     rows::insert(conn, &credential, &sealed)?;
     events::insert(
         conn,
@@ -240,4 +297,24 @@ pub fn insert(
         },
     )?;
     Ok(credential)
+}
+
+/// Revokes `secret`'s grant when it is an OAuth one that was not saved.
+fn revoke_unsaved(secret: &CredentialSecret) {
+    if let CredentialSecret::OAuth(stored) = secret {
+        tracing::info!("an OAuth grant could not be saved: revoking it");
+        revoke_grant(stored);
+    }
+}
+
+/// Revokes an OAuth grant at its service (RFC 7009), best effort: on a
+/// thread of its own (the OAuth client blocks and may be called from an
+/// async caller), each request within the OAuth client's timeout.
+pub fn revoke_grant(stored: &crate::oauth::StoredOAuth) {
+    let revoked = std::thread::scope(|scope| scope.spawn(|| stored.revoke()).join());
+    match revoked {
+        Ok(Ok(outcome)) => tracing::info!(?outcome, "OAuth grant revoked"),
+        Ok(Err(error)) => tracing::warn!(code = error.code(), "OAuth grant not revoked"),
+        Err(_) => tracing::warn!("OAuth revocation failed unexpectedly"),
+    }
 }

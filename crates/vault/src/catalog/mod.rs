@@ -27,7 +27,7 @@ use crate::store::{environments, meta, vaults, Store};
 /// Adds a credential inside the caller's transaction (an import stores all
 /// its tokens in one).
 pub use credentials::insert as insert_credential;
-pub use credentials::CredentialCheck;
+pub use credentials::{revoke_grant, CredentialCheck};
 
 const DEFAULT_ENVIRONMENT: &str = "development";
 

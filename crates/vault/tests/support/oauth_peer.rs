@@ -106,6 +106,43 @@ impl OAuthPeer {
             .collect()
     }
 
+    /// `GET <path>` on the peer, as JSON (`/test/registrations`,
+    /// `/test/authorizations`, …).
+    pub fn get(&self, path: &str) -> Value {
+        let text = client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .and_then(|answer| answer.text())
+            .expect(path);
+        serde_json::from_str(&text).expect(path)
+    }
+
+    /// Every registration request as received (`scope` included when sent), with `refused`.
+    pub fn registrations(&self) -> Vec<Value> {
+        self.get("/test/registrations")["registrations"]
+            .as_array()
+            .expect("registrations")
+            .clone()
+    }
+
+    /// Every authorization request's `scope` and `prompt`.
+    pub fn authorizations(&self) -> Vec<Value> {
+        self.get("/test/authorizations")["authorizations"]
+            .as_array()
+            .expect("authorizations")
+            .clone()
+    }
+
+    /// Every token revoked at `/revoke`.
+    pub fn revoked(&self) -> Vec<String> {
+        self.get("/test/revoked")["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .filter_map(|token| token.as_str().map(str::to_string))
+            .collect()
+    }
+
     /// Registers a client the way an administrator would beforehand.
     pub fn register(&self, metadata: Value) -> Value {
         let response = client()
