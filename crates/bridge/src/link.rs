@@ -23,8 +23,7 @@ use super::message::{self, Peek};
 use keybearer_base::error::Error;
 use keybearer_base::model::Timestamp;
 use keybearer_net::upstream::Connector;
-use keybearer_source::CredentialUse;
-use keybearer_source::{CredentialSource, Scope};
+use keybearer_source::{CredentialSource, CredentialUse, Scope, UseKind};
 
 /// Why a message could not be delivered, in the app user's words.
 #[derive(Debug, Clone)]
@@ -200,6 +199,7 @@ impl Link {
             detail: None,
             at: Timestamp::now(),
             count: 1,
+            kind: UseKind::Used,
         };
         let oauth = (credential.credential_type == keybearer_base::model::CredentialType::McpOauth)
             .then(|| Arc::clone(&injection));

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use super::workers::Workers;
 use keybearer_base::model::Timestamp;
-use keybearer_source::{CredentialIds, CredentialUse, UsageSink};
+use keybearer_source::{CredentialIds, CredentialUse, UsageSink, UseKind};
 
 /// Where the windows are written.
 type Recorder = Box<dyn UsageSink>;
@@ -211,6 +211,7 @@ fn records(session_id: &str, uses: Vec<Counted>) -> Vec<CredentialUse> {
             detail: counted.detail.map(str::to_string),
             at: counted.first_at,
             count: counted.count,
+            kind: UseKind::Used,
         })
         .collect()
 }
