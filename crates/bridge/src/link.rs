@@ -385,7 +385,7 @@ impl Link {
             Source::Fixed(_) => None,
         };
         let report: Box<dyn FnOnce() + Send> = Box::new(move || {
-            tracing::warn!("the server's answer repeated the credential; Keybearer covered it before the app saw it");
+            tracing::debug!("the server's answer repeated the credential; Keybearer covered it before the app saw it");
             if let (Some(echoed), Some(usage)) = (echoed, usage) {
                 if let Some(sender) = super::lock(&usage).as_ref() {
                     let _ = sender.send(echoed);

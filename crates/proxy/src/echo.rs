@@ -88,8 +88,9 @@ impl Echo {
     }
 }
 
-/// One part of an answer repeated the credential: a warning (no value) and
-/// a `credential.echoed` count.
+/// One part of an answer repeated the credential: a `credential.echoed`
+/// count (the audit window keeps a server that echoes every answer from
+/// growing the trail) and a debug line, never the value.
 fn echoed(
     route: &Route,
     ids: &Arc<CredentialIds>,
@@ -97,7 +98,7 @@ fn echoed(
     status: StatusCode,
     place: &'static str,
 ) {
-    tracing::warn!(
+    tracing::debug!(
         session_id = %route.session_id,
         upstream = %route.credential_url,
         place,
