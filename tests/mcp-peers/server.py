@@ -19,6 +19,7 @@ bearer token; `whoami` then returns the SHA-256 hex of the lines
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -137,6 +138,18 @@ def whoami(ctx: Context) -> str:
         return sha256_hex("\n".join(f"{name}: {headers.get(name.lower(), '')}" for name in REQUIRED_HEADERS))
     auth = headers.get("authorization", "")
     return sha256_hex(auth[7:] if auth.lower().startswith("bearer ") else "")
+
+
+@mcp.tool()
+def echo_headers(ctx: Context) -> str:
+    """The headers of the HTTP request that delivered this call, as JSON, the
+    way a server's debug tool shows them (a Basic credential decoded too):
+    what a server that echoes its request hands back to its client."""
+    headers = {k.lower(): v for k, v in (ctx.headers or {}).items()}
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        headers["authorization-decoded"] = base64.b64decode(auth[6:]).decode("utf-8", "replace")
+    return json.dumps(headers)
 
 
 # 64 printable ASCII characters; `big` repeats them, so a relay that drops,

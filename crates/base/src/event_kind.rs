@@ -53,6 +53,7 @@ event_kinds! {
     CredentialReplaced => "credential.replaced",
     CredentialTested => "credential.tested",
     CredentialUsed => "credential.used",
+    CredentialEchoed => "credential.echoed",
     CredentialRefreshed => "credential.refreshed",
     CredentialSignInNeeded => "credential.sign_in_needed",
     CredentialScopeNeeded => "credential.scope_needed",

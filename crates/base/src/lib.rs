@@ -4,12 +4,15 @@
 //! Owns: [`Error`] and [`ErrorCode`] (the one list of failures and of the
 //! codes programs branch on, OAuth's included), the data model (no type of
 //! it can hold a token), [`EventKind`](event_kind::EventKind), the secret
-//! types (redacting, zeroising), the rules for an MCP server's address
+//! types (redacting, zeroising), the search for a request's secrets in
+//! what its server answers (`echo`: needles and the streaming redactor,
+//! pure bytes), the rules for an MCP server's address
 //! (`server_url`) and for where a credential may go (`reach`), and text made
 //! fit to show (`text`).
 //! Must never depend on a Keybearer crate other than `keybearer-platform`:
 //! no store, no HTTP client, no OAuth flow, no sessions.
 
+pub mod echo;
 pub mod error;
 pub mod event_kind;
 pub mod model;

@@ -220,7 +220,7 @@ where
                 connection_id,
                 app,
                 source: source.map_err(|error| unavailable(&error)),
-                usage: std::sync::Mutex::new(usage),
+                usage: Arc::new(std::sync::Mutex::new(usage)),
             };
             (source, recorder)
         }

@@ -6,12 +6,21 @@
 //! to the app: [`Link::write`] (a line on stdout) and [`Link::fail`] (a
 //! JSON-RPC error for each waiting request plus one plain line on stderr).
 //! The token is in a sensitive header value and nowhere else.
+//!
+//! Echoed secrets (docs/architecture.md, "Echoed secrets"): every answer's
+//! body comes back from [`Link::send`] as a `Redacted` body, so whatever
+//! reads it (a JSON answer, an event stream, an `endpoint`, an error body)
+//! sees the secrets of the request's own headers covered, however the
+//! server's chunks cut them; the first cover records `credential.echoed`.
+//! Answers are asked for unencoded (`Accept-Encoding: identity`), and one
+//! that comes compressed all the same is refused: it cannot be searched.
+//! The bridge shows the app nothing of an answer's head but its status.
 
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, HOST, USER_AGENT};
+use http::header::{HeaderValue, ACCEPT_ENCODING, HOST, USER_AGENT};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -20,11 +29,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::message::{self, Peek};
+use keybearer_base::echo::Needles;
 use keybearer_base::error::Error;
 use keybearer_base::model::Timestamp;
+use keybearer_net::redacted::{is_encoded, Redacted};
 use keybearer_net::upstream::Connector;
-use keybearer_source::CredentialUse;
-use keybearer_source::{CredentialSource, Scope};
+use keybearer_source::{CredentialSource, CredentialUse, Scope, UseKind};
 
 /// Why a message could not be delivered, in the app user's words.
 #[derive(Debug, Clone)]
@@ -97,13 +107,20 @@ impl Failure {
 
 pub(crate) type BridgeClient = Client<Connector, Full<Bytes>>;
 
-/// What a request is sent with: the credential's headers, the use to
-/// record, and the OAuth grant it carries, if it is one.
+/// What a request is sent with: the credential's headers and their
+/// needles, the use to record, and the OAuth grant it carries, if it is one.
 type Authorized = (
     Headers,
+    Arc<Needles>,
     Option<CredentialUse>,
     Option<Arc<keybearer_source::Injection>>,
 );
+
+/// An answer's body: the request's secrets covered as it is read.
+pub(crate) type Answer = Redacted<Incoming, Box<dyn FnOnce() + Send>>;
+
+/// Where uses are sent, until the bridge stops recording.
+type Usage = Arc<Mutex<Option<std_mpsc::Sender<CredentialUse>>>>;
 
 /// Headers to add to a request; the values are secret (marked sensitive).
 pub(crate) type Headers = Vec<(http::HeaderName, HeaderValue)>;
@@ -115,7 +132,7 @@ pub(crate) enum Source {
         connection_id: String,
         app: String,
         source: Result<Arc<dyn CredentialSource>, Failure>,
-        usage: Mutex<Option<std_mpsc::Sender<CredentialUse>>>,
+        usage: Usage,
     },
     /// Handed over by a session (its proxy's secret, or a direct-mode credential's).
     Fixed(Headers),
@@ -127,6 +144,9 @@ pub(crate) struct Link {
     pub(crate) uri: Uri,
     pub(crate) app: String,
     source: Source,
+    /// The needles of `Source::Fixed`'s headers (none for vaults: each
+    /// injection brings its own).
+    fixed: Arc<Needles>,
     pub(crate) client: BridgeClient,
     pub(crate) out: mpsc::UnboundedSender<Vec<u8>>,
     /// The last line written to stderr, so a failing burst says it once.
@@ -142,15 +162,16 @@ impl Link {
         let uri: Uri = server_url
             .parse()
             .map_err(|_| Error::invalid("server", "This server address is not a valid URL."))?;
-        let app = match &source {
-            Source::Vaults { app, .. } => app.clone(),
-            Source::Fixed(_) => "the agent".to_string(),
+        let (app, fixed) = match &source {
+            Source::Vaults { app, .. } => (app.clone(), Needles::default()),
+            Source::Fixed(headers) => ("the agent".to_string(), keybearer_source::needles(headers)),
         };
         Ok(Self {
             server_url,
             uri,
             app,
             source,
+            fixed: Arc::new(fixed),
             client: keybearer_net::upstream::client()?,
             out,
             last_complaint: Mutex::new(None),
@@ -161,7 +182,9 @@ impl Link {
     /// and the injection when it is an OAuth grant (to renew on a 401).
     fn authorize(&self, method: &str) -> Result<Authorized, Failure> {
         let (connection_id, source) = match &self.source {
-            Source::Fixed(headers) => return Ok((headers.clone(), None, None)),
+            Source::Fixed(headers) => {
+                return Ok((headers.clone(), Arc::clone(&self.fixed), None, None))
+            }
             Source::Vaults {
                 connection_id,
                 source,
@@ -200,10 +223,12 @@ impl Link {
             detail: None,
             at: Timestamp::now(),
             count: 1,
+            kind: UseKind::Used,
         };
         let oauth = (credential.credential_type == keybearer_base::model::CredentialType::McpOauth)
             .then(|| Arc::clone(&injection));
-        Ok((authorization, Some(used), oauth))
+        let needles = Arc::clone(injection.echoes());
+        Ok((authorization, needles, Some(used), oauth))
     }
 
     /// Sends `request` to `uri` (the server's origin) with the credential,
@@ -211,7 +236,7 @@ impl Link {
     pub(crate) async fn send(
         &self,
         request: Request<Full<Bytes>>,
-    ) -> Result<Response<Incoming>, Failure> {
+    ) -> Result<Response<Answer>, Failure> {
         let (parts, body) = request.into_parts();
         let again = (
             parts.method.clone(),
@@ -275,8 +300,8 @@ impl Link {
     async fn send_once(
         &self,
         mut request: Request<Full<Bytes>>,
-    ) -> Result<Response<Incoming>, (Failure, Option<Arc<keybearer_source::Injection>>)> {
-        let (headers, mut used, oauth) = self
+    ) -> Result<Response<Answer>, (Failure, Option<Arc<keybearer_source::Injection>>)> {
+        let (headers, needles, mut used, oauth) = self
             .authorize(request.method().as_str())
             .map_err(|f| (f, None))?;
         if let Some(authority) = request.uri().authority() {
@@ -287,6 +312,10 @@ impl Link {
         request
             .headers_mut()
             .insert(USER_AGENT, HeaderValue::from_static("keybearer-bridge"));
+        // Unencoded, so the answer can be searched for the credential.
+        request
+            .headers_mut()
+            .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         for (name, value) in headers {
             request.headers_mut().insert(name, value);
         }
@@ -310,7 +339,7 @@ impl Link {
                     (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => {
                         Err((Failure::Refused(response.status().as_u16()), oauth))
                     }
-                    _ => Ok(response),
+                    _ => self.redacted(response, needles, used.as_ref()),
                 }
             }
             Err(error) => {
@@ -325,6 +354,48 @@ impl Link {
             self.record(used);
         }
         result
+    }
+
+    /// `response` with its body searched for `needles` as it is read; an
+    /// echo is recorded as `credential.echoed` with `used`'s ids. Refused
+    /// when it comes compressed (and is not empty).
+    fn redacted(
+        &self,
+        response: Response<Incoming>,
+        needles: Arc<Needles>,
+        used: Option<&CredentialUse>,
+    ) -> Result<Response<Answer>, (Failure, Option<Arc<keybearer_source::Injection>>)> {
+        use hyper::body::Body;
+        let (parts, body) = response.into_parts();
+        let empty = body.is_end_stream() || body.size_hint().exact() == Some(0);
+        if is_encoded(&parts.headers) && !empty {
+            let failure = Failure::Upstream(
+                "the server sent a compressed answer although Keybearer asked for it uncompressed; Keybearer cannot check a compressed answer, so it was not passed on. Ask the server's operator to send answers without compression.".into(),
+            );
+            return Err((failure, None));
+        }
+        let echoed = used.map(|used| CredentialUse {
+            kind: UseKind::Echoed,
+            detail: Some("body".into()),
+            at: Timestamp::now(),
+            ..used.clone()
+        });
+        let usage = match &self.source {
+            Source::Vaults { usage, .. } => Some(Arc::clone(usage)),
+            Source::Fixed(_) => None,
+        };
+        let report: Box<dyn FnOnce() + Send> = Box::new(move || {
+            tracing::debug!("the server's answer repeated the credential; Keybearer covered it before the app saw it");
+            if let (Some(echoed), Some(usage)) = (echoed, usage) {
+                if let Some(sender) = super::lock(&usage).as_ref() {
+                    let _ = sender.send(echoed);
+                }
+            }
+        });
+        Ok(Response::from_parts(
+            parts,
+            Redacted::new(body, needles, report),
+        ))
     }
 
     fn record(&self, used: CredentialUse) {

@@ -25,11 +25,10 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::task::AbortHandle;
 
-use super::link::{Failure, Link};
+use super::link::{Answer, Failure, Link};
 use super::lock;
 use super::message::{self, Peek, STATELESS_REVISION};
 use keybearer_net::sse::{EventReader, MAX_EVENT};
@@ -173,7 +172,7 @@ impl Streamable {
 
     /// A 4xx/5xx answer: a JSON-RPC error in it is the server's own answer
     /// and goes to the app as is; anything else becomes Keybearer's error.
-    async fn refused(&self, response: hyper::Response<Incoming>, peek: &Peek) {
+    async fn refused(&self, response: hyper::Response<Answer>, peek: &Peek) {
         let status = response.status();
         let body = read_body(response).await.unwrap_or_default();
         if let Some(answer) = Peek::parse(&body) {
@@ -190,7 +189,7 @@ impl Streamable {
     }
 
     /// Passes each event of a POST's stream on as it arrives.
-    async fn relay_stream(&self, response: hyper::Response<Incoming>, peek: &Peek) {
+    async fn relay_stream(&self, response: hyper::Response<Answer>, peek: &Peek) {
         let mut body = response.into_body();
         let mut reader = EventReader::default();
         let mut answered = false;
@@ -354,7 +353,7 @@ enum Listened {
     Ended,
 }
 
-fn is_event_stream(response: &hyper::Response<Incoming>) -> bool {
+fn is_event_stream(response: &hyper::Response<Answer>) -> bool {
     response
         .headers()
         .get(CONTENT_TYPE)
@@ -364,7 +363,7 @@ fn is_event_stream(response: &hyper::Response<Incoming>) -> bool {
 }
 
 /// The whole body, up to [`MAX_EVENT`] bytes.
-async fn read_body(response: hyper::Response<Incoming>) -> Result<Bytes, Failure> {
+async fn read_body(response: hyper::Response<Answer>) -> Result<Bytes, Failure> {
     let limited = http_body_util::Limited::new(response.into_body(), MAX_EVENT);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
@@ -374,6 +373,6 @@ async fn read_body(response: hyper::Response<Incoming>) -> Result<Bytes, Failure
     }
 }
 
-async fn drain(response: hyper::Response<Incoming>) {
+async fn drain(response: hyper::Response<Answer>) {
     let _ = read_body(response).await;
 }

@@ -1,4 +1,5 @@
-//! `credential.used` events, counted off the request path: a request adds
+//! `credential.used` events (and `credential.echoed`, an answer that
+//! repeated the credential), counted off the request path: a request adds
 //! one to its kind of use in a small in-memory tally (same credential,
 //! server, method, status and note: a few entries, compared by pointer
 //! first) and moves on — no allocation, no channel, no wake-up but the
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use super::workers::Workers;
 use keybearer_base::model::Timestamp;
-use keybearer_source::{CredentialIds, CredentialUse, UsageSink};
+use keybearer_source::{CredentialIds, CredentialUse, UsageSink, UseKind};
 
 /// Where the windows are written.
 type Recorder = Box<dyn UsageSink>;
@@ -68,11 +69,13 @@ struct Counted {
     detail: Option<&'static str>,
     first_at: Timestamp,
     count: u32,
+    kind: UseKind,
 }
 
 impl Counted {
     fn is(
         &self,
+        kind: UseKind,
         ids: &Arc<CredentialIds>,
         upstream_url: &Arc<str>,
         method: &Method,
@@ -81,6 +84,7 @@ impl Counted {
     ) -> bool {
         // A full `u32` starts a new record rather than wrapping.
         self.count < u32::MAX
+            && self.kind == kind
             && self.status == status
             && self.method == *method
             && self.detail == detail
@@ -135,6 +139,39 @@ impl AuditLog {
         status: Option<StatusCode>,
         detail: Option<&'static str>,
     ) {
+        self.count(UseKind::Used, ids, upstream_url, method, status, detail);
+    }
+
+    /// Counts one answer (to a request that used `ids`) that repeated an
+    /// injected secret, covered before the agent saw it; `place`: where
+    /// (`status line`, `headers`, `body`, trailers counting as the body).
+    pub(crate) fn echoed(
+        &self,
+        ids: &Arc<CredentialIds>,
+        upstream_url: &Arc<str>,
+        method: &Method,
+        status: StatusCode,
+        place: &'static str,
+    ) {
+        self.count(
+            UseKind::Echoed,
+            ids,
+            upstream_url,
+            method,
+            Some(status),
+            Some(place),
+        );
+    }
+
+    fn count(
+        &self,
+        kind: UseKind,
+        ids: &Arc<CredentialIds>,
+        upstream_url: &Arc<str>,
+        method: &Method,
+        status: Option<StatusCode>,
+        detail: Option<&'static str>,
+    ) {
         let first_of_window = {
             let mut tally = lock(&self.shared.tally);
             let first = tally.uses.is_empty() && tally.lost == 0;
@@ -142,7 +179,7 @@ impl AuditLog {
             let found = tally
                 .uses
                 .iter_mut()
-                .find(|counted| counted.is(ids, upstream_url, method, status, detail));
+                .find(|counted| counted.is(kind, ids, upstream_url, method, status, detail));
             match found {
                 Some(counted) => counted.count += 1,
                 None if kinds < MAX_KINDS => tally.uses.push(Counted {
@@ -153,6 +190,7 @@ impl AuditLog {
                     detail,
                     first_at: Timestamp::now(),
                     count: 1,
+                    kind,
                 }),
                 None => tally.lost += 1,
             }
@@ -211,6 +249,7 @@ fn records(session_id: &str, uses: Vec<Counted>) -> Vec<CredentialUse> {
             detail: counted.detail.map(str::to_string),
             at: counted.first_at,
             count: counted.count,
+            kind: counted.kind,
         })
         .collect()
 }

@@ -1,15 +1,16 @@
 //! One proxied request, start to finish: check the host and the session
 //! secret, look the credential up (by the session's vaults and the server
 //! URL, on every request), swap the secret for the real token, forward, and
-//! hand the answer back as it streams.
+//! hand the answer back as it streams, with anything of the credential the
+//! server repeated covered (`echo`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_TYPE, HOST, LOCATION, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+    LOCATION, WWW_AUTHENTICATE,
 };
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
@@ -18,6 +19,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::audit::AuditLog;
+use super::echo::Echo;
 use super::headers::{host_is_listener, strip_hop_by_hop};
 use super::origin::{OriginMap, Target};
 use super::paths::AllowedPaths;
@@ -26,6 +28,7 @@ use super::refusals::RefusalLog;
 use super::replay::{self, Replay, RequestBody};
 use super::secret::SessionSecret;
 use super::sse::RewrittenStream;
+use keybearer_base::echo::Needles;
 use keybearer_source::{CredentialSource, Injection, Scope};
 
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, hyper::Error>;
@@ -112,7 +115,7 @@ impl Refusal {
 }
 
 async fn forward(
-    route: &Route,
+    route: &Arc<Route>,
     worker: usize,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Refusal> {
@@ -206,9 +209,11 @@ async fn forward(
         (http_body_util::Either::Left(body), None)
     };
     replay::set_credential_headers(&mut parts.headers, credential_headers(&injection)?);
-    // Keep only the ids: the opened token is not held while the server
-    // thinks. An OAuth grant is kept (it is in the cache anyway) so a 401
-    // can renew exactly the grant that was refused.
+    // Keep only the ids, and the needles the answer must not hand back: the
+    // opened token is not held while the server thinks. An OAuth grant is
+    // kept (it is in the cache anyway) so a 401 can renew exactly the grant
+    // that was refused.
+    let mut needles = Arc::clone(injection.echoes());
     let mut refused = oauth.then(|| Arc::clone(&injection));
     drop(injection);
 
@@ -247,7 +252,7 @@ async fn forward(
             break response;
         };
         match renew(route, grant, again.take()).await {
-            Some(retry) => request = retry?,
+            Some(retry) => (request, needles) = retry?,
             None => break response,
         }
     };
@@ -260,7 +265,12 @@ async fn forward(
         status = response.status().as_u16(),
         "proxied"
     );
-    pass_back(route, response)
+    let echo = Echo {
+        needles,
+        ids,
+        method,
+    };
+    pass_back(route, response, echo)
 }
 
 /// After a 401 on an OAuth grant: the grant is renewed (once per credential
@@ -268,11 +278,12 @@ async fn forward(
 /// same request comes back with the new grant's headers. `None`: nothing to
 /// send again (the renewal failed, or the body was not kept), so the agent
 /// gets the 401 and its next request the renewed grant or "sign in again".
+/// With the request, the needles of the grant it now carries.
 async fn renew(
     route: &Route,
     refused: Arc<Injection>,
     again: Option<Replay>,
-) -> Option<Result<Request<RequestBody>, Refusal>> {
+) -> Option<Result<(Request<RequestBody>, Arc<Needles>), Refusal>> {
     let source = Arc::clone(&route.source);
     match tokio::task::spawn_blocking(move || source.refused(&refused)).await {
         Ok(Ok(())) => {}
@@ -283,7 +294,10 @@ async fn renew(
         Err(_) => return None,
     }
     let again = again?;
-    Some(look_up(route).and_then(|injection| Ok(again.with(credential_headers(&injection)?))))
+    Some(look_up(route).and_then(|injection| {
+        let request = again.with(credential_headers(&injection)?);
+        Ok((request, Arc::clone(injection.echoes())))
+    }))
 }
 
 /// A 403 `insufficient_scope` on an OAuth grant: the scopes the server asked
@@ -358,11 +372,15 @@ fn credential_headers(
 }
 
 fn pass_back(
-    route: &Route,
+    route: &Arc<Route>,
     response: Response<PooledBody>,
+    echo: Echo,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    // Before anything reads the head: a `Location` holding the token is
+    // judged and rewritten with it covered.
+    echo.head(route, &mut parts);
     // The credential is Keybearer's business: an upstream challenge (with
     // its OAuth `resource_metadata`) would invite the agent to sign in by
     // itself, through the proxy. The status stays; the invitation goes.
@@ -417,17 +435,18 @@ fn pass_back(
             }
         }
     }
-    if is_event_stream(&parts.headers) && is_encoded(&parts.headers) {
-        // It was asked for unencoded; an encoded event stream cannot be
-        // checked for endpoints on other servers, so it is not passed on.
+    // It was asked for unencoded; an encoded answer cannot be checked for
+    // the credential repeated back, nor an event stream for endpoints on
+    // other servers, so it is not passed on.
+    let Ok(body) = echo.body(route, &parts, body) else {
         route
             .refusals
-            .refused(&route.session_id, "encoded event stream");
+            .refused(&route.session_id, "compressed answer");
         return Err(refuse(
             StatusCode::BAD_GATEWAY,
-            "Keybearer proxy: the MCP server sent a compressed event stream, which Keybearer cannot check; it was not passed on.",
+            "Keybearer proxy: the MCP server sent a compressed answer although Keybearer asked for it uncompressed. Keybearer cannot check a compressed answer, so it was not passed on. Ask the server's operator to send answers without compression (Accept-Encoding: identity).",
         ));
-    }
+    };
     let body = if is_event_stream(&parts.headers) {
         parts.headers.remove(CONTENT_LENGTH);
         RewrittenStream::new(body, route.origins.clone(), Arc::clone(&route.paths)).boxed_unsync()
@@ -448,15 +467,6 @@ fn is_event_stream(headers: &http::HeaderMap) -> bool {
                 .to_ascii_lowercase()
                 .starts_with("text/event-stream")
         })
-}
-
-/// A body in any encoding but `identity` (however it is spelled).
-fn is_encoded(headers: &http::HeaderMap) -> bool {
-    headers.get_all(CONTENT_ENCODING).iter().any(|value| {
-        !value
-            .to_str()
-            .is_ok_and(|value| value.trim().eq_ignore_ascii_case("identity"))
-    })
 }
 
 pub(crate) fn plain(status: StatusCode, message: &str) -> Response<ProxyBody> {

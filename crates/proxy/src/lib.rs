@@ -59,9 +59,12 @@
 //! `HTTPS_PROXY` must be an `http://` proxy (CONNECT tunnel); the token's
 //! copy inside the outgoing header and hyper's write buffer is not zeroised
 //! (the tokens part's cached copy and the formatting buffer are). Upstream
-//! answers are asked for unencoded (`Accept-Encoding: identity`); an event
-//! stream that comes back compressed anyway is refused, since its endpoints
-//! could not be checked. Forwarding headers from the agent are dropped.
+//! answers are asked for unencoded (`Accept-Encoding: identity`); one that
+//! comes back compressed anyway (and is not empty) is refused, since it
+//! could not be checked for the credential repeated back nor, an event
+//! stream, for endpoints. Whatever of the credential a server repeats in
+//! its answer is covered before the agent sees it (docs/architecture.md,
+//! "Echoed secrets"). Forwarding headers from the agent are dropped.
 //!
 //! Modules: `secret` (the session secret), `headers` (hop-by-hop, Host
 //! check), `origin` (upstream → listener URL rewriting), `paths` (where the
@@ -69,11 +72,13 @@
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
 //! `handler` (one request), `pool` (kept-alive upstream connections per
 //! worker), `listener` (accept loop), `workers` (the
-//! threads everything above runs on), `audit` (`credential.used` events,
-//! alike uses counted into one per window).
+//! threads everything above runs on), `audit` (`credential.used` and
+//! `credential.echoed` events, alike ones counted into one per window),
+//! `echo` (the credential covered in an answer's head and body).
 
 mod activity;
 mod audit;
+mod echo;
 mod handler;
 mod headers;
 mod listener;

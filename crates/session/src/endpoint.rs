@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::{Protocol, Timestamp};
-use keybearer_vault::CredentialUse;
 use keybearer_vault::Engine;
+use keybearer_vault::{CredentialUse, UseKind};
 
 /// A header value that is secret (`Bearer …`, an API key). Never printed,
 /// never serialised, wiped from memory when dropped.
@@ -213,6 +213,7 @@ pub fn direct_endpoints(
             detail: None,
             at: Timestamp::now(),
             count: 1,
+            kind: UseKind::Used,
         })?;
     }
     Ok(endpoints)

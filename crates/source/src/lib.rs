@@ -9,7 +9,10 @@
 //! When the server refuses them (401) or asks for more access (403
 //! `insufficient_scope`), the sender tells the source, which renews the
 //! grant or keeps the wish for the next sign-in. Uses are written through a
-//! [`UsageSink`].
+//! [`UsageSink`]. An injection also carries the needles of its headers
+//! (`keybearer_base::echo`), made once when the secret is opened, so the
+//! sender can keep the server from echoing them to the agent (recorded as
+//! an echo, [`UseKind::Echoed`]).
 //!
 //! Today's only source is the local store (`keybearer-vault`'s `Tokens`); a team
 //! server is another implementation, not a change to the senders.
@@ -21,6 +24,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue};
+use keybearer_base::echo::Needles;
 use keybearer_base::error::Result;
 use keybearer_base::model::{Resolution, Timestamp};
 use zeroize::Zeroizing;
@@ -114,6 +118,8 @@ pub struct Injection {
     /// The credential's and its vault's ids, shared, for the audit trail
     /// (a reference count per request, not two copies).
     pub ids: Arc<CredentialIds>,
+    /// What to look for in the answers to requests carrying `headers`.
+    echoes: Arc<Needles>,
 }
 
 impl Injection {
@@ -128,11 +134,13 @@ impl Injection {
             credential_id: resolution.credential.id.clone(),
             vault_id: resolution.credential.vault_id.clone(),
         });
+        let echoes = Arc::new(headers.as_deref().map_or_else(Needles::default, needles));
         Self {
             resolution,
             token,
             headers,
             ids,
+            echoes,
         }
     }
 
@@ -142,6 +150,21 @@ impl Injection {
     pub fn headers(&self) -> Option<&[(HeaderName, HeaderValue)]> {
         self.headers.as_deref()
     }
+
+    /// The needles of [`Self::headers`]: what an answer must not hand back
+    /// (shared: a reference count per request; held until the answer ends).
+    pub fn echoes(&self) -> &Arc<Needles> {
+        &self.echoes
+    }
+}
+
+/// The needles of headers a sender adds to a request.
+pub fn needles(headers: &[(HeaderName, HeaderValue)]) -> Needles {
+    Needles::from_headers(
+        headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+    )
 }
 
 /// Which credential (of which vault) a request used.
@@ -174,6 +197,20 @@ pub struct CredentialUse {
     /// uses (same credential, session, server, method, status and note)
     /// within one audit window into one record; 1 elsewhere.
     pub count: u32,
+    /// A use, or an answer to one that echoed the credential back.
+    pub kind: UseKind,
+}
+
+/// What a [`CredentialUse`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UseKind {
+    /// A request carried the credential (`credential.used`).
+    #[default]
+    Used,
+    /// The server's answer to one repeated an injected secret, which was
+    /// covered before the agent saw it (`credential.echoed`); `detail` says
+    /// where (`status line`, `headers`, `body`).
+    Echoed,
 }
 
 /// Where uses are written (the audit trail and "last used"), in batches,

@@ -58,7 +58,7 @@ pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTE
 pub use server_url::{guess_protocol, normalize_server_url};
 pub use text::printable;
 pub use tokens::{InjectableToken, Injection, Tokens};
-pub use usage::{CredentialUse, UsageRecorder};
+pub use usage::{CredentialUse, UsageRecorder, UseKind};
 
 /// For the crates beside the engine (`keybearer-apps`, sessions), which keep
 /// tables of their own in the same database: the few engine internals they

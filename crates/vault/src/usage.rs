@@ -1,4 +1,5 @@
-//! `credential.used`: the audit record of a proxied request, and a recorder
+//! `credential.used`: the audit record of a proxied request (and
+//! `credential.echoed`, of an answer that repeated the credential), and a recorder
 //! on its own database connection so that writing the audit trail (a commit
 //! with a full fsync) never holds the engine that serves token lookups.
 
@@ -11,7 +12,7 @@ use crate::model::Timestamp;
 use crate::store::events::{self, NewEvent};
 use crate::store::{connections, credentials, vaults, Store};
 
-pub use keybearer_source::CredentialUse;
+pub use keybearer_source::{CredentialUse, UseKind};
 
 /// Writes batches of [`CredentialUse`] through its own connection. Opened by
 /// [`crate::Engine::usage_recorder`]; needs no key.
@@ -61,6 +62,10 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
             environments.insert(&used.vault_id, environment);
         }
         let environment = environments.get(used.vault_id.as_str()).cloned().flatten();
+        let kind = match used.kind {
+            UseKind::Used => EventKind::CredentialUsed,
+            UseKind::Echoed => EventKind::CredentialEchoed,
+        };
         let latest = last_used.entry(&used.credential_id).or_insert(used.at);
         if used.at > *latest {
             *latest = used.at;
@@ -74,7 +79,7 @@ pub(crate) fn insert(conn: &rusqlite::Connection, uses: &[CredentialUse]) -> Res
         events::insert_counted(
             conn,
             &NewEvent {
-                kind: EventKind::CredentialUsed,
+                kind,
                 at: Some(used.at),
                 environment: environment.as_deref(),
                 vault_id: Some(&used.vault_id),

@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use keybearer_vault::{CredentialUse, Engine, KeyProtection, Protocol, Timestamp};
+use keybearer_vault::{CredentialUse, Engine, KeyProtection, Protocol, Timestamp, UseKind};
 use support::engine::{credential, injected, new_engine};
 use support::token;
 
@@ -162,6 +162,7 @@ fn rotation_and_deletion_take_effect_immediately() {
             detail: None,
             at: Timestamp::now(),
             count: 1,
+            kind: UseKind::Used,
         })
         .expect("record use");
     let used = engine.catalog().credential(&new.id).expect("credential");
@@ -251,6 +252,7 @@ fn cached_tokens_follow_every_change_but_not_audit_writes() {
             detail: None,
             at: Timestamp::now(),
             count: 1,
+            kind: UseKind::Used,
         }])
         .expect("audit");
     let (_, after_audit) = open().expect("found");

@@ -5,8 +5,9 @@
 //! revocation, scope step-up, and the refusals. The sign-in listener
 //! against hostile programs on this computer: `oauth_listener.rs`.
 
-#[path = "support/oauth_peer.rs"]
-mod oauth_peer;
+mod support;
+
+use support::oauth_peer;
 
 use std::time::Duration;
 

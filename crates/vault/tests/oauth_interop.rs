@@ -8,9 +8,9 @@
 //! credential gone) is revoked at the service; a duplicate can be known
 //! before signing in. Real keychain, real SQLite files.
 
-#[path = "support/oauth_peer.rs"]
-mod oauth_peer;
 mod support;
+
+use support::oauth_peer;
 
 use keybearer_vault::oauth::{sign_in, SignInOptions, StoredOAuth};
 use keybearer_vault::{CredentialSecret, Engine, ErrorCode, NewCredential};

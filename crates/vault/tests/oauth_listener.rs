@@ -8,16 +8,15 @@
 //! user's program gets no start page at all, even one that half-closes
 //! its connection (skipped without root, failed then where `CI` is set).
 
-#[path = "support/oauth_peer.rs"]
-mod oauth_peer;
-#[cfg(target_os = "linux")]
-#[path = "support/root.rs"]
-mod root;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::oauth_peer;
+#[cfg(target_os = "linux")]
+use support::root;
 
 use keybearer_vault::oauth::{sign_in, SignInOptions, StoredOAuth};
 use oauth_peer::{sha256_hex, Browser, McpSession, OAuthPeer};

@@ -9,12 +9,9 @@
 //! a clear error instead of a loop; the agent never sees an upstream
 //! sign-in invitation. Real keychain, real SQLite files.
 
-// Both bring in support/host.rs (the peers' paths and start-up): harmless.
-#![allow(clippy::duplicate_mod)]
-
-#[path = "support/oauth_peer.rs"]
-mod oauth_peer;
 mod support;
+
+use support::oauth_peer;
 
 use std::time::Duration;
 

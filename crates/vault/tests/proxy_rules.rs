@@ -100,11 +100,12 @@ async fn only_mcp_methods_and_the_credential_path_get_the_token() {
     for method in [Method::POST, Method::GET, Method::DELETE] {
         let response = send(method.clone(), "/mcp?x=1").await.expect("response");
         assert_eq!(response.status(), StatusCode::OK, "{method}");
+        // The server got the token (below); its reflection of it is
+        // covered before the agent reads it (docs/architecture.md, "Echoed
+        // secrets").
         let body = body_text(response).await;
-        assert!(
-            body.contains(TOKEN),
-            "the server got the token for {method}"
-        );
+        assert!(!body.contains(TOKEN), "{method}: {body}");
+        assert!(body.contains("authorization: Bearer [redacted"), "{body}");
     }
     assert_eq!(
         tokens_seen(&upstream),
@@ -278,9 +279,7 @@ async fn forwarding_headers_stay_here_and_a_compressed_event_stream_is_refused()
         .expect("request");
     let response = send_raw(addr, request).await.expect("response");
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    assert!(body_text(response)
-        .await
-        .contains("compressed event stream"));
+    assert!(body_text(response).await.contains("compressed answer"));
     proxy.stop().await;
 }
 

@@ -107,6 +107,7 @@ describe("eventKindLabel", () => {
     ["credential.deleted", "Credential deleted"],
     ["credential.replaced", "Token replaced"],
     ["credential.used", "Token used by an agent"],
+    ["credential.echoed", "Server repeated the token (hidden from the agent)"],
     ["credential.tested", "Connection tested"],
     ["session.started", "Session started"],
     ["session.exited", "Session ended"],
@@ -168,6 +169,12 @@ describe("describeEventDetail", () => {
     expect(
       describeEventDetail({ ...base, kind: "credential.used", method: "POST", status: 200, count: 1234 }),
     ).toBe("POST · HTTP 200 · 1,234 requests");
+  });
+
+  it("says where an echoed token was found", () => {
+    expect(
+      describeEventDetail({ ...base, kind: "credential.echoed", detail: "body", method: "POST", status: 200 }),
+    ).toBe("Found in the answer's body · POST · HTTP 200");
   });
 
   it("keeps the engine's own detail", () => {

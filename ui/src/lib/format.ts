@@ -79,6 +79,7 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "credential.deleted": "Credential deleted",
   "credential.replaced": "Token replaced",
   "credential.used": "Token used by an agent",
+  "credential.echoed": "Server repeated the token (hidden from the agent)",
   "credential.tested": "Connection tested",
   "session.started": "Session started",
   "session.exited": "Session ended",
@@ -112,6 +113,9 @@ export function describeEventDetail(event: Event): string {
     parts.push("Key protected by a passphrase");
   } else if (event.kind === "environment.created" && event.environment) {
     parts.push(event.environment);
+  } else if (event.kind === "credential.echoed" && event.detail) {
+    // Where Keybearer found it: "body", "headers" or "status line".
+    parts.push(`Found in the answer's ${event.detail}`);
   } else if (event.detail) {
     parts.push(event.detail);
   }

@@ -11,9 +11,9 @@ pub mod agents;
 pub mod apps;
 #[cfg(unix)]
 pub mod clients;
-pub mod peers;
 #[cfg(unix)]
 pub mod oauth;
+pub mod peers;
 #[cfg(unix)]
 pub mod session;
 #[cfg(unix)]

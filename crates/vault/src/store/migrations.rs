@@ -32,6 +32,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/0013_connection_entries.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/0014_credential_echoed.sql"),
+    ),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -10,8 +10,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-#[path = "host.rs"]
-mod host;
+use super::peers::host;
 
 pub use host::{python, repo_file};
 

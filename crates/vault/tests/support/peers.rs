@@ -27,6 +27,16 @@ impl PythonServer {
         Self::spawn(transport, "MCP_TEST_TOKEN", token.as_ref())
     }
 
+    /// `server.py` in header mode: it demands exactly these headers.
+    pub fn with_headers(transport: &str, headers: &[(&str, &str)]) -> Self {
+        let required: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+            .collect();
+        let required = Value::Object(required).to_string();
+        Self::spawn(transport, "MCP_TEST_HEADERS", required.as_ref())
+    }
+
     fn spawn(transport: &str, token_variable: &str, value: &std::ffi::OsStr) -> Self {
         let peer = host::start(
             Command::new(python())
@@ -34,6 +44,7 @@ impl PythonServer {
                 .args(["--transport", transport, "--port", "0"])
                 .env_remove("MCP_TEST_TOKEN")
                 .env_remove("MCP_TEST_TOKEN_FILE")
+                .env_remove("MCP_TEST_HEADERS")
                 .env(token_variable, value),
         );
         Self {

@@ -1,0 +1,7 @@
+-- Echoed secrets (docs/architecture.md, "Echoed secrets"): the proxy and the
+-- bridge record `credential.echoed` when a server's answer repeated the
+-- credential they sent it (covered before the agent saw it; the event holds
+-- where, never the value). No table changes: a new event kind comes with a
+-- schema version (docs/architecture.md, "Audit"), so an older Keybearer,
+-- which could not read the kind, refuses this database and says to update
+-- instead of failing on the event list.
