@@ -30,6 +30,16 @@ fn scope_of(request: &Value) -> Option<&str> {
 }
 
 /// The access token works at the MCP server.
+/// The peer with these switches, its access tokens living five minutes:
+/// these tests are about what a sign-in asks for and gets, not expiry, and
+/// the peer's 5-second default ran out between sign-in and first use under
+/// Wine on a busy machine.
+fn long_lived_peer(args: &[&str]) -> OAuthPeer {
+    let mut args = args.to_vec();
+    args.extend(["--access-token-lifetime", "300"]);
+    OAuthPeer::start(&args)
+}
+
 fn assert_works(peer: &OAuthPeer, stored: &StoredOAuth) {
     let token = stored.grant.access_token.expose_secret();
     let session = McpSession::open(&peer.url, token).expect("the server takes the token");
@@ -39,7 +49,7 @@ fn assert_works(peer: &OAuthPeer, stored: &StoredOAuth) {
 #[test]
 fn registration_leaves_out_scopes_the_service_does_not_list() {
     // oidc-provider lists its own scopes; the MCP server asks for `mcp`.
-    let peer = OAuthPeer::start(&[
+    let peer = long_lived_peer(&[
         "--scopes-supported",
         "openid profile",
         "--reject-unknown-registration-scope",
@@ -54,7 +64,7 @@ fn registration_leaves_out_scopes_the_service_does_not_list() {
     assert_works(&peer, &stored);
 
     // A service that lists every scope asked for gets them at registration.
-    let listing = OAuthPeer::start(&["--reject-unknown-registration-scope"]);
+    let listing = long_lived_peer(&["--reject-unknown-registration-scope"]);
     signed_in(&listing, &SignInOptions::default());
     let registrations = listing.registrations();
     assert_eq!(registrations.len(), 1, "{registrations:?}");
@@ -63,7 +73,7 @@ fn registration_leaves_out_scopes_the_service_does_not_list() {
 
 #[test]
 fn a_service_listing_no_scopes_gets_a_registration_without_them_when_it_refuses_them() {
-    let peer = OAuthPeer::start(&[
+    let peer = long_lived_peer(&[
         "--scopes-supported",
         "",
         "--reject-unknown-registration-scope",
@@ -81,7 +91,7 @@ fn a_service_listing_no_scopes_gets_a_registration_without_them_when_it_refuses_
 
 #[test]
 fn offline_access_is_asked_for_with_consent_where_the_service_lists_it() {
-    let peer = OAuthPeer::start(&[
+    let peer = long_lived_peer(&[
         "--scopes-supported",
         "mcp admin offline_access",
         "--refresh-only-with-offline-access",
@@ -111,7 +121,7 @@ fn offline_access_is_asked_for_with_consent_where_the_service_lists_it() {
 fn a_scope_with_offline_access_carries_consent_and_none_gets_no_refresh_token() {
     // The service does not list offline_access, but grants it when asked
     // with prompt=consent (as the user's `--scope "mcp offline_access"` does).
-    let peer = OAuthPeer::start(&["--refresh-only-with-offline-access"]);
+    let peer = long_lived_peer(&["--refresh-only-with-offline-access"]);
     let asked = signed_in(
         &peer,
         &SignInOptions {
