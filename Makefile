@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node/bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test stock-node deb bench desktop-figures
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test windows-installer-check stock-node deb windows-installer bench desktop-figures
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -12,7 +12,7 @@ run: deps-run app
 
 ## Every check and test: formatting, lints, type checks, unit tests, integration
 ## tests against a real Secret Service, and the real window end to end.
-test: deps-test app lint ui-test unit-and-integration bindings-check e2e windows-test stock-node
+test: deps-test app lint ui-test unit-and-integration bindings-check e2e windows-test windows-installer-check stock-node
 
 deps-run:
 	@scripts/install-deps.sh run
@@ -57,6 +57,11 @@ bindings-check:
 windows-test:
 	scripts/windows-test.sh
 
+## The Windows installer from the test build's programs (quick to pack),
+## checked by listing it and by installing and uninstalling it under Wine.
+windows-installer-check: ui
+	scripts/windows-installer.sh debug
+
 ## The UI builds on a machine whose Node is 18 (stock Debian 12, Ubuntu 24.04).
 stock-node:
 	scripts/test-stock-node.sh
@@ -69,6 +74,11 @@ e2e:
 deb: deps-run
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb
 	scripts/check-deb.sh
+
+## The Windows installer (release build, LZMA) under
+## target/x86_64-pc-windows-gnu/release/bundle/nsis/, checked the same way.
+windows-installer: deps-test ui
+	scripts/windows-installer.sh release
 
 ## Proxy overhead, as ratios within one run: one MCP tools/call round trip
 ## direct vs through the proxy (official Python SDK server and a minimal Rust

@@ -34,8 +34,9 @@ if [ "$purpose" = "test" ]; then
         # the Windows build check (cargo clippy --target x86_64-pc-windows-gnu):
         # bundled SQLite and ring are C, compiled with MinGW
         gcc-mingw-w64-x86-64
-        # the Windows build's tests run under Wine (scripts/windows-test.sh)
-        wine64
+        # the Windows build's tests run under Wine (scripts/windows-test.sh);
+        # its installer is built with makensis and listed with 7-Zip
+        wine64 nsis p7zip-full
     )
 fi
 
