@@ -16,9 +16,12 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
 use serde_json::Value;
 use support::apps::{entry_for, python_client};
-use support::oauth::{assert_shows_no_sign_in_secret, signing_in, start_peer};
+#[cfg(target_os = "linux")]
+use support::oauth::assert_shows_no_sign_in_secret;
+use support::oauth::{signing_in, start_peer};
 use support::session::Home;
 
 /// Runs `credential add --oauth` and plays the browser; the new id.
