@@ -171,10 +171,11 @@ pub enum SessionAction {
         keybearer session start --vault GitHub --agent claude\n  \
         keybearer session start --vault GitHub --agent codex -- exec \"list my repos\"\n  \
         keybearer session start --vault GitHub --agent custom -- my-agent --mcp {mcp_config}\n\n\
-        By default the agent reaches its servers through Keybearer and never sees a token, and on\n\
-        Linux it runs in a sandbox (bubblewrap) that hides Keybearer's data, your keychain and\n\
-        other processes from it, and lets it change only its working folder, its own settings\n\
-        folder (~/.claude, ~/.codex), a private /tmp and the folders given with --allow-write.\n\n\
+        By default the agent reaches its servers through Keybearer and never sees a token, and it\n\
+        runs in a sandbox (Linux: bubblewrap; macOS: Seatbelt, not yet tried on a Mac) that hides\n\
+        Keybearer's data, your keychain and other processes from it, and lets it change only its\n\
+        working folder, its own settings folder (~/.claude, ~/.codex), a private temporary folder\n\
+        and the folders given with --allow-write.\n\n\
         For a custom agent, the command follows `--`; `{mcp_config}` in its arguments becomes the path\n\
         of the generated mcpServers JSON, which is also in $KEYBEARER_MCP_CONFIG. For claude and\n\
         codex, what follows `--` is passed to the agent.")]
@@ -194,13 +195,13 @@ pub enum SessionAction {
         /// code it shows in this terminal.
         #[arg(long)]
         direct: bool,
-        /// Run the agent without the sandbox (Linux). It can then use your
+        /// Run the agent without the sandbox (Linux, macOS). It can then use your
         /// keychain and Keybearer itself, like any program you run.
         #[arg(long)]
         no_sandbox: bool,
         /// A folder the sandboxed agent may also change (repeat for more).
         /// Everything outside its working folder, its own settings folder
-        /// and a private /tmp is read-only for it.
+        /// and a private temporary folder is read-only for it.
         #[arg(long = "allow-write", value_name = "PATH")]
         allow_write: Vec<PathBuf>,
         /// The custom command, or extra arguments for claude/codex.

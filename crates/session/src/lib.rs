@@ -16,7 +16,10 @@
 //! file), `program` (PATH lookup, preset detection), `process` (process
 //! groups, terminal hand-over, stopping), `pty` (the desktop's terminal),
 //! `rows` (the `sessions` table), `journal` (its one writer, with the
-//! `session.*` events) and `records` (sessions on record), `manager`,
+//! `session.*` events) and `records` (sessions on record), the sandbox
+//! (`sandbox_folders`, the checks both systems share; `sandbox_layout`, its
+//! rules; `sandbox`, bubblewrap on Linux; `seatbelt` and `seatbelt_profile`,
+//! Seatbelt on macOS, never run on a Mac), `manager`,
 //! `presence` (a person's approval before direct mode hands out tokens) and
 //! `approval_socket` (the CLI asking the running app for it).
 //!
@@ -45,8 +48,15 @@ mod records;
 mod rows;
 #[cfg(target_os = "linux")]
 mod sandbox;
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+mod sandbox_folders;
+#[cfg_attr(not(any(target_os = "linux", target_os = "macos")), allow(dead_code))]
 mod sandbox_layout;
+#[cfg(target_os = "macos")]
+mod seatbelt;
+// Pure text, tested on every system; only macOS runs it.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod seatbelt_profile;
 
 pub use approval_socket::{ask_app, ApprovalListener, Asked, APPROVAL_SOCKET};
 pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};

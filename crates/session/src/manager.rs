@@ -154,7 +154,7 @@ impl SessionManager {
         }
         let mut dir =
             PrivateDir::create(&private_dir::parent_folder(&self.data_dir), &prepared.id)?;
-        #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
+        #[cfg_attr(not(any(target_os = "linux", target_os = "macos")), allow(unused_mut))]
         let mut plan = launch::plan(
             &prepared.id,
             &prepared.agent,
@@ -164,19 +164,20 @@ impl SessionManager {
             keybearer_bridge::program().ok().as_deref(),
         )?;
         if let Some(sandbox) = &prepared.sandbox {
+            #[cfg(any(target_os = "linux", target_os = "macos"))]
+            let spec = super::sandbox_folders::Spec {
+                data_dir: &self.data_dir,
+                private_dir: dir.path(),
+                working_dir: &prepared.working_dir,
+                agent: prepared.agent.kind(),
+                writable: &sandbox.writable,
+            };
             #[cfg(target_os = "linux")]
-            super::sandbox::wrap(
-                &mut plan,
-                &super::sandbox::Spec {
-                    data_dir: &self.data_dir,
-                    private_dir: dir.path(),
-                    working_dir: &prepared.working_dir,
-                    agent: prepared.agent.kind(),
-                    writable: &sandbox.writable,
-                },
-            )?;
+            super::sandbox::wrap(&mut plan, &spec)?;
+            #[cfg(target_os = "macos")]
+            super::seatbelt::wrap(&mut plan, &spec)?;
             // No sandbox here, so no sandboxed session was ever prepared.
-            #[cfg(not(target_os = "linux"))]
+            #[cfg(not(any(target_os = "linux", target_os = "macos")))]
             match *sandbox {}
         }
         // The secrets now live in the plan (and the 0600 file) only.

@@ -27,7 +27,8 @@ pub struct SessionRequest {
     pub working_dir: PathBuf,
     pub injection: InjectionMode,
     /// Run the agent in a sandbox that hides Keybearer's data, the keychain
-    /// and other processes (Linux, bubblewrap). See [`SessionRequest::SANDBOX_BY_DEFAULT`].
+    /// and other processes (Linux: bubblewrap; macOS: Seatbelt, never run on
+    /// a Mac). See [`SessionRequest::SANDBOX_BY_DEFAULT`].
     pub sandbox: bool,
     /// Folders a sandboxed agent may change besides its working folder and
     /// its own settings folder (see [`super::writable_folders`]).
@@ -35,8 +36,8 @@ pub struct SessionRequest {
 }
 
 impl SessionRequest {
-    /// On where a sandbox exists (Linux); elsewhere there is none yet.
-    pub const SANDBOX_BY_DEFAULT: bool = cfg!(target_os = "linux");
+    /// On where a sandbox exists (Linux, macOS); elsewhere there is none yet.
+    pub const SANDBOX_BY_DEFAULT: bool = cfg!(any(target_os = "linux", target_os = "macos"));
 }
 
 /// A checked request: vaults exist and share one environment, the folder
@@ -55,19 +56,18 @@ pub struct PreparedSession {
     pub(crate) sandbox: Option<SandboxRequest>,
 }
 
-/// A sandbox asked for and available here (Linux: bubblewrap), with the
-/// folders the agent may change besides its own.
-#[cfg(target_os = "linux")]
+/// A sandbox asked for and available here (Linux: bubblewrap; macOS:
+/// Seatbelt), with the folders the agent may change besides its own.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 #[derive(Debug, Clone)]
 pub(crate) struct SandboxRequest {
     pub(crate) writable: Vec<PathBuf>,
 }
 
-/// Where Keybearer has no sandbox yet (macOS, Windows) there is no such
-/// thing as a sandboxed session: this type has no value, so [`prepare`]
-/// refuses the request and nothing downstream can start one unsandboxed by
-/// mistake.
-#[cfg(not(target_os = "linux"))]
+/// Where Keybearer has no sandbox yet there is no such thing as a
+/// sandboxed session: this type has no value, so [`prepare`] refuses the
+/// request and nothing downstream can start one unsandboxed by mistake.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 #[derive(Debug, Clone)]
 pub(crate) enum SandboxRequest {}
 
@@ -135,17 +135,24 @@ pub fn prepare(engine: &Engine, request: SessionRequest) -> Result<PreparedSessi
     })
 }
 
-/// A sandbox can be made here: bubblewrap on Linux; none elsewhere yet.
+/// A sandbox can be made here: bubblewrap on Linux, Seatbelt on macOS;
+/// none elsewhere yet.
 #[cfg(target_os = "linux")]
 fn sandbox_request(writable: Vec<PathBuf>) -> Result<SandboxRequest> {
     super::sandbox::bwrap()?;
     Ok(SandboxRequest { writable })
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "macos")]
+fn sandbox_request(writable: Vec<PathBuf>) -> Result<SandboxRequest> {
+    super::seatbelt::check()?;
+    Ok(SandboxRequest { writable })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn sandbox_request(_writable: Vec<PathBuf>) -> Result<SandboxRequest> {
     Err(Error::Unsupported(
-        "Sandboxed sessions are available on Linux only for now. Start this session without the sandbox (the agent could then use your keychain and Keybearer itself).".into(),
+        "Sandboxed sessions are available on Linux and macOS only for now. Start this session without the sandbox (the agent could then use your keychain and Keybearer itself).".into(),
     ))
 }
 

@@ -25,14 +25,15 @@
 //! Limits: a session bus on an abstract socket (`unix:abstract=…`) cannot be
 //! hidden without a network namespace, which would also hide the proxy:
 //! `DBUS_SESSION_BUS_ADDRESS` is removed from the agent's environment, but a
-//! program that guesses the address could still reach it. macOS and Windows
-//! have no sandbox yet (docs/architecture.md, "Sessions").
+//! program that guesses the address could still reach it. macOS has its own
+//! (`seatbelt`), Windows none yet (docs/architecture.md, "Sessions"); the
+//! checks of the folders are shared (`sandbox_folders`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::launch::LaunchPlan;
-use super::model::AgentKind;
+use super::sandbox_folders::{absolute, absolute_parent, folders, Folders, Spec};
 use super::sandbox_layout::{self, Rule};
 use keybearer_base::error::{Error, Result};
 
@@ -78,65 +79,17 @@ fn signal_env() -> Option<PathBuf> {
         .clone()
 }
 
-/// What one sandbox is made of.
-pub(crate) struct Spec<'a> {
-    /// Keybearer's data folder (hidden).
-    pub(crate) data_dir: &'a Path,
-    /// The session's private folder (writable, its MCP config).
-    pub(crate) private_dir: &'a Path,
-    pub(crate) working_dir: &'a Path,
-    pub(crate) agent: AgentKind,
-    /// Folders the user let this session's agent change too.
-    pub(crate) writable: &'a [PathBuf],
-}
-
 /// Turns `plan` into the same launch inside bubblewrap.
 pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
     let bwrap = bwrap()?;
     let data_dir = absolute(spec.data_dir);
-    let working_dir = absolute(spec.working_dir);
-    // An agent working inside Keybearer's data folder would work in the
-    // empty stand-in, or worse; refuse it plainly.
-    if working_dir.starts_with(&data_dir) {
-        return Err(Error::invalid(
-            "working_dir",
-            "The agent's working folder is inside Keybearer's data folder. Choose another folder.",
-        ));
-    }
-    let home = sandbox_layout::home().map(|home| absolute(&home));
     let hidden = hidden_folders(&data_dir);
-    let mut writable = vec![working_dir.clone(), absolute(spec.private_dir)];
-    let mut agent_folders = Vec::new();
-    for folder in sandbox_layout::agent_folders(spec.agent, home.as_deref()) {
-        // Made if missing (its first run), so it can be mounted writable,
-        // with placeholders for the settings that must stay read-only.
-        if let Err(error) = sandbox_layout::prepare_agent_folder(spec.agent, &folder) {
-            tracing::warn!(%error, "could not prepare the agent's settings folder");
-        }
-        agent_folders.push(absolute(&folder));
-    }
-    for folder in spec.writable {
-        if !folder.is_dir() {
-            return Err(Error::invalid(
-                "writable",
-                format!(
-                    "The folder {} that the agent may change does not exist. Create it or remove it from the list.",
-                    folder.display()
-                ),
-            ));
-        }
-        writable.push(absolute(folder));
-    }
-    // The session's own private folder lies in a hidden folder on purpose.
-    for folder in writable
-        .iter()
-        .skip(2)
-        .chain([&working_dir])
-        .chain(&agent_folders)
-    {
-        check_writable(folder, &data_dir, &hidden)?;
-    }
-    writable.extend(agent_folders.iter().cloned());
+    let Folders {
+        working_dir,
+        home,
+        agent_folders,
+        writable,
+    } = folders(spec, &data_dir, &hidden)?;
     let mut rules: Vec<(PathBuf, Rule)> = hidden
         .into_iter()
         .map(|folder| (folder, Rule::Hidden))
@@ -231,57 +184,6 @@ pub(crate) fn wrap(plan: &mut LaunchPlan, spec: &Spec<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a folder the agent may change that would undo the sandbox: the
-/// root (it would bring the host's /proc and /dev back), one inside
-/// Keybearer's data folder or any other hidden folder (the runtime folder,
-/// the keyring stores).
-fn check_writable(folder: &Path, data_dir: &Path, hidden: &[PathBuf]) -> Result<()> {
-    if folder.parent().is_none() {
-        return Err(Error::invalid(
-            "writable",
-            "The agent may not change the whole file system (/). Choose a folder inside it.",
-        ));
-    }
-    if folder.starts_with(data_dir) {
-        return Err(Error::invalid(
-            "writable",
-            format!(
-                "The agent may not change {}, which is inside Keybearer's data folder. Choose another folder.",
-                folder.display()
-            ),
-        ));
-    }
-    if let Some(inside) = hidden.iter().find(|hidden| folder.starts_with(hidden)) {
-        return Err(Error::invalid(
-            "writable",
-            format!(
-                "The agent may not change {}: it is inside {}, which holds your keychain or Keybearer's running sessions. Choose another folder.",
-                folder.display(),
-                inside.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// `path` with its folder made absolute and without links, the last part
-/// kept as it is (so a link there stays a link, to be refused).
-fn absolute_parent(path: &Path) -> PathBuf {
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => absolute(parent).join(name),
-        _ => absolute(path),
-    }
-}
-
-/// `path` made absolute and without links (as the sandbox's mounts need).
-fn absolute(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| {
-        std::env::current_dir()
-            .map(|current| current.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    })
-}
-
 /// Folders replaced by an empty one in the sandbox (those that exist).
 fn hidden_folders(data_dir: &Path) -> Vec<PathBuf> {
     let mut hidden = vec![data_dir.to_path_buf()];
@@ -322,6 +224,7 @@ fn bus_socket() -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AgentKind;
 
     #[test]
     fn the_plan_runs_inside_bubblewrap_with_secrets_hidden() {

@@ -61,7 +61,9 @@ pub(crate) enum Rule {
     Writable,
     /// Shown as it is, read-only (even inside a writable folder).
     ReadOnly,
-    /// `/dev/null` in its place (a socket that must not be reached).
+    /// `/dev/null` in its place (a socket that must not be reached; Linux's
+    /// session bus).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Null,
     /// An empty folder in its place.
     Hidden,
@@ -96,7 +98,8 @@ fn depth(path: &Path) -> usize {
 
 /// Files and folders in the home folder that make something run outside the
 /// sandbox later: shell and desktop start-up files, login and git settings,
-/// user programs on the PATH, package managers' settings.
+/// user programs on the PATH, package managers' settings, macOS's login
+/// programs and preferences.
 const HOME_PROTECTED: &[&str] = &[
     ".bashrc",
     ".bash_profile",
@@ -132,6 +135,10 @@ const HOME_PROTECTED: &[&str] = &[
     ".kube",
     ".aws",
     ".netrc",
+    // macOS: programs started at login, and other programs' settings (a
+    // terminal's start-up command).
+    "Library/LaunchAgents",
+    "Library/Preferences",
 ];
 
 /// Inside an agent's own settings folder: what makes something run when the
@@ -225,6 +232,7 @@ pub(crate) fn prepare_agent_folder(agent: AgentKind, folder: &Path) -> std::io::
 /// a new one with hooks of its own. A protected path that is a link inside
 /// a writable folder cannot be covered (a mount lands on its target, and
 /// the link itself could be replaced): refused, saying which.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn protection_rules(
     protected: &[PathBuf],
     writable: &[PathBuf],

@@ -30,7 +30,7 @@ pub struct StartSession {
     pub working_dir: String,
     /// Direct mode: the agent gets the tokens. Proxy mode otherwise.
     pub direct: bool,
-    /// Run the agent in the sandbox (Linux; on by default).
+    /// Run the agent in the sandbox (Linux, and macOS untried; on by default).
     pub sandbox: bool,
     /// Folders the sandboxed agent may also change.
     #[serde(default)]
@@ -45,7 +45,8 @@ pub fn sessions_available() -> bool {
     true
 }
 
-/// Whether this platform has the agent sandbox (Linux), for the form's default.
+/// Whether this platform has the agent sandbox (Linux; macOS, never run on a
+/// Mac), for the form's default.
 #[tauri::command]
 pub fn sandbox_available() -> bool {
     SessionRequest::SANDBOX_BY_DEFAULT

@@ -164,7 +164,7 @@ export const listEvents = (vaultId: string | null, limit: number) =>
 /** False where sessions cannot run yet (Windows): the Sessions screen says so. */
 export const sessionsAvailable = () => call<boolean>("sessions_available");
 
-/** True where sessions can run in the sandbox (Linux). */
+/** True where sessions can run in the sandbox (Linux, macOS). */
 export const sandboxAvailable = () => call<boolean>("sandbox_available");
 
 export const detectAgents = () => call<PresetAvailability[]>("detect_agents");

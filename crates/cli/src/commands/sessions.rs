@@ -95,8 +95,14 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
                 .iter()
                 .map(|folder| folder.display().to_string())
                 .collect();
+            // macOS has no private /tmp: the agent's TMPDIR is its own folder.
+            let temp = if cfg!(target_os = "macos") {
+                "a private temporary folder"
+            } else {
+                "a private /tmp"
+            };
             &format!(
-                "; sandboxed: it may change only {} and a private /tmp",
+                "; sandboxed: it may change only {} and {temp}",
                 may_change.join(", ")
             )
         } else if SessionRequest::SANDBOX_BY_DEFAULT {

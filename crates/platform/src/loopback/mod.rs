@@ -7,8 +7,11 @@
 //! server's end of that very connection, and that owner is trusted
 //! (`trust`: our own user, root, the system's own accounts; not `nobody`,
 //! not another person's account); otherwise the token is not sent and the
-//! user is told why. Elsewhere (macOS, Windows) this check does not exist
-//! yet.
+//! user is told why. On macOS (`macos`, `own_sockets`; never run on a Mac)
+//! the system lists only our own user's sockets, so a loopback server is
+//! trusted only when one of our own programs listens on its address, and a
+//! sign-in's client only when one of our programs holds its end. Windows
+//! has no such check yet.
 //!
 //! The flow, for each new connection (`check_connection`), from the
 //! connection's own two ends, the same way every time:
@@ -55,6 +58,11 @@
 
 #[cfg(target_os = "linux")]
 mod diag;
+#[cfg(target_os = "macos")]
+mod macos;
+// Pure decisions, tested on every system; only macOS asks them.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+mod own_sockets;
 #[cfg(target_os = "linux")]
 mod table;
 #[cfg(target_os = "linux")]
@@ -75,7 +83,11 @@ pub async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<()
     {
         linux::check_connection(ours, server).await
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::check_connection(ours, server).await
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = ours;
         Ok(())
@@ -90,7 +102,11 @@ pub fn check_url_listeners(url: &url::Url) -> Result<(), String> {
     {
         linux::check_url_listeners(url)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::check_url_listeners(url)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = url;
         Ok(())
@@ -100,13 +116,17 @@ pub fn check_url_listeners(url: &url::Url) -> Result<(), String> {
 /// The loopback address a trusted user's server listens on at `port`:
 /// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
 /// IPv6 address); `Some(None)` when none listens there; `None` where this
-/// cannot be known (not Linux).
+/// cannot be known (Windows; on macOS when no program of ours listens).
 pub fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
     #[cfg(target_os = "linux")]
     {
         linux::trusted_listener(port)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::trusted_listener(port)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = port;
         None
@@ -116,7 +136,7 @@ pub fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
 /// Why the program at the other end of a connection to one of our
 /// listeners is not taken for one of a trusted user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux can tell
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))] // only Linux can tell a user
 pub enum Foreign {
     /// Its end is held by a process of this user, who is not trusted.
     User(u32),
@@ -128,8 +148,8 @@ pub enum Foreign {
 /// Whether the program at the other end of `stream` (a connection one of
 /// our listeners accepted, such as a sign-in's) is foreign (`Some`): a
 /// trusted user's (`trust`) only when the kernel shows its end held by such
-/// a user's process. `None` where this cannot be known at all (not Linux,
-/// or the kernel cannot be asked).
+/// a user's process (on macOS: one of our own user's). `None` where this
+/// cannot be known at all (Windows, or the kernel cannot be asked).
 pub fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
     #[cfg(target_os = "linux")]
     {
@@ -139,7 +159,15 @@ pub fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
         };
         linux::untrusted_peer(ours, peer)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        match stream.peer_addr() {
+            Ok(peer) => macos::untrusted_peer(peer),
+            // Not connected any more: nobody to answer.
+            Err(_) => Some(Foreign::Unknown),
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = stream;
         None

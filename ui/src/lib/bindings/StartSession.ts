@@ -14,7 +14,7 @@ program: string | null, args: Array<string>, workingDir: string,
  */
 direct: boolean, 
 /**
- * Run the agent in the sandbox (Linux; on by default).
+ * Run the agent in the sandbox (Linux, and macOS untried; on by default).
  */
 sandbox: boolean, 
 /**
