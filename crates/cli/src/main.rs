@@ -270,6 +270,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::Internal
         | C::NotInApp => return None,
         C::NotApproved => "Proxy mode needs no approval and the agent never sees a token: leave out --direct.",
+        C::RegistryFailed => "The servers Keybearer already knows still work. Try again later, or check the registry's address: `keybearer settings registry`.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
     })
 }
@@ -293,6 +294,7 @@ fn exit_code(error: &Error) -> u8 {
         C::AppConfig => 9,
         C::SignInRequired | C::OAuthFailed => 11,
         C::NotApproved => 12,
+        C::RegistryFailed => 13,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

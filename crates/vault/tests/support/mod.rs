@@ -9,6 +9,7 @@ pub mod engine;
 pub mod mcp_client;
 pub mod oauth_peer;
 pub mod peers;
+pub mod registry_peer;
 pub mod root;
 mod secret_service;
 
