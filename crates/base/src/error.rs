@@ -114,6 +114,11 @@ pub enum Error {
     #[error("{0}")]
     NotApproved(String),
 
+    /// The MCP Registry's list could not be read (no answer, a refused
+    /// answer); the message says why and that nothing was lost.
+    #[error("{0}")]
+    Registry(String),
+
     /// A secret meant to be shown once could not be shown; nothing was stored.
     #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
     NotShown(String),
@@ -172,6 +177,7 @@ impl Error {
             }
             Self::OAuth(_) => ErrorCode::OAuthFailed,
             Self::SignInRequired { .. } => ErrorCode::SignInRequired,
+            Self::Registry(_) => ErrorCode::RegistryFailed,
         }
     }
 }
@@ -218,6 +224,7 @@ pub enum ErrorCode {
     // Spelled as `as_str` spells it (serde alone would say "o_auth_failed").
     #[serde(rename = "oauth_failed")]
     OAuthFailed,
+    RegistryFailed,
     Internal,
     NotInApp,
 }
@@ -256,6 +263,7 @@ impl ErrorCode {
             Self::AppConfig => "app_config",
             Self::SignInRequired => "sign_in_required",
             Self::OAuthFailed => "oauth_failed",
+            Self::RegistryFailed => "registry_failed",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }
@@ -324,6 +332,7 @@ mod tests {
             ErrorCode::AppConfig,
             ErrorCode::SignInRequired,
             ErrorCode::OAuthFailed,
+            ErrorCode::RegistryFailed,
             ErrorCode::Internal,
             ErrorCode::NotInApp,
         ];

@@ -72,11 +72,21 @@ pub enum Command {
         #[command(subcommand)]
         action: SessionAction,
     },
-    /// Known remote MCP servers (GitHub, Notion, Linear…): add one by its ID
-    /// with `credential add --server ID`, no address needed.
+    /// Known remote MCP servers (GitHub, Notion, Linear…, and those the MCP
+    /// Registry lists): add one by its ID with `credential add --server ID`,
+    /// no address needed.
     Catalog {
         /// Only servers whose name, ID or purpose holds this.
         search: Option<String>,
+        /// Read the MCP Registry's list now (otherwise it is updated at most
+        /// once a day), and say what came and what was skipped.
+        #[arg(long, conflicts_with = "search")]
+        refresh: bool,
+    },
+    /// Keybearer's settings.
+    Settings {
+        #[command(subcommand)]
+        action: SettingsAction,
     },
     /// The audit trail, newest first.
     Events {
@@ -109,6 +119,20 @@ pub enum Command {
         /// streamable_http or sse (default: the credential's, or the URL's usual shape).
         #[arg(long, value_name = "PROTOCOL")]
         protocol: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsAction {
+    /// The MCP Registry whose list of servers `keybearer catalog` reads
+    /// (https only; http only to this computer). Without an address: show it.
+    Registry {
+        /// The registry's address, e.g. https://registry.modelcontextprotocol.io
+        #[arg(value_name = "ADDRESS")]
+        address: Option<String>,
+        /// Back to the official MCP Registry.
+        #[arg(long, conflicts_with = "address")]
+        reset: bool,
     },
 }
 

@@ -22,11 +22,14 @@ use keybearer_vault::{Engine, Error, ErrorCode};
 #[cfg(unix)]
 use crate::cli::SessionAction;
 use crate::cli::{
-    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, VaultAction,
+    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, SettingsAction,
+    VaultAction,
 };
 #[cfg(unix)]
 use crate::commands::sessions;
-use crate::commands::{apps, bridge, catalog, credentials, environments, events, setup, vaults};
+use crate::commands::{
+    apps, bridge, catalog, credentials, environments, events, settings, setup, vaults,
+};
 use crate::output::Output;
 #[cfg(unix)]
 use keybearer_session::SessionRequest;
@@ -71,14 +74,14 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     {
         return bridge::run_fixed(file, server, protocol.as_deref());
     }
-    // The catalog is inside the program: no data folder needed.
-    if let Command::Catalog { search } = &cli.command {
-        return catalog::list(out, search.as_deref()).map(|()| 0);
-    }
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => keybearer_vault::default_data_dir()?,
     };
+    // The built-in servers are listed even when the data folder cannot open.
+    if let Command::Catalog { search, refresh } = &cli.command {
+        return catalog::run(&data_dir, out, search.as_deref(), *refresh).map(|()| 0);
+    }
     let mut engine = Engine::open(&data_dir)?;
     keybearer_vault::logging::init_file_log(&data_dir);
     let engine = &mut engine;
@@ -178,7 +181,10 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 return credentials::test(engine, out, target);
             }
         },
-        Command::Catalog { search } => catalog::list(out, search.as_deref()),
+        Command::Catalog { .. } => unreachable!("handled above"),
+        Command::Settings {
+            action: SettingsAction::Registry { address, reset },
+        } => settings::registry(engine, out, address.as_deref(), reset),
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
         #[cfg(unix)]
         Command::Session { .. } => unreachable!("handled above"),
@@ -270,6 +276,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::Internal
         | C::NotInApp => return None,
         C::NotApproved => "Proxy mode needs no approval and the agent never sees a token: leave out --direct.",
+        C::RegistryFailed => "The servers Keybearer already knows still work. Try again later, or check the registry's address: `keybearer settings registry`.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
     })
 }
@@ -293,6 +300,7 @@ fn exit_code(error: &Error) -> u8 {
         C::AppConfig => 9,
         C::SignInRequired | C::OAuthFailed => 11,
         C::NotApproved => 12,
+        C::RegistryFailed => 13,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

@@ -1,5 +1,6 @@
 //! `keybearer catalog` and `credential add --server ID` as a user runs them:
-//! the shipped catalog listed and searched (no data folder needed), a
+//! the shipped catalog listed and searched (also when the data folder
+//! cannot be opened), a
 //! server added by its catalog id with the address and transport the
 //! catalog gives (a token server prints where the token is made, then
 //! reads it like any token, which is stored nowhere in the clear), and the
@@ -47,6 +48,27 @@ fn the_catalog_lists_and_searches_known_servers() {
     );
     let none = h.run(&["catalog", "no-such-server-anywhere"], "").ok();
     assert!(none.stdout.contains("--url"), "{}", none.stdout);
+}
+
+#[test]
+fn the_built_in_servers_are_listed_when_the_data_folder_cannot_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_a_folder = dir.path().join("file");
+    std::fs::write(&not_a_folder, "not a folder").expect("write");
+    let run = std::process::Command::new(support::BIN)
+        .arg("--data-dir")
+        .arg(&not_a_folder)
+        .args(["--json", "catalog", "github"])
+        .output()
+        .expect("keybearer");
+    assert!(run.status.success(), "{run:?}");
+    let found: Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(entry(&found, "github")["origin"], "shipped");
+    let note = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        note.contains("Only the servers built into Keybearer"),
+        "{note}"
+    );
 }
 
 #[test]

@@ -12,6 +12,10 @@
 //!   (`registry.rs`, `registry_entry.rs`); [`RegistryCollection`] gathers the
 //!   pages of one refresh; [`Catalog::merged`] puts them under the shipped
 //!   entries, the shipped entry winning for a shared address.
+//! - [`Snapshot`] is what a refresh leaves for the next run: the usable
+//!   servers, trimmed to the fields read, in the registry's own shape, read
+//!   back with the same checks (`snapshot.rs`); an update asked with
+//!   `updated_since` is applied to it.
 //! - Every entry, shipped or fetched, passes the same checks (`validate.rs`):
 //!   https addresses only, printable bounded text, unique ids and addresses.
 //!
@@ -19,16 +23,18 @@
 //! must never depend on another Keybearer crate: it is data and checks.
 //!
 //! Limits: this crate does no I/O. Fetching the registry (at most once a day,
-//! cached in the data folder, the address a setting), the CLI's `catalog`
-//! command and the UI's picker live elsewhere; they cache the registry's raw
-//! pages and parse them again on load, so cached data is checked like fresh
-//! data. See docs/architecture.md.
+//! cached in the data folder, the address a setting) lives in
+//! keybearer-vault (`known_servers`), the CLI's `catalog` command and the
+//! desktop's `catalog_list` above it; the cache holds a [`Snapshot`], read
+//! again on load, so cached data is checked like fresh data. See
+//! docs/architecture.md, "Known servers".
 
 mod catalog;
 mod model;
 mod registry;
 mod registry_entry;
 mod shipped;
+mod snapshot;
 pub mod validate;
 
 pub use catalog::Catalog;
@@ -38,3 +44,4 @@ pub use registry::{
     MAX_ENTRIES_PER_PAGE, MAX_PAGES, MAX_PAGE_BYTES, MAX_TOTAL_ENTRIES,
 };
 pub use shipped::{ShippedError, SERVERS_TOML};
+pub use snapshot::{Loaded, Snapshot};

@@ -53,6 +53,7 @@ pub struct Remote {
     /// The sign-in kinds this address is for; empty means every kind of the
     /// entry. (Some vendors use one address for OAuth and another for tokens.)
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ts", ts(as = "Option<Vec<SignInKind>>", optional))]
     pub for_sign_in: Vec<SignInKind>,
 }
 

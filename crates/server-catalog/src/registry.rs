@@ -29,7 +29,7 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::model::Entry;
-use crate::registry_entry::{self, Outcome};
+use crate::registry_entry::{self, Kept, Outcome};
 use crate::validate::quoted;
 
 /// The largest answer read; a bigger one is refused whole.
@@ -89,6 +89,10 @@ pub struct Page {
     /// Whether the page listed more than [`MAX_ENTRIES_PER_PAGE`] servers (the
     /// rest were not read).
     pub truncated: bool,
+    /// Each entry's server as the cache keeps it (same order as `entries`).
+    pub(crate) kept: Vec<serde_json::Value>,
+    /// Registry names whose cached copy this page makes out of date.
+    pub(crate) superseded: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -136,25 +140,30 @@ pub fn parse_registry_page(bytes: &[u8]) -> Result<Page, RegistryError> {
         cursor => cursor,
     };
 
-    let listed = list.servers.len();
+    let mut page = read_servers(list.servers, MAX_ENTRIES_PER_PAGE);
+    page.next_cursor = next_cursor;
+    Ok(page)
+}
+
+/// The first `limit` of `servers`, each made an entry, a removal or a skip;
+/// repeats within the list skipped. (A page's servers, or a cached copy's.)
+pub(crate) fn read_servers(servers: Vec<serde_json::Value>, limit: usize) -> Page {
     let mut page = Page {
         entries: Vec::new(),
         skipped: Vec::new(),
         removed: Vec::new(),
-        next_cursor,
-        listed,
-        truncated: listed > MAX_ENTRIES_PER_PAGE,
+        next_cursor: None,
+        listed: servers.len(),
+        truncated: servers.len() > limit,
+        kept: Vec::new(),
+        superseded: Vec::new(),
     };
     let mut names: HashSet<String> = HashSet::new();
     let mut urls: HashSet<String> = HashSet::new();
-    for (index, value) in list
-        .servers
-        .into_iter()
-        .take(MAX_ENTRIES_PER_PAGE)
-        .enumerate()
-    {
+    for (index, value) in servers.into_iter().take(limit).enumerate() {
         match registry_entry::convert(value, &format!("#{}", index + 1)) {
-            Outcome::Entry(entry) => {
+            Outcome::Entry(kept) => {
+                let Kept { entry, trimmed } = *kept;
                 let repeated_name = !names.insert(entry.id.clone());
                 let repeated_url = entry
                     .remotes
@@ -168,19 +177,30 @@ pub fn parse_registry_page(bytes: &[u8]) -> Result<Page, RegistryError> {
                     continue;
                 }
                 urls.extend(entry.remotes.iter().map(|remote| remote.url.clone()));
-                page.entries.push(*entry);
+                page.entries.push(entry);
+                page.kept.push(trimmed);
             }
             Outcome::Removed(name) => page.removed.push(name),
-            Outcome::Skipped { server, reason } => page.skipped.push(Skip { server, reason }),
+            Outcome::Skipped {
+                server,
+                reason,
+                supersedes,
+            } => {
+                page.skipped.push(Skip { server, reason });
+                page.superseded.extend(supersedes);
+            }
         }
     }
-    Ok(page)
+    page
 }
 
 /// Pages of one refresh, gathered: repeats dropped (the first wins), bounded.
 #[derive(Debug, Default)]
 pub struct RegistryCollection {
     entries: Vec<Entry>,
+    /// Each entry's server as the cache keeps it (same order as `entries`).
+    kept: Vec<serde_json::Value>,
+    superseded: Vec<String>,
     ids: HashSet<String>,
     urls: HashSet<String>,
     skipped: Vec<Skip>,
@@ -201,7 +221,8 @@ impl RegistryCollection {
         self.pages += 1;
         self.skipped.extend(page.skipped);
         self.removed.extend(page.removed);
-        for entry in page.entries {
+        self.superseded.extend(page.superseded);
+        for (entry, kept) in page.entries.into_iter().zip(page.kept) {
             if self.entries.len() >= MAX_TOTAL_ENTRIES {
                 self.stopped = Some("the catalog holds the most registry servers Keybearer keeps");
                 break;
@@ -218,6 +239,7 @@ impl RegistryCollection {
             self.urls
                 .extend(entry.remotes.iter().map(|remote| remote.url.clone()));
             self.entries.push(entry);
+            self.kept.push(kept);
         }
         if self.stopped.is_some() {
             return None;
@@ -255,5 +277,28 @@ impl RegistryCollection {
 
     pub fn into_entries(self) -> Vec<Entry> {
         self.entries
+    }
+
+    /// How many pages were added.
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// The servers kept, as the cache stores them: (lowercase registry name,
+    /// trimmed server), in the registry's order.
+    pub(crate) fn kept(&self) -> impl Iterator<Item = (&str, &serde_json::Value)> {
+        self.entries
+            .iter()
+            .map(|entry| entry.id.as_str())
+            .zip(self.kept.iter())
+    }
+
+    /// Registry names whose cached copy is out of date: marked deleted, or
+    /// listed again in a form that is not usable (besides older versions).
+    pub(crate) fn dropped(&self) -> impl Iterator<Item = &str> {
+        self.removed
+            .iter()
+            .chain(self.superseded.iter())
+            .map(String::as_str)
     }
 }

@@ -20,11 +20,15 @@
 //!   `discover` when none is required); no secret header → `discover`: the
 //!   app asks the server how it signs in (RFC 9728).
 //!
+//! What is kept for the cache (`snapshot.rs`): the server re-written with
+//! only the fields read above ([`Kept::trimmed`]), so a cached copy is small
+//! and is read again by this same code.
+//!
 //! Limits: any invalid address, text or header name skips the whole server:
 //! a publisher that declares a `javascript:` or non-https address is not
 //! trusted for the rest of its entry either.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Entry, HeaderField, Origin, Remote, SignIn, Transport};
 use crate::validate::{self, quoted, Invalid};
@@ -53,48 +57,52 @@ mod tests {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub(crate) struct ServerResponse {
     server: ServerDetail,
-    #[serde(default, rename = "_meta")]
+    #[serde(default, rename = "_meta", skip_serializing_if = "Option::is_none")]
     meta: Option<ResponseMeta>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct ServerDetail {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     title: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
-    #[serde(default, rename = "websiteUrl")]
+    #[serde(
+        default,
+        rename = "websiteUrl",
+        skip_serializing_if = "Option::is_none"
+    )]
     website_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     repository: Option<Repository>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     remotes: Option<Vec<RemoteJson>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct Repository {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     url: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct RemoteJson {
     #[serde(rename = "type")]
     kind: String,
     url: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     headers: Option<Vec<HeaderJson>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 struct HeaderJson {
     name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(default, rename = "isSecret")]
     is_secret: bool,
@@ -102,29 +110,44 @@ struct HeaderJson {
     is_required: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct ResponseMeta {
-    #[serde(default, rename = "io.modelcontextprotocol.registry/official")]
+    #[serde(
+        default,
+        rename = "io.modelcontextprotocol.registry/official",
+        skip_serializing_if = "Option::is_none"
+    )]
     official: Option<Official>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct Official {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<String>,
-    #[serde(default, rename = "isLatest")]
+    #[serde(default, rename = "isLatest", skip_serializing_if = "Option::is_none")]
     is_latest: Option<bool>,
+}
+
+/// A usable server: its entry, and the server re-written with only what was
+/// read (known address types, secret headers), for the cache.
+pub(crate) struct Kept {
+    pub(crate) entry: Entry,
+    pub(crate) trimmed: serde_json::Value,
 }
 
 /// What became of one listed server.
 pub(crate) enum Outcome {
-    Entry(Box<Entry>),
+    Entry(Box<Kept>),
     /// The registry marks it deleted (its registry name, checked).
     Removed(String),
     /// Not usable; the reason is for the log.
     Skipped {
         server: String,
         reason: String,
+        /// The checked registry name when this answer makes a cached copy of
+        /// the server out of date (deprecated, no longer valid); `None` when
+        /// it says nothing about the cached one (an older version, no name).
+        supersedes: Option<String>,
     },
 }
 
@@ -132,6 +155,16 @@ fn skipped(server: &str, reason: impl Into<String>) -> Outcome {
     Outcome::Skipped {
         server: server.to_owned(),
         reason: reason.into(),
+        supersedes: None,
+    }
+}
+
+/// A named server skipped because it is no longer usable.
+fn superseded(name: &str, label: &str, reason: impl Into<String>) -> Outcome {
+    Outcome::Skipped {
+        server: label.to_owned(),
+        reason: reason.into(),
+        supersedes: Some(name.to_owned()),
     }
 }
 
@@ -167,7 +200,9 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
     if let Some(official) = official {
         match official.status.as_deref() {
             Some("deleted") => return Outcome::Removed(name),
-            Some("deprecated") => return skipped(&label, "is deprecated by its publisher"),
+            Some("deprecated") => {
+                return superseded(&name, &label, "is deprecated by its publisher")
+            }
             _ => {}
         }
         if official.is_latest == Some(false) {
@@ -175,21 +210,55 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
         }
     }
     let Some(remotes_json) = server.remotes.filter(|remotes| !remotes.is_empty()) else {
-        return skipped(
+        return superseded(
+            &name,
             &label,
             "runs only on the user's computer (no remote address)",
         );
+    };
+    let repository_url = server.repository.and_then(|repository| repository.url);
+    let trimmed = ServerResponse {
+        server: ServerDetail {
+            name: Some(name.clone()),
+            title: server.title.clone(),
+            description: server.description.clone(),
+            website_url: server.website_url.clone(),
+            repository: repository_url
+                .clone()
+                .map(|url| Repository { url: Some(url) }),
+            remotes: Some(
+                remotes_json
+                    .iter()
+                    .filter(|remote| matches!(remote.kind.as_str(), "streamable-http" | "sse"))
+                    .map(|remote| RemoteJson {
+                        kind: remote.kind.clone(),
+                        url: remote.url.clone(),
+                        headers: remote.headers.as_ref().map(|headers| {
+                            headers
+                                .iter()
+                                .filter(|header| header.is_secret)
+                                .cloned()
+                                .collect()
+                        }),
+                    })
+                    .collect(),
+            ),
+        },
+        meta: None,
     };
     match entry(
         &name,
         server.title,
         server.description,
         server.website_url,
-        server.repository.and_then(|repository| repository.url),
+        repository_url,
         remotes_json,
     ) {
-        Ok(entry) => Outcome::Entry(Box::new(entry)),
-        Err(problem) => skipped(&label, problem),
+        Ok(entry) => match serde_json::to_value(&trimmed) {
+            Ok(trimmed) => Outcome::Entry(Box::new(Kept { entry, trimmed })),
+            Err(error) => superseded(&name, &label, format!("could not be kept ({error})")),
+        },
+        Err(problem) => superseded(&name, &label, problem),
     }
 }
 

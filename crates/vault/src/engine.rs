@@ -17,6 +17,7 @@ use crate::connections::Connections;
 use crate::error::{Error, Result};
 use crate::keychain::{KeyStore, KeychainError, OsKeychain};
 use crate::keys::{self, KeyProtection, KeyRing, Keys};
+use crate::known_servers::KnownServers;
 use crate::resolve::Resolver;
 use crate::store::{credentials, meta, migrations, vaults, Store};
 use crate::tokens::Tokens;
@@ -134,6 +135,15 @@ impl Engine {
         Catalog {
             store: &mut self.store,
             ring: &mut self.ring,
+        }
+    }
+
+    /// The known remote MCP servers: the built-in list and the MCP
+    /// Registry's, the registry's address, its refresh.
+    pub fn known_servers(&self) -> KnownServers<'_> {
+        KnownServers {
+            store: &self.store,
+            data_dir: &self.data_dir,
         }
     }
 

@@ -27,6 +27,7 @@ mod crypto;
 mod engine;
 mod keychain;
 mod keys;
+mod known_servers;
 mod local_source;
 pub mod logging;
 mod probe;
@@ -45,9 +46,15 @@ pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_H
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keybearer_platform::harden_process;
+/// The catalog of known remote MCP servers (the `keybearer-server-catalog` crate).
+pub use keybearer_server_catalog as server_catalog;
 pub use keybearer_source::{CredentialSource, Scope, UsageSink};
 pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
+pub use known_servers::{
+    check_registry_address, KnownServers, Refresh, RefreshKind, RefreshReport, Refresher,
+    SkippedServer, DEFAULT_REGISTRY,
+};
 pub use model::{
     AppConnection, Credential, CredentialType, Environment, Event, Protocol, Resolution, Timestamp,
     Vault,

@@ -36,6 +36,7 @@ macro_rules! with_app_commands {
             credentials::check_server_url,
             credentials::test_connection,
             credentials::test_saved_credential,
+            catalog::catalog_list,
             oauth::start_oauth_sign_in,
             oauth::finish_oauth_sign_in,
             oauth::finish_oauth_sign_in_again,

@@ -7,6 +7,7 @@ mod list;
 
 pub mod approvals;
 pub mod apps;
+pub mod catalog;
 pub mod credentials;
 pub mod environments;
 pub mod events;

@@ -1,24 +1,92 @@
-//! `keybearer catalog [SEARCH]` and `credential add --server ID`: the
-//! catalog of known remote MCP servers shipped inside Keybearer
-//! (`keybearer-server-catalog`; docs/architecture.md, "Crates"). A person
-//! names "github" instead of typing an address, choosing a transport and
-//! knowing how the server signs in: the entry gives the address and the
-//! transport, and the way to sign in is the entry's preferred one that can
-//! go ahead (OAuth with registration: at once; an OAuth app the user made:
-//! only with `--client-id`; a personal token: the page where it is made
-//! and what to tick are printed first; API-key headers: their names).
-//! Flags the user gives (`--oauth`, `--header`, `--basic`) choose among
-//! the entry's ways. Needs no data folder and sends nothing anywhere.
+//! `keybearer catalog [SEARCH]` and `keybearer catalog --refresh`: the known
+//! remote MCP servers — the ones built into Keybearer and, under them, the
+//! ones the MCP Registry lists (`keybearer_vault::KnownServers`;
+//! docs/architecture.md, "Known servers").
+//!
+//! Flow: `catalog` lists what is known now; a day after the last try, and
+//! only when a list of the registry is cached, it first asks the registry
+//! for the changes since (5 seconds at most; a failure is one line on
+//! stderr and the list is shown anyway). It never fetches a whole list by
+//! itself: `catalog --refresh` does, and says how many servers came and
+//! which were skipped, and why. Adding one of them is
+//! `credential add --server ID` (`known_server.rs`).
+//!
+//! Limits: should the data folder not open (data of a newer version, no
+//! rights), the built-in servers are listed, with a note.
 
-use keybearer_server_catalog::{Catalog, Entry, SignIn, SignInKind};
-use keybearer_vault::{Error, Protocol};
+use std::collections::BTreeMap;
+use std::path::Path;
 
-use crate::cli::SecretArgs;
+use keybearer_server_catalog::{Catalog, Entry, Origin, SignInKind};
+use keybearer_vault::{Engine, Error, Refresh, RefreshReport};
+
 use crate::output::{table, Output};
 
-/// The entries whose name, id or purpose holds `search` (all without one).
-pub fn list(out: &Output, search: Option<&str>) -> Result<(), Error> {
-    let found = Catalog::shipped().search(search.unwrap_or(""));
+/// Skip reasons printed one per line before "and N more".
+const REASONS_SHOWN: usize = 20;
+
+/// `catalog [SEARCH]` (`refresh`: `catalog --refresh`).
+pub fn run(
+    data_dir: &Path,
+    out: &Output,
+    search: Option<&str>,
+    refresh: bool,
+) -> Result<(), Error> {
+    let engine = match Engine::open(data_dir) {
+        Ok(engine) => engine,
+        Err(error) if !refresh => {
+            eprintln!("note: {error} Only the servers built into Keybearer are listed.");
+            return list(out, Catalog::shipped(), search);
+        }
+        Err(error) => return Err(error),
+    };
+    keybearer_vault::logging::init_file_log(data_dir);
+    let refresher = engine.known_servers().refresher()?;
+    if refresh {
+        eprintln!(
+            "Asking the MCP Registry at {} for its list of servers…",
+            refresher.registry()
+        );
+        return match refresher.refresh(Refresh::Now)? {
+            Some(report) => out.either(&report, || print_report(&report)),
+            None => Ok(()),
+        };
+    }
+    match refresher.refresh(Refresh::Quick) {
+        Ok(Some(report)) => eprintln!(
+            "Updated the servers of the MCP Registry: {} changed, {} removed.",
+            report.received, report.removed
+        ),
+        Ok(None) => {}
+        Err(error) => eprintln!("note: {error}"),
+    }
+    let catalog = engine.known_servers().catalog();
+    list(out, &catalog, search)?;
+    if !out.json && search.is_none() {
+        let from_registry = catalog
+            .entries()
+            .iter()
+            .filter(|entry| entry.origin == Origin::Registry)
+            .count();
+        if from_registry == 0 {
+            outln!(
+                "These are the servers built into Keybearer. To add the ones the MCP Registry lists: keybearer catalog --refresh"
+            );
+        } else {
+            outln!(
+                "{} built into Keybearer, {from_registry} from the MCP Registry at {} (updated daily; now: keybearer catalog --refresh).",
+                catalog.len() - from_registry,
+                refresher.registry()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `catalog` whose name, id or purpose holds `search` (all
+/// without one).
+fn list(out: &Output, catalog: &Catalog, search: Option<&str>) -> Result<(), Error> {
+    let found = catalog.search(search.unwrap_or(""));
     out.either(&found, || {
         if found.is_empty() {
             outln!(
@@ -45,7 +113,7 @@ pub fn list(out: &Output, search: Option<&str>) -> Result<(), Error> {
 }
 
 /// How an entry signs in, in a few words.
-fn ways(entry: &Entry) -> String {
+pub fn ways(entry: &Entry) -> String {
     let words: Vec<&str> = entry
         .sign_in
         .iter()
@@ -60,133 +128,58 @@ fn ways(entry: &Entry) -> String {
     words.join(", ")
 }
 
-/// What `credential add --server ID` adds.
-pub struct Chosen {
-    pub url: String,
-    pub protocol: Protocol,
-    /// The user's flags, completed by the entry (OAuth, header names, scopes).
-    pub secret: SecretArgs,
-}
-
-/// The address, protocol and way to sign in for catalog entry `id`.
-pub fn choose(id: &str, args: &SecretArgs) -> Result<Chosen, Error> {
-    let entry = Catalog::shipped().get(id).ok_or_else(|| {
-        Error::invalid(
-            "server",
-            format!(
-                "Keybearer knows no server called \"{id}\". See the known ones with: keybearer catalog (or give the address with --url)."
-            ),
-        )
-    })?;
-    let way = pick(entry, args)?;
-    let mut secret = args.clone();
-    match way {
-        SignIn::Oauth { scopes } => signs_in(&mut secret, scopes),
-        SignIn::OauthClient {
-            client_secret,
-            scopes,
-            ..
-        } => {
-            signs_in(&mut secret, scopes);
-            secret.client_secret |= *client_secret;
-        }
-        SignIn::Token {
-            token_page,
-            permissions,
-            header,
-        } => {
-            if secret.headers.is_empty() && secret.basic.is_none() {
-                if let Some(header) = header {
-                    secret.headers = vec![header.clone()];
-                }
-                eprintln!("{} takes a personal token. Make one at:", entry.name);
-                eprintln!("  {token_page}");
-                if !permissions.is_empty() {
-                    eprintln!("with these permissions: {}", permissions.join(", "));
-                }
-                eprintln!("then paste it below.");
-            }
-        }
-        SignIn::Header { headers } => {
-            if secret.headers.is_empty() {
-                secret.headers = headers.iter().map(|h| h.name.clone()).collect();
-                eprintln!(
-                    "{} takes {}; each value is read in turn.",
-                    entry.name,
-                    secret.headers.join(", ")
-                );
-            }
-        }
-        SignIn::Discover => {}
+/// What `catalog --refresh` read, in plain words.
+fn print_report(report: &RefreshReport) {
+    let built_in = Catalog::shipped().len();
+    outln!(
+        "Read {} page{} from the MCP Registry at {}: {} usable server{}, {} skipped.",
+        report.pages,
+        plural(report.pages),
+        report.registry,
+        report.received,
+        plural(report.received),
+        report.skipped.len()
+    );
+    outln!(
+        "The catalog now lists {} of them beside the {built_in} servers built into Keybearer (a server that is built in keeps its built-in entry).",
+        report.listed
+    );
+    if let Some(why) = &report.stopped_early {
+        outln!("Reading stopped before the registry's last page: {why}.");
     }
-    let remote = entry.remotes_for(way.kind()).next().ok_or_else(|| {
-        Error::invalid(
-            "server",
-            format!(
-                "The catalog names no address of {} for this way of signing in.",
-                entry.name
-            ),
-        )
-    })?;
-    let protocol = match remote.transport {
-        keybearer_server_catalog::Transport::StreamableHttp => Protocol::StreamableHttp,
-        keybearer_server_catalog::Transport::Sse => Protocol::Sse,
-    };
-    Ok(Chosen {
-        url: remote.url.clone(),
-        protocol,
-        secret,
-    })
-}
-
-/// An OAuth sign-in, asking for the entry's scopes unless the user named some.
-fn signs_in(secret: &mut SecretArgs, scopes: &[String]) {
-    secret.oauth = true;
-    if secret.scope.is_none() && !scopes.is_empty() {
-        secret.scope = Some(scopes.join(" "));
+    if report.skipped.is_empty() {
+        return;
+    }
+    // The same reason for many servers (most often: it runs only on the
+    // user's computer) is one line with a count.
+    let mut reasons: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for skip in &report.skipped {
+        reasons
+            .entry(skip.reason.as_str())
+            .or_default()
+            .push(skip.server.as_str());
+    }
+    let mut reasons: Vec<(&str, Vec<&str>)> = reasons.into_iter().collect();
+    reasons.sort_by_key(|(_, servers)| std::cmp::Reverse(servers.len()));
+    outln!("Skipped, and why:");
+    for (reason, servers) in reasons.iter().take(REASONS_SHOWN) {
+        match servers.as_slice() {
+            [one] => outln!("  {one}: {reason}"),
+            many => outln!("  {} servers (such as {}): {reason}", many.len(), many[0]),
+        }
+    }
+    if reasons.len() > REASONS_SHOWN {
+        outln!(
+            "  … and {} more reasons; keybearer --json catalog --refresh lists every server.",
+            reasons.len() - REASONS_SHOWN
+        );
     }
 }
 
-/// The entry's first way to sign in that the user's flags allow and that
-/// can go ahead with what was given.
-fn pick<'e>(entry: &'e Entry, args: &SecretArgs) -> Result<&'e SignIn, Error> {
-    let typed = !args.headers.is_empty() || args.basic.is_some();
-    let usable = |way: &&SignIn| match way.kind() {
-        SignInKind::Oauth => !typed,
-        SignInKind::OauthClient => !typed && args.client_id.is_some(),
-        SignInKind::Token | SignInKind::Header => !args.oauth && !args.from_json,
-        SignInKind::Discover => false,
-    };
-    if let Some(way) = entry.sign_in.iter().find(usable) {
-        return Ok(way);
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
     }
-    // Say what would work.
-    if let Some(SignIn::OauthClient { client_page, .. }) = entry
-        .sign_in
-        .iter()
-        .find(|way| way.kind() == SignInKind::OauthClient)
-    {
-        if !typed {
-            return Err(Error::invalid(
-                "server",
-                format!(
-                    "{} signs in with an OAuth app that you create: make one at {client_page} (its callback address: http://127.0.0.1/callback; the port is chosen at each sign-in), then run this again with --oauth --client-id <its client id>{}.",
-                    entry.name,
-                    if entry.sign_in.iter().any(|way| matches!(way, SignIn::OauthClient { client_secret: true, .. })) {
-                        " (its client secret is then read like a token)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
-    }
-    let offered = ways(entry);
-    Err(Error::invalid(
-        "server",
-        format!(
-            "{} cannot be added that way; it offers: {offered}. Leave out the sign-in options to use the first, or give its address with --url.",
-            entry.name
-        ),
-    ))
 }

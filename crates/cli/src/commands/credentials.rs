@@ -66,7 +66,7 @@ pub fn add(
             secret.clone(),
         ),
         Server::Known(id) => {
-            let chosen = super::catalog::choose(id, secret)?;
+            let chosen = super::known_server::choose(engine, id, secret)?;
             (chosen.url, Some(chosen.protocol), chosen.secret)
         }
     };

@@ -4,8 +4,10 @@ pub mod catalog;
 pub mod credentials;
 pub mod environments;
 pub mod events;
+pub mod known_server;
 #[cfg(unix)]
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod vaults;

@@ -14,6 +14,8 @@ pub mod clients;
 #[cfg(unix)]
 pub mod oauth;
 pub mod peers;
+#[path = "../../../vault/tests/support/registry_peer.rs"]
+pub mod registry_peer;
 #[cfg(unix)]
 pub mod session;
 #[cfg(unix)]

@@ -12,6 +12,8 @@ pub(crate) const PASSPHRASE_WRAPPED_KEY: &str = "passphrase_wrapped_key";
 pub(crate) const PASSPHRASE_SALT: &str = "passphrase_salt";
 pub(crate) const PASSPHRASE_PARAMS: &str = "passphrase_params";
 pub(crate) const ACTIVE_ENVIRONMENT: &str = "active_environment";
+/// The MCP Registry's address (`known_servers`); absent: the official one.
+pub(crate) const SERVER_REGISTRY: &str = "server_registry";
 
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>> {
     Ok(conn
@@ -31,5 +33,10 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &[u8]) -> Result<()> {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, value],
     )?;
+    Ok(())
+}
+
+pub(crate) fn delete(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     Ok(())
 }

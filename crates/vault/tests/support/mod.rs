@@ -6,9 +6,11 @@
 #![allow(dead_code)] // each test binary uses its own part of this
 
 pub mod engine;
+pub mod known_servers;
 pub mod mcp_client;
 pub mod oauth_peer;
 pub mod peers;
+pub mod registry_peer;
 pub mod root;
 mod secret_service;
 
