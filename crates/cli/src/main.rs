@@ -271,6 +271,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         | C::NotInApp => return None,
         C::NotApproved => "Proxy mode needs no approval and the agent never sees a token: leave out --direct.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
+        C::TeamServer | C::TeamSignInRequired | C::TeamDenied | C::TeamConflict => return None,
     })
 }
 
@@ -293,6 +294,10 @@ fn exit_code(error: &Error) -> u8 {
         C::AppConfig => 9,
         C::SignInRequired | C::OAuthFailed => 11,
         C::NotApproved => 12,
+        C::TeamSignInRequired => 13,
+        C::TeamDenied => 14,
+        C::TeamServer => 15,
+        C::TeamConflict => 16,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential
