@@ -2,8 +2,9 @@
 //! (`userpass`), the token lives in the keychain, a teammate's write is
 //! read by another member, a read-only member cannot write, an expired or
 //! revoked sign-in asks for a new one without a loop of requests, sign-out
-//! revokes, and a server whose certificate is not trusted is refused until
-//! its CA file is added. Nothing secret reaches argv, logs or errors.
+//! revokes, a secret naming another server is never used, and a server
+//! whose certificate is not trusted is refused until its CA file is added.
+//! Nothing secret reaches argv, logs or errors.
 
 mod support;
 
@@ -153,6 +154,36 @@ fn a_teammates_change_is_read_by_another_member_who_may_not_write() {
         ]
         .concat(),
     );
+}
+
+/// A secret stored under one server's name but naming another server's
+/// address (an administrator's slip, or someone steering a token) is
+/// refused: never sent to the server asked for, its value never quoted.
+#[test]
+fn a_secret_for_another_server_is_never_used() {
+    require_secret_service();
+    capture_logs();
+    let mut bao = Bao::start();
+    let password = bao.add_user("ivan", "member-ro", "1h", "2h");
+    let ivan = sign_in(&bao, "misfiled-ivan", "ivan", &password);
+    let vault = dev_vault("misfiled");
+    let asked = "https://attacker.example.net/mcp";
+    let path = ivan.credential_path(&vault, asked).expect("path");
+    bao.root(
+        Method::POST,
+        &format!("{}/data/{path}", support::MOUNT),
+        serde_json::json!({"data": {"url": URL, "type": "static_bearer", "token": "tok-misfiled-1"}}),
+    );
+    let refused = ivan
+        .credential(&vault, asked)
+        .expect_err("another server's");
+    assert_eq!(refused.code(), "team_server");
+    let message = clean_message(&refused, &["tok-misfiled-1"]);
+    assert!(
+        message.contains("a credential for another server address"),
+        "{message}"
+    );
+    assert_never_logged(&[bao.secrets(), vec!["tok-misfiled-1".into()]].concat());
 }
 
 /// The token is in the keychain (another process resumes with it), and
