@@ -32,6 +32,13 @@ RULES = [
     ("keybearer-vault", "keybearer-proxy", "the store knows no sender: the proxy asks it through the seam"),
     ("keybearer-vault", "keybearer-bridge", "the store knows no sender: the bridge asks it through the seam"),
     ("keybearer-server-catalog", "keybearer-base", "the server catalog is data and checks"),
+    ("keybearer-team", "keybearer-vault", "a team server is a source beside the store, never inside it"),
+    ("keybearer-team", "keybearer-proxy", "the proxy asks a team server through the seam, not the reverse"),
+    ("keybearer-team", "keybearer-bridge", "the bridge asks a team server through the seam, not the reverse"),
+    ("keybearer-team", "keybearer-session", "sessions compose the team source, not the reverse"),
+    ("keybearer-vault", "keybearer-team", "the store knows no team server: the wiring composes the two sources"),
+    ("keybearer-proxy", "keybearer-team", "the proxy asks a credential source, never a team server"),
+    ("keybearer-bridge", "keybearer-team", "the bridge asks a credential source, never a team server"),
     ("keybearer-apps", "keybearer-session", "apps and sessions are siblings"),
     ("keybearer-session", "keybearer-apps", "apps and sessions are siblings"),
 ]

@@ -89,6 +89,8 @@ if [ "$purpose" = "test" ]; then
         cargo install tauri-driver --version 2.1.0 --locked --quiet
     fi
     scripts/setup-mcp-venv.sh
+    # The OpenBao server the team-vault tests start (crates/team/tests).
+    scripts/setup-openbao.sh
     # The TypeScript SDK v2 MCP peers (tests/mcp-peers-ts), exactly as locked.
     if [ ! -d tests/mcp-peers-ts/node_modules ] || [ tests/mcp-peers-ts/package-lock.json -nt tests/mcp-peers-ts/node_modules/.package-lock.json ]; then
         echo "Installing the TypeScript MCP peers' npm packages"

@@ -109,6 +109,11 @@ pub enum Error {
     #[error("The sign-in for {url} has expired or was withdrawn, and Keybearer could not renew it. Sign in again in Keybearer (the credential's \"Sign in again\" button, or `keybearer credential replace` with the credential's id).")]
     SignInRequired { url: String },
 
+    /// A team server (OpenBao, HashiCorp Vault) could not be used; the
+    /// message names the server and says what to do.
+    #[error("{0}")]
+    Team(#[from] crate::team_error::TeamError),
+
     /// A real token would have left the vault (direct mode) without a
     /// person's approval; the message says why and what to do.
     #[error("{0}")]
@@ -178,6 +183,7 @@ impl Error {
             Self::OAuth(_) => ErrorCode::OAuthFailed,
             Self::SignInRequired { .. } => ErrorCode::SignInRequired,
             Self::Registry(_) => ErrorCode::RegistryFailed,
+            Self::Team(error) => error.code(),
         }
     }
 }
@@ -225,6 +231,15 @@ pub enum ErrorCode {
     #[serde(rename = "oauth_failed")]
     OAuthFailed,
     RegistryFailed,
+    /// A team server could not be reached, was not trusted, or answered
+    /// something unusable.
+    TeamServer,
+    /// The team server no longer accepts the saved sign-in.
+    TeamSignInRequired,
+    /// The team server's policy does not allow what was asked.
+    TeamDenied,
+    /// A team credential changed since it was read; nothing was written.
+    TeamConflict,
     Internal,
     NotInApp,
 }
@@ -264,6 +279,10 @@ impl ErrorCode {
             Self::SignInRequired => "sign_in_required",
             Self::OAuthFailed => "oauth_failed",
             Self::RegistryFailed => "registry_failed",
+            Self::TeamServer => "team_server",
+            Self::TeamSignInRequired => "team_sign_in_required",
+            Self::TeamDenied => "team_denied",
+            Self::TeamConflict => "team_conflict",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }
@@ -333,6 +352,10 @@ mod tests {
             ErrorCode::SignInRequired,
             ErrorCode::OAuthFailed,
             ErrorCode::RegistryFailed,
+            ErrorCode::TeamServer,
+            ErrorCode::TeamSignInRequired,
+            ErrorCode::TeamDenied,
+            ErrorCode::TeamConflict,
             ErrorCode::Internal,
             ErrorCode::NotInApp,
         ];

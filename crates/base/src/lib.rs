@@ -2,9 +2,10 @@
 //! part speaks, with no behaviour of its own beyond checking its values.
 //!
 //! Owns: [`Error`] and [`ErrorCode`] (the one list of failures and of the
-//! codes programs branch on, OAuth's included), the data model (no type of
+//! codes programs branch on, OAuth's and team servers' included), the data model (no type of
 //! it can hold a token), [`EventKind`](event_kind::EventKind), the secret
-//! types (redacting, zeroising), the search for a request's secrets in
+//! types (redacting, zeroising; a credential's own headers:
+//! `secret_header`), the search for a request's secrets in
 //! what its server answers (`echo`: needles and the streaming redactor,
 //! pure bytes), the rules for an MCP server's address
 //! (`server_url`) and for where a credential may go (`reach`), and text made
@@ -19,7 +20,9 @@ pub mod model;
 pub mod oauth_error;
 pub mod reach;
 pub mod secret;
+pub mod secret_header;
 pub mod server_url;
+pub mod team_error;
 pub mod text;
 
 pub use error::{Error, ErrorCode, Result};

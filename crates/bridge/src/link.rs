@@ -179,7 +179,8 @@ impl Link {
     }
 
     /// This request's credential headers, the use to record (vaults only),
-    /// and the injection when it is an OAuth grant (to renew on a 401).
+    /// and the injection when it reports refusals (an OAuth grant, a team
+    /// credential: told of a 401).
     fn authorize(&self, method: &str) -> Result<Authorized, Failure> {
         let (connection_id, source) = match &self.source {
             Source::Fixed(headers) => {
@@ -225,8 +226,9 @@ impl Link {
             count: 1,
             kind: UseKind::Used,
         };
-        let oauth = (credential.credential_type == keybearer_base::model::CredentialType::McpOauth)
-            .then(|| Arc::clone(&injection));
+        // Reported back on a 401 (an OAuth grant is renewed, a team
+        // credential checked for a newer version), then sent once more.
+        let oauth = injection.reports_refusals().then(|| Arc::clone(&injection));
         let needles = Arc::clone(injection.echoes());
         Ok((authorization, needles, Some(used), oauth))
     }
@@ -246,8 +248,9 @@ impl Link {
         );
         let first = self.send_once(Request::from_parts(parts, body)).await;
         match first {
-            // An OAuth grant the server refused: renewed once, then the
-            // request goes again with the new one.
+            // A credential the server refused that reports refusals (an
+            // OAuth grant renewed, a team credential checked for a newer
+            // version): once, then the request goes again with the new one.
             Err((Failure::Refused(401), Some(refused))) => {
                 let Source::Vaults {
                     source: Ok(source), ..

@@ -278,6 +278,7 @@ fn hint(error: &Error) -> Option<&'static str> {
         C::NotApproved => "Proxy mode needs no approval and the agent never sees a token: leave out --direct.",
         C::RegistryFailed => "The servers Keybearer already knows still work. Try again later, or check the registry's address: `keybearer settings registry`.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
+        C::TeamServer | C::TeamSignInRequired | C::TeamDenied | C::TeamConflict => return None,
     })
 }
 
@@ -301,6 +302,10 @@ fn exit_code(error: &Error) -> u8 {
         C::SignInRequired | C::OAuthFailed => 11,
         C::NotApproved => 12,
         C::RegistryFailed => 13,
+        C::TeamSignInRequired => 14,
+        C::TeamDenied => 15,
+        C::TeamServer => 16,
+        C::TeamConflict => 17,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

@@ -196,9 +196,12 @@ async fn forward(
     parts.version = Version::HTTP_11;
     let credential = &injection.resolution.credential;
     let oauth = credential.credential_type == keybearer_base::model::CredentialType::McpOauth;
+    // A 401 goes back to the source (an OAuth grant is renewed, a team
+    // credential checked for a newer version), and a request small enough
+    // to keep is sent again with what the source then has.
+    let reports = injection.reports_refusals();
     let ids = Arc::clone(&injection.ids);
-    // An OAuth request small enough to keep can be sent again after a 401.
-    let (body, mut again) = if oauth {
+    let (body, mut again) = if reports {
         replay::keep(&parts, body).await.map_err(|_| {
             refuse(
                 StatusCode::BAD_REQUEST,
@@ -210,11 +213,11 @@ async fn forward(
     };
     replay::set_credential_headers(&mut parts.headers, credential_headers(&injection)?);
     // Keep only the ids, and the needles the answer must not hand back: the
-    // opened token is not held while the server thinks. An OAuth grant is
-    // kept (it is in the cache anyway) so a 401 can renew exactly the grant
-    // that was refused.
+    // opened token is not held while the server thinks. An injection that
+    // reports refusals is kept (it is in the cache anyway) so a 401 names
+    // exactly the one that was refused.
     let mut needles = Arc::clone(injection.echoes());
-    let mut refused = oauth.then(|| Arc::clone(&injection));
+    let mut refused = reports.then(|| Arc::clone(&injection));
     drop(injection);
 
     let used = |status: Option<StatusCode>, detail: Option<&'static str>| {
@@ -256,7 +259,7 @@ async fn forward(
             None => break response,
         }
     };
-    if let (StatusCode::FORBIDDEN, Some(grant)) = (response.status(), refused) {
+    if let (StatusCode::FORBIDDEN, Some(grant), true) = (response.status(), refused, oauth) {
         wants_scope(route, grant, response.headers());
     }
     tracing::debug!(
@@ -273,9 +276,10 @@ async fn forward(
     pass_back(route, response, echo)
 }
 
-/// After a 401 on an OAuth grant: the grant is renewed (once per credential
+/// After a 401 on an injection that reports refusals: the source renews an
+/// OAuth grant or looks for a newer team credential (once per credential
 /// however many requests were refused) and, when the request was kept, the
-/// same request comes back with the new grant's headers. `None`: nothing to
+/// same request comes back with the source's new headers. `None`: nothing to
 /// send again (the renewal failed, or the body was not kept), so the agent
 /// gets the 401 and its next request the renewed grant or "sign in again".
 /// With the request, the needles of the grant it now carries.
@@ -288,7 +292,7 @@ async fn renew(
     match tokio::task::spawn_blocking(move || source.refused(&refused)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
-            tracing::warn!(code = %error.code(), "OAuth renewal after a 401 failed");
+            tracing::warn!(code = %error.code(), "renewal after a 401 failed");
             return None;
         }
         Err(_) => return None,

@@ -14,11 +14,17 @@
 //! sender can keep the server from echoing them to the agent (recorded as
 //! an echo, [`UseKind::Echoed`]).
 //!
-//! Today's only source is the local store (`keybearer-vault`'s `Tokens`); a team
-//! server is another implementation, not a change to the senders.
+//! Sources: the local store (`keybearer-vault`'s `Tokens`) and team servers
+//! (`keybearer-team`'s `TeamSource`); a session whose vaults mix them asks
+//! a [`Routed`] source, which hands each vault id to the source its prefix
+//! names (`routed.rs`). The senders do not change.
 //!
 //! Owns: the trait, the injection and use records. Must never depend on the
 //! store, OAuth or sessions: a source's internals stay on its side of it.
+
+mod routed;
+
+pub use routed::Routed;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -26,7 +32,7 @@ use std::sync::Arc;
 use http::{HeaderName, HeaderValue};
 use keybearer_base::echo::Needles;
 use keybearer_base::error::Result;
-use keybearer_base::model::{Resolution, Timestamp};
+use keybearer_base::model::{CredentialType, Resolution, Timestamp};
 use zeroize::Zeroizing;
 
 /// Where a request's credential is looked for.
@@ -47,8 +53,9 @@ pub trait CredentialSource: Send + Sync + 'static {
     /// new sign-in is `Error::SignInRequired`.
     fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>>;
 
-    /// The server refused what `injection` sent (401): renew it if it can
-    /// be renewed (once, however many requests were refused).
+    /// The server refused what `injection` sent (401) and
+    /// [`Injection::reports_refusals`]: renew it if it can be renewed, or
+    /// look for a newer one (once, however many requests were refused).
     fn refused(&self, injection: &Injection) -> Result<()>;
 
     /// The server asked for more access than `injection` has (403
@@ -120,6 +127,10 @@ pub struct Injection {
     pub ids: Arc<CredentialIds>,
     /// What to look for in the answers to requests carrying `headers`.
     echoes: Arc<Needles>,
+    /// Whether the sender tells the source when the server refuses these
+    /// headers (401): OAuth grants (renewed) and team credentials (checked
+    /// for a newer version) ask for it.
+    report_refusals: bool,
 }
 
 impl Injection {
@@ -135,13 +146,31 @@ impl Injection {
             vault_id: resolution.credential.vault_id.clone(),
         });
         let echoes = Arc::new(headers.as_deref().map_or_else(Needles::default, needles));
+        let report_refusals = resolution.credential.credential_type == CredentialType::McpOauth;
         Self {
             resolution,
             token,
             headers,
             ids,
             echoes,
+            report_refusals,
         }
+    }
+
+    /// The sender must report a 401 to this injection's source
+    /// ([`CredentialSource::refused`]) and may send the request once more
+    /// with what the source then answers. OAuth grants are so from
+    /// [`Injection::new`]; another source asks for it here.
+    #[must_use]
+    pub fn reporting_refusals(mut self) -> Self {
+        self.report_refusals = true;
+        self
+    }
+
+    /// Whether a 401 to these headers goes back to the source
+    /// ([`CredentialSource::refused`]) before the request is sent again once.
+    pub fn reports_refusals(&self) -> bool {
+        self.report_refusals
     }
 
     /// The headers to add to a request, values marked sensitive (never
@@ -165,6 +194,26 @@ pub fn needles(headers: &[(HeaderName, HeaderValue)]) -> Needles {
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_bytes())),
     )
+}
+
+/// Header `(name, value)` pairs as HTTP values marked sensitive (never
+/// printed by `http`'s `Debug`), each value's bytes wiped when its last
+/// clone is dropped; `None` if one cannot be sent (a damaged value). Every
+/// source builds its injections' headers with this.
+pub fn sensitive_headers<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, Zeroizing<String>)>,
+) -> Option<Vec<(HeaderName, HeaderValue)>> {
+    pairs
+        .into_iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+            let mut bytes = Zeroizing::new(Vec::with_capacity(value.len()));
+            bytes.extend_from_slice(value.as_bytes());
+            let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes)).ok()?;
+            value.set_sensitive(true);
+            Some((name, value))
+        })
+        .collect()
 }
 
 /// Which credential (of which vault) a request used.

@@ -25,7 +25,7 @@ use hyper_util::client::legacy::Client;
 use tokio::runtime::Runtime;
 use zeroize::Zeroizing;
 
-use super::{client, root_cause, Connector};
+use super::{client_with, connector_trusting, root_cause, Connector, ExtraRoots};
 
 /// Why no answer came.
 #[derive(Debug)]
@@ -66,6 +66,11 @@ pub struct Answer<'c> {
 
 impl BlockingClient {
     pub fn new() -> Result<Self, Failure> {
+        Self::trusting(&ExtraRoots::default())
+    }
+
+    /// A client that also trusts `extra` roots (a team server's own CA).
+    pub fn trusting(extra: &ExtraRoots) -> Result<Self, Failure> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -73,7 +78,9 @@ impl BlockingClient {
         // The client's pool timer needs the runtime.
         let client = {
             let _entered = runtime.enter();
-            client().map_err(|error| Failure::Failed(error.to_string()))?
+            let connector =
+                connector_trusting(extra).map_err(|error| Failure::Failed(error.to_string()))?;
+            client_with(connector)
         };
         Ok(Self {
             runtime: Some(runtime),

@@ -12,7 +12,9 @@
 //! URL rules) and `https://` ones at a loopback address.
 //!
 //! `blocking`: the same client for callers that wait for one answer (Test
-//! connection, OAuth), so there is one HTTP/TLS stack, not two.
+//! connection, OAuth, a team server), so there is one HTTP/TLS stack, not
+//! two. A team server's client may also trust the CA file the user added
+//! for it (`ExtraRoots`); no other client does.
 
 pub mod blocking;
 
@@ -49,20 +51,47 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    Ok(Client::builder(TokioExecutor::new())
+    Ok(client_with(connector()?))
+}
+
+fn client_with<B>(connector: Connector) -> Client<Connector, B>
+where
+    B: hyper::body::Body + Send + 'static + Unpin,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .http1_max_buf_size(MAX_RESPONSE_HEAD)
         // The proxy sets Host itself, from the credential URL.
         .set_host(false)
-        .build(connector()?))
+        .build(connector)
 }
 
 /// What opens a connection to a server (TCP or a proxy's tunnel, TLS, the
 /// loopback owner check, the connect deadline): the session proxy's own
 /// pool (`proxy::pool`) uses it directly.
 pub fn connector() -> Result<Connector> {
+    connector_with(tls_config()?)
+}
+
+/// [`connector`] that also trusts `extra` roots (a team server's own CA).
+pub(crate) fn connector_trusting(extra: &ExtraRoots) -> Result<Connector> {
+    if extra.0.is_empty() {
+        return connector();
+    }
+    let mut roots = system_roots();
+    for root in &extra.0 {
+        roots
+            .add(root.clone())
+            .map_err(|error| Error::Io(std::io::Error::other(error)))?;
+    }
+    connector_with(config_with(roots)?)
+}
+
+fn connector_with(tls: Arc<rustls::ClientConfig>) -> Result<Connector> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
@@ -74,7 +103,7 @@ pub fn connector() -> Result<Connector> {
         proxies: Arc::new(Matcher::from_env()),
     };
     let https = HttpsConnectorBuilder::new()
-        .with_tls_config((*tls_config()?).clone())
+        .with_tls_config((*tls).clone())
         .https_or_http()
         .enable_http1()
         .wrap_connector(direct_or_tunnel);
@@ -107,6 +136,12 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
     if let Some(config) = CONFIG.get() {
         return Ok(Arc::clone(config));
     }
+    let config = config_with(system_roots())?;
+    Ok(Arc::clone(CONFIG.get_or_init(|| config)))
+}
+
+/// The webpki roots plus the system's.
+fn system_roots() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     // A company's own root (installed in the system store) must work too;
@@ -118,13 +153,71 @@ fn tls_config() -> Result<Arc<rustls::ClientConfig>> {
         errors = native.errors.len(),
         "TLS roots loaded"
     );
+    roots
+}
+
+fn config_with(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| Error::Io(std::io::Error::other(error)))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Arc::clone(CONFIG.get_or_init(|| Arc::new(config))))
+    Ok(Arc::new(config))
+}
+
+/// Certificate authorities a user added for one server (a team server's
+/// own CA file), trusted beside the system's roots for that server's
+/// client only, never for MCP servers.
+#[derive(Clone, Default)]
+pub struct ExtraRoots(Vec<rustls::pki_types::CertificateDer<'static>>);
+
+impl ExtraRoots {
+    /// The certificates of a PEM file (`-----BEGIN CERTIFICATE-----`);
+    /// `field` names the setting in the error.
+    pub fn from_pem(pem: &[u8], field: &'static str) -> Result<Self> {
+        use rustls::pki_types::pem::PemObject;
+        let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                Error::invalid(
+                    field,
+                    "The CA file could not be read as PEM certificates. Use the CA certificate file your administrator gave you (it starts with -----BEGIN CERTIFICATE-----).",
+                )
+            })?;
+        if certificates.is_empty() {
+            return Err(Error::invalid(
+                field,
+                "The CA file holds no certificate. Use the CA certificate file your administrator gave you (it starts with -----BEGIN CERTIFICATE-----).",
+            ));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in &certificates {
+            roots.add(certificate.clone()).map_err(|_| {
+                Error::invalid(
+                    field,
+                    "A certificate in the CA file cannot be used as a certificate authority. Ask your administrator for the CA's own certificate.",
+                )
+            })?;
+        }
+        Ok(Self(certificates))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for ExtraRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtraRoots({} certificates)", self.0.len())
+    }
+}
+
+/// Whether a failure's cause (as [`root_cause`] words it) is a server
+/// certificate that no trusted root vouches for, or that does not fit.
+pub fn is_certificate_failure(cause: &str) -> bool {
+    cause.starts_with("invalid peer certificate")
 }
 
 /// The TLS connector with the overall connect deadline.

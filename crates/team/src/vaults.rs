@@ -1,0 +1,241 @@
+//! Team vaults' credentials on a signed-in team server
+//! (docs/architecture.md, "Team vaults"): read one (checked against the
+//! server address it is for), write one with check-and-set and a record
+//! of who changed it, delete one, and what the sign-in may do in a vault.
+//!
+//! Who made a change is the token's owner as `lookup-self` names it,
+//! written to the secret's `custom_metadata` (`keybearer_changed_by`,
+//! `keybearer_changed_by_entity`, `keybearer_changed_version`,
+//! `keybearer_changed_at`, `keybearer_change`) right after the data. A
+//! member whose policy allows only `read` is told so before anything is
+//! written (`sys/capabilities-self`).
+//!
+//! Limits: the data and its custom metadata are two requests (KV v2 has
+//! no single one for both); custom metadata belongs to the secret, not to
+//! a version, so it names the last change made from Keybearer, and says
+//! which version that was.
+
+use std::collections::HashMap;
+
+use keybearer_base::error::{Error, Result};
+use keybearer_base::model::{Protocol, Timestamp};
+use keybearer_base::server_url::{guess_protocol, normalize_server_url};
+use keybearer_base::team_error::TeamError;
+
+use crate::kv::{Meta, Read};
+use crate::secret::TeamSecret;
+use crate::server::TeamServer;
+use crate::settings::{credential_key, TeamVault};
+
+/// A credential read from a team vault.
+#[derive(Debug)]
+pub struct TeamCredential {
+    pub url: String,
+    pub protocol: Protocol,
+    /// The KV version it was read at (what a change must name).
+    pub version: u64,
+    pub secret: TeamSecret,
+}
+
+/// The last change made to a credential from Keybearer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastChange {
+    /// The token owner's name (`userpass-alice`).
+    pub by: String,
+    pub entity_id: Option<String>,
+    pub version: Option<u64>,
+    /// `write` or `delete`.
+    pub change: String,
+    pub at: Option<String>,
+}
+
+/// What the sign-in may do in a team vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+}
+
+/// A secret's current version when it was looked at: what check-and-set
+/// compares with (0: nothing there).
+fn cas_of(meta: &Meta) -> u64 {
+    match meta {
+        Meta::Current { version, .. } => *version,
+        Meta::Missing => 0,
+    }
+}
+
+impl TeamServer {
+    /// The path of `url`'s credential in `vault` (inside the mount).
+    pub fn credential_path(&self, vault: &TeamVault, url: &str) -> Result<String> {
+        let url = normalize_server_url(url)?;
+        Ok(format!(
+            "{}/{}",
+            self.settings().vault_path(vault),
+            credential_key(&url)
+        ))
+    }
+
+    /// `url`'s credential in `vault`; `None` when the vault holds none for
+    /// it. A vault with nothing at all on the server is
+    /// [`TeamError::VaultNotFound`].
+    pub fn credential(&self, vault: &TeamVault, url: &str) -> Result<Option<TeamCredential>> {
+        let url = normalize_server_url(url)?;
+        let path = self.credential_path(vault, &url)?;
+        match self.kv_read(&path)? {
+            Read::Found {
+                mut fields,
+                version,
+            } => {
+                let bad = |problem: String| {
+                    Error::Team(TeamError::BadAnswer {
+                        server: self.address().to_string(),
+                        problem: format!("{} holds {problem}", self.shown_path(&path)),
+                    })
+                };
+                // A secret for another server must never be sent to this one.
+                let stored = fields
+                    .url
+                    .as_deref()
+                    .and_then(|stored| normalize_server_url(stored).ok());
+                if stored.as_deref() != Some(url.as_str()) {
+                    return Err(bad("a credential for another server address".into()));
+                }
+                let protocol = match fields.protocol.as_deref() {
+                    Some(protocol) => protocol.parse().unwrap_or_else(|_| guess_protocol(&url)),
+                    None => guess_protocol(&url),
+                };
+                let secret = TeamSecret::from_fields(&mut fields).map_err(bad)?;
+                Ok(Some(TeamCredential {
+                    url,
+                    protocol,
+                    version,
+                    secret,
+                }))
+            }
+            Read::Missing => {
+                let folder = self.settings().vault_path(vault);
+                match self.kv_list(&folder)? {
+                    Some(_) => Ok(None),
+                    None => Err(Error::Team(TeamError::VaultNotFound {
+                        server: self.address().to_string(),
+                        path: format!("{}/", self.shown_path(&folder)),
+                    })),
+                }
+            }
+        }
+    }
+
+    /// Writes `url`'s credential in `vault`. `expected_version` is the
+    /// version the change was made from (0 for a new credential); if the
+    /// secret has moved on since, nothing is written
+    /// ([`TeamError::Conflict`]). Returns the new version.
+    pub fn put_credential(
+        &self,
+        vault: &TeamVault,
+        url: &str,
+        secret: &TeamSecret,
+        expected_version: u64,
+    ) -> Result<u64> {
+        let url = normalize_server_url(url)?;
+        let path = self.credential_path(vault, &url)?;
+        self.require_write(vault, &path)?;
+        let protocol = guess_protocol(&url);
+        let version = self.kv_write(&path, secret.to_kv_json(&url, protocol), expected_version)?;
+        self.record_change(&path, Some(version), "write")?;
+        tracing::info!(server = %self.address(), path = %self.shown_path(&path), version, "team credential written");
+        Ok(version)
+    }
+
+    /// Deletes `url`'s credential in `vault` (its current version; the
+    /// history stays on the server).
+    pub fn delete_credential(&self, vault: &TeamVault, url: &str) -> Result<()> {
+        let url = normalize_server_url(url)?;
+        let path = self.credential_path(vault, &url)?;
+        self.require_write(vault, &path)?;
+        let version = cas_of(&self.kv_metadata(&path)?);
+        self.kv_delete(&path)?;
+        self.record_change(&path, Some(version), "delete")?;
+        tracing::info!(server = %self.address(), path = %self.shown_path(&path), "team credential deleted");
+        Ok(())
+    }
+
+    /// What the sign-in may do in `vault` (`sys/capabilities-self` on a
+    /// credential's data and metadata paths there).
+    pub fn access(&self, vault: &TeamVault) -> Result<Access> {
+        let path = format!(
+            "{}/{}",
+            self.settings().vault_path(vault),
+            "keybearer-access-check"
+        );
+        self.access_at(&path)
+    }
+
+    fn access_at(&self, path: &str) -> Result<Access> {
+        let data = self.data_api_path(path);
+        let metadata = self.metadata_api_path(path);
+        let capabilities = self.capabilities(&[data.clone(), metadata.clone()])?;
+        let has = |path: &str, wanted: &[&str]| {
+            capabilities.get(path).is_some_and(|granted| {
+                !granted.iter().any(|c| c == "deny")
+                    && granted
+                        .iter()
+                        .any(|c| c == "root" || wanted.contains(&c.as_str()))
+            })
+        };
+        Ok(Access {
+            read: has(&data, &["read"]),
+            write: has(&data, &["create", "update"]) && has(&metadata, &["create", "update"]),
+        })
+    }
+
+    /// A read-only member is told so before anything is written.
+    fn require_write(&self, vault: &TeamVault, path: &str) -> Result<()> {
+        if self.access_at(path)?.write {
+            return Ok(());
+        }
+        Err(Error::Team(TeamError::Denied {
+            server: self.address().to_string(),
+            path: format!("{}/", self.shown_path(&self.settings().vault_path(vault))),
+            action: "change credentials in",
+        }))
+    }
+
+    fn record_change(&self, path: &str, version: Option<u64>, change: &str) -> Result<()> {
+        let who = self.who();
+        let mut custom = HashMap::new();
+        custom.insert("keybearer_changed_by".to_string(), who.display_name);
+        if let Some(entity) = who.entity_id {
+            custom.insert("keybearer_changed_by_entity".to_string(), entity);
+        }
+        if let Some(version) = version {
+            custom.insert("keybearer_changed_version".to_string(), version.to_string());
+        }
+        custom.insert("keybearer_change".to_string(), change.to_string());
+        custom.insert(
+            "keybearer_changed_at".to_string(),
+            Timestamp::now().to_rfc3339(),
+        );
+        self.kv_write_custom(path, &custom)
+    }
+
+    /// The last change made to `url`'s credential from Keybearer, if any.
+    pub fn last_change(&self, vault: &TeamVault, url: &str) -> Result<Option<LastChange>> {
+        let path = self.credential_path(vault, url)?;
+        let Meta::Current { mut custom, .. } = self.kv_metadata(&path)? else {
+            return Ok(None);
+        };
+        let Some(by) = custom.remove("keybearer_changed_by") else {
+            return Ok(None);
+        };
+        Ok(Some(LastChange {
+            by,
+            entity_id: custom.remove("keybearer_changed_by_entity"),
+            version: custom
+                .remove("keybearer_changed_version")
+                .and_then(|v| v.parse().ok()),
+            change: custom.remove("keybearer_change").unwrap_or_default(),
+            at: custom.remove("keybearer_changed_at"),
+        }))
+    }
+}
