@@ -122,7 +122,7 @@ async fn header_credential_added_through_the_form_reaches_a_server_that_demands_
     window
         .client
         .execute(
-            "document.querySelector('[data-testid=\"cred-kind-bearer\"]').scrollIntoView({block: 'start'}); window.scrollBy(0, -90)",
+            "document.querySelector('[data-testid=\"cred-url\"]').scrollIntoView({block: 'start'}); window.scrollBy(0, -120)",
             vec![],
         )
         .await
