@@ -37,6 +37,8 @@ macro_rules! with_app_commands {
             credentials::test_connection,
             credentials::test_saved_credential,
             catalog::catalog_list,
+            catalog::discover_sign_in,
+            catalog::open_server_page,
             oauth::start_oauth_sign_in,
             oauth::finish_oauth_sign_in,
             oauth::finish_oauth_sign_in_again,

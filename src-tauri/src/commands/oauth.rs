@@ -20,12 +20,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use keybearer_vault::oauth::{
-    self, ClientChoice, OAuthError, PendingSignIn, PreRegisteredClient, SignInOptions, StoredOAuth,
+    self, ClientChoice, OAuthError, OAuthSecret, PendingSignIn, PreRegisteredClient, SignInOptions,
+    StoredOAuth,
 };
 use keybearer_vault::{Credential, CredentialSecret, Engine, NewCredential, Protocol};
 use serde::Serialize;
 use tauri::{AppHandle, State};
 
+use super::secret_input::SecretText;
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};
 
@@ -91,16 +93,20 @@ pub struct SignedIn {
 }
 
 /// Starts signing in to `mcp_server_url` and opens the browser; answers the
-/// sign-in's id. `client_id`: for services without dynamic registration.
+/// sign-in's id. `client_id`: for services without dynamic registration
+/// (GitHub), with `client_secret` when the service needs the app's secret
+/// (wiped when dropped, never in an answer or a log).
 /// `vault_id`: the vault the credential is for, refused at once (before
 /// anything is started) when it already has one for this address.
 #[tauri::command]
+#[allow(clippy::too_many_arguments)] // Tauri passes each argument by name
 pub async fn start_oauth_sign_in(
     app: AppHandle,
     state: State<'_, AppState>,
     sign_ins: State<'_, SignIns>,
     mcp_server_url: String,
     client_id: Option<String>,
+    client_secret: Option<SecretText>,
     scope: Option<String>,
     vault_id: Option<String>,
 ) -> IpcResult<String> {
@@ -115,9 +121,12 @@ pub async fn start_oauth_sign_in(
     }
     let mut options = SignInOptions::default();
     if let Some(client_id) = client_id.filter(|id| !id.trim().is_empty()) {
+        let client_secret = client_secret
+            .filter(|secret| !secret.is_blank())
+            .map(|secret| OAuthSecret::new(secret.copy()));
         options.client = ClientChoice::PreRegistered(PreRegisteredClient {
             client_id: client_id.trim().to_string(),
-            client_secret: None,
+            client_secret,
             token_endpoint_auth: None,
         });
     }

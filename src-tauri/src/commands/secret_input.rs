@@ -26,8 +26,13 @@ impl SecretText {
     }
 
     /// A copy for the engine's own secret types (which wipe it in turn).
-    fn copy(&self) -> String {
+    pub(crate) fn copy(&self) -> String {
         self.0.to_string()
+    }
+
+    /// Nothing but white space.
+    pub(crate) fn is_blank(&self) -> bool {
+        self.expose().trim().is_empty()
     }
 }
 

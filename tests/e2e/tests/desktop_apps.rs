@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::cards::{click_in_card, wait_card_text, WAIT};
-use common::{create_vault, open_vault, set_up, unique_token};
+use common::{create_vault, open_vault, other_server_with_token, set_up, unique_token};
 use keybearer_e2e::{app_binary, files_containing, require_environment, Window};
 
 /// Cursor's settings before Keybearer touches them: a comment, a server of
@@ -111,8 +111,7 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
     set_up(&window).await;
     create_vault(&window, "Agent tools").await;
     open_vault(&window, "Agent tools").await;
-    window.fill("cred-url", "https://mcp.example.com/mcp").await;
-    window.click("cred-protocol-http").await;
+    other_server_with_token(&window, "https://mcp.example.com/mcp").await;
     window.fill("cred-token", &token).await;
     window.click("cred-save").await;
     window.el("cred-row").await;
@@ -240,10 +239,7 @@ async fn apps_connect_cursor_through_the_window_and_disconnect_it() {
     window.click("nav-vaults").await;
     window.el("vault-row").await;
     open_vault(&window, "Agent tools").await;
-    window
-        .fill("cred-url", "https://tools.example.org/mcp")
-        .await;
-    window.click("cred-protocol-http").await;
+    other_server_with_token(&window, "https://tools.example.org/mcp").await;
     window.fill("cred-token", &second_token).await;
     window.click("cred-save").await;
     window

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{create_vault, open_vault, set_up, unique_token};
+use common::{advanced, create_vault, open_vault, other_server, set_up, unique_token};
 use keybearer_e2e::{files_containing, require_environment, McpServer, Window};
 
 /// Waits until the connection test shown in `testid` ends in `expected`.
@@ -55,10 +55,13 @@ async fn header_credential_added_through_the_form_reaches_a_server_that_demands_
     create_vault(&window, "Header tools").await;
     open_vault(&window, "Header tools").await;
 
+    other_server(&window).await;
     window.fill("cred-url", &server.url).await;
-    window.click("cred-protocol-http").await;
-    // Token is the default kind; choosing Header shows a row of name + value.
+    // Asked, the server offers no OAuth: a token. Choosing Header under
+    // Advanced shows a row of name + value.
     window.el("cred-token").await;
+    advanced(&window).await;
+    window.click("cred-protocol-http").await;
     window.click("cred-kind-headers").await;
     assert!(window.all("cred-token").await.is_empty());
     assert_eq!(window.all("cred-header-row").await.len(), 1);
@@ -119,7 +122,7 @@ async fn header_credential_added_through_the_form_reaches_a_server_that_demands_
     window
         .client
         .execute(
-            "document.querySelector('[data-testid=\"cred-kind-bearer\"]').scrollIntoView({block: 'start'}); window.scrollBy(0, -90)",
+            "document.querySelector('[data-testid=\"cred-url\"]').scrollIntoView({block: 'start'}); window.scrollBy(0, -120)",
             vec![],
         )
         .await

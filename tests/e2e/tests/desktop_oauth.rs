@@ -9,7 +9,7 @@
 mod common;
 
 use common::oauth::{assert_no_peer_token, holds_peer_token, wait_outcome, OAuthPeer};
-use common::{create_vault, open_vault, set_up};
+use common::{advanced, create_vault, open_vault, other_server, set_up};
 use keybearer_e2e::{require_environment, Window};
 
 #[test]
@@ -33,8 +33,15 @@ async fn signing_in_through_the_form_saves_a_credential_the_server_accepts() {
     create_vault(&window, "Signed in").await;
     open_vault(&window, "Signed in").await;
 
-    // The fourth kind: no secret to paste, an optional client ID and scopes.
+    // "Other server": Keybearer asks the server, which names its sign-in
+    // service, so the form signs in: no secret to paste. Under Advanced, the
+    // kind is OAuth, with an optional client ID and scopes.
+    other_server(&window).await;
     window.fill("cred-url", &peer.url).await;
+    window
+        .wait_text("cred-oauth-instructions", |text| text.contains("browser"))
+        .await;
+    advanced(&window).await;
     window.click("cred-protocol-http").await;
     window.click("cred-kind-oauth").await;
     assert!(window.all("cred-token").await.is_empty());

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{create_vault, open_vault, set_up, sha256_hex, unique_token};
+use common::{create_vault, open_vault, other_server_with_token, set_up, sha256_hex, unique_token};
 use keybearer_e2e::{repo_root, require_environment, McpServer, Window};
 
 /// Fills the New session form for a custom command and presses Start
@@ -68,8 +68,7 @@ async fn start_custom_session(
 async fn vault_with_credential(window: &Window, server: &McpServer, token: &str) {
     create_vault(window, "Agent tools").await;
     open_vault(window, "Agent tools").await;
-    window.fill("cred-url", &server.url).await;
-    window.click("cred-protocol-http").await;
+    other_server_with_token(window, &server.url).await;
     window.fill("cred-token", token).await;
     window.click("cred-save").await;
     window.el("cred-row").await;

@@ -67,6 +67,21 @@ describe("commands and arguments", () => {
       },
     ],
     ["testSavedCredential", ["crd_1"], "test_saved_credential", { id: "crd_1" }],
+    ["catalogList", [null], "catalog_list", { search: null }],
+    ["catalogList", ["git"], "catalog_list", { search: "git" }],
+    [
+      "discoverSignIn",
+      ["https://a.example/mcp", "com.example/a"],
+      "discover_sign_in",
+      { mcpServerUrl: "https://a.example/mcp", serverId: "com.example/a" },
+    ],
+    ["openServerPage", ["github", "token"], "open_server_page", { serverId: "github", page: "token" }],
+    [
+      "startOAuthSignIn",
+      ["https://a.example/mcp", "Ov23li", "repo", "vlt_1", "cs"],
+      "start_oauth_sign_in",
+      { mcpServerUrl: "https://a.example/mcp", clientId: "Ov23li", clientSecret: "cs", scope: "repo", vaultId: "vlt_1" },
+    ],
     ["listEvents", [null, 200], "list_events", { vaultId: null, limit: 200 }],
     ["pendingApprovals", [], "pending_approvals", undefined],
     ["answerApproval", ["apr_1", true], "answer_approval", { id: "apr_1", approve: true }],
@@ -125,6 +140,15 @@ describe("errors", () => {
         expect(error.message).not.toContain(secret.kind === "headers" ? value : password);
       }
     }
+  });
+
+  it("never lets an OAuth app's client secret through", async () => {
+    const clientSecret = "gh_cl13ntS3cr3tValue";
+    invoke.mockRejectedValue(`invalid args: ${clientSecret}`);
+    const error = await api
+      .startOAuthSignIn("https://a.example/mcp", "Ov23li", null, "vlt_1", clientSecret)
+      .catch((e) => e);
+    expect(JSON.stringify(error)).not.toContain(clientSecret);
   });
 
   it("masks passphrases and recovery keys too", async () => {

@@ -10,6 +10,8 @@ import type {
   AppStatus,
   AppSync,
   ApprovalClosed,
+  AskedServer,
+  CatalogEntry,
   ConnectionTest,
   CopiesCleanup,
   Credential,
@@ -24,6 +26,7 @@ import type {
   Resolution,
   SecretInput,
   ServerActivity,
+  ServerPage,
   Session,
   SessionEnded,
   SessionOutput,
@@ -121,7 +124,8 @@ export const replaceToken = (id: string, secret: SecretInput) =>
 
 /**
  * OAuth sign-in: starts it and opens the system browser; answers the sign-in's
- * id. With `vaultId` (a new credential) an address that vault already has is
+ * id. `clientId` (and `clientSecret`, masked in any error) for an OAuth app the
+ * user made at a service without dynamic registration. With `vaultId` (a new credential) an address that vault already has is
  * refused before anything starts. Then `finishOAuthSignIn` (a new credential,
  * and whether it can be renewed) or `finishOAuthSignInAgain` (in place of
  * credential `id`) waits for the browser, up to 5 minutes; no token ever
@@ -132,7 +136,13 @@ export const startOAuthSignIn = (
   clientId: string | null,
   scope: string | null,
   vaultId: string | null,
-) => call<string>("start_oauth_sign_in", { mcpServerUrl, clientId, scope, vaultId });
+  clientSecret: string | null = null,
+) =>
+  call<string>(
+    "start_oauth_sign_in",
+    { mcpServerUrl, clientId, clientSecret, scope, vaultId },
+    clientSecret ? [clientSecret] : [],
+  );
 
 export const finishOAuthSignIn = (signInId: string, vaultId: string, protocol: Protocol | null) =>
   call<SignedIn>("finish_oauth_sign_in", { signInId, vaultId, protocol });
@@ -153,6 +163,22 @@ export const testConnection = (mcpServerUrl: string, protocol: Protocol, secret:
 
 export const testSavedCredential = (id: string) =>
   call<ConnectionTest>("test_saved_credential", { id });
+
+// ----- known servers -----------------------------------------------------------
+
+/** The known servers (built in, then the MCP Registry's) matching `search`; all without one. */
+export const catalogList = (search: string | null = null) => call<CatalogEntry[]>("catalog_list", { search });
+
+/**
+ * Asks the server how it signs in, without a credential: OAuth, the headers its
+ * entry (`serverId`) declares, or a token. Slow: it waits for the server.
+ */
+export const discoverSignIn = (mcpServerUrl: string, serverId: string | null) =>
+  call<AskedServer>("discover_sign_in", { mcpServerUrl, serverId });
+
+/** Opens a known server's own page (where a token or an OAuth app is made, its docs) in the browser. */
+export const openServerPage = (serverId: string, page: ServerPage) =>
+  call<void>("open_server_page", { serverId, page });
 
 // ----- activity --------------------------------------------------------------
 

@@ -15,3 +15,29 @@ export function handleSubmit(handler: (event: SubmitEvent) => Promise<void>) {
     await focusFirstInvalid(form);
   };
 }
+
+/**
+ * Puts `text` on the clipboard (an address, never a secret); false when the
+ * system refused. The webview's clipboard API first, else a selected
+ * read-only field and the copy command.
+ */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const field = document.createElement("textarea");
+    field.value = text;
+    field.readOnly = true;
+    field.className = "visually-hidden";
+    document.body.append(field);
+    field.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    } finally {
+      field.remove();
+    }
+  }
+}

@@ -111,10 +111,20 @@ describe("signing in (OAuth)", () => {
     const draft = emptyDraft("oauth");
     expect(hasProblems(draftProblems(draft, true))).toBe(false);
     expect(() => toSecretInput(draft)).toThrow();
-    expect(oauthOptions(draft)).toEqual({ clientId: null, scope: null });
+    expect(oauthOptions(draft)).toEqual({ clientId: null, clientSecret: null, scope: null });
     expect(oauthOptions({ ...draft, clientId: " Iv1.abc ", scope: "  mcp   admin " })).toEqual({
       clientId: "Iv1.abc",
+      clientSecret: null,
       scope: "mcp admin",
     });
+  });
+
+  it("sends an OAuth app's client secret only with its client ID, and clears it with the other values", () => {
+    const draft = { ...emptyDraft("oauth"), clientId: "Ov23li", clientSecret: " s3cret " };
+    expect(oauthOptions(draft).clientSecret).toBe("s3cret");
+    expect(oauthOptions({ ...draft, clientId: " " }).clientSecret).toBeNull();
+    const cleared = withoutValues(draft);
+    expect(cleared.clientSecret).toBe("");
+    expect(cleared.clientId).toBe("Ov23li");
   });
 });

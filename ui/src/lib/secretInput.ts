@@ -27,6 +27,8 @@ export type SecretDraft = {
   secret: string;
   /** OAuth: a client ID for services without dynamic registration (optional). */
   clientId: string;
+  /** OAuth: that app's client secret, when its service needs one (a secret: cleared like the others). */
+  clientSecret: string;
   /** OAuth: the scopes to ask for, space-separated (optional). */
   scope: string;
 };
@@ -46,7 +48,7 @@ const row = (name = ""): HeaderRow => ({ key: ++nextKey, name, value: "" });
 
 export function emptyDraft(kind: SecretKind = "bearer", headerNames: readonly string[] = [""]): SecretDraft {
   const names = headerNames.length > 0 ? headerNames : [""];
-  return { kind, token: "", headers: names.map(row), user: "", secret: "", clientId: "", scope: "" };
+  return { kind, token: "", headers: names.map(row), user: "", secret: "", clientId: "", clientSecret: "", scope: "" };
 }
 
 /** For replacing a credential: the same kind, and for headers the same names, values empty. */
@@ -61,6 +63,7 @@ export function withoutValues(draft: SecretDraft): SecretDraft {
     token: "",
     headers: draft.headers.map((header) => ({ ...header, value: "" })),
     secret: "",
+    clientSecret: "",
   };
 }
 
@@ -92,11 +95,23 @@ export function toSecretInput(draft: SecretDraft): SecretInput {
   }
 }
 
-/** What `start_oauth_sign_in` takes besides the address: empty fields are left out. */
-export function oauthOptions(draft: SecretDraft): { clientId: string | null; scope: string | null } {
+/**
+ * What `start_oauth_sign_in` takes besides the address: empty fields are left
+ * out, and a client secret only goes with a client ID.
+ */
+export function oauthOptions(draft: SecretDraft): {
+  clientId: string | null;
+  clientSecret: string | null;
+  scope: string | null;
+} {
   const clientId = draft.clientId.trim();
+  const clientSecret = draft.clientSecret.trim();
   const scope = draft.scope.trim().split(/\s+/).filter(Boolean).join(" ");
-  return { clientId: clientId === "" ? null : clientId, scope: scope === "" ? null : scope };
+  return {
+    clientId: clientId === "" ? null : clientId,
+    clientSecret: clientId === "" || clientSecret === "" ? null : clientSecret,
+    scope: scope === "" ? null : scope,
+  };
 }
 
 /** The values that must never be shown back (api.ts masks them in any error message). */

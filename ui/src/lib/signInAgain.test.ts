@@ -79,6 +79,7 @@ describe("needsSignInAgain", () => {
     expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in", {
       mcpServerUrl: "https://mcp.example/mcp",
       clientId: null,
+      clientSecret: null,
       scope: "mcp admin",
       vaultId: null,
     });
@@ -103,6 +104,7 @@ describe("signing in again", () => {
     expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in", {
       mcpServerUrl: "https://mcp.example/mcp",
       clientId: null,
+      clientSecret: null,
       scope: null,
       vaultId: null,
     });

@@ -48,3 +48,13 @@ export type { ImportOutcome } from "./bindings/ImportOutcome";
 export type { ImportedEntry } from "./bindings/ImportedEntry";
 export type { PastedSecret } from "./bindings/PastedSecret";
 export type { TokenCopy } from "./bindings/TokenCopy";
+
+export type { CatalogEntry } from "./bindings/CatalogEntry";
+export type { CatalogHeader } from "./bindings/CatalogHeader";
+export type { CatalogRemote } from "./bindings/CatalogRemote";
+export type { CatalogSignIn } from "./bindings/CatalogSignIn";
+export type { CatalogSignInKind } from "./bindings/CatalogSignInKind";
+export type { CatalogTransport } from "./bindings/CatalogTransport";
+export type { AskedServer } from "./bindings/AskedServer";
+export type { SignInWay } from "./bindings/SignInWay";
+export type { ServerPage } from "./bindings/ServerPage";

@@ -28,6 +28,7 @@ import {
   validateToken,
 } from "../lib/validation";
 
+import { fakeAsk, FAKE_CATALOG } from "./fakeCatalog";
 import { fail, minutesAgo, newId, now, type Args, type Scenario } from "./fakeParts";
 
 export type { Scenario };
@@ -398,6 +399,9 @@ export function createFakeEngine(scenario: Scenario) {
       record("credential.tested", { vault_id: found.vault_id, credential_id: found.id, upstream_url: found.mcp_server_url, detail: "ok" });
       return slow(connectionTest(found.mcp_server_url, "good"), 1500);
     },
+    catalog_list: () => slow(structuredClone(FAKE_CATALOG), 300),
+    discover_sign_in: ({ mcpServerUrl }) => slow(fakeAsk(String(mcpServerUrl)), 900),
+    open_server_page: () => null,
     list_apps: () => slow(structuredClone(apps), 400),
     connect_app: ({ app, vaults: ids }) => {
       const found = appOf(app);

@@ -17,7 +17,7 @@
 //! Limits: the registry's list is not fetched here (`catalog --refresh` does).
 
 use keybearer_server_catalog::{Entry, SignIn, SignInKind, Transport};
-use keybearer_vault::{Engine, Error, Protocol};
+use keybearer_vault::{Engine, Error, Protocol, SignInWay};
 
 use super::catalog::ways;
 use crate::cli::SecretArgs;
@@ -91,7 +91,7 @@ pub fn choose(engine: &Engine, id: &str, args: &SecretArgs) -> Result<Chosen, Er
         }
         SignIn::Discover => {
             if !gives_a_way(args) {
-                ask_the_server(entry, &remote.url, &mut secret);
+                ask_the_server(entry, &remote.url, &mut secret)?;
             }
         }
     }
@@ -111,37 +111,34 @@ fn gives_a_way(args: &SecretArgs) -> bool {
     args.oauth || args.from_json || args.basic.is_some() || !args.headers.is_empty()
 }
 
-/// Asks the server how it signs in (RFC 9728): OAuth when it names an
-/// authorization server; else the entry's declared headers; else a token.
-fn ask_the_server(entry: &Entry, url: &str, secret: &mut SecretArgs) {
+/// Asks the server how it signs in (`keybearer_vault::ask_the_server`):
+/// OAuth when it names an authorization server; else the entry's declared
+/// headers; else a token.
+fn ask_the_server(entry: &Entry, url: &str, secret: &mut SecretArgs) -> Result<(), Error> {
     eprintln!("Asking {} how it signs in…", entry.name);
-    match keybearer_vault::oauth::discover(url) {
-        Ok(_) => {
+    let asked = keybearer_vault::ask_the_server(url, Some(entry))?;
+    if let Some(problem) = &asked.problem {
+        eprintln!("{problem}");
+    }
+    match asked.way {
+        SignInWay::Oauth => {
             eprintln!("{} signs in with OAuth.", entry.name);
             secret.oauth = true;
         }
-        Err(error) => {
-            tracing::info!(%error, "the server names no OAuth sign-in");
-            let declared = entry.sign_in.iter().find_map(|way| match way {
-                SignIn::Header { headers } => Some(headers),
-                _ => None,
-            });
-            match declared {
-                Some(headers) => {
-                    secret.headers = headers.iter().map(|h| h.name.clone()).collect();
-                    eprintln!(
-                        "{} takes {}; each value is read in turn.",
-                        entry.name,
-                        secret.headers.join(", ")
-                    );
-                }
-                None => eprintln!(
-                    "{} does not offer an OAuth sign-in: paste its token below (for an API-key header instead, run this again with --header NAME).",
-                    entry.name
-                ),
-            }
+        SignInWay::Headers { names } => {
+            eprintln!(
+                "{} takes {}; each value is read in turn.",
+                entry.name,
+                names.join(", ")
+            );
+            secret.headers = names;
         }
+        SignInWay::Token => eprintln!(
+            "{} does not offer an OAuth sign-in: paste its token below (for an API-key header instead, run this again with --header NAME).",
+            entry.name
+        ),
     }
+    Ok(())
 }
 
 /// An OAuth sign-in, asking for the entry's scopes unless the user named some.

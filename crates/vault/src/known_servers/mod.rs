@@ -11,7 +11,8 @@
 //! folder (`cache.rs`). [`KnownServers::catalog`] is the built-in list with
 //! the cached registry servers merged under it: a built-in entry wins over
 //! a registry one with the same address or registry name. The merged
-//! catalog is kept in memory until the cache file changes.
+//! catalog is kept in memory until the cache file changes. How a server
+//! without a known way signs in is found by asking it (`ask.rs`).
 //!
 //! Limits: a cache of another registry is not used (after the setting
 //! changes, the built-in list alone until the new registry is read); a
@@ -19,6 +20,7 @@
 //! error — the catalog always works.
 
 mod address;
+mod ask;
 mod cache;
 mod fetch;
 mod refresh;
@@ -31,6 +33,7 @@ use std::time::SystemTime;
 use keybearer_server_catalog::Catalog;
 
 pub use address::{check_registry_address, DEFAULT_REGISTRY};
+pub use ask::{ask_the_server, AskedServer, SignInWay};
 pub use refresh::{Refresh, RefreshKind, RefreshReport, Refresher, SkippedServer};
 
 use crate::error::Result;

@@ -1,12 +1,13 @@
 //! Shared by the desktop test files: first-run set-up and vault steps in the
 //! real window, unique tokens, and the SHA-256 the test MCP server reports;
 //! `cards`: the Apps screen's cards; `oauth`: the test authorization server
-//! and the OAuth tests' checks.
+//! and the OAuth tests' checks; `registry`: the MCP Registry test peer.
 
 #![allow(dead_code)] // each test file uses its own part of it
 
 pub mod cards;
 pub mod oauth;
+pub mod registry;
 
 use std::io::Write;
 use std::path::Path;
@@ -114,11 +115,45 @@ pub async fn open_vault(window: &Window, name: &str) {
                 .await
                 .expect("open button in the row");
             open.click().await.expect("open vault");
-            window.el("cred-url").await;
+            window.el("add-credential").await;
             return;
         }
     }
     panic!("no vault row named {name}");
+}
+
+/// "Other server" in the open vault's add form: its address field shows.
+pub async fn other_server(window: &Window) {
+    window.click("cred-other-server").await;
+    window.el("cred-url").await;
+}
+
+/// Opens the add form's Advanced part (protocol, how the server takes its
+/// secret) unless it is open.
+pub async fn advanced(window: &Window) {
+    let open = window
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=\"cred-advanced\"]').open === true",
+            vec![],
+        )
+        .await
+        .expect("read the Advanced part")
+        .as_bool()
+        .unwrap_or(false);
+    if !open {
+        window.click("cred-advanced-toggle").await;
+    }
+}
+
+/// "Other server" with a bearer token chosen under Advanced (so the form
+/// does not wait for the server's answer: the address may be unreachable).
+pub async fn other_server_with_token(window: &Window, url: &str) {
+    other_server(window).await;
+    window.fill("cred-url", url).await;
+    advanced(window).await;
+    window.click("cred-protocol-http").await;
+    window.click("cred-kind-bearer").await;
 }
 
 pub async fn vault_names(window: &Window) -> Vec<String> {

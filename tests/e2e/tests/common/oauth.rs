@@ -146,7 +146,9 @@ pub async fn wait_outcome(window: &Window, testid: &str, expected: &str) {
 /// Signs in to `peer` through the open vault's add-credential form ("Sign
 /// in (OAuth)", scope `mcp`); returns once the credential's row shows.
 pub async fn sign_in_through_form(window: &Window, peer: &OAuthPeer) {
+    super::other_server(window).await;
     window.fill("cred-url", &peer.url).await;
+    super::advanced(window).await;
     window.click("cred-protocol-http").await;
     window.click("cred-kind-oauth").await;
     window.fill("cred-oauth-scope", "mcp").await;
