@@ -22,8 +22,9 @@ description="$(field Description)"
 [ "$(field Package)" = "keybearer" ] || fail "Package is $(field Package)"
 
 contents="$(dpkg-deb --contents "$deb")"
-for path in ./usr/bin/keybearer ./usr/bin/keybearer-app; do
-    grep -q " $path\$" <<<"$contents" || fail "does not install $path"
+# Paths as dpkg-deb lists them, with or without a leading "./".
+for path in usr/bin/keybearer usr/bin/keybearer-app; do
+    grep -Eq " (\./)?$path\$" <<<"$contents" || fail "does not install /$path"
 done
-grep -q '\./usr/share/applications/.*\.desktop$' <<<"$contents" || fail "has no menu entry"
+grep -Eq ' (\./)?usr/share/applications/[^/]+\.desktop$' <<<"$contents" || fail "has no menu entry"
 echo "$deb: control data and contents as expected"
