@@ -18,7 +18,6 @@ pub use secret_service::require_secret_service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -353,36 +352,9 @@ pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| scope.spawn(f).join().expect("thread"))
 }
 
-/// Every log line of this test process, at every level of every Keybearer
-/// crate, so a test can prove no token, password or value was logged.
-pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
-    static BUFFER: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    Arc::clone(BUFFER.get_or_init(|| {
-        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
-        let writer = Arc::clone(&buffer);
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "keybearer_team=debug,keybearer_vault=debug,keybearer_platform=debug,keybearer_base=debug,keybearer_net=debug,keybearer_source=debug,keybearer_proxy=debug",
-            ))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .try_init();
-        buffer
-    }))
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "../../../vault/tests/support/logs.rs"]
+mod logs;
+pub use logs::capture_logs;
 
 pub fn assert_never_logged<S: AsRef<str>>(secrets: &[S]) {
     let logs = String::from_utf8_lossy(&capture_logs().lock().expect("log buffer")).into_owned();

@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod known_servers;
+mod logs;
 pub mod mcp_client;
 pub mod oauth_peer;
 pub mod peers;
@@ -14,6 +15,7 @@ pub mod registry_peer;
 pub mod root;
 mod secret_service;
 
+pub use logs::capture_logs;
 pub use secret_service::require_secret_service;
 
 use std::convert::Infallible;
@@ -239,39 +241,6 @@ pub async fn body_text(response: Response<Incoming>) -> String {
         .map(|body| body.to_bytes())
         .unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// Every log line of this test process (all levels of `keybearer_vault`), so a
-/// test can prove that no token or secret was logged.
-pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
-    static BUFFER: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
-    Arc::clone(BUFFER.get_or_init(|| {
-        let buffer: Arc<Mutex<Vec<u8>>> = Arc::default();
-        let writer = Arc::clone(&buffer);
-        // Every Keybearer crate's logs: a leak check that misses one crate
-        // would pass without looking.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "keybearer_vault=debug,keybearer_platform=debug,keybearer_base=debug,keybearer_net=debug,keybearer_oauth=debug,keybearer_source=debug,keybearer_proxy=debug,keybearer_bridge=debug",
-            ))
-            .with_ansi(false)
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .try_init();
-        buffer
-    }))
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 pub fn assert_never_logged(secrets: &[&str]) {
