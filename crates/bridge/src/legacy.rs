@@ -68,7 +68,7 @@ impl Legacy {
 
     pub(crate) fn handle(self: &Arc<Self>, line: Bytes, peek: Peek) {
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        self.link.tasks.request(async move {
             match this.endpoint().await {
                 Ok(endpoint) => this.post(endpoint, line, &peek).await,
                 Err(failure) => this.link.fail(&peek, &failure),
@@ -92,7 +92,7 @@ impl Legacy {
                 State::Closed | State::Failed(_) => {
                     *state = State::Opening;
                     let this = Arc::clone(self);
-                    tokio::spawn(async move { this.open().await });
+                    self.link.tasks.stream(async move { this.open().await });
                 }
             }
         }

@@ -11,7 +11,10 @@
 //! as one line, as it arrives. Nothing is re-encoded: a message keeps its
 //! bytes, minus line breaks between tokens. Uses are recorded (audit trail,
 //! "last used" of the credential and the connection) on a thread of their
-//! own. At the end of stdin the session is closed and the bridge exits.
+//! own. At the end of stdin (or SIGTERM) the requests under way get a
+//! moment for their answers, the rest are stopped and recorded as sent
+//! without an answer (`tasks.rs`, `usage.rs`), the session is closed and the
+//! bridge exits.
 //!
 //! What goes wrong (no credential, disconnected app, locked keychain, server
 //! down, token refused) becomes a JSON-RPC error answer to the request, with
@@ -26,8 +29,9 @@ mod legacy;
 mod link;
 mod message;
 mod streamable;
+mod tasks;
+mod usage;
 
-use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +41,7 @@ use tokio::sync::mpsc;
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Protocol;
-use keybearer_source::{CredentialSource, CredentialUse, UsageSink};
+use keybearer_source::{CredentialSource, UsageSink};
 use link::{Failure, Link, Source};
 use message::Peek;
 
@@ -46,6 +50,11 @@ pub const MAX_LINE: usize = keybearer_net::sse::MAX_EVENT;
 
 /// How long closing the server's session may hold up the exit.
 const CLOSE_WAIT: Duration = Duration::from_secs(3);
+
+/// How long requests under way when the app leaves may take to get their
+/// answers before they are stopped (the Python SDK's stdio client kills a
+/// server 2 s after closing its stdin).
+const IN_FLIGHT_GRACE: Duration = Duration::from_millis(700);
 
 /// Everything a bridge needs, gathered by the front end (the CLI).
 pub struct BridgeSetup {
@@ -211,16 +220,16 @@ where
         } => {
             let (usage, recorder) = match recorder {
                 Some(recorder) => {
-                    let (sender, receiver) = std_mpsc::channel();
-                    (Some(sender), Some(record_uses(recorder, receiver)))
+                    let (usage, thread) = usage::start(recorder);
+                    (usage, Some(thread))
                 }
-                None => (None, None),
+                None => (Arc::default(), None),
             };
             let source = Source::Vaults {
                 connection_id,
                 app,
                 source: source.map_err(|error| unavailable(&error)),
-                usage: Arc::new(std::sync::Mutex::new(usage)),
+                usage,
             };
             (source, recorder)
         }
@@ -273,6 +282,9 @@ where
             Transport::Legacy(legacy) => legacy.handle(bytes, peek),
         }
     }
+    // Answers on their way still reach the app for a moment; then what is
+    // left is stopped (and recorded as sent without an answer).
+    link.tasks.finish(IN_FLIGHT_GRACE).await;
     if let Transport::Streamable(streamable) = &transport {
         let _ = tokio::time::timeout(CLOSE_WAIT, streamable.close()).await;
     }
@@ -348,23 +360,6 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         }
     }
     let _ = output.flush().await;
-}
-
-/// Writes uses on a thread of its own, a batch per wake-up, until every
-/// sender is gone.
-fn record_uses(
-    mut recorder: Box<dyn UsageSink>,
-    receiver: std_mpsc::Receiver<CredentialUse>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while let Ok(first) = receiver.recv() {
-            let mut batch = vec![first];
-            batch.extend(receiver.try_iter());
-            if let Err(error) = recorder.record(&batch) {
-                tracing::warn!(code = %error.code(), %error, "bridge: uses not recorded");
-            }
-        }
-    })
 }
 
 /// Why there are no tokens, in the app user's words.

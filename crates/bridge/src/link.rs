@@ -2,7 +2,9 @@
 //! through [`Link::send`], which looks the credential up for this request
 //! (through the connection's vaults, on the tokens part's read path, so a
 //! replaced, deleted or disconnected credential takes effect at once), adds
-//! the `Authorization` header, sends, and records the use. And its one way
+//! the `Authorization` header, sends, and records the use (`usage.rs`: also
+//! when the request is stopped before its answer). The work under way is in
+//! [`Link::tasks`] (`tasks.rs`), which ends it when the app leaves. And its one way
 //! to the app: [`Link::write`] (a line on stdout) and [`Link::fail`] (a
 //! JSON-RPC error for each waiting request plus one plain line on stderr).
 //! The token is in a sensitive header value and nowhere else.
@@ -16,7 +18,6 @@
 //! that comes compressed all the same is refused: it cannot be searched.
 //! The bridge shows the app nothing of an answer's head but its status.
 
-use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -29,6 +30,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::message::{self, Peek};
+use super::tasks::Tasks;
+use super::usage::{Pending, Usage};
 use keybearer_base::echo::Needles;
 use keybearer_base::error::Error;
 use keybearer_base::model::Timestamp;
@@ -119,9 +122,6 @@ type Authorized = (
 /// An answer's body: the request's secrets covered as it is read.
 pub(crate) type Answer = Redacted<Incoming, Box<dyn FnOnce() + Send>>;
 
-/// Where uses are sent, until the bridge stops recording.
-type Usage = Arc<Mutex<Option<std_mpsc::Sender<CredentialUse>>>>;
-
 /// Headers to add to a request; the values are secret (marked sensitive).
 pub(crate) type Headers = Vec<(http::HeaderName, HeaderValue)>;
 
@@ -151,6 +151,8 @@ pub(crate) struct Link {
     pub(crate) out: mpsc::UnboundedSender<Vec<u8>>,
     /// The last line written to stderr, so a failing burst says it once.
     last_complaint: Mutex<Option<String>>,
+    /// The requests and streams under way.
+    pub(crate) tasks: Tasks,
 }
 
 impl Link {
@@ -175,6 +177,7 @@ impl Link {
             client: keybearer_net::upstream::client()?,
             out,
             last_complaint: Mutex::new(None),
+            tasks: Tasks::default(),
         })
     }
 
@@ -304,9 +307,12 @@ impl Link {
         &self,
         mut request: Request<Full<Bytes>>,
     ) -> Result<Response<Answer>, (Failure, Option<Arc<keybearer_source::Injection>>)> {
-        let (headers, needles, mut used, oauth) = self
+        let (headers, needles, used, oauth) = self
             .authorize(request.method().as_str())
             .map_err(|f| (f, None))?;
+        // From here the token is on its way: the use is recorded whatever
+        // happens, even if this request is stopped before its answer.
+        let mut used = used.and_then(|used| self.pending(used));
         if let Some(authority) = request.uri().authority() {
             if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
                 request.headers_mut().insert(HOST, host);
@@ -326,7 +332,7 @@ impl Link {
         let result = match answer {
             Ok(response) => {
                 if let Some(used) = used.as_mut() {
-                    used.status = Some(i64::from(response.status().as_u16()));
+                    used.used_mut().status = Some(i64::from(response.status().as_u16()));
                 }
                 let challenge = keybearer_oauth::parse_insufficient_scope(
                     response
@@ -342,20 +348,18 @@ impl Link {
                     (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, _) => {
                         Err((Failure::Refused(response.status().as_u16()), oauth))
                     }
-                    _ => self.redacted(response, needles, used.as_ref()),
+                    _ => self.redacted(response, needles, used.as_ref().map(Pending::used)),
                 }
             }
             Err(error) => {
                 let reason = keybearer_net::upstream::root_cause(&error);
                 if let Some(used) = used.as_mut() {
-                    used.detail = Some(reason.clone());
+                    used.used_mut().detail = Some(reason.clone());
                 }
                 Err((Failure::Unreachable(reason), None))
             }
         };
-        if let Some(used) = used {
-            self.record(used);
-        }
+        drop(used); // recorded
         result
     }
 
@@ -401,18 +405,16 @@ impl Link {
         ))
     }
 
-    fn record(&self, used: CredentialUse) {
-        if let Source::Vaults { usage, .. } = &self.source {
-            if let Ok(usage) = usage.lock() {
-                if let Some(sender) = usage.as_ref() {
-                    // The recorder thread ended: the trail is lost, the request is not.
-                    let _ = sender.send(used);
-                }
-            }
+    /// `used`, recorded when the request is done with (vaults only).
+    fn pending(&self, used: CredentialUse) -> Option<Pending> {
+        match &self.source {
+            Source::Vaults { usage, .. } => Some(Pending::new(usage, used)),
+            Source::Fixed(_) => None,
         }
     }
 
-    /// Stops recording: the recorder writes what it has and ends.
+    /// Stops recording: the recorder writes what it has and ends once the
+    /// requests still under way are recorded.
     pub(crate) fn close_usage(&self) {
         if let Source::Vaults { usage, .. } = &self.source {
             if let Ok(mut usage) = usage.lock() {

@@ -90,7 +90,7 @@ impl Streamable {
         // Held while spawning, so the task cannot remove its entry before
         // it is there.
         let mut in_flight = lock(&self.in_flight);
-        let task = tokio::spawn({
+        let task = self.link.tasks.request({
             let key = key.clone();
             async move {
                 this.post(line, &peek).await;

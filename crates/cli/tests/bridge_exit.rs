@@ -7,7 +7,9 @@
 //!   and the rotated refresh token was lost with it;
 //! - SIGTERM (how apps stop a server they started) ends it the same way as
 //!   the end of stdin: a clean exit, not death by signal, so a grant being
-//!   renewed at that moment is stored first.
+//!   renewed at that moment is stored first;
+//! - a request still waiting for its answer when the app leaves carried the
+//!   token all the same: its use is in the trail (without a status).
 
 #![cfg(unix)]
 
@@ -18,7 +20,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::apps::{entry_for, Entry};
-use support::session::{start_mcp_server, token, Home};
+use support::session::{start_python_server, token, Home};
 
 /// How long the Python SDK's stdio client waits for a server to exit after
 /// closing its stdin, before it sends SIGTERM.
@@ -92,11 +94,17 @@ impl Bridge {
 }
 
 fn connected_bridge() -> (Home, support::session::McpServer, Bridge) {
+    connected_bridge_over(&["--transport", "streamable_http"])
+}
+
+/// A bridge to the Python SDK server started with `args`.
+fn connected_bridge_over(args: &[&str]) -> (Home, support::session::McpServer, Bridge) {
     let h = Home::new();
     let secret = token("exit");
-    let server = start_mcp_server("streamable_http", &secret);
+    let server = start_python_server(args, &secret);
+    let transport = args[1];
     h.vault("Work", "development");
-    h.add("Work", &server.url, "streamable_http", &secret);
+    h.add("Work", &server.url, transport, &secret);
     h.apps(&["apps", "connect", "claude-code", "--vault", "Work"])
         .ok();
     let entries = h.claude_code_entries();
@@ -134,4 +142,74 @@ fn sigterm_ends_the_bridge_cleanly() {
         Some(0),
         "{status:?}"
     );
+}
+
+/// The app's uses in the trail: (method, status, note) of each `credential.used`.
+fn uses(h: &Home) -> Vec<(String, Option<i64>, String)> {
+    let events = h
+        .run(&["--json", "events", "--limit", "100"], "")
+        .ok()
+        .json();
+    events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "credential.used" && e["connection_id"].is_string())
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap_or_default().to_string(),
+                e["status"].as_i64(),
+                e["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `unanswered`: the call's answer had not begun when the app left, so its
+/// use is recorded without a status and says so.
+fn leaving_mid_call_is_recorded(args: &[&str], unanswered: bool) {
+    let (h, _server, mut bridge) = connected_bridge_over(args);
+    std::thread::sleep(Duration::from_millis(300));
+    let posts_before = uses(&h).iter().filter(|(m, ..)| m == "POST").count();
+    bridge.send(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow","arguments":{"seconds":30}}}"#,
+    );
+    // The call is on its way to the server (which answers in 30 s).
+    std::thread::sleep(Duration::from_millis(500));
+    drop(bridge.stdin.take());
+    let status = bridge.ended_within(APP_PATIENCE);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let after = uses(&h);
+    let posts_after = after.iter().filter(|(m, ..)| m == "POST").count();
+    assert!(
+        posts_after > posts_before,
+        "{args:?}: the tools/call the app left behind carried the token; its use is missing from the trail ({posts_before} POST uses before, {posts_after} after: {after:?})"
+    );
+    if unanswered {
+        assert!(
+            after.iter().any(|(m, status, note)| m == "POST"
+                && status.is_none()
+                && note.contains("no answer")),
+            "{after:?}"
+        );
+    }
+}
+
+/// The answer's head comes with the result (a JSON answer): nothing came
+/// back when the app left.
+#[test]
+fn a_call_in_flight_when_the_app_leaves_is_recorded_json_answers() {
+    leaving_mid_call_is_recorded(&["--transport", "streamable_http", "--json-response"], true);
+}
+
+/// The answer is an event stream: its head came back at once.
+#[test]
+fn a_call_in_flight_when_the_app_leaves_is_recorded_event_stream_answers() {
+    leaving_mid_call_is_recorded(&["--transport", "streamable_http"], false);
+}
+
+/// The answer comes on the SSE stream; the bridge must also end in time.
+#[test]
+fn a_call_in_flight_when_the_app_leaves_is_recorded_sse() {
+    leaving_mid_call_is_recorded(&["--transport", "sse"], false);
 }
