@@ -37,6 +37,9 @@ if [ "$purpose" = "test" ]; then
         # the Windows build's tests run under Wine (scripts/windows-test.sh);
         # its installer is built with makensis and listed with 7-Zip
         wine64 nsis p7zip-full
+        # settings files killed mid-write: SIGKILL injected at every file
+        # system call (crates/cli/tests/apps_crash.rs)
+        strace
     )
 fi
 

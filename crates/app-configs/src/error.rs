@@ -116,6 +116,11 @@ pub enum Error {
         what: String,
     },
 
+    /// The settings file is a link to a file (or into a folder) another
+    /// user owns: writing through it would change that user's file.
+    #[error("The file {file} is a link to {target}, which belongs to another user. Keybearer does not write through such a link: replace it with a file of your own, then try again. Keybearer has not changed the file.")]
+    LinkToAnotherUser { file: String, target: String },
+
     /// Reading or writing the file failed.
     #[error("The file {file} could not be {action}: {source}. Check that the folder exists and that you may write to it. Keybearer has not changed the file.")]
     Io {
@@ -155,6 +160,7 @@ impl Error {
             Self::InvalidEntry { .. } => "invalid_entry",
             Self::EditCheckFailed { .. } => "edit_check_failed",
             Self::DuplicateName { .. } => "duplicate_name",
+            Self::LinkToAnotherUser { .. } => "link_to_another_user",
             Self::Io { .. } => "io",
         }
     }

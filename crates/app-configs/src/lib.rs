@@ -58,4 +58,4 @@ pub use locations::{
     config_dir, config_file, config_paths, default_config_path, ConfigFile, Locations, Os,
 };
 pub use scan::{scan, scan_entries, Finding, FindingKind, SecretValue};
-pub use write::{read_config, write_atomic};
+pub use write::{prepare_write, read_config, write_atomic, PreparedWrite};

@@ -1,19 +1,27 @@
 //! Writing a settings file so that it is either entirely the old text or
-//! entirely the new text, never half of each.
+//! entirely the new text, never half of each — also when the process is
+//! killed at any moment (`cli/tests/apps_crash.rs` kills it at every step).
 //!
 //! Flow: follow a symlink to the real file (so a dotfiles link stays a
-//! link) → create missing parent folders (0700 on Unix) → write a temporary
+//! link), refusing a link that leads to another user's file or folder →
+//! create missing parent folders (0700 on Unix) → remove temporary files an
+//! earlier, killed Keybearer left beside the target → write a temporary
 //! file beside the target (created exclusively, never a fixed name) → give
 //! it the original file's permission bits (new files: 0600 on Unix) →
 //! fsync → rename over the target → fsync the folder (Unix). On any failure
 //! the temporary file is removed; no backup copy is ever left behind.
+//! [`prepare_write`] stops before the rename, so a caller can make its own
+//! change durable (a database commit) between the two: killed before the
+//! rename, the file is still the old one.
 //!
 //! Reading ([`read_config`]) stops at the size limit of `limits.rs`.
 //!
 //! Limits: the owner and extended attributes of the original are not
 //! copied; on Windows a read-only target makes the rename fail (reported,
 //! file unchanged). Another program writing the same file at the same time
-//! can still win the race: the last rename wins.
+//! can still win the race: the last rename wins. A temporary file is known
+//! as left over when the process that made it is gone (Linux) or it is an
+//! hour old (elsewhere).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -27,6 +35,24 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Replaces `path`'s contents with `text` atomically.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    prepare_write(path, text)?.commit()
+}
+
+/// A new text written and made durable beside the file, not yet in its
+/// place: [`PreparedWrite::commit`] renames it over the file; dropped
+/// uncommitted, it is removed and the file never changed.
+#[must_use = "the file changes only when the prepared write is committed"]
+pub struct PreparedWrite {
+    /// The path the caller named (for messages).
+    path: PathBuf,
+    target: PathBuf,
+    dir: PathBuf,
+    temp: Option<PathBuf>,
+}
+
+/// Writes `text` beside `path` (following a symlink as [`write_atomic`]
+/// does) and fsyncs it, ready to be renamed over the file.
+pub fn prepare_write(path: &Path, text: &str) -> Result<PreparedWrite> {
     let io_err = |action: &'static str, source: io::Error| Error::Io {
         file: path.display().to_string(),
         action,
@@ -37,36 +63,63 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if target != path {
+        refuse_other_users(path, &target, &dir)?;
+    }
     create_dirs(&dir).map_err(|e| io_err("created (its folder)", e))?;
     let existing = match fs::metadata(&target) {
         Ok(m) => Some(m.permissions()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(io_err("read", e)),
     };
-    let (tmp_path, file) = create_temp(&dir, &target).map_err(|e| io_err("written", e))?;
-    let result = fill_and_rename(file, &tmp_path, &target, text, existing);
-    if result.is_err() {
+    let stem = stem_of(&target);
+    sweep_left_over(&dir, &stem);
+    let (tmp_path, file) = create_temp(&dir, &stem).map_err(|e| io_err("written", e))?;
+    if let Err(e) = fill(file, text, existing) {
         let _ = fs::remove_file(&tmp_path);
+        return Err(io_err("written", e));
     }
-    result.map_err(|e| io_err("written", e))?;
-    sync_dir(&dir);
-    Ok(())
+    Ok(PreparedWrite {
+        path: path.to_path_buf(),
+        target,
+        dir,
+        temp: Some(tmp_path),
+    })
 }
 
-fn fill_and_rename(
-    mut file: File,
-    tmp: &Path,
-    target: &Path,
-    text: &str,
-    permissions: Option<fs::Permissions>,
-) -> io::Result<()> {
+impl PreparedWrite {
+    /// Puts the new text in the file's place (and makes that durable).
+    pub fn commit(mut self) -> Result<()> {
+        let Some(temp) = self.temp.take() else {
+            return Ok(());
+        };
+        if let Err(source) = fs::rename(&temp, &self.target) {
+            let _ = fs::remove_file(&temp);
+            return Err(Error::Io {
+                file: self.path.display().to_string(),
+                action: "written",
+                source,
+            });
+        }
+        sync_dir(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for PreparedWrite {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+fn fill(mut file: File, text: &str, permissions: Option<fs::Permissions>) -> io::Result<()> {
     file.write_all(text.as_bytes())?;
     if let Some(p) = permissions {
         file.set_permissions(p)?;
     }
-    file.sync_all()?;
-    drop(file);
-    fs::rename(tmp, target)
+    file.sync_all()
 }
 
 /// A symlink is followed to the file it points to (created if dangling).
@@ -89,6 +142,87 @@ fn resolve_symlink(path: &Path) -> io::Result<PathBuf> {
     Err(io::Error::other("too many levels of symbolic links"))
 }
 
+/// A link may lead only to a file of this user's (or, when the file does
+/// not exist yet, into a folder of theirs): written through, a link to
+/// another user's file would change that user's settings.
+#[cfg(unix)]
+fn refuse_other_users(path: &Path, target: &Path, dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let owner = match fs::metadata(target) {
+        Ok(m) => Some(m.uid()),
+        // Not there yet: the nearest existing folder it would go in.
+        Err(_) => dir
+            .ancestors()
+            .find_map(|d| fs::metadata(d).ok())
+            .map(|m| m.uid()),
+    };
+    match owner {
+        Some(owner) if owner != me => Err(Error::LinkToAnotherUser {
+            file: path.display().to_string(),
+            target: target.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn refuse_other_users(_path: &Path, _target: &Path, _dir: &Path) -> Result<()> {
+    Ok(())
+}
+
+fn stem_of(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "config".into())
+}
+
+/// Temporary files of this file's that a Keybearer killed mid-write left
+/// behind: `.{stem}.keybearer-{pid}-….tmp` whose process is gone.
+fn sweep_left_over(dir: &Path, stem: &str) {
+    let prefix = format!(".{stem}.keybearer-");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .strip_suffix(".tmp")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // Only plain files: never follow a link someone put there.
+        let plain = entry.file_type().is_ok_and(|t| t.is_file());
+        if plain && pid != std::process::id() && gone(pid, &entry.path()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process that made `temp` is gone.
+#[cfg(target_os = "linux")]
+fn gone(pid: u32, _temp: &Path) -> bool {
+    !Path::new("/proc").join(pid.to_string()).exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn gone(_pid: u32, temp: &Path) -> bool {
+    fs::metadata(temp)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+}
+
 #[cfg(unix)]
 fn create_dirs(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -106,11 +240,7 @@ fn create_dirs(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)
 }
 
-fn create_temp(dir: &Path, target: &Path) -> io::Result<(PathBuf, File)> {
-    let stem = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "config".into());
+fn create_temp(dir: &Path, stem: &str) -> io::Result<(PathBuf, File)> {
     let mut last = None;
     for _ in 0..16 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);

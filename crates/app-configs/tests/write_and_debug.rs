@@ -149,3 +149,70 @@ fn errors_never_quote_the_file() {
     let err = list_servers(&file(App::Goose), yaml).unwrap_err();
     assert!(!err.to_string().contains("ERRSECRET"), "{err}");
 }
+
+/// A settings file that is a link to another user's file (or into their
+/// folder) is refused: writing through it would change that user's file.
+#[cfg(unix)]
+#[test]
+fn a_link_to_another_users_file_is_refused_and_nothing_changes() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let me = std::fs::metadata(tmp.path()).unwrap().uid();
+    // Someone else's file: as root, one given to `nobody`; otherwise one
+    // root owns (never written: the refusal comes first, and the system
+    // would refuse the write anyway).
+    let theirs = if me == 0 {
+        let theirs = tmp.path().join("theirs.json");
+        std::fs::write(&theirs, "{\"theirs\": true}").unwrap();
+        nix::unistd::chown(&theirs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        theirs
+    } else {
+        std::path::PathBuf::from("/etc/hostname")
+    };
+    let before = std::fs::read(&theirs).unwrap();
+    let link = tmp.path().join("mcp.json");
+    std::os::unix::fs::symlink(&theirs, &link).unwrap();
+    let err = write_atomic(&link, "{\"a\": 1}").unwrap_err();
+    assert_eq!(err.code(), "link_to_another_user", "{err}");
+    assert!(err.to_string().contains("belongs to another user"), "{err}");
+    assert_eq!(std::fs::read(&theirs).unwrap(), before);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A dangling link into a folder someone else owns: refused too.
+    if me == 0 {
+        let folder = tmp.path().join("their-folder");
+        std::fs::create_dir(&folder).unwrap();
+        nix::unistd::chown(&folder, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let dangling = tmp.path().join("settings.json");
+        std::os::unix::fs::symlink(folder.join("new.json"), &dangling).unwrap();
+        let err = write_atomic(&dangling, "{}").unwrap_err();
+        assert_eq!(err.code(), "link_to_another_user", "{err}");
+        assert!(!folder.join("new.json").exists());
+    }
+}
+
+/// A temporary file a killed Keybearer left beside the settings file is
+/// removed by the next write; one of a running process is left alone.
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_files_of_a_killed_write_are_removed_by_the_next_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("mcp.json");
+    std::fs::write(&path, "{}").unwrap();
+    // A pid no process has (above the kernel's limit) and ours.
+    let dead = tmp.path().join(".mcp.json.keybearer-4194305-0-1f.tmp");
+    let alive = tmp.path().join(format!(
+        ".mcp.json.keybearer-{}-9-2f.tmp",
+        std::process::id()
+    ));
+    let other = tmp.path().join(".other.json.keybearer-4194305-0-1f.tmp");
+    for file in [&dead, &alive, &other] {
+        std::fs::write(file, "{\"half\":").unwrap();
+    }
+    write_atomic(&path, "{\"a\": 1}").unwrap();
+    assert!(!dead.exists(), "the dead process's file is gone");
+    assert!(alive.exists(), "a running process's file stays");
+    assert!(other.exists(), "another settings file's stays");
+}

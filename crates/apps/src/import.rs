@@ -9,11 +9,14 @@
 //! (or add the vault to its connection), keep the sealed copy in
 //! `app_backups`, record the event → make the new text (each imported entry
 //! replaced by a bridge entry of the same name, the connection's other
-//! servers added) → write the file atomically → commit. Any failure before
-//! the commit rolls the transaction back and leaves the file as it was: a
-//! failed write rolls the credentials back, and a failed commit (after the
-//! write) writes the original text back. So either every entry is stored
-//! and the file rewritten, or nothing is stored and the file is unchanged.
+//! servers added) → write it beside the file and fsync it
+//! (`app_configs::prepare_write`) → commit → rename it over the file. A
+//! failure before the commit rolls the transaction back (SQLite's own
+//! rollback) and removes the prepared text: nothing stored, file unchanged.
+//! Killed at any moment, each token is in the file or in the vault (or
+//! both, between the commit and the rename: importing again finishes it,
+//! keeping the stored credential) — `cli/tests/apps_crash.rs` kills the
+//! import at every step to check it.
 //! Afterwards, copies of the tokens the rewrite could not reach are
 //! reported (`copies.rs`) and, when asked, the backups among them deleted.
 //! Undo writes the sealed original back.
@@ -24,13 +27,7 @@
 //! as "not yet importable" and left where they are. A server the vault
 //! already holds a credential for keeps that credential. A file Keybearer
 //! may not edit (a name written twice, see `app_configs::json_names`) stops
-//! the import with nothing stored. Why write before commit (and not commit,
-//! write, then delete again on failure): the rollback is SQLite's own, with
-//! no second transaction that could fail and leave tokens in both places;
-//! the remaining window is a commit that fails after the write AND a write
-//! back of the original that fails too (say, a full disk), which loses the
-//! imported tokens from both places: the error then says so, after three
-//! tries.
+//! the import with nothing stored.
 
 use serde::Serialize;
 
@@ -221,12 +218,22 @@ impl Apps<'_> {
             text =
                 zeroize::Zeroizing::new(app_configs::replace_with_bridge(&file, &text, &bridge)?);
         }
-        // A failed write drops the transaction: nothing stored.
-        app_configs::write_atomic(&file.path, &text)?;
-        if let Err(error) = tx.commit() {
-            restore(&file.path, &shown, &original)?;
-            return Err(error.into());
-        }
+        // The new text is written and made durable beside the file first
+        // (a failure drops the transaction: nothing stored), then the
+        // tokens are committed to the vault, then the file is switched. So
+        // at any moment — even killed — each token is in the file or in the
+        // vault: killed before the switch, the file still holds them (run
+        // the import again to finish it).
+        let prepared = app_configs::prepare_write(&file.path, &text)?;
+        tx.commit()?; // refused: the prepared text is removed, nothing changed
+        prepared.commit().map_err(|error| {
+            Error::invalid(
+                "app",
+                format!(
+                    "The tokens are now in the vault, but {shown} could not be rewritten ({error}); it still holds them. Import again to finish."
+                ),
+            )
+        })?;
         // Then the connection's other servers get their entries, as a sync
         // does (and the names written are recorded). The tokens are already
         // in the vault and out of the file: a failure here leaves entries
@@ -321,24 +328,4 @@ impl Apps<'_> {
             restart_needed: !super::reloads_by_itself(app),
         })
     }
-}
-
-/// After the database refused the commit, the file goes back as it was:
-/// the credentials are not stored, so the tokens must stay in the file.
-fn restore(path: &std::path::Path, shown: &str, original: &str) -> Result<()> {
-    let mut last = None;
-    for _ in 0..3 {
-        match app_configs::write_atomic(path, original) {
-            Ok(()) => return Ok(()),
-            Err(error) => last = Some(error),
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    Err(Error::invalid(
-        "app",
-        format!(
-            "The vault database refused the import after the settings file {shown} was rewritten, and the file could not be put back ({}). Undo cannot help: restore the file from your own backup, then import again.",
-            last.map(|e| e.to_string()).unwrap_or_default()
-        ),
-    ))
 }
