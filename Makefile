@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node/bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test windows-installer-check stock-node deb windows-installer bench desktop-figures
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test windows-installer-check stock-node deb windows-installer bench soak desktop-figures
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -94,6 +94,13 @@ bench: deps-test
 	$(CARGO) bench -p keybearer-vault --bench scale
 	$(CARGO) bench -p keybearer-vault --bench sse_streams
 	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-cli --bench bridge_start
+
+## A session for SOAK_SECONDS (default 600) with concurrent tool calls over
+## both transports and an OAuth server, a token rotation every 30 s and
+## grant renewals: errors (goal 0), calls, and the session's memory at the
+## start, middle and end (goal: flat).
+soak: deps-test
+	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-cli --bench soak
 
 ## The release app's package size, cold start to its first screen, and idle
 ## memory (app and web view), under Xvfb: builds the .deb first.

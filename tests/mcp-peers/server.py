@@ -8,7 +8,9 @@ stdout ({"url": ...}) and point clients at that URL.
     MCP_TEST_TOKEN=secret python server.py --json-response --stateless
 
 The accepted token comes from MCP_TEST_TOKEN_FILE (re-read on every request,
-so a test can rotate it by rewriting the file) or else MCP_TEST_TOKEN. It is
+so a test can rotate it by rewriting the file; each line is a token it
+accepts, so a rotation can overlap the old and the new) or else
+MCP_TEST_TOKEN. It is
 never taken from argv, so it does not show in `ps`, and it is never logged.
 
 Header mode: MCP_TEST_HEADERS='{"X-API-Key": "k", "X-Org": "o"}' demands
@@ -52,16 +54,17 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def expected_token() -> str | None:
+def expected_tokens() -> list[str]:
     path = os.environ.get("MCP_TEST_TOKEN_FILE")
     if path:
         try:
             with open(path, encoding="utf-8") as f:
-                return f.read().strip()
+                return [line.strip() for line in f if line.strip()]
         except OSError as e:
             log(f"cannot read MCP_TEST_TOKEN_FILE: {e.strerror}")
-            return None
-    return os.environ.get("MCP_TEST_TOKEN")
+            return []
+    token = os.environ.get("MCP_TEST_TOKEN")
+    return [token] if token else []
 
 
 class StaticTokenVerifier:
@@ -72,8 +75,9 @@ class StaticTokenVerifier:
     """
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        expected = expected_token()
-        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        # Every line compared (no early exit on a match).
+        matches = [hmac.compare_digest(token.encode(), e.encode()) for e in expected_tokens()]
+        if not any(matches):
             return None
         # A constant client_id: the SDK binds a streamable HTTP session to the
         # principal that created it, and a rotated token is the same principal.

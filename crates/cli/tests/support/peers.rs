@@ -40,6 +40,19 @@ pub fn start_python_server(args: &[&str], token: &str) -> McpServer {
     start_peer(command, token)
 }
 
+/// The Python SDK server with these arguments, accepting each token listed
+/// (one a line) in `tokens`, re-read on every request: rewriting the file
+/// rotates the token.
+pub fn start_python_server_reading(args: &[&str], tokens: &Path) -> McpServer {
+    let mut command = Command::new(venv_python());
+    command
+        .arg(host::repo_file("tests/mcp-peers/server.py"))
+        .args(args)
+        .args(["--port", "0"])
+        .env("MCP_TEST_TOKEN_FILE", host::host_path(tokens));
+    start_peer(command, "")
+}
+
 /// A legacy SSE server at `sse_path` whose `endpoint` event names
 /// `endpoint`, whatever it is (`tests/mcp-peers/endpoint_server.py`); it
 /// appends one JSON line per request to `record`: method, path, and whether
