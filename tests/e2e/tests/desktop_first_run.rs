@@ -197,7 +197,6 @@ async fn first_run_moves_a_pasted_token_in_signs_in_and_connects_the_apps() {
     window
         .wait_text("app-import-plan", |text| text.contains("My servers"))
         .await;
-    window.screenshot("41-first-steps-import").await;
     window.click("app-import-submit").await;
     clicks += 3;
     let result = window
@@ -210,6 +209,7 @@ async fn first_run_moves_a_pasted_token_in_signs_in_and_connects_the_apps() {
     assert!(!std::fs::read_to_string(&cursor_file)
         .expect("Cursor settings")
         .contains(PASTED_TOKEN));
+    window.screenshot("41-first-steps-import").await;
     window.click("first-steps-continue").await;
     clicks += 1;
 
