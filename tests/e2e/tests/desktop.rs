@@ -8,8 +8,8 @@ mod common;
 use std::process::Command;
 
 use common::{
-    advanced, create_vault, open_vault, other_server, other_server_with_token, set_up,
-    unique_token, vault_names,
+    advanced, create_vault, leave_first_steps, open_vault, other_server, other_server_with_token,
+    set_up, unique_token, vault_names,
 };
 use keybearer_e2e::{files_containing, require_environment, McpServer, Window};
 
@@ -280,7 +280,7 @@ async fn without_a_keychain_the_app_explains_and_offers_a_passphrase() {
     window.wait_screen("recovery-key").await;
     window.click("recovery-key-saved").await;
     window.click("recovery-key-continue").await;
-    window.wait_screen("main").await;
+    leave_first_steps(&window).await;
 
     // Invalid input is explained next to the field and nothing is saved.
     window.click("vault-create-open").await;

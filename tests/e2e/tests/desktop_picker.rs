@@ -19,7 +19,7 @@ mod common;
 
 use common::oauth::{assert_no_peer_token, wait_outcome, OAuthPeer};
 use common::registry::{registry_server, RegistryPeer};
-use common::{cli, set_up, unique_token};
+use common::{cli, dark_mode, set_up, unique_token};
 use fantoccini::key::Key;
 use keybearer_e2e::{files_containing, require_environment, McpServer, Window};
 
@@ -98,26 +98,6 @@ async fn wait_first_option(window: &Window, first: &str) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-}
-
-/// The window as in dark mode: the stylesheet's `prefers-color-scheme: dark`
-/// rules applied as they are (through the CSSOM; the CSP allows no inline
-/// style). The display has no dark-mode setting to switch.
-async fn dark_mode(window: &Window) {
-    run(
-        window,
-        "for (const sheet of document.styleSheets) {
-           let rules; try { rules = [...sheet.cssRules]; } catch { continue; }
-           for (const rule of rules) {
-             if (rule.media && rule.media.mediaText.includes('prefers-color-scheme: dark')) {
-               for (const inner of [...rule.cssRules]) sheet.insertRule(inner.cssText, sheet.cssRules.length);
-             }
-           }
-         }
-         document.documentElement.style.colorScheme = 'dark';
-         return true;",
-    )
-    .await;
 }
 
 async fn wait_gone(window: &Window, testid: &str) {

@@ -184,12 +184,13 @@ export function createFakeEngine(scenario: Scenario) {
   ].map(([app, name, installed, config_path, reloads]) => ({
     app: String(app),
     name: String(name),
-    installed: Boolean(installed) && populated,
+    // First run: a few apps found, for the first-run path.
+    installed: Boolean(installed) && (populated || scenario === "first-run"),
     config_path: String(config_path),
     connection: null,
     entries: [],
     changed_entries: [],
-    pasted_secrets: populated && app === "claude-code" ? 2 : 0,
+    pasted_secrets: app === "claude-code" ? (populated ? 2 : scenario === "first-run" ? 1 : 0) : 0,
     problem: populated && app === "codex" ? "~/.codex/config.toml is not valid TOML (line 4): expected `=`." : null,
     reloads_by_itself: Boolean(reloads),
     import_undoable: false,

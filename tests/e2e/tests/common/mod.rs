@@ -71,7 +71,8 @@ pub fn unique_token(label: &str) -> String {
     format!("e2e_{label}_{nanos:x}")
 }
 
-/// First run through to the main screen; returns the recovery key shown.
+/// First run through to the main screen (the first-run path left at its
+/// first step with "Set up later"); returns the recovery key shown.
 pub async fn set_up(window: &Window) -> String {
     window.wait_screen("first-run").await;
     window.screenshot("01-first-run").await;
@@ -92,8 +93,16 @@ pub async fn set_up(window: &Window) -> String {
     );
     window.click("recovery-key-saved").await;
     window.click("recovery-key-continue").await;
-    window.wait_screen("main").await;
+    leave_first_steps(window).await;
     key
+}
+
+/// The first-run path shows once the recovery key is saved: "Set up later"
+/// leaves it for the main screen.
+pub async fn leave_first_steps(window: &Window) {
+    window.wait_screen("first-steps").await;
+    window.click("first-steps-close").await;
+    window.wait_screen("main").await;
 }
 
 pub async fn create_vault(window: &Window, name: &str) {
@@ -162,4 +171,27 @@ pub async fn vault_names(window: &Window) -> Vec<String> {
         names.push(row.text().await.unwrap_or_default());
     }
     names
+}
+
+/// The window as in dark mode: the stylesheet's `prefers-color-scheme: dark`
+/// rules applied as they are (through the CSSOM; the CSP allows no inline
+/// style). The display has no dark-mode setting to switch.
+pub async fn dark_mode(window: &Window) {
+    window
+        .client
+        .execute(
+            "for (const sheet of document.styleSheets) {
+               let rules; try { rules = [...sheet.cssRules]; } catch { continue; }
+               for (const rule of rules) {
+                 if (rule.media && rule.media.mediaText.includes('prefers-color-scheme: dark')) {
+                   for (const inner of [...rule.cssRules]) sheet.insertRule(inner.cssText, sheet.cssRules.length);
+                 }
+               }
+             }
+             document.documentElement.style.colorScheme = 'dark';
+             return true;",
+            vec![],
+        )
+        .await
+        .expect("dark mode");
 }
