@@ -164,6 +164,15 @@ impl OpenedBackup {
 }
 
 impl Backups<'_> {
+    /// Where the window offers to write a backup: the documents folder (else
+    /// the home folder), `keybearer-backup-YYYY-MM-DD.kbbackup`.
+    pub fn suggested_file() -> Option<std::path::PathBuf> {
+        let dirs = directories::UserDirs::new()?;
+        let folder = dirs.document_dir().unwrap_or(dirs.home_dir()).to_path_buf();
+        let date: String = Timestamp::now().to_rfc3339().chars().take(10).collect();
+        Some(folder.join(format!("keybearer-backup-{date}.kbbackup")))
+    }
+
     /// Refused at once when `path` exists and may not be replaced: a front
     /// end asks this before it asks for any secret.
     pub fn check_target(path: &Path, replace: bool) -> Result<()> {
