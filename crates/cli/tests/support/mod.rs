@@ -12,6 +12,8 @@ pub mod apps;
 #[cfg(unix)]
 pub mod clients;
 #[cfg(unix)]
+pub mod computer;
+#[cfg(unix)]
 pub mod keychain;
 #[cfg(unix)]
 pub mod oauth;
