@@ -23,6 +23,7 @@ impl From<keybearer_vault::Error> for IpcError {
             }) => Some((*field).to_string()),
             keybearer_vault::Error::DuplicateUrl { .. } => Some("mcp_server_url".to_string()),
             keybearer_vault::Error::DuplicateVault { .. } => Some("display_name".to_string()),
+            keybearer_vault::Error::Backup(backup) => backup.field().map(str::to_string),
             _ => None,
         };
         tracing::info!(code = %error.code(), "command failed");

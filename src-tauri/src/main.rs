@@ -58,7 +58,8 @@ fn main() {
         // Rust API only (the sign-in address); the window is granted nothing of it.
         .plugin(tauri_plugin_opener::init())
         .manage(state::AppState::new(data_dir))
-        .manage(commands::oauth::SignIns::default());
+        .manage(commands::oauth::SignIns::default())
+        .manage(commands::backup::Restores::default());
     #[cfg(unix)]
     let builder = builder
         .manage(Arc::new(sessions::Sessions::default()))

@@ -124,6 +124,11 @@ pub enum Error {
     #[error("{0}")]
     Registry(String),
 
+    /// A backup file could not be made, read or restored; the message says
+    /// why and what to do (docs/architecture.md, "Backups").
+    #[error("{0}")]
+    Backup(#[from] crate::backup_error::BackupError),
+
     /// A secret meant to be shown once could not be shown; nothing was stored.
     #[error("The recovery key could not be shown ({0}), so nothing was changed. Run the command again with its output going to your terminal or a file you can write.")]
     NotShown(String),
@@ -184,6 +189,7 @@ impl Error {
             Self::SignInRequired { .. } => ErrorCode::SignInRequired,
             Self::Registry(_) => ErrorCode::RegistryFailed,
             Self::Team(error) => error.code(),
+            Self::Backup(error) => error.code(),
         }
     }
 }
@@ -240,6 +246,14 @@ pub enum ErrorCode {
     TeamDenied,
     /// A team credential changed since it was read; nothing was written.
     TeamConflict,
+    /// A backup file is not one, was cut short or was altered.
+    BackupDamaged,
+    /// A backup file was made by a newer Keybearer.
+    BackupTooNew,
+    /// The backup file to write exists (and replacing it was not asked for).
+    BackupFileExists,
+    /// A restore would mix a backup with vaults already here (no merge asked for).
+    VaultsExist,
     Internal,
     NotInApp,
 }
@@ -283,6 +297,10 @@ impl ErrorCode {
             Self::TeamSignInRequired => "team_sign_in_required",
             Self::TeamDenied => "team_denied",
             Self::TeamConflict => "team_conflict",
+            Self::BackupDamaged => "backup_damaged",
+            Self::BackupTooNew => "backup_too_new",
+            Self::BackupFileExists => "backup_file_exists",
+            Self::VaultsExist => "vaults_exist",
             Self::Internal => "internal",
             Self::NotInApp => "not_in_app",
         }
@@ -356,6 +374,10 @@ mod tests {
             ErrorCode::TeamSignInRequired,
             ErrorCode::TeamDenied,
             ErrorCode::TeamConflict,
+            ErrorCode::BackupDamaged,
+            ErrorCode::BackupTooNew,
+            ErrorCode::BackupFileExists,
+            ErrorCode::VaultsExist,
             ErrorCode::Internal,
             ErrorCode::NotInApp,
         ];

@@ -67,6 +67,8 @@ event_kinds! {
     AppTokensImported => "app.tokens_imported",
     AppImportUndone => "app.import_undone",
     AppEntriesRestored => "app.entries_restored",
+    BackupCreated => "backup.created",
+    BackupRestored => "backup.restored",
 }
 
 impl fmt::Display for EventKind {

@@ -2,7 +2,7 @@
 //! part speaks, with no behaviour of its own beyond checking its values.
 //!
 //! Owns: [`Error`] and [`ErrorCode`] (the one list of failures and of the
-//! codes programs branch on, OAuth's and team servers' included), the data model (no type of
+//! codes programs branch on, OAuth's, team servers' and backups' included), the data model (no type of
 //! it can hold a token), [`EventKind`](event_kind::EventKind), the secret
 //! types (redacting, zeroising; a credential's own headers:
 //! `secret_header`), the search for a request's secrets in
@@ -13,6 +13,7 @@
 //! Must never depend on a Keybearer crate other than `keybearer-platform`:
 //! no store, no HTTP client, no OAuth flow, no sessions.
 
+pub mod backup_error;
 pub mod echo;
 pub mod error;
 pub mod event_kind;

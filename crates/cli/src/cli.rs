@@ -83,6 +83,13 @@ pub enum Command {
         #[arg(long, conflicts_with = "search")]
         refresh: bool,
     },
+    /// Move to a new computer: every vault, credential and app connection
+    /// in one file sealed with your recovery key (or a passphrase), and
+    /// restored from it.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
     /// Keybearer's settings.
     Settings {
         #[command(subcommand)]
@@ -119,6 +126,41 @@ pub enum Command {
         /// streamable_http or sse (default: the credential's, or the URL's usual shape).
         #[arg(long, value_name = "PROTOCOL")]
         protocol: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Write every vault, credential (tokens, headers, OAuth sign-ins with
+    /// their refresh tokens and client secrets), environment and app
+    /// connection to FILE, sealed with your recovery key (asked for) or a
+    /// passphrase. The file holds no token in the clear.
+    Create {
+        /// The backup file to write (0600; an existing one is kept unless --force).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Seal it with a new passphrase (typed twice) instead of your recovery key.
+        #[arg(long)]
+        passphrase: bool,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup here. In a data folder not set up yet (a new
+    /// computer) Keybearer is set up with a new key and a new recovery key,
+    /// shown once, and the backup's tokens are sealed under that key.
+    Restore {
+        /// The backup file `keybearer backup create` wrote.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Add the backup's vaults beside the vaults already here; vaults
+        /// whose names are taken are left out and listed, nothing is overwritten.
+        #[arg(long)]
+        merge: bool,
+        /// When setting up: protect this computer's key with a passphrase
+        /// instead of the OS keychain (as `init --passphrase`).
+        #[arg(long)]
+        passphrase: bool,
     },
 }
 

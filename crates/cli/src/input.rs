@@ -118,8 +118,39 @@ pub fn read_client_secret() -> Result<Zeroizing<String>, Error> {
 }
 
 pub fn read_recovery_key() -> Result<UserSecret, Error> {
-    let text = read_secret("Recovery key: ", "recovery key")?;
+    read_recovery_key_asking("Recovery key: ")
+}
+
+/// The recovery key, asked with `prompt` on a terminal (else standard input).
+pub fn read_recovery_key_asking(prompt: &str) -> Result<UserSecret, Error> {
+    let text = read_secret(prompt, "recovery key")?;
     Ok(UserSecret::new(text.to_string()))
+}
+
+/// A backup's passphrase: asked on a terminal (else standard input).
+pub fn read_backup_passphrase() -> Result<UserSecret, Error> {
+    let text = read_secret("Passphrase of the backup (input is hidden): ", "passphrase")?;
+    Ok(UserSecret::new(text.to_string()))
+}
+
+/// A new passphrase for a backup: typed twice on a terminal; from standard
+/// input (a script), once. Never `KEYBEARER_PASSPHRASE`, which is the
+/// vault's own.
+pub fn read_new_backup_passphrase() -> Result<UserSecret, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(UserSecret::new(
+            read_stdin_secret("passphrase")?.to_string(),
+        ));
+    }
+    let first = prompt_hidden("Passphrase for the backup (at least 10 characters): ")?;
+    let second = prompt_hidden("Type it again: ")?;
+    if *first != *second {
+        return Err(Error::invalid(
+            "passphrase",
+            "The two passphrases differ. No backup was written.",
+        ));
+    }
+    Ok(UserSecret::new(first.to_string()))
 }
 
 /// The passphrase of an existing vault.

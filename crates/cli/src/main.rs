@@ -22,13 +22,13 @@ use keybearer_vault::{Engine, Error, ErrorCode};
 #[cfg(unix)]
 use crate::cli::SessionAction;
 use crate::cli::{
-    Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, SettingsAction,
-    VaultAction,
+    BackupAction, Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction,
+    SettingsAction, VaultAction,
 };
 #[cfg(unix)]
 use crate::commands::sessions;
 use crate::commands::{
-    apps, bridge, catalog, credentials, environments, events, settings, setup, vaults,
+    apps, backup, bridge, catalog, credentials, environments, events, settings, setup, vaults,
 };
 use crate::output::Output;
 #[cfg(unix)]
@@ -181,6 +181,18 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 return credentials::test(engine, out, target);
             }
         },
+        Command::Backup { action } => match action {
+            BackupAction::Create {
+                file,
+                passphrase,
+                force,
+            } => backup::create(engine, out, &file, passphrase, force),
+            BackupAction::Restore {
+                file,
+                merge,
+                passphrase,
+            } => backup::restore(engine, out, &file, merge, passphrase),
+        },
         Command::Catalog { .. } => unreachable!("handled above"),
         Command::Settings {
             action: SettingsAction::Registry { address, reset },
@@ -279,6 +291,10 @@ fn hint(error: &Error) -> Option<&'static str> {
         C::RegistryFailed => "The servers Keybearer already knows still work. Try again later, or check the registry's address: `keybearer settings registry`.",
         C::SignInRequired => "Sign in again: `keybearer credential replace ID` opens the sign-in page (`keybearer credential list --vault V` shows the id).",
         C::TeamServer | C::TeamSignInRequired | C::TeamDenied | C::TeamConflict => return None,
+        C::BackupDamaged => "Use another copy of the backup file, or make a new backup on the old computer: `keybearer backup create FILE`.",
+        C::BackupTooNew => "Install the newest Keybearer, then restore the backup.",
+        C::BackupFileExists => "Choose another file name, or add --force to replace it.",
+        C::VaultsExist => "Add --merge to restore the backup's vaults beside these (nothing is overwritten), or use an empty data folder (--data-dir).",
     })
 }
 
@@ -306,6 +322,10 @@ fn exit_code(error: &Error) -> u8 {
         C::TeamDenied => 15,
         C::TeamServer => 16,
         C::TeamConflict => 17,
+        C::BackupDamaged => 18,
+        C::BackupTooNew => 19,
+        C::BackupFileExists => 20,
+        C::VaultsExist => 21,
         // Like a shell's "command not found".
         C::AgentNotFound => 127,
         C::NoCredential

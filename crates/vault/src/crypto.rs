@@ -1,5 +1,6 @@
 //! Sealing and opening secrets with AES-256-GCM, plus the key-derivation
-//! helpers for recovery keys and passphrases.
+//! helpers for recovery keys and passphrases (the master key's wraps and
+//! backup files use the same ones).
 //!
 //! Envelope (version 1): `b"AVE"` | version `0x01` | 12-byte random nonce |
 //! ciphertext with the 16-byte GCM tag. The associated data is never stored:
@@ -18,7 +19,7 @@ use crate::secret::{MasterKey, SecretBytes};
 
 const MAGIC: &[u8; 3] = b"AVE";
 const VERSION: u8 = 1;
-const NONCE_LEN: usize = 12;
+pub(crate) const NONCE_LEN: usize = 12;
 const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_LEN;
 const KEY_CHECK_LABEL: &[u8] = b"keybearer key check v1";
 
@@ -37,18 +38,8 @@ pub(crate) fn fill_random(buffer: &mut [u8]) -> Result<()> {
 }
 
 pub(crate) fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    let mut nonce = [0u8; NONCE_LEN];
-    fill_random(&mut nonce)?;
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let ciphertext = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .map_err(|_| Error::Randomness("encryption failed".into()))?;
+    let nonce = random_nonce()?;
+    let ciphertext = seal_detached(key, &nonce, plaintext, aad)?;
     let mut envelope = Vec::with_capacity(HEADER_LEN + ciphertext.len());
     envelope.extend_from_slice(MAGIC);
     envelope.push(VERSION);
@@ -69,13 +60,49 @@ pub(crate) fn open(
     if version != VERSION {
         return Err(OpenError::UnsupportedVersion(version));
     }
-    let nonce = &envelope[MAGIC.len() + 1..HEADER_LEN];
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    cipher
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&envelope[MAGIC.len() + 1..HEADER_LEN]);
+    open_detached(key, &nonce, &envelope[HEADER_LEN..], aad)
+}
+
+/// A fresh random 96-bit GCM nonce.
+pub(crate) fn random_nonce() -> Result<[u8; NONCE_LEN]> {
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce)?;
+    Ok(nonce)
+}
+
+/// AES-256-GCM with a nonce the caller keeps (a backup file's header holds
+/// it): the ciphertext with its tag, no envelope.
+pub(crate) fn seal_detached(
+    key: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>> {
+    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
+        .encrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| Error::Randomness("encryption failed".into()))
+}
+
+/// Opens what [`seal_detached`] made.
+pub(crate) fn open_detached(
+    key: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> std::result::Result<SecretBytes, OpenError> {
+    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
         .decrypt(
             Nonce::from_slice(nonce),
             Payload {
-                msg: &envelope[HEADER_LEN..],
+                msg: ciphertext,
                 aad,
             },
         )
@@ -107,25 +134,40 @@ pub(crate) fn key_wrap_aad(purpose: &str, install_id: &str) -> Vec<u8> {
 /// HMAC of a constant under the master key: tells whether a key is the right
 /// one without storing anything that helps an attacker.
 pub(crate) fn key_check_value(key: &MasterKey) -> Vec<u8> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
-    mac.update(KEY_CHECK_LABEL);
-    mac.finalize().into_bytes().to_vec()
+    check_value(key.as_bytes(), KEY_CHECK_LABEL).to_vec()
 }
 
 pub(crate) fn key_matches_check(key: &MasterKey, check: &[u8]) -> bool {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC accepts any key length");
-    mac.update(KEY_CHECK_LABEL);
+    check_matches(key.as_bytes(), KEY_CHECK_LABEL, check)
+}
+
+/// HMAC-SHA256 of `label` under `key`: a key check value for any key (the
+/// master key's, a backup's).
+pub(crate) fn check_value(key: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `check` is [`check_value`] of `label` under `key` (constant time).
+pub(crate) fn check_matches(key: &[u8; 32], label: &[u8], check: &[u8]) -> bool {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    mac.update(label);
     mac.verify_slice(check).is_ok()
 }
 
 /// Key-encryption key from a recovery key. The recovery key already carries
 /// 160 random bits, so a fast KDF is enough.
 pub(crate) fn kek_from_recovery(secret: &[u8], install_id: &str) -> Zeroizing<[u8; 32]> {
+    hkdf_kek(secret, install_id.as_bytes(), b"keybearer recovery kek v1")
+}
+
+/// HKDF-SHA256 of a high-entropy secret (a recovery key) into a 256-bit
+/// key, for one purpose (`info`) and salt.
+pub(crate) fn hkdf_kek(secret: &[u8], salt: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut okm = Zeroizing::new([0u8; 32]);
-    hkdf::Hkdf::<Sha256>::new(Some(install_id.as_bytes()), secret)
-        .expand(b"keybearer recovery kek v1", okm.as_mut())
+    hkdf::Hkdf::<Sha256>::new(Some(salt), secret)
+        .expand(info, okm.as_mut())
         .expect("32 bytes is a valid HKDF-SHA256 output length");
     okm
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::audit::Audit;
+use crate::backup::Backups;
 use crate::catalog::{self, Catalog};
 use crate::connections::Connections;
 use crate::error::{Error, Result};
@@ -125,6 +126,14 @@ impl Engine {
     /// The master key's lifecycle: setup, unlock, recovery.
     pub fn keys(&mut self) -> Keys<'_> {
         Keys {
+            store: &mut self.store,
+            ring: &mut self.ring,
+        }
+    }
+
+    /// Backup files: make one, restore one (docs/architecture.md, "Backups").
+    pub fn backups(&mut self) -> Backups<'_> {
+        Backups {
             store: &mut self.store,
             ring: &mut self.ring,
         }

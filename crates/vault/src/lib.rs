@@ -5,19 +5,20 @@
 //! desktop shell sit on it, beside the apps and session crates.
 //!
 //! Owns: keys, the store and its migrations, the catalog of vaults and
-//! credentials, tokens and their refresh, audit and usage. Must never depend
+//! credentials, tokens and their refresh, audit and usage, backup files. Must never depend
 //! on the proxy, the bridge, sessions or apps (they build on it), nor on
 //! Tauri. The map of the crates and who may call whom is
 //! docs/architecture.md ("Crates").
 
 // The vocabulary below this crate (`keybearer-base`), under the names the
 // modules here use (`crate::error::Error`, `crate::model::Vault`…).
-use keybearer_base::{error, model, reach, secret, server_url, text};
+use keybearer_base::{backup_error, error, model, reach, secret, server_url, text};
 use keybearer_net::upstream;
 /// OAuth for MCP servers (the `keybearer-oauth` crate).
 pub use keybearer_oauth as oauth;
 
 mod audit;
+mod backup;
 mod catalog;
 mod connections;
 mod credential_secret;
@@ -40,11 +41,16 @@ mod usage;
 
 pub use app_configs::{App, Locations, Os};
 pub use audit::{Audit, EventKind};
+pub use backup::{
+    BackupContents, BackupMade, BackupSeal, BackupVault, Backups, OpenedBackup, RestoreOptions,
+    RestoreReport, SealKind, SealedBackup, SkippedConnection, SkippedVault,
+};
 pub use catalog::{revoke_grant, Catalog, CredentialCheck};
 pub use connections::Connections;
 pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
+pub use keybearer_base::backup_error::BackupError;
 pub use keybearer_platform::harden_process;
 /// The catalog of known remote MCP servers (the `keybearer-server-catalog` crate).
 pub use keybearer_server_catalog as server_catalog;

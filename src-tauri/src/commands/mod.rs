@@ -7,6 +7,7 @@ mod list;
 
 pub mod approvals;
 pub mod apps;
+pub mod backup;
 pub mod catalog;
 pub mod credentials;
 pub mod environments;

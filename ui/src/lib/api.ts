@@ -11,6 +11,8 @@ import type {
   AppSync,
   ApprovalClosed,
   AskedServer,
+  BackupContents,
+  BackupMade,
   CatalogEntry,
   ConnectionTest,
   CopiesCleanup,
@@ -24,6 +26,8 @@ import type {
   Protocol,
   RecoveryKeyReveal,
   Resolution,
+  RestoreDone,
+  SealKind,
   SecretInput,
   ServerActivity,
   ServerPage,
@@ -80,6 +84,34 @@ export const regenerateRecoveryKey = () => call<RecoveryKeyReveal>("regenerate_r
 
 /** Stores the key just shown (setup, or a new recovery key) once the user saved it. */
 export const confirmRecoveryKey = () => call<Status>("confirm_recovery_key");
+
+// ----- backups ---------------------------------------------------------------
+
+/** Where Settings → Back up offers to write the file (null: no home folder). */
+export const suggestedBackupFile = () => call<string | null>("suggested_backup_file");
+
+/** Whether a file of that name exists (asked before any secret is sent). */
+export const backupFileExists = (path: string) => call<boolean>("backup_file_exists", { path });
+
+/** Writes a backup sealed with the recovery key typed, or a new passphrase; both masked in any error. */
+export const createBackup = (path: string, recoveryKey: string | null, passphrase: string | null, replace: boolean) =>
+  call<BackupMade>("create_backup", { path, recoveryKey, passphrase, replace }, [recoveryKey, passphrase].filter((v): v is string => !!v));
+
+/** Reads a backup file: what opens it. */
+export const readBackup = (path: string) => call<SealKind>("read_backup", { path });
+
+/** Opens a backup with the recovery key or passphrase typed (masked in any error); kept in the app for the restore. */
+export const openBackup = (path: string, secret: string) =>
+  call<BackupContents>("open_backup", { path, secret }, [secret]);
+
+/** This computer's key for the restore: its recovery key, shown once; nothing is stored until `confirmRestore`. */
+export const planRestore = () => call<RecoveryKeyReveal>("plan_restore");
+
+/** Stores this computer's key and the backup's data, in one go. */
+export const confirmRestore = () => call<RestoreDone>("confirm_restore");
+
+/** Forgets an opened backup. */
+export const cancelRestore = () => call<null>("cancel_restore");
 
 // ----- environments --------------------------------------------------------
 

@@ -94,6 +94,8 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "app.tokens_imported": "Tokens moved out of an app's settings",
   "app.import_undone": "App settings restored",
   "app.entries_restored": "Changed app entries put back",
+  "backup.created": "Backup made",
+  "backup.restored": "Restored from a backup",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */

@@ -37,6 +37,15 @@ export type { ApprovalClosed } from "./bindings/ApprovalClosed";
 export type { ApprovalRequest } from "./bindings/ApprovalRequest";
 export type { PendingApproval } from "./bindings/PendingApproval";
 
+export type { BackupContents } from "./bindings/BackupContents";
+export type { BackupMade } from "./bindings/BackupMade";
+export type { BackupVault } from "./bindings/BackupVault";
+export type { RestoreDone } from "./bindings/RestoreDone";
+export type { RestoreReport } from "./bindings/RestoreReport";
+export type { SealKind } from "./bindings/SealKind";
+export type { SkippedConnection } from "./bindings/SkippedConnection";
+export type { SkippedVault } from "./bindings/SkippedVault";
+
 export type { AppChange } from "./bindings/AppChange";
 export type { AppConnection } from "./bindings/AppConnection";
 export type { AppStatus } from "./bindings/AppStatus";

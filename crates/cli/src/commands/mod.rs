@@ -1,4 +1,5 @@
 pub mod apps;
+pub mod backup;
 pub mod bridge;
 pub mod catalog;
 pub mod credentials;

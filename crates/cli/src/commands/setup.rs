@@ -37,6 +37,14 @@ fn show_then_commit(
     pending: PendingKey,
     headline: &str,
 ) -> Result<(), Error> {
+    show_recovery_key(out, &pending, headline)?;
+    engine.keys().commit(pending)
+}
+
+/// Writes the recovery key and flushes it; an error means it was not shown
+/// (nothing may be stored then). In JSON mode one line,
+/// `{"recovery_key":"…"}`.
+pub fn show_recovery_key(out: &Output, pending: &PendingKey, headline: &str) -> Result<(), Error> {
     let key = pending.recovery_key().reveal_once();
     // Built straight into the zeroised buffer (the key is letters, digits
     // and dashes: nothing to escape), not through a JSON value.
@@ -56,8 +64,7 @@ fn show_then_commit(
     stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(|error| Error::NotShown(error.to_string()))?;
-    engine.keys().commit(pending)
+        .map_err(|error| Error::NotShown(error.to_string()))
 }
 
 pub fn status(engine: &mut Engine, out: &Output) -> Result<(), Error> {

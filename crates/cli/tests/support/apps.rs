@@ -45,28 +45,32 @@ impl Home {
 
     /// Claude Code's user-scope entries (`~/.claude.json`), Keybearer's only.
     pub fn claude_code_entries(&self) -> Vec<Entry> {
-        let text =
-            std::fs::read_to_string(self.app_home().join(".claude.json")).expect("~/.claude.json");
-        let config: Value = serde_json::from_str(&text).expect("JSON");
-        let servers = config["mcpServers"].as_object().expect("mcpServers");
-        servers
-            .iter()
-            .filter(|(_, entry)| entry["args"][0] == "bridge")
-            .map(|(name, entry)| Entry {
-                name: name.clone(),
-                command: entry["command"].as_str().expect("command").to_string(),
-                args: strings(&entry["args"]),
-                env: entry["env"]
-                    .as_object()
-                    .map(|env| {
-                        env.iter()
-                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
-            .collect()
+        claude_code_entries_in(&self.app_home())
     }
+}
+
+/// Keybearer's entries in Claude Code's user-scope settings under `home`.
+pub fn claude_code_entries_in(home: &std::path::Path) -> Vec<Entry> {
+    let text = std::fs::read_to_string(home.join(".claude.json")).expect("~/.claude.json");
+    let config: Value = serde_json::from_str(&text).expect("JSON");
+    let servers = config["mcpServers"].as_object().expect("mcpServers");
+    servers
+        .iter()
+        .filter(|(_, entry)| entry["args"][0] == "bridge")
+        .map(|(name, entry)| Entry {
+            name: name.clone(),
+            command: entry["command"].as_str().expect("command").to_string(),
+            args: strings(&entry["args"]),
+            env: entry["env"]
+                .as_object()
+                .map(|env| {
+                    env.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -120,6 +124,27 @@ pub fn ts_client(entry: &Entry, client_args: &[&str]) -> ClientRun {
         .arg("--")
         .arg(&entry.command)
         .args(&entry.args);
+    run_client(command, entry)
+}
+
+/// [`python_client`] with these variables added (another computer's
+/// keychain: its session bus).
+pub fn python_client_with(
+    entry: &Entry,
+    client_args: &[&str],
+    env: &[(String, String)],
+) -> ClientRun {
+    let mut command = Command::new(venv_python());
+    command
+        .arg(repo_root().join("tests/mcp-peers/client.py"))
+        .arg("--stdio")
+        .args(client_args)
+        .arg("--")
+        .arg(&entry.command)
+        .args(&entry.args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
     run_client(command, entry)
 }
 

@@ -12,6 +12,10 @@ pub mod apps;
 #[cfg(unix)]
 pub mod clients;
 #[cfg(unix)]
+pub mod computer;
+#[cfg(unix)]
+pub mod keychain;
+#[cfg(unix)]
 pub mod oauth;
 pub mod peers;
 #[path = "../../../vault/tests/support/registry_peer.rs"]

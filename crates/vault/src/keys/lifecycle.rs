@@ -70,6 +70,20 @@ impl PendingKey {
     pub fn recovery_key(&self) -> &RecoveryKey {
         &self.recovery
     }
+
+    /// A first setup (not a new recovery key for an existing master key).
+    pub(crate) fn is_setup(&self) -> bool {
+        self.setup.is_some()
+    }
+
+    /// How a first setup keeps the key, as its audit event says it.
+    pub(crate) fn setup_detail(&self) -> Option<&'static str> {
+        match &self.setup {
+            Some((_, PendingProtection::Keychain)) => Some("keychain"),
+            Some((_, PendingProtection::Passphrase(_))) => Some("passphrase"),
+            None => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for PendingKey {
@@ -228,14 +242,7 @@ pub(crate) fn recover(
     recovery: &UserSecret,
     new_protection: &SetupProtection,
 ) -> Result<MasterKey> {
-    let check = key_check(conn)?;
-    let secret = recovery_key::parse(recovery)?;
-    let wrapped = meta::get(conn, meta::RECOVERY_WRAPPED_KEY)?.ok_or(Error::WrongRecoveryKey)?;
-    let kek = crypto::kek_from_recovery(&secret, install_id);
-    let key = unwrap(&kek, &wrapped, "recovery", install_id).ok_or(Error::WrongRecoveryKey)?;
-    if !crypto::key_matches_check(&key, &check) {
-        return Err(Error::WrongRecoveryKey);
-    }
+    let (key, _) = open_recovery_copy(conn, install_id, recovery)?;
     match new_protection {
         SetupProtection::Keychain => {
             keychain.save(&OsKeychain::account_for(install_id), &key)?;
@@ -255,6 +262,26 @@ pub(crate) fn recover(
         }
     }
     Ok(key)
+}
+
+/// Opens the stored recovery copy of the master key with `recovery`:
+/// `WrongRecoveryKey` unless it is this installation's current recovery
+/// key. Returns the key and the recovery key's bytes (a backup is sealed
+/// with a key derived from them).
+pub(crate) fn open_recovery_copy(
+    conn: &Connection,
+    install_id: &str,
+    recovery: &UserSecret,
+) -> Result<(MasterKey, Zeroizing<Vec<u8>>)> {
+    let check = key_check(conn)?;
+    let secret = recovery_key::parse(recovery)?;
+    let wrapped = meta::get(conn, meta::RECOVERY_WRAPPED_KEY)?.ok_or(Error::WrongRecoveryKey)?;
+    let kek = crypto::kek_from_recovery(&secret, install_id);
+    let key = unwrap(&kek, &wrapped, "recovery", install_id).ok_or(Error::WrongRecoveryKey)?;
+    if !crypto::key_matches_check(&key, &check) {
+        return Err(Error::WrongRecoveryKey);
+    }
+    Ok((key, secret))
 }
 
 /// A recovery key and the master key wrapped by it.
@@ -281,12 +308,7 @@ fn passphrase_wrap(
     master: &MasterKey,
     passphrase: &UserSecret,
 ) -> Result<PassphraseWrap> {
-    if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
-        return Err(Error::invalid(
-            "passphrase",
-            format!("Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a few unrelated words work well."),
-        ));
-    }
+    check_new_passphrase(passphrase)?;
     let mut salt = [0u8; 16];
     crypto::fill_random(&mut salt)?;
     let params = PassphraseParams::default();
@@ -303,6 +325,17 @@ fn passphrase_wrap(
         params_json,
         wrapped,
     })
+}
+
+/// A new passphrase (the vault's, a backup's) is long enough.
+pub(crate) fn check_new_passphrase(passphrase: &UserSecret) -> Result<()> {
+    if passphrase.expose().chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(Error::invalid(
+            "passphrase",
+            format!("Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a few unrelated words work well."),
+        ));
+    }
+    Ok(())
 }
 
 fn store_passphrase_wrap(conn: &Connection, wrap: &PassphraseWrap) -> Result<()> {

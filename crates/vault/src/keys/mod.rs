@@ -18,7 +18,7 @@ use crate::store::events::{self, NewEvent};
 use crate::store::Store;
 
 pub(crate) use lifecycle::is_current_key;
-use lifecycle::PendingProtection;
+pub(crate) use lifecycle::{apply as apply_pending, check_new_passphrase, open_recovery_copy};
 pub use lifecycle::{KeyProtection, PendingKey, SetupProtection};
 
 /// The keychain, this installation's id and, once unlocked, the master key.
@@ -48,6 +48,16 @@ impl KeyRing {
 
     pub(crate) fn is_unlocked(&self) -> bool {
         self.master.is_some()
+    }
+
+    /// This installation's id (the keychain account and the wraps' salt).
+    pub(crate) fn install_id(&self) -> &str {
+        &self.install_id
+    }
+
+    /// The master key a restore stored with its data (`backup/restore.rs`).
+    pub(crate) fn set_master(&mut self, key: MasterKey) {
+        self.master = Some(key);
     }
 
     /// The master key, unlocking through the keychain if needed. A
@@ -131,12 +141,11 @@ impl Keys<'_> {
     /// keychain or under the passphrase) or a new recovery key (the old one
     /// stops working).
     pub fn commit(&mut self, pending: PendingKey) -> Result<()> {
-        let (kind, detail) = match &pending.setup {
-            Some((_, PendingProtection::Keychain)) => (EventKind::SetupCompleted, Some("keychain")),
-            Some((_, PendingProtection::Passphrase(_))) => {
-                (EventKind::SetupCompleted, Some("passphrase"))
-            }
-            None => (EventKind::RecoveryKeyRegenerated, None),
+        let detail = pending.setup_detail();
+        let kind = if pending.is_setup() {
+            EventKind::SetupCompleted
+        } else {
+            EventKind::RecoveryKeyRegenerated
         };
         let tx = self.store.write()?;
         let master = lifecycle::apply(&tx, self.ring.keychain(), &self.ring.install_id, pending)?;

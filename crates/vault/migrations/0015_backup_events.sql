@@ -1,0 +1,8 @@
+-- Backups (docs/architecture.md, "Backups"): `backup.created` when every
+-- vault and credential was written to a backup file (sealed with the
+-- recovery key or a passphrase), `backup.restored` when a backup's vaults
+-- were restored here. Both hold counts and how the file was sealed, never
+-- a key, a passphrase or a token. No table changes: a new event kind comes
+-- with a schema version (docs/architecture.md, "Audit"), so an older
+-- Keybearer, which could not read the kinds, refuses this database and says
+-- to update instead of failing on the event list.
