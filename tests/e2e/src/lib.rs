@@ -162,7 +162,24 @@ impl McpServer {
 /// Starts `tauri-driver` for one app session with its own data folder.
 pub struct Driver {
     pub port: u16,
-    _process: Guard,
+    _process: GroupGuard,
+}
+
+/// A child started in a process group of its own, the whole group killed
+/// when dropped: tauri-driver starts WebKitWebDriver, which starts the app,
+/// and killing tauri-driver alone left those two running after each test.
+struct GroupGuard(Child);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Driver {
@@ -181,7 +198,10 @@ impl Driver {
                     PathBuf::from("tauri-driver")
                 }
             });
-        let child = Command::new(&driver)
+        let mut command = Command::new(&driver);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .args([
                 "--port",
                 &port.to_string(),
@@ -205,7 +225,7 @@ impl Driver {
         let _ = wait_for_port(native_port, Duration::from_secs(20));
         Self {
             port,
-            _process: Guard(child),
+            _process: GroupGuard(child),
         }
     }
 }
