@@ -59,7 +59,10 @@ pub use model::{
     AppConnection, Credential, CredentialType, Environment, Event, Protocol, Resolution, Timestamp,
     Vault,
 };
-pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
+pub use probe::{
+    check_server_url, find_transport, test_connection, ConnectionOutcome, ConnectionTest,
+    FoundTransport, UrlCheck,
+};
 pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
