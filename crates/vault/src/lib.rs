@@ -52,8 +52,8 @@ pub use keybearer_source::{CredentialSource, Scope, UsageSink};
 pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use known_servers::{
-    ask_the_server, check_registry_address, AskedServer, KnownServers, Refresh, RefreshKind,
-    RefreshReport, Refresher, SignInWay, SkippedServer, DEFAULT_REGISTRY,
+    ask_the_server, check_registry_address, pinned_endpoints, AskedServer, KnownServers, Refresh,
+    RefreshKind, RefreshReport, Refresher, SignInWay, SkippedServer, DEFAULT_REGISTRY,
 };
 pub use model::{
     AppConnection, Credential, CredentialType, Environment, Event, Protocol, Resolution, Timestamp,
