@@ -263,10 +263,15 @@ class RequestLog:
 
 
 async def serve(
-    transport: str, port: int, json_response: bool = False, stateless: bool = False, mount: str = ""
+    transport: str,
+    port: int,
+    json_response: bool = False,
+    stateless: bool = False,
+    mount: str = "",
+    sse_path: str = "/sse",
 ) -> None:
     if transport == "sse":
-        app, path = mcp.sse_app(), "/sse"  # messages go to /messages/?session_id=...
+        app, path = mcp.sse_app(sse_path=sse_path), sse_path  # messages go to /messages/?session_id=...
         if mount:
             # Served under a prefix, as on a shared host: the SDK then announces
             # MOUNT/messages/ (its root path) as the message endpoint.
@@ -328,14 +333,21 @@ def main() -> None:
         default="",
         help="sse: serve under this path prefix (e.g. /tenant-a): /tenant-a/sse, /tenant-a/messages/",
     )
+    parser.add_argument(
+        "--sse-path",
+        default="/sse",
+        help="sse: the event stream's path (e.g. /events, an address without /sse in it)",
+    )
     args = parser.parse_args()
+    if args.sse_path != "/sse" and (args.transport != "sse" or not args.sse_path.startswith("/")):
+        parser.error("--sse-path applies to --transport sse and looks like /path")
     if args.mount and (args.transport != "sse" or not args.mount.startswith("/") or args.mount.endswith("/")):
         parser.error("--mount applies to --transport sse and looks like /prefix")
     if not (os.environ.get("MCP_TEST_TOKEN_FILE") or os.environ.get("MCP_TEST_TOKEN") or REQUIRED_HEADERS):
         parser.error("set MCP_TEST_TOKEN, MCP_TEST_TOKEN_FILE or MCP_TEST_HEADERS")
     if args.transport == "sse" and (args.json_response or args.stateless):
         parser.error("--json-response and --stateless apply to --transport streamable_http only")
-    asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless, args.mount))
+    asyncio.run(serve(args.transport, args.port, args.json_response, args.stateless, args.mount, args.sse_path))
 
 
 if __name__ == "__main__":

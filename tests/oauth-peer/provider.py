@@ -68,6 +68,9 @@ class Switches:
     omit_resource_metadata: bool = False
     # The protected resource metadata names this URL as its authorization server.
     advertise_as: str | None = None
+    # No metadata at all (404 for the resource and authorization server
+    # documents, no resource_metadata in the 401), as GitHub's OAuth apps.
+    hide_metadata: bool = False
     # Requests to the MCP endpoint wait this long before they are handled.
     hold_mcp_seconds: float = 0
     # The metadata's `scopes_supported` (None: the key is left out).

@@ -156,7 +156,7 @@ class ScopeGate:
 
     def _rewrite_challenge(self, challenge: str) -> str:
         parts = [p.strip() for p in challenge[len("Bearer ") :].split(", ")]
-        if SWITCHES.omit_resource_metadata:
+        if SWITCHES.omit_resource_metadata or SWITCHES.hide_metadata:
             parts = [p for p in parts if not p.startswith("resource_metadata=")]
         parts.append(f'scope="{BASE_SCOPE}"')
         return "Bearer " + ", ".join(parts)
@@ -307,6 +307,8 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         return await token_handler.handle(request)
 
     async def as_metadata(request: Request) -> Response:
+        if SWITCHES.hide_metadata:
+            return Response(status_code=404)
         document = dict(metadata)
         document["authorization_response_iss_parameter_supported"] = not SWITCHES.no_iss_support
         if SWITCHES.wrong_metadata_issuer:
@@ -318,6 +320,8 @@ def build_app(base: str, args) -> tuple[object, str, str]:
         return JSONResponse(document)
 
     def protected_resource(request: Request) -> Response:
+        if SWITCHES.hide_metadata:
+            return Response(status_code=404)
         return JSONResponse(
             {
                 "resource": mcp_url,
@@ -436,7 +440,15 @@ def main() -> None:
         "or only at /.well-known/openid-configuration (oidc)",
     )
     parser.add_argument("--no-registration", action="store_true", help="no dynamic client registration")
-    for name in ("fail-refresh", "token-redirect", "wrong-iss", "wrong-metadata-issuer", "no-iss-support", "omit-resource-metadata"):
+    for name in (
+        "fail-refresh",
+        "token-redirect",
+        "wrong-iss",
+        "wrong-metadata-issuer",
+        "no-iss-support",
+        "omit-resource-metadata",
+        "hide-metadata",
+    ):
         parser.add_argument(f"--{name}", action="store_true", help="start with this test switch on")
     parser.add_argument("--advertise-as", metavar="URL", help="name this authorization server in the resource metadata")
     parser.add_argument(
@@ -465,6 +477,7 @@ def main() -> None:
     SWITCHES.wrong_metadata_issuer = args.wrong_metadata_issuer
     SWITCHES.no_iss_support = args.no_iss_support
     SWITCHES.omit_resource_metadata = args.omit_resource_metadata
+    SWITCHES.hide_metadata = args.hide_metadata
     SWITCHES.advertise_as = args.advertise_as
     SWITCHES.scopes_supported = args.scopes_supported.split() or None
     SWITCHES.refresh_only_with_offline_access = args.refresh_only_with_offline_access

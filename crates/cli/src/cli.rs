@@ -376,6 +376,14 @@ pub struct SecretArgs {
     /// the hosted vault APIs use: access_token, expires_at, refresh {…}).
     #[arg(long, conflicts_with_all = ["headers", "basic"])]
     pub from_json: bool,
+    /// Read a bearer token (`Authorization: Bearer`), even where the server
+    /// offers OAuth sign-in (without a way to sign in, the server is asked).
+    #[arg(long, conflicts_with_all = ["headers", "basic", "oauth", "from_json"])]
+    pub token: bool,
+    /// Never from the command line: what Keybearer knows of the sign-in (a
+    /// known server's pinned endpoints, an earlier sign-in's client).
+    #[arg(skip)]
+    pub known: crate::commands::sign_in::KnownSignIn,
 }
 
 #[derive(Debug, Subcommand)]
@@ -384,7 +392,7 @@ pub enum CredentialAction {
     /// standard input, one per line, or a hidden prompt.
     #[command(after_help = "Examples:\n  \
         keybearer credential add --vault GitHub --server github\n  \
-        keybearer credential add --vault GitHub --url https://api.githubcopilot.com/mcp/\n  \
+        keybearer credential add --vault Notion --url https://mcp.notion.com/mcp\n  \
         keybearer credential add --vault Tools --url https://mcp.example.com/mcp --header X-API-Key\n  \
         keybearer credential add --vault Jira --url https://mcp.atlassian.com/v1/sse --basic me@example.com")]
     Add {
@@ -450,7 +458,8 @@ pub enum CredentialAction {
 
 #[derive(Debug, Args)]
 pub struct ProtocolArg {
-    /// sse or streamable_http (default: guessed from the URL).
+    /// sse or streamable_http (default: asked from the server, Streamable HTTP
+    /// first, else guessed from the URL).
     #[arg(long)]
     pub protocol: Option<String>,
 }

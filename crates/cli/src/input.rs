@@ -69,6 +69,9 @@ pub fn read_credential_secret(
         let stored = keybearer_vault::oauth::StoredOAuth::from_api_json(url, json.as_bytes())?;
         return Ok(CredentialSecret::OAuth(Box::new(stored)));
     }
+    if args.token {
+        return Ok(read_token()?.into());
+    }
     if let Some(user) = &args.basic {
         let secret = read_secret(
             &format!("Password or API token of {user} (input is hidden): "),

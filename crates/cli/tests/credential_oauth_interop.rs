@@ -137,7 +137,15 @@ fn a_sign_in_that_cannot_be_saved_is_revoked_at_the_service() {
 
     let signing = start_signing_in(&h, &add_oauth(&peer.url, &[]));
     h.run(
-        &["credential", "add", "--vault", "Work", "--url", &peer.url],
+        &[
+            "credential",
+            "add",
+            "--vault",
+            "Work",
+            "--url",
+            &peer.url,
+            "--token",
+        ],
         "tok_added_meanwhile_0123456789\n",
     )
     .code(0);

@@ -10,6 +10,16 @@
 //!    (RFC 8414), then OpenID Connect discovery (path-inserted, then
 //!    path-appended), with the issuer checked (RFC 8414 §3.3) and PKCE S256
 //!    required.
+//!
+//! A server that answers the `initialize` POST with 404 or 405 (the legacy
+//! SSE transport takes a GET) is asked once more with a GET for an event
+//! stream, headers only, for its 401 challenge.
+//!
+//! When a step finds nothing published (no resource metadata, no
+//! authorization server named, no authorization server metadata) and the
+//! caller knows the service's endpoints beforehand (`pinned.rs`: a catalog
+//! entry's, or an earlier sign-in's), those are used; metadata that is
+//! there but wrong is an error either way.
 
 use serde::Deserialize;
 use url::Url;
@@ -17,6 +27,7 @@ use url::Url;
 use super::challenge::parse_bearer_challenge;
 use super::error::OAuthError;
 use super::http::{check_url, shorten, Http, MAX_DOCUMENT};
+use super::pinned::{pinned_discovery, PinnedEndpoints};
 
 /// RFC 9728 protected resource metadata (the fields sign-in uses).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -67,6 +78,10 @@ pub struct Discovery {
     pub auth_server: AuthServerMetadata,
     /// The `scope` of the server's 401 challenge, if any.
     pub challenge_scope: Option<String>,
+    /// The endpoints are pinned ones (`pinned.rs`): the service published no
+    /// metadata, so its issuer is not confirmed and an answer's `iss` is not
+    /// compared with it.
+    pub pinned: bool,
 }
 
 impl Discovery {
@@ -82,10 +97,15 @@ impl Discovery {
 
 /// Discovers the authorization server of the MCP server at `server_url`.
 pub fn discover(server_url: &str) -> Result<Discovery, OAuthError> {
-    discover_with(&Http::new(), server_url)
+    discover_with(&Http::new(), server_url, None)
 }
 
-pub(crate) fn discover_with(http: &Http, server_url: &str) -> Result<Discovery, OAuthError> {
+/// Discovery; where nothing is published, `pinned` endpoints if given.
+pub(crate) fn discover_with(
+    http: &Http,
+    server_url: &str,
+    pinned: Option<&PinnedEndpoints>,
+) -> Result<Discovery, OAuthError> {
     let server_url = keybearer_base::server_url::normalize_server_url(server_url)
         .map_err(|error| OAuthError::invalid("mcp_server_url", error.to_string()))?;
     let server = Url::parse(&server_url)
@@ -94,17 +114,58 @@ pub(crate) fn discover_with(http: &Http, server_url: &str) -> Result<Discovery, 
 
     let challenge = ask_unauthenticated(http, &server_name, &server)?;
     let challenge_scope = challenge.as_ref().and_then(|c| c.scope.clone());
-    let (resource_metadata_url, resource_metadata) = resource_metadata(
+    let found = resource_metadata(
         http,
-        &server_name,
         &server,
         challenge
             .as_ref()
             .and_then(|c| c.resource_metadata.as_deref()),
     )?;
+    let Some((resource_metadata_url, resource_metadata)) = found else {
+        return match pinned {
+            Some(pinned) => pinned_discovery(server_url, None, challenge_scope, pinned),
+            None => Err(OAuthError::NotSupported(format!(
+                "{server_name} does not offer OAuth sign-in (it publishes no protected resource metadata). Use a token from the server's provider instead."
+            ))),
+        };
+    };
     let resource = resource_indicator(&server_name, &server, &resource_metadata)?;
-    let issuer = choose_authorization_server(&resource_metadata)?;
-    let (auth_server_metadata_url, auth_server) = auth_server_metadata(http, &issuer)?;
+    let named = choose_authorization_server(&resource_metadata)?;
+    let found = match &named {
+        Some(issuer) => auth_server_metadata(http, issuer)?,
+        None => None,
+    };
+    let Some((auth_server_metadata_url, auth_server)) = found else {
+        return match (pinned, named) {
+            (Some(pinned), named) => {
+                let known = pinned_discovery(
+                    server_url,
+                    Some((resource, resource_metadata)),
+                    challenge_scope,
+                    pinned,
+                )?;
+                Ok(match named {
+                    // The server names its service; only its metadata is missing.
+                    Some(issuer) if pinned.issuer.is_none() => Discovery {
+                        auth_server: AuthServerMetadata {
+                            issuer: issuer.to_string(),
+                            ..known.auth_server
+                        },
+                        ..known
+                    },
+                    _ => known,
+                })
+            }
+            (None, None) => Err(OAuthError::NotSupported(
+                "The MCP server's sign-in details name no sign-in service (authorization server)."
+                    .to_string(),
+            )),
+            (None, Some(issuer)) => Err(OAuthError::NotSupported(format!(
+                "The sign-in service at {} publishes no OAuth metadata (neither RFC 8414 nor OpenID Connect discovery), so Keybearer cannot sign in there.",
+                shorten(issuer.as_str())
+            ))),
+        };
+    };
     Ok(Discovery {
         server_url,
         resource,
@@ -113,6 +174,7 @@ pub(crate) fn discover_with(http: &Http, server_url: &str) -> Result<Discovery, 
         auth_server_metadata_url,
         auth_server,
         challenge_scope,
+        pinned: false,
     })
 }
 
@@ -150,6 +212,24 @@ fn ask_unauthenticated(
             answer.header_values("www-authenticate"),
         ));
     }
+    if answer.status == 404 || answer.status == 405 {
+        // The legacy SSE transport: its address takes a GET.
+        let (status, headers) = http.get_head(server_name, server, "text/event-stream")?;
+        if (300..400).contains(&status) {
+            return Err(OAuthError::Redirected {
+                what: server_name.to_string(),
+                target: super::http::location_origin(&headers, server),
+            });
+        }
+        if status == 401 || status == 403 {
+            let values: Vec<&str> = headers
+                .get_all("www-authenticate")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect();
+            return Ok(parse_bearer_challenge(values));
+        }
+    }
     Ok(None)
 }
 
@@ -168,12 +248,12 @@ fn well_known_resource_urls(server: &Url) -> Vec<String> {
     urls
 }
 
+/// The protected resource metadata; `Ok(None)` when none is published.
 fn resource_metadata(
     http: &Http,
-    server_name: &str,
     server: &Url,
     from_challenge: Option<&str>,
-) -> Result<(String, ResourceMetadata), OAuthError> {
+) -> Result<Option<(String, ResourceMetadata)>, OAuthError> {
     let what = "The MCP server's sign-in details (protected resource metadata)";
     let mut candidates: Vec<String> = from_challenge.map(str::to_string).into_iter().collect();
     candidates.extend(well_known_resource_urls(server));
@@ -187,7 +267,7 @@ fn resource_metadata(
             }
         };
         match fetch_json::<ResourceMetadata>(http, what, &url) {
-            Ok(Some(metadata)) => return Ok((candidate, metadata)),
+            Ok(Some(metadata)) => return Ok(Some((candidate, metadata))),
             Ok(None) => {}
             Err(error @ (OAuthError::Unreachable { .. } | OAuthError::Timeout { .. })) => {
                 return Err(error)
@@ -197,11 +277,7 @@ fn resource_metadata(
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| {
-        OAuthError::NotSupported(format!(
-            "{server_name} does not offer OAuth sign-in (it publishes no protected resource metadata). Use a token from the server's provider instead."
-        ))
-    }))
+    first_error.map_or(Ok(None), Err)
 }
 
 /// The resource the metadata describes must be this server, or a parent of
@@ -237,12 +313,13 @@ fn resource_indicator(
     ))
 }
 
-fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Url, OAuthError> {
+/// The first usable authorization server named; `Ok(None)` when none is.
+fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Option<Url>, OAuthError> {
     let what = "The sign-in service (authorization server) the MCP server names";
     let mut first_error = None;
     for candidate in &metadata.authorization_servers {
         match check_url(what, candidate) {
-            Ok(url) if url.query().is_none() => return Ok(url),
+            Ok(url) if url.query().is_none() => return Ok(Some(url)),
             Ok(_) => {
                 first_error
                     .get_or_insert(OAuthError::bad(what, "its issuer address contains a query"));
@@ -252,12 +329,7 @@ fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Url, OAuth
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| {
-        OAuthError::NotSupported(
-            "The MCP server's sign-in details name no sign-in service (authorization server)."
-                .to_string(),
-        )
-    }))
+    first_error.map_or(Ok(None), Err)
 }
 
 /// RFC 8414 §3.1 and OpenID Connect discovery, in the MCP spec's order.
@@ -278,10 +350,11 @@ fn auth_server_metadata_urls(issuer: &Url) -> Vec<String> {
     }
 }
 
+/// The authorization server's metadata; `Ok(None)` when none is published.
 fn auth_server_metadata(
     http: &Http,
     issuer: &Url,
-) -> Result<(String, AuthServerMetadata), OAuthError> {
+) -> Result<Option<(String, AuthServerMetadata)>, OAuthError> {
     let shown = shorten(issuer.as_str());
     let what = format!("The sign-in service at {shown}");
     let mut first_error = None;
@@ -290,7 +363,7 @@ fn auth_server_metadata(
         match fetch_json::<AuthServerMetadata>(http, &what, &url) {
             Ok(Some(metadata)) => {
                 validate_metadata(&what, issuer, &metadata)?;
-                return Ok((candidate, metadata));
+                return Ok(Some((candidate, metadata)));
             }
             Ok(None) => {}
             Err(error @ (OAuthError::Unreachable { .. } | OAuthError::Timeout { .. })) => {
@@ -301,11 +374,7 @@ fn auth_server_metadata(
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| {
-        OAuthError::NotSupported(format!(
-            "{what} publishes no OAuth metadata (neither RFC 8414 nor OpenID Connect discovery), so Keybearer cannot sign in there."
-        ))
-    }))
+    first_error.map_or(Ok(None), Err)
 }
 
 fn validate_metadata(
@@ -456,16 +525,15 @@ mod tests {
         };
         let chosen =
             choose_authorization_server(&metadata(&["http://as.example", "https://as2.example/t"]))
-                .expect("second");
+                .expect("second")
+                .expect("named");
         assert_eq!(chosen.as_str(), "https://as2.example/t");
         let refused =
             choose_authorization_server(&metadata(&["http://as.example"])).expect_err("plain");
         assert_eq!(refused.code(), "oauth_insecure_url");
         assert_eq!(
-            choose_authorization_server(&metadata(&[]))
-                .expect_err("none")
-                .code(),
-            "oauth_not_supported"
+            choose_authorization_server(&metadata(&[])).expect("none named"),
+            None
         );
     }
 }

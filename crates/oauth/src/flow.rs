@@ -21,6 +21,7 @@ use super::discovery::{discover_with, Discovery};
 use super::error::{error_reason, quote_field, OAuthError};
 use super::http::Http;
 use super::listener::{Callback, Listener, Wait};
+use super::pinned::PinnedEndpoints;
 use super::pkce::{random_token, Pkce};
 use super::registration::{resolve_client, ClientChoice};
 use super::scope::{needs_consent, requested_scope};
@@ -42,6 +43,10 @@ pub struct SignInOptions {
     pub client_name: String,
     /// How long to wait for the browser.
     pub timeout: Duration,
+    /// The service's endpoints, for when it publishes no metadata (a catalog
+    /// entry's; `pinned.rs`). Signing in again as an earlier client the user
+    /// made uses that sign-in's endpoints without being told.
+    pub pinned: Option<PinnedEndpoints>,
 }
 
 impl Default for SignInOptions {
@@ -51,6 +56,7 @@ impl Default for SignInOptions {
             scope: None,
             client_name: "Keybearer".to_string(),
             timeout: DEFAULT_SIGN_IN_TIMEOUT,
+            pinned: None,
         }
     }
 }
@@ -76,7 +82,11 @@ pub fn start_sign_in(
     options: &SignInOptions,
 ) -> Result<PendingSignIn, OAuthError> {
     let http = Http::new();
-    let discovery = discover_with(&http, server_url)?;
+    let pinned = options
+        .pinned
+        .clone()
+        .or_else(|| PinnedEndpoints::of_earlier(&options.client));
+    let discovery = discover_with(&http, server_url, pinned.as_ref())?;
     PendingSignIn::start(http, discovery, options)
 }
 
@@ -227,6 +237,12 @@ impl PendingSignIn {
     fn complete(&self, callback: Callback) -> Result<StoredOAuth, OAuthError> {
         let metadata = &self.discovery.auth_server;
         match &callback.iss {
+            // No metadata confirmed the issuer (`pinned.rs`).
+            Some(_) if self.discovery.pinned => {
+                tracing::info!(
+                    "the answer's iss is not compared: the service publishes no metadata"
+                );
+            }
             Some(iss) if iss != &metadata.issuer => {
                 return Err(OAuthError::IssMismatch {
                     problem: format!(

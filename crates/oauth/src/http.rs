@@ -107,16 +107,9 @@ impl Answer {
 
     /// A redirect as an error naming only where it pointed (its origin).
     pub(crate) fn redirect_error(&self, what: &str, base: &Url) -> OAuthError {
-        let target = self
-            .headers
-            .get(LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|location| base.join(location).ok())
-            .map(|url| origin(&url))
-            .unwrap_or_else(|| "another address".to_string());
         OAuthError::Redirected {
             what: what.to_string(),
-            target,
+            target: location_origin(&self.headers, base),
         }
     }
 
@@ -135,6 +128,16 @@ impl Answer {
             .filter_map(|value| value.to_str().ok())
             .collect()
     }
+}
+
+/// Where a redirect's `Location` points, by its origin only.
+pub(crate) fn location_origin(headers: &HeaderMap, base: &Url) -> String {
+    headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|location| base.join(location).ok())
+        .map(|url| origin(&url))
+        .unwrap_or_else(|| "another address".to_string())
 }
 
 /// What a POST sends.
@@ -178,6 +181,38 @@ impl Http {
             .header(ACCEPT, accept)
             .body(Full::new(Bytes::new()));
         self.send(what, url, request, limit)
+    }
+
+    /// GETs only the answer's status and headers; its body (an event
+    /// stream may never end) is not read.
+    pub(crate) fn get_head(
+        &self,
+        what: &str,
+        url: &Url,
+        accept: &str,
+    ) -> Result<(u16, HeaderMap), OAuthError> {
+        if is_loopback(url) {
+            keybearer_platform::loopback::check_url_listeners(url).map_err(|refusal| {
+                OAuthError::Unreachable {
+                    what: what.to_string(),
+                    cause: refusal,
+                }
+            })?;
+        }
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .header(ACCEPT, accept)
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| OAuthError::bad(what, "its address cannot be used"))?;
+        let mut response = self
+            .client(what)?
+            .send(request, TIMEOUT)
+            .map_err(|failure| transport(what, failure))?;
+        Ok((
+            response.status.as_u16(),
+            std::mem::take(&mut response.headers),
+        ))
     }
 
     /// POSTs `payload`; `basic` is the client_secret_basic header value.

@@ -7,6 +7,8 @@
 //!   then OpenID Connect discovery).
 //! - `registration`: a client ID the user supplies, else dynamic client
 //!   registration (RFC 7591) as a native app with loopback redirects.
+//! - `pinned`: endpoints known beforehand (a catalog entry's, an earlier
+//!   sign-in's) for services that publish no metadata.
 //! - `flow`: authorization code with PKCE S256, `state`, `resource`
 //!   (RFC 8707) and the `iss` check (RFC 9207).
 //! - `scope`: which scopes to ask for (`offline_access` where the service
@@ -34,6 +36,7 @@ mod discovery;
 mod flow;
 mod http;
 mod listener;
+mod pinned;
 mod pkce;
 mod registration;
 mod scope;
@@ -53,6 +56,7 @@ pub use discovery::{discover, AuthServerMetadata, Discovery, ResourceMetadata};
 pub use error::OAuthError;
 pub use flow::{sign_in, start_sign_in, PendingSignIn, SignInOptions, DEFAULT_SIGN_IN_TIMEOUT};
 pub use http::TIMEOUT as REQUEST_TIMEOUT;
+pub use pinned::PinnedEndpoints;
 pub use pkce::{s256_challenge, Pkce};
 pub use registration::{ClientChoice, PreRegisteredClient};
 pub use token::{refresh, revoke, Revocation, TokenHint};

@@ -87,6 +87,7 @@ mod tests {
                 scopes_supported: as_scopes.iter().map(|s| s.to_string()).collect(),
             },
             challenge_scope: challenge.map(str::to_string),
+            pinned: false,
         }
     }
 

@@ -9,7 +9,8 @@
 //!   once per process (`shipped.rs`).
 //! - [`parse_registry_page`] reads one page of the official MCP Registry's
 //!   `GET /v0.1/servers` answer into entries and reasons for skipped servers
-//!   (`registry.rs`, `registry_entry.rs`); [`RegistryCollection`] gathers the
+//!   (`registry.rs`, `registry_entry.rs`; an OAuth app its publisher
+//!   declares: `registry_oauth_app.rs`); [`RegistryCollection`] gathers the
 //!   pages of one refresh; [`Catalog::merged`] puts them under the shipped
 //!   entries, the shipped entry winning for a shared address.
 //! - [`Snapshot`] is what a refresh leaves for the next run: the usable
@@ -33,6 +34,7 @@ mod catalog;
 mod model;
 mod registry;
 mod registry_entry;
+mod registry_oauth_app;
 mod shipped;
 mod snapshot;
 pub mod validate;

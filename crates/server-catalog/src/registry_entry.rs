@@ -18,7 +18,10 @@
 //!   the server (Keybearer does not ask for such values yet);
 //! - `headers[]` with `isSecret` → a `header` sign-in with those names (after
 //!   `discover` when none is required); no secret header → `discover`: the
-//!   app asks the server how it signs in (RFC 9728).
+//!   app asks the server how it signs in (RFC 9728);
+//! - the publisher-provided `_meta` key `dev.keybearer/oauth-app` → an
+//!   `oauth_client` sign-in first, instead of `discover`
+//!   (`registry_oauth_app.rs`).
 //!
 //! What is kept for the cache (`snapshot.rs`): the server re-written with
 //! only the fields read above ([`Kept::trimmed`]), so a cached copy is small
@@ -31,6 +34,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Entry, HeaderField, Origin, Remote, SignIn, Transport};
+use crate::registry_oauth_app::{oauth_app_sign_in, OauthAppJson, ServerMeta};
 use crate::validate::{self, quoted, Invalid};
 
 #[cfg(test)]
@@ -82,6 +86,8 @@ struct ServerDetail {
     repository: Option<Repository>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     remotes: Option<Vec<RemoteJson>>,
+    #[serde(default, rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<ServerMeta>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -217,6 +223,11 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
         );
     };
     let repository_url = server.repository.and_then(|repository| repository.url);
+    let oauth_app = server
+        .meta
+        .as_ref()
+        .and_then(ServerMeta::oauth_app)
+        .cloned();
     let trimmed = ServerResponse {
         server: ServerDetail {
             name: Some(name.clone()),
@@ -243,6 +254,7 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
                     })
                     .collect(),
             ),
+            meta: server.meta.as_ref().and_then(ServerMeta::trimmed),
         },
         meta: None,
     };
@@ -253,6 +265,7 @@ pub(crate) fn convert(value: serde_json::Value, label: &str) -> Outcome {
         server.website_url,
         repository_url,
         remotes_json,
+        oauth_app.as_ref(),
     ) {
         Ok(entry) => match serde_json::to_value(&trimmed) {
             Ok(trimmed) => Outcome::Entry(Box::new(Kept { entry, trimmed })),
@@ -312,6 +325,7 @@ fn entry(
     website_url: Option<String>,
     repository_url: Option<String>,
     remotes_json: Vec<RemoteJson>,
+    oauth_app: Option<&OauthAppJson>,
 ) -> Result<Entry, String> {
     if remotes_json.len() > validate::MAX_REMOTES {
         return Err(format!(
@@ -398,12 +412,19 @@ fn entry(
     }
     remotes.sort_by_key(|remote| remote.transport != Transport::StreamableHttp);
 
-    let sign_in = if headers.is_empty() {
-        vec![SignIn::Discover]
-    } else if headers.iter().any(|header| header.required) {
-        vec![SignIn::Header { headers }]
-    } else {
-        vec![SignIn::Discover, SignIn::Header { headers }]
+    let sign_in = match oauth_app {
+        // The publisher says: an OAuth app the user makes (there is nothing
+        // to discover that would do better).
+        Some(app) => {
+            let mut ways = vec![oauth_app_sign_in(app, &remotes)?];
+            if !headers.is_empty() {
+                ways.push(SignIn::Header { headers });
+            }
+            ways
+        }
+        None if headers.is_empty() => vec![SignIn::Discover],
+        None if headers.iter().any(|header| header.required) => vec![SignIn::Header { headers }],
+        None => vec![SignIn::Discover, SignIn::Header { headers }],
     };
     let id = name.to_ascii_lowercase();
     let entry = Entry {

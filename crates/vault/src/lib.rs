@@ -58,14 +58,17 @@ pub use keybearer_source::{CredentialSource, Scope, UsageSink};
 pub use keychain::{find_session_bus, KeyStore, KeychainError, OsKeychain};
 pub use keys::{KeyProtection, Keys, PendingKey, SetupProtection};
 pub use known_servers::{
-    ask_the_server, check_registry_address, AskedServer, KnownServers, Refresh, RefreshKind,
-    RefreshReport, Refresher, SignInWay, SkippedServer, DEFAULT_REGISTRY,
+    ask_the_server, check_registry_address, pinned_endpoints, AskedServer, KnownServers, Refresh,
+    RefreshKind, RefreshReport, Refresher, SignInWay, SkippedServer, DEFAULT_REGISTRY,
 };
 pub use model::{
     AppConnection, Credential, CredentialType, Environment, Event, Protocol, Resolution, Timestamp,
     Vault,
 };
-pub use probe::{check_server_url, test_connection, ConnectionOutcome, ConnectionTest, UrlCheck};
+pub use probe::{
+    check_server_url, find_transport, test_connection, ConnectionOutcome, ConnectionTest,
+    FoundTransport, UrlCheck,
+};
 pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};

@@ -49,6 +49,7 @@ macro_rules! with_app_commands {
             catalog::open_server_page,
             oauth::start_oauth_sign_in,
             oauth::finish_oauth_sign_in,
+            oauth::start_oauth_sign_in_again,
             oauth::finish_oauth_sign_in_again,
             oauth::cancel_oauth_sign_in,
             events::list_events,

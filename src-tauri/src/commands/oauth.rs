@@ -1,14 +1,20 @@
 //! OAuth sign-in from the window (docs/architecture.md, "A token's path"):
 //! `start_oauth_sign_in` refuses at once an address the vault already has
 //! (given `vault_id`: nothing is started), discovers the server's sign-in
-//! service, opens the
+//! service (given a known server's `server_id`, with the endpoints its entry
+//! pins for a service that publishes none), opens the
 //! system browser at the sign-in's start address on 127.0.0.1 (through the
 //! opener plugin's Rust API; the webview has no opener permission; the
 //! address holds no secret, since the opener's command line is readable by
 //! any program, and the listener sends the browser on) and keeps the pending
 //! sign-in here under an id; `finish_oauth_sign_in` waits for the browser
-//! and seals the grant into the vault, answering whether it can be renewed
-//! (`finish_oauth_sign_in_again` replaces an existing credential's secret);
+//! and seals the grant into the vault, answering whether it can be renewed.
+//! "Sign in again": `start_oauth_sign_in_again` names only the credential:
+//! its address, the access its server asked for, and, for an OAuth app the
+//! user made, that app's client id, secret and endpoints come from the
+//! vault (sealed with the grant; the webview never has them again);
+//! `finish_oauth_sign_in_again` puts the new grant in place and answers
+//! whether it can be renewed, as a first sign-in does.
 //! `cancel_oauth_sign_in` stops the wait. A grant that is not saved, for any
 //! reason, is revoked at its service (the vault's add and replace do it;
 //! `save` here when the vault was never reached). The grant never leaves
@@ -98,6 +104,9 @@ pub struct SignedIn {
 /// (wiped when dropped, never in an answer or a log).
 /// `vault_id`: the vault the credential is for, refused at once (before
 /// anything is started) when it already has one for this address.
+/// `server_id`: the known server picked, whose entry may pin the sign-in
+/// service's endpoints (used only for one of its own addresses, and only
+/// where the service publishes no metadata).
 #[tauri::command]
 #[allow(clippy::too_many_arguments)] // Tauri passes each argument by name
 pub async fn start_oauth_sign_in(
@@ -109,17 +118,29 @@ pub async fn start_oauth_sign_in(
     client_secret: Option<SecretText>,
     scope: Option<String>,
     vault_id: Option<String>,
+    server_id: Option<String>,
 ) -> IpcResult<String> {
-    if let Some(vault_id) = vault_id {
+    let pinned = if vault_id.is_some() || server_id.is_some() {
         let url = mcp_server_url.clone();
-        let free = state
-            .with_engine(move |engine| engine.catalog().refuse_duplicate(&vault_id, &url))
+        let known = state
+            .with_engine(move |engine| {
+                if let Some(vault_id) = vault_id {
+                    engine.catalog().refuse_duplicate(&vault_id, &url)?;
+                }
+                Ok(server_id.and_then(|id| engine.known_servers().pinned_endpoints(&id, &url)))
+            })
             .await;
-        if let Err(error) = free {
-            return traced(Err(error));
+        match known {
+            Ok(pinned) => pinned,
+            Err(error) => return traced(Err(error)),
         }
-    }
-    let mut options = SignInOptions::default();
+    } else {
+        None
+    };
+    let mut options = SignInOptions {
+        pinned,
+        ..SignInOptions::default()
+    };
     if let Some(client_id) = client_id.filter(|id| !id.trim().is_empty()) {
         let client_secret = client_secret
             .filter(|secret| !secret.is_blank())
@@ -131,7 +152,48 @@ pub async fn start_oauth_sign_in(
         });
     }
     options.scope = scope.filter(|scope| !scope.trim().is_empty());
-    let url = mcp_server_url.trim().to_string();
+    begin(&app, &sign_ins, mcp_server_url.trim().to_string(), options).await
+}
+
+/// Starts signing in again for credential `id` ("Sign in again"): its
+/// address, the access its server asked for, and the client of its earlier
+/// sign-in when the user made it (an OAuth app, e.g. GitHub's: id, secret
+/// and endpoints read from the vault, never from the webview). Answers the
+/// sign-in's id, for `finish_oauth_sign_in_again`.
+#[tauri::command]
+pub async fn start_oauth_sign_in_again(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    sign_ins: State<'_, SignIns>,
+    id: String,
+) -> IpcResult<String> {
+    let known = state
+        .with_engine(move |engine| {
+            let credential = engine.catalog().credential(&id)?;
+            let client = engine.catalog().sign_in_again_client(&credential.id)?;
+            Ok((credential.mcp_server_url, credential.wanted_scope, client))
+        })
+        .await;
+    let (url, scope, client) = match known {
+        Ok(known) => known,
+        Err(error) => return traced(Err(error)),
+    };
+    let options = SignInOptions {
+        client,
+        scope,
+        ..SignInOptions::default()
+    };
+    begin(&app, &sign_ins, url, options).await
+}
+
+/// Discovery and the client (network: off the UI thread), then the browser;
+/// the pending sign-in is kept under the id answered.
+async fn begin(
+    app: &AppHandle,
+    sign_ins: &SignIns,
+    url: String,
+    options: SignInOptions,
+) -> IpcResult<String> {
     let started = {
         let url = url.clone();
         // Discovery and registration are network calls: off the UI thread.
@@ -140,7 +202,7 @@ pub async fn start_oauth_sign_in(
             .map_err(|_| IpcError::internal("sign-in failed to start"))?
     };
     traced(match started {
-        Ok(sign_in) => match open_browser(&app, sign_in.browser_url()) {
+        Ok(sign_in) => match open_browser(app, sign_in.browser_url()) {
             // Dropping the pending sign-in closes its listener.
             Err(error) => Err(error),
             Ok(()) => sign_ins.insert(url, sign_in),
@@ -183,24 +245,30 @@ pub async fn finish_oauth_sign_in(
 }
 
 /// Waits for the browser, then puts the sign-in in place of credential
-/// `id`'s secret ("Sign in again"; the credential gets a new id).
+/// `id`'s secret ("Sign in again"; the credential gets a new id), and says
+/// whether Keybearer can keep it fresh.
 #[tauri::command]
 pub async fn finish_oauth_sign_in_again(
     state: State<'_, AppState>,
     sign_ins: State<'_, SignIns>,
     sign_in_id: String,
     id: String,
-) -> IpcResult<Credential> {
+) -> IpcResult<SignedIn> {
     let stored = match wait(&sign_ins, &sign_in_id).await {
         Ok((_, stored)) => stored,
         Err(error) => return traced(Err(error)),
     };
+    let (renewable, renewal) = (stored.grant.renewable(), stored.grant.renewal_notice());
     traced(
         save(&state, stored, move |engine, stored| {
             let secret = CredentialSecret::OAuth(Box::new(stored));
             let credential = engine.catalog().replace_secret(&id, secret)?;
             super::apps::follow(engine);
-            Ok(credential)
+            Ok(SignedIn {
+                credential,
+                renewable,
+                renewal,
+            })
         })
         .await,
     )

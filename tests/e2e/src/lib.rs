@@ -113,6 +113,20 @@ impl McpServer {
         Self::spawn(command, dir, token_file)
     }
 
+    /// As [`McpServer::start`], with `args` besides (`--sse-path /events`).
+    pub fn start_with(transport: &str, token: &str, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, token).expect("token file");
+        let mut command = Command::new(python());
+        command
+            .arg(repo_root().join("tests/mcp-peers/server.py"))
+            .args(["--transport", transport, "--port", "0"])
+            .args(args)
+            .env("MCP_TEST_TOKEN_FILE", &token_file);
+        Self::spawn(command, dir, token_file)
+    }
+
     /// Header mode (Streamable HTTP): the server demands exactly these
     /// headers, with these values, and no bearer token.
     pub fn start_with_headers(headers: &[(&str, &str)]) -> Self {

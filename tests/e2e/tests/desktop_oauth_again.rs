@@ -14,14 +14,24 @@
 //! page, an IPC answer or a data file.
 //! Limits: each expiry is waited out in real time (the peer's access tokens
 //! live a few seconds here), so the test takes about half a minute.
+//!
+//! Then, for an OAuth app the user made (GitHub-style: no metadata, no
+//! registration, no refresh token; the peer's `--hide-metadata` and
+//! `--refresh-only-with-offline-access`, reached through a registry entry
+//! that pins its endpoints): the first sign-in takes the app's client ID and
+//! secret in the form and says the sign-in cannot be renewed; once it
+//! expired, "Sign in again" signs in as the same app without asking for
+//! them again (the vault keeps them sealed) and says the same. The client
+//! secret is in no page, IPC answer or data file.
 
 mod common;
 
 use std::time::Duration;
 
 use common::oauth::{assert_no_peer_token, sign_in_through_form, wait_outcome, OAuthPeer};
-use common::{create_vault, open_vault, set_up};
-use keybearer_e2e::{css, repo_root, require_environment, Window};
+use common::registry::{registry_server, RegistryPeer};
+use common::{cli, create_vault, open_vault, set_up};
+use keybearer_e2e::{css, files_containing, repo_root, require_environment, Window};
 use serde_json::json;
 
 const VAULT: &str = "Signed in";
@@ -196,6 +206,102 @@ async fn a_refused_refresh_shows_sign_in_again_and_signing_in_again_works() {
     window
         .wait_text("session-status", |text| text.contains("stopped"))
         .await;
+    assert_no_peer_token(&window).await;
+    window.quit().await;
+}
+
+/// Opens the vault again, so its credentials are read afresh.
+async fn reopen_vault(window: &Window) {
+    window.click("nav-vaults").await;
+    open_vault(window, VAULT).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth_app_of_the_users_own_signs_in_again_without_asking_for_it_again() {
+    require_environment();
+    // GitHub-like: no metadata, no registration, no refresh token.
+    let peer = OAuthPeer::start_with(&[
+        "--hide-metadata",
+        "--refresh-only-with-offline-access",
+        "--access-token-lifetime",
+        "4",
+    ]);
+    let (client_id, client_secret) = peer.users_app();
+    let mut entry = registry_server("io.example/app-desk", "App Desk", &peer.url);
+    entry["server"]["_meta"] = json!({
+        "io.modelcontextprotocol.registry/publisher-provided": {
+            "dev.keybearer/oauth-app": {
+                "clientPage": "https://example.com/settings/apps/new",
+                "clientSecret": true,
+                "scopes": ["mcp"],
+                "authorizeUrl": format!("{}/authorize", peer.base),
+                "tokenUrl": format!("{}/token", peer.base)
+            }
+        }
+    });
+    let registry = RegistryPeer::start();
+    registry.serve(vec![entry]);
+    let data = tempfile::tempdir().expect("data dir");
+    let window = Window::launch_with_env(data.path(), &[("KEYBEARER_TEST_OPENER", "follow")]).await;
+    set_up(&window).await;
+    cli(data.path(), &["settings", "registry", &registry.base], "");
+    cli(data.path(), &["catalog", "--refresh"], "");
+    create_vault(&window, VAULT).await;
+    open_vault(&window, VAULT).await;
+
+    // The first sign-in: the app's client ID and secret, typed once.
+    window.click("cred-pick-server").await;
+    window.fill("picker-search", "app desk").await;
+    window.click("picker-option").await;
+    window.el("cred-oauth-client-instructions").await;
+    window.fill("cred-oauth-client-id", &client_id).await;
+    window
+        .fill("cred-oauth-client-secret", &client_secret)
+        .await;
+    window.click("cred-sign-in").await;
+    window.el("cred-row").await;
+    let saved = window
+        .wait_text("cred-saved", |text| text.contains("Signed in to App Desk"))
+        .await;
+    assert!(saved.contains("no way to renew"), "{saved}");
+    assert!(
+        !window.page_source().await.contains(&client_secret),
+        "the client secret stayed in the page"
+    );
+
+    // It expires; with no refresh token only a new sign-in helps.
+    tokio::time::sleep(Duration::from_millis(4_700)).await;
+    window.click("cred-row-test").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    reopen_vault(&window).await;
+    window.el("cred-needs-sign-in").await;
+    window.click("cred-sign-in-again").await;
+    wait_gone(&window, "cred-sign-in-again").await;
+    let renewal = window
+        .wait_text("cred-sign-in-again-renewal", |text| !text.is_empty())
+        .await;
+    assert!(
+        renewal.starts_with("Signed in again.") && renewal.contains("no way to renew"),
+        "{renewal}"
+    );
+    window.screenshot("23-sign-in-again-oauth-app").await;
+    let stats = peer.stats();
+    assert_eq!(stats["authorizations"], 2, "{stats}");
+    assert_eq!(stats["code_exchanges"], 2, "{stats}");
+    assert_eq!(
+        stats["registrations"], 1,
+        "only the user's own app: {stats}"
+    );
+    window.click("cred-row-test").await;
+    wait_outcome(&window, "cred-row-test-result", "ok").await;
+
+    // The app's secret: in the vault only, sealed.
+    assert!(!window.page_source().await.contains(&client_secret));
+    assert!(
+        !window.ipc_answers().contains(&client_secret),
+        "the client secret is in an IPC answer"
+    );
+    assert!(files_containing(data.path(), client_secret.as_bytes()).is_empty());
     assert_no_peer_token(&window).await;
     window.quit().await;
 }

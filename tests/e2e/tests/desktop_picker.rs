@@ -13,13 +13,16 @@
 //! The clicks and typed fields from the empty list to a working OAuth
 //! credential are counted and printed. Screenshots of the picker, light and
 //! dark. No token in the page, an IPC answer or a data file.
+//! "Other server" asks the server: an SSE-only server at an address that
+//! does not say so (/events) gets SSE and a token; the OAuth test peer gets
+//! its one button; the protocol under Advanced follows the answers.
 #![allow(clippy::print_stderr)] // the counts are printed for the README
 
 mod common;
 
 use common::oauth::{assert_no_peer_token, wait_outcome, OAuthPeer};
 use common::registry::{registry_server, RegistryPeer};
-use common::{cli, dark_mode, set_up, unique_token};
+use common::{cli, create_vault, dark_mode, open_vault, other_server, set_up, unique_token};
 use fantoccini::key::Key;
 use keybearer_e2e::{files_containing, require_environment, McpServer, Window};
 
@@ -339,6 +342,66 @@ async fn picking_servers_from_the_catalog_signs_in_or_takes_a_token_and_names_th
         !window.ipc_answers().contains(&token),
         "the token is in an IPC answer"
     );
+    assert!(files_containing(data.path(), token.as_bytes()).is_empty());
+    window.quit().await;
+}
+
+/// Whether the Advanced part's radio `testid` is selected.
+async fn checked(window: &Window, testid: &str) -> bool {
+    run(
+        window,
+        &format!("return document.querySelector('[data-testid=\"{testid}\"]').checked === true"),
+    )
+    .await
+    .as_bool()
+    .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_server_asks_the_server_for_its_protocol_and_its_way_of_signing_in() {
+    require_environment();
+    let token = unique_token("events");
+    let events = McpServer::start_with("sse", &token, &["--sse-path", "/events"]);
+    assert!(events.url.ends_with("/events"), "{}", events.url);
+    let oauth = OAuthPeer::start();
+    let data = tempfile::tempdir().expect("data dir");
+    let window = Window::launch_with_env(data.path(), &[("KEYBEARER_TEST_OPENER", "follow")]).await;
+    set_up(&window).await;
+    create_vault(&window, "Asked").await;
+    open_vault(&window, "Asked").await;
+
+    // SSE, found by asking (the address's guess would be Streamable HTTP).
+    other_server(&window).await;
+    window.fill("cred-url", &events.url).await;
+    window.el("cred-token").await;
+    assert!(
+        checked(&window, "cred-protocol-sse").await,
+        "SSE chosen from the answer"
+    );
+    assert!(
+        window.all("cred-sign-in").await.is_empty(),
+        "no OAuth offered"
+    );
+    window.fill("cred-token", &token).await;
+    window.click("cred-test").await;
+    wait_outcome(&window, "cred-test-result", "ok").await;
+    window.click("cred-save").await;
+    window.el("cred-row").await;
+    let row = window.text("cred-row").await;
+    assert!(row.contains("SSE"), "{row}");
+
+    // OAuth, found by asking: one button, nothing to paste.
+    other_server(&window).await;
+    window.fill("cred-url", &oauth.url).await;
+    window.el("cred-oauth-instructions").await;
+    assert!(checked(&window, "cred-protocol-http").await);
+    window.click("cred-sign-in").await;
+    window
+        .wait_text("cred-saved", |text| text.contains("Signed in to"))
+        .await;
+    assert_eq!(oauth.stats()["code_exchanges"], 1);
+    assert_no_peer_token(&window).await;
+    assert!(!window.page_source().await.contains(&token));
     assert!(files_containing(data.path(), token.as_bytes()).is_empty());
     window.quit().await;
 }

@@ -158,9 +158,10 @@ export const replaceToken = (id: string, secret: SecretInput) =>
  * OAuth sign-in: starts it and opens the system browser; answers the sign-in's
  * id. `clientId` (and `clientSecret`, masked in any error) for an OAuth app the
  * user made at a service without dynamic registration. With `vaultId` (a new credential) an address that vault already has is
- * refused before anything starts. Then `finishOAuthSignIn` (a new credential,
- * and whether it can be renewed) or `finishOAuthSignInAgain` (in place of
- * credential `id`) waits for the browser, up to 5 minutes; no token ever
+ * refused before anything starts. `serverId`: the known server picked, whose
+ * entry may pin the service's endpoints (Rust looks them up; no address is
+ * sent from here). Then `finishOAuthSignIn` (a new credential, and whether it
+ * can be renewed) waits for the browser, up to 5 minutes; no token ever
  * comes back.
  */
 export const startOAuthSignIn = (
@@ -169,18 +170,27 @@ export const startOAuthSignIn = (
   scope: string | null,
   vaultId: string | null,
   clientSecret: string | null = null,
+  serverId: string | null = null,
 ) =>
   call<string>(
     "start_oauth_sign_in",
-    { mcpServerUrl, clientId, clientSecret, scope, vaultId },
+    { mcpServerUrl, clientId, clientSecret, scope, vaultId, serverId },
     clientSecret ? [clientSecret] : [],
   );
 
 export const finishOAuthSignIn = (signInId: string, vaultId: string, protocol: Protocol | null) =>
   call<SignedIn>("finish_oauth_sign_in", { signInId, vaultId, protocol });
 
+/**
+ * "Sign in again" for credential `id`: only its id is sent; its address, the
+ * access its server asked for and, for an OAuth app the user made, that app's
+ * client (sealed in the vault) come from Rust. Then `finishOAuthSignInAgain`.
+ */
+export const startOAuthSignInAgain = (id: string) => call<string>("start_oauth_sign_in_again", { id });
+
+/** Waits for the browser and puts the new sign-in in place of credential `id`; says whether it can be renewed. */
 export const finishOAuthSignInAgain = (signInId: string, id: string) =>
-  call<Credential>("finish_oauth_sign_in_again", { signInId, id });
+  call<SignedIn>("finish_oauth_sign_in_again", { signInId, id });
 
 /** The waiting `finish…` call then fails with "Sign-in was cancelled." */
 export const cancelOAuthSignIn = (signInId: string) => call<void>("cancel_oauth_sign_in", { signInId });

@@ -3,11 +3,14 @@ import {
   addressKey,
   badgeTextColour,
   draftForNeeds,
+  loadPickerList,
   movedOption,
   namesByAddress,
   needsFromAsked,
   needsOf,
   pageLabel,
+  pickerOptions,
+  pickerStatus,
   protocolOf,
   remoteFor,
   searchCatalog,
@@ -182,12 +185,12 @@ describe("what a way needs from the user", () => {
       sign_in: [{ kind: "discover" }, { kind: "header", headers: [{ name: "X-Key", description: "The key", required: true }] }],
     });
     expect(needsOf(registry.sign_in[0])).toEqual({ kind: "ask" });
-    expect(needsFromAsked({ way: { way: "oauth" }, problem: null }, registry)).toEqual({ kind: "oauth", scope: null });
-    expect(needsFromAsked({ way: { way: "headers", names: ["X-Key"] }, problem: null }, registry)).toEqual({
+    expect(needsFromAsked({ way: { way: "oauth" }, protocol: "streamable_http", problem: null }, registry)).toEqual({ kind: "oauth", scope: null });
+    expect(needsFromAsked({ way: { way: "headers", names: ["X-Key"] }, protocol: "sse", problem: null }, registry)).toEqual({
       kind: "headers",
       headers: [{ name: "X-Key", description: "The key" }],
     });
-    const token = needsFromAsked({ way: { way: "token" }, problem: "Could not reach it." }, null);
+    const token = needsFromAsked({ way: { way: "token" }, protocol: null, problem: "Could not reach it." }, null);
     expect(token).toEqual({ kind: "token", tokenPage: null, permissions: [], header: null });
     expect(draftForNeeds(token).kind).toBe("bearer");
   });
@@ -239,5 +242,43 @@ describe("small words and colours", () => {
     expect(badgeTextColour("#f5c518")).toBe("#111418"); // yellow
     expect(badgeTextColour("#2c56c9")).toBe("#ffffff"); // blue
     expect(badgeTextColour("red")).toBe("#ffffff"); // not #rrggbb: the default
+  });
+});
+
+describe("the picker's list", () => {
+  const known = [entry("github", "GitHub", "Code"), entry("notion", "Notion", "Notes")];
+
+  it("lists the known servers, then Other server, last", async () => {
+    const list = await loadPickerList(async () => known);
+    expect(list).toEqual({ entries: known, problem: null });
+    const { found, options } = pickerOptions(list.entries, "", 60);
+    expect(found).toBe(2);
+    expect(options.map((option) => (option === "other" ? "other" : option.id))).toEqual(["github", "notion", "other"]);
+    expect(pickerStatus(list, "", found, 2)).toBe("2 known servers. Type to narrow them down; ↑ ↓ and Enter to pick.");
+    expect(pickerOptions(list.entries, "zzz", 60).options).toEqual(["other"]);
+    expect(pickerStatus(list, "zzz", 0, 0)).toContain("No known server matches “zzz”");
+    expect(pickerOptions(list.entries, "", 1).options.length).toBe(2);
+    expect(pickerStatus(list, "o", 2, 1)).toBe("2 servers found, the first 1 shown.");
+  });
+
+  it("when the list cannot be loaded, Other server is the only choice and the reason is kept", async () => {
+    const list = await loadPickerList(() =>
+      Promise.reject({ code: "internal", message: "The engine could not be opened.", field: null }),
+    );
+    expect(list).toEqual({ entries: [], problem: "The engine could not be opened." });
+    for (const query of ["", "git"]) {
+      const { found, options } = pickerOptions(list.entries, query, 60);
+      expect(options).toEqual(["other"]);
+      const status = pickerStatus(list, query, found, 0);
+      expect(status).toContain("choose Other server");
+      expect(status).not.toContain("0 known servers");
+    }
+    // A failure without words still gives the picker something to say.
+    expect((await loadPickerList(() => Promise.reject(new Error("")))).problem).toBe("no reason given");
+    expect((await loadPickerList(() => Promise.reject(null))).problem).toBe("no reason given");
+  });
+
+  it("says nothing while loading (a spinner shows)", () => {
+    expect(pickerStatus(null, "", 0, 0)).toBeNull();
   });
 });

@@ -61,6 +61,50 @@ export function movedOption(key: string, current: number, count: number): number
   }
 }
 
+/**
+ * The picker's list, once asked for: the known servers, or, when the list
+ * could not be loaded, none and the reason ("Other server" is then the only
+ * choice, and the picker says why).
+ */
+export type PickerList = { entries: CatalogEntry[]; problem: string | null };
+
+/** Loads the picker's list with `load` (`catalog_list`); a failure is a list of none with its reason, never a throw. */
+export async function loadPickerList(load: () => Promise<CatalogEntry[]>): Promise<PickerList> {
+  try {
+    return { entries: await load(), problem: null };
+  } catch (raw) {
+    const message = (raw as { message?: unknown } | null)?.message;
+    return { entries: [], problem: typeof message === "string" && message.trim() !== "" ? message : "no reason given" };
+  }
+}
+
+/**
+ * The picker's options in order: the first `limit` servers found, then
+ * "other" (always last, and alone when none is listed); `found` counts every
+ * match, shown or not.
+ */
+export function pickerOptions(
+  entries: readonly CatalogEntry[],
+  query: string,
+  limit: number,
+): { found: number; options: (CatalogEntry | "other")[] } {
+  const found = searchCatalog(entries, query);
+  return { found: found.length, options: [...found.slice(0, limit), "other"] };
+}
+
+/** The line under the search field; null while loading (a spinner shows). */
+export function pickerStatus(list: PickerList | null, query: string, found: number, shown: number): string | null {
+  if (list === null) return null;
+  if (list.problem !== null) return "No known servers to choose from: choose Other server and type its address.";
+  if (query.trim() === "") {
+    const count = `${list.entries.length} known server${list.entries.length === 1 ? "" : "s"}`;
+    return `${count}. Type to narrow them down; ↑ ↓ and Enter to pick.`;
+  }
+  if (found === 0) return `No known server matches “${query.trim()}”. Choose Other server to type its address.`;
+  const count = `${found} server${found === 1 ? "" : "s"}`;
+  return `${count} found${found > shown ? `, the first ${shown} shown` : ""}.`;
+}
+
 /** The protocol the form sends for a catalog transport (the same names). */
 export function protocolOf(transport: CatalogTransport): Protocol {
   return transport === "sse" ? "sse" : "streamable_http";

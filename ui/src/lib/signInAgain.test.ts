@@ -38,16 +38,24 @@ function later<T>() {
 /** Lets pending promise callbacks run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+type SignedIn = import("./types").SignedIn;
+
 let started: ReturnType<typeof later<string>>;
-let finished: ReturnType<typeof later<Credential>>;
+let finished: ReturnType<typeof later<SignedIn>>;
+
+const NO_RENEWAL = "This server gave no way to renew the sign-in: you will have to sign in again when it expires (in 8 hours).";
+
+function signedIn(id: string): SignedIn {
+  return { credential: credential(id, false), renewable: false, renewal: NO_RENEWAL };
+}
 
 beforeEach(() => {
   started = later<string>();
-  finished = later<Credential>();
+  finished = later<SignedIn>();
   invoke.mockReset();
   invoke.mockImplementation((command: string) => {
     switch (command) {
-      case "start_oauth_sign_in":
+      case "start_oauth_sign_in_again":
         return started.promise;
       case "finish_oauth_sign_in_again":
         return finished.promise;
@@ -73,16 +81,10 @@ describe("needsSignInAgain", () => {
     expect(needsSignInAgain({ type: "static_bearer", needs_sign_in: true, wanted_scope: null })).toBe(false);
   });
 
-  it("asks for the access the server wanted", async () => {
+  it("names only the credential: its address, scopes and client come from the vault", async () => {
     const flow = new SignInAgain();
     void flow.start({ ...credential("cred_s", false), wanted_scope: "mcp admin" }).catch(() => {});
-    expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in", {
-      mcpServerUrl: "https://mcp.example/mcp",
-      clientId: null,
-      clientSecret: null,
-      scope: "mcp admin",
-      vaultId: null,
-    });
+    expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in_again", { id: "cred_s" });
     await flow.cancel("cred_s");
     started.resolve("sign-in-s");
     await settle();
@@ -92,7 +94,7 @@ describe("needsSignInAgain", () => {
 });
 
 describe("signing in again", () => {
-  it("starts, waits for the browser, and hands the replacement to every listener", async () => {
+  it("starts, waits for the browser, keeps the renewal notice and hands the replacement to every listener", async () => {
     const flow = new SignInAgain();
     const heard: [string, string][] = [];
     flow.onReplaced((oldId, replacement) => heard.push([oldId, replacement.id]));
@@ -101,13 +103,7 @@ describe("signing in again", () => {
 
     const done = flow.start(credential("cred_old"));
     expect(flow.isWaiting("cred_old")).toBe(true);
-    expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in", {
-      mcpServerUrl: "https://mcp.example/mcp",
-      clientId: null,
-      clientSecret: null,
-      scope: null,
-      vaultId: null,
-    });
+    expect(invoke).toHaveBeenCalledWith("start_oauth_sign_in_again", { id: "cred_old" });
     started.resolve("sign-in-7");
     await settle();
     expect(flow.waiting.get("cred_old")).toBe("sign-in-7");
@@ -117,10 +113,11 @@ describe("signing in again", () => {
     expect(await flow.start(credential("cred_old"))).toBeNull();
     expect(invoke).toHaveBeenCalledTimes(2);
 
-    finished.resolve(credential("cred_new", false));
+    finished.resolve(signedIn("cred_new"));
     expect((await done)?.id).toBe("cred_new");
     expect(flow.isWaiting("cred_old")).toBe(false);
     expect(heard).toEqual([["cred_old", "cred_new"]]);
+    expect(flow.notices.get("cred_new")).toBe(NO_RENEWAL);
   });
 
   it("Cancel while the browser is open ends the wait quietly", async () => {

@@ -44,5 +44,9 @@ export const FAKE_CATALOG: CatalogEntry[] = [
 ];
 
 /** Servers whose address holds "oauth" sign in; the others take a token. */
-export const fakeAsk = (url: string): AskedServer =>
-  url.includes("oauth") ? { way: { way: "oauth" }, problem: null } : { way: { way: "headers", names: ["X-Api-Key"] }, problem: null };
+export const fakeAsk = (url: string): AskedServer => {
+  const protocol = url.includes("events") || url.endsWith("/sse") ? "sse" : "streamable_http";
+  return url.includes("oauth")
+    ? { way: { way: "oauth" }, protocol, problem: null }
+    : { way: { way: "headers", names: ["X-Api-Key"] }, protocol, problem: null };
+};

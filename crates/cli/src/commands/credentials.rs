@@ -59,20 +59,26 @@ pub fn add(
 ) -> Result<(), Error> {
     // Check everything the user typed before asking for the secret.
     let vault = engine.catalog().vault(vault)?;
-    let (url, protocol, secret) = match server {
+    let (url, mut protocol, mut secret, typed) = match server {
         Server::Url(url, protocol) => (
             url.to_string(),
             super::vaults::parse_protocol(protocol)?,
             secret.clone(),
+            true,
         ),
         Server::Known(id) => {
             let chosen = super::known_server::choose(engine, id, secret)?;
-            (chosen.url, Some(chosen.protocol), chosen.secret)
+            (chosen.url, Some(chosen.protocol), chosen.secret, false)
         }
     };
     let url = keybearer_vault::normalize_server_url(&url)?;
     // Before any secret is asked for or made (an OAuth sign-in in the browser).
     engine.catalog().refuse_duplicate(&vault.id, &url)?;
+    if typed {
+        // What the user did not say, the server is asked (`ask.rs`).
+        let name = format!("the server at {url}");
+        super::ask::ask(&name, &url, None, &mut protocol, &mut secret)?;
+    }
     super::unlock(engine)?;
     let secret = input::read_credential_secret(&secret, None, &url)?;
     let credential = engine.catalog().add_credential(
@@ -124,10 +130,15 @@ pub fn replace(
     let same = (old.credential_type == keybearer_vault::CredentialType::Headers)
         .then_some(old.header_names.as_slice());
     // An OAuth credential is replaced by signing in again, unless told otherwise.
-    let told =
-        secret.oauth || secret.from_json || secret.basic.is_some() || !secret.headers.is_empty();
+    let told = super::ask::gives_a_way(secret);
     let mut args = secret.clone();
-    args.oauth |= old.credential_type == keybearer_vault::CredentialType::McpOauth && !told;
+    let oauth = old.credential_type == keybearer_vault::CredentialType::McpOauth;
+    args.oauth |= oauth && !told;
+    // As the same OAuth app the user made, unless another client is named:
+    // its id, secret and endpoints stay sealed with the credential.
+    if args.oauth && oauth && args.client_id.is_none() {
+        args.known.client = Some(engine.catalog().sign_in_again_client(&old.id)?);
+    }
     // The server asked for more access: the new sign-in asks for it.
     if args.oauth && args.scope.is_none() {
         if let Some(scope) = &old.wanted_scope {

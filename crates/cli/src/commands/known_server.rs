@@ -6,19 +6,23 @@
 //!
 //! Flow: the entry's first way to sign in that can go ahead with what the
 //! user gave: OAuth with registration: at once; an OAuth app the user made:
-//! only with `--client-id`; a personal token: the page where it is made and
-//! what to tick are printed first; API-key headers: their names. "Asks the
-//! server" (what registry entries say): with sign-in options, those; without,
-//! the server is asked (an unauthenticated request, RFC 9728): OAuth when it
-//! names an authorization server, else the headers its publisher declared,
-//! else a token. Flags the user gives (`--oauth`, `--header`, `--basic`)
-//! choose among the entry's ways.
+//! only with `--client-id`, signing in at the endpoints the entry pins where
+//! the service publishes no metadata; a personal token: the page where it is
+//! made and what to tick are printed first; API-key headers: their names.
+//! "Asks the server" (what registry entries say): with sign-in options,
+//! those; without, the server is asked (`ask.rs`): OAuth when it names an
+//! authorization server, else the headers its publisher declared, else a
+//! token. Flags the user gives (`--oauth`, `--token`, `--header`, `--basic`)
+//! choose among the entry's ways. The transport: a built-in entry's (checked
+//! by hand); a registry entry's is asked of the server (Streamable HTTP
+//! first, then SSE), the publisher's declaration when it cannot tell.
 //!
 //! Limits: the registry's list is not fetched here (`catalog --refresh` does).
 
-use keybearer_server_catalog::{Entry, SignIn, SignInKind, Transport};
-use keybearer_vault::{Engine, Error, Protocol, SignInWay};
+use keybearer_server_catalog::{Entry, Origin, SignIn, SignInKind, Transport};
+use keybearer_vault::{Engine, Error, FoundTransport, Protocol};
 
+use super::ask::{ask, gives_a_way};
 use super::catalog::ways;
 use crate::cli::SecretArgs;
 
@@ -52,6 +56,13 @@ pub fn choose(engine: &Engine, id: &str, args: &SecretArgs) -> Result<Chosen, Er
         )
     })?;
     let mut secret = args.clone();
+    let declared = match remote.transport {
+        Transport::StreamableHttp => Protocol::StreamableHttp,
+        Transport::Sse => Protocol::Sse,
+    };
+    // A built-in entry's transport was checked by hand; a registry entry's
+    // is asked of the server.
+    let mut protocol = (entry.origin == Origin::Shipped).then_some(declared);
     match way {
         SignIn::Oauth { scopes } => signs_in(&mut secret, scopes),
         SignIn::OauthClient {
@@ -61,6 +72,7 @@ pub fn choose(engine: &Engine, id: &str, args: &SecretArgs) -> Result<Chosen, Er
         } => {
             signs_in(&mut secret, scopes);
             secret.client_secret |= *client_secret;
+            secret.known.pinned = keybearer_vault::pinned_endpoints(entry, &remote.url);
         }
         SignIn::Token {
             token_page,
@@ -69,7 +81,9 @@ pub fn choose(engine: &Engine, id: &str, args: &SecretArgs) -> Result<Chosen, Er
         } => {
             if secret.headers.is_empty() && secret.basic.is_none() {
                 if let Some(header) = header {
+                    // The token goes in the entry's header.
                     secret.headers = vec![header.clone()];
+                    secret.token = false;
                 }
                 eprintln!("{} takes a personal token. Make one at:", entry.name);
                 eprintln!("  {token_page}");
@@ -89,56 +103,28 @@ pub fn choose(engine: &Engine, id: &str, args: &SecretArgs) -> Result<Chosen, Er
                 );
             }
         }
-        SignIn::Discover => {
-            if !gives_a_way(args) {
-                ask_the_server(entry, &remote.url, &mut secret)?;
-            }
+        SignIn::Discover if !gives_a_way(args) => {
+            ask(
+                &entry.name,
+                &remote.url,
+                Some(entry),
+                &mut protocol,
+                &mut secret,
+            )?;
+            // Asked already: what it could not tell, the publisher says.
+            protocol.get_or_insert(declared);
         }
+        SignIn::Discover => {}
     }
-    let protocol = match remote.transport {
-        Transport::StreamableHttp => Protocol::StreamableHttp,
-        Transport::Sse => Protocol::Sse,
-    };
+    let protocol = protocol.unwrap_or_else(|| match keybearer_vault::find_transport(&remote.url) {
+        FoundTransport::Speaks(found) => found,
+        FoundTransport::Unclear(_) | FoundTransport::NotAsked(_) => declared,
+    });
     Ok(Chosen {
         url: remote.url.clone(),
         protocol,
         secret,
     })
-}
-
-/// Whether the user's flags say how to sign in.
-fn gives_a_way(args: &SecretArgs) -> bool {
-    args.oauth || args.from_json || args.basic.is_some() || !args.headers.is_empty()
-}
-
-/// Asks the server how it signs in (`keybearer_vault::ask_the_server`):
-/// OAuth when it names an authorization server; else the entry's declared
-/// headers; else a token.
-fn ask_the_server(entry: &Entry, url: &str, secret: &mut SecretArgs) -> Result<(), Error> {
-    eprintln!("Asking {} how it signs in…", entry.name);
-    let asked = keybearer_vault::ask_the_server(url, Some(entry))?;
-    if let Some(problem) = &asked.problem {
-        eprintln!("{problem}");
-    }
-    match asked.way {
-        SignInWay::Oauth => {
-            eprintln!("{} signs in with OAuth.", entry.name);
-            secret.oauth = true;
-        }
-        SignInWay::Headers { names } => {
-            eprintln!(
-                "{} takes {}; each value is read in turn.",
-                entry.name,
-                names.join(", ")
-            );
-            secret.headers = names;
-        }
-        SignInWay::Token => eprintln!(
-            "{} does not offer an OAuth sign-in: paste its token below (for an API-key header instead, run this again with --header NAME).",
-            entry.name
-        ),
-    }
-    Ok(())
 }
 
 /// An OAuth sign-in, asking for the entry's scopes unless the user named some.
@@ -152,11 +138,12 @@ fn signs_in(secret: &mut SecretArgs, scopes: &[String]) {
 /// The entry's first way to sign in that the user's flags allow and that
 /// can go ahead with what was given.
 fn pick<'e>(entry: &'e Entry, args: &SecretArgs) -> Result<&'e SignIn, Error> {
-    let typed = !args.headers.is_empty() || args.basic.is_some();
+    let typed = !args.headers.is_empty() || args.basic.is_some() || args.token;
     let usable = |way: &&SignIn| match way.kind() {
         SignInKind::Oauth => !typed,
         SignInKind::OauthClient => !typed && args.client_id.is_some(),
-        SignInKind::Token | SignInKind::Header => !args.oauth && !args.from_json,
+        SignInKind::Token => !args.oauth && !args.from_json,
+        SignInKind::Header => !args.oauth && !args.from_json && !args.token,
         // The server is asked, or the user's flags are taken as they are.
         SignInKind::Discover => true,
     };

@@ -1,4 +1,5 @@
 pub mod apps;
+pub mod ask;
 pub mod backup;
 pub mod bridge;
 pub mod catalog;

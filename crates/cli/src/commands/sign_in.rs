@@ -8,17 +8,40 @@
 //! scrollback and in whatever records it (tmux, `script`, CI logs). The
 //! user signs in there, the browser comes back to the listener, and the
 //! grant is returned to be sealed into the vault. No token is typed.
+//!
+//! Where the service publishes no metadata, the endpoints a known server
+//! pins are used ([`KnownSignIn`]); signing in again (`credential replace`)
+//! as an OAuth app the user made uses the app's id, secret and endpoints
+//! sealed with the credential, so nothing is typed again.
 
 use std::process::{Command, Stdio};
 
-use keybearer_vault::oauth::{self, ClientChoice, OAuthSecret, PreRegisteredClient, SignInOptions};
+use keybearer_vault::oauth::{
+    self, ClientChoice, OAuthSecret, PinnedEndpoints, PreRegisteredClient, SignInOptions,
+};
 use keybearer_vault::{CredentialSecret, Error};
 
 use crate::cli::SecretArgs;
 use crate::input;
 
+/// What Keybearer knows of a sign-in besides the user's flags.
+#[derive(Clone, Debug, Default)]
+pub struct KnownSignIn {
+    /// The endpoints a known server's entry pins (used where the service
+    /// publishes no metadata).
+    pub pinned: Option<PinnedEndpoints>,
+    /// The client of the credential signed in again, when the user made it.
+    pub client: Option<ClientChoice>,
+}
+
 pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> {
-    let mut options = SignInOptions::default();
+    let mut options = SignInOptions {
+        pinned: args.known.pinned.clone(),
+        ..SignInOptions::default()
+    };
+    if let Some(client) = &args.known.client {
+        options.client = client.clone();
+    }
     if let Some(client_id) = &args.client_id {
         let client_secret = if args.client_secret {
             Some(OAuthSecret::new(input::read_client_secret()?.to_string()))

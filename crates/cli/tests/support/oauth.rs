@@ -82,6 +82,27 @@ impl Peer {
         assert!(output.status.success(), "config {changes}");
     }
 
+    /// A client made at the peer "by hand" (a user's OAuth app): its id and
+    /// secret (`client_secret_post`).
+    pub fn users_app(&self) -> (String, String) {
+        let metadata = r#"{"client_name":"made by the user","redirect_uris":["http://127.0.0.1/callback"],"grant_types":["authorization_code","refresh_token"],"token_endpoint_auth_method":"client_secret_post"}"#;
+        let output = Command::new("curl")
+            .args([
+                "-s",
+                "-f",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+            ])
+            .args(["-d", metadata, &format!("{}/register", self.base)])
+            .output()
+            .expect("curl");
+        let client: Value = serde_json::from_slice(&output.stdout).expect("client JSON");
+        let text = |key: &str| client[key].as_str().expect(key).to_string();
+        (text("client_id"), text("client_secret"))
+    }
+
     /// Every token and client secret the peer handed out (`/test/issued`),
     /// or every token revoked (`/test/revoked`).
     pub fn tokens(&self, path: &str) -> Vec<String> {
@@ -138,14 +159,29 @@ pub struct SignedIn {
 /// address: the first https? line on stderr (there is no opener on this
 /// PATH, so it is printed).
 pub fn start_signing_in(h: &Home, args: &[&str]) -> Signing {
+    start_signing_in_with(h, args, None)
+}
+
+/// As [`start_signing_in`], with `stdin` written to the command first (a
+/// client secret, read like a token).
+pub fn start_signing_in_with(h: &Home, args: &[&str], stdin: Option<&str>) -> Signing {
     let mut child = h
         .command(args)
         .env("PATH", "/usr/bin:/bin") // no xdg-open here: the address is printed
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("keybearer");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let mut shown = Vec::new();
     let start = loop {

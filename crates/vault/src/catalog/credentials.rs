@@ -168,6 +168,36 @@ impl Catalog<'_> {
         Ok(new)
     }
 
+    /// How signing in again for OAuth credential `id` starts: as the same
+    /// client when it is one the user made (an OAuth app: its id, its secret
+    /// and its endpoints stay sealed in the vault and go only to that
+    /// service; docs/architecture.md, "OAuth"), else with a registration of
+    /// its own as a first sign-in would. A saved sign-in that cannot be read
+    /// starts like a first one (signing in again replaces it).
+    pub fn sign_in_again_client(&mut self, id: &str) -> Result<crate::oauth::ClientChoice> {
+        use crate::oauth::{ClientChoice, RegistrationSource};
+        let credential = rows::get(self.store.conn(), id.trim())?;
+        if credential.credential_type != crate::model::CredentialType::McpOauth {
+            return Err(Error::invalid(
+                "id",
+                "This credential was not made by signing in, so there is nothing to sign in again to. Replace its token instead.",
+            ));
+        }
+        let master = self.ring.master(self.store)?;
+        match tokens::open_stored(self.store.conn(), &master, &credential.id) {
+            Ok((_, CredentialSecret::OAuth(stored)))
+                if stored.registration.source == RegistrationSource::PreRegistered =>
+            {
+                Ok(ClientChoice::Existing(stored.registration))
+            }
+            Ok(_) => Ok(ClientChoice::Dynamic),
+            Err(error) => {
+                tracing::warn!(credential_id = %credential.id, code = %error.code(), "saved sign-in unreadable: signing in as a new client");
+                Ok(ClientChoice::Dynamic)
+            }
+        }
+    }
+
     /// Opens every stored token (of one vault, or all) to prove it is intact,
     /// without revealing any.
     pub fn check_credentials(&mut self, vault: Option<&str>) -> Result<Vec<CredentialCheck>> {

@@ -3,24 +3,29 @@
 //! the user typed (the window's "Other server"); docs/architecture.md,
 //! "Known servers".
 //!
-//! Flow: one unauthenticated discovery (`oauth::discover`: an MCP
-//! `initialize` without a token, then the protected resource metadata of
-//! RFC 9728 and the authorization server's metadata). OAuth when the server
-//! names a usable authorization server; else the header names the entry's
-//! publisher declared; else a bearer token. The CLI's `credential add
-//! --server` and the desktop's `discover_sign_in` both decide here.
+//! Flow: first the transport (`probe::find_transport`: an MCP `initialize`
+//! POSTed without a token, Streamable HTTP; else a GET for SSE's event
+//! stream). Then, when the server answered, one unauthenticated discovery
+//! (`oauth::discover`: its 401 challenge, the protected resource metadata
+//! of RFC 9728 and the authorization server's metadata): OAuth when the
+//! server names a usable authorization server (a 401 naming resource
+//! metadata); else the header names the entry's publisher declared; else a
+//! bearer token (a plain 401). The CLI's `credential add --url` and
+//! `--server`, and the desktop's `discover_sign_in`, all decide here.
 //!
 //! Limits: nothing secret is sent, so no loopback owner check is needed
 //! here (Test connection and the proxy do it before a token goes out). A
 //! server that could not be asked (unreachable, too slow, a redirect) is
-//! answered like one without OAuth, with the reason in `problem`. The
-//! transport is not probed: the address's guess stands.
+//! answered like one without OAuth and without a transport, with the reason
+//! in `problem`; the caller keeps the address's guess (or the entry's).
 
 use keybearer_server_catalog::{Entry, SignIn};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::model::Protocol;
 use crate::oauth::{self, OAuthError};
+use crate::probe::{check_server_url, find_transport, FoundTransport};
 
 /// How a server takes its credential, as the server and its entry say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,9 +45,11 @@ pub enum SignInWay {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct AskedServer {
     pub way: SignInWay,
-    /// Why the server could not be asked, in plain words (it could not be
-    /// reached, did not answer in time, or redirected); `None` when it
-    /// answered.
+    /// The transport it answered on; `None` when it could not be asked or
+    /// answered like neither (then the address's guess, or the entry's).
+    pub protocol: Option<Protocol>,
+    /// Why the server could not be asked, or answered like no MCP server, in
+    /// plain words; `None` when it answered.
     pub problem: Option<String>,
 }
 
@@ -50,10 +57,23 @@ pub struct AskedServer {
 /// if any (for the headers its publisher declared). An address Keybearer
 /// would refuse for a credential is an error, and nothing is sent to it.
 pub fn ask_the_server(url: &str, entry: Option<&Entry>) -> Result<AskedServer> {
-    let problem = match oauth::discover(url) {
+    let url = check_server_url(url)?.normalized;
+    let without_oauth = |protocol, problem| AskedServer {
+        way: declared_headers(entry).map_or(SignInWay::Token, |names| SignInWay::Headers { names }),
+        protocol,
+        problem,
+    };
+    let (protocol, unclear) = match find_transport(&url) {
+        FoundTransport::Speaks(protocol) => (Some(protocol), None),
+        FoundTransport::Unclear(reason) => (None, Some(reason)),
+        // Discovery would wait for the same server again.
+        FoundTransport::NotAsked(reason) => return Ok(without_oauth(None, Some(reason))),
+    };
+    let problem = match oauth::discover(&url) {
         Ok(_) => {
             return Ok(AskedServer {
                 way: SignInWay::Oauth,
+                protocol,
                 problem: None,
             })
         }
@@ -67,13 +87,10 @@ pub fn ask_the_server(url: &str, entry: Option<&Entry>) -> Result<AskedServer> {
         ) => Some(error.to_string()),
         Err(error) => {
             tracing::info!(%error, "the server names no OAuth sign-in");
-            None
+            unclear
         }
     };
-    Ok(AskedServer {
-        way: declared_headers(entry).map_or(SignInWay::Token, |names| SignInWay::Headers { names }),
-        problem,
-    })
+    Ok(without_oauth(protocol, problem))
 }
 
 /// The header names the entry's publisher declared, if it declared any.
@@ -107,6 +124,7 @@ mod tests {
             .expect("a free port");
         let asked = ask_the_server(&format!("http://127.0.0.1:{port}/mcp"), None).expect("asked");
         assert_eq!(asked.way, SignInWay::Token);
+        assert_eq!(asked.protocol, None);
         let problem = asked.problem.expect("a reason");
         assert!(problem.contains("Could not reach"), "{problem}");
     }

@@ -12,7 +12,8 @@
 //! the cached registry servers merged under it: a built-in entry wins over
 //! a registry one with the same address or registry name. The merged
 //! catalog is kept in memory until the cache file changes. How a server
-//! without a known way signs in is found by asking it (`ask.rs`).
+//! without a known way signs in is found by asking it (`ask.rs`); the OAuth
+//! endpoints an entry pins are read by `pinned.rs`.
 //!
 //! Limits: a cache of another registry is not used (after the setting
 //! changes, the built-in list alone until the new registry is read); a
@@ -23,6 +24,7 @@ mod address;
 mod ask;
 mod cache;
 mod fetch;
+mod pinned;
 mod refresh;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ use keybearer_server_catalog::Catalog;
 
 pub use address::{check_registry_address, DEFAULT_REGISTRY};
 pub use ask::{ask_the_server, AskedServer, SignInWay};
+pub use pinned::pinned_endpoints;
 pub use refresh::{Refresh, RefreshKind, RefreshReport, Refresher, SkippedServer};
 
 use crate::error::Result;
@@ -82,6 +85,12 @@ impl KnownServers<'_> {
                 Arc::new(Catalog::shipped().clone())
             }
         }
+    }
+
+    /// The OAuth endpoints known server `id` pins for signing in at `url`
+    /// (one of its addresses), if any.
+    pub fn pinned_endpoints(&self, id: &str, url: &str) -> Option<crate::oauth::PinnedEndpoints> {
+        pinned_endpoints(self.catalog().get(id)?, url)
     }
 
     /// What refreshes this registry's list into this data folder (it needs

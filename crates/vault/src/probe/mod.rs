@@ -8,11 +8,13 @@
 //!   endpoint it names, read the answer from the stream.
 //!
 //! The JSON-RPC messages and how answers are read are in `messages`.
+//! Which transport a server speaks, asked without a token: `transport`.
 //! Blocking: callers on an async runtime must run it on a blocking thread.
 
 mod messages;
 mod sse;
 mod streamable;
+mod transport;
 
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ use serde::Serialize;
 use crate::credential_secret::CredentialSecret;
 use crate::model::Protocol;
 use crate::upstream::blocking::{Answer, BlockingClient, Failure};
+
+pub use transport::{find_transport, FoundTransport};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -59,6 +59,14 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
     initialize_result(&answer, status, Protocol::Sse)
 }
 
+/// Whether a response's event stream starts with the legacy SSE transport's
+/// `endpoint` event (its first event; read no further).
+pub(super) fn announces_endpoint(response: Answer<'_>) -> bool {
+    Events::new(response)
+        .find(|event| !event.data.is_empty())
+        .is_some_and(|event| event.name.as_deref() == Some("endpoint"))
+}
+
 /// The answer to the probe's request in a response's event stream, if the
 /// stream carries one.
 pub(super) fn read_answer(response: Answer<'_>) -> Option<String> {

@@ -27,6 +27,11 @@ impl PythonServer {
         Self::spawn(transport, "MCP_TEST_TOKEN", token.as_ref())
     }
 
+    /// `server.py` accepting exactly `token`, started with `args` besides.
+    pub fn with_token_and(transport: &str, token: &str, args: &[&str]) -> Self {
+        Self::spawn_with(transport, "MCP_TEST_TOKEN", token.as_ref(), args)
+    }
+
     /// `server.py` in header mode: it demands exactly these headers.
     pub fn with_headers(transport: &str, headers: &[(&str, &str)]) -> Self {
         let required: serde_json::Map<String, Value> = headers
@@ -38,10 +43,20 @@ impl PythonServer {
     }
 
     fn spawn(transport: &str, token_variable: &str, value: &std::ffi::OsStr) -> Self {
+        Self::spawn_with(transport, token_variable, value, &[])
+    }
+
+    fn spawn_with(
+        transport: &str,
+        token_variable: &str,
+        value: &std::ffi::OsStr,
+        args: &[&str],
+    ) -> Self {
         let peer = host::start(
             Command::new(python())
                 .arg(repo_file("tests/mcp-peers/server.py"))
                 .args(["--transport", transport, "--port", "0"])
+                .args(args)
                 .env_remove("MCP_TEST_TOKEN")
                 .env_remove("MCP_TEST_TOKEN_FILE")
                 .env_remove("MCP_TEST_HEADERS")

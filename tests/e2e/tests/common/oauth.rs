@@ -62,6 +62,23 @@ impl OAuthPeer {
         switches
     }
 
+    /// A client made at the peer "by hand", as a user makes an OAuth app at
+    /// GitHub: its id and secret (`client_secret_post`).
+    pub fn users_app(&self) -> (String, String) {
+        let client = self.request(
+            "POST",
+            "/register",
+            Some(&serde_json::json!({
+                "client_name": "made by the user",
+                "redirect_uris": ["http://127.0.0.1/callback"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "token_endpoint_auth_method": "client_secret_post",
+            })),
+        );
+        let text = |key: &str| client[key].as_str().expect(key).to_string();
+        (text("client_id"), text("client_secret"))
+    }
+
     /// One HTTP/1.0 request to the peer's test endpoints; the JSON answer.
     fn request(
         &self,
@@ -84,7 +101,10 @@ impl OAuthPeer {
             .read_to_string(&mut answer)
             .expect("the peer's answer");
         let (head, body) = answer.split_once("\r\n\r\n").expect("a body");
-        assert!(head.contains(" 200 "), "{method} {path}: {head}\n{body}");
+        assert!(
+            head.contains(" 200 ") || head.contains(" 201 "),
+            "{method} {path}: {head}\n{body}"
+        );
         serde_json::from_str(body).expect("JSON answer")
     }
 }
