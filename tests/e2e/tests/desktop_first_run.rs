@@ -11,6 +11,8 @@
 //! (the empty state, then what to do next and where), and a restart midway
 //! (the main window opens, with what was done; the path is not offered
 //! again). Screenshots light and dark.
+
+#![cfg(unix)] // the apps' programs are hidden from PATH with symlinks
 #![allow(clippy::print_stderr)] // the counts are printed for the README
 
 mod common;
