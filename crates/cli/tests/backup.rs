@@ -232,7 +232,11 @@ fn a_backup_moves_every_credential_to_another_computer_and_keychain() {
         .stdout
         .contains("backup.created"));
     let settings = std::fs::read_to_string(&config_path).expect("settings");
-    // (The recovery keys are printed, once, by design.)
+    // The recovery keys are printed, once, by design; never kept or logged.
+    for key in [&recovery, &new_recovery] {
+        old.assert_no_file_holds(key);
+        new.assert_no_file_holds(key);
+    }
     for secret in &secrets[..6] {
         new.assert_nowhere(secret);
         old.assert_nowhere(secret);

@@ -109,6 +109,21 @@ impl Computer {
             .collect()
     }
 
+    /// Fails if `secret` is in any file of the data folder (the log too).
+    pub fn assert_no_file_holds(&self, secret: &str) {
+        for entry in std::fs::read_dir(self.data()).expect("data folder") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let bytes = std::fs::read(&path).expect("read");
+                assert!(
+                    !contains(&bytes, secret.as_bytes()),
+                    "a secret in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+
     /// Fails if `secret` is in any file of the data folder or anything printed.
     pub fn assert_nowhere(&self, secret: &str) {
         for entry in std::fs::read_dir(self.data()).expect("data folder") {

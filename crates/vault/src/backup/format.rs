@@ -118,38 +118,61 @@ impl Header {
     }
 }
 
-/// Seals `payload` into a whole file's bytes. `recovery` is the recovery
-/// key's bytes (already checked to be this installation's current one).
-pub(crate) fn seal(payload: &[u8], seal: Sealing<'_>) -> Result<Vec<u8>> {
-    let mut header = [0u8; HEADER_LEN];
-    header[..MAGIC.len()].copy_from_slice(MAGIC);
-    header[MAGIC.len()..KDF_AT].copy_from_slice(&VERSION.to_be_bytes());
-    crypto::fill_random(&mut header[SALT_AT..NONCE_AT])?;
-    let nonce = crypto::random_nonce()?;
-    header[NONCE_AT..CHECK_AT].copy_from_slice(&nonce);
-    let salt = header[SALT_AT..NONCE_AT].to_vec();
-    let key = match seal {
-        Sealing::Recovery(secret) => {
-            header[KDF_AT] = 1;
-            crypto::hkdf_kek(secret, &salt, KEK_LABEL)
-        }
-        Sealing::Passphrase(passphrase) => {
-            let params = PassphraseParams::default();
-            header[KDF_AT] = 2;
-            header[PARAMS_AT..PARAMS_AT + 4].copy_from_slice(&params.memory_kib.to_be_bytes());
-            header[PARAMS_AT + 4..PARAMS_AT + 8].copy_from_slice(&params.iterations.to_be_bytes());
-            header[PARAMS_AT + 8..SALT_AT].copy_from_slice(&params.parallelism.to_be_bytes());
-            crypto::kek_from_passphrase(passphrase.expose(), &salt, params)?
-        }
-    };
-    header[CHECK_AT..].copy_from_slice(&crypto::check_value(&key, CHECK_LABEL));
-    let sealed = crypto::seal_detached(&key, &nonce, payload, &header)?;
-    let mut file = Vec::with_capacity(HEADER_LEN + sealed.len() + SUM_LEN);
-    file.extend_from_slice(&header);
-    file.extend_from_slice(&sealed);
-    let sum = Sha256::digest(&file);
-    file.extend_from_slice(&sum);
-    Ok(file)
+/// A new file's header and key, made before anything is read (Argon2id
+/// takes a moment; no transaction waits for it).
+pub(crate) struct Sealer {
+    header: [u8; HEADER_LEN],
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl Sealer {
+    /// `Sealing::Recovery` holds the recovery key's bytes, already checked
+    /// to be this installation's current one.
+    pub(crate) fn new(seal: Sealing<'_>) -> Result<Self> {
+        let mut header = [0u8; HEADER_LEN];
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        header[MAGIC.len()..KDF_AT].copy_from_slice(&VERSION.to_be_bytes());
+        crypto::fill_random(&mut header[SALT_AT..NONCE_AT])?;
+        header[NONCE_AT..CHECK_AT].copy_from_slice(&crypto::random_nonce()?);
+        let salt = header[SALT_AT..NONCE_AT].to_vec();
+        let key = match seal {
+            Sealing::Recovery(secret) => {
+                header[KDF_AT] = 1;
+                crypto::hkdf_kek(secret, &salt, KEK_LABEL)
+            }
+            Sealing::Passphrase(passphrase) => {
+                let params = PassphraseParams::default();
+                header[KDF_AT] = 2;
+                header[PARAMS_AT..PARAMS_AT + 4].copy_from_slice(&params.memory_kib.to_be_bytes());
+                header[PARAMS_AT + 4..PARAMS_AT + 8]
+                    .copy_from_slice(&params.iterations.to_be_bytes());
+                header[PARAMS_AT + 8..SALT_AT].copy_from_slice(&params.parallelism.to_be_bytes());
+                crypto::kek_from_passphrase(passphrase.expose(), &salt, params)?
+            }
+        };
+        header[CHECK_AT..].copy_from_slice(&crypto::check_value(&key, CHECK_LABEL));
+        Ok(Self { header, key })
+    }
+
+    /// The whole file: header, sealed payload, checksum. Used once (one
+    /// nonce per file).
+    pub(crate) fn seal(self, payload: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&self.header[NONCE_AT..CHECK_AT]);
+        let sealed = crypto::seal_detached(&self.key, &nonce, payload, &self.header)?;
+        let mut file = Vec::with_capacity(HEADER_LEN + sealed.len() + SUM_LEN);
+        file.extend_from_slice(&self.header);
+        file.extend_from_slice(&sealed);
+        let sum = Sha256::digest(&file);
+        file.extend_from_slice(&sum);
+        Ok(file)
+    }
+}
+
+/// Seals `payload` into a whole file's bytes.
+#[cfg(test)]
+fn seal(payload: &[u8], seal: Sealing<'_>) -> Result<Vec<u8>> {
+    Sealer::new(seal)?.seal(payload)
 }
 
 /// The key material a new backup is sealed with.

@@ -4,11 +4,12 @@
 //!
 //! Make: the user types this installation's current recovery key (checked
 //! against the stored recovery copy, so a typo never seals a file with a
-//! key nobody has) or a new passphrase; one write transaction reads
-//! everything (`payload::collect`, every secret opened by `tokens`), the
-//! payload is sealed (`format`: HKDF-SHA256 of the recovery key or
-//! Argon2id of the passphrase, AES-256-GCM, the header as associated data)
-//! and written atomically (`file`), and `backup.created` is recorded.
+//! key nobody has) or a new passphrase, from which the file's key is made
+//! (`format`: HKDF-SHA256 of the recovery key or Argon2id of the
+//! passphrase); one read snapshot gives everything (`payload::collect`,
+//! every secret opened by `tokens`); the payload is sealed (AES-256-GCM,
+//! the header as associated data) and written atomically (`file`); then
+//! `backup.created` is recorded.
 //! Never the keychain's master key: a backup opens on a computer that has
 //! never seen it.
 //!
@@ -202,14 +203,19 @@ impl Backups<'_> {
                 (None, SealKind::Passphrase)
             }
         };
-        let sealing = match (&seal, &recovery) {
+        let sealer = format::Sealer::new(match (&seal, &recovery) {
             (BackupSeal::Passphrase(passphrase), _) => format::Sealing::Passphrase(passphrase),
             (_, Some(secret)) => format::Sealing::Recovery(secret),
             (BackupSeal::RecoveryKey(_), None) => unreachable!("read above"),
+        })?;
+        // One read snapshot (writers are not held up while the file is written).
+        let payload = {
+            let snapshot = self.store.conn().unchecked_transaction()?;
+            let payload = payload::collect(&snapshot, &master)?;
+            snapshot.finish()?;
+            payload
         };
-        let tx = self.store.write()?;
-        let payload = payload::collect(&tx, &master)?;
-        let bytes = format::seal(&payload.to_json()?, sealing)?;
+        let bytes = sealer.seal(&payload.to_json()?)?;
         file::write(path, &bytes, replace)?;
         let made = BackupMade {
             file: file::shown(path),
@@ -228,6 +234,7 @@ impl Backups<'_> {
                 SealKind::Passphrase => "a passphrase",
             }
         );
+        let tx = self.store.write()?;
         events::insert(
             &tx,
             &NewEvent {

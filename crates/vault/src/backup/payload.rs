@@ -113,7 +113,7 @@ pub(crate) struct ConnectionRecord {
 }
 
 /// Reads everything and opens every credential's secret, inside the
-/// caller's transaction (one snapshot). A secret that does not open stops
+/// caller's read transaction (one snapshot). A secret that does not open stops
 /// the backup: a file that silently misses a credential is worse than none.
 pub(crate) fn collect(conn: &Connection, master: &MasterKey) -> Result<Payload> {
     let environments = environments::list(conn)?
@@ -241,6 +241,12 @@ impl Payload {
         }
         for connection in &self.connections {
             check_id(&connection.id, "con_")?;
+            if !environments.contains(&connection.environment) {
+                return Err(unusable(
+                    "an app connection",
+                    "of an environment it does not list",
+                ));
+            }
             let of_its_environment = connection.vault_ids.iter().all(|id| {
                 self.vaults
                     .iter()
