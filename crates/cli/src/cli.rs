@@ -385,7 +385,7 @@ pub struct SecretArgs {
     /// Never from the command line: what Keybearer knows of the sign-in (a
     /// known server's pinned endpoints, an earlier sign-in's client).
     #[arg(skip)]
-    pub known: crate::commands::sign_in::KnownSignIn,
+    pub known: Box<crate::commands::sign_in::KnownSignIn>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -145,7 +145,18 @@ fn killed_mid_write_keeps_committed_data_and_a_sound_database() {
         let mut child = if i % 2 == 0 {
             v.command(&["vault", "create", &name])
         } else {
-            v.command(&["credential", "add", "--vault", &vault, "--url", &url])
+            // All said, so the command goes straight to the write.
+            v.command(&[
+                "credential",
+                "add",
+                "--vault",
+                &vault,
+                "--url",
+                &url,
+                "--protocol",
+                "streamable_http",
+                "--token",
+            ])
         }
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

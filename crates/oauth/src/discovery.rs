@@ -6,10 +6,8 @@
 //! 2. the protected resource metadata: that URL, else
 //!    `/.well-known/oauth-protected-resource/<path>`, else the root one;
 //! 3. the first authorization server it names that passes the URL rule;
-//! 4. its metadata: `/.well-known/oauth-authorization-server[/<path>]`
-//!    (RFC 8414), then OpenID Connect discovery (path-inserted, then
-//!    path-appended), with the issuer checked (RFC 8414 §3.3) and PKCE S256
-//!    required.
+//! 4. its metadata (`auth_server.rs`): RFC 8414, then OpenID Connect
+//!    discovery, with the issuer checked and PKCE S256 required.
 //!
 //! A server that answers the `initialize` POST with 404 or 405 (the legacy
 //! SSE transport takes a GET) is asked once more with a GET for an event
@@ -24,6 +22,8 @@
 use serde::Deserialize;
 use url::Url;
 
+use super::auth_server::auth_server_metadata;
+pub use super::auth_server::AuthServerMetadata;
 use super::challenge::parse_bearer_challenge;
 use super::error::OAuthError;
 use super::http::{check_url, shorten, Http, MAX_DOCUMENT};
@@ -35,29 +35,6 @@ pub struct ResourceMetadata {
     pub resource: String,
     #[serde(default)]
     pub authorization_servers: Vec<String>,
-    #[serde(default)]
-    pub scopes_supported: Vec<String>,
-}
-
-/// RFC 8414 authorization server metadata (the fields sign-in uses).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct AuthServerMetadata {
-    pub issuer: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    #[serde(default)]
-    pub registration_endpoint: Option<String>,
-    #[serde(default)]
-    pub revocation_endpoint: Option<String>,
-    #[serde(default)]
-    pub response_types_supported: Option<Vec<String>>,
-    #[serde(default)]
-    pub code_challenge_methods_supported: Vec<String>,
-    /// RFC 9207: the authorization response carries `iss`.
-    #[serde(default)]
-    pub authorization_response_iss_parameter_supported: bool,
-    #[serde(default)]
-    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
     pub scopes_supported: Vec<String>,
 }
@@ -332,102 +309,8 @@ fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Option<Url
     first_error.map_or(Ok(None), Err)
 }
 
-/// RFC 8414 §3.1 and OpenID Connect discovery, in the MCP spec's order.
-fn auth_server_metadata_urls(issuer: &Url) -> Vec<String> {
-    let origin = issuer.origin().ascii_serialization();
-    let path = issuer.path().trim_end_matches('/');
-    if path.is_empty() {
-        vec![
-            format!("{origin}/.well-known/oauth-authorization-server"),
-            format!("{origin}/.well-known/openid-configuration"),
-        ]
-    } else {
-        vec![
-            format!("{origin}/.well-known/oauth-authorization-server{path}"),
-            format!("{origin}/.well-known/openid-configuration{path}"),
-            format!("{origin}{path}/.well-known/openid-configuration"),
-        ]
-    }
-}
-
-/// The authorization server's metadata; `Ok(None)` when none is published.
-fn auth_server_metadata(
-    http: &Http,
-    issuer: &Url,
-) -> Result<Option<(String, AuthServerMetadata)>, OAuthError> {
-    let shown = shorten(issuer.as_str());
-    let what = format!("The sign-in service at {shown}");
-    let mut first_error = None;
-    for candidate in auth_server_metadata_urls(issuer) {
-        let url = check_url(&what, &candidate)?;
-        match fetch_json::<AuthServerMetadata>(http, &what, &url) {
-            Ok(Some(metadata)) => {
-                validate_metadata(&what, issuer, &metadata)?;
-                return Ok(Some((candidate, metadata)));
-            }
-            Ok(None) => {}
-            Err(error @ (OAuthError::Unreachable { .. } | OAuthError::Timeout { .. })) => {
-                return Err(error)
-            }
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    first_error.map_or(Ok(None), Err)
-}
-
-fn validate_metadata(
-    what: &str,
-    issuer: &Url,
-    metadata: &AuthServerMetadata,
-) -> Result<(), OAuthError> {
-    // RFC 8414 §3.3: the issuer must be the one the metadata was asked for
-    // (compared as parsed URLs: "https://a.example" and "https://a.example/" are one).
-    let same = Url::parse(&metadata.issuer).is_ok_and(|found| &found == issuer);
-    if !same {
-        return Err(OAuthError::IssuerMismatch {
-            expected: shorten(issuer.as_str()),
-            found: shorten(&metadata.issuer),
-        });
-    }
-    check_url(
-        &format!("{what}'s sign-in page (authorization endpoint)"),
-        &metadata.authorization_endpoint,
-    )?;
-    check_url(
-        &format!("{what}'s token endpoint"),
-        &metadata.token_endpoint,
-    )?;
-    if let Some(endpoint) = &metadata.registration_endpoint {
-        check_url(&format!("{what}'s registration endpoint"), endpoint)?;
-    }
-    if let Some(endpoint) = &metadata.revocation_endpoint {
-        check_url(&format!("{what}'s revocation endpoint"), endpoint)?;
-    }
-    if metadata
-        .response_types_supported
-        .as_ref()
-        .is_some_and(|types| !types.iter().any(|t| t == "code"))
-    {
-        return Err(OAuthError::NotSupported(format!(
-            "{what} does not offer the authorization code flow that MCP sign-in uses."
-        )));
-    }
-    if !metadata
-        .code_challenge_methods_supported
-        .iter()
-        .any(|method| method == "S256")
-    {
-        return Err(OAuthError::NotSupported(format!(
-            "{what} does not say it supports PKCE with S256, which MCP sign-in requires, so Keybearer does not sign in there."
-        )));
-    }
-    Ok(())
-}
-
 /// GETs a JSON document: `Ok(None)` when it is not there (any 4xx or 5xx).
-fn fetch_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
     http: &Http,
     what: &str,
     url: &Url,
@@ -464,21 +347,6 @@ mod tests {
         assert_eq!(
             well_known_resource_urls(&url("https://r.example")),
             ["https://r.example/.well-known/oauth-protected-resource"]
-        );
-        assert_eq!(
-            auth_server_metadata_urls(&url("https://as.example/tenant")),
-            [
-                "https://as.example/.well-known/oauth-authorization-server/tenant",
-                "https://as.example/.well-known/openid-configuration/tenant",
-                "https://as.example/tenant/.well-known/openid-configuration"
-            ]
-        );
-        assert_eq!(
-            auth_server_metadata_urls(&url("https://as.example:8443/")),
-            [
-                "https://as.example:8443/.well-known/oauth-authorization-server",
-                "https://as.example:8443/.well-known/openid-configuration"
-            ]
         );
     }
 

@@ -31,6 +31,7 @@
 //! store, tokens, the proxy or sessions: the vault seals what it returns.
 
 mod api;
+mod auth_server;
 mod challenge;
 mod discovery;
 mod flow;

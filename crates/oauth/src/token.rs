@@ -125,11 +125,21 @@ fn token_request(
 ) -> Result<Answer, OAuthError> {
     let url = check_url(TOKEN_ENDPOINT, &registration.token_endpoint)?;
     let answer = post_authenticated(http, registration, TOKEN_ENDPOINT, &url, params)?;
-    if (200..300).contains(&answer.status) {
-        Ok(answer)
-    } else {
+    if refuses(&answer) {
         Err(refusal(&answer, registration, secrets))
+    } else {
+        Ok(answer)
     }
+}
+
+/// Whether a token endpoint's answer refuses: an error status, or a success
+/// whose body is an `error` and no token (GitHub answers errors with 200).
+fn refuses(answer: &Answer) -> bool {
+    if !(200..300).contains(&answer.status) {
+        return true;
+    }
+    serde_json::from_slice::<ErrorBody>(&answer.body).is_ok_and(|body| body.error.is_some())
+        && serde_json::from_slice::<TokenAnswer>(&answer.body).is_err()
 }
 
 /// POSTs `params` with the client authenticated as registered. Redirects
@@ -362,6 +372,26 @@ mod tests {
         assert_eq!(html.code(), "oauth_token_refused");
         assert!(html.to_string().contains("HTTP 502"), "{html}");
         assert!(!html.to_string().contains("client-secret-value"));
+    }
+
+    #[test]
+    fn an_error_answered_with_200_is_a_refusal() {
+        let github = answer(
+            200,
+            r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired."}"#,
+        );
+        assert!(refuses(&github));
+        let error = refusal(&github, &registration(), &[]);
+        assert_eq!(error.code(), "oauth_token_refused");
+        assert!(
+            error.to_string().contains("bad_verification_code"),
+            "{error}"
+        );
+        assert!(!refuses(&answer(
+            200,
+            r#"{"access_token":"at_1","token_type":"bearer","scope":"repo"}"#
+        )));
+        assert!(refuses(&answer(400, r#"{"error":"invalid_grant"}"#)));
     }
 
     #[test]

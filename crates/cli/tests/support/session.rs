@@ -207,6 +207,8 @@ impl Home {
                 url,
                 "--protocol",
                 protocol,
+                // Nothing left to ask the server (credential_asks.rs does).
+                "--token",
             ],
             &format!("{token}\n"),
         )
