@@ -67,6 +67,11 @@ event_kinds! {
     AppTokensImported => "app.tokens_imported",
     AppImportUndone => "app.import_undone",
     AppEntriesRestored => "app.entries_restored",
+    TeamServerAdded => "team.server_added",
+    TeamServerRemoved => "team.server_removed",
+    TeamSignedIn => "team.signed_in",
+    TeamSignedOut => "team.signed_out",
+    VaultMoved => "vault.moved",
 }
 
 impl fmt::Display for EventKind {

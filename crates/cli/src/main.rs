@@ -23,12 +23,12 @@ use keybearer_vault::{Engine, Error, ErrorCode};
 use crate::cli::SessionAction;
 use crate::cli::{
     Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction, SettingsAction,
-    VaultAction,
+    TeamAction, VaultAction,
 };
 #[cfg(unix)]
 use crate::commands::sessions;
 use crate::commands::{
-    apps, bridge, catalog, credentials, environments, events, settings, setup, vaults,
+    apps, bridge, catalog, credentials, environments, events, settings, setup, team, vaults,
 };
 use crate::output::Output;
 #[cfg(unix)]
@@ -125,8 +125,23 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             VaultAction::Create {
                 name,
                 environment,
+                team: Some(server),
+                folder,
+                ..
+            } => vaults::create_team(
+                engine,
+                out,
+                &name,
+                environment.as_deref(),
+                &server,
+                folder.as_deref(),
+            ),
+            VaultAction::Create {
+                name,
+                environment,
                 credential_url,
                 protocol,
+                ..
             } => vaults::create(
                 engine,
                 out,
@@ -179,6 +194,41 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                     },
                 };
                 return credentials::test(engine, out, target);
+            }
+        },
+        Command::Team { action } => match action {
+            TeamAction::Add {
+                address,
+                name,
+                ca_file,
+                mount,
+                paths,
+                check_interval,
+                last_good,
+                yes,
+            } => team::add(
+                engine,
+                out,
+                &team::AddArgs {
+                    address: &address,
+                    name: name.as_deref(),
+                    ca_file: ca_file.as_deref(),
+                    mount: &mount,
+                    paths: &paths,
+                    check_interval,
+                    last_good,
+                    yes,
+                },
+            ),
+            TeamAction::SignIn {
+                server,
+                user,
+                token,
+            } => team::sign_in(engine, out, &server, user.as_deref(), token),
+            TeamAction::SignOut { server } => team::sign_out(engine, out, &server),
+            TeamAction::List => team::list(engine, out),
+            TeamAction::Remove { server, confirm } => {
+                team::remove(engine, out, &server, confirm.yes).map(|()| apps::follow(engine))
             }
         },
         Command::Catalog { .. } => unreachable!("handled above"),

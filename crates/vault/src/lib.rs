@@ -35,6 +35,7 @@ mod recovery_key;
 mod refresh;
 mod resolve;
 mod store;
+mod team_catalog;
 mod tokens;
 mod usage;
 
@@ -45,6 +46,7 @@ pub use connections::Connections;
 pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
+pub use keybearer_base::team_model::{NewTeamServer, TeamServerRecord, VaultTeam};
 pub use keybearer_platform::harden_process;
 /// The catalog of known remote MCP servers (the `keybearer-server-catalog` crate).
 pub use keybearer_server_catalog as server_catalog;
@@ -63,6 +65,7 @@ pub use probe::{check_server_url, test_connection, ConnectionOutcome, Connection
 pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
+pub use team_catalog::{OpenedLastGood, TeamCatalog, TeamLastGood};
 pub use text::printable;
 pub use tokens::{InjectableToken, Injection, Tokens};
 pub use usage::{CredentialUse, UsageRecorder, UseKind};

@@ -10,6 +10,8 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod team;
+pub mod team_credentials;
 pub mod vaults;
 
 use keybearer_vault::{Engine, Error, KeyProtection};

@@ -36,6 +36,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/0014_credential_echoed.sql"),
     ),
+    (15, include_str!("../../migrations/0015_team_servers.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {
