@@ -141,7 +141,11 @@ pub fn for_session(engine: &mut Engine, vault_ids: &[String]) -> Result<SessionS
         });
     }
     let environment = resolver.environment_of(vault_ids)?;
-    let mut urls = resolver.server_urls(&local_ids)?;
+    let mut urls = if local_ids.is_empty() {
+        Vec::new()
+    } else {
+        resolver.server_urls(&local_ids)?
+    };
     let (team, members) = team_source(engine, &vaults, &environment)?;
     let kept = engine.team_last_good()?;
     for (server, vault) in &members {
@@ -160,6 +164,31 @@ pub fn for_session(engine: &mut Engine, vault_ids: &[String]) -> Result<SessionS
         }
     }
     Ok(SessionSources { source, servers })
+}
+
+/// The servers `vault_ids` cover (local and team vaults, in order, each
+/// once): what an app connection gets an entry for. A team vault whose
+/// server is out of reach counts the servers it last confirmed.
+pub fn server_urls(engine: &mut Engine, vault_ids: &[String]) -> Result<Vec<String>> {
+    let resolver = engine.resolver();
+    let vaults = vault_ids
+        .iter()
+        .map(|id| resolver.vault(id))
+        .collect::<Result<Vec<_>>>()?;
+    let mut urls = resolver.server_urls(vault_ids)?;
+    if vaults.iter().all(|vault| vault.team.is_none()) {
+        return Ok(urls);
+    }
+    let kept = engine.team_last_good()?;
+    for vault in vaults.iter().filter(|vault| vault.team.is_some()) {
+        let (server, _, _) = crate::vaults::connect_offline(engine, vault)?;
+        for url in team_urls(&server, vault, &kept)? {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+    }
+    Ok(urls)
 }
 
 /// The servers a team vault's folder holds credentials for; while its

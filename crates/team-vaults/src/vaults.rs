@@ -90,6 +90,23 @@ pub fn connect(
     Ok((server, team, record))
 }
 
+/// Like [`connect`], but a server out of reach is not an error (the saved
+/// sign-in is used when it answers again).
+pub fn connect_offline(
+    engine: &mut Engine,
+    vault: &Vault,
+) -> Result<(TeamServer, TeamVault, TeamServerRecord)> {
+    let team = team_vault(vault)?;
+    let server_id = vault
+        .team
+        .as_ref()
+        .map(|team| team.server_id.clone())
+        .unwrap_or_default();
+    let record = engine.team_catalog().server(&server_id)?;
+    let server = TeamServer::resume_or_offline(settings_of(&record)?)?;
+    Ok((server, team, record))
+}
+
 /// What the sign-in may do in a team vault (read, change).
 pub fn access(engine: &mut Engine, vault: &Vault) -> Result<Access> {
     let (server, team, _) = connect(engine, vault)?;

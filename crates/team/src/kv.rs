@@ -205,10 +205,7 @@ impl TeamServer {
 
     /// `GET <mount>/metadata/<path>`: every version the server keeps, oldest
     /// first, and the custom metadata; `None` when there is no such secret.
-    pub(crate) fn kv_versions(
-        &self,
-        path: &str,
-    ) -> Result<Option<Versions>> {
+    pub(crate) fn kv_versions(&self, path: &str) -> Result<Option<Versions>> {
         let reply = self.call(
             Method::GET,
             &self.api("metadata", path),

@@ -511,8 +511,8 @@ fn injection(
 
 impl CredentialSource for TeamSource {
     fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>> {
-        // App connections are the local store's (docs/architecture.md,
-        // "Team vaults").
+        // An app connection's vaults are read by the wiring, which asks
+        // with them (docs/architecture.md, "Team vaults").
         let Scope::Vaults(vault_ids) = scope else {
             return Ok(None);
         };
