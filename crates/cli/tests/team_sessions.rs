@@ -282,3 +282,151 @@ fn a_team_vault_works_in_sessions_direct_mode_and_an_apps_bridge() {
     }
     bao.stop();
 }
+
+/// The last value the team server confirmed outlives the process, sealed in
+/// the database: a bridge an app starts while the server is down (a new
+/// process, nothing in memory) still reaches the MCP server, until the
+/// server's last-good limit has passed since the value was last confirmed;
+/// signing out wipes it. The database never holds it in the clear.
+#[test]
+fn the_last_good_value_is_sealed_bounded_in_age_and_wiped_at_sign_out() {
+    let mut bao = Bao::start();
+    let password = bao.add_user("dana", "member-rw", "1h", "2h");
+    let secret = token("team-kept");
+    let work = tempfile::tempdir().expect("tempdir");
+    let accepted = work.path().join("accepted");
+    write_token(&accepted, &secret);
+    let server = start_mcp_server_reading("streamable_http", &accepted);
+
+    let h = Home::new();
+    const LIMIT: u64 = 8;
+    h.run(
+        &[
+            "team",
+            "add",
+            &bao.address,
+            "--name",
+            "acme",
+            "--mount",
+            bao::MOUNT,
+            "--check-interval",
+            "1",
+            "--last-good",
+            &LIMIT.to_string(),
+        ],
+        "",
+    )
+    .code(0);
+    h.run(
+        &["team", "sign-in", "acme", "--user", "dana"],
+        &format!("{}\n", password.expose()),
+    )
+    .code(0);
+    h.run(
+        &[
+            "vault",
+            "create",
+            "Kept",
+            "--team",
+            "acme",
+            "--env",
+            "development",
+        ],
+        "",
+    )
+    .code(0);
+    h.run(
+        &["credential", "add", "--vault", "Kept", "--url", &server.url],
+        &format!("{secret}\n"),
+    )
+    .code(0);
+    h.apps(&["apps", "connect", "claude-code", "--vault", "Kept"])
+        .code(0);
+    let entries = h.claude_code_entries();
+    let entry = entry_for(&entries, &server.url);
+    let whoami = || python_client(entry, &["--tool", "whoami"]);
+
+    let online = whoami();
+    assert!(online.ok, "{} {}", online.answer, online.stderr);
+    let confirmed = std::time::Instant::now();
+    let kept_rows = || -> i64 {
+        rusqlite::Connection::open(h.path("data").join("vault.db"))
+            .expect("db")
+            .query_row("SELECT COUNT(*) FROM team_last_good", [], |row| row.get(0))
+            .expect("count")
+    };
+    assert_eq!(kept_rows(), 1);
+    h.assert_nowhere(&secret);
+
+    // The team server goes down: a new bridge uses the sealed value.
+    bao.stop();
+    let offline = whoami();
+    assert!(offline.ok, "{} {}", offline.answer, offline.stderr);
+    assert_eq!(offline.answer["result"], sha256_hex(&secret));
+    assert!(
+        confirmed.elapsed() < std::time::Duration::from_secs(LIMIT),
+        "the machine was too slow for this test's limit"
+    );
+
+    // Past the limit since the server last confirmed it: no longer used.
+    std::thread::sleep(
+        std::time::Duration::from_secs(LIMIT + 1).saturating_sub(confirmed.elapsed()),
+    );
+    let stale = whoami();
+    assert!(
+        !stale.ok,
+        "a value past its limit was used: {}",
+        stale.answer
+    );
+    assert!(
+        stale.answer.to_string().contains("team server"),
+        "{}",
+        stale.answer
+    );
+    assert_eq!(kept_rows(), 0, "a value past its limit is removed");
+
+    // Used again once the server is back (dev mode starts empty: restore
+    // the credential as the team would), then sign-out wipes it.
+    bao.restart_empty();
+    bao.root(
+        http::Method::POST,
+        &format!("sys/mounts/{}", bao::MOUNT),
+        serde_json::json!({"type": "kv", "options": {"version": "2"}}),
+    );
+    let password = bao.add_user("dana", "member-rw", "1h", "2h");
+    h.run(
+        &["team", "sign-in", "acme", "--user", "dana"],
+        &format!("{}\n", password.expose()),
+    )
+    .code(0);
+    h.run(&["vault", "delete", "Kept", "--yes"], "").code(0);
+    h.run(
+        &[
+            "vault",
+            "create",
+            "Kept",
+            "--team",
+            "acme",
+            "--env",
+            "development",
+        ],
+        "",
+    )
+    .code(0);
+    h.run(
+        &["credential", "add", "--vault", "Kept", "--url", &server.url],
+        &format!("{secret}\n"),
+    )
+    .code(0);
+    h.apps(&["apps", "change", "claude-code", "--vault", "Kept"])
+        .code(0);
+    let entries = h.claude_code_entries();
+    let again = python_client(entry_for(&entries, &server.url), &["--tool", "whoami"]);
+    assert!(again.ok, "{} {}", again.answer, again.stderr);
+    assert_eq!(kept_rows(), 1);
+    h.run(&["team", "sign-out", "acme"], "").code(0);
+    assert_eq!(kept_rows(), 0, "sign-out wipes the kept values");
+    h.assert_nowhere(&secret);
+    h.assert_nowhere(password.expose());
+    bao.stop();
+}

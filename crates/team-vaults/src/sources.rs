@@ -19,7 +19,11 @@
 //! settings change).
 //!
 //! The last good values are kept sealed in the database
-//! ([`keybearer_vault::TeamLastGood`]) through [`SealedLastGood`].
+//! ([`keybearer_vault::TeamLastGood`]) through [`SealedLastGood`], so a
+//! bridge (a new process each time an app starts one) or a session started
+//! while the server is out of reach can use them; those older than their
+//! server's last-good limit are removed whenever a source is made, the
+//! server's all at sign-out (`servers::sign_out`), a vault's with it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,6 +107,12 @@ fn team_source(
             Some(server) => server.clone(),
             None => {
                 let record = engine.team_catalog().server(&team.server_id)?;
+                // Values too old to be used are not kept any longer.
+                let limit = Duration::from_secs(record.last_good_secs);
+                let before = stamp(SystemTime::now().checked_sub(limit).unwrap_or(UNIX_EPOCH));
+                engine
+                    .team_catalog()
+                    .forget_last_good(&record.id, Some(before))?;
                 let server = TeamServer::resume_or_offline(settings_of(&record)?)?;
                 servers.insert(team.server_id.clone(), server.clone());
                 server
