@@ -369,6 +369,21 @@ pub enum VaultAction {
         #[arg(long, value_name = "NAME", requires = "team")]
         folder: Option<String>,
     },
+    /// Move a vault of this computer to a team server: once you confirm (the
+    /// server's administrators can then read its values), its credentials are
+    /// copied there and read back, and only then removed from this computer.
+    /// If anything fails midway, nothing is removed; run it again to finish.
+    Move {
+        vault: String,
+        /// The team server (name or id).
+        #[arg(long, value_name = "SERVER")]
+        team: String,
+        /// The vault's folder on the server (default: made from its name).
+        #[arg(long, value_name = "NAME")]
+        folder: Option<String>,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
     /// List vaults.
     List {
         /// Only vaults of this environment.

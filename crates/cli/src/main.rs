@@ -28,7 +28,8 @@ use crate::cli::{
 #[cfg(unix)]
 use crate::commands::sessions;
 use crate::commands::{
-    apps, bridge, catalog, credentials, environments, events, settings, setup, team, vaults,
+    apps, bridge, catalog, credentials, environments, events, settings, setup, team, vault_move,
+    vaults,
 };
 use crate::output::Output;
 #[cfg(unix)]
@@ -150,6 +151,13 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 credential_url.as_deref(),
                 &protocol,
             ),
+            VaultAction::Move {
+                vault,
+                team,
+                folder,
+                confirm,
+            } => vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
+                .map(|()| apps::follow(engine)),
             VaultAction::List { environment } => vaults::list(engine, out, environment.as_deref()),
             VaultAction::Show { vault } => vaults::show(engine, out, &vault),
             VaultAction::Rename { vault, new_name } => {

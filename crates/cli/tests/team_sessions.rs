@@ -387,12 +387,7 @@ fn the_last_good_value_is_sealed_bounded_in_age_and_wiped_at_sign_out() {
 
     // Used again once the server is back (dev mode starts empty: restore
     // the credential as the team would), then sign-out wipes it.
-    bao.restart_empty();
-    bao.root(
-        http::Method::POST,
-        &format!("sys/mounts/{}", bao::MOUNT),
-        serde_json::json!({"type": "kv", "options": {"version": "2"}}),
-    );
+    bao.restart_set_up();
     let password = bao.add_user("dana", "member-rw", "1h", "2h");
     h.run(
         &["team", "sign-in", "acme", "--user", "dana"],

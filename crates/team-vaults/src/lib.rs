@@ -7,13 +7,16 @@
 //!
 //! Modules: `servers` (add with the CA's fingerprints shown first, sign in
 //! and out, remove), `vaults` (a team vault's row and folder), `credentials`
-//! (list, add, replace, delete, test, as for local vaults), `sources` (the
-//! credential source of a session or an app connection with team vaults).
+//! (list, add, replace, delete, test, as for local vaults), `moving` (a
+//! local vault moved to a team server, losing nothing on a failure),
+//! `sources` (the credential source of a session or an app connection with
+//! team vaults).
 //!
 //! Owns: nothing stored of its own. May use the engine and the team crate;
 //! the proxy and the bridge never reach it (they ask the source it builds).
 
 mod credentials;
+mod moving;
 mod servers;
 mod sources;
 mod vaults;
@@ -24,6 +27,9 @@ pub use credentials::{
     test_vault, Found, CREDENTIAL_ID_PREFIX,
 };
 pub use keybearer_team::{Access, Attached, Health, HistoryEntry, TeamServer, Who};
+pub use moving::{
+    copy as copy_for_move, finish as finish_move, plan as plan_move, Copied, MovePlan,
+};
 pub use servers::{
     add_server, ca_fingerprints, check_server, remove_server, settings_of, sign_in, sign_in_state,
     sign_out, AddServer, CheckedServer, SignIn, SignInState, DEFAULT_MOUNT,

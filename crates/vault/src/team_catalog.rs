@@ -160,6 +160,79 @@ impl TeamCatalog<'_> {
         Ok(created)
     }
 
+    /// Finishes moving a local vault to a team server, in one transaction:
+    /// a team vault takes its name, environment and app connections, then
+    /// the local vault and its credentials are deleted (the WAL checkpointed,
+    /// so their ciphertexts do not linger there). The wiring has copied and
+    /// read back every credential on the server before this.
+    pub fn replace_with_team_vault(
+        &mut self,
+        local_id: &str,
+        server_id: &str,
+        folder: &str,
+    ) -> Result<Vault> {
+        let now = Timestamp::now();
+        let tx = self.store.write()?;
+        let local = vaults::get(&tx, local_id)?;
+        if local.team.is_some() {
+            return Err(Error::invalid(
+                "vault",
+                format!("\"{}\" is already a team vault.", local.display_name),
+            ));
+        }
+        let server = team_servers::get(&tx, server_id)?;
+        if vaults::name_taken(
+            &tx,
+            &local.environment,
+            &local.display_name,
+            Some(&local.id),
+        )? {
+            return Err(Error::DuplicateVault {
+                name: local.display_name,
+                environment: local.environment,
+            });
+        }
+        let vault = Vault {
+            id: new_id(TEAM_VAULT_PREFIX),
+            display_name: local.display_name.clone(),
+            environment: local.environment.clone(),
+            created_at: now,
+            updated_at: now,
+            credential_count: 0,
+            last_used_at: local.last_used_at,
+            team: Some(VaultTeam {
+                server_id: server.id.clone(),
+                server_name: server.name.clone(),
+                server_address: server.address.clone(),
+                folder: folder.to_string(),
+            }),
+        };
+        vaults::insert(&tx, &vault)?;
+        tx.execute(
+            "UPDATE connection_vaults SET vault_id = ?2 WHERE vault_id = ?1",
+            [&local.id, &vault.id],
+        )?;
+        vaults::delete(&tx, &local.id)?;
+        let detail = format!(
+            "{} credential(s) moved to the team server {} ({folder}); now {}",
+            local.credential_count, server.name, vault.id
+        );
+        events::insert(
+            &tx,
+            &NewEvent {
+                environment: Some(&local.environment),
+                vault_id: Some(&local.id),
+                detail: Some(&detail),
+                ..NewEvent::new(EventKind::VaultMoved)
+            },
+        )?;
+        let moved = vaults::get(&tx, &vault.id)?;
+        tx.commit()?;
+        self.store.checkpoint();
+        tracing::info!(vault_id = %moved.id, "vault moved to a team server");
+        Ok(moved)
+    }
+
     /// The vaults of this computer that live on a team server.
     pub fn vaults_of(&self, server_id: &str) -> Result<Vec<Vault>> {
         team_servers::vault_ids(self.store.conn(), server_id)?

@@ -299,6 +299,22 @@ impl Bao {
         self.set_up_sign_in();
     }
 
+    /// Starts it again as a new team server on the same address: the mount,
+    /// sign-in and policies set up again, no member and no secret.
+    pub fn restart_set_up(&mut self) {
+        self.restart_empty();
+        self.root(
+            Method::POST,
+            &format!("sys/mounts/{MOUNT}"),
+            json!({"type": "kv", "options": {"version": "2"}}),
+        );
+    }
+
+    /// The server's audit log: one JSON line per request and response.
+    pub fn audit_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default()
+    }
+
     /// How many requests the server has received (its audit log: one
     /// request and one response line each).
     pub fn requests_seen(&self) -> usize {
