@@ -324,6 +324,14 @@ pub enum TeamAction {
         #[command(flatten)]
         confirm: Confirm,
     },
+    /// Who changed which credential of a team vault, and when (newest first).
+    History {
+        /// The team vault (id or name).
+        vault: String,
+        /// Only the credential of this server address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -235,6 +235,9 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             } => team::sign_in(engine, out, &server, user.as_deref(), token),
             TeamAction::SignOut { server } => team::sign_out(engine, out, &server),
             TeamAction::List => team::list(engine, out),
+            TeamAction::History { vault, url } => {
+                team::history(engine, out, &vault, url.as_deref())
+            }
             TeamAction::Remove { server, confirm } => {
                 team::remove(engine, out, &server, confirm.yes).map(|()| apps::follow(engine))
             }

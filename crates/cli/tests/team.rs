@@ -195,6 +195,62 @@ fn teammates_share_a_team_vault_through_the_cli() {
         .ok();
     bob.run(&["credential", "test", bob_id], "").code(10);
 
+    // Who changed which credential, and when: Keybearer's changes name
+    // their author; one made outside Keybearer has its time only.
+    let history = alice
+        .run(&["--json", "team", "history", "Shared"], "")
+        .ok()
+        .json();
+    let changes = history.as_array().expect("history");
+    assert_eq!(changes.len(), 2, "{history}");
+    for (change, version) in changes.iter().zip([2, 1]) {
+        assert_eq!(change["version"], version, "{history}");
+        assert_eq!(change["change"], "write");
+        assert_eq!(change["by"], "userpass-alice");
+        assert_eq!(change["url"], server.url);
+    }
+    let key = changes[0]["key"].as_str().expect("key");
+    bao.root(
+        Method::POST,
+        &format!("{}/data/keybearer/development/shared/{key}", bao::MOUNT),
+        json!({"data": {"url": server.url, "type": "static_bearer", "token": token_1}}),
+    );
+    alice.run(&["credential", "delete", &id, "--yes"], "").ok();
+    let history = bob
+        .run(
+            &["--json", "team", "history", "Shared", "--url", &server.url],
+            "",
+        )
+        .ok()
+        .json();
+    let changes = history.as_array().expect("history");
+    let summary: Vec<(u64, &str, Option<&str>)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["version"].as_u64().expect("version"),
+                c["change"].as_str().expect("change"),
+                c["by"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (3, "delete", Some("userpass-alice")),
+            (3, "write", None),
+            (2, "write", Some("userpass-alice")),
+            (1, "write", Some("userpass-alice")),
+        ],
+        "{history}"
+    );
+    let shown = bob.run(&["team", "history", "Shared"], "").ok();
+    assert!(
+        shown.stdout.contains("changed outside Keybearer"),
+        "{}",
+        shown.stdout
+    );
+
     // A production vault is a folder of its own, which Alice's policy
     // (development only) does not reach.
     alice

@@ -1,4 +1,4 @@
-//! team add | sign-in | sign-out | list | remove
+//! team add | sign-in | sign-out | list | remove | history
 //! (docs/architecture.md, "Team vaults"). Sign-in secrets (a password, a
 //! token) are read from a hidden prompt or standard input, never
 //! arguments; the token the server hands out goes to the OS keychain.
@@ -195,6 +195,44 @@ pub fn remove(engine: &mut Engine, out: &Output, server: &str, yes: bool) -> Res
             );
         },
     )
+}
+
+pub fn history(
+    engine: &mut Engine,
+    out: &Output,
+    vault: &str,
+    url: Option<&str>,
+) -> Result<(), Error> {
+    let vault = engine.catalog().vault(vault)?;
+    let (server, folder, record) = team::connect(engine, &vault)?;
+    let entries = server.history(&folder, url)?;
+    out.either(&entries, || {
+        outln!(
+            "Changes to \"{}\" on the team server \"{}\" (newest first):",
+            vault.display_name,
+            record.name
+        );
+        if entries.is_empty() {
+            outln!("No changes recorded.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|entry| {
+                vec![
+                    entry.at.clone(),
+                    entry.url.clone().unwrap_or_else(|| entry.key.clone()),
+                    entry.version.to_string(),
+                    entry.change.clone(),
+                    entry
+                        .by
+                        .clone()
+                        .unwrap_or_else(|| "not recorded (changed outside Keybearer)".to_string()),
+                ]
+            })
+            .collect();
+        table(&["WHEN", "SERVER URL", "VERSION", "CHANGE", "BY"], &rows);
+    })
 }
 
 /// The line every command prints about a team vault, so none says less.
