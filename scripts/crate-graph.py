@@ -39,6 +39,9 @@ RULES = [
     ("keybearer-vault", "keybearer-team", "the store knows no team server: the wiring composes the two sources"),
     ("keybearer-proxy", "keybearer-team", "the proxy asks a credential source, never a team server"),
     ("keybearer-bridge", "keybearer-team", "the bridge asks a credential source, never a team server"),
+    ("keybearer-team-vaults", "keybearer-proxy", "the wiring builds sources for the proxy, it never sends"),
+    ("keybearer-team-vaults", "keybearer-bridge", "the wiring builds sources for the bridge, it never sends"),
+    ("keybearer-team-vaults", "keybearer-session", "sessions compose the team sources the wiring builds, not the reverse"),
     ("keybearer-apps", "keybearer-session", "apps and sessions are siblings"),
     ("keybearer-session", "keybearer-apps", "apps and sessions are siblings"),
 ]

@@ -11,8 +11,12 @@ Stdio mode spawns COMMAND (e.g. `keybearer bridge ...`) with this process's
 whole environment and talks MCP over its stdin/stdout:
 
     python client.py --stdio [--tool NAME] [--args JSON] [--answer TEXT]
-                     [--cancel-after SECONDS] [--list-tools]
+                     [--cancel-after SECONDS] [--list-tools] [--again-when FILE]
                      [--negotiation legacy|auto|2026-07-28] -- COMMAND ARGS...
+
+With --again-when FILE, after the call it writes FILE.first, waits for FILE to
+exist (a test changes something meanwhile: a rotated credential) and calls the
+tool again in the same session ("second_result").
 
 It prints {"ok": true, "result": TEXT, "notifications": N, "protocol_version": V, ...},
 with --cancel-after {"ok": true, "cancelled": true, ...}, or {"ok": false, "error": ...}
@@ -163,6 +167,7 @@ async def call_session(
     negotiation: str = "legacy",
     cancel_after: float | None = None,
     list_tools: bool = False,
+    again_when: str | None = None,
 ) -> dict:
     """Connect through `server` (anything mcp.Client takes: StdioServerParameters,
     a transport context manager, a URL), call one tool, and describe what happened."""
@@ -206,6 +211,15 @@ async def call_session(
             out["result"] = text
             out["result_chars"] = len(text)
             out["result_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+            if again_when:
+                with open(again_when + ".first", "w", encoding="utf-8") as f:
+                    f.write("done\n")
+                while not os.path.exists(again_when):
+                    await anyio.sleep(0.05)
+                again = await client.call_tool(tool, arguments)
+                if again.is_error:
+                    raise RuntimeError(f"tool {tool} failed the second time: {tool_text(again)}")
+                out["second_result"] = tool_text(again)
         out.update(run.counts())
         out["protocol_version"] = client.protocol_version
         server = client.server_info
@@ -242,6 +256,7 @@ def main_stdio(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
                     args.negotiation,
                     args.cancel_after,
                     args.list_tools,
+                    args.again_when,
                 ),
                 args.timeout,
             )
@@ -274,6 +289,9 @@ def main() -> int:
         "--negotiation",
         default="legacy",
         help="--stdio: legacy (initialize, 2025-11-25), auto (server/discover, then initialize), or 2026-07-28",
+    )
+    parser.add_argument(
+        "--again-when", help="--stdio: after the call, write FILE.first, wait for FILE, call the tool again"
     )
     parser.add_argument("command", nargs="*", help="--stdio: the command to spawn, after --")
     args = parser.parse_args()

@@ -30,8 +30,9 @@
 //! settings files (through `app-configs`) and the two tables that are the
 //! apps' own (`backups_table`: sealed copies of a file before an import;
 //! `entries_table`: what Keybearer wrote under each name). It builds on the
-//! engine through `keybearer_vault::beside` only; it must never reach the
-//! proxy, the bridge's internals or sessions.
+//! engine through `keybearer_vault::beside` only (and team vaults' servers
+//! through `keybearer-team-vaults`); it must never reach the proxy, the
+//! bridge's internals or sessions.
 
 mod backups_table;
 mod changed;
@@ -264,7 +265,8 @@ impl Apps<'_> {
         let urls = if connection.vault_ids.is_empty() {
             Vec::new()
         } else {
-            self.engine.resolver().server_urls(&connection.vault_ids)?
+            // Team vaults' servers are listed on their team server.
+            keybearer_team_vaults::server_urls(self.engine, &connection.vault_ids)?
         };
         let servers = app_configs::list_servers(file, text)?;
         let (existing, restored) = self.inspect(app, file, text, connection)?;

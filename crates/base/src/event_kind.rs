@@ -69,6 +69,11 @@ event_kinds! {
     AppEntriesRestored => "app.entries_restored",
     BackupCreated => "backup.created",
     BackupRestored => "backup.restored",
+    TeamServerAdded => "team.server_added",
+    TeamServerRemoved => "team.server_removed",
+    TeamSignedIn => "team.signed_in",
+    TeamSignedOut => "team.signed_out",
+    VaultMoved => "vault.moved",
 }
 
 impl fmt::Display for EventKind {

@@ -24,6 +24,7 @@ pub mod secret;
 pub mod secret_header;
 pub mod server_url;
 pub mod team_error;
+pub mod team_model;
 pub mod text;
 
 pub use error::{Error, ErrorCode, Result};

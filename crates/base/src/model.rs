@@ -22,6 +22,16 @@ impl Timestamp {
         Self(i64::try_from(millis).unwrap_or(i64::MAX))
     }
 
+    /// An RFC 3339 time (`2026-01-02T03:04:05.678Z`, as OpenBao writes
+    /// them); `None` if it is not one.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .ok()?;
+        i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Self)
+    }
+
     pub fn to_rfc3339(self) -> String {
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
             .ok()
@@ -131,9 +141,13 @@ pub struct Vault {
     pub environment: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Local vaults: the credentials stored here. Team vaults: 0 (their
+    /// credentials are on the team server).
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub credential_count: i64,
     pub last_used_at: Option<Timestamp>,
+    /// Where a team vault lives (`None`: on this computer).
+    pub team: Option<crate::team_model::VaultTeam>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

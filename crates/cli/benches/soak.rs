@@ -51,9 +51,20 @@ mod soak {
             .and_then(|kib| kib.parse().ok())
     }
 
-    fn replace(h: &Home, id: &str, secret: &str) {
-        h.run(&["credential", "replace", id], &format!("{secret}\n"))
-            .code(0);
+    /// Rotates credential `id` to `secret`; the new credential's id (a
+    /// replacement is a new credential).
+    fn replace(h: &Home, id: &str, secret: &str) -> String {
+        let answer = h
+            .run(
+                &["--json", "credential", "replace", id],
+                &format!("{secret}\n"),
+            )
+            .code(0)
+            .json();
+        answer["credential"]["id"]
+            .as_str()
+            .expect("the new credential's id")
+            .to_string()
     }
 
     pub fn run() {
@@ -99,7 +110,7 @@ mod soak {
                 .expect("credential")
                 .to_string()
         };
-        let static_ids = [id_of(&http.url), id_of(&sse.url)];
+        let mut static_ids = [id_of(&http.url), id_of(&sse.url)];
 
         let report = h.path("soak-report.json");
         let agent = repo_root().join("tests/soak/agent.py");
@@ -150,8 +161,8 @@ mod soak {
             if now >= next_rotation && now + Duration::from_secs(5) < deadline {
                 let new = token("soak");
                 std::fs::write(&tokens, format!("{current}\n{new}\n")).expect("tokens");
-                for id in &static_ids {
-                    replace(&h, id, &new);
+                for id in &mut static_ids {
+                    *id = replace(&h, id, &new);
                 }
                 std::fs::write(&tokens, format!("{new}\n")).expect("tokens");
                 current = new;

@@ -63,6 +63,13 @@ pub enum Command {
         #[command(subcommand)]
         action: VaultAction,
     },
+    /// Team servers (OpenBao or HashiCorp Vault): vaults shared with your
+    /// team, or between your own computers. Their credentials are kept on the
+    /// server, where its administrators can read them.
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
+    },
     /// Credentials: a bearer token bound to one MCP server URL.
     Credential {
         #[command(subcommand)]
@@ -294,6 +301,84 @@ pub enum SessionAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Add a team server: https://, or http:// only to this computer. With
+    /// --ca-file, its CA certificate's fingerprint is shown for you to compare
+    /// before it is trusted (for this server only).
+    #[command(after_help = "Examples:\n  \
+        keybearer team add https://bao.example.com:8200 --name acme\n  \
+        keybearer team add https://bao.internal:8200 --ca-file ./bao-ca.pem --name acme\n  \
+        keybearer team sign-in acme --user alice\n  \
+        keybearer vault create GitHub --team acme --env production")]
+    Add {
+        /// The server's address, e.g. https://bao.example.com:8200
+        address: String,
+        /// A short name for it here (default: its host name).
+        #[arg(long)]
+        name: Option<String>,
+        /// The server's own CA certificate (PEM), if the system does not trust it.
+        #[arg(long, value_name = "FILE")]
+        ca_file: Option<PathBuf>,
+        /// The KV version 2 mount your team's vaults are in.
+        #[arg(long, default_value = "secret")]
+        mount: String,
+        /// Where each environment's vaults are in the mount; {environment}
+        /// stands for the environment's name.
+        #[arg(
+            long,
+            value_name = "TEMPLATE",
+            default_value = "keybearer/{environment}/"
+        )]
+        paths: String,
+        /// How often a credential in use is checked for a newer version, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        check_interval: u64,
+        /// How long the last value the server confirmed may be used while the
+        /// server is out of reach, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        last_good: u64,
+        /// Trust the CA file without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Sign in to a team server. With --user, the password is asked (hidden)
+    /// or read from standard input; with --token, the token is.
+    #[command(name = "sign-in", group(clap::ArgGroup::new("how").required(true).args(["user", "token"])))]
+    SignIn {
+        /// The team server's name or id.
+        server: String,
+        /// Your user name on the team server (user name and password sign-in).
+        #[arg(long)]
+        user: Option<String>,
+        /// Sign in with a token your administrator gave you.
+        #[arg(long)]
+        token: bool,
+    },
+    /// Sign out of a team server: the sign-in is revoked on the server and
+    /// removed from this computer, with the credentials kept for when it is
+    /// out of reach.
+    #[command(name = "sign-out")]
+    SignOut { server: String },
+    /// The team servers of this computer, and who is signed in to each.
+    List,
+    /// Remove a team server from this computer (signs out; its vaults stay on
+    /// the server, and are removed from this computer's list).
+    Remove {
+        server: String,
+        #[command(flatten)]
+        confirm: Confirm,
+    },
+    /// Who changed which credential of a team vault, and when (newest first).
+    History {
+        /// The team vault (id or name).
+        vault: String,
+        /// Only the credential of this server address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum RecoveryKeyAction {
     /// Replace the recovery key with a new one and show it once.
     Regenerate,
@@ -317,16 +402,39 @@ pub enum EnvironmentAction {
 #[derive(Debug, Subcommand)]
 pub enum VaultAction {
     /// Create a vault. With --credential-url, also add its first credential
-    /// (token from standard input).
+    /// (token from standard input). With --team, the vault lives on a team
+    /// server (found there, or made), where its administrators can read it.
     Create {
         name: String,
         /// Environment (default: the active one).
         #[arg(long = "env")]
         environment: Option<String>,
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", conflicts_with = "team")]
         credential_url: Option<String>,
         #[command(flatten)]
         protocol: ProtocolArg,
+        /// The team server (name or id) the vault lives on.
+        #[arg(long, value_name = "SERVER")]
+        team: Option<String>,
+        /// With --team: the vault's folder on the server (default: made from
+        /// its name). Teammates name the same folder to share it.
+        #[arg(long, value_name = "NAME", requires = "team")]
+        folder: Option<String>,
+    },
+    /// Move a vault of this computer to a team server: once you confirm (the
+    /// server's administrators can then read its values), its credentials are
+    /// copied there and read back, and only then removed from this computer.
+    /// If anything fails midway, nothing is removed; run it again to finish.
+    Move {
+        vault: String,
+        /// The team server (name or id).
+        #[arg(long, value_name = "SERVER")]
+        team: String,
+        /// The vault's folder on the server (default: made from its name).
+        #[arg(long, value_name = "NAME")]
+        folder: Option<String>,
+        #[command(flatten)]
+        confirm: Confirm,
     },
     /// List vaults.
     List {

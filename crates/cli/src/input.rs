@@ -185,11 +185,24 @@ pub fn read_new_passphrase() -> Result<UserSecret, Error> {
 
 /// Asks the user to type `expected` to confirm a destructive action.
 pub fn confirm(question: &str, expected: &str) -> Result<(), Error> {
+    confirm_with(
+        question,
+        expected,
+        "This deletes data and there is no terminal to ask for confirmation. Add --yes to confirm.",
+        "Not confirmed; nothing was deleted.",
+    )
+}
+
+/// Asks the user to type `expected`; `no_terminal` and `declined` say what
+/// happens (nothing) when they cannot or do not.
+pub fn confirm_with(
+    question: &str,
+    expected: &str,
+    no_terminal: &str,
+    declined: &str,
+) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::invalid(
-            "confirm",
-            "This deletes data and there is no terminal to ask for confirmation. Add --yes to confirm.",
-        ));
+        return Err(Error::invalid("confirm", no_terminal));
     }
     eprintln!("{question}");
     eprint!("Type \"{expected}\" to confirm: ");
@@ -198,9 +211,21 @@ pub fn confirm(question: &str, expected: &str) -> Result<(), Error> {
     if answer.trim() == expected {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "confirm",
-            "Not confirmed; nothing was deleted.",
-        ))
+        Err(Error::invalid("confirm", declined))
     }
+}
+
+/// A team server's password (hidden prompt, or standard input).
+pub fn read_team_password(user: &str) -> Result<UserSecret, Error> {
+    let text = read_secret(
+        &format!("Password of {user} on the team server (input is hidden): "),
+        "password",
+    )?;
+    Ok(UserSecret::new(text.to_string()))
+}
+
+/// A team server's token (hidden prompt, or standard input).
+pub fn read_team_token() -> Result<UserSecret, Error> {
+    let text = read_secret("Paste your team server token (input is hidden): ", "token")?;
+    Ok(UserSecret::new(text.to_string()))
 }

@@ -23,12 +23,13 @@ use keybearer_vault::{Engine, Error, ErrorCode};
 use crate::cli::SessionAction;
 use crate::cli::{
     BackupAction, Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction,
-    SettingsAction, VaultAction,
+    SettingsAction, TeamAction, VaultAction,
 };
 #[cfg(unix)]
 use crate::commands::sessions;
 use crate::commands::{
-    apps, backup, bridge, catalog, credentials, environments, events, settings, setup, vaults,
+    apps, backup, bridge, catalog, credentials, environments, events, settings, setup, team,
+    vault_move, vaults,
 };
 use crate::output::Output;
 #[cfg(unix)]
@@ -125,8 +126,23 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             VaultAction::Create {
                 name,
                 environment,
+                team: Some(server),
+                folder,
+                ..
+            } => vaults::create_team(
+                engine,
+                out,
+                &name,
+                environment.as_deref(),
+                &server,
+                folder.as_deref(),
+            ),
+            VaultAction::Create {
+                name,
+                environment,
                 credential_url,
                 protocol,
+                ..
             } => vaults::create(
                 engine,
                 out,
@@ -135,6 +151,13 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 credential_url.as_deref(),
                 &protocol,
             ),
+            VaultAction::Move {
+                vault,
+                team,
+                folder,
+                confirm,
+            } => vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
+                .map(|()| apps::follow(engine)),
             VaultAction::List { environment } => vaults::list(engine, out, environment.as_deref()),
             VaultAction::Show { vault } => vaults::show(engine, out, &vault),
             VaultAction::Rename { vault, new_name } => {
@@ -192,6 +215,44 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 merge,
                 passphrase,
             } => backup::restore(engine, out, &file, merge, passphrase),
+        },
+        Command::Team { action } => match action {
+            TeamAction::Add {
+                address,
+                name,
+                ca_file,
+                mount,
+                paths,
+                check_interval,
+                last_good,
+                yes,
+            } => team::add(
+                engine,
+                out,
+                &team::AddArgs {
+                    address: &address,
+                    name: name.as_deref(),
+                    ca_file: ca_file.as_deref(),
+                    mount: &mount,
+                    paths: &paths,
+                    check_interval,
+                    last_good,
+                    yes,
+                },
+            ),
+            TeamAction::SignIn {
+                server,
+                user,
+                token,
+            } => team::sign_in(engine, out, &server, user.as_deref(), token),
+            TeamAction::SignOut { server } => team::sign_out(engine, out, &server),
+            TeamAction::List => team::list(engine, out),
+            TeamAction::History { vault, url } => {
+                team::history(engine, out, &vault, url.as_deref())
+            }
+            TeamAction::Remove { server, confirm } => {
+                team::remove(engine, out, &server, confirm.yes).map(|()| apps::follow(engine))
+            }
         },
         Command::Catalog { .. } => unreachable!("handled above"),
         Command::Settings {

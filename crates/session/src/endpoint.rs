@@ -182,13 +182,15 @@ pub fn direct_endpoints(
     session_id: &str,
     vault_ids: &[String],
 ) -> Result<Vec<McpEndpoint>> {
-    let urls = engine.resolver().server_urls(vault_ids)?;
-    let tokens = engine.tokens()?;
+    // Local vaults' tokens, and team vaults' from their servers.
+    let sources = keybearer_team_vaults::for_session(engine, vault_ids)?;
+    let urls: Vec<String> = sources.servers.iter().map(|(url, _)| url.clone()).collect();
     let names = server_names(urls.iter().map(String::as_str));
     let mut endpoints = Vec::with_capacity(urls.len());
     for (url, name) in urls.iter().zip(names) {
-        let injection = tokens
-            .lookup(vault_ids, url)?
+        let injection = sources
+            .source
+            .lookup(keybearer_vault::Scope::Vaults(vault_ids), url)?
             .ok_or_else(|| Error::not_found("credential", url.clone()))?;
         let credential = &injection.resolution.credential;
         endpoints.push(McpEndpoint {

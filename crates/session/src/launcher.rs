@@ -5,8 +5,9 @@
 //! The flow: check the request (vaults of one environment, an existing
 //! folder, an installed agent) → build the endpoints: in proxy mode start the
 //! session's proxy on the launcher's Tokio runtime (listeners on 127.0.0.1,
-//! tokens looked up through the tokens part), in direct mode open the tokens
-//! for the agent's config → start the agent through the [`SessionManager`],
+//! tokens looked up through the tokens part, and a team vault's through its
+//! team server: `keybearer_team_vaults::for_session`), in direct mode open
+//! the tokens for the agent's config → start the agent through the [`SessionManager`],
 //! which writes its private 0600 config, records the session and its
 //! `session.*` events, and keeps the proxy alive exactly as long as the
 //! agent. When the agent ends, the proxy stops (its audit records written)
@@ -25,7 +26,7 @@ use super::process::Terminal;
 use super::proxied::proxy_endpoints;
 use super::pty::SessionPty;
 use super::records::{prepare, PreparedSession, SessionRequest};
-use keybearer_base::error::{Error, Result};
+use keybearer_base::error::Result;
 use keybearer_proxy::{ProxyActivity, SessionProxy};
 use keybearer_vault::Engine;
 
@@ -102,22 +103,16 @@ impl Launcher {
                 )
             }
             InjectionMode::Proxy => {
-                let resolver = engine.resolver();
-                let mut servers = Vec::new();
-                for url in resolver.server_urls(prepared.vault_ids())? {
-                    let resolution = resolver
-                        .resolve(prepared.vault_ids(), &url)?
-                        .ok_or_else(|| Error::not_found("credential", url.clone()))?;
-                    servers.push((url, resolution.credential.protocol));
-                }
-                let tokens = engine.tokens()?;
+                // Local vaults' tokens, and team vaults' through their
+                // servers (docs/architecture.md, "Team vaults").
+                let sources = keybearer_team_vaults::for_session(engine, prepared.vault_ids())?;
                 let recorder = engine.usage_recorder()?;
                 let (proxy, endpoints) = self.runtime.block_on(proxy_endpoints(
-                    tokens,
+                    sources.source,
                     recorder,
                     &id,
                     prepared.vault_ids(),
-                    servers,
+                    sources.servers,
                 ))?;
                 let activity = proxy.activity();
                 let lifetime = ProxyLifetime {

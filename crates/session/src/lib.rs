@@ -26,7 +26,8 @@
 //! The crate `keybearer-session` (docs/architecture.md, "Crates"): Unix
 //! only for now (process groups, signals, PTYs), empty elsewhere. It builds
 //! on the engine (`Engine`, `Tokens`, `keybearer_vault::beside` for its table),
-//! the proxy and the bridge; it must never reach OAuth's flows (a grant is
+//! the sources of team vaults (`keybearer-team-vaults`), the proxy and the
+//! bridge; it must never reach OAuth's flows (a grant is
 //! renewed by the credential source, never here) or the apps part.
 
 #![cfg(unix)]

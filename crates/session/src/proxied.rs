@@ -6,15 +6,16 @@ use super::endpoint::{server_names, HeaderSecret, McpEndpoint};
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::Protocol;
 use keybearer_proxy::SessionProxy;
-use keybearer_vault::Tokens;
-use keybearer_vault::UsageRecorder;
+use keybearer_vault::{CredentialSource, UsageRecorder};
 
 /// Starts the proxy for `session_id` with one listener per server
 /// (`servers`: each URL with the protocol of the credential that wins for
-/// it), and returns it with the endpoints to configure. Must run inside a
-/// Tokio runtime; keep the proxy alive exactly as long as the agent.
+/// it), asking `source` (the local store's tokens, or a `Routed` source of
+/// local and team vaults) for credentials, and returns it with the
+/// endpoints to configure. Must run inside a Tokio runtime; keep the proxy
+/// alive exactly as long as the agent.
 pub(crate) async fn proxy_endpoints(
-    tokens: Tokens,
+    source: std::sync::Arc<dyn CredentialSource>,
     recorder: UsageRecorder,
     session_id: &str,
     vault_ids: &[String],
@@ -22,7 +23,7 @@ pub(crate) async fn proxy_endpoints(
 ) -> Result<(SessionProxy, Vec<McpEndpoint>)> {
     let urls: Vec<String> = servers.iter().map(|(url, _)| url.clone()).collect();
     let proxy = SessionProxy::start(
-        tokens,
+        source,
         recorder,
         session_id,
         vault_ids.to_vec(),

@@ -70,6 +70,26 @@ pub trait CredentialSource: Send + Sync + 'static {
     }
 }
 
+/// A shared source is a source: a session's, built once (a `Routed` of
+/// local and team vaults), handed to the proxy as it is.
+impl<T: CredentialSource + ?Sized> CredentialSource for Arc<T> {
+    fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>> {
+        (**self).lookup(scope, url)
+    }
+
+    fn refused(&self, injection: &Injection) -> Result<()> {
+        (**self).refused(injection)
+    }
+
+    fn wants_scope(&self, injection: &Injection, required: &str) -> Result<()> {
+        (**self).wants_scope(injection, required)
+    }
+
+    fn settled(&self) -> bool {
+        (**self).settled()
+    }
+}
+
 /// A source's opened secret, behind the injection: the sender never looks
 /// inside; the source finds its own type again with [`InjectableToken::downcast`].
 pub trait OpenedSecret: Send + Sync + 'static {

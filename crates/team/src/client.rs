@@ -26,7 +26,7 @@ use keybearer_net::upstream::blocking::{secret_body, BlockingClient, Failure};
 use keybearer_net::upstream::{is_certificate_failure, ExtraRoots};
 use zeroize::Zeroizing;
 
-use crate::settings::TeamServerSettings;
+use crate::settings::{Ca, TeamServerSettings};
 
 /// How long one request may take, all of it.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,9 +63,10 @@ pub(crate) struct BaoClient {
 
 impl BaoClient {
     pub fn new(settings: &TeamServerSettings) -> Result<Self> {
-        let roots = match settings.ca_file() {
+        let roots = match settings.ca() {
             None => ExtraRoots::default(),
-            Some(path) => {
+            Some(Ca::Pem(pem)) => ExtraRoots::from_pem(pem, "ca_file")?,
+            Some(Ca::File(path)) => {
                 let pem = std::fs::read(path).map_err(|error| {
                     Error::invalid(
                         "ca_file",

@@ -31,8 +31,12 @@ pub(crate) struct Fields {
 
 /// What a read found.
 pub(crate) enum Read {
-    /// The current version, with its data.
-    Found { fields: Box<Fields>, version: u64 },
+    /// The current version, with its data and when it was written.
+    Found {
+        fields: Box<Fields>,
+        version: u64,
+        created: String,
+    },
     /// Nothing at the path, or its current version was deleted or destroyed.
     Missing,
 }
@@ -63,6 +67,8 @@ struct ReadData {
 struct VersionMeta {
     #[serde(default)]
     version: u64,
+    #[serde(default)]
+    created_time: String,
 }
 
 #[derive(Deserialize)]
@@ -83,9 +89,24 @@ struct MetaData {
 #[derive(Deserialize)]
 struct VersionState {
     #[serde(default)]
+    created_time: String,
+    #[serde(default)]
     deletion_time: String,
     #[serde(default)]
     destroyed: bool,
+}
+
+/// Every version of a secret, oldest first, and its custom metadata.
+pub(crate) type Versions = (Vec<VersionInfo>, HashMap<String, String>);
+
+/// One version of a secret, as its metadata lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VersionInfo {
+    pub version: u64,
+    /// RFC 3339, as the server wrote it.
+    pub created: String,
+    pub deleted: Option<String>,
+    pub destroyed: bool,
 }
 
 #[derive(Deserialize)]
@@ -135,11 +156,14 @@ impl TeamServer {
                 let data = body
                     .data
                     .ok_or_else(|| self.bad(format!("no data at {}", self.shown(path))))?;
-                let version = data.metadata.map_or(0, |meta| meta.version);
+                let (version, created) = data
+                    .metadata
+                    .map_or((0, String::new()), |meta| (meta.version, meta.created_time));
                 match data.data {
                     Some(fields) => Ok(Read::Found {
                         fields: Box::new(fields),
                         version,
+                        created,
                     }),
                     None => Ok(Read::Missing),
                 }
@@ -175,6 +199,44 @@ impl TeamServer {
                 })
             }
             404 => Ok(Meta::Missing),
+            status => Err(unexpected_at(self, status)),
+        }
+    }
+
+    /// `GET <mount>/metadata/<path>`: every version the server keeps, oldest
+    /// first, and the custom metadata; `None` when there is no such secret.
+    pub(crate) fn kv_versions(&self, path: &str) -> Result<Option<Versions>> {
+        let reply = self.call(
+            Method::GET,
+            &self.api("metadata", path),
+            None,
+            "read",
+            &self.shown(path),
+        )?;
+        match reply.status {
+            200 => {
+                let body: MetaBody = reply.json(self.address())?;
+                let mut versions: Vec<VersionInfo> = body
+                    .data
+                    .versions
+                    .into_iter()
+                    .filter_map(|(number, state)| {
+                        Some(VersionInfo {
+                            version: number.parse().ok()?,
+                            created: state.created_time,
+                            deleted: (!state.deletion_time.is_empty())
+                                .then_some(state.deletion_time),
+                            destroyed: state.destroyed,
+                        })
+                    })
+                    .collect();
+                versions.sort_by_key(|version| version.version);
+                Ok(Some((
+                    versions,
+                    body.data.custom_metadata.unwrap_or_default(),
+                )))
+            }
+            404 => Ok(None),
             status => Err(unexpected_at(self, status)),
         }
     }

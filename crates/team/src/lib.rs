@@ -12,7 +12,8 @@
 //! lives — which checks each cached credential's KV version every check
 //! interval (30 s) and after a 401, so a colleague's rotation reaches
 //! running agents without a restart, and uses the last value the server
-//! confirmed for a limited time (1 hour) while the server is out of reach.
+//! confirmed for a limited time (1 hour) while the server is out of reach
+//! (kept sealed beyond the process through a [`LastGoodStore`]).
 //! A session mixing local and team vaults asks a
 //! [`keybearer_source::Routed`] source (by vault id prefix,
 //! [`VAULT_ID_PREFIX`]). Changes made from Keybearer
@@ -20,18 +21,17 @@
 //! the secret's custom metadata; a member allowed only to read is told so
 //! before anything is written.
 //!
-//! Modules: `settings` (address, CA file, mount, paths per environment,
+//! Modules: `settings` (address, CA, mount, paths per environment,
 //! intervals), `client` (HTTP, transport errors), `auth` (token
 //! endpoints), `keychain` (where the token is kept), `server` (the
 //! signed-in server, renewal, refusals told apart), `kv` (KV v2), `vaults`
-//! (credentials in team vaults), `secret` (what a credential sends),
-//! `source` (the cache the proxy reads through).
+//! (credentials in team vaults), `folder` (a vault's folder: made once with
+//! a marker, listed), `history` (who changed what, from metadata), `secret`
+//! (what a credential sends), `source` (the cache the proxy reads through,
+//! and its [`LastGoodStore`] hook).
 //!
-//! Limits: only `userpass` sign-in and token auth; OAuth grants are not
-//! shared (each member signs in to such a server); the last good value is
-//! kept in memory only; app connections (the bridge's `Scope::Connection`)
-//! do not use team vaults yet; the CLI and the window do not offer team
-//! vaults yet.
+//! Limits: `userpass` and token sign-in only (no OIDC yet); OAuth grants
+//! are not shared (each member signs in to such a server).
 //!
 //! Owns: the team server's client and sign-in, the team source. Must never
 //! depend on the store (`keybearer-vault`), the proxy, the bridge or
@@ -39,6 +39,8 @@
 
 mod auth;
 mod client;
+mod folder;
+mod history;
 mod keychain;
 mod kv;
 mod secret;
@@ -48,11 +50,14 @@ mod source;
 mod vaults;
 
 pub use auth::Who;
+pub use folder::Attached;
+pub use history::HistoryEntry;
 pub use secret::TeamSecret;
+pub use server::Health;
 pub use server::TeamServer;
 pub use settings::{
     credential_key, TeamServerSettings, TeamVault, DEFAULT_CHECK_INTERVAL, DEFAULT_LAST_GOOD_LIMIT,
     DEFAULT_PATH_TEMPLATE, VAULT_ID_PREFIX,
 };
-pub use source::TeamSource;
+pub use source::{credential_id, Kept, LastGoodStore, TeamSource};
 pub use vaults::{Access, LastChange, TeamCredential};

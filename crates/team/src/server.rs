@@ -70,7 +70,23 @@ struct TokenState {
     expires: Option<Instant>,
     /// The last renewal that failed (the server out of reach).
     failed_renewal: Option<Instant>,
+    /// Started from the keychain while the server was out of reach: who
+    /// the token is and how long it lives are not known yet.
+    offline: bool,
 }
+
+/// What a team server says of itself before anyone signs in (`sys/health`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub initialized: bool,
+    pub sealed: bool,
+    /// `2.1.0` (OpenBao) or `1.17.2` (HashiCorp Vault); empty if not said.
+    pub version: String,
+}
+
+/// How long an offline start waits before asking the server again who the
+/// token is.
+const OFFLINE_RETRY: Duration = Duration::from_secs(30);
 
 impl TeamServer {
     /// Signs in with a user name and password (`userpass`) and saves the
@@ -88,6 +104,32 @@ impl TeamServer {
         Ok(Self::start(settings, client, grant.token, who, lease))
     }
 
+    /// Signs in with a token the user pasted (one their administrator made,
+    /// or `bao login` printed): checked with `lookup-self`, then saved in the
+    /// keychain, replacing the one saved before.
+    pub fn sign_in_with_token(settings: TeamServerSettings, token: &UserSecret) -> Result<Self> {
+        let client = BaoClient::new(&settings)?;
+        let token = Zeroizing::new(token.expose().trim().to_string());
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "token",
+                "That is not a team server token: paste the whole token, on one line. Nothing was saved.",
+            ));
+        }
+        let (who, lease) = match auth::lookup_self(&client, &token) {
+            Err(Error::Team(TeamError::SignInRequired { .. })) => {
+                return Err(Error::invalid(
+                    "token",
+                    "The team server did not accept that token (it may have expired or been revoked). Nothing was saved.",
+                ))
+            }
+            other => other?,
+        };
+        keychain::save(settings.id(), &token)?;
+        tracing::info!(server = %settings.address(), "signed in to the team server with a token");
+        Ok(Self::start(settings, client, token, who, lease))
+    }
+
     /// The sign-in saved in the keychain, checked with the server; none
     /// saved, or one the server no longer accepts, is "sign in again".
     pub fn resume(settings: TeamServerSettings) -> Result<Self> {
@@ -97,6 +139,99 @@ impl TeamServer {
         };
         let (who, lease) = auth::lookup_self(&client, &token)?;
         Ok(Self::start(settings, client, token, who, lease))
+    }
+
+    /// Like [`TeamServer::resume`], but a server out of reach is not an
+    /// error: the saved sign-in is used as it is (who it is, and how long it
+    /// lives, asked again every 30 seconds until the server answers), so a
+    /// session or a bridge started meanwhile can use the last good values.
+    pub fn resume_or_offline(settings: TeamServerSettings) -> Result<Self> {
+        let client = BaoClient::new(&settings)?;
+        let Some(token) = keychain::load(settings.id())? else {
+            return Err(auth::sign_in_required(&client));
+        };
+        match auth::lookup_self(&client, &token) {
+            Ok((who, lease)) => Ok(Self::start(settings, client, token, who, lease)),
+            Err(Error::Team(error)) if error.is_unreachable() => {
+                tracing::warn!(server = %settings.address(), code = %error.code(), "team server out of reach: starting with the saved sign-in");
+                let server = Self::start(
+                    settings,
+                    client,
+                    token,
+                    Who {
+                        display_name: String::new(),
+                        entity_id: None,
+                    },
+                    Lease {
+                        ttl: None,
+                        renewable: false,
+                    },
+                );
+                server.inner.state().offline = true;
+                Ok(server)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Whether a sign-in is saved in the keychain for this server (not
+    /// checked with it).
+    pub fn has_saved_sign_in(settings: &TeamServerSettings) -> Result<bool> {
+        Ok(keychain::load(settings.id())?.is_some())
+    }
+
+    /// Signs out without a running sign-in: the saved token (if any) is
+    /// revoked on the server and removed from the keychain. `Ok(false)`:
+    /// the server could not be reached or refused, so it was only removed
+    /// here.
+    pub fn sign_out_saved(settings: &TeamServerSettings) -> Result<bool> {
+        let Some(token) = keychain::load(settings.id())? else {
+            return Ok(true);
+        };
+        let revoked = match BaoClient::new(settings)
+            .and_then(|client| auth::revoke_self(&client, &token))
+        {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(code = %error.code(), "the team server did not revoke the sign-in");
+                false
+            }
+        };
+        keychain::delete(settings.id())?;
+        tracing::info!(server = %settings.address(), revoked, "signed out of the team server");
+        Ok(revoked)
+    }
+
+    /// `sys/health`, without a sign-in: whether the server answers, over a
+    /// connection this computer trusts (the CA file's, or the system's).
+    pub fn health(settings: &TeamServerSettings) -> Result<Health> {
+        let client = BaoClient::new(settings)?;
+        let reply = client.call(
+            Method::GET,
+            "sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200",
+            None,
+            None,
+        )?;
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default)]
+            initialized: bool,
+            #[serde(default)]
+            sealed: bool,
+            #[serde(default)]
+            version: String,
+        }
+        match reply.status {
+            200 | 429 | 472 | 473 => {
+                let body: Body = reply.json(client.address())?;
+                Ok(Health {
+                    initialized: body.initialized,
+                    sealed: body.sealed,
+                    version: body.version,
+                })
+            }
+            status => Err(auth::unexpected(&client, status)),
+        }
     }
 
     fn start(
@@ -116,6 +251,7 @@ impl TeamServer {
                 lease,
                 expires: lease.ttl.map(|ttl| Instant::now() + ttl),
                 failed_renewal: None,
+                offline: false,
             }),
             _stop_renewing: Mutex::new(Some(stop)),
         });
@@ -149,8 +285,12 @@ impl TeamServer {
         Ok(revoked)
     }
 
-    /// Who the sign-in belongs to, as the server named it at sign-in.
+    /// Who the sign-in belongs to, as the server named it at sign-in (asked
+    /// now if this process started while the server was out of reach).
     pub fn who(&self) -> Who {
+        if self.inner.state().offline {
+            self.inner.renew();
+        }
         self.inner.state().who.clone()
     }
 
@@ -240,6 +380,9 @@ impl Inner {
     fn next_renewal(&self) -> Option<Duration> {
         let state = self.state();
         state.token.as_ref()?;
+        if state.offline {
+            return Some(OFFLINE_RETRY);
+        }
         if !state.lease.renewable {
             return None;
         }
@@ -258,6 +401,22 @@ impl Inner {
         let Ok(token) = self.token() else {
             return;
         };
+        if self.state().offline {
+            // Who the token is, and how long it lives, now that the server
+            // may answer.
+            match auth::lookup_self(&self.client, &token) {
+                Ok((who, lease)) => {
+                    let mut state = self.state();
+                    state.who = who;
+                    state.lease = lease;
+                    state.expires = lease.ttl.map(|ttl| Instant::now() + ttl);
+                    state.offline = false;
+                    tracing::info!(server = %self.settings.address(), "team server in reach again");
+                }
+                Err(error) => self.signed_out_if(&error),
+            }
+            return;
+        }
         match auth::renew_self(&self.client, &token) {
             Ok(lease) => {
                 let mut state = self.state();

@@ -34,12 +34,22 @@ pub const DEFAULT_PATH_TEMPLATE: &str = "keybearer/{environment}/";
 /// The placeholder of the path template.
 const ENVIRONMENT: &str = "{environment}";
 
+/// The CA certificates trusted for one team server only.
+#[derive(Debug, Clone)]
+pub(crate) enum Ca {
+    /// Read when the client is made (the tests' dev server).
+    File(PathBuf),
+    /// The PEM the user trusted when adding the server, kept in the
+    /// database (a file changed later trusts nothing new).
+    Pem(Vec<u8>),
+}
+
 /// One team server, as the user set it up.
 #[derive(Debug, Clone)]
 pub struct TeamServerSettings {
     id: String,
     address: String,
-    ca_file: Option<PathBuf>,
+    ca: Option<Ca>,
     mount: String,
     path_template: String,
     check_interval: Duration,
@@ -61,7 +71,7 @@ impl TeamServerSettings {
         Ok(Self {
             id: id.to_string(),
             address: normalize_address(address)?,
-            ca_file: None,
+            ca: None,
             mount: path_segments("mount", mount, false)?,
             path_template: DEFAULT_PATH_TEMPLATE.to_string(),
             check_interval: DEFAULT_CHECK_INTERVAL,
@@ -72,7 +82,15 @@ impl TeamServerSettings {
     /// The server's own CA certificate (PEM), trusted for this server only.
     #[must_use]
     pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_file = Some(path.into());
+        self.ca = Some(Ca::File(path.into()));
+        self
+    }
+
+    /// The server's own CA certificates (PEM, as the user trusted them),
+    /// trusted for this server only.
+    #[must_use]
+    pub fn with_ca_pem(mut self, pem: Vec<u8>) -> Self {
+        self.ca = Some(Ca::Pem(pem));
         self
     }
 
@@ -121,8 +139,13 @@ impl TeamServerSettings {
         &self.address
     }
 
-    pub fn ca_file(&self) -> Option<&std::path::Path> {
-        self.ca_file.as_deref()
+    pub(crate) fn ca(&self) -> Option<&Ca> {
+        self.ca.as_ref()
+    }
+
+    /// The path template (`keybearer/{environment}/`).
+    pub fn path_template(&self) -> &str {
+        &self.path_template
     }
 
     pub fn mount(&self) -> &str {

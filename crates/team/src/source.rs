@@ -25,20 +25,28 @@
 //! passed since that confirmation, then [`TeamError::StaleTooLong`]. Any
 //! other answer counts at once: signed out, denied, vault not found.
 //!
-//! Limits: the last good value is kept in memory only (sealing it with the
-//! local master key, so it survives a restart, comes with the engine's
-//! wiring); each session's source has its own cache; `vault_position`
+//! The last good value also outlives the process when the source is given
+//! a [`LastGoodStore`] (the wiring's seals it with the local master key in
+//! the database): every value the server confirms is kept there (its
+//! confirmation time written at most once a minute), and a process whose
+//! first check finds the server out of reach uses it, for what is left of
+//! the limit since the server last confirmed it. Whatever the server says
+//! is gone — deleted, denied, signed out, no such vault — is removed from
+//! it at once.
+//!
+//! Limits: each session's source has its own cache; `vault_position`
 //! counts among the team vaults of the lookup.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use keybearer_base::error::{Error, Result};
 use keybearer_base::model::{validate_environment_name, Credential, Resolution, Timestamp};
 use keybearer_base::team_error::TeamError;
 use keybearer_source::{CredentialSource, InjectableToken, Injection, Scope};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::kv::Meta;
 use crate::server::TeamServer;
@@ -47,12 +55,41 @@ use crate::vaults::TeamCredential;
 
 /// A 401 checks the server at once, but not more often than this per entry.
 const REFUSAL_CHECK_GAP: Duration = Duration::from_secs(1);
+/// A kept value's confirmation time is written at most this often.
+const CONFIRM_WRITE_GAP: Duration = Duration::from_secs(60);
+
+/// Where a team source keeps the last value each credential's server
+/// confirmed, beyond the process (see the module's header). `value` is the
+/// credential's stored form (`{"url", "type", "token" | "headers"}`).
+pub trait LastGoodStore: Send + Sync + 'static {
+    fn keep(
+        &self,
+        vault_id: &str,
+        url: &str,
+        version: u64,
+        confirmed_at: SystemTime,
+        value: &[u8],
+    ) -> Result<()>;
+    /// The server confirmed `version` again.
+    fn confirm(&self, vault_id: &str, url: &str, version: u64, at: SystemTime) -> Result<()>;
+    /// The kept version, when it was confirmed, and its value.
+    fn recall(&self, vault_id: &str, url: &str) -> Result<Option<Kept>>;
+    fn forget(&self, vault_id: &str, url: &str) -> Result<()>;
+}
+
+/// A value a [`LastGoodStore`] kept.
+pub struct Kept {
+    pub version: u64,
+    pub confirmed_at: SystemTime,
+    pub value: Zeroizing<Vec<u8>>,
+}
 
 /// The team vaults of one environment, read through per-credential caches.
 pub struct TeamSource {
     environment: String,
     vaults: HashMap<String, (TeamServer, TeamVault)>,
     entries: Mutex<HashMap<(String, String), Arc<Entry>>>,
+    last_good: Option<Arc<dyn LastGoodStore>>,
 }
 
 #[derive(Default)]
@@ -69,6 +106,11 @@ struct State {
     attempted: Option<Instant>,
     /// The last time the server confirmed `outcome`.
     confirmed: Option<Instant>,
+    /// How old that confirmation already was then (a value recalled from
+    /// the [`LastGoodStore`]).
+    confirmed_age: Duration,
+    /// The last time the confirmation was written to the store.
+    persisted: Option<Instant>,
     /// The last check a 401 asked for.
     refusal_check: Option<Instant>,
 }
@@ -97,7 +139,15 @@ impl TeamSource {
             environment: validate_environment_name(environment)?,
             vaults: HashMap::new(),
             entries: Mutex::default(),
+            last_good: None,
         })
+    }
+
+    /// Keeps the last good values in `store` too (see the module's header).
+    #[must_use]
+    pub fn with_last_good(mut self, store: Arc<dyn LastGoodStore>) -> Self {
+        self.last_good = Some(store);
+        self
     }
 
     /// Adds a team vault of `server`; one of another environment is refused.
@@ -190,7 +240,21 @@ impl TeamSource {
         let mut state = entry.state();
         state.attempted = Some(now);
         match checked {
-            Ok(Checked::Same) => state.confirmed = Some(now),
+            Ok(Checked::Same) => {
+                state.confirmed = Some(now);
+                state.confirmed_age = Duration::ZERO;
+                if let (Some(version), true) = (
+                    known_version,
+                    state
+                        .persisted
+                        .is_none_or(|at| at.elapsed() >= CONFIRM_WRITE_GAP),
+                ) {
+                    state.persisted = Some(now);
+                    self.kept(vault, |store| {
+                        store.confirm(&vault.id, url, version, SystemTime::now())
+                    });
+                }
+            }
             Ok(Checked::Changed(credential)) => {
                 tracing::info!(
                     vault_id = %vault.id,
@@ -199,15 +263,27 @@ impl TeamSource {
                     "team credential read"
                 );
                 let version = credential.version;
+                if self.last_good.is_some() {
+                    let value = credential
+                        .secret
+                        .to_kv_json(&credential.url, credential.protocol);
+                    state.persisted = Some(now);
+                    self.kept(vault, |store| {
+                        store.keep(&vault.id, url, version, SystemTime::now(), &value)
+                    });
+                }
                 state.outcome = Some(Outcome::Present {
                     injection: injection(server, vault, position, credential),
                     version,
                 });
                 state.confirmed = Some(now);
+                state.confirmed_age = Duration::ZERO;
             }
             Ok(Checked::Absent) => {
                 state.outcome = Some(Outcome::Absent);
                 state.confirmed = Some(now);
+                state.confirmed_age = Duration::ZERO;
+                self.kept(vault, |store| store.forget(&vault.id, url));
             }
             Err(Error::Team(error)) => {
                 let confirmed = matches!(
@@ -220,8 +296,19 @@ impl TeamSource {
                         code = %error.code(),
                         "team server out of reach: the last credential it confirmed is used"
                     );
+                } else if error.is_unreachable()
+                    && self.recall(&mut state, server, vault, position, url)
+                {
+                    tracing::warn!(
+                        vault_id = %vault.id,
+                        code = %error.code(),
+                        "team server out of reach: the last credential it confirmed before is used"
+                    );
                 } else {
                     tracing::warn!(vault_id = %vault.id, code = %error.code(), "team credential not available");
+                    if !error.is_unreachable() {
+                        self.kept(vault, |store| store.forget(&vault.id, url));
+                    }
                     state.outcome = Some(Outcome::Failed(error));
                 }
             }
@@ -230,6 +317,77 @@ impl TeamSource {
         }
         drop(state);
         entry.answer(server.settings().last_good_limit(), server, vault)
+    }
+}
+
+impl TeamSource {
+    /// Runs `work` on the store, if there is one; its failure is logged,
+    /// never the lookup's.
+    fn kept(&self, vault: &TeamVault, work: impl FnOnce(&dyn LastGoodStore) -> Result<()>) {
+        if let Some(store) = &self.last_good {
+            if let Err(error) = work(store.as_ref()) {
+                tracing::warn!(vault_id = %vault.id, code = %error.code(), "the last good team credential could not be kept");
+            }
+        }
+    }
+
+    /// The value the store kept, if the server confirmed it within the
+    /// limit: it becomes the entry's outcome. True if so.
+    fn recall(
+        &self,
+        state: &mut State,
+        server: &TeamServer,
+        vault: &TeamVault,
+        position: usize,
+        url: &str,
+    ) -> bool {
+        let Some(store) = &self.last_good else {
+            return false;
+        };
+        let kept = match store.recall(&vault.id, url) {
+            Ok(Some(kept)) => kept,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(vault_id = %vault.id, code = %error.code(), "the last good team credential could not be read");
+                return false;
+            }
+        };
+        let age = SystemTime::now()
+            .duration_since(kept.confirmed_at)
+            .unwrap_or(Duration::ZERO);
+        if age > server.settings().last_good_limit() {
+            self.kept(vault, |store| store.forget(&vault.id, url));
+            return false;
+        }
+        let Ok(mut fields) = serde_json::from_slice::<crate::kv::Fields>(&kept.value) else {
+            return false;
+        };
+        let stored_url = fields.url.clone();
+        if stored_url.as_deref() != Some(url) {
+            return false;
+        }
+        let protocol = fields
+            .protocol
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| keybearer_base::server_url::guess_protocol(url));
+        let Ok(secret) = crate::secret::TeamSecret::from_fields(&mut fields) else {
+            return false;
+        };
+        let credential = TeamCredential {
+            url: url.to_string(),
+            protocol,
+            version: kept.version,
+            written_at: String::new(),
+            secret,
+        };
+        state.outcome = Some(Outcome::Present {
+            injection: injection(server, vault, position, credential),
+            version: kept.version,
+        });
+        state.confirmed = Some(Instant::now());
+        state.confirmed_age = age;
+        true
     }
 }
 
@@ -291,7 +449,9 @@ impl Entry {
         vault: &TeamVault,
     ) -> Result<Option<Arc<Injection>>> {
         let state = self.state();
-        let stale = state.confirmed.is_none_or(|at| at.elapsed() > limit);
+        let stale = state
+            .confirmed
+            .is_none_or(|at| at.elapsed() + state.confirmed_age > limit);
         match &state.outcome {
             Some(Outcome::Failed(error)) => Err(Error::Team(error.clone())),
             Some(_) if stale => Err(Error::Team(TeamError::StaleTooLong {
@@ -308,6 +468,15 @@ impl Entry {
     }
 }
 
+/// A team credential's id on this computer (`tcr_…`): made from its team
+/// server's, its vault's and its server address, so the same credential
+/// has the same id in every process here (the audit trail, `credential
+/// replace ID`). Another computer's ids differ.
+pub fn credential_id(server_id: &str, vault_id: &str, url: &str) -> String {
+    let digest = Sha256::digest(format!("{server_id}\n{vault_id}\n{url}").as_bytes());
+    format!("tcr_{}", &data_encoding::HEXLOWER.encode(&digest)[..24])
+}
+
 /// The injection of a team credential: the headers made once; a 401 is
 /// reported back (`refused`) so a rotation is looked for at once.
 fn injection(
@@ -316,16 +485,7 @@ fn injection(
     position: usize,
     credential: TeamCredential,
 ) -> Arc<Injection> {
-    let digest = Sha256::digest(
-        format!(
-            "{}\n{}\n{}",
-            server.settings().id(),
-            vault.id,
-            credential.url
-        )
-        .as_bytes(),
-    );
-    let id = format!("tcr_{}", &data_encoding::HEXLOWER.encode(&digest)[..24]);
+    let id = credential_id(server.settings().id(), &vault.id, &credential.url);
     let headers = credential.secret.http_headers();
     let resolution = Resolution {
         credential: Credential {
@@ -351,8 +511,8 @@ fn injection(
 
 impl CredentialSource for TeamSource {
     fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>> {
-        // App connections are the local store's (docs/architecture.md,
-        // "Team vaults").
+        // An app connection's vaults are read by the wiring, which asks
+        // with them (docs/architecture.md, "Team vaults").
         let Scope::Vaults(vault_ids) = scope else {
             return Ok(None);
         };

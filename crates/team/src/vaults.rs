@@ -34,6 +34,8 @@ pub struct TeamCredential {
     pub protocol: Protocol,
     /// The KV version it was read at (what a change must name).
     pub version: u64,
+    /// When that version was written (RFC 3339, as the server said it).
+    pub written_at: String,
     pub secret: TeamSecret,
 }
 
@@ -81,39 +83,9 @@ impl TeamServer {
     /// [`TeamError::VaultNotFound`].
     pub fn credential(&self, vault: &TeamVault, url: &str) -> Result<Option<TeamCredential>> {
         let url = normalize_server_url(url)?;
-        let path = self.credential_path(vault, &url)?;
-        match self.kv_read(&path)? {
-            Read::Found {
-                mut fields,
-                version,
-            } => {
-                let bad = |problem: String| {
-                    Error::Team(TeamError::BadAnswer {
-                        server: self.address().to_string(),
-                        problem: format!("{} holds {problem}", self.shown_path(&path)),
-                    })
-                };
-                // A secret for another server must never be sent to this one.
-                let stored = fields
-                    .url
-                    .as_deref()
-                    .and_then(|stored| normalize_server_url(stored).ok());
-                if stored.as_deref() != Some(url.as_str()) {
-                    return Err(bad("a credential for another server address".into()));
-                }
-                let protocol = match fields.protocol.as_deref() {
-                    Some(protocol) => protocol.parse().unwrap_or_else(|_| guess_protocol(&url)),
-                    None => guess_protocol(&url),
-                };
-                let secret = TeamSecret::from_fields(&mut fields).map_err(bad)?;
-                Ok(Some(TeamCredential {
-                    url,
-                    protocol,
-                    version,
-                    secret,
-                }))
-            }
-            Read::Missing => {
+        match self.read_credential(vault, &credential_key(&url), Some(&url))? {
+            Some(found) => Ok(Some(found)),
+            None => {
                 let folder = self.settings().vault_path(vault);
                 match self.kv_list(&folder)? {
                     Some(_) => Ok(None),
@@ -124,6 +96,62 @@ impl TeamServer {
                 }
             }
         }
+    }
+
+    /// The credential stored as `key` in `vault` (a name from the folder's
+    /// list); `None` if it is gone.
+    pub(crate) fn credential_at(
+        &self,
+        vault: &TeamVault,
+        key: &str,
+    ) -> Result<Option<TeamCredential>> {
+        self.read_credential(vault, key, None)
+    }
+
+    /// Reads the secret `key` of `vault`. Its `url` must be the one its
+    /// name was made from (and `expected`, when given): a secret for
+    /// another server must never be sent to this one.
+    fn read_credential(
+        &self,
+        vault: &TeamVault,
+        key: &str,
+        expected: Option<&str>,
+    ) -> Result<Option<TeamCredential>> {
+        let path = format!("{}/{key}", self.settings().vault_path(vault));
+        let Read::Found {
+            mut fields,
+            version,
+            created,
+        } = self.kv_read(&path)?
+        else {
+            return Ok(None);
+        };
+        let bad = |problem: String| {
+            Error::Team(TeamError::BadAnswer {
+                server: self.address().to_string(),
+                problem: format!("{} holds {problem}", self.shown_path(&path)),
+            })
+        };
+        let stored = fields
+            .url
+            .as_deref()
+            .and_then(|stored| normalize_server_url(stored).ok());
+        let url = match stored {
+            Some(url) if credential_key(&url) == key && expected.is_none_or(|e| e == url) => url,
+            _ => return Err(bad("a credential for another server address".into())),
+        };
+        let protocol = match fields.protocol.as_deref() {
+            Some(protocol) => protocol.parse().unwrap_or_else(|_| guess_protocol(&url)),
+            None => guess_protocol(&url),
+        };
+        let secret = TeamSecret::from_fields(&mut fields).map_err(bad)?;
+        Ok(Some(TeamCredential {
+            url,
+            protocol,
+            version,
+            written_at: created,
+            secret,
+        }))
     }
 
     /// Writes `url`'s credential in `vault`. `expected_version` is the
@@ -137,12 +165,25 @@ impl TeamServer {
         secret: &TeamSecret,
         expected_version: u64,
     ) -> Result<u64> {
+        self.put_credential_with(vault, url, None, secret, expected_version)
+    }
+
+    /// [`TeamServer::put_credential`] with the server's protocol (`None`:
+    /// the URL's usual shape).
+    pub fn put_credential_with(
+        &self,
+        vault: &TeamVault,
+        url: &str,
+        protocol: Option<Protocol>,
+        secret: &TeamSecret,
+        expected_version: u64,
+    ) -> Result<u64> {
         let url = normalize_server_url(url)?;
         let path = self.credential_path(vault, &url)?;
         self.require_write(vault, &path)?;
-        let protocol = guess_protocol(&url);
+        let protocol = protocol.unwrap_or_else(|| guess_protocol(&url));
         let version = self.kv_write(&path, secret.to_kv_json(&url, protocol), expected_version)?;
-        self.record_change(&path, Some(version), "write")?;
+        self.record_change(&path, &url, Some(version), "write")?;
         tracing::info!(server = %self.address(), path = %self.shown_path(&path), version, "team credential written");
         Ok(version)
     }
@@ -155,7 +196,7 @@ impl TeamServer {
         self.require_write(vault, &path)?;
         let version = cas_of(&self.kv_metadata(&path)?);
         self.kv_delete(&path)?;
-        self.record_change(&path, Some(version), "delete")?;
+        self.record_change(&path, &url, Some(version), "delete")?;
         tracing::info!(server = %self.address(), path = %self.shown_path(&path), "team credential deleted");
         Ok(())
     }
@@ -189,6 +230,18 @@ impl TeamServer {
         })
     }
 
+    /// Whether the sign-in may change `vault`'s credentials: `Ok`, or the
+    /// refusal naming the vault's path ([`TeamError::Denied`]), before the
+    /// user is asked for a value.
+    pub fn check_write(&self, vault: &TeamVault) -> Result<()> {
+        let path = format!(
+            "{}/{}",
+            self.settings().vault_path(vault),
+            "keybearer-access-check"
+        );
+        self.require_write(vault, &path)
+    }
+
     /// A read-only member is told so before anything is written.
     fn require_write(&self, vault: &TeamVault, path: &str) -> Result<()> {
         if self.access_at(path)?.write {
@@ -201,21 +254,47 @@ impl TeamServer {
         }))
     }
 
-    fn record_change(&self, path: &str, version: Option<u64>, change: &str) -> Result<()> {
+    /// Writes who made this change in the secret's custom metadata: the
+    /// last change (`keybearer_changed_*`), the address it is for
+    /// (`keybearer_url`, so the history needs no value read), and one
+    /// record per version written (`keybearer_v<N>`) or deleted
+    /// (`keybearer_d<N>`), the newest 40 (`history.rs`).
+    fn record_change(
+        &self,
+        path: &str,
+        url: &str,
+        version: Option<u64>,
+        change: &str,
+    ) -> Result<()> {
         let who = self.who();
-        let mut custom = HashMap::new();
-        custom.insert("keybearer_changed_by".to_string(), who.display_name);
-        if let Some(entity) = who.entity_id {
-            custom.insert("keybearer_changed_by_entity".to_string(), entity);
-        }
-        if let Some(version) = version {
-            custom.insert("keybearer_changed_version".to_string(), version.to_string());
+        let at = Timestamp::now().to_rfc3339();
+        let mut custom = match self.kv_metadata(path)? {
+            Meta::Current { custom, .. } => custom,
+            Meta::Missing => HashMap::new(),
+        };
+        custom.insert("keybearer_changed_by".to_string(), who.display_name.clone());
+        match &who.entity_id {
+            Some(entity) => {
+                custom.insert("keybearer_changed_by_entity".to_string(), entity.clone())
+            }
+            None => custom.remove("keybearer_changed_by_entity"),
+        };
+        match version {
+            Some(version) => {
+                custom.insert("keybearer_changed_version".to_string(), version.to_string());
+                custom.insert(
+                    crate::history::record_key(change, version),
+                    crate::history::version_record(&at, &who),
+                );
+            }
+            None => {
+                custom.remove("keybearer_changed_version");
+            }
         }
         custom.insert("keybearer_change".to_string(), change.to_string());
-        custom.insert(
-            "keybearer_changed_at".to_string(),
-            Timestamp::now().to_rfc3339(),
-        );
+        custom.insert("keybearer_changed_at".to_string(), at);
+        custom.insert("keybearer_url".to_string(), url.to_string());
+        crate::history::prune(&mut custom);
         self.kv_write_custom(path, &custom)
     }
 

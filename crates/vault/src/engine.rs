@@ -163,6 +163,24 @@ impl Engine {
         }
     }
 
+    /// Team servers and the rows of team vaults (docs/architecture.md,
+    /// "Team vaults"); the servers themselves are the wiring's.
+    pub fn team_catalog(&mut self) -> crate::team_catalog::TeamCatalog<'_> {
+        crate::team_catalog::TeamCatalog {
+            store: &mut self.store,
+        }
+    }
+
+    /// The sealed last good values of team credentials, on a connection of
+    /// its own (unlocking through the keychain if needed).
+    pub fn team_last_good(&mut self) -> Result<crate::team_catalog::TeamLastGood> {
+        let master = self.ring.master(&self.store)?;
+        Ok(crate::team_catalog::TeamLastGood::new(
+            &self.data_dir,
+            master,
+        ))
+    }
+
     /// The audit trail.
     pub fn audit(&mut self) -> Audit<'_> {
         Audit {

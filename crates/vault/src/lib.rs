@@ -36,6 +36,7 @@ mod recovery_key;
 mod refresh;
 mod resolve;
 mod store;
+mod team_catalog;
 mod tokens;
 mod usage;
 
@@ -51,6 +52,7 @@ pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_H
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};
 pub use error::{Error, ErrorCode, Result};
 pub use keybearer_base::backup_error::BackupError;
+pub use keybearer_base::team_model::{NewTeamServer, TeamServerRecord, VaultTeam};
 pub use keybearer_platform::harden_process;
 /// The catalog of known remote MCP servers (the `keybearer-server-catalog` crate).
 pub use keybearer_server_catalog as server_catalog;
@@ -72,6 +74,7 @@ pub use probe::{
 pub use resolve::Resolver;
 pub use secret::{AccessToken, MasterKey, RecoveryKey, UserSecret, MAX_TOKEN_BYTES};
 pub use server_url::{guess_protocol, normalize_server_url};
+pub use team_catalog::{OpenedLastGood, TeamCatalog, TeamLastGood};
 pub use text::printable;
 pub use tokens::{InjectableToken, Injection, Tokens};
 pub use usage::{CredentialUse, UsageRecorder, UseKind};

@@ -108,6 +108,42 @@ pub(crate) fn open_backup(
     Ok(zeroize::Zeroizing::new(text.to_string()))
 }
 
+/// Seals a team credential's last good value (its stored form) for this
+/// vault and URL (`team_catalog::TeamLastGood`).
+pub(crate) fn seal_team_value(
+    master: &MasterKey,
+    vault_id: &str,
+    url: &str,
+    value: &[u8],
+) -> Result<Vec<u8>> {
+    crypto::seal(master.as_bytes(), value, &team_value_aad(vault_id, url))
+}
+
+/// Opens what [`seal_team_value`] sealed; wiped when dropped.
+pub(crate) fn open_team_value(
+    master: &MasterKey,
+    vault_id: &str,
+    url: &str,
+    sealed: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let plain =
+        crypto::open(master.as_bytes(), sealed, &team_value_aad(vault_id, url)).map_err(|_| {
+            Error::Integrity {
+                credential_id: format!("{vault_id} {url}"),
+            }
+        })?;
+    Ok(zeroize::Zeroizing::new(plain.expose_secret().clone()))
+}
+
+fn team_value_aad(vault_id: &str, url: &str) -> Vec<u8> {
+    [
+        b"keybearer/team-last-good/v1".as_slice(),
+        vault_id.as_bytes(),
+        url.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
 fn backup_aad(id: &str, app: &str) -> Vec<u8> {
     let mut aad = b"keybearer-app-backup\0".to_vec();
     aad.extend_from_slice(id.as_bytes());
@@ -182,6 +218,29 @@ impl Caches {
     fn clear(&mut self) {
         self.tokens.clear();
         self.connections.clear();
+    }
+
+    /// A connection's vaults from the cache, or read and cached if nothing
+    /// was committed meanwhile.
+    fn connection_vaults(
+        &mut self,
+        store: &Store,
+        before: i64,
+        connection_id: &str,
+    ) -> Result<Option<Arc<Vec<String>>>> {
+        if let Some(ids) = self.connections.get(connection_id) {
+            return Ok(ids.clone());
+        }
+        let ids = match connections::get(store.conn(), connection_id) {
+            Ok(connection) => Some(Arc::new(connection.vault_ids)),
+            Err(Error::NotFound { .. }) => None,
+            Err(other) => return Err(other),
+        };
+        if store.data_version()? == before {
+            self.connections
+                .insert(connection_id.to_string(), ids.clone());
+        }
+        Ok(ids)
     }
 
     /// The winning injection from the cache, or resolved and opened in one
@@ -333,22 +392,7 @@ impl Tokens {
     ) -> Result<Option<Arc<Injection>>> {
         let mut guard = self.reader();
         let (caches, store, before) = self.fresh(&mut guard)?;
-        let vault_ids = match caches.connections.get(connection_id) {
-            Some(ids) => ids.clone(),
-            None => {
-                let ids = match connections::get(store.conn(), connection_id) {
-                    Ok(connection) => Some(Arc::new(connection.vault_ids)),
-                    Err(Error::NotFound { .. }) => None,
-                    Err(other) => return Err(other),
-                };
-                if store.data_version()? == before {
-                    caches
-                        .connections
-                        .insert(connection_id.to_string(), ids.clone());
-                }
-                ids
-            }
-        };
+        let vault_ids = caches.connection_vaults(store, before, connection_id)?;
         let Some(vault_ids) = vault_ids else {
             return Err(Error::not_found("connection", connection_id));
         };
@@ -362,6 +406,15 @@ impl Tokens {
             return self.lookup(&vault_ids, url);
         }
         Ok(found)
+    }
+
+    /// An app connection's vaults in order (`None`: no such connection), read
+    /// and cached like [`Tokens::lookup_for_connection`] reads them: for a
+    /// source that routes some of them elsewhere (team vaults).
+    pub fn connection_vaults(&self, connection_id: &str) -> Result<Option<Arc<Vec<String>>>> {
+        let mut guard = self.reader();
+        let (caches, store, before) = self.fresh(&mut guard)?;
+        caches.connection_vaults(store, before, connection_id)
     }
 
     /// The reader's connection, opened if needed, and its caches, dropped if

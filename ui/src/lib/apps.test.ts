@@ -227,6 +227,7 @@ describe("import", () => {
     updated_at: "2026-11-26T09:00:00Z",
     credential_count: 0,
     last_used_at: null,
+    team: null,
   });
   const all = [vault("vlt_x", "staging"), vault("vlt_a", "development"), vault("vlt_b", "development")];
 

@@ -96,6 +96,11 @@ const EVENT_LABELS: Record<EventKind, string> = {
   "app.entries_restored": "Changed app entries put back",
   "backup.created": "Backup made",
   "backup.restored": "Restored from a backup",
+  "team.server_added": "Team server added",
+  "team.server_removed": "Team server removed",
+  "team.signed_in": "Signed in to a team server",
+  "team.signed_out": "Signed out of a team server",
+  "vault.moved": "Vault moved to a team server",
 };
 
 /** A label for an event kind; unknown kinds (from newer engines) still read sensibly. */

@@ -76,6 +76,7 @@ export function createFakeEngine(scenario: Scenario) {
       updated_at: now(),
       credential_count: 0,
       last_used_at: null,
+      team: null,
     };
     vaults.push(vault);
     record("vault.created", { environment, vault_id: vault.id });

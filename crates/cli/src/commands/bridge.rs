@@ -4,11 +4,10 @@
 //! keychain) still runs and answers every request with the reason.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use keybearer_bridge::{BridgeCredential, BridgeSetup};
 use keybearer_vault::{
-    guess_protocol, normalize_server_url, CredentialSource, Engine, Error, Protocol, UsageSink,
+    guess_protocol, normalize_server_url, Engine, Error, Protocol, Scope, UsageSink,
 };
 
 /// An app connection's bridge: the credential comes from its vaults.
@@ -35,13 +34,23 @@ pub fn run(
                 .flatten()
         })
         .map(|r| r.credential.protocol);
+    // Local vaults' tokens, and team vaults' through their servers
+    // (docs/architecture.md, "Team vaults").
+    let source = keybearer_team_vaults::for_connection(engine, connection_id.trim());
+    // A team credential says its transport when it is read (then cached
+    // for the first request).
+    let stored = stored.or_else(|| {
+        let source = source.as_ref().ok()?;
+        source
+            .lookup(Scope::Connection(connection_id.trim()), &server_url)
+            .ok()
+            .flatten()
+            .map(|found| found.resolution.credential.protocol)
+    });
     let protocol = match protocol {
         Some(protocol) => protocol.parse()?,
         None => stored.unwrap_or_else(|| guess_protocol(&server_url)),
     };
-    let source = engine
-        .tokens()
-        .map(|tokens| Arc::new(tokens) as Arc<dyn CredentialSource>);
     let recorder = engine
         .usage_recorder()
         .ok()

@@ -71,6 +71,9 @@ pub fn add(
             (chosen.url, Some(chosen.protocol), chosen.secret, false)
         }
     };
+    if vault.team.is_some() {
+        return super::team_credentials::add(engine, out, &vault, &url, protocol, &secret);
+    }
     let url = keybearer_vault::normalize_server_url(&url)?;
     // Before any secret is asked for or made (an OAuth sign-in in the browser).
     engine.catalog().refuse_duplicate(&vault.id, &url)?;
@@ -97,12 +100,25 @@ pub fn add(
     })
 }
 
+/// A team credential's id (`tcr_…`): its commands go to the team server.
+fn is_team(id: &str) -> bool {
+    id.trim()
+        .starts_with(keybearer_team_vaults::CREDENTIAL_ID_PREFIX)
+}
+
 pub fn list(engine: &mut Engine, out: &Output, vault: &str) -> Result<(), Error> {
+    let found = engine.catalog().vault(vault)?;
+    if found.team.is_some() {
+        return super::team_credentials::list(engine, out, &found);
+    }
     let credentials = engine.catalog().credentials(vault)?;
     out.either(&credentials, || print_table(&credentials))
 }
 
 pub fn delete(engine: &mut Engine, out: &Output, id: &str, yes: bool) -> Result<(), Error> {
+    if is_team(id) {
+        return super::team_credentials::delete(engine, out, id, yes);
+    }
     let credential = engine.catalog().credential(id)?;
     if !yes {
         input::confirm(
@@ -125,6 +141,9 @@ pub fn replace(
     id: &str,
     secret: &SecretArgs,
 ) -> Result<(), Error> {
+    if is_team(id) {
+        return super::team_credentials::replace(engine, out, id, secret);
+    }
     let old = engine.catalog().credential(id)?;
     super::unlock(engine)?;
     let same = (old.credential_type == keybearer_vault::CredentialType::Headers)
@@ -216,6 +235,28 @@ struct TestedCredential {
 }
 
 impl TestedCredential {
+    fn of(credential: Credential, vault_name: String) -> Self {
+        Self {
+            credential_id: credential.id,
+            vault_id: credential.vault_id,
+            vault_name,
+            url: credential.mcp_server_url,
+            outcome: String::new(),
+            message: String::new(),
+            protocol_version: None,
+            http_status: None,
+            server_name: None,
+        }
+    }
+
+    fn fill(&mut self, test: keybearer_vault::ConnectionTest) {
+        self.outcome = outcome_name(test.outcome);
+        self.message = test.message;
+        self.protocol_version = test.protocol_version;
+        self.http_status = test.http_status;
+        self.server_name = test.server_name;
+    }
+
     fn ok(&self) -> bool {
         self.outcome == outcome_name(ConnectionOutcome::Ok)
     }
@@ -232,20 +273,45 @@ fn outcome_name(outcome: ConnectionOutcome) -> String {
 /// or `initialize`) and reports whether the server accepted it. Returns the
 /// exit status: 0 when every test passed, [`TEST_FAILED`] otherwise.
 pub fn test(engine: &mut Engine, out: &Output, target: TestTarget<'_>) -> Result<u8, Error> {
-    // Resolve what was named before asking for the key.
-    let credentials: Vec<(Credential, String)> = match target {
-        TestTarget::One(id) => {
-            let credential = engine.catalog().credential(id)?;
+    // Team credentials are tested from their server (no local key needed).
+    let mut team_results = Vec::new();
+    let target = match target {
+        TestTarget::One(id) if is_team(id) => {
+            let (credential, test) = keybearer_team_vaults::test_credential(engine, id)?;
             let vault = engine.catalog().vault(&credential.vault_id)?;
-            vec![(credential, vault.display_name)]
+            team_results.push((credential, vault.display_name, Ok(test)));
+            None
         }
         TestTarget::All { vault } => {
             let vaults = match vault {
                 Some(vault) => vec![engine.catalog().vault(vault)?],
                 None => engine.catalog().vaults(None)?,
             };
+            for vault in vaults.iter().filter(|vault| vault.team.is_some()) {
+                for (credential, test) in keybearer_team_vaults::test_vault(engine, vault)? {
+                    team_results.push((credential, vault.display_name.clone(), test));
+                }
+            }
+            let local = vaults.iter().any(|vault| vault.team.is_none());
+            local.then_some(TestTarget::All { vault })
+        }
+        one => Some(one),
+    };
+    // Resolve what was named before asking for the key.
+    let credentials: Vec<(Credential, String)> = match target {
+        None => Vec::new(),
+        Some(TestTarget::One(id)) => {
+            let credential = engine.catalog().credential(id)?;
+            let vault = engine.catalog().vault(&credential.vault_id)?;
+            vec![(credential, vault.display_name)]
+        }
+        Some(TestTarget::All { vault }) => {
+            let vaults = match vault {
+                Some(vault) => vec![engine.catalog().vault(vault)?],
+                None => engine.catalog().vaults(None)?,
+            };
             let mut all = Vec::new();
-            for vault in vaults {
+            for vault in vaults.into_iter().filter(|vault| vault.team.is_none()) {
                 for credential in engine.catalog().credentials(&vault.id)? {
                     all.push((credential, vault.display_name.clone()));
                 }
@@ -256,28 +322,25 @@ pub fn test(engine: &mut Engine, out: &Output, target: TestTarget<'_>) -> Result
     if !credentials.is_empty() {
         super::unlock(engine)?;
     }
-    let single = credentials.len() == 1;
-    let mut results = Vec::with_capacity(credentials.len());
-    for (credential, vault_name) in credentials {
-        let mut tested = TestedCredential {
-            credential_id: credential.id.clone(),
-            vault_id: credential.vault_id,
-            vault_name,
-            url: credential.mcp_server_url,
-            outcome: String::new(),
-            message: String::new(),
-            protocol_version: None,
-            http_status: None,
-            server_name: None,
-        };
-        match engine.catalog().test_saved_credential(&credential.id) {
-            Ok(test) => {
-                tested.outcome = outcome_name(test.outcome);
-                tested.message = test.message;
-                tested.protocol_version = test.protocol_version;
-                tested.http_status = test.http_status;
-                tested.server_name = test.server_name;
+    let single = credentials.len() + team_results.len() == 1;
+    let mut results = Vec::with_capacity(credentials.len() + team_results.len());
+    for (credential, vault_name, test) in team_results {
+        let mut tested = TestedCredential::of(credential, vault_name);
+        match test {
+            Ok(test) => tested.fill(test),
+            Err(error) if !single => {
+                tested.outcome = error.code().to_string();
+                tested.message = error.to_string();
             }
+            Err(error) => return Err(error),
+        }
+        results.push(tested);
+    }
+    for (credential, vault_name) in credentials {
+        let id = credential.id.clone();
+        let mut tested = TestedCredential::of(credential, vault_name);
+        match engine.catalog().test_saved_credential(&id) {
+            Ok(test) => tested.fill(test),
             // One damaged token, or one deleted meanwhile, does not stop the others.
             Err(error)
                 if !single

@@ -12,6 +12,9 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod sign_in;
+pub mod team;
+pub mod team_credentials;
+pub mod vault_move;
 pub mod vaults;
 
 use keybearer_vault::{Engine, Error, KeyProtection};

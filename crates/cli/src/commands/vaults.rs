@@ -1,4 +1,7 @@
-//! vault create | list | show | rename | delete.
+//! vault create | list | show | rename | delete. A team vault (one that
+//! lives on a team server, docs/architecture.md "Team vaults") is listed
+//! with its server, shown with its server's credentials, and always with
+//! the words that the server's administrators can read them.
 
 use keybearer_vault::{Engine, Error, NewCredential, Protocol};
 use serde_json::json;
@@ -45,6 +48,45 @@ pub fn create(
     })
 }
 
+/// `vault create --team SERVER`: the folder is found on the server (shared)
+/// or made there.
+pub fn create_team(
+    engine: &mut Engine,
+    out: &Output,
+    name: &str,
+    environment: Option<&str>,
+    server: &str,
+    folder: Option<&str>,
+) -> Result<(), Error> {
+    let environment = match environment {
+        Some(environment) => environment.to_string(),
+        None => engine.catalog().active_environment()?,
+    };
+    let (vault, attached) =
+        keybearer_team_vaults::create_team_vault(engine, name, &environment, server, folder)?;
+    let notice = super::team::notice(engine, &vault).unwrap_or_default();
+    let team = vault.team.clone();
+    out.either(&vault, || {
+        let (server, folder) = team
+            .as_ref()
+            .map(|team| (team.server_name.as_str(), team.folder.as_str()))
+            .unwrap_or_default();
+        outln!(
+            "{} team vault \"{}\" ({}) in {}: folder \"{}\" on the team server \"{}\".",
+            match attached {
+                keybearer_team_vaults::Attached::Existing => "Joined the",
+                keybearer_team_vaults::Attached::Created => "Created the",
+            },
+            vault.display_name,
+            vault.id,
+            vault.environment,
+            folder,
+            server
+        );
+        outln!("{notice}");
+    })
+}
+
 pub fn list(engine: &mut Engine, out: &Output, environment: Option<&str>) -> Result<(), Error> {
     let vaults = engine.catalog().vaults(environment)?;
     out.either(&vaults, || {
@@ -55,31 +97,61 @@ pub fn list(engine: &mut Engine, out: &Output, environment: Option<&str>) -> Res
         let rows: Vec<Vec<String>> = vaults
             .iter()
             .map(|vault| {
+                let (credentials, place) = match &vault.team {
+                    None => (vault.credential_count.to_string(), "this computer".to_string()),
+                    Some(team) => ("on server".to_string(), format!("team: {}", team.server_name)),
+                };
                 vec![
                     vault.id.clone(),
                     vault.display_name.clone(),
                     vault.environment.clone(),
-                    vault.credential_count.to_string(),
+                    place,
+                    credentials,
                     when(vault.last_used_at),
                 ]
             })
             .collect();
-        table(&["ID", "NAME", "ENVIRONMENT", "CREDENTIALS", "LAST USED"], &rows);
+        table(
+            &["ID", "NAME", "ENVIRONMENT", "KEPT ON", "CREDENTIALS", "LAST USED"],
+            &rows,
+        );
+        if vaults.iter().any(|vault| vault.team.is_some()) {
+            outln!();
+            outln!("Team vaults keep their credentials on their team server, whose administrators can read them.");
+        }
     })
 }
 
 pub fn show(engine: &mut Engine, out: &Output, vault: &str) -> Result<(), Error> {
     let vault = engine.catalog().vault(vault)?;
-    let credentials = engine.catalog().credentials(&vault.id)?;
+    let (credentials, notice) = match &vault.team {
+        None => (engine.catalog().credentials(&vault.id)?, None),
+        Some(_) => (
+            keybearer_team_vaults::list_credentials(engine, &vault)?,
+            super::team::notice(engine, &vault),
+        ),
+    };
     out.either(
         &json!({ "vault": vault, "credentials": credentials }),
         || {
             outln!("Vault:        {} ({})", vault.display_name, vault.id);
             outln!("Environment:  {}", vault.environment);
+            if let Some(team) = &vault.team {
+                outln!(
+                    "Team server:  {} ({}), folder \"{}\"",
+                    team.server_name,
+                    team.server_address,
+                    team.folder
+                );
+            }
             outln!("Created:      {}", vault.created_at);
             outln!("Updated:      {}", vault.updated_at);
             outln!();
             super::credentials::print_table(&credentials);
+            if let Some(notice) = &notice {
+                outln!();
+                outln!("{notice}");
+            }
         },
     )
 }
@@ -91,6 +163,24 @@ pub fn rename(engine: &mut Engine, out: &Output, vault: &str, new_name: &str) ->
 
 pub fn delete(engine: &mut Engine, out: &Output, vault: &str, yes: bool) -> Result<(), Error> {
     let target = engine.catalog().vault(vault)?;
+    if let Some(team) = &target.team {
+        if !yes {
+            input::confirm(
+                &format!(
+                    "Remove the team vault \"{}\" ({}) from this computer? Its credentials stay on the team server \"{}\" for your team; this computer's sessions and apps lose access to them.",
+                    target.display_name, target.environment, team.server_name
+                ),
+                &target.display_name,
+            )?;
+        }
+        let deleted = engine.catalog().delete_vault(&target.id)?;
+        return out.either(&json!({ "deleted": deleted }), || {
+            outln!(
+                "Removed the team vault \"{}\" from this computer (it stays on the team server).",
+                deleted.display_name
+            );
+        });
+    }
     if !yes {
         input::confirm(
             &format!(

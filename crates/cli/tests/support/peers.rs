@@ -30,6 +30,17 @@ pub fn start_mcp_server(transport: &str, token: &str) -> McpServer {
     start_python_server(&["--transport", transport], token)
 }
 
+/// The Python SDK server accepting the token written in `file`, read again
+/// on every request (a test rotates it by rewriting the file).
+pub fn start_mcp_server_reading(transport: &str, file: &Path) -> McpServer {
+    let mut command = Command::new(venv_python());
+    command
+        .arg(host::repo_file("tests/mcp-peers/server.py"))
+        .args(["--transport", transport, "--port", "0"])
+        .env("MCP_TEST_TOKEN_FILE", host::host_path(file));
+    start_peer(command, "")
+}
+
 /// The Python SDK server with these arguments (`--port 0` added).
 pub fn start_python_server(args: &[&str], token: &str) -> McpServer {
     let mut command = Command::new(venv_python());

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 #[allow(unused_imports)] // each test file uses its own part
 pub use super::peers::{
-    repo_root, sha256_hex, start_endpoint_server, start_mcp_server, start_peer_with_headers,
-    start_python_server, start_ts_server, venv_python, McpServer,
+    repo_root, sha256_hex, start_endpoint_server, start_mcp_server, start_mcp_server_reading,
+    start_peer_with_headers, start_python_server, start_ts_server, venv_python, McpServer,
 };
 use super::{require_secret_service, Run, BIN};
 

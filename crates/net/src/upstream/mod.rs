@@ -206,6 +206,11 @@ impl ExtraRoots {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Each certificate's DER bytes (what a fingerprint is taken of).
+    pub fn certificates(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.iter().map(|certificate| certificate.as_ref())
+    }
 }
 
 impl std::fmt::Debug for ExtraRoots {

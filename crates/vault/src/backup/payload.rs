@@ -1,6 +1,9 @@
 //! What a backup holds, in the clear only inside this process
-//! (docs/architecture.md, "Backups"): the environments, every vault, every
-//! credential with its secret, and the app connections' records. Read from
+//! (docs/architecture.md, "Backups"): the environments, every vault of this
+//! computer, every credential with its secret, and the app connections'
+//! records. Team vaults are not in it: they live on their team server
+//! (connections keep only this computer's vaults; one to team vaults only
+//! is left out). Read from
 //! the store in one transaction (`collect`); made to JSON in a wiped buffer
 //! (`to_json`); read back and checked by the same rules as new data
 //! (`from_json`, `check`) before anything is restored.
@@ -124,7 +127,13 @@ pub(crate) fn collect(conn: &Connection, master: &MasterKey) -> Result<Payload> 
             created_at: e.created_at.0,
         })
         .collect();
-    let all_vaults = vaults::list(conn, None)?;
+    // Team vaults live on their team server, not here: a backup holds this
+    // computer's vaults only (the new computer signs in to the server).
+    let all_vaults: Vec<_> = vaults::list(conn, None)?
+        .into_iter()
+        .filter(|v| v.team.is_none())
+        .collect();
+    let local: HashSet<String> = all_vaults.iter().map(|v| v.id.clone()).collect();
     let mut records = Vec::new();
     for vault in &all_vaults {
         for credential in credentials::list(conn, &vault.id)? {
@@ -143,15 +152,24 @@ pub(crate) fn collect(conn: &Connection, master: &MasterKey) -> Result<Payload> 
             });
         }
     }
+    // An app connection keeps its local vaults; one to team vaults only
+    // is left out (connect the app again once signed in to the server).
     let connections = connections::list(conn)?
         .into_iter()
-        .map(|c| ConnectionRecord {
-            id: c.id,
-            app: c.app,
-            environment: c.environment,
-            config_path: c.config_path,
-            vault_ids: c.vault_ids,
-            created_at: c.created_at.0,
+        .filter_map(|c| {
+            let vault_ids: Vec<String> = c
+                .vault_ids
+                .into_iter()
+                .filter(|id| local.contains(id))
+                .collect();
+            (!vault_ids.is_empty()).then(|| ConnectionRecord {
+                id: c.id,
+                app: c.app,
+                environment: c.environment,
+                config_path: c.config_path,
+                vault_ids,
+                created_at: c.created_at.0,
+            })
         })
         .collect();
     Ok(Payload {

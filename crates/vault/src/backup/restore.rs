@@ -131,6 +131,7 @@ pub(crate) fn restore(
                 updated_at: Timestamp(vault.updated_at),
                 credential_count: 0,
                 last_used_at: None,
+                team: None,
             },
         )?;
         restored_vaults.push(vault.id.as_str());

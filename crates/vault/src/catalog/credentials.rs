@@ -280,6 +280,7 @@ fn insert_new(
     vault: &Vault,
     new: &NewCredential,
 ) -> Result<Credential> {
+    refuse_team_vault(vault)?;
     insert_parts(
         conn,
         master,
@@ -346,5 +347,21 @@ pub fn revoke_grant(stored: &crate::oauth::StoredOAuth) {
         Ok(Ok(outcome)) => tracing::info!(?outcome, "OAuth grant revoked"),
         Ok(Err(error)) => tracing::warn!(code = error.code(), "OAuth grant not revoked"),
         Err(_) => tracing::warn!("OAuth revocation failed unexpectedly"),
+    }
+}
+
+/// A team vault's credentials live on its team server, never here: a
+/// front end that reached the local store with one has a bug, refused
+/// before anything is sealed.
+pub(crate) fn refuse_team_vault(vault: &Vault) -> Result<()> {
+    match &vault.team {
+        None => Ok(()),
+        Some(team) => Err(Error::invalid(
+            "vault",
+            format!(
+                "\"{}\" is a team vault: its credentials are kept on the team server {} ({}), not on this computer.",
+                vault.display_name, team.server_name, team.server_address
+            ),
+        )),
     }
 }

@@ -106,6 +106,7 @@ impl Catalog<'_> {
             updated_at: now,
             credential_count: 0,
             last_used_at: None,
+            team: None,
         };
         let tx = self.store.write()?;
         refuse_taken_name(&tx, &vault.environment, &vault.display_name, None)?;

@@ -37,6 +37,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0014_credential_echoed.sql"),
     ),
     (15, include_str!("../../migrations/0015_backup_events.sql")),
+    (16, include_str!("../../migrations/0016_team_servers.sql")),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -6,6 +6,7 @@ pub(crate) mod environments;
 pub mod events;
 pub(crate) mod meta;
 pub(crate) mod migrations;
+pub(crate) mod team_servers;
 pub(crate) mod vaults;
 pub(crate) mod wal_stamp;
 

@@ -4,12 +4,14 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Error, Result};
 use crate::model::{Timestamp, Vault};
+use keybearer_base::team_model::VaultTeam;
 
 /// Each vault's credential count and latest use are kept on its row by
 /// triggers (migration 0012), so a list reads the vaults alone.
+/// A team vault's server comes along (migration 0015).
 const SELECT: &str = "SELECT v.id, v.display_name, v.environment, v.created_at, v.updated_at,
-        v.credential_count, v.last_used_at
-    FROM vaults v";
+        v.credential_count, v.last_used_at, v.team_server_id, t.name, t.address, v.team_folder
+    FROM vaults v LEFT JOIN team_servers t ON t.id = v.team_server_id";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Vault> {
     Ok(Vault {
@@ -20,19 +22,31 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Vault> {
         updated_at: Timestamp(row.get(4)?),
         credential_count: row.get(5)?,
         last_used_at: row.get::<_, Option<i64>>(6)?.map(Timestamp),
+        team: match row.get::<_, Option<String>>(7)? {
+            Some(server_id) => Some(VaultTeam {
+                server_id,
+                server_name: row.get(8)?,
+                server_address: row.get(9)?,
+                folder: row.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 
 pub(crate) fn insert(conn: &Connection, vault: &Vault) -> Result<()> {
     conn.execute(
-        "INSERT INTO vaults (id, display_name, environment, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO vaults (id, display_name, environment, created_at, updated_at,
+                             team_server_id, team_folder)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             vault.id,
             vault.display_name,
             vault.environment,
             vault.created_at.0,
-            vault.updated_at.0
+            vault.updated_at.0,
+            vault.team.as_ref().map(|team| &team.server_id),
+            vault.team.as_ref().map(|team| &team.folder),
         ],
     )?;
     Ok(())
@@ -82,11 +96,12 @@ pub(crate) fn find_by_name(conn: &Connection, name: &str) -> Result<Vec<Vault>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A vault by id (`vlt_…`) or by its exact display name; several vaults of
-/// that name (in different environments) are ambiguous.
+/// A vault by id (`vlt_…`, a team vault's `tvl_…`) or by its exact
+/// display name; several vaults of that name (in different environments)
+/// are ambiguous.
 pub(crate) fn find(conn: &Connection, id_or_name: &str) -> Result<Vault> {
     let key = id_or_name.trim();
-    if key.starts_with("vlt_") {
+    if key.starts_with("vlt_") || key.starts_with("tvl_") {
         return get(conn, key);
     }
     let mut matches = find_by_name(conn, key)?;
