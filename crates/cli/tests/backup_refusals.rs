@@ -202,3 +202,28 @@ fn refused_restores_change_nothing() {
     here.assert_nowhere(&own);
     here.assert_nowhere(&secret);
 }
+
+/// Inside a Keybearer session an agent could make a backup under a
+/// passphrase of its own choosing and open it: refused, no file written
+/// (also with the recovery key, like direct mode).
+#[test]
+fn a_backup_is_refused_inside_a_session() {
+    let inside = Computer::new(vec![(
+        "KEYBEARER_SESSION_ID".to_string(),
+        "ses_0123456789abcdef".to_string(),
+    )]);
+    let recovery = inside.init();
+    inside.run(&["vault", "create", "Work"], "").ok();
+    let file = inside.dir.path().join("agent.kbbackup");
+    let path = file.to_str().expect("path");
+    inside
+        .run(
+            &["backup", "create", path, "--passphrase"],
+            "agent-chosen-1\nagent-chosen-1\n",
+        )
+        .fails_with(12, "inside a Keybearer session");
+    inside
+        .run(&["backup", "create", path], &format!("{recovery}\n"))
+        .fails_with(12, "inside a Keybearer session");
+    assert!(!file.exists(), "no backup file was written");
+}

@@ -108,15 +108,18 @@ pub(crate) fn oauth_app_sign_in(app: &OauthAppJson, remotes: &[Remote]) -> Resul
     })
 }
 
-/// A pinned endpoint, checked, on the origin of one of the entry's addresses.
+/// A pinned endpoint, checked, on the origin of every one of the entry's
+/// addresses (an entry listing another service's address beside its own
+/// must not pin its endpoints for that one).
 fn own_endpoint(what: &str, raw: &str, remotes: &[Remote]) -> Result<String, String> {
     let checked = validate::web_address(what, raw)
         .map_err(|invalid| format!("{} {}", invalid.what, invalid.problem))?;
     let origin = |address: &str| Url::parse(address).ok().map(|url| url.origin());
     let own = origin(&checked).is_some_and(|endpoint| {
-        remotes
-            .iter()
-            .any(|remote| origin(&remote.url).as_ref() == Some(&endpoint))
+        !remotes.is_empty()
+            && remotes
+                .iter()
+                .all(|remote| origin(&remote.url).as_ref() == Some(&endpoint))
     });
     if own {
         Ok(checked)

@@ -112,3 +112,27 @@ fn an_app_that_would_send_the_secret_elsewhere_skips_the_server() {
         assert!(reason.contains(expected), "{declared}: {reason}");
     }
 }
+
+/// An entry that lists another service's address beside its own cannot pin
+/// endpoints on its own origin for that other address: with remotes on two
+/// origins, a declared OAuth app skips the server.
+#[test]
+fn an_app_declared_beside_another_services_address_skips_the_server() {
+    let mut declared = server(app(
+        "https://mcp.example.com/oauth/authorize",
+        "https://mcp.example.com/oauth/token",
+    ));
+    declared["server"]["remotes"] = json!([
+        { "type": "streamable-http", "url": "https://victim.example.org/mcp" },
+        { "type": "streamable-http", "url": SERVER }
+    ]);
+    let page = parsed(vec![declared]);
+    assert!(page.entries.is_empty(), "{:?}", page.entries);
+    assert!(
+        page.skipped
+            .iter()
+            .any(|s| format!("{s:?}").contains("not on the server's own address")),
+        "{:?}",
+        page.skipped
+    );
+}

@@ -363,3 +363,58 @@ async fn a_step_up_request_is_kept_for_the_next_sign_in() {
     assert!(admin.contains("admin ok"), "{admin}");
     proxy.stop().await;
 }
+
+/// A sign-in is bound to the server it was made for: stored for another
+/// address (a credential replaced with, or added with, a grant from another
+/// server), its access token would go to that server. Refused, nothing
+/// changed, and the unsaved grant revoked.
+#[test]
+fn a_sign_in_cannot_be_stored_for_another_server() {
+    let peer = OAuthPeer::start(&["--access-token-lifetime", "3600"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, vault, stored) = signed_in_vault_and_grant(dir.path(), &peer);
+    let other = "https://other.example.com/mcp";
+    let refused = engine
+        .catalog()
+        .add_credential(
+            &vault,
+            NewCredential {
+                mcp_server_url: other.into(),
+                protocol: None,
+                secret: CredentialSecret::OAuth(Box::new(stored.clone())),
+            },
+        )
+        .expect_err("another server's sign-in");
+    assert_eq!(refused.code(), ErrorCode::InvalidInput);
+    assert!(refused.to_string().contains("was made for"), "{refused}");
+    let listed = engine.catalog().credentials(&vault).expect("list");
+    assert_eq!(listed.len(), 1, "nothing added");
+    // The same through a replacement of a token credential for `other`.
+    let token_credential = engine
+        .catalog()
+        .add_credential(
+            &vault,
+            NewCredential {
+                mcp_server_url: other.into(),
+                protocol: None,
+                secret: CredentialSecret::Bearer(
+                    keybearer_vault::AccessToken::new("tok-for-the-other-server".into())
+                        .expect("token"),
+                ),
+            },
+        )
+        .expect("token credential");
+    let refused = engine
+        .catalog()
+        .replace_secret(
+            &token_credential.id,
+            CredentialSecret::OAuth(Box::new(stored)),
+        )
+        .expect_err("another server's sign-in");
+    assert_eq!(refused.code(), ErrorCode::InvalidInput);
+    let still = engine
+        .catalog()
+        .credential(&token_credential.id)
+        .expect("kept");
+    assert_eq!(still.mcp_server_url, other);
+}

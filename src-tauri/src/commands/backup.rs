@@ -24,7 +24,7 @@ use tauri::State;
 use crate::commands::secret_input::SecretText;
 use crate::commands::setup::RecoveryKeyReveal;
 use crate::error::{IpcError, IpcResult};
-use crate::state::AppState;
+use crate::state::{trace_ipc_answer, AppState};
 
 /// A restore under way: the opened backup, then this computer's planned key.
 #[derive(Default)]
@@ -100,13 +100,16 @@ pub async fn create_backup(
 /// Reads a backup file and says what opens it (nothing is asked yet).
 #[tauri::command]
 pub async fn read_backup(path: String) -> IpcResult<SealKind> {
-    tauri::async_runtime::spawn_blocking(move || {
+    let answer = tauri::async_runtime::spawn_blocking(move || {
         SealedBackup::read(&PathBuf::from(path.trim()))
             .map(|sealed| sealed.sealed_with())
             .map_err(IpcError::from)
     })
     .await
-    .map_err(|_| IpcError::internal("background task failed"))?
+    .map_err(|_| IpcError::internal("background task failed"))
+    .and_then(|answer| answer);
+    trace_ipc_answer(&answer);
+    answer
 }
 
 /// Opens a backup with what the user typed and keeps it for the restore;
@@ -118,7 +121,7 @@ pub async fn open_backup(
     secret: SecretText,
 ) -> IpcResult<BackupContents> {
     let slot = restores.slot();
-    tauri::async_runtime::spawn_blocking(move || {
+    let answer = tauri::async_runtime::spawn_blocking(move || {
         let sealed = SealedBackup::read(&PathBuf::from(path.trim()))?;
         let opened = sealed.open(&UserSecret::new(secret.copy()))?;
         let contents = opened.contents();
@@ -126,8 +129,10 @@ pub async fn open_backup(
         Ok::<_, keybearer_vault::Error>(contents)
     })
     .await
-    .map_err(|_| IpcError::internal("background task failed"))?
-    .map_err(IpcError::from)
+    .map_err(|_| IpcError::internal("background task failed"))
+    .and_then(|answer| answer.map_err(IpcError::from));
+    trace_ipc_answer(&answer);
+    answer
 }
 
 /// Makes this computer's key for the opened backup and answers its

@@ -1,7 +1,9 @@
 //! `backup create` and `backup restore` (docs/architecture.md, "Backups").
 //!
-//! Create: the file name is checked first (an existing file is kept unless
-//! `--force`), then the vault is unlocked, then the recovery key (or a new
+//! Create: refused inside a Keybearer session (a backup holds every token,
+//! and under a passphrase the agent chose it could open it; the same rule
+//! as direct mode), then the file name is checked (an existing file is kept
+//! unless `--force`), then the vault is unlocked, then the recovery key (or a new
 //! passphrase, typed twice) is asked for: from a hidden prompt, or standard
 //! input for scripts, never an argument.
 //!
@@ -31,6 +33,12 @@ pub fn create(
     passphrase: bool,
     force: bool,
 ) -> Result<(), Error> {
+    #[cfg(unix)]
+    if keybearer_session::inside_session(engine)? {
+        return Err(Error::NotApproved(
+            "This command runs inside a Keybearer session, where an agent could run it, and a backup holds every token, so it is refused here. Make backups from your own terminal or from the Keybearer window.".into(),
+        ));
+    }
     Backups::check_target(file, force)?;
     super::unlock(engine)?;
     let seal = if passphrase {

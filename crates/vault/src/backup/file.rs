@@ -81,6 +81,12 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>> {
             format!("The backup file {} could not be read ({why}). Check the name and that you may read it. Nothing was changed.", shown(path)),
         )
     };
+    // Looked at before it is opened: opening a named pipe would wait for a
+    // writer forever.
+    let ordinary = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+    if !ordinary.is_file() {
+        return Err(unreadable("it is not an ordinary file".into()));
+    }
     let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
     let metadata = file.metadata().map_err(|e| unreadable(e.to_string()))?;
     if !metadata.is_file() {

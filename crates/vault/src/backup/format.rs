@@ -32,8 +32,8 @@
 //! 160 random bits) with the file's salt and the label "keybearer backup
 //! kek v1" (the master key's recovery copy uses another label and salt, so
 //! the two keys differ); from a passphrase, Argon2id with 64 MiB, 3
-//! passes, 1 lane (`crypto::PassphraseParams::default`), parameters read
-//! back only within `PassphraseParams::within_bounds`. Never the keychain's
+//! passes, 1 lane (`crypto::PassphraseParams::default`); a version-1 file
+//! with other parameters is refused as altered (never a memory bomb). Never the keychain's
 //! master key: a backup must open on a computer that has never seen it.
 
 use secrecy::ExposeSecret;
@@ -221,9 +221,9 @@ pub(crate) fn read_header(bytes: &[u8], file: &str) -> Result<Header> {
         1 if params.memory_kib == 0 && params.iterations == 0 && params.parallelism == 0 => {
             Kdf::Recovery
         }
-        // Bounded, so an altered header cannot make opening it take
-        // gigabytes or hours.
-        2 if params.within_bounds() => Kdf::Passphrase(params),
+        // Version 1 writes exactly the default parameters: anything else
+        // was altered (and could make opening it take gigabytes or minutes).
+        2 if params == PassphraseParams::default() => Kdf::Passphrase(params),
         _ => return Err(altered()),
     };
     let mut header = [0u8; HEADER_LEN];

@@ -224,6 +224,9 @@ impl Payload {
             validate_colour(&environment.colour).map_err(bad)?;
             environments.insert(name);
         }
+        if !environments.contains(self.active_environment.as_str()) {
+            return Err(unusable("the environment in use", "that it does not list"));
+        }
         let mut vault_ids = HashSet::new();
         let mut names = HashSet::new();
         for vault in &self.vaults {

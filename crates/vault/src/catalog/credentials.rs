@@ -303,6 +303,22 @@ fn insert_parts(
     if rows::find_by_url(conn, &vault.id, &url)?.is_some() {
         return Err(Error::DuplicateUrl { url });
     }
+    // A sign-in is bound to the server it was made for: stored under
+    // another address, its access token would be sent to that server.
+    if let CredentialSecret::OAuth(stored) = secret {
+        let signed_in_for = normalize_server_url(&stored.server_url)
+            .map(|u| pin_localhost(&u))
+            .unwrap_or_default();
+        if signed_in_for != url {
+            return Err(Error::invalid(
+                "credential",
+                format!(
+                    "This sign-in was made for {}, not for {url}, so it was not saved. Sign in again from this server's credential.",
+                    keybearer_base::text::printable(&stored.server_url)
+                ),
+            ));
+        }
+    }
     let credential = Credential {
         id: new_id("cred"),
         vault_id: vault.id.clone(),
