@@ -71,6 +71,7 @@ function vault(name: string, environment = "development"): Vault {
     updated_at: "2026-11-26T09:00:00Z",
     credential_count: 0,
     last_used_at: null,
+    team: null,
   };
 }
 

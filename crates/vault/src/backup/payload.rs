@@ -162,7 +162,7 @@ pub(crate) fn collect(conn: &Connection, master: &MasterKey) -> Result<Payload> 
                 .into_iter()
                 .filter(|id| local.contains(id))
                 .collect();
-            (!vault_ids.is_empty()).then(|| ConnectionRecord {
+            (!vault_ids.is_empty()).then_some(ConnectionRecord {
                 id: c.id,
                 app: c.app,
                 environment: c.environment,
