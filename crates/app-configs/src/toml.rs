@@ -41,6 +41,11 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<(DocumentMut, bool)> {
     Ok((doc, crlf))
 }
 
+/// The whole file as data (the fuzz targets' check of an edit, `fuzzing`).
+pub(crate) fn document(ctx: &Ctx<'_>, text: &str) -> Result<serde_json::Value> {
+    Ok(crate::data::from_toml_item(parse(ctx, text)?.0.as_item()))
+}
+
 fn print(doc: &DocumentMut, crlf: bool) -> String {
     let out = doc.to_string();
     if crlf {

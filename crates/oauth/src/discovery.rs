@@ -206,7 +206,7 @@ fn resource_metadata(
 
 /// The resource the metadata describes must be this server, or a parent of
 /// it on the same origin; otherwise it is another server's metadata.
-fn resource_indicator(
+pub(crate) fn resource_indicator(
     server_name: &str,
     server: &Url,
     metadata: &ResourceMetadata,
@@ -237,7 +237,7 @@ fn resource_indicator(
     ))
 }
 
-fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Url, OAuthError> {
+pub(crate) fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Url, OAuthError> {
     let what = "The sign-in service (authorization server) the MCP server names";
     let mut first_error = None;
     for candidate in &metadata.authorization_servers {
@@ -308,7 +308,7 @@ fn auth_server_metadata(
     }))
 }
 
-fn validate_metadata(
+pub(crate) fn validate_metadata(
     what: &str,
     issuer: &Url,
     metadata: &AuthServerMetadata,
@@ -364,6 +364,15 @@ fn fetch_json<T: serde::de::DeserializeOwned>(
     url: &Url,
 ) -> Result<Option<T>, OAuthError> {
     let answer = http.get(what, url, "application/json", MAX_DOCUMENT)?;
+    document(what, url, &answer)
+}
+
+/// A metadata document's answer read: `Ok(None)` when it is not there.
+pub(crate) fn document<T: serde::de::DeserializeOwned>(
+    what: &str,
+    url: &Url,
+    answer: &super::http::Answer,
+) -> Result<Option<T>, OAuthError> {
     if answer.is_redirect() {
         return Err(answer.redirect_error(what, url));
     }

@@ -32,6 +32,8 @@ mod api;
 mod challenge;
 mod discovery;
 mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod listener;
 mod pkce;

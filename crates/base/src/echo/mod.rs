@@ -44,6 +44,18 @@ use zeroize::Zeroizing;
 
 pub use stream::Redactor;
 
+/// The needles themselves, for the fuzz target `echo_stream` and its replay
+/// test (`crates/fuzz-checks`; docs/architecture.md, "Fuzzing"), which check
+/// that none gets through. Not an API: nothing else may use it.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The byte strings `needles` looks for.
+    pub fn values(needles: &super::Needles) -> Vec<&[u8]> {
+        needles.values().collect()
+    }
+}
+
+
 /// Shorter values are not looked for: they would match ordinary text.
 pub const MIN_SECRET: usize = 8;
 
