@@ -1,5 +1,6 @@
 //! Small text helpers shared by the editors: line-end detection, byte
-//! offset → line/column, and turning a parser's message into plain words.
+//! offset → line/column, turning a parser's message into plain words, and
+//! text from the file made fit to show in an error.
 //! Limits: columns count characters, not display width.
 
 use crate::error::Position;
@@ -39,4 +40,17 @@ pub(crate) fn plain_problem(message: &str) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => "the file is not valid".to_string(),
     }
+}
+
+/// Text from the file (an entry's name, a parser's complaint quoting it)
+/// as an error may show it: without control characters (escape sequences
+/// could rewrite the terminal the message is printed on) or bidirectional
+/// overrides and isolates. The rule of `keybearer_base::text::printable`,
+/// which this crate cannot name (the base crate names this one).
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
 }
