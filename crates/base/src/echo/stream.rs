@@ -11,7 +11,7 @@
 //! so that the answer comes out as it would in one piece, never with the
 //! longer one's last bytes uncovered (an SSE event's closing blank line never
 //! waits, since no needle holds a line break). At the end of the answer the
-//! held bytes go out as they are: they never were a whole needle.
+//! held bytes go out, a whole needle among them covered.
 //!
 //! A chunk without a needle or a held byte goes on as the same buffer (no
 //! copy); a cover costs one copy of the chunk. Nothing is buffered beyond
@@ -93,9 +93,16 @@ impl Redactor {
         Bytes::from(out)
     }
 
-    /// The answer ended: the held bytes, as they are.
+    /// The answer ended: the held bytes, with any whole needle among them
+    /// covered (one held while a longer one might still have begun there).
     pub fn finish(&mut self) -> Bytes {
-        Bytes::from(std::mem::take(&mut self.held))
+        let held = std::mem::take(&mut self.held);
+        let found = self.needles.find_all(&held);
+        self.covered += found.len();
+        if found.is_empty() {
+            return Bytes::from(held);
+        }
+        Bytes::from(covered(&held, &found, held.len()))
     }
 
     /// Keeps the end of `hay` from where a needle the next chunk may
