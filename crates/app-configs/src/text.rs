@@ -54,3 +54,23 @@ pub(crate) fn shown(text: &str) -> String {
         })
         .collect()
 }
+
+/// Whether `new` is `old` with text added and nothing of it moved, changed
+/// or taken out: around one changed region every byte is in place, and
+/// what the region held is still there, whole, inside the new text (an
+/// entry added to a one-line table opens it up around what it held).
+pub(crate) fn only_added(old: &str, new: &str) -> bool {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let held = &a[prefix..a.len() - suffix];
+    let added = &b[prefix..b.len() - suffix];
+    held.is_empty() || added.windows(held.len()).any(|window| window == held)
+}
