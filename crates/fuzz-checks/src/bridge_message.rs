@@ -42,9 +42,18 @@ pub fn bridge_message(data: &[u8]) {
         return;
     };
     let written_once = serde_json::to_vec(&object).expect("an object serialises");
-    let peeked = match peeked {
-        Some(peeked) if written_once == data => peeked,
-        _ => peek(&written_once).expect("a JSON object is peeked, not refused as \"not JSON\""),
+    let (peeked, object) = match peeked {
+        Some(peeked) if written_once == data => (peeked, object),
+        _ => {
+            let peeked =
+                peek(&written_once).expect("a JSON object is peeked, not refused as \"not JSON\"");
+            // Read back from the same bytes (a number may not print back
+            // to the very value it was read as).
+            let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&written_once) else {
+                panic!("an object written once reads back");
+            };
+            (peeked, object)
+        }
     };
     let method = object.get("method").and_then(Value::as_str);
     assert_eq!(peeked.method.as_deref(), method);

@@ -14,7 +14,8 @@
 //! (order kept), whose data outside the edited entries is the old data,
 //! and whose bytes are the old ones but for the edited entry: an added
 //! entry only inserts text (the old text of the region it changed stays
-//! whole inside it), a removed one only takes text out, and
+//! whole inside it), a removed one only takes text out (an emptied table
+//! may be left as `{}`), and
 //! a replaced one, taken out again, leaves what taking out the old one
 //! leaves. A file that cannot be read is never edited (a removal may give
 //! it back as it was).
@@ -199,8 +200,8 @@ fn settings_edit(format: Format, data: &[u8]) {
         "data outside the edited entry changed"
     );
 
-    // The bytes outside the edited entry.
-    if old == new {
+    // The bytes outside the edited entry (a blank file is written anew).
+    if old == new || old.trim().is_empty() {
         return;
     }
     match edit {
@@ -210,7 +211,7 @@ fn settings_edit(format: Format, data: &[u8]) {
             assert_eq!(old_out, new_out, "the edit changed text outside the entry");
         }
         Edit::AddNew | Edit::AddExisting | Edit::Replace => only_inserted(old, &new),
-        Edit::Remove | Edit::RemoveConnection if edited.len() == 1 => only_inserted(&new, old),
+        Edit::Remove | Edit::RemoveConnection if edited.len() == 1 => only_taken_out(old, &new),
         Edit::Remove | Edit::RemoveConnection => {}
     }
 }
@@ -252,8 +253,30 @@ fn without(app: App, mut doc: Value, names: &[&str]) -> Value {
 /// region held is still there, whole, inside the new text (an editor may
 /// open up a one-line object around the entry it adds).
 fn only_inserted(original: &str, edited: &str) {
-    let a = original.as_bytes();
-    let b = edited.as_bytes();
+    let (old_mid, new_mid) = changed(original.as_bytes(), edited.as_bytes());
+    assert!(
+        old_mid.is_empty() || crate::input::contains(new_mid, old_mid),
+        "text around the edit changed: {:?} became {:?}",
+        String::from_utf8_lossy(old_mid),
+        String::from_utf8_lossy(new_mid),
+    );
+}
+
+/// `edited` is `original` with one region taken out; an emptied table may
+/// be left written as `{}` (YAML's `extensions:` with nothing under it
+/// would read as no table at all).
+fn only_taken_out(original: &str, edited: &str) {
+    let (old_mid, new_mid) = changed(original.as_bytes(), edited.as_bytes());
+    let left = String::from_utf8_lossy(new_mid);
+    assert!(
+        matches!(left.trim(), "" | "{}"),
+        "a removal changed text around the entry: {:?} became {left:?}",
+        String::from_utf8_lossy(old_mid),
+    );
+}
+
+/// The regions of `a` and `b` between their common beginning and end.
+fn changed<'a, 'b>(a: &'a [u8], b: &'b [u8]) -> (&'a [u8], &'b [u8]) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let room = a.len().min(b.len()) - prefix;
     let suffix = a
@@ -263,12 +286,5 @@ fn only_inserted(original: &str, edited: &str) {
         .take(room)
         .take_while(|(x, y)| x == y)
         .count();
-    let old_mid = &a[prefix..a.len() - suffix];
-    let new_mid = &b[prefix..b.len() - suffix];
-    assert!(
-        old_mid.is_empty() || crate::input::contains(new_mid, old_mid),
-        "text around the edit changed: {:?} became {:?}",
-        String::from_utf8_lossy(old_mid),
-        String::from_utf8_lossy(new_mid),
-    );
+    (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix])
 }
