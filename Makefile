@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/node/bin:$(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 
-.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test windows-installer-check stock-node deb windows-installer bench soak desktop-figures
+.PHONY: run test deps-run deps-test ui app lint unit-and-integration ui-test bindings-check e2e windows-test windows-installer-check stock-node deb windows-installer bench soak fuzz desktop-figures
 
 ## Open the desktop app (needs a desktop session).
 run: deps-run app
@@ -28,6 +28,7 @@ app: ui
 
 lint: ui
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --target x86_64-pc-windows-gnu -- -D warnings
 	@# macOS (aarch64-apple-darwin), checked with zig as the C compiler; nothing is linked.
@@ -101,6 +102,16 @@ bench: deps-test
 ## start, middle and end (goal: flat).
 soak: deps-test
 	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-cli --bench soak
+
+## Coverage-guided fuzzing with cargo fuzz (nightly, installed here only):
+## each target of fuzz/ for FUZZ_SECONDS seconds (default 60), what it found
+## merged into fuzz/corpus/<target>/ and any crash copied to
+## fuzz/regressions/<target>/; `make test` replays both on stable
+## (crates/fuzz-checks). FUZZ_TARGETS="a b" runs only those.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 ## The release app's package size, cold start to its first screen, and idle
 ## memory (app and web view), under Xvfb: builds the .deb first.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Keybearer needs to build, run and test on Debian/Ubuntu,
 # and nothing that is already there. Safe to run again; never prompts.
-# Usage: scripts/install-deps.sh [run|test|bench]   (test adds the test-only
-# tools; bench adds nginx and wrk)
+# Usage: scripts/install-deps.sh [run|test|bench|fuzz]   (test adds the
+# test-only tools; bench adds nginx and wrk; fuzz adds the nightly Rust
+# toolchain and cargo-fuzz, which only `make fuzz` uses: `make test` never
+# needs nightly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose="${1:-test}"
@@ -60,8 +62,11 @@ fi
 
 # Node.js 20 or newer for the UI build: the system's, or official binaries
 # from PyPI in .tools/node (which the Makefile puts first on the PATH).
-scripts/setup-node.sh
-export PATH="$PWD/.tools/node/bin:$PATH"
+# Fuzzing builds no UI.
+if [ "$purpose" != "fuzz" ]; then
+    scripts/setup-node.sh
+    export PATH="$PWD/.tools/node/bin:$PATH"
+fi
 
 if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
     echo "Installing the Rust toolchain with rustup"
@@ -73,6 +78,21 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+
+if [ "$purpose" = "fuzz" ]; then
+    # cargo fuzz needs a nightly toolchain (libFuzzer's coverage
+    # instrumentation); it sits beside the stable one, which builds
+    # everything else.
+    if ! rustc +nightly --version >/dev/null 2>&1; then
+        echo "Installing the nightly Rust toolchain for cargo fuzz"
+        rustup toolchain install nightly --profile minimal
+    fi
+    if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+        echo "Installing cargo-fuzz"
+        cargo install cargo-fuzz --version 0.13.2 --locked --quiet
+    fi
+    exit 0
+fi
 
 # The web UI's packages, exactly as locked.
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then

@@ -29,7 +29,7 @@ impl fmt::Display for Position {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file is not valid JSON/JSONC/TOML/YAML. Nothing was written.
-    #[error("{app}'s settings file ({file}) could not be read: {}{problem}. Fix or remove that line, then try again. Keybearer has not changed the file.", at_prefix(.at))]
+    #[error("{app}'s settings file ({file}) could not be read: {}{}. Fix or remove that line, then try again. Keybearer has not changed the file.", at_prefix(.at), shown(.problem))]
     ConfigUnreadable {
         app: &'static str,
         file: String,
@@ -40,7 +40,7 @@ pub enum Error {
     /// The file is bigger, deeper or (YAML) more self-repeating than any
     /// settings file needs to be (see `limits.rs`), so it is not parsed at
     /// all: such a file could exhaust memory or the stack. Nothing was written.
-    #[error("{app}'s settings file ({file}) is too large or too complicated for Keybearer to read safely: {reason}. Settings files are normally small and simple; check what wrote this to the file, shorten or fix it, then try again. Keybearer has not changed the file.")]
+    #[error("{app}'s settings file ({file}) is too large or too complicated for Keybearer to read safely: {}. Settings files are normally small and simple; check what wrote this to the file, shorten or fix it, then try again. Keybearer has not changed the file.", shown(.reason))]
     ConfigTooLarge {
         app: &'static str,
         file: String,
@@ -57,7 +57,7 @@ pub enum Error {
     },
 
     /// Another server already uses the name and it is not Keybearer's.
-    #[error("{app} already has a server named \"{name}\" in {file}, and it was not added by Keybearer. Pick another name, or remove or import that server first. Keybearer has not changed the file.")]
+    #[error("{app} already has a server named \"{}\" in {file}, and it was not added by Keybearer. Pick another name, or remove or import that server first. Keybearer has not changed the file.", shown(.name))]
     NameTaken {
         app: &'static str,
         file: String,
@@ -65,7 +65,7 @@ pub enum Error {
     },
 
     /// The name is used by Keybearer's bridge for a different connection.
-    #[error("{app} already has a server named \"{name}\" in {file} that belongs to another Keybearer connection. Pick another name, or disconnect that connection first. Keybearer has not changed the file.")]
+    #[error("{app} already has a server named \"{}\" in {file} that belongs to another Keybearer connection. Pick another name, or disconnect that connection first. Keybearer has not changed the file.", shown(.name))]
     NameTakenByConnection {
         app: &'static str,
         file: String,
@@ -73,7 +73,7 @@ pub enum Error {
     },
 
     /// Replace (import) was asked for a server the file does not have.
-    #[error("{app}'s settings file ({file}) has no server named \"{name}\" any more. It may have been removed or renamed; refresh and try again. Keybearer has not changed the file.")]
+    #[error("{app}'s settings file ({file}) has no server named \"{}\" any more. It may have been removed or renamed; refresh and try again. Keybearer has not changed the file.", shown(.name))]
     EntryNotFound {
         app: &'static str,
         file: String,
@@ -82,7 +82,7 @@ pub enum Error {
 
     /// The file is valid but laid out in a way this version cannot edit
     /// without risking the rest of it (e.g. YAML flow style).
-    #[error("{app}'s settings file ({file}) is written in a way Keybearer cannot edit safely: {reason}. You can add the server by hand instead, or rewrite that part in the usual style. Keybearer has not changed the file.")]
+    #[error("{app}'s settings file ({file}) is written in a way Keybearer cannot edit safely: {}. You can add the server by hand instead, or rewrite that part in the usual style. Keybearer has not changed the file.", shown(.reason))]
     Unsupported {
         app: &'static str,
         file: String,
@@ -91,7 +91,7 @@ pub enum Error {
 
     /// The entry Keybearer was asked to write is itself malformed (a bug in
     /// the caller rather than in the user's file).
-    #[error("Keybearer could not prepare the entry \"{name}\" for {app}: {reason}.")]
+    #[error("Keybearer could not prepare the entry \"{}\" for {app}: {reason}.", shown(.name))]
     InvalidEntry {
         app: &'static str,
         name: String,
@@ -109,7 +109,7 @@ pub enum Error {
 
     /// A name that matters is written twice (see `json_names.rs`): the app
     /// uses the last one, and an edit would keep the other. Nothing was written.
-    #[error("{app}'s settings file ({file}) {what}; {app} uses only the last one. Remove the one you do not want (or merge the two), then try again. Keybearer has not changed the file.")]
+    #[error("{app}'s settings file ({file}) {}; {app} uses only the last one. Remove the one you do not want (or merge the two), then try again. Keybearer has not changed the file.", shown(.what))]
     DuplicateName {
         app: &'static str,
         file: String,
@@ -131,11 +131,13 @@ pub enum Error {
     },
 }
 
+use crate::text::shown;
+
 fn describe_key(key: &str) -> String {
     if key.is_empty() {
         "the file as a whole".to_string()
     } else {
-        format!("\"{key}\"")
+        format!("\"{}\"", shown(key))
     }
 }
 

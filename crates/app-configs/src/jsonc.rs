@@ -80,6 +80,14 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Doc> {
     }
 }
 
+/// The whole file as data (the fuzz targets' check of an edit, `fuzzing`).
+pub(crate) fn document(ctx: &Ctx<'_>, text: &str) -> Result<serde_json::Value> {
+    Ok(parse(ctx, text)?
+        .root
+        .to_serde_value()
+        .unwrap_or(serde_json::Value::Null))
+}
+
 pub(crate) fn parse_error(ctx: &Ctx<'_>, e: &ParseError) -> Error {
     let problem = match e.kind() {
         ParseErrorKind::ExpectedComma => "expected a comma".to_string(),

@@ -25,6 +25,8 @@ mod detect;
 mod edit;
 mod entries;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod json_names;
 mod json_shapes;
 mod jsonc;

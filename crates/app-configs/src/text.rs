@@ -1,5 +1,6 @@
 //! Small text helpers shared by the editors: line-end detection, byte
-//! offset → line/column, and turning a parser's message into plain words.
+//! offset → line/column, turning a parser's message into plain words, and
+//! text from the file made fit to show in an error.
 //! Limits: columns count characters, not display width.
 
 use crate::error::Position;
@@ -39,4 +40,37 @@ pub(crate) fn plain_problem(message: &str) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => "the file is not valid".to_string(),
     }
+}
+
+/// Text from the file (an entry's name, a parser's complaint quoting it)
+/// as an error may show it: without control characters (escape sequences
+/// could rewrite the terminal the message is printed on) or bidirectional
+/// overrides and isolates. The rule of `keybearer_base::text::printable`,
+/// which this crate cannot name (the base crate names this one).
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// Whether `new` is `old` with text added and nothing of it moved, changed
+/// or taken out: around one changed region every byte is in place, and
+/// what the region held is still there, whole, inside the new text (an
+/// entry added to a one-line table opens it up around what it held).
+pub(crate) fn only_added(old: &str, new: &str) -> bool {
+    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let room = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(room)
+        .take_while(|(x, y)| x == y)
+        .count();
+    let held = &a[prefix..a.len() - suffix];
+    let added = &b[prefix..b.len() - suffix];
+    held.is_empty() || added.windows(held.len()).any(|window| window == held)
 }

@@ -10,7 +10,9 @@
 //! `toml_edit` prints LF.
 //!
 //! Limits: `mcp_servers` written as an inline table (`mcp_servers = {…}`) is
-//! refused rather than rewritten; a replaced entry becomes a standard table
+//! refused rather than rewritten, and so is an addition that would move
+//! lines of the file (its dotted `mcp_servers.…` keys spread among other
+//! settings: `toml_edit` prints them together); a replaced entry becomes a standard table
 //! even if it was written inline or with dotted keys.
 
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, TableLike, Value};
@@ -39,6 +41,11 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<(DocumentMut, bool)> {
         Error::unreadable(ctx, at, crate::text::plain_problem(e.message()))
     })?;
     Ok((doc, crlf))
+}
+
+/// The whole file as data (the fuzz targets' check of an edit, `fuzzing`).
+pub(crate) fn document(ctx: &Ctx<'_>, text: &str) -> Result<serde_json::Value> {
+    Ok(crate::data::from_toml_item(parse(ctx, text)?.0.as_item()))
 }
 
 fn print(doc: &DocumentMut, crlf: bool) -> String {
@@ -208,7 +215,21 @@ pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Resu
     for entry in entries {
         set_entry(table, entry);
     }
-    finish(ctx, &doc, crlf, entries, &[])
+    let out = finish(ctx, &doc, crlf, entries, &[])?;
+    // `toml_edit` prints a table's dotted keys together: where the file
+    // spreads `mcp_servers.…` keys among other settings, adding a table
+    // would move lines the user wrote. Only adding is checked (an entry
+    // rewritten in place changes its own lines).
+    let adds_only = entries
+        .iter()
+        .all(|entry| !existing.iter().any(|e| e.name == entry.name));
+    if adds_only && !crate::text::only_added(text, &out) {
+        return Err(Error::unsupported(
+            ctx,
+            "adding the entry would move other lines of it (settings of mcp_servers written as dotted keys among other settings)",
+        ));
+    }
+    Ok(out)
 }
 
 /// Writes the entry in place of one of the same name, else after the others.

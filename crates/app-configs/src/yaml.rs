@@ -60,6 +60,11 @@ fn parse(ctx: &Ctx<'_>, text: &str) -> Result<Yaml> {
     }
 }
 
+/// The whole file as data (the fuzz targets' check of an edit, `fuzzing`).
+pub(crate) fn document(ctx: &Ctx<'_>, text: &str) -> Result<serde_json::Value> {
+    Ok(crate::data::from_yaml(&parse(ctx, text)?))
+}
+
 /// The loader's message in plain words. A name written twice in one
 /// mapping is refused for reading and editing alike: YAML forbids it and
 /// readers disagree on which one counts (see `json_names.rs` for JSON).

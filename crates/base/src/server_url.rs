@@ -25,10 +25,13 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
     }
     let url = match Url::parse(trimmed) {
         Ok(url) => url,
+        // Quoted as it can be shown: an address from a settings file may
+        // hold control characters that would rewrite a terminal.
         Err(_) => {
             return invalid(format!(
-            "\"{trimmed}\" is not a web address. It should look like https://mcp.example.com/mcp."
-        ))
+                "\"{}\" is not a web address. It should look like https://mcp.example.com/mcp.",
+                crate::text::printable(trimmed)
+            ))
         }
     };
     let loopback = url.host().is_some_and(is_loopback);

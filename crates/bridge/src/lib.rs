@@ -25,6 +25,8 @@
 //! bridge. Must never depend on the store or OAuth's flows: credentials
 //! come through the `keybearer-source` seam, uses go to its `UsageSink`.
 
+#[doc(hidden)]
+pub mod fuzzing;
 mod legacy;
 mod link;
 mod message;

@@ -83,7 +83,7 @@ pub(crate) fn auth_server_metadata(
     first_error.map_or(Ok(None), Err)
 }
 
-fn validate_metadata(
+pub(crate) fn validate_metadata(
     what: &str,
     issuer: &Url,
     metadata: &AuthServerMetadata,

@@ -259,7 +259,7 @@ fn resource_metadata(
 
 /// The resource the metadata describes must be this server, or a parent of
 /// it on the same origin; otherwise it is another server's metadata.
-fn resource_indicator(
+pub(crate) fn resource_indicator(
     server_name: &str,
     server: &Url,
     metadata: &ResourceMetadata,
@@ -291,7 +291,9 @@ fn resource_indicator(
 }
 
 /// The first usable authorization server named; `Ok(None)` when none is.
-fn choose_authorization_server(metadata: &ResourceMetadata) -> Result<Option<Url>, OAuthError> {
+pub(crate) fn choose_authorization_server(
+    metadata: &ResourceMetadata,
+) -> Result<Option<Url>, OAuthError> {
     let what = "The sign-in service (authorization server) the MCP server names";
     let mut first_error = None;
     for candidate in &metadata.authorization_servers {
@@ -316,6 +318,15 @@ pub(crate) fn fetch_json<T: serde::de::DeserializeOwned>(
     url: &Url,
 ) -> Result<Option<T>, OAuthError> {
     let answer = http.get(what, url, "application/json", MAX_DOCUMENT)?;
+    document(what, url, &answer)
+}
+
+/// A metadata document's answer read: `Ok(None)` when it is not there.
+pub(crate) fn document<T: serde::de::DeserializeOwned>(
+    what: &str,
+    url: &Url,
+    answer: &super::http::Answer,
+) -> Result<Option<T>, OAuthError> {
     if answer.is_redirect() {
         return Err(answer.redirect_error(what, url));
     }

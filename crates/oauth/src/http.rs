@@ -76,10 +76,13 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
         .is_some_and(keybearer_base::server_url::is_loopback)
 }
 
-/// An address cut for a message.
+/// An address cut for a message, without control or bidirectional
+/// characters: a server chooses it, and the message may be printed on a
+/// terminal.
 pub(crate) fn shorten(url: &str) -> String {
+    let url = keybearer_base::text::printable(url);
     if url.len() <= MAX_SHOWN_URL {
-        return url.to_string();
+        return url;
     }
     let mut end = MAX_SHOWN_URL;
     while !url.is_char_boundary(end) {

@@ -35,6 +35,8 @@ mod auth_server;
 mod challenge;
 mod discovery;
 mod flow;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod listener;
 mod pinned;

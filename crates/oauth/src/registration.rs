@@ -259,7 +259,17 @@ fn register(
             }
         }
     };
-    if let Some(refusal) = refusal(&answer) {
+    registered(&answer, metadata, redirect_uri)
+}
+
+/// A registration's answer read: refused (its `error` and
+/// `error_description` quoted), or the client it registered, checked.
+pub(crate) fn registered(
+    answer: &Answer,
+    metadata: &super::AuthServerMetadata,
+    redirect_uri: &str,
+) -> Result<ClientRegistration, OAuthError> {
+    if let Some(refusal) = refusal(answer) {
         let reason = error_reason(
             refusal.error.as_deref(),
             refusal.error_description.as_deref(),

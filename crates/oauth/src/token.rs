@@ -192,7 +192,11 @@ struct ErrorBody {
 }
 
 /// An error answer, quoting only `error` and `error_description`.
-fn refusal(answer: &Answer, registration: &ClientRegistration, sent: &[&str]) -> OAuthError {
+pub(crate) fn refusal(
+    answer: &Answer,
+    registration: &ClientRegistration,
+    sent: &[&str],
+) -> OAuthError {
     let mut secrets: Vec<&str> = sent.to_vec();
     if let Some(secret) = &registration.client_secret {
         secrets.push(secret.expose_secret());
@@ -237,7 +241,7 @@ struct TokenAnswer {
 
 /// A successful token answer as a grant; `previous_refresh` is kept when
 /// the service does not rotate it, `requested_scope` when it names none.
-fn grant_from(
+pub(crate) fn grant_from(
     answer: Answer,
     previous_refresh: Option<&OAuthSecret>,
     requested_scope: Option<&str>,

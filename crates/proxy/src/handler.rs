@@ -8,19 +8,16 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST,
-    LOCATION, WWW_AUTHENTICATE,
-};
-use http::uri::PathAndQuery;
-use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 
 use super::audit::AuditLog;
 use super::echo::Echo;
-use super::headers::{host_is_listener, strip_hop_by_hop};
+use super::head::{admit, upstream_head, Refused};
+use super::headers::strip_hop_by_hop;
 use super::origin::{OriginMap, Target};
 use super::paths::AllowedPaths;
 use super::pool::{PooledBody, UpstreamPool};
@@ -54,17 +51,6 @@ pub(crate) struct Route {
     pub(crate) audit: AuditLog,
     pub(crate) stats: Arc<super::activity::ListenerStats>,
 }
-
-/// Forwarding headers the agent may not set: a server could build URLs
-/// from them (names made once, not parsed per request).
-const FORWARDING_HEADERS: [http::HeaderName; 6] = [
-    http::HeaderName::from_static("forwarded"),
-    http::HeaderName::from_static("x-forwarded-for"),
-    http::HeaderName::from_static("x-forwarded-host"),
-    http::HeaderName::from_static("x-forwarded-proto"),
-    http::HeaderName::from_static("x-forwarded-prefix"),
-    http::HeaderName::from_static("x-forwarded-port"),
-];
 
 /// Serves one request on worker `worker` (see `workers`).
 pub(crate) async fn handle(
@@ -120,80 +106,14 @@ async fn forward(
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Refusal> {
     let (mut parts, body) = request.into_parts();
-    if !host_is_listener(&parts.headers, &parts.uri, route.listener_port) {
-        route
-            .refusals
-            .refused(&route.session_id, "Host is not the proxy listener");
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            "Keybearer proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
-        ));
-    }
-    // The methods MCP uses; anything else (TRACE would echo the injected
-    // header back) is refused before a token is looked up.
-    if !matches!(parts.method, Method::GET | Method::POST | Method::DELETE) {
-        route
-            .refusals
-            .refused(&route.session_id, "method not used by MCP");
-        let mut refusal = refuse(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!(
-                "Keybearer proxy: {} is not used by MCP; only GET, POST and DELETE are forwarded.",
-                parts.method
-            ),
-        );
-        refusal.allow = true;
-        return Err(refusal);
-    }
-    if !route.secret.authorizes(&parts.headers) {
-        route
-            .refusals
-            .refused(&route.session_id, "missing or wrong session secret");
-        return Err(refuse(
-            StatusCode::UNAUTHORIZED,
-            "Keybearer proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
-        ));
-    }
-    if !route.paths.allows(parts.uri.path()) {
-        route.refusals.refused(
-            &route.session_id,
-            "path outside the credential's server endpoint",
-        );
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Keybearer proxy: this session reaches only the MCP endpoint {} of this server (and the paths the server itself sends it to).",
-                route.paths.credential()
-            ),
-        ));
+    if let Err(refused) = admit(&parts, route.listener_port, &route.secret, &route.paths) {
+        route.refusals.refused(&route.session_id, refused.reason());
+        return Err(refusal_for(refused, &parts.method, &route.paths));
     }
     let injection = look_up(route)?;
 
-    // Origin form (the pool connects to the upstream's origin): the agent's
-    // path and query as hyper parsed them, no copy.
-    let uri = Uri::from(
-        std::mem::take(&mut parts.uri)
-            .into_parts()
-            .path_and_query
-            .unwrap_or_else(|| PathAndQuery::from_static("/")),
-    );
     let method = parts.method.clone();
-    strip_hop_by_hop(&mut parts.headers);
-    // The agent cannot steer the URLs a server builds from forwarding
-    // headers, and the answer comes back unencoded, so the SSE checks can
-    // read it.
-    for name in FORWARDING_HEADERS {
-        parts.headers.remove(name);
-    }
-    parts
-        .headers
-        .insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-    // The agent's Authorization holds the session secret, and a header the
-    // credential sends is the credential's alone.
-    parts.headers.remove(AUTHORIZATION);
-    parts.headers.insert(HOST, route.upstream_host.clone());
-    parts.uri = uri;
-    parts.version = Version::HTTP_11;
+    upstream_head(&mut parts, &route.upstream_host);
     let credential = &injection.resolution.credential;
     let oauth = credential.credential_type == keybearer_base::model::CredentialType::McpOauth;
     // A 401 goes back to the source (an OAuth grant is renewed, a team
@@ -274,6 +194,34 @@ async fn forward(
         method,
     };
     pass_back(route, response, echo)
+}
+
+/// What the agent reads when its request is refused before a lookup.
+fn refusal_for(refused: Refused, method: &Method, paths: &AllowedPaths) -> Refusal {
+    match refused {
+        Refused::Host => refuse(
+            StatusCode::FORBIDDEN,
+            "Keybearer proxy: this address only answers requests for its own host (127.0.0.1 or localhost with its port).",
+        ),
+        Refused::Method => Refusal {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            message: format!(
+                "Keybearer proxy: {method} is not used by MCP; only GET, POST and DELETE are forwarded."
+            ),
+            allow: true,
+        },
+        Refused::Secret => refuse(
+            StatusCode::UNAUTHORIZED,
+            "Keybearer proxy: missing or wrong session secret. Use the Authorization header from this session's MCP config.",
+        ),
+        Refused::Path => refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Keybearer proxy: this session reaches only the MCP endpoint {} of this server (and the paths the server itself sends it to).",
+                paths.credential()
+            ),
+        ),
+    }
 }
 
 /// After a 401 on an injection that reports refusals: the source renews an

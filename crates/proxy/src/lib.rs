@@ -70,6 +70,7 @@
 //! check), `origin` (upstream → listener URL rewriting), `paths` (where the
 //! token may go), `refusals` (rate-limited logging), `sse` (legacy
 //! `endpoint` events), `upstream` (TLS client, connect timeout, HTTPS_PROXY),
+//! `head` (what a request's head must show, and what goes upstream),
 //! `handler` (one request), `pool` (kept-alive upstream connections per
 //! worker), `listener` (accept loop), `workers` (the
 //! threads everything above runs on), `audit` (`credential.used` and
@@ -79,7 +80,10 @@
 mod activity;
 mod audit;
 mod echo;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
+mod head;
 mod headers;
 mod listener;
 mod origin;

@@ -1,7 +1,11 @@
 //! The one rewrite the proxy makes to what an upstream says: an absolute URL
 //! naming the upstream's own origin becomes the same path on the listener,
 //! so the agent comes back through the proxy (and its token). Relative URLs
-//! are left as they are. Where the upstream sends the agent (an SSE
+//! are left as they are; so is nothing else that the agent, resolving it
+//! against its own `http://127.0.0.1` address, could read otherwise than
+//! the upstream's `https` address reads it (`https:host/x` is a path on the
+//! one and another server to the other): that is given as the listener's
+//! URL of the path that was judged. Where the upstream sends the agent (an SSE
 //! `endpoint`, a redirect) is also classified, by the rule the bridge and
 //! the connection test share (`reach::check`): a path on its own origin, in
 //! the folder of the credential's address, is learned as one the token may
@@ -18,6 +22,9 @@ pub(crate) struct OriginMap {
     upstream: Origin,
     /// `http://127.0.0.1:PORT`, no trailing slash.
     listener: String,
+    /// The agent's address for this server (`listener` and the credential
+    /// URL's path): what an address left as it is resolves against.
+    agent: Option<Url>,
 }
 
 /// Where a URL the upstream gave the agent points.
@@ -35,10 +42,12 @@ pub(crate) enum Target {
 
 impl OriginMap {
     pub(crate) fn new(upstream: &Url, listener_port: u16) -> Self {
+        let listener = format!("http://127.0.0.1:{listener_port}");
         Self {
             base: upstream.clone(),
             upstream: upstream.origin(),
-            listener: format!("http://127.0.0.1:{listener_port}"),
+            agent: Url::parse(&format!("{listener}{}", upstream.path())).ok(),
+            listener,
         }
     }
 
@@ -52,11 +61,28 @@ impl OriginMap {
         }
     }
 
-    /// The listener's version of `value`, or `None` when it is not an
-    /// absolute URL on the upstream origin (then it must pass unchanged).
+    /// The listener's version of `value`, an address [`target`](Self::target)
+    /// allowed, or `None` when it must pass unchanged: when it is not on the
+    /// upstream, and when the agent, resolving it against its own address
+    /// on the listener, reaches the very path and query the upstream's
+    /// reading does (a relative path). Anything read otherwise is given as
+    /// the listener's absolute URL of the path that was judged: a URL
+    /// parser reads `https:evil.example/x` against the upstream's `https`
+    /// address as a path on it, but against the listener's `http` one as
+    /// another server.
     pub(crate) fn to_listener(&self, value: &str) -> Option<String> {
-        let url = Url::parse(value.trim()).ok()?;
+        let value = value.trim();
+        let url = self.base.join(value).ok()?;
         if url.origin() != self.upstream {
+            return None;
+        }
+        let seen = self.agent.as_ref().and_then(|agent| agent.join(value).ok());
+        let same = seen.is_some_and(|seen| {
+            seen.origin().ascii_serialization() == self.listener
+                && seen.path() == url.path()
+                && seen.query() == url.query()
+        });
+        if same && Url::parse(value).is_err() {
             return None;
         }
         let mut rewritten = self.listener.clone();
@@ -95,6 +121,12 @@ mod tests {
         assert_eq!(map.to_listener("http://mcp.example.com/messages"), None);
         assert_eq!(map.to_listener("https://mcp.example.com:8443/x"), None);
         assert_eq!(map.to_listener("not a url"), None);
+        // Read as a path by the upstream's https address, as another server
+        // against the listener's http one: given as the listener's URL.
+        assert_eq!(
+            map.to_listener("https:evil.example/x").as_deref(),
+            Some("http://127.0.0.1:4567/evil.example/x")
+        );
     }
 
     #[test]

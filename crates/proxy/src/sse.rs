@@ -106,22 +106,26 @@ impl EndpointRewriter {
             return Bytes::new();
         }
         self.held.extend_from_slice(chunk);
+        let mut out = BytesMut::new();
         if !self.bom_checked {
             // Clients skip a UTF-8 byte order mark at the start of the
             // stream; so must the parser that looks for `event: endpoint`.
+            // The mark is passed on: the client must skip this one, not
+            // read the stream as starting after it (a second mark would
+            // then be the one it skips, and `\u{FEFF}event: endpoint`,
+            // no endpoint here, one there).
             const BOM: &[u8] = b"\xEF\xBB\xBF";
             if self.held.len() < BOM.len() && BOM.starts_with(&self.held) {
                 return Bytes::new();
             }
             if self.held.starts_with(BOM) {
-                let _ = self.held.split_to(BOM.len());
+                out.extend_from_slice(&self.held.split_to(BOM.len()));
             }
             self.bom_checked = true;
         }
         if std::mem::take(&mut self.after_cr) && self.held.get(self.line_start) == Some(&b'\n') {
             self.line_start += 1;
         }
-        let mut out = BytesMut::new();
         while let Some((end, next)) = next_line(&self.held, self.line_start) {
             // A lone `\r` closing what we hold: a `\n` opening the next
             // chunk is its other half. Not when the `\n` came with it.

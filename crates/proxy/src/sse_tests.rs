@@ -116,12 +116,20 @@ fn split_data_lines_and_a_byte_order_mark_cannot_smuggle_an_endpoint() {
         assert!(bom.refused());
         assert!(!String::from_utf8_lossy(&out).contains("evil.example"));
     }
-    // A mark alone is dropped, and the stream goes on.
+    // A mark alone is passed on as it came (the client skips it), and the
+    // stream goes on.
     let mut plain = rewriter();
     assert_eq!(
         &plain.push(b"\xEF\xBB\xBFevent: message\ndata: 1\n\n")[..],
-        b"event: message\ndata: 1\n\n"
+        b"\xEF\xBB\xBFevent: message\ndata: 1\n\n"
     );
+    // Two marks: the rewriter reads `\u{FEFF}event: endpoint`, no endpoint;
+    // so must the client, which skips only the first (had the rewriter
+    // dropped it, the client would skip the second and read an endpoint on
+    // another server that nothing checked).
+    let mut twice = rewriter();
+    let input = b"\xEF\xBB\xBF\xEF\xBB\xBFevent: endpoint\ndata: https://evil.example/m\n\n";
+    assert_eq!(&twice.push(input)[..], &input[..]);
 }
 
 #[test]

@@ -44,6 +44,17 @@ use zeroize::Zeroizing;
 
 pub use stream::Redactor;
 
+/// The needles themselves, for the fuzz target `echo_stream` and its replay
+/// test (`crates/fuzz-checks`; docs/architecture.md, "Fuzzing"), which check
+/// that none gets through. Not an API: nothing else may use it.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The byte strings `needles` looks for.
+    pub fn values(needles: &super::Needles) -> Vec<&[u8]> {
+        needles.values().collect()
+    }
+}
+
 /// Shorter values are not looked for: they would match ordinary text.
 pub const MIN_SECRET: usize = 8;
 
@@ -196,29 +207,46 @@ impl Needles {
         }
     }
 
-    /// How many bytes at the end of `hay` (none before `from`) could be the
-    /// start of a needle that the next chunk completes: at most the longest
-    /// needle less one.
-    fn partial_tail(&self, hay: &[u8], from: usize) -> usize {
-        let lowest = hay
-            .len()
-            .saturating_sub(self.longest.saturating_sub(1))
-            .max(from);
+    /// Of the needles `found` in `hay`, how many are final, and where what
+    /// may go on now ends. A match is final unless a needle could begin at
+    /// or before its start and still be completed by the next chunk: then
+    /// the whole answer, read in one piece, might cover a longer needle (or
+    /// one that starts earlier) there, and a cover given now would let that
+    /// needle's last bytes through. What may go on ends where the first such
+    /// possible beginning is (none: the end of `hay`), at most the longest
+    /// needle less one byte before the end.
+    fn settle(&self, hay: &[u8], found: &[(usize, usize)]) -> (usize, usize) {
+        let partial = self.partial_starts(hay);
+        let mut at = 0;
+        for (index, &(start, len)) in found.iter().enumerate() {
+            if let Some(&open) = partial.iter().find(|&&p| p >= at && p <= start) {
+                return (index, open);
+            }
+            at = start + len;
+        }
+        let open = partial.iter().find(|&&p| p >= at).copied();
+        (found.len(), open.unwrap_or(hay.len()))
+    }
+
+    /// Where, among the last bytes of `hay` (the longest needle less one),
+    /// a needle begins that `hay` ends too early to hold whole: in order.
+    fn partial_starts(&self, hay: &[u8]) -> Vec<usize> {
+        let lowest = hay.len().saturating_sub(self.longest.saturating_sub(1));
         let window = &hay[lowest..];
-        let mut earliest = window.len();
+        let mut starts = Vec::new();
         for &first in &self.firsts {
-            for offset in memchr::memchr_iter(first, &window[..earliest]) {
+            for offset in memchr::memchr_iter(first, window) {
                 let tail = &window[offset..];
                 let partial = self
                     .values()
                     .any(|value| value.len() > tail.len() && value.starts_with(tail));
                 if partial {
-                    earliest = offset;
-                    break;
+                    starts.push(lowest + offset);
                 }
             }
         }
-        window.len() - earliest
+        starts.sort_unstable();
+        starts
     }
 }
 

@@ -5,9 +5,13 @@
 //! whole needles are covered; the chunk's last bytes that could be the start
 //! of a needle the next chunk completes are held back, and only those: at
 //! most the longest needle less one byte, and nothing at all when the chunk
-//! ends with no needle's beginning (an SSE event's closing blank line never
+//! ends with no needle's beginning. A whole needle found among those bytes
+//! is held too, not covered yet, when a longer one may begin there or
+//! before it (a secret that begins with another): the next chunk decides,
+//! so that the answer comes out as it would in one piece, never with the
+//! longer one's last bytes uncovered (an SSE event's closing blank line never
 //! waits, since no needle holds a line break). At the end of the answer the
-//! held bytes go out as they are: they never were a whole needle.
+//! held bytes go out, a whole needle among them covered.
 //!
 //! A chunk without a needle or a held byte goes on as the same buffer (no
 //! copy); a cover costs one copy of the chunk. Nothing is buffered beyond
@@ -71,37 +75,49 @@ impl Redactor {
         }
         if self.held.is_empty() {
             let found = self.needles.find_all(&chunk);
-            let send = self.hold_tail(&chunk, &found);
+            let (found, send) = self.hold_tail(&chunk, &found);
             if found.is_empty() {
                 return chunk.slice(..send);
             }
-            return Bytes::from(covered(&chunk, &found, send));
+            return Bytes::from(covered(&chunk, found, send));
         }
         let mut joined = std::mem::take(&mut self.held);
         joined.extend_from_slice(&chunk);
         let found = self.needles.find_all(&joined);
-        let send = self.hold_tail(&joined, &found);
+        let (found, send) = self.hold_tail(&joined, &found);
         let out = if found.is_empty() {
             joined[..send].to_vec()
         } else {
-            covered(&joined, &found, send)
+            covered(&joined, found, send)
         };
         Bytes::from(out)
     }
 
-    /// The answer ended: the held bytes, as they are.
+    /// The answer ended: the held bytes, with any whole needle among them
+    /// covered (one held while a longer one might still have begun there).
     pub fn finish(&mut self) -> Bytes {
-        Bytes::from(std::mem::take(&mut self.held))
+        let held = std::mem::take(&mut self.held);
+        let found = self.needles.find_all(&held);
+        self.covered += found.len();
+        if found.is_empty() {
+            return Bytes::from(held);
+        }
+        Bytes::from(covered(&held, &found, held.len()))
     }
 
-    /// Counts `found`, keeps the possible beginning of a needle at the end
-    /// of `hay` in `held`, and answers where what may go on now ends.
-    fn hold_tail(&mut self, hay: &[u8], found: &[(usize, usize)]) -> usize {
-        self.covered += found.len();
-        let from = found.last().map_or(0, |&(start, len)| start + len);
-        let send = hay.len() - self.needles.partial_tail(hay, from);
+    /// Keeps the end of `hay` from where a needle the next chunk may
+    /// complete could begin (`Needles::settle`) in `held`, counts the
+    /// matches that are final, and answers those and where what may go on
+    /// now ends.
+    fn hold_tail<'f>(
+        &mut self,
+        hay: &[u8],
+        found: &'f [(usize, usize)],
+    ) -> (&'f [(usize, usize)], usize) {
+        let (final_matches, send) = self.needles.settle(hay, found);
+        self.covered += final_matches;
         self.held.clear();
         self.held.extend_from_slice(&hay[send..]);
-        send
+        (&found[..final_matches], send)
     }
 }

@@ -1,0 +1,4 @@
+//! `echo_stream`: see crates/fuzz-checks/src/echo_stream.rs for what it reads and checks.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keybearer_fuzz_checks::echo_stream(data));
