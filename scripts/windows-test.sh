@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Windows build's tests, run under Wine (`make test`): the engine and
 # the keychain (Windows Credential Manager), OAuth sign-in, the proxy and
-# the credential test against the official Python SDK's servers, and the
-# command line from `init` to an app's bridge (crates/cli/tests/cli_smoke.rs).
-# What cannot run under Wine: sessions (ConPTY gives no output under Wine 8),
+# the credential test against the official Python SDK's servers, the
+# command line from `init` to an app's bridge (crates/cli/tests/cli_smoke.rs),
+# the platform layer and sessions (the agent in its Job Object, the approval
+# pipe). What cannot run under Wine: a ConPTY's output (Wine 8 gives none),
 # the desktop window (no WebView2). See the README, "Platforms".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,3 +46,13 @@ cargo test "${target[@]}" --no-fail-fast -p keybearer-vault --lib \
     --test probe --test probe_env --test proxy --test proxy_env --test proxy_rotation \
     --test proxy_rules --test proxy_upstream
 cargo test "${target[@]}" --no-fail-fast -p keybearer-cli --test cli_smoke
+# The platform layer (Job Objects, process facts, the named pipe, the TCP
+# table) with real helper processes. Skipped, as Wine 8 does not enforce
+# them (they are for a real Windows): a pipe's access list, and
+# FILE_FLAG_FIRST_PIPE_INSTANCE.
+cargo test "${target[@]}" --no-fail-fast -p keybearer-platform --lib -- \
+    --skip pipe::tests::a_pipe_for_another_user_cannot_be_opened \
+    --skip pipe::tests::a_second_listener_cannot_take_the_name
+# Sessions: the agent in its job (hidden console and ConPTY; Wine shows no
+# ConPTY output, so agents report over TCP), records, stops, the approval pipe.
+cargo test "${target[@]}" --no-fail-fast -p keybearer-session --lib --test sessions_windows

@@ -4,13 +4,24 @@
 //!
 //! Owns: the owner check of loopback connections and listeners
 //! (`loopback`), the identity of the process at the other end of a Unix
-//! socket (`peer`), hardening of Keybearer's own processes (`hardening`).
+//! socket (`peer`) or of a named pipe (`pipe`, Windows), hardening of
+//! Keybearer's own processes (`hardening`), and on Windows a session's
+//! process tree (`job`, a Job Object) and facts about a process by its id
+//! (`process`: what Linux reads in `/proc`).
 //! Must never depend on another Keybearer crate: every other crate may
 //! build on it, so it knows nothing of vaults, tokens or HTTP.
 
 pub mod hardening;
+#[cfg(windows)]
+pub mod job;
 pub mod loopback;
 #[cfg(unix)]
 pub mod peer;
+#[cfg(windows)]
+pub mod pipe;
+#[cfg(windows)]
+pub mod process;
+#[cfg(all(test, windows))]
+mod test_helper;
 
 pub use hardening::harden_process;

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::presence::ApprovalRequest;
+use super::presence::{command_text, ApprovalRequest};
 use keybearer_base::error::{Error, Result};
 
 /// The socket's file name in the data folder.
@@ -192,18 +192,11 @@ fn read_request(stream: UnixStream) -> Result<Asked> {
 /// A process's command line, arguments separated by spaces, shortened.
 fn command_line(pid: u32) -> String {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let text: String = raw
-        .split(|byte| *byte == 0)
-        .filter(|part| !part.is_empty())
-        .map(String::from_utf8_lossy)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let text: String = text.chars().filter(|c| !c.is_control()).collect();
-    if text.chars().count() > 300 {
-        text.chars().take(299).chain(['…']).collect()
-    } else {
-        text
-    }
+    command_text(
+        raw.split(|byte| *byte == 0)
+            .map(|part| String::from_utf8_lossy(part).into_owned())
+            .collect(),
+    )
 }
 
 impl Asked {

@@ -109,9 +109,17 @@ pub(crate) fn describe_end(session: &Session) -> (EventKind, Option<i64>, String
 }
 
 pub(crate) fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| signal.to_string())
+    #[cfg(unix)]
+    {
+        nix::sys::signal::Signal::try_from(signal)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| signal.to_string())
+    }
+    // No signals on Windows; a number from elsewhere stays a number.
+    #[cfg(not(unix))]
+    {
+        signal.to_string()
+    }
 }
 
 pub(crate) fn record_events(

@@ -199,7 +199,8 @@ fn codex_gets_the_bridge_for_sse_servers() {
             "-c".to_string(),
             format!(
                 "mcp_servers.old.args=[\"bridge\",\"--server\",\"http://127.0.0.1:9/sse\",\"--protocol\",\"sse\",\"--headers-file\",\"{}\"]",
-                file.display()
+                // A TOML string: Windows' `\` doubled.
+                file.display().to_string().replace('\\', "\\\\")
             ),
         ]
     );
@@ -207,9 +208,12 @@ fn codex_gets_the_bridge_for_sse_servers() {
         std::fs::read_to_string(&file).expect("file"),
         "Authorization: Bearer tok-s\n"
     );
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     assert!(!plan.args.iter().any(|arg| arg.contains("tok-")));
     assert!(!plan.env.iter().any(|(_, v)| v.contains("tok-")));
 }

@@ -13,25 +13,30 @@
 //! way to start), `endpoint` (servers to configure, server names,
 //! direct-mode tokens), `proxied` (proxy-mode endpoints), `private_dir` (the
 //! 0700 temp folder), `launch` (each agent's command line, env and config
-//! file), `program` (PATH lookup, preset detection), `process` (process
-//! groups, terminal hand-over, stopping), `pty` (the desktop's terminal),
-//! `rows` (the `sessions` table), `journal` (its one writer, with the
-//! `session.*` events) and `records` (sessions on record), the sandbox
-//! (`sandbox_folders`, the checks both systems share; `sandbox_layout`, its
-//! rules; `sandbox`, bubblewrap on Linux; `seatbelt` and `seatbelt_profile`,
-//! Seatbelt on macOS, never run on a Mac), `manager`,
-//! `presence` (a person's approval before direct mode hands out tokens) and
-//! `approval_socket` (the CLI asking the running app for it).
+//! file), `program` (PATH lookup, preset detection), `process` (the
+//! terminal and the process tree, with `process_unix`: process groups and
+//! signals, and `process_windows`: ConPTY and Job Objects), `pty` (the
+//! desktop's terminal), `rows` (the `sessions` table), `journal` (its one
+//! writer, with the `session.*` events) and `records` (sessions on
+//! record), the sandbox (`sandbox_folders`, the checks both systems share;
+//! `sandbox_layout`, its rules; `sandbox`, bubblewrap on Linux; `seatbelt`
+//! and `seatbelt_profile`, Seatbelt on macOS, never run on a Mac),
+//! `manager`, `presence` (a person's approval before direct mode hands out
+//! tokens) and the CLI asking the running app for it (`approval_socket`, a
+//! Unix socket; `approval_pipe`, a named pipe on Windows).
 //!
-//! The crate `keybearer-session` (docs/architecture.md, "Crates"): Unix
-//! only for now (process groups, signals, PTYs), empty elsewhere. It builds
-//! on the engine (`Engine`, `Tokens`, `keybearer_vault::beside` for its table),
-//! the sources of team vaults (`keybearer-team-vaults`), the proxy and the
-//! bridge; it must never reach OAuth's flows (a grant is
-//! renewed by the credential source, never here) or the apps part.
+//! The crate `keybearer-session` (docs/architecture.md, "Crates"): Unix and
+//! Windows (Windows: no sandbox; its sessions are compile-checked and
+//! their processes, records and approvals tested under Wine, where ConPTY
+//! shows no output). It builds on the engine (`Engine`, `Tokens`,
+//! `keybearer_vault::beside` for its table), the sources of team vaults
+//! (`keybearer-team-vaults`), the proxy, the bridge and the platform layer;
+//! it must never reach OAuth's flows (a grant is renewed by the credential
+//! source, never here) or the apps part.
 
-#![cfg(unix)]
-
+#[cfg(windows)]
+mod approval_pipe;
+#[cfg(unix)]
 mod approval_socket;
 mod endpoint;
 mod journal;
@@ -42,6 +47,10 @@ mod model;
 mod presence;
 mod private_dir;
 mod process;
+#[cfg(unix)]
+mod process_unix;
+#[cfg(windows)]
+mod process_windows;
 mod program;
 mod proxied;
 mod pty;
@@ -59,6 +68,9 @@ mod seatbelt;
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 mod seatbelt_profile;
 
+#[cfg(windows)]
+pub use approval_pipe::{ask_app, ApprovalListener, Asked};
+#[cfg(unix)]
 pub use approval_socket::{ask_app, ApprovalListener, Asked, APPROVAL_SOCKET};
 pub use endpoint::{direct_endpoints, server_names, HeaderSecret, McpEndpoint};
 pub use keybearer_base::text::printable;

@@ -8,14 +8,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-
 use super::endpoint::{validate_endpoints, McpEndpoint};
 use super::journal::{signal_name, Journal};
 use super::launch;
 use super::model::{Session, SessionState};
 use super::private_dir::{self, PrivateDir};
-use super::process::{self, process_group_alive, Exit, Terminal};
+use super::process::{self, Exit, Spawned, Terminal, Tree};
 use super::pty::SessionPty;
 use super::records::PreparedSession;
 use keybearer_base::error::{Error, Result};
@@ -44,7 +42,8 @@ pub struct SessionManager {
 }
 
 struct Live {
-    pid: u32,
+    /// The agent's processes (Unix: its process group; Windows: its job).
+    tree: Tree,
     state: Mutex<Session>,
     ended: Condvar,
     stop_requested: AtomicBool,
@@ -230,7 +229,7 @@ impl SessionManager {
         tracing::info!(session_id = %session.id, pid, agent = %session.agent, "session started");
 
         let live = Arc::new(Live {
-            pid,
+            tree: spawned.tree.clone(),
             state: Mutex::new(session.clone()),
             ended: Condvar::new(),
             stop_requested: AtomicBool::new(false),
@@ -244,9 +243,8 @@ impl SessionManager {
             std::thread::Builder::new()
                 .name(format!("session-{pid}"))
                 .spawn(move || {
-                    watch(&live, &journal, dir, resources, grace);
                     // The child handle lives until the agent was reaped.
-                    drop(spawned);
+                    watch(&live, &journal, spawned, dir, resources, grace);
                 })
                 .map_err(|error| Error::Spawn(format!("no thread to watch the agent ({error})")))
         };
@@ -254,7 +252,8 @@ impl SessionManager {
             Ok(handle) => *lock(&live.waiter) = Some(handle),
             Err(error) => {
                 // Without a watcher nobody would reap it: end it now.
-                process::terminate_group(pid, self.grace, || !process_group_alive(pid));
+                let tree = live.tree.clone();
+                tree.terminate(self.grace, || !tree.alive());
                 return Err(error);
             }
         }
@@ -301,15 +300,15 @@ impl SessionManager {
     }
 
     /// Stops a session: SIGTERM to the agent's whole process group, SIGKILL
-    /// after the grace period. Returns the ended session; stopping an ended
-    /// session just returns it.
+    /// after the grace period (Windows: its whole job, at once). Returns the
+    /// ended session; stopping an ended session just returns it.
     pub fn stop(&self, id: &str) -> Result<Session> {
         let live = self.live(id)?;
         if live.is_finished() {
             return Ok(live.snapshot());
         }
         self.request_stop(id, &live);
-        process::terminate_group(live.pid, self.grace, || live.is_finished());
+        live.tree.terminate(self.grace, || live.is_finished());
         Ok(live
             .wait_end(Some(AFTER_KILL))
             .unwrap_or_else(|| live.snapshot()))
@@ -335,8 +334,7 @@ impl SessionManager {
                 let active = !live.is_finished();
                 if active {
                     self.request_stop(id, live);
-                    process::signal_group(live.pid, Signal::SIGTERM);
-                    process::signal_group(live.pid, Signal::SIGCONT);
+                    live.tree.ask_to_end();
                 }
                 active
             })
@@ -345,7 +343,7 @@ impl SessionManager {
         let all_done = || running.iter().all(|live| live.is_finished());
         if !process::wait_until(self.grace, all_done) {
             for live in running.iter().filter(|live| !live.is_finished()) {
-                process::signal_group(live.pid, Signal::SIGKILL);
+                live.tree.force_end();
             }
             process::wait_until(AFTER_KILL, all_done);
         }
@@ -366,19 +364,21 @@ impl Drop for SessionManager {
 }
 
 /// The watching thread: waits for the agent, ends what is left of its
-/// group, removes the private folder, closes the terminal and records the end.
+/// tree, removes the private folder, closes the terminal and records the end.
 fn watch(
     live: &Live,
     journal: &Journal,
+    mut spawned: Spawned,
     mut dir: PrivateDir,
     resources: Box<dyn Send>,
     grace: Duration,
 ) {
-    let exit = process::wait(live.pid);
+    let id = live.snapshot().id;
+    let exit = spawned.wait(&|| journal.stop_requested(&id));
     drop(resources);
-    // Helpers the agent left behind in its group go with it.
-    if process_group_alive(live.pid) {
-        process::terminate_group(live.pid, grace, || !process_group_alive(live.pid));
+    // Helpers the agent left behind in its tree go with it.
+    if live.tree.alive() {
+        live.tree.terminate(grace, || !live.tree.alive());
     }
     if let Err(error) = dir.remove() {
         tracing::warn!(

@@ -31,6 +31,7 @@ use keybearer_base::error::{Error, Result};
 use keybearer_vault::Engine;
 
 use super::launch::SESSION_ID_ENV;
+#[cfg(unix)]
 use super::process::proc_stat;
 use super::records::running_session_pids;
 
@@ -67,20 +68,27 @@ impl Approver for ApprovedInWindow {
 
 /// Whether this process runs inside a Keybearer session: it carries a
 /// session's id in its environment, or a running session's agent is among
-/// its ancestors or leads its process group. Answers `true` when in doubt
-/// about the environment variable (an agent may unset it; the process tree
-/// is then what tells).
+/// its ancestors or leads its process group (Windows: or this process is in
+/// a session's job held here). Answers `true` when in doubt about the
+/// environment variable (an agent may unset it; the process tree is then
+/// what tells).
 pub fn inside_session(engine: &mut Engine) -> Result<bool> {
     if std::env::var_os(SESSION_ID_ENV).is_some_and(|id| !id.is_empty()) {
         return Ok(true);
     }
     let agents = running_session_pids(engine)?;
+    Ok(runs_inside(std::process::id(), &agents))
+}
+
+/// Whether this process (`pid`) leads or runs below an agent of `agents`.
+#[cfg(unix)]
+fn runs_inside(pid: u32, agents: &[u32]) -> bool {
     if agents.is_empty() {
-        return Ok(false);
+        return false;
     }
     let own_group = u32::try_from(nix::unistd::getpgrp().as_raw()).unwrap_or(0);
     if agents.contains(&own_group) {
-        return Ok(true);
+        return true;
     }
     // A program that left the agent's process tree and group but kept its
     // terminal is still in the agent's terminal session (changing that
@@ -93,12 +101,27 @@ pub fn inside_session(engine: &mut Engine) -> Result<bool> {
             .iter()
             .any(|agent| proc_stat(*agent).is_some_and(|stat| stat.session == own))
     }) {
-        return Ok(true);
+        return true;
     }
-    Ok(ancestors(std::process::id()).any(|pid| agents.contains(&pid)))
+    ancestors(pid).any(|parent| agents.contains(&parent))
+}
+
+/// Windows: the process is in a session's job this process holds (no
+/// process can leave a job), or one of its ancestors (checked by start
+/// time, so a reused id is not taken for a parent) is a session's agent.
+#[cfg(windows)]
+pub(crate) fn runs_inside(pid: u32, agents: &[u32]) -> bool {
+    if keybearer_platform::job::held_in_a_tree(pid) || agents.contains(&pid) {
+        return true;
+    }
+    !agents.is_empty()
+        && keybearer_platform::process::ancestors(pid)
+            .iter()
+            .any(|ancestor| agents.contains(&ancestor.pid))
 }
 
 /// The parent, grandparent, … of `pid`, up to (not including) pid 1.
+#[cfg(unix)]
 fn ancestors(pid: u32) -> impl Iterator<Item = u32> {
     let mut current = pid;
     std::iter::from_fn(move || {
@@ -110,6 +133,25 @@ fn ancestors(pid: u32) -> impl Iterator<Item = u32> {
         })
     })
     .take(256)
+}
+
+/// A process's command line as the approval dialog shows it: its parts
+/// joined by spaces, control characters dropped, at most 300 characters.
+pub(crate) fn command_text(parts: Vec<String>) -> String {
+    let text: String = parts
+        .iter()
+        .filter(|part| !part.is_empty())
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    if text.chars().count() > 300 {
+        text.chars().take(299).chain(['…']).collect()
+    } else {
+        text
+    }
 }
 
 /// A short code the person types to approve on a terminal: a program that

@@ -52,7 +52,10 @@ pub fn detect_presets() -> Vec<PresetAvailability> {
 }
 
 /// Resolves the program an agent runs to an absolute path: a name is looked
-/// up on PATH, a path with a `/` is taken relative to the current folder.
+/// up on PATH, a path with a `/` (on Windows also `\` or a drive's `:`) is
+/// taken relative to the current folder. On Windows a name without one of
+/// `PATHEXT`'s extensions is tried with each of them, in order (`claude` →
+/// `claude.exe`, `claude.cmd`, …), as the command prompt does.
 pub(crate) fn resolve_program(agent: AgentKind, program: &str) -> Result<PathBuf> {
     if program.trim().is_empty() {
         return Err(Error::invalid(
@@ -60,14 +63,16 @@ pub(crate) fn resolve_program(agent: AgentKind, program: &str) -> Result<PathBuf
             "The custom command is empty. Type the program to run.",
         ));
     }
-    let found = if program.contains('/') {
+    let found = if is_path(program) {
         let path = Path::new(program);
         let path = if path.is_absolute() {
             path.to_path_buf()
         } else {
             std::env::current_dir()?.join(path)
         };
-        is_executable_file(&path).then_some(path)
+        candidates(&path)
+            .into_iter()
+            .find(|path| is_executable_file(path))
     } else {
         find_in_path(OsStr::new(program), std::env::var_os("PATH").as_deref())
     };
@@ -80,7 +85,7 @@ fn not_installed(agent: AgentKind, program: &str) -> Error {
             "{} is not installed: the `{command}` command was not found on PATH. {hint}, or choose another agent.",
             agent.display_name()
         ),
-        None if program.contains('/') => format!(
+        None if is_path(program) => format!(
             "The program `{program}` does not exist or is not executable. Check the path, or choose another agent."
         ),
         None => format!(
@@ -93,8 +98,62 @@ fn not_installed(agent: AgentKind, program: &str) -> Error {
 pub(crate) fn find_in_path(program: &OsStr, path: Option<&OsStr>) -> Option<PathBuf> {
     std::env::split_paths(path?)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(program))
+        .flat_map(|dir| candidates(&dir.join(program)))
         .find(|candidate| is_executable_file(candidate))
+}
+
+/// Whether a command names a file rather than a program on PATH.
+fn is_path(program: &str) -> bool {
+    program.contains('/') || (cfg!(windows) && (program.contains('\\') || program.contains(':')))
+}
+
+/// The files a command may name: itself on Unix; on Windows itself when it
+/// has an extension `PATHEXT` lists, else itself with each of those.
+fn candidates(path: &Path) -> Vec<PathBuf> {
+    #[cfg(windows)]
+    {
+        let extensions = windows_extensions();
+        let listed = path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| {
+                extensions
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(extension))
+            });
+        if listed {
+            return vec![path.to_path_buf()];
+        }
+        extensions
+            .iter()
+            .map(|extension| {
+                let mut name = path.as_os_str().to_os_string();
+                name.push(".");
+                name.push(extension);
+                PathBuf::from(name)
+            })
+            .collect()
+    }
+    #[cfg(not(windows))]
+    {
+        vec![path.to_path_buf()]
+    }
+}
+
+/// `PATHEXT`'s extensions without their dots (`.COM;.EXE;.BAT;.CMD` when unset).
+#[cfg(windows)]
+fn windows_extensions() -> Vec<String> {
+    let listed = std::env::var("PATHEXT").unwrap_or_default();
+    let listed = if listed.trim().is_empty() {
+        ".COM;.EXE;.BAT;.CMD".to_string()
+    } else {
+        listed
+    };
+    listed
+        .split(';')
+        .map(|extension| extension.trim().trim_start_matches('.').to_string())
+        .filter(|extension| !extension.is_empty())
+        .collect()
 }
 
 fn is_executable_file(path: &Path) -> bool {
@@ -116,6 +175,7 @@ fn is_executable_file(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn finds_programs_and_explains_missing_ones() {
         let sh = resolve_program(AgentKind::Custom, "sh").expect("sh is on PATH");
@@ -129,5 +189,36 @@ mod tests {
         assert!(error.to_string().contains("does not exist"));
         assert!(resolve_program(AgentKind::Custom, " ").is_err());
         assert_eq!(detect_presets().len(), 2);
+    }
+
+    /// Windows: `claude` is found as `claude.cmd` (npm's) or `claude.exe`,
+    /// in PATHEXT's order within a folder and PATH's order across folders;
+    /// a path with `\` is a path.
+    #[cfg(windows)]
+    #[test]
+    fn windows_finds_programs_by_their_extensions() {
+        let first = tempfile::tempdir().expect("tempdir");
+        let second = tempfile::tempdir().expect("tempdir");
+        std::fs::write(first.path().join("claude.cmd"), "@echo off\r\n").expect("cmd");
+        std::fs::write(first.path().join("claude.txt"), "not a program").expect("txt");
+        std::fs::write(second.path().join("claude.exe"), "MZ").expect("exe");
+        std::fs::write(second.path().join("codex.exe"), "MZ").expect("exe");
+        let path = std::env::join_paths([first.path(), second.path()]).expect("PATH");
+        let found = |name: &str| find_in_path(OsStr::new(name), Some(&path));
+        assert_eq!(found("claude"), Some(first.path().join("claude.cmd")));
+        assert_eq!(found("claude.exe"), Some(second.path().join("claude.exe")));
+        assert_eq!(found("codex"), Some(second.path().join("codex.exe")));
+        assert_eq!(found("claude.txt"), None, "not a program by PATHEXT");
+        assert_eq!(found("gemini"), None);
+        let explicit = second.path().join("codex");
+        let explicit = explicit.to_str().expect("text");
+        assert!(is_path(explicit));
+        assert_eq!(
+            resolve_program(AgentKind::Custom, explicit).expect("by path"),
+            second.path().join("codex.exe")
+        );
+        let error =
+            resolve_program(AgentKind::Codex, "codex-definitely-missing").expect_err("missing");
+        assert!(error.to_string().contains("Codex"), "{error}");
     }
 }

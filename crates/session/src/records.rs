@@ -170,7 +170,9 @@ pub fn recorded_session(engine: &mut Engine, id: &str) -> Result<Session> {
 /// Stops a session run by another Keybearer process (e.g. a `keybearer
 /// session start` in another terminal): SIGTERM to the agent's process
 /// group, SIGKILL after `grace`. The agent's identity is checked first (on
-/// Linux by its start time), so a reused pid is never signalled.
+/// Linux by its start time), so a reused pid is never signalled. On
+/// Windows only the process holding the session's job can end it: the stop
+/// is asked through the database and that process ends the job.
 pub fn stop_recorded_session(engine: &mut Engine, id: &str, grace: Duration) -> Result<Session> {
     Records(engine.store_mut()).stop(id, grace)
 }
@@ -187,7 +189,12 @@ pub fn sweep_orphaned_sessions(engine: &mut Engine) -> Result<usize> {
 /// The process ids of the agents of sessions still running (on Linux,
 /// only those whose agent is still the process that was started).
 pub(crate) fn running_session_pids(engine: &mut Engine) -> Result<Vec<u32>> {
-    Ok(sessions::list_active(engine.store_mut().conn())?
+    running_session_pids_in(engine.store_mut().conn())
+}
+
+/// Like [`running_session_pids`], from a connection of one's own.
+pub(crate) fn running_session_pids_in(conn: &rusqlite::Connection) -> Result<Vec<u32>> {
+    Ok(sessions::list_active(conn)?
         .into_iter()
         .filter_map(|row| {
             let pid = row.session.pid?;
@@ -230,33 +237,73 @@ impl Records<'_> {
             )));
         };
         let owner_alive = owner_alive(&row);
-        let leader_is_ours = process_exists(pid) && same_process(pid, row.process_start);
-        let safe_to_signal = leader_is_ours || (owner_alive && process_group_alive(pid));
-        if !safe_to_signal {
-            return Err(Error::Unsupported(format!(
-                "Session {} cannot be stopped safely from here: its agent (pid {pid}) is no longer the process that was started, and the Keybearer process that ran it is gone.",
-                session.id
-            )));
+        #[cfg(windows)]
+        return self.stop_through_owner(row, pid, owner_alive, grace);
+        #[cfg(unix)]
+        {
+            let leader_is_ours = process_exists(pid) && same_process(pid, row.process_start);
+            let safe_to_signal = leader_is_ours || (owner_alive && process_group_alive(pid));
+            if !safe_to_signal {
+                return Err(Error::Unsupported(format!(
+                    "Session {} cannot be stopped safely from here: its agent (pid {pid}) is no longer the process that was started, and the Keybearer process that ran it is gone.",
+                    session.id
+                )));
+            }
+            sessions::request_stop(self.0.conn(), &session.id, Timestamp::now())?;
+            process::terminate_group(pid, grace, || !process_group_alive(pid));
+            // The owner records the end when it sees the agent exit; if it is gone, we do.
+            if owner_alive {
+                process::wait_until(Duration::from_secs(10), || {
+                    sessions::get(self.0.conn(), &session.id)
+                        .map(|row| !row.session.state.is_active())
+                        .unwrap_or(false)
+                });
+            }
+            let row = sessions::get(self.0.conn(), &session.id)?;
+            if row.session.state.is_active() {
+                let mut ended = row.session.clone();
+                ended.state = SessionState::Stopped;
+                ended.ended_at = Some(Timestamp::now());
+                self.record_end(&ended, row.private_dir.as_deref())?;
+                return Ok(ended);
+            }
+            Ok(row.session)
         }
+    }
+
+    /// Windows: the Keybearer process holding the session's job ends it
+    /// when asked through the database; one that is gone took the job, and
+    /// every process in it, with it.
+    #[cfg(windows)]
+    fn stop_through_owner(
+        &mut self,
+        row: SessionRow,
+        pid: u32,
+        owner_alive: bool,
+        grace: Duration,
+    ) -> Result<Session> {
+        let session = &row.session;
         sessions::request_stop(self.0.conn(), &session.id, Timestamp::now())?;
-        process::terminate_group(pid, grace, || !process_group_alive(pid));
-        // The owner records the end when it sees the agent exit; if it is gone, we do.
         if owner_alive {
-            process::wait_until(Duration::from_secs(10), || {
+            process::wait_until(grace + Duration::from_secs(15), || {
                 sessions::get(self.0.conn(), &session.id)
                     .map(|row| !row.session.state.is_active())
                     .unwrap_or(false)
             });
+            let now = sessions::get(self.0.conn(), &session.id)?;
+            if now.session.state.is_active() {
+                return Err(Error::Unsupported(format!(
+                    "The Keybearer process that runs session {} (pid {}, its agent pid {pid}) did not stop it in time. Stop it there: close its window or the terminal it runs in.",
+                    session.id, row.owner_pid
+                )));
+            }
+            return Ok(now.session);
         }
-        let row = sessions::get(self.0.conn(), &session.id)?;
-        if row.session.state.is_active() {
-            let mut ended = row.session.clone();
-            ended.state = SessionState::Stopped;
-            ended.ended_at = Some(Timestamp::now());
-            self.record_end(&ended, row.private_dir.as_deref())?;
-            return Ok(ended);
-        }
-        Ok(row.session)
+        let mut ended = session.clone();
+        ended.state = SessionState::Stopped;
+        ended.ended_at = Some(Timestamp::now());
+        self.record_end(&ended, row.private_dir.as_deref())?;
+        Ok(ended)
     }
 
     fn sweep(&mut self) -> Result<usize> {
@@ -331,7 +378,8 @@ fn check_working_dir(dir: &std::path::Path) -> Result<PathBuf> {
         return invalid("Choose the folder the agent works in.".into());
     }
     match std::fs::metadata(dir) {
-        Ok(metadata) if metadata.is_dir() => Ok(std::fs::canonicalize(dir)?),
+        // Without Windows' `\\?\` prefix, which programs may not take.
+        Ok(metadata) if metadata.is_dir() => Ok(dunce::canonicalize(dir)?),
         Ok(_) => invalid(format!(
             "{} is a file, not a folder. Choose the folder the agent works in.",
             dir.display()

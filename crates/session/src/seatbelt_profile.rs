@@ -262,6 +262,7 @@ fn quote_text(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
+// Unix paths throughout (the profile is for macOS): tested on Unix.
+#[cfg(all(test, unix))]
 #[path = "seatbelt_profile_tests.rs"]
 mod tests;

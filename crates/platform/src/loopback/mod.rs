@@ -10,8 +10,13 @@
 //! user is told why. On macOS (`macos`, `own_sockets`; never run on a Mac)
 //! the system lists only our own user's sockets, so a loopback server is
 //! trusted only when one of our own programs listens on its address, and a
-//! sign-in's client only when one of our programs holds its end. Windows
-//! has no such check yet.
+//! sign-in's client only when one of our programs holds its end. On
+//! Windows (`windows`, `windows_rules`) every user's sockets are listed
+//! with both ends and the process holding each: a loopback server is
+//! trusted only when processes of our own user, and nobody else's, listen
+//! on its address and hold its end of the connection, and a sign-in's
+//! client only when its end is held by a process of ours (Wine 8 names no
+//! process, so there only the table and the decisions are tested).
 //!
 //! The flow, for each new connection (`check_connection`), from the
 //! connection's own two ends, the same way every time:
@@ -60,13 +65,19 @@
 mod diag;
 #[cfg(target_os = "macos")]
 mod macos;
-// Pure decisions, tested on every system; only macOS asks them.
+// Pure decisions, tested on every system; only macOS asks them (Windows
+// shares `covers`).
 #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
 mod own_sockets;
 #[cfg(target_os = "linux")]
 mod table;
 #[cfg(target_os = "linux")]
 mod trust;
+#[cfg(windows)]
+mod windows;
+// Pure decisions, tested on every system; only Windows asks them.
+#[cfg_attr(not(windows), allow(dead_code))]
+mod windows_rules;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -87,7 +98,11 @@ pub async fn check_connection(ours: SocketAddr, server: SocketAddr) -> Result<()
     {
         macos::check_connection(ours, server).await
     }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    #[cfg(windows)]
+    {
+        windows::check_connection(ours, server).await
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = ours;
         Ok(())
@@ -106,7 +121,11 @@ pub fn check_url_listeners(url: &url::Url) -> Result<(), String> {
     {
         macos::check_url_listeners(url)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    #[cfg(windows)]
+    {
+        windows::check_url_listeners(url)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = url;
         Ok(())
@@ -116,7 +135,8 @@ pub fn check_url_listeners(url: &url::Url) -> Result<(), String> {
 /// The loopback address a trusted user's server listens on at `port`:
 /// IPv4 (`127.0.0.1`, or every address) first, else IPv6 (`::1`, or every
 /// IPv6 address); `Some(None)` when none listens there; `None` where this
-/// cannot be known (Windows; on macOS when no program of ours listens).
+/// cannot be known (on macOS when no program of ours listens; on Windows
+/// when another user's program listens there too).
 pub fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
     #[cfg(target_os = "linux")]
     {
@@ -126,7 +146,11 @@ pub fn trusted_listener(port: u16) -> Option<Option<IpAddr>> {
     {
         macos::trusted_listener(port)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    #[cfg(windows)]
+    {
+        windows::trusted_listener(port)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = port;
         None
@@ -148,8 +172,8 @@ pub enum Foreign {
 /// Whether the program at the other end of `stream` (a connection one of
 /// our listeners accepted, such as a sign-in's) is foreign (`Some`): a
 /// trusted user's (`trust`) only when the kernel shows its end held by such
-/// a user's process (on macOS: one of our own user's). `None` where this
-/// cannot be known at all (Windows, or the kernel cannot be asked).
+/// a user's process (on macOS and Windows: one of our own user's). `None`
+/// where this cannot be known at all (the kernel cannot be asked).
 pub fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
     #[cfg(target_os = "linux")]
     {
@@ -167,7 +191,15 @@ pub fn foreign_peer(stream: &std::net::TcpStream) -> Option<Foreign> {
             Err(_) => Some(Foreign::Unknown),
         }
     }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    #[cfg(windows)]
+    {
+        let (Ok(ours), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
+            // Not connected any more: nobody to answer.
+            return Some(Foreign::Unknown);
+        };
+        windows::untrusted_peer(ours, peer)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
     {
         let _ = stream;
         None

@@ -2,7 +2,8 @@
 //! (macOS, `macos`): what the TCP sockets held by our own processes say
 //! about a server address or a client's end (docs/architecture.md,
 //! "Proxy"). Pure decisions, built and tested on every system; only macOS
-//! asks them. **Never run on a Mac.**
+//! asks them (Windows, which sees every user's sockets, shares [`covers`]).
+//! **Never run on a Mac.**
 //!
 //! macOS lists a process's sockets (`proc_pidfdinfo`) to that process's own
 //! user only (and to root). So a socket found among them is our user's,
@@ -36,7 +37,7 @@ pub(super) struct OwnSocket {
 }
 
 /// Whether a socket listening on `listener` takes connections to `server`.
-fn covers(listener: SocketAddr, server: SocketAddr) -> bool {
+pub(super) fn covers(listener: SocketAddr, server: SocketAddr) -> bool {
     if listener.port() != server.port() {
         return false;
     }
