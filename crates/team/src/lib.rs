@@ -43,6 +43,7 @@ mod folder;
 mod history;
 mod keychain;
 mod kv;
+mod last_good;
 mod secret;
 mod server;
 mod settings;
@@ -52,6 +53,7 @@ mod vaults;
 pub use auth::Who;
 pub use folder::Attached;
 pub use history::HistoryEntry;
+pub use last_good::{Kept, LastGoodStore};
 pub use secret::TeamSecret;
 pub use server::Health;
 pub use server::TeamServer;
@@ -59,5 +61,5 @@ pub use settings::{
     credential_key, TeamServerSettings, TeamVault, DEFAULT_CHECK_INTERVAL, DEFAULT_LAST_GOOD_LIMIT,
     DEFAULT_PATH_TEMPLATE, VAULT_ID_PREFIX,
 };
-pub use source::{credential_id, Kept, LastGoodStore, TeamSource};
+pub use source::{credential_id, TeamSource};
 pub use vaults::{Access, LastChange, TeamCredential};
