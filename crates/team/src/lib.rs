@@ -27,8 +27,9 @@
 //! signed-in server, renewal, refusals told apart), `kv` (KV v2), `vaults`
 //! (credentials in team vaults), `folder` (a vault's folder: made once with
 //! a marker, listed), `history` (who changed what, from metadata), `secret`
-//! (what a credential sends), `source` (the cache the proxy reads through,
-//! and its [`LastGoodStore`] hook).
+//! (what a credential sends), `source` (the cache the proxy reads through),
+//! `last_good` (its [`LastGoodStore`]: the last good values beyond the
+//! process).
 //!
 //! Limits: `userpass` and token sign-in only (no OIDC yet); OAuth grants
 //! are not shared (each member signs in to such a server).
