@@ -313,7 +313,8 @@ fn teammates_share_a_team_vault_through_the_cli() {
 /// refused for another computer.
 #[test]
 fn a_team_servers_ca_is_shown_before_it_is_trusted() {
-    let bao = Bao::start_tls();
+    let mut bao = Bao::start_tls();
+    let password = bao.add_user("tess", "member-rw", "1h", "2h");
     let ca_file = bao.ca_file.clone().expect("ca");
     let ca = ca_file.to_str().expect("path");
     let user = Vault::new();
@@ -375,8 +376,14 @@ fn a_team_servers_ca_is_shown_before_it_is_trusted() {
     assert_eq!(added.json()["server"]["ca_fingerprints"][0], fingerprint);
     // The CA is kept as it was trusted: the file changed later trusts nothing new.
     std::fs::write(&ca_file, "not a certificate").expect("overwrite");
+    user.run(
+        &["team", "sign-in", "tls", "--user", "tess"],
+        &format!("{}\n", password.expose()),
+    )
+    .ok();
     let listed = user.run(&["--json", "team", "list"], "").ok().json();
-    assert_eq!(listed[0]["sign_in"]["state"], "signed_out");
+    assert_eq!(listed[0]["sign_in"]["state"], "signed_in");
+    user.assert_nowhere(password.expose().as_bytes(), "the password");
 }
 
 /// `AB:CD:…`: the SHA-256 of the PEM's first certificate.

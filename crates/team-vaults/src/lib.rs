@@ -34,7 +34,9 @@ pub use servers::{
     add_server, ca_fingerprints, check_server, remove_server, settings_of, sign_in, sign_in_state,
     sign_out, AddServer, CheckedServer, SignIn, SignInState, DEFAULT_MOUNT,
 };
-pub use sources::{for_connection, for_session, server_urls, SealedLastGood, SessionSources};
+pub use sources::{
+    coverage, for_connection, for_session, server_urls, SealedLastGood, SessionSources,
+};
 pub use vaults::{
     access, connect, connect_offline, connect_server, create_team_vault, folder_from_name,
     team_vault, who_can_read,

@@ -32,7 +32,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use keybearer_base::error::{Error, Result};
 use keybearer_source::{CredentialSource, Injection, Routed, Scope};
 use keybearer_team::{Kept, LastGoodStore, TeamServer, TeamSource, VAULT_ID_PREFIX};
-use keybearer_vault::{Engine, Protocol, TeamLastGood, Timestamp, Tokens, Vault};
+use keybearer_vault::{Engine, Protocol, Resolution, TeamLastGood, Timestamp, Tokens, Vault};
 
 use crate::servers::settings_of;
 use crate::vaults::team_vault;
@@ -174,6 +174,31 @@ pub fn for_session(engine: &mut Engine, vault_ids: &[String]) -> Result<SessionS
         }
     }
     Ok(SessionSources { source, servers })
+}
+
+/// What a session of `vault_ids` would reach: for each server, the
+/// credential that wins (a team vault's as its server has it now). Local
+/// vaults alone: the resolver's coverage, with the credentials each
+/// winner shadows.
+pub fn coverage(engine: &mut Engine, vault_ids: &[String]) -> Result<Vec<Resolution>> {
+    let resolver = engine.resolver();
+    let team = vault_ids
+        .iter()
+        .map(|id| resolver.vault(id))
+        .collect::<Result<Vec<_>>>()?
+        .iter()
+        .any(|vault| vault.team.is_some());
+    if !team {
+        return resolver.coverage(vault_ids);
+    }
+    let sources = for_session(engine, vault_ids)?;
+    let mut covered = Vec::new();
+    for (url, _) in &sources.servers {
+        if let Some(found) = sources.source.lookup(Scope::Vaults(vault_ids), url)? {
+            covered.push(found.resolution.clone());
+        }
+    }
+    Ok(covered)
 }
 
 /// The servers `vault_ids` cover (local and team vaults, in order, each

@@ -27,8 +27,9 @@
 //! signed-in server, renewal, refusals told apart), `kv` (KV v2), `vaults`
 //! (credentials in team vaults), `folder` (a vault's folder: made once with
 //! a marker, listed), `history` (who changed what, from metadata), `secret`
-//! (what a credential sends), `source` (the cache the proxy reads through,
-//! and its [`LastGoodStore`] hook).
+//! (what a credential sends), `source` (the cache the proxy reads through),
+//! `last_good` (its [`LastGoodStore`]: the last good values beyond the
+//! process).
 //!
 //! Limits: `userpass` and token sign-in only (no OIDC yet); OAuth grants
 //! are not shared (each member signs in to such a server).
@@ -43,6 +44,7 @@ mod folder;
 mod history;
 mod keychain;
 mod kv;
+mod last_good;
 mod secret;
 mod server;
 mod settings;
@@ -52,6 +54,7 @@ mod vaults;
 pub use auth::Who;
 pub use folder::Attached;
 pub use history::HistoryEntry;
+pub use last_good::{Kept, LastGoodStore};
 pub use secret::TeamSecret;
 pub use server::Health;
 pub use server::TeamServer;
@@ -59,5 +62,5 @@ pub use settings::{
     credential_key, TeamServerSettings, TeamVault, DEFAULT_CHECK_INTERVAL, DEFAULT_LAST_GOOD_LIMIT,
     DEFAULT_PATH_TEMPLATE, VAULT_ID_PREFIX,
 };
-pub use source::{credential_id, Kept, LastGoodStore, TeamSource};
+pub use source::{credential_id, TeamSource};
 pub use vaults::{Access, LastChange, TeamCredential};

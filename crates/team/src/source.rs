@@ -26,8 +26,8 @@
 //! other answer counts at once: signed out, denied, vault not found.
 //!
 //! The last good value also outlives the process when the source is given
-//! a [`LastGoodStore`] (the wiring's seals it with the local master key in
-//! the database): every value the server confirms is kept there (its
+//! a [`LastGoodStore`] (`last_good.rs`; the wiring's seals it with the local
+//! master key in the database): every value the server confirms is kept there (its
 //! confirmation time written at most once a minute), and a process whose
 //! first check finds the server out of reach uses it, for what is left of
 //! the limit since the server last confirmed it. Whatever the server says
@@ -46,9 +46,9 @@ use keybearer_base::model::{validate_environment_name, Credential, Resolution, T
 use keybearer_base::team_error::TeamError;
 use keybearer_source::{CredentialSource, InjectableToken, Injection, Scope};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use crate::kv::Meta;
+use crate::last_good::LastGoodStore;
 use crate::server::TeamServer;
 use crate::settings::TeamVault;
 use crate::vaults::TeamCredential;
@@ -58,38 +58,12 @@ const REFUSAL_CHECK_GAP: Duration = Duration::from_secs(1);
 /// A kept value's confirmation time is written at most this often.
 const CONFIRM_WRITE_GAP: Duration = Duration::from_secs(60);
 
-/// Where a team source keeps the last value each credential's server
-/// confirmed, beyond the process (see the module's header). `value` is the
-/// credential's stored form (`{"url", "type", "token" | "headers"}`).
-pub trait LastGoodStore: Send + Sync + 'static {
-    fn keep(
-        &self,
-        vault_id: &str,
-        url: &str,
-        version: u64,
-        confirmed_at: SystemTime,
-        value: &[u8],
-    ) -> Result<()>;
-    /// The server confirmed `version` again.
-    fn confirm(&self, vault_id: &str, url: &str, version: u64, at: SystemTime) -> Result<()>;
-    /// The kept version, when it was confirmed, and its value.
-    fn recall(&self, vault_id: &str, url: &str) -> Result<Option<Kept>>;
-    fn forget(&self, vault_id: &str, url: &str) -> Result<()>;
-}
-
-/// A value a [`LastGoodStore`] kept.
-pub struct Kept {
-    pub version: u64,
-    pub confirmed_at: SystemTime,
-    pub value: Zeroizing<Vec<u8>>,
-}
-
 /// The team vaults of one environment, read through per-credential caches.
 pub struct TeamSource {
     environment: String,
     vaults: HashMap<String, (TeamServer, TeamVault)>,
     entries: Mutex<HashMap<(String, String), Arc<Entry>>>,
-    last_good: Option<Arc<dyn LastGoodStore>>,
+    pub(crate) last_good: Option<Arc<dyn LastGoodStore>>,
 }
 
 #[derive(Default)]
@@ -100,22 +74,22 @@ struct Entry {
 }
 
 #[derive(Default)]
-struct State {
-    outcome: Option<Outcome>,
+pub(crate) struct State {
+    pub(crate) outcome: Option<Outcome>,
     /// The last time the server was asked.
     attempted: Option<Instant>,
     /// The last time the server confirmed `outcome`.
-    confirmed: Option<Instant>,
+    pub(crate) confirmed: Option<Instant>,
     /// How old that confirmation already was then (a value recalled from
     /// the [`LastGoodStore`]).
-    confirmed_age: Duration,
+    pub(crate) confirmed_age: Duration,
     /// The last time the confirmation was written to the store.
     persisted: Option<Instant>,
     /// The last check a 401 asked for.
     refusal_check: Option<Instant>,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Present {
         injection: Arc<Injection>,
         version: u64,
@@ -320,77 +294,6 @@ impl TeamSource {
     }
 }
 
-impl TeamSource {
-    /// Runs `work` on the store, if there is one; its failure is logged,
-    /// never the lookup's.
-    fn kept(&self, vault: &TeamVault, work: impl FnOnce(&dyn LastGoodStore) -> Result<()>) {
-        if let Some(store) = &self.last_good {
-            if let Err(error) = work(store.as_ref()) {
-                tracing::warn!(vault_id = %vault.id, code = %error.code(), "the last good team credential could not be kept");
-            }
-        }
-    }
-
-    /// The value the store kept, if the server confirmed it within the
-    /// limit: it becomes the entry's outcome. True if so.
-    fn recall(
-        &self,
-        state: &mut State,
-        server: &TeamServer,
-        vault: &TeamVault,
-        position: usize,
-        url: &str,
-    ) -> bool {
-        let Some(store) = &self.last_good else {
-            return false;
-        };
-        let kept = match store.recall(&vault.id, url) {
-            Ok(Some(kept)) => kept,
-            Ok(None) => return false,
-            Err(error) => {
-                tracing::warn!(vault_id = %vault.id, code = %error.code(), "the last good team credential could not be read");
-                return false;
-            }
-        };
-        let age = SystemTime::now()
-            .duration_since(kept.confirmed_at)
-            .unwrap_or(Duration::ZERO);
-        if age > server.settings().last_good_limit() {
-            self.kept(vault, |store| store.forget(&vault.id, url));
-            return false;
-        }
-        let Ok(mut fields) = serde_json::from_slice::<crate::kv::Fields>(&kept.value) else {
-            return false;
-        };
-        let stored_url = fields.url.clone();
-        if stored_url.as_deref() != Some(url) {
-            return false;
-        }
-        let protocol = fields
-            .protocol
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| keybearer_base::server_url::guess_protocol(url));
-        let Ok(secret) = crate::secret::TeamSecret::from_fields(&mut fields) else {
-            return false;
-        };
-        let credential = TeamCredential {
-            url: url.to_string(),
-            protocol,
-            version: kept.version,
-            written_at: String::new(),
-            secret,
-        };
-        state.outcome = Some(Outcome::Present {
-            injection: injection(server, vault, position, credential),
-            version: kept.version,
-        });
-        state.confirmed = Some(Instant::now());
-        state.confirmed_age = age;
-        true
-    }
-}
-
 /// What the server says of `url`'s credential in `vault`: with a version
 /// known, its metadata first, and the data only if it moved.
 fn check_server(
@@ -479,7 +382,7 @@ pub fn credential_id(server_id: &str, vault_id: &str, url: &str) -> String {
 
 /// The injection of a team credential: the headers made once; a 401 is
 /// reported back (`refused`) so a rotation is looked for at once.
-fn injection(
+pub(crate) fn injection(
     server: &TeamServer,
     vault: &TeamVault,
     position: usize,

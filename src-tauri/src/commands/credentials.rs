@@ -1,6 +1,8 @@
 //! Credentials. Secrets (tokens, header values) only ever travel UI → Rust,
 //! as a [`SecretInput`]; no command returns one.
 //! After a change, connected apps' entries follow (`apps::follow`).
+//! A team vault's (and a `tcr_…` credential's) go to its team server
+//! (`keybearer-team-vaults`, docs/architecture.md "Team vaults").
 
 use std::sync::Arc;
 
@@ -20,8 +22,20 @@ pub async fn list_credentials(
     vault_id: String,
 ) -> IpcResult<Vec<Credential>> {
     state
-        .run(move |engine| engine.catalog().credentials(&vault_id))
+        .run(move |engine| {
+            let vault = engine.catalog().vault(&vault_id)?;
+            if vault.team.is_some() {
+                return keybearer_team_vaults::list_credentials(engine, &vault);
+            }
+            engine.catalog().credentials(&vault_id)
+        })
         .await
+}
+
+/// A team credential's id: its commands go to the team server.
+fn is_team(id: &str) -> bool {
+    id.trim()
+        .starts_with(keybearer_team_vaults::CREDENTIAL_ID_PREFIX)
 }
 
 #[tauri::command]
@@ -33,6 +47,18 @@ pub async fn add_credential(
     secret: SecretInput,
 ) -> IpcResult<Credential> {
     with_secret(&state, secret, move |engine, secret| {
+        let vault = engine.catalog().vault(&vault_id)?;
+        if vault.team.is_some() {
+            let credential = keybearer_team_vaults::add_credential(
+                engine,
+                &vault,
+                &mcp_server_url,
+                protocol,
+                secret,
+            )?;
+            super::apps::follow(engine);
+            return Ok(credential);
+        }
         let new = NewCredential {
             mcp_server_url,
             protocol,
@@ -53,6 +79,9 @@ pub async fn replace_token(
     secret: SecretInput,
 ) -> IpcResult<Credential> {
     with_secret(&state, secret, move |engine, secret| {
+        if is_team(&id) {
+            return keybearer_team_vaults::replace_credential(engine, &id, secret);
+        }
         let credential = engine.catalog().replace_secret(&id, secret)?;
         super::apps::follow(engine);
         Ok(credential)
@@ -64,7 +93,11 @@ pub async fn replace_token(
 pub async fn delete_credential(state: State<'_, AppState>, id: String) -> IpcResult<Credential> {
     state
         .run(move |engine| {
-            let credential = engine.catalog().delete_credential(&id)?;
+            let credential = if is_team(&id) {
+                keybearer_team_vaults::delete_credential(engine, &id)?
+            } else {
+                engine.catalog().delete_credential(&id)?
+            };
             super::apps::follow(engine);
             Ok(credential)
         })
@@ -104,7 +137,12 @@ pub async fn test_saved_credential(
     id: String,
 ) -> IpcResult<ConnectionTest> {
     state
-        .run(move |engine| engine.catalog().test_saved_credential(&id))
+        .run(move |engine| {
+            if is_team(&id) {
+                return keybearer_team_vaults::test_credential(engine, &id).map(|(_, test)| test);
+            }
+            engine.catalog().test_saved_credential(&id)
+        })
         .await
 }
 

@@ -76,6 +76,12 @@ macro_rules! with_app_commands {
             apps::import_app,
             apps::undo_app_import,
             apps::delete_app_token_copies,
+            team::list_team_servers,
+            team::team_ca_fingerprints,
+            team::add_team_server,
+            team::sign_in_team_server,
+            team::sign_out_team_server,
+            team::remove_team_server,
         }
     };
 }

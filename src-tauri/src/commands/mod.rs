@@ -22,6 +22,7 @@ pub mod sessions;
 #[path = "sessions_unsupported.rs"]
 pub mod sessions;
 pub mod setup;
+pub mod team;
 pub mod vaults;
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ pub async fn session_coverage(
     vault_ids: Vec<String>,
 ) -> IpcResult<Vec<Resolution>> {
     state
-        .run(move |engine| engine.resolver().coverage(&vault_ids))
+        .run(move |engine| keybearer_team_vaults::coverage(engine, &vault_ids))
         .await
 }
 

@@ -40,17 +40,29 @@ pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vaul
     state.run(move |engine| engine.catalog().vault(&id)).await
 }
 
+/// With `team_server`, the vault lives on that team server, in `folder`
+/// (default: made from its name), found there or made.
 #[tauri::command]
 pub async fn create_vault(
     state: State<'_, AppState>,
     display_name: String,
     environment: String,
+    team_server: Option<String>,
+    folder: Option<String>,
 ) -> IpcResult<Vault> {
     state
-        .run(move |engine| {
-            engine
+        .run(move |engine| match team_server {
+            Some(server) => keybearer_team_vaults::create_team_vault(
+                engine,
+                &display_name,
+                &environment,
+                &server,
+                folder.as_deref().filter(|folder| !folder.trim().is_empty()),
+            )
+            .map(|(vault, _)| vault),
+            None => engine
                 .catalog()
-                .create_vault(&display_name, &environment, Vec::new())
+                .create_vault(&display_name, &environment, Vec::new()),
         })
         .await
 }

@@ -41,7 +41,14 @@ describe("commands and arguments", () => {
     ["listVaults", ["qa"], "list_vaults", { environment: "qa" }],
     ["searchVaults", ["git", "qa"], "search_vaults", { text: "git", environment: "qa" }],
     ["getVault", ["vlt_1"], "get_vault", { id: "vlt_1" }],
-    ["createVault", ["GitHub", "qa"], "create_vault", { displayName: "GitHub", environment: "qa" }],
+    ["createVault", ["GitHub", "qa"], "create_vault", { displayName: "GitHub", environment: "qa", teamServer: null, folder: null }],
+    ["createVault", ["GitHub", "qa", "tsv_1", "github"], "create_vault", { displayName: "GitHub", environment: "qa", teamServer: "tsv_1", folder: "github" }],
+    ["listTeamServers", [], "list_team_servers", undefined],
+    ["teamCaFingerprints", ["PEM"], "team_ca_fingerprints", { pem: "PEM" }],
+    ["addTeamServer", ["https://bao.example.com", "acme", null, null, null, []], "add_team_server", { address: "https://bao.example.com", name: "acme", mount: null, pathTemplate: null, caPem: null, trustedFingerprints: [] }],
+    ["signInTeamServer", ["tsv_1", "alice", "pw"], "sign_in_team_server", { server: "tsv_1", user: "alice", secret: "pw" }],
+    ["signOutTeamServer", ["tsv_1"], "sign_out_team_server", { server: "tsv_1" }],
+    ["removeTeamServer", ["tsv_1"], "remove_team_server", { server: "tsv_1" }],
     ["renameVault", ["vlt_1", "Jira"], "rename_vault", { id: "vlt_1", displayName: "Jira" }],
     ["deleteVault", ["vlt_1"], "delete_vault", { id: "vlt_1" }],
     ["listCredentials", ["vlt_1"], "list_credentials", { vaultId: "vlt_1" }],
@@ -140,6 +147,13 @@ describe("errors", () => {
       .testConnection("https://a.example/mcp", "sse", { kind: "bearer", token })
       .catch((e) => e);
     expect(JSON.stringify(tested)).not.toContain(token);
+  });
+
+  it("never lets a team server's password or token through", async () => {
+    const password = "bao_P4ssw0rdOfAlice";
+    invoke.mockRejectedValue(`invalid args: ${password}`);
+    const error = await api.signInTeamServer("tsv_1", "alice", password).catch((e) => e);
+    expect(JSON.stringify(error)).not.toContain(password);
   });
 
   it("never lets a header value or a Basic password through either", async () => {

@@ -37,6 +37,8 @@ import type {
   SignedIn,
   StartSession,
   Status,
+  TeamServerRecord,
+  TeamServerView,
   UrlCheck,
   Vault,
 } from "./types";
@@ -133,8 +135,13 @@ export const searchVaults = (text: string, environment: string | null) =>
 
 export const getVault = (id: string) => call<Vault>("get_vault", { id });
 
-export const createVault = (displayName: string, environment: string) =>
-  call<Vault>("create_vault", { displayName, environment });
+/** With `teamServer`, the vault lives on that team server (its folder found there, or made). */
+export const createVault = (
+  displayName: string,
+  environment: string,
+  teamServer: string | null = null,
+  folder: string | null = null,
+) => call<Vault>("create_vault", { displayName, environment, teamServer, folder });
 
 export const renameVault = (id: string, displayName: string) =>
   call<Vault>("rename_vault", { id, displayName });
@@ -205,6 +212,35 @@ export const testConnection = (mcpServerUrl: string, protocol: Protocol, secret:
 
 export const testSavedCredential = (id: string) =>
   call<ConnectionTest>("test_saved_credential", { id });
+
+// ----- team servers ------------------------------------------------------------
+
+/** Asks each team server who is signed in (slow: one request each). */
+export const listTeamServers = () => call<TeamServerView[]>("list_team_servers");
+
+/** The SHA-256 fingerprints of a pasted CA certificate (PEM), to compare before trusting it. */
+export const teamCaFingerprints = (pem: string) => call<string[]>("team_ca_fingerprints", { pem });
+
+/** `trustedFingerprints`: those shown for `caPem`; a CA that differs adds nothing. */
+export const addTeamServer = (
+  address: string,
+  name: string | null,
+  mount: string | null,
+  pathTemplate: string | null,
+  caPem: string | null,
+  trustedFingerprints: string[],
+) =>
+  call<TeamServerRecord>("add_team_server", { address, name, mount, pathTemplate, caPem, trustedFingerprints });
+
+/** With `user`, `secret` is the password; without, a token. Masked in any error. Answers who signed in. */
+export const signInTeamServer = (server: string, user: string | null, secret: string) =>
+  call<string>("sign_in_team_server", { server, user, secret }, [secret]);
+
+/** True when the server revoked the sign-in; false when it was only removed here. */
+export const signOutTeamServer = (server: string) => call<boolean>("sign_out_team_server", { server });
+
+/** Answers the vaults removed from this computer (they stay on the server). */
+export const removeTeamServer = (server: string) => call<Vault[]>("remove_team_server", { server });
 
 // ----- known servers -----------------------------------------------------------
 

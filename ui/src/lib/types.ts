@@ -12,6 +12,10 @@ export type { Protocol } from "./bindings/Protocol";
 export type { Status } from "./bindings/Status";
 export type { Timestamp } from "./bindings/Timestamp";
 export type { Vault } from "./bindings/Vault";
+export type { VaultTeam } from "./bindings/VaultTeam";
+export type { TeamServerRecord } from "./bindings/TeamServerRecord";
+export type { TeamServerView } from "./bindings/TeamServerView";
+export type { TeamSignIn } from "./bindings/TeamSignIn";
 export type { SignedIn } from "./bindings/SignedIn";
 
 export type { HeaderInput } from "./bindings/HeaderInput";
