@@ -7,8 +7,11 @@ until SECONDS have passed, then writes one JSON report:
 
 {"servers": {NAME: {"transport": T, "ok": N, "errors": N, "first_errors": [...]}}}
 
-A failed call is counted and its client reconnects after a short pause; the
-soak's goal is no error at all while tokens rotate and OAuth grants renew.
+A failed call is counted and its client reconnects after a short pause; a
+call not answered within CALL_TIMEOUT seconds counts as an error too (an
+answer lost on the way), and at the end every worker still waiting is
+cancelled so the report is always written. The soak's goal is no error at
+all while tokens rotate and OAuth grants renew.
 """
 
 import argparse
@@ -25,6 +28,8 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 
 warnings.simplefilter("ignore", MCPDeprecationWarning)
 
+CALL_TIMEOUT = 30.0
+
 TRANSPORTS = {"http": "streamable_http", "streamable_http": "streamable_http", "sse": "sse"}
 
 
@@ -39,12 +44,14 @@ async def worker(url: str, transport: str, headers: dict, deadline: float, tally
     while time.monotonic() < deadline:
         try:
             async with streams(url, transport, headers) as (read, write), ClientSession(read, write) as session:
-                await session.initialize()
+                await asyncio.wait_for(session.initialize(), CALL_TIMEOUT)
                 while time.monotonic() < deadline:
-                    result = await session.call_tool("whoami", {})
+                    result = await asyncio.wait_for(session.call_tool("whoami", {}), CALL_TIMEOUT)
                     if result.is_error:
                         raise RuntimeError("whoami answered an error")
                     tally["ok"] += 1
+        except asyncio.CancelledError:
+            return  # the end: cancelled while waiting
         except BaseException as error:  # noqa: BLE001 - every failure is counted
             if time.monotonic() >= deadline:
                 return
@@ -72,9 +79,15 @@ async def main() -> None:
         tallies[name] = tally
         for _ in range(args.workers):
             tasks.append(worker(entry["url"], transport, entry.get("headers", {}), deadline, tally))
-    await asyncio.gather(*tasks)
+    running = [asyncio.ensure_future(task) for task in tasks]
+    # Workers still waiting well after the end are stopped (their call is
+    # counted once CALL_TIMEOUT passes, or they are merely closing).
+    done, pending = await asyncio.wait(running, timeout=args.seconds + CALL_TIMEOUT + 15)
+    for task in pending:
+        task.cancel()
+    tallies_stuck = len(pending)
     with open(args.report, "w", encoding="utf-8") as f:
-        json.dump({"servers": tallies}, f)
+        json.dump({"servers": tallies, "workers_stopped_at_the_end": tallies_stuck}, f)
 
 
 if __name__ == "__main__":

@@ -169,9 +169,13 @@ mod soak {
                 rotations += 1;
                 next_rotation += ROTATE_EVERY;
             }
-            if now > deadline + Duration::from_secs(120) {
+            if now > deadline + Duration::from_secs(180) {
                 let _ = session.kill();
-                panic!("the session did not end 2 minutes after its agent's time");
+                let agent_done = std::fs::metadata(h.path("soak-report.json")).is_ok();
+                panic!(
+                    "the session did not end 3 minutes after its agent's time (the agent's report {})",
+                    if agent_done { "was written: the session outlived its agent" } else { "was not written: the agent was still running" }
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -209,6 +213,10 @@ mod soak {
                 last.1 as f64 / 1024.0
             );
         }
+        println!(
+            "workers still waiting at the end (stopped): {}",
+            report["workers_stopped_at_the_end"]
+        );
         println!("calls answered: {calls}; errors: {errors} (goal: 0)");
         if errors > 0 || !status.success() {
             eprintln!("soak: errors seen");

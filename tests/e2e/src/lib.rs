@@ -299,6 +299,8 @@ impl Window {
         // A few tries: the first session of a cold machine can meet a
         // driver that is still starting; anything else fails the test.
         let mut attempt = 0;
+        // Two rustls providers are compiled in (see Cargo.toml): name one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = loop {
             attempt += 1;
             match ClientBuilder::rustls()
