@@ -262,7 +262,12 @@ fn print(doc: &Doc) -> String {
 pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Result<String> {
     let doc = parse(ctx, text)?;
     refuse_duplicates(ctx, &doc.root)?;
-    let had_servers = servers(ctx, &doc.root)?.is_some();
+    // Servers written `null` are replaced by a table (not only added to).
+    let null_servers = servers(ctx, &doc.root)?.is_none()
+        && doc
+            .root
+            .object_value()
+            .is_some_and(|top| last_prop(&top, ctx.app.servers_key()).is_some());
     let (obj, nested) = servers_or_create(ctx, &doc.root)?;
     // Check every name before changing anything.
     let mut plan = Vec::with_capacity(entries.len());
@@ -293,9 +298,7 @@ pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Resu
     let mut out = print(&doc);
     if adds_only && !doc.fresh && !only_added(text, &out) {
         out = blank_lines_back(text, out);
-        // Appended to servers already there, nothing else may change (a
-        // `null` or missing table is written anew).
-        if had_servers && !only_added(text, &out) {
+        if !null_servers && !only_added(text, &out) {
             return Err(Error::unsupported(
                 ctx,
                 "adding the entry would change other lines of it",
