@@ -53,8 +53,10 @@ for target in "${targets[@]}"; do
         -artifact_prefix="$run/merge-" \
         >"$run/merge.log" 2>&1
     find "$corpus" -maxdepth 1 -type f -delete
-    find "$run/merged" -maxdepth 1 -type f -printf '%s %p\n' | sort -n | head -n "$corpus_max" |
-        cut -d' ' -f2- | xargs -r cp -t "$corpus"/
+    # (awk reads to the end: `head` would stop sort with SIGPIPE, which
+    # pipefail turns into a failure.)
+    find "$run/merged" -maxdepth 1 -type f -printf '%s %p\n' | sort -n |
+        awk -v n="$corpus_max" 'NR <= n' | cut -d' ' -f2- | xargs -r cp -t "$corpus"/
     kept=$(find "$corpus" -maxdepth 1 -type f | wc -l)
     found=0
     for crash in "$run/artifacts"/*; do

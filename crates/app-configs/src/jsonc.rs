@@ -26,6 +26,7 @@ use crate::entries::{BridgeEntry, ServerEntry, Transport};
 use crate::error::{Ctx, Error, Position, Result};
 use crate::json_names::{last_of_each, last_prop, refuse_duplicates};
 use crate::json_shapes::{bridge_value, expected_stdio, read_entry};
+use crate::text::only_added;
 use serde_json::Value;
 
 fn options() -> ParseOptions {
@@ -261,6 +262,12 @@ fn print(doc: &Doc) -> String {
 pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Result<String> {
     let doc = parse(ctx, text)?;
     refuse_duplicates(ctx, &doc.root)?;
+    // Servers written `null` are replaced by a table (not only added to).
+    let null_servers = servers(ctx, &doc.root)?.is_none()
+        && doc
+            .root
+            .object_value()
+            .is_some_and(|top| last_prop(&top, ctx.app.servers_key()).is_some());
     let (obj, nested) = servers_or_create(ctx, &doc.root)?;
     // Check every name before changing anything.
     let mut plan = Vec::with_capacity(entries.len());
@@ -278,6 +285,7 @@ pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Resu
         }
         plan.push((entry, existing));
     }
+    let adds_only = plan.iter().all(|(_, existing)| existing.is_none());
     for (entry, existing) in plan {
         let value = bridge_value(ctx.app, entry, nested);
         match existing {
@@ -287,9 +295,41 @@ pub(crate) fn upsert(ctx: &Ctx<'_>, text: &str, entries: &[BridgeEntry]) -> Resu
             }
         }
     }
-    let out = print(&doc);
+    let mut out = print(&doc);
+    if adds_only && !doc.fresh && !only_added(text, &out) {
+        out = blank_lines_back(text, out);
+        if !null_servers && !only_added(text, &out) {
+            return Err(Error::unsupported(
+                ctx,
+                "adding the entry would change other lines of it",
+            ));
+        }
+    }
     verify(ctx, &out, entries, &[])?;
     Ok(out)
+}
+
+/// `jsonc-parser` drops a blank line under an object's open brace when it
+/// appends to the object (found by the fuzz target `settings_jsonc`): the
+/// whitespace the old text had where the new one first differs is put
+/// back, the shortest run of it that makes the edit an addition only.
+fn blank_lines_back(text: &str, out: String) -> String {
+    let at = text
+        .char_indices()
+        .zip(out.chars())
+        .find(|((_, old), new)| old != new)
+        .map_or(text.len().min(out.len()), |((at, _), _)| at);
+    let gap: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_whitespace)
+        .collect();
+    for end in gap.char_indices().map(|(i, c)| i + c.len_utf8()) {
+        let candidate = format!("{}{}{}", &out[..at], &gap[..end], &out[at..]);
+        if only_added(text, &candidate) {
+            return candidate;
+        }
+    }
+    out
 }
 
 pub(crate) fn replace(ctx: &Ctx<'_>, text: &str, entry: &BridgeEntry) -> Result<String> {

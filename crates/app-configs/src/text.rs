@@ -60,7 +60,19 @@ pub(crate) fn shown(text: &str) -> String {
 /// what the region held is still there, whole, inside the new text (an
 /// entry added to a one-line table opens it up around what it held).
 pub(crate) fn only_added(old: &str, new: &str) -> bool {
-    let (a, b) = (old.as_bytes(), new.as_bytes());
+    let (held, added) = changed(old.as_bytes(), new.as_bytes());
+    held.is_empty() || added.windows(held.len()).any(|window| window == held)
+}
+
+/// Whether `new` is `old` with one region taken out and nothing else
+/// changed (an emptied table may be left as `{}`).
+pub(crate) fn only_taken_out(old: &str, new: &str) -> bool {
+    let (_, left) = changed(old.as_bytes(), new.as_bytes());
+    matches!(String::from_utf8_lossy(left).trim(), "" | "{}")
+}
+
+/// The regions of `a` and `b` between their common beginning and end.
+fn changed<'a, 'b>(a: &'a [u8], b: &'b [u8]) -> (&'a [u8], &'b [u8]) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let room = a.len().min(b.len()) - prefix;
     let suffix = a
@@ -70,7 +82,5 @@ pub(crate) fn only_added(old: &str, new: &str) -> bool {
         .take(room)
         .take_while(|(x, y)| x == y)
         .count();
-    let held = &a[prefix..a.len() - suffix];
-    let added = &b[prefix..b.len() - suffix];
-    held.is_empty() || added.windows(held.len()).any(|window| window == held)
+    (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix])
 }

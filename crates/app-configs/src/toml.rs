@@ -10,8 +10,8 @@
 //! `toml_edit` prints LF.
 //!
 //! Limits: `mcp_servers` written as an inline table (`mcp_servers = {…}`) is
-//! refused rather than rewritten, and so is an addition that would move
-//! lines of the file (its dotted `mcp_servers.…` keys spread among other
+//! refused rather than rewritten, and so is an addition or a removal (of
+//! one entry) that would move lines of the file (its dotted `mcp_servers.…` keys spread among other
 //! settings: `toml_edit` prints them together); a replaced entry becomes a standard table
 //! even if it was written inline or with dotted keys.
 
@@ -286,7 +286,15 @@ pub(crate) fn remove_where(
     for name in &names {
         table.remove(name);
     }
-    finish(ctx, &doc, crlf, &[], &names)
+    let out = finish(ctx, &doc, crlf, &[], &names)?;
+    // As for an addition: the entry's lines go, no other line moves.
+    if names.len() == 1 && !crate::text::only_taken_out(text, &out) {
+        return Err(Error::unsupported(
+            ctx,
+            "removing the entry would move other lines of it (settings of mcp_servers written as dotted keys among other settings)",
+        ));
+    }
+    Ok(out)
 }
 
 fn finish(

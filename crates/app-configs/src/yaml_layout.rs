@@ -8,7 +8,8 @@
 //! key line to its last content line. Limits, refused as "unusual": an
 //! indented root mapping, `extensions` written in flow style (`{…}` other
 //! than an empty `{}`), with a tag/anchor/block scalar on its key line,
-//! complex (`? key`) keys, entries at differing indents, tab indentation.
+//! complex (`? key`) keys, entries at differing indents, tab indentation,
+//! a line ending in a carriage return alone.
 
 use yaml_rust2::parser::{Event, Parser};
 
@@ -163,6 +164,19 @@ fn toggle(stack: &mut [Frame]) {
 
 /// Finds the layout; `Err` names what is unusual about the file.
 pub(crate) fn layout(text: &str) -> Result<Layout, String> {
+    // The parser's line numbers are the ones of `lines` only where every
+    // line ends in `\n` or `\r\n`: YAML also breaks a line at a lone `\r`,
+    // which would put every position after it on another line here (an
+    // edit in the wrong place, an index past the end: found by the fuzz
+    // target `settings_yaml`).
+    let bytes = text.as_bytes();
+    if bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    {
+        return Err("it has a line that ends in a carriage return alone".into());
+    }
     let lines = lines(text);
     let found = walk(text).map_err(str::to_string)?;
     if let Some(why) = found.unusual {
@@ -185,6 +199,9 @@ pub(crate) fn layout(text: &str) -> Result<Layout, String> {
         .get(index + 1)
         .map(|(_, line, _)| *line)
         .unwrap_or(lines.len());
+    if block_end > lines.len() {
+        return Err("its lines are not where the YAML parser reads them".into());
+    }
     let key = key_line_of(text, &lines, key_line)?;
     let expect_block = found.ext_is_mapping && key.form == ValueForm::Block;
     if found.ext_is_mapping && key.form != ValueForm::Block && key.form != ValueForm::EmptyFlow {

@@ -265,6 +265,13 @@ fn unusual_layouts_are_refused_and_nothing_changes() {
             "extensions:\n  one:\n    type: stdio\n   bad: x\n",
             "config_unreadable",
         ),
+        // A line ending in a lone carriage return: YAML breaks the line
+        // there, the editor's line positions would not (found by the fuzz
+        // target settings_yaml, as an index past the end).
+        (
+            "a: 1\rb: 2\nextensions:\n  one:\n    type: stdio\n",
+            "unsupported_layout",
+        ),
     ];
     for (text, code) in cases {
         let err = upsert_bridge_entries(&goose(), text, &[bridge("kb", "c")]).unwrap_err();

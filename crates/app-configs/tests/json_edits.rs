@@ -267,3 +267,24 @@ fn awkward_names_and_values_are_escaped() {
     }
     assert!(listed[0].is_ours("con \"1\""));
 }
+
+/// jsonc-parser drops a blank line under an open brace when it appends to
+/// the object; the editor puts it back (found by the fuzz target
+/// `settings_jsonc`).
+#[test]
+fn a_blank_line_under_an_open_brace_stays() {
+    let f = file(App::ClaudeDesktop);
+    for text in [
+        "{\n\n  \"a\": 1\n}\n",
+        "{\r\n\r\n  \"a\": 1\r\n}\r\n",
+        "{\n  \"mcpServers\": {\n\n    \"x\": {\"command\": \"x\"}\n  }\n}\n",
+    ] {
+        let out = upsert_bridge_entries(&f, text, &[bridge("kb", "con_01")]).unwrap();
+        assert_only_inserted(text, &out);
+        let (old, new) = (text.replace("\r\n", "\n"), out.replace("\r\n", "\n"));
+        assert!(
+            new.starts_with(&old[..old.find("\n\n").unwrap() + 2]),
+            "{out:?}"
+        );
+    }
+}

@@ -72,7 +72,16 @@ pub fn normalize_server_url(input: &str) -> Result<String> {
             "The address's path has a part Keybearer never sends a token to (\";\", an encoded \"%\", \"/\" or \"\\\", or an empty part such as \"//\"). Use the address exactly as the server's documentation gives it.".into(),
         );
     }
-    Ok(url.into())
+    // Written out, an address can grow (each byte a URL must encode takes
+    // three): one longer than the limit would be refused the next time it
+    // is read, so a credential saved with it could never be used.
+    let normal: String = url.into();
+    if normal.len() > MAX_URL_LEN {
+        return invalid(
+            "That address is too long once written out in full (over 2048 characters).".into(),
+        );
+    }
+    Ok(normal)
 }
 
 /// Plain-http `localhost` pinned to one address of this computer, as a new credential

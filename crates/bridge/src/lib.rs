@@ -28,6 +28,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 mod legacy;
+mod lenient;
 mod link;
 mod message;
 mod streamable;

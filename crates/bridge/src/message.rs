@@ -4,6 +4,11 @@
 //! bridge derives them from the body, as the official SDKs' HTTP transports
 //! do). The message itself is relayed byte for byte, only made one line.
 //!
+//! A field of another shape than the one looked for is skipped
+//! (`lenient`), never a reason to call a JSON message "not JSON"; a name
+//! written twice among the fields read is (which one would the server
+//! read?).
+//!
 //! Limits: batches (a JSON array, 2025-03-26 only) are relayed, with no
 //! header derived from them; `Mcp-Param-*` headers (a tool's own
 //! `x-mcp-header` arguments) are not derived.
@@ -12,25 +17,30 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::lenient::Lenient;
+
 /// The revision that dropped `initialize`, sessions and the GET stream.
 pub(crate) const STATELESS_REVISION: &str = "2026-07-28";
 
+/// The fields the bridge reads; any other shape than the one looked for
+/// (a `method` that is no string, `params` that are an array) is skipped,
+/// so the message is still relayed and its request still answered.
 #[derive(Debug, Default, Deserialize)]
 struct Fields {
     #[serde(default)]
     id: Option<Value>,
     #[serde(default)]
-    method: Option<String>,
+    method: Option<Value>,
     #[serde(default)]
-    params: Option<Params>,
+    params: Lenient<Params>,
     #[serde(default)]
-    result: Option<ResultFields>,
+    result: Lenient<ResultFields>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Params {
     #[serde(default, rename = "_meta")]
-    meta: Option<Meta>,
+    meta: Lenient<Meta>,
     #[serde(default)]
     name: Option<Value>,
     #[serde(default)]
@@ -76,13 +86,13 @@ impl Peek {
     pub(crate) fn parse(bytes: &[u8]) -> Option<Peek> {
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
         if *first == b'[' {
-            let items: Vec<Fields> = serde_json::from_slice(bytes).ok()?;
+            let items: Vec<Lenient<Fields>> = serde_json::from_slice(bytes).ok()?;
             let mut peek = Peek {
                 batch: true,
                 ..Peek::default()
             };
-            for item in items {
-                if item.method.is_some() {
+            for item in items.into_iter().filter_map(|item| item.0) {
+                if matches!(item.method, Some(Value::String(_))) {
                     if let Some(id) = item.id {
                         peek.request_ids.push(id);
                     }
@@ -96,12 +106,12 @@ impl Peek {
             return Some(Peek::default());
         }
         let fields: Fields = serde_json::from_slice(bytes).ok()?;
-        let params = fields.params.unwrap_or_default();
+        let params = fields.params.0.unwrap_or_default();
         let text = |value: Option<Value>| match value {
             Some(Value::String(text)) => Some(text),
             _ => None,
         };
-        let method = fields.method;
+        let method = text(fields.method);
         let name = if method.as_deref() == Some("resources/read") {
             text(params.uri)
         } else {
@@ -115,10 +125,10 @@ impl Peek {
         Some(Peek {
             request_ids,
             response_id,
-            envelope_version: text(params.meta.and_then(|meta| meta.protocol_version)),
+            envelope_version: text(params.meta.0.and_then(|meta| meta.protocol_version)),
             name,
             cancels: params.request_id,
-            result_version: text(fields.result.and_then(|result| result.protocol_version)),
+            result_version: text(fields.result.0.and_then(|result| result.protocol_version)),
             method,
             batch: false,
         })
@@ -234,6 +244,32 @@ mod tests {
         assert_eq!(peek.request_ids, vec![serde_json::json!(1)]);
         assert!(Peek::parse(b"{not json").is_none());
         assert!(Peek::parse(b"").is_none());
+    }
+
+    #[test]
+    fn fields_of_another_shape_are_skipped_not_refused() {
+        let odd = br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":[1,{"a":2}]}"#;
+        let peek = Peek::parse(odd).unwrap();
+        assert_eq!(peek.request_ids, vec![serde_json::json!(4)]);
+        assert_eq!(peek.method.as_deref(), Some("tools/call"));
+        let meta = br#"{"id":"x","method":"ping","params":{"_meta":"v","name":7}}"#;
+        assert_eq!(Peek::parse(meta).unwrap().request_ids.len(), 1);
+        let method = br#"{"id":1,"method":{"name":"x"}}"#;
+        let peek = Peek::parse(method).unwrap();
+        assert_eq!(
+            (peek.method, peek.response_id),
+            (None, Some(serde_json::json!(1)))
+        );
+        let answer = br#"{"id":2,"result":"done"}"#;
+        assert_eq!(
+            Peek::parse(answer).unwrap().response_id,
+            Some(serde_json::json!(2))
+        );
+        let batch = br#"[1,{"id":3,"method":"ping"},"x"]"#;
+        assert_eq!(
+            Peek::parse(batch).unwrap().request_ids,
+            vec![serde_json::json!(3)]
+        );
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub fn bridge_message(data: &[u8]) {
     };
     let method = object.get("method").and_then(Value::as_str);
     assert_eq!(peeked.method.as_deref(), method);
-    match (method, object.get("id")) {
+    // `"id": null` is no id (JSON-RPC's answer to a request whose id could
+    // not be read); a request with it cannot be answered.
+    match (method, object.get("id").filter(|id| !id.is_null())) {
         (Some(_), Some(id)) => assert_eq!(peeked.request_ids, vec![id.clone()]),
         (None, Some(id)) => assert_eq!(peeked.response_id.as_ref(), Some(id)),
         (_, None) => assert!(peeked.request_ids.is_empty() && peeked.response_id.is_none()),

@@ -2,7 +2,8 @@
 //! response body: fed chunks as they arrive, it hands back each complete event (its `event`
 //! name, joined `data` lines and `id`) at the blank line that ends it, per
 //! the HTML Living Standard's parsing rules (`\n`, `\r\n` or `\r` line ends,
-//! one optional space after the colon, comment lines ignored).
+//! one optional space after the colon, comment lines ignored, one byte
+//! order mark skipped at the stream's start however the chunks cut it).
 //!
 //! Limits: an event whose data grows past [`MAX_EVENT`] is an error (the
 //! stream is then dropped), so a server cannot make the bridge hold
@@ -30,17 +31,32 @@ pub struct EventReader {
     after_cr: bool,
     /// The start of the stream was checked for a byte order mark.
     started: bool,
+    /// The stream's first bytes, while they could still be the beginning of
+    /// a byte order mark (a chunk may end inside it).
+    start: Vec<u8>,
     current: Event,
     has_data: bool,
 }
 
 impl EventReader {
     /// Feeds `chunk`; returns the events it completed, in order.
-    pub fn push(&mut self, mut chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
-        if !self.started && !chunk.is_empty() {
-            self.started = true;
-            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
+        if self.started {
+            return self.feed(chunk);
         }
+        // One byte order mark at the stream's start is skipped, however
+        // the chunks cut it.
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        self.start.extend_from_slice(chunk);
+        if self.start.len() < BOM.len() && BOM.starts_with(&self.start) {
+            return Ok(Vec::new());
+        }
+        self.started = true;
+        let start = std::mem::take(&mut self.start);
+        self.feed(start.strip_prefix(BOM).unwrap_or(&start))
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
         let mut done = Vec::new();
         for &byte in chunk {
             match byte {
@@ -138,6 +154,20 @@ mod tests {
         let events = all(&[b"\xEF\xBB\xBF: keep-alive\r\rdata:x\r\r"]);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].data, b"x");
+        // A mark cut by the chunks is skipped all the same; only one is.
+        let stream = b"\xEF\xBB\xBF\xEF\xBB\xBFevent: endpoint\ndata: /m\n\n";
+        let whole = all(&[stream]);
+        assert_eq!(
+            whole[0].name, None,
+            "the second mark is part of the field's name"
+        );
+        for cut in 1..stream.len() {
+            assert_eq!(
+                all(&[&stream[..1], &stream[1..cut], &stream[cut..]]),
+                whole,
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]

@@ -109,7 +109,8 @@ pub fn token_answer(
 ) -> Result<OAuthGrant, OAuthError> {
     let answer = answer(status, body);
     if (200..300).contains(&status) {
-        token::grant_from(answer, previous_refresh, requested_scope)
+        let hidden = token::hidden(client, sent);
+        token::grant_from(answer, &hidden, previous_refresh, requested_scope)
     } else {
         Err(token::refusal(&answer, client, sent))
     }

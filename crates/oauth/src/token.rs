@@ -62,7 +62,12 @@ pub(crate) fn exchange_code(
     ];
     let secrets = [code.expose_secret(), verifier.expose_secret()];
     let answer = token_request(http, registration, &params, &secrets)?;
-    grant_from(answer, None, requested_scope)
+    grant_from(
+        answer,
+        &hidden(registration, &secrets),
+        None,
+        requested_scope,
+    )
 }
 
 /// Refreshes `grant` (RFC 6749 §6) for `resource`. The new grant carries the
@@ -86,7 +91,12 @@ pub fn refresh(
     ];
     let secrets = [refresh_token.expose_secret()];
     let answer = token_request(&Http::new(), registration, &params, &secrets)?;
-    grant_from(answer, Some(refresh_token), grant.scope.as_deref())
+    grant_from(
+        answer,
+        &hidden(registration, &secrets),
+        Some(refresh_token),
+        grant.scope.as_deref(),
+    )
 }
 
 /// Revokes `token` (RFC 7009).
@@ -191,16 +201,23 @@ struct ErrorBody {
     error_description: Option<String>,
 }
 
+/// What a request sent that its answer's words must not show: `sent` and
+/// the client secret.
+pub(crate) fn hidden<'a>(registration: &'a ClientRegistration, sent: &[&'a str]) -> Vec<&'a str> {
+    let mut secrets: Vec<&str> = sent.to_vec();
+    if let Some(secret) = &registration.client_secret {
+        secrets.push(secret.expose_secret());
+    }
+    secrets
+}
+
 /// An error answer, quoting only `error` and `error_description`.
 pub(crate) fn refusal(
     answer: &Answer,
     registration: &ClientRegistration,
     sent: &[&str],
 ) -> OAuthError {
-    let mut secrets: Vec<&str> = sent.to_vec();
-    if let Some(secret) = &registration.client_secret {
-        secrets.push(secret.expose_secret());
-    }
+    let secrets = hidden(registration, sent);
     let body: Option<ErrorBody> = serde_json::from_slice(&answer.body).ok();
     let error = body
         .as_ref()
@@ -241,8 +258,11 @@ struct TokenAnswer {
 
 /// A successful token answer as a grant; `previous_refresh` is kept when
 /// the service does not rotate it, `requested_scope` when it names none.
+/// What the answer says is quoted with `hidden` (what the request sent)
+/// hidden.
 pub(crate) fn grant_from(
     answer: Answer,
+    hidden: &[&str],
     previous_refresh: Option<&OAuthSecret>,
     requested_scope: Option<&str>,
 ) -> Result<OAuthGrant, OAuthError> {
@@ -268,7 +288,7 @@ pub(crate) fn grant_from(
     if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(OAuthError::NotSupported(format!(
             "The sign-in service issued a \"{}\" token; Keybearer can only use Bearer tokens.",
-            super::error::quote_field(Some(&token_type), &[]).unwrap_or_default()
+            super::error::quote_field(Some(&token_type), hidden).unwrap_or_default()
         )));
     }
     let expires_at = expires_in
@@ -406,6 +426,7 @@ mod tests {
                 200,
                 r#"{"access_token":"at_1","token_type":"bearer","expires_in":"60"}"#,
             ),
+            &[],
             Some(&previous),
             Some("mcp"),
         )
@@ -418,6 +439,7 @@ mod tests {
 
         let dpop = grant_from(
             answer(200, r#"{"access_token":"at_1","token_type":"DPoP"}"#),
+            &[],
             None,
             None,
         )
@@ -425,6 +447,7 @@ mod tests {
         assert_eq!(dpop.code(), "oauth_not_supported");
         let spaced = grant_from(
             answer(200, r#"{"access_token":"at 1","token_type":"Bearer"}"#),
+            &[],
             None,
             None,
         )
