@@ -1,10 +1,11 @@
 //! Approvals the command line asks of the person at the window
 //! (docs/architecture.md, "User presence"): a thread takes each request from
-//! the core's approval socket, keeps it as pending, brings the window
-//! forward and tells the webview (`approval-requested`); the person's answer
-//! comes back through `answer_approval`. A request whose asker gave up is
-//! withdrawn (`approval-closed`). No business logic: the socket, who may
-//! ask and what an answer means are the core's.
+//! the core's approval channel (a socket; a named pipe on Windows), keeps it
+//! as pending, brings the window forward and tells the webview
+//! (`approval-requested`); the person's answer comes back through
+//! `answer_approval`. A request whose asker gave up is withdrawn
+//! (`approval-closed`). No business logic: the channel, who may ask and
+//! what an answer means are the core's.
 
 use std::collections::HashMap;
 use std::path::Path;

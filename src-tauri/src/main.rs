@@ -5,21 +5,22 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-// Approvals asked by the command line (Unix: a socket in the data folder).
-#[cfg(unix)]
+// Approvals asked by the command line (Unix: a socket in the data folder;
+// Windows: a named pipe open to this user only).
+#[cfg(any(unix, windows))]
 mod approvals;
 #[macro_use]
 mod commands;
 mod error;
-// Sessions (agents on a pseudo-terminal) are Unix-only for now, like the core's.
-#[cfg(unix)]
+// Sessions (agents on a pseudo-terminal: a PTY, or a ConPTY on Windows).
+#[cfg(any(unix, windows))]
 mod sessions;
 mod state;
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use std::sync::Arc;
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use tauri::Manager;
 use tauri::RunEvent;
 
@@ -60,20 +61,20 @@ fn main() {
         .manage(state::AppState::new(data_dir))
         .manage(commands::oauth::SignIns::default())
         .manage(commands::backup::Restores::default());
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     let builder = builder
         .manage(Arc::new(sessions::Sessions::default()))
         .manage(Arc::new(approvals::Approvals::default()));
     let app = builder
         .invoke_handler(with_app_commands!(app_handler))
         .setup(|app| {
-            #[cfg(unix)]
+            #[cfg(any(unix, windows))]
             {
                 let data_dir = app.state::<state::AppState>().data_dir().to_path_buf();
                 app.state::<Arc<approvals::Approvals>>()
                     .listen(app.handle().clone(), &data_dir);
             }
-            #[cfg(not(unix))]
+            #[cfg(not(any(unix, windows)))]
             let _ = app;
             Ok(())
         })
@@ -92,9 +93,9 @@ fn main() {
         // No agent outlives the app; each session's temp files are removed.
         RunEvent::Exit => {
             tracing::info!("desktop app exiting: stopping sessions");
-            #[cfg(unix)]
+            #[cfg(any(unix, windows))]
             handle.state::<Arc<sessions::Sessions>>().shutdown();
-            #[cfg(not(unix))]
+            #[cfg(not(any(unix, windows)))]
             let _ = handle;
         }
         RunEvent::WindowEvent { event, .. } => tracing::debug!(?event, "window event"),

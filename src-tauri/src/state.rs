@@ -95,9 +95,9 @@ impl AppState {
 /// Opens the engine and removes what sessions of dead Keybearer processes
 /// left behind (their private folders can hold a token).
 fn open_engine(data_dir: &std::path::Path) -> keybearer_vault::Result<Engine> {
-    #[cfg_attr(not(unix), allow(unused_mut))]
+    #[cfg_attr(not(any(unix, windows)), allow(unused_mut))]
     let mut engine = Engine::open(data_dir)?;
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     if let Err(error) = keybearer_session::sweep_orphaned_sessions(&mut engine) {
         tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
     }

@@ -76,7 +76,7 @@ pub enum Command {
         action: CredentialAction,
     },
     /// Agent sessions: run an agent with the credentials of your vaults.
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     Session {
         #[command(subcommand)]
         action: SessionAction,

@@ -9,7 +9,7 @@ mod output;
 mod cli;
 mod commands;
 mod input;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 mod presence;
 #[cfg(unix)]
 mod relay;
@@ -19,20 +19,20 @@ use std::process::ExitCode;
 use clap::Parser;
 use keybearer_vault::{Engine, Error, ErrorCode};
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use crate::cli::SessionAction;
 use crate::cli::{
     BackupAction, Cli, Command, CredentialAction, EnvironmentAction, RecoveryKeyAction,
     SettingsAction, TeamAction, VaultAction,
 };
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use crate::commands::sessions;
 use crate::commands::{
     apps, backup, bridge, catalog, credentials, environments, events, settings, setup, team,
     vault_move, vaults,
 };
 use crate::output::Output;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use keybearer_session::SessionRequest;
 
 /// jemalloc, whose background thread gives freed memory back to the system:
@@ -99,12 +99,12 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     }
     // A session whose Keybearer process was killed leaves its private folder
     // (a direct-mode config holds a token): remove it now.
-    #[cfg(unix)]
+    #[cfg(any(unix, windows))]
     if let Err(error) = keybearer_session::sweep_orphaned_sessions(engine) {
         tracing::warn!(code = %error.code(), "could not sweep orphaned sessions");
     }
     let command = match cli.command {
-        #[cfg(unix)]
+        #[cfg(any(unix, windows))]
         Command::Session { action } => return session(engine, out, action),
         other => other,
     };
@@ -259,7 +259,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             action: SettingsAction::Registry { address, reset },
         } => settings::registry(engine, out, address.as_deref(), reset),
         Command::Events { vault, limit } => events::list(engine, out, vault.as_deref(), limit),
-        #[cfg(unix)]
+        #[cfg(any(unix, windows))]
         Command::Session { .. } => unreachable!("handled above"),
         Command::Bridge { .. } => unreachable!("handled above"),
         Command::Apps { action } => apps::run(engine, out, action),
@@ -267,7 +267,7 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
     .map(|()| 0)
 }
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 fn session(engine: &mut Engine, out: &Output, action: SessionAction) -> Result<u8, Error> {
     match action {
         SessionAction::Start {

@@ -1,18 +1,20 @@
 //! A person's approval before `session start --direct` hands real tokens to
 //! an agent (docs/architecture.md, "User presence"): the running desktop
-//! app's approval dialog, else a code shown and typed on the controlling
-//! terminal.
+//! app's approval dialog, else (Unix) a code shown and typed on the
+//! controlling terminal; on Windows only the window asks.
 //! Refused inside a Keybearer session and where there is no terminal, since
 //! there a program could answer in the person's place.
 
+#[cfg(unix)]
 use std::fs::OpenOptions;
+#[cfg(unix)]
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keybearer_session::{
-    approval_code, ask_app, printable, refused_inside_session, ApprovalRequest, Approver,
-};
+#[cfg(unix)]
+use keybearer_session::{approval_code, printable};
+use keybearer_session::{ask_app, refused_inside_session, ApprovalRequest, Approver};
 use keybearer_vault::Error;
 
 /// How long the command waits for an answer in the window.
@@ -48,8 +50,18 @@ impl Approver for CliApprover {
     }
 }
 
+/// Windows: only the window asks (no controlling terminal to ask in
+/// outside the agent's reach yet).
+#[cfg(windows)]
+fn ask_terminal(_request: &ApprovalRequest) -> Result<(), Error> {
+    Err(Error::NotApproved(
+        "Direct mode gives the agent the real tokens, so it needs your approval, and on Windows only the Keybearer window can ask for it. Open the Keybearer app (it will ask you there) and run the command again.".into(),
+    ))
+}
+
 /// Asks on the controlling terminal (not standard input, which a script or
 /// an agent may feed); discards anything typed before the question.
+#[cfg(unix)]
 fn ask_terminal(request: &ApprovalRequest) -> Result<(), Error> {
     let mut tty = OpenOptions::new()
         .read(true)

@@ -153,3 +153,42 @@ impl App {
         }
     }
 }
+
+/// `session start` run from a script (input that is not a terminal): the
+/// agent runs — on Windows in its Job Object with a hidden console of its
+/// own — and the command exits with the agent's code; the session is on
+/// record as exited.
+#[test]
+fn a_session_started_from_a_script_ends_with_the_agents_code() {
+    let v = Vault::new();
+    v.init();
+    v.create_vault("Work", "development");
+    // The agent never calls it: a server to configure.
+    v.add(
+        "Work",
+        "https://mcp.example.com/mcp",
+        &random_token("session"),
+    )
+    .ok();
+    #[cfg(windows)]
+    let agent = ["cmd.exe", "/d", "/c", "exit 3"];
+    #[cfg(not(windows))]
+    let agent = ["sh", "-c", "exit 3"];
+    let mut args = vec![
+        "session",
+        "start",
+        "--vault",
+        "Work",
+        "--agent",
+        "custom",
+        "--no-sandbox",
+        "--",
+    ];
+    args.extend(agent);
+    let run = v.run(&args, "").code(3);
+    assert!(run.stderr.contains("NOT sandboxed"), "{}", run.stderr);
+    let listed = v.run(&["--json", "session", "list"], "").ok().json();
+    let session = &listed[0];
+    assert_eq!(session["state"], "exited", "{listed}");
+    assert_eq!(session["code"], 3, "{listed}");
+}

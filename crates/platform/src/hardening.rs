@@ -8,12 +8,16 @@
 //! even see these processes (docs/architecture.md, "Keys").
 //!
 //! macOS (compile-checked only, never run on a Mac): the core limit is set;
-//! nothing stops a debugger yet. `ptrace(PT_DENY_ATTACH)` is not offered by
-//! nix's safe wrappers and this workspace forbids `unsafe`; the system's own
+//! nothing stops a debugger yet. `ptrace(PT_DENY_ATTACH)` is not among nix's
+//! ptrace requests for Apple, this workspace forbids `unsafe`, and the one
+//! safe wrapper found (`anti-debug`'s `deny_attach`) needs `libproc`, whose
+//! build script generates bindings from the macOS SDK, which the macOS check
+//! here does not have (docs/architecture.md, "Platforms"). The system's own
 //! answer is the hardened runtime of a signed app (without the
 //! `get-task-allow` entitlement other processes cannot get its task port),
-//! which comes with signing the release, not from this code. Windows: not
-//! yet.
+//! which comes with signing the release, not from this code. Windows:
+//! nothing yet (denying other processes access to ours means changing the
+//! process's own access list, which no safe interface offers).
 
 /// Best effort: a failure is logged, never fatal (an old kernel, a
 /// container that forbids it).

@@ -31,7 +31,10 @@ pub trait KeyStore: Send + Sync {
 }
 
 /// The platform keychain through the `keyring` crate: macOS Keychain,
-/// Windows Credential Manager, or the Linux Secret Service.
+/// Windows Credential Manager, or the Linux Secret Service. On macOS the
+/// item is added to the login keychain with no access list of our own, so
+/// the system trusts only the program that created it and prompts any other
+/// (docs/architecture.md, "Platforms").
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsKeychain;
 

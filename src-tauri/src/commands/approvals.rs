@@ -1,25 +1,25 @@
 //! Approvals the command line asked for (direct mode): what waits, and the
 //! person's answer. The listening and the waiting are in `approvals.rs`.
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use std::sync::Arc;
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use tauri::{AppHandle, State};
 
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 use crate::approvals::{Approvals, PendingApproval};
 use crate::error::IpcResult;
 
 /// The approvals waiting for an answer, oldest first (a window that opens
 /// or reloads after the question was asked still shows it).
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 #[tauri::command]
 pub fn pending_approvals(approvals: State<'_, Arc<Approvals>>) -> Vec<PendingApproval> {
     approvals.pending()
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 #[tauri::command]
 pub fn pending_approvals() -> Vec<()> {
     Vec::new()
@@ -27,7 +27,7 @@ pub fn pending_approvals() -> Vec<()> {
 
 /// Approves or declines; an approval that is no longer waiting (its asker
 /// gave up) is reported as not found.
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 #[tauri::command]
 pub fn answer_approval(
     app: AppHandle,
@@ -42,7 +42,7 @@ pub fn answer_approval(
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 #[tauri::command]
 pub fn answer_approval(id: String, approve: bool) -> IpcResult<()> {
     let _ = approve;

@@ -14,11 +14,11 @@ pub mod environments;
 pub mod events;
 pub mod oauth;
 pub mod secret_input;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod sessions;
 /// Sessions are not available on this platform yet: the same commands, each
 /// answering that plainly, so the command list and the UI are the same everywhere.
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 #[path = "sessions_unsupported.rs"]
 pub mod sessions;
 pub mod setup;

@@ -39,7 +39,7 @@ pub struct StartSession {
     pub cols: u16,
 }
 
-/// Sessions run on this platform (Linux and macOS).
+/// Sessions run on this platform (Linux, macOS and Windows).
 #[tauri::command]
 pub fn sessions_available() -> bool {
     true

@@ -1,5 +1,6 @@
-//! Sessions where they are not available yet (Windows): the core's session
-//! runner needs process groups and a Unix pseudo-terminal. Every session
+//! Sessions where they are not available (neither Unix nor Windows): the
+//! core's session runner needs a pseudo-terminal and a way to end a process
+//! tree. Every session
 //! command exists, so the command list is the same on every platform; the
 //! Sessions screen asks `sessions_available` first and says so plainly.
 
@@ -7,8 +8,8 @@ use crate::error::{IpcError, IpcResult};
 
 fn unsupported() -> IpcError {
     IpcError::from(keybearer_vault::Error::Unsupported(
-        "Sessions are not available on Windows yet. Your vaults and credentials work; \
-         run agents from Linux or macOS for now."
+        "Sessions are not available on this system. Your vaults and credentials work; \
+         run agents from Linux, macOS or Windows."
             .to_string(),
     ))
 }

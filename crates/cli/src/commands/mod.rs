@@ -7,7 +7,7 @@ pub mod credentials;
 pub mod environments;
 pub mod events;
 pub mod known_server;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod sessions;
 pub mod settings;
 pub mod setup;

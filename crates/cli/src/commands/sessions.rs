@@ -2,12 +2,15 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+#[cfg(unix)]
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(unix)]
+use keybearer_session::SessionManager;
 use keybearer_session::{
     detect_presets, recorded_sessions, stop_recorded_session, writable_folders, Agent, AgentKind,
-    InjectionMode, Launcher, SessionManager, SessionRequest, Terminal,
+    InjectionMode, Launcher, SessionRequest, Terminal,
 };
 use keybearer_vault::{Engine, Error};
 use serde_json::json;
@@ -54,6 +57,14 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         Some(dir) => dir,
         None => std::env::current_dir()?,
     };
+    // Windows: no relay for a console yet, and the agent must not share
+    // this one (it could type into it).
+    #[cfg(windows)]
+    if std::io::stdin().is_terminal() {
+        return Err(Error::Unsupported(
+            "On Windows, start agent sessions from the Keybearer window for now: the command line cannot yet give an agent a terminal of its own in this console. (Run from a script, with input that is not this console, it works.)".into(),
+        ));
+    }
     super::unlock(engine)?;
     let approver = crate::presence::CliApprover {
         data_dir: engine.data_dir().to_path_buf(),
@@ -75,12 +86,16 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
     };
     // On a terminal the agent gets a terminal of its own, relayed to this
     // one: it must not be able to type into the user's shell (crate::relay).
+    #[cfg(unix)]
     let terminal = if std::io::stdin().is_terminal() {
         let (rows, cols) = crate::relay::terminal_size().unwrap_or((24, 80));
         Terminal::Pty { rows, cols }
     } else {
         Terminal::Inherit
     };
+    // Windows: a hidden console of its own (a console was refused above).
+    #[cfg(windows)]
+    let terminal = Terminal::Inherit;
     let running = launcher.launch(engine, request, terminal, &approver)?;
     let id = running.session.id.clone();
     if !out.json {
@@ -108,7 +123,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         } else if SessionRequest::SANDBOX_BY_DEFAULT {
             "; NOT sandboxed: the agent can use your keychain and Keybearer itself"
         } else {
-            ""
+            "; NOT sandboxed (this system has no sandbox yet): the agent can use your keychain and Keybearer itself"
         };
         eprintln!(
             "keybearer: session {id}: {} MCP server(s), {how}{sandbox}.",
@@ -116,18 +131,25 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
         );
     }
     let manager = launcher.manager();
+    #[cfg(unix)]
     let forwarder = forward_signals(Arc::clone(manager), id.clone())?;
+    #[cfg(unix)]
     let relay = running
         .pty
         .as_ref()
         .map(crate::relay::Relay::start)
         .transpose()?;
-    // Returns once the agent ended, its proxy stopped and its folder was removed.
+    // Returns once the agent ended, its proxy stopped and its folder was
+    // removed. (Windows: if this process is ended instead, the session's
+    // job ends the agent with it; the next start removes the folder.)
     let ended = manager.wait(&id);
-    if let Some(relay) = relay {
-        relay.finish();
+    #[cfg(unix)]
+    {
+        if let Some(relay) = relay {
+            relay.finish();
+        }
+        forwarder.close();
     }
-    forwarder.close();
     manager.shutdown();
     let ended = ended?;
     if out.json {
@@ -142,6 +164,7 @@ pub fn start(engine: &mut Engine, out: &Output, args: StartArgs) -> Result<i32, 
 /// `kill`) stop the session, so its private folder is removed and the agent
 /// does not outlive it. Ctrl-C typed on the terminal goes to the agent (the
 /// relay passes it on as a key).
+#[cfg(unix)]
 fn forward_signals(
     manager: Arc<SessionManager>,
     id: String,
