@@ -30,6 +30,9 @@ warnings.simplefilter("ignore", MCPDeprecationWarning)
 
 CALL_TIMEOUT = 30.0
 
+# The run's length, for the errors' times.
+SECONDS = [0.0]
+
 TRANSPORTS = {"http": "streamable_http", "streamable_http": "streamable_http", "sse": "sse"}
 
 
@@ -56,8 +59,12 @@ async def worker(url: str, transport: str, headers: dict, deadline: float, tally
             if time.monotonic() >= deadline:
                 return
             tally["errors"] += 1
+            # An exception group says nothing by itself: its first leaf does.
+            while isinstance(error, BaseExceptionGroup) and error.exceptions:
+                error = error.exceptions[0]
             if len(tally["first_errors"]) < 5:
-                tally["first_errors"].append(f"{type(error).__name__}: {error}"[:300])
+                elapsed = round(time.monotonic() - (deadline - SECONDS[0]), 1)
+                tally["first_errors"].append(f"at {elapsed} s: {type(error).__name__}: {error}"[:300])
             await asyncio.sleep(0.2)
 
 
@@ -70,6 +77,7 @@ async def main() -> None:
     args = parser.parse_args()
     with open(args.config, encoding="utf-8") as f:
         servers = json.load(f)["mcpServers"]
+    SECONDS[0] = args.seconds
     deadline = time.monotonic() + args.seconds
     tallies = {}
     tasks = []
