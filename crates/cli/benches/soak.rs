@@ -21,7 +21,10 @@ mod support;
 
 #[cfg(unix)]
 fn main() {
-    soak::run();
+    // Exits after `run` returned, so its servers are stopped first.
+    if !soak::run() {
+        std::process::exit(1);
+    }
 }
 
 #[cfg(not(unix))]
@@ -67,7 +70,8 @@ mod soak {
             .to_string()
     }
 
-    pub fn run() {
+    /// The soak; `false` when the agent saw errors or the session failed.
+    pub fn run() -> bool {
         let seconds: u64 = std::env::var("SOAK_SECONDS")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -220,7 +224,8 @@ mod soak {
         println!("calls answered: {calls}; errors: {errors} (goal: 0)");
         if errors > 0 || !status.success() {
             eprintln!("soak: errors seen");
-            std::process::exit(1);
+            return false;
         }
+        true
     }
 }
