@@ -64,6 +64,24 @@ fn another_user() -> Error {
     )
 }
 
+/// Runs `work` on `runtime`, from a thread of its own when the caller is
+/// itself inside a Tokio runtime (where `block_on` is not allowed), so the
+/// front ends may call from anywhere.
+fn block_on<T: Send>(
+    runtime: &tokio::runtime::Runtime,
+    work: impl std::future::Future<Output = T> + Send,
+) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(work);
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| runtime.block_on(work))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -81,6 +99,7 @@ pub fn ask_app(
     asked: impl FnOnce(),
 ) -> Result<Option<bool>> {
     let path = pipe_path(data_dir);
+    // The command line asks from its main thread, outside any runtime.
     runtime()?.block_on(async {
         let Some(mut app) = pipe::connect(&path, Duration::from_secs(5)).await? else {
             return Ok(None);
@@ -90,8 +109,17 @@ pub fn ask_app(
         }
         let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        app.stream.write_all(&line).await?;
-        app.stream.flush().await?;
+        // The app may close the pipe before taking the request (it refuses
+        // askers inside a session unread): that is a refusal too.
+        let sent = async {
+            app.stream.write_all(&line).await?;
+            app.stream.flush().await
+        };
+        match sent.await {
+            Ok(()) => {}
+            Err(error) if closed(&error) => return Ok(Some(false)),
+            Err(error) => return Err(error.into()),
+        }
         asked();
         let mut answer = Vec::new();
         let read = tokio::time::timeout(limit, async {
@@ -118,6 +146,16 @@ pub fn ask_app(
     })
 }
 
+/// Whether an error says the other end closed the pipe.
+fn closed(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+    )
+}
+
 /// The app's end: hands out each approval request as it comes.
 pub struct ApprovalListener {
     listener: pipe::PipeListener,
@@ -141,14 +179,14 @@ impl ApprovalListener {
         let path = pipe_path(data_dir);
         let runtime = Arc::new(runtime()?);
         // Wine does not keep a second listener off a taken name: ask first.
-        let answered = runtime.block_on(pipe::connect(&path, Duration::from_millis(200)));
+        let answered = block_on(&runtime, pipe::connect(&path, Duration::from_millis(200)));
         if matches!(answered, Ok(Some(_))) {
             return Err(Error::Io(std::io::Error::new(
                 std::io::ErrorKind::AddrInUse,
                 "another Keybearer window already answers approvals for this data folder",
             )));
         }
-        let listener = runtime.block_on(async { pipe::listen(&path) })?;
+        let listener = block_on(&runtime, async { pipe::listen(&path) })?;
         Ok(Self {
             listener,
             data_dir: data_dir.to_path_buf(),
@@ -161,7 +199,7 @@ impl ApprovalListener {
     /// asker treats that as no).
     pub fn next(&self) -> Result<Asked> {
         loop {
-            let stream = self.runtime.block_on(self.listener.accept())?;
+            let stream = block_on(&self.runtime, self.listener.accept())?;
             match self.read_request(stream) {
                 Ok(asked) => return Ok(asked),
                 Err(error) => {
@@ -181,7 +219,7 @@ impl ApprovalListener {
                 "process {pid} runs inside a Keybearer session and may not ask for direct mode"
             )));
         }
-        let line = self.runtime.block_on(async {
+        let line = block_on(&self.runtime, async {
             let mut line = Vec::new();
             let read = tokio::time::timeout(REQUEST_DEADLINE, async {
                 let mut chunk = [0u8; 4096];
@@ -229,7 +267,7 @@ impl Asked {
         line.push(b'\n');
         let stream = &mut self.stream.stream;
         // The timer is made inside the runtime (it needs its clock).
-        let _ = self.runtime.block_on(async move {
+        let _ = block_on(&self.runtime, async move {
             tokio::time::timeout(Duration::from_secs(5), async move {
                 stream.write_all(&line).await?;
                 stream.flush().await
@@ -242,7 +280,7 @@ impl Asked {
     pub fn gone(&self) -> bool {
         let mut stream = &self.stream.stream;
         let mut byte = [0u8; 1];
-        match self.runtime.block_on(async {
+        match block_on(&self.runtime, async {
             tokio::time::timeout(Duration::from_millis(5), stream.read(&mut byte)).await
         }) {
             Ok(Ok(0)) | Ok(Err(_)) => true,

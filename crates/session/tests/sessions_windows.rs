@@ -107,8 +107,25 @@ impl World {
     }
 
     /// The next process's report: its lines up to `ready`, and its connection.
+    /// Waits at most a minute for the process, so a broken test fails
+    /// instead of hanging.
     fn report(&self) -> Report {
-        let (stream, _) = self.reports.accept().expect("a report");
+        self.reports.set_nonblocking(true).expect("nonblocking");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let stream = loop {
+            match self.reports.accept() {
+                Ok((stream, _)) => break stream,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "no process reported within a minute"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(error) => panic!("a report: {error}"),
+            }
+        };
+        stream.set_nonblocking(false).expect("blocking");
         stream
             .set_read_timeout(Some(Duration::from_secs(60)))
             .expect("timeout");
@@ -281,6 +298,16 @@ fn proxy_mode_gives_the_agent_the_proxy_and_its_variables_never_the_token() {
         .launch(&mut w.engine, request, Terminal::Inherit, &ApprovedInWindow)
         .expect("launch");
     assert_eq!(running.servers, 1);
+    // Recorded and shown without Windows' `\\?\` prefix.
+    assert!(
+        !running
+            .session
+            .working_dir
+            .to_string_lossy()
+            .starts_with(r"\\?\"),
+        "{:?}",
+        running.session.working_dir
+    );
     let report = w.report();
     assert_eq!(report.get("session"), running.session.id);
     assert_eq!(report.get("leak"), "-");
@@ -417,18 +444,20 @@ fn the_approval_pipe_names_the_asker_and_refuses_one_inside_a_session() {
         assert_eq!(asked.pid, std::process::id());
         assert_eq!(asked.request, approval_request());
         assert!(!asked.command.is_empty());
-        assert!(!asked.gone());
+        // Also from inside a Tokio runtime (as a front end's task may ask).
+        let tokio = tokio::runtime::Runtime::new().expect("runtime");
+        assert!(!tokio.block_on(async { asked.gone() }));
         asked.answer(true);
         assert_eq!(asker.join().expect("join").expect("ask"), Some(true));
     });
 
     let manager = SessionManager::new(&w.engine).expect("manager");
-    std::thread::scope(|scope| {
+    let (agent, asked, outcome) = std::thread::scope(|scope| {
         let next = scope.spawn(|| app.next().expect("asked"));
         w.start(&manager, "ask-app", Terminal::Inherit);
         let agent = w.report();
-        assert_eq!(agent.get("answer"), "Ok(Some(false))", "dropped unanswered");
-        // The app is still waiting: this process asks, and is the one asked about.
+        // The app is still waiting: this process asks, and is the one asked
+        // about (asked before any assertion, so the waiting thread ends).
         let asker = scope.spawn(|| {
             ask_app(
                 &data,
@@ -438,12 +467,13 @@ fn the_approval_pipe_names_the_asker_and_refuses_one_inside_a_session() {
             )
         });
         let asked = next.join().expect("join");
-        assert_eq!(asked.pid, std::process::id());
-        let outcome = asker.join().expect("join");
-        assert_eq!(
-            outcome.expect_err("gave up").code(),
-            keybearer_base::ErrorCode::NotApproved
-        );
-        assert!(asked.gone());
+        (agent, asked, asker.join().expect("join"))
     });
+    assert_eq!(agent.get("answer"), "Ok(Some(false))", "dropped unanswered");
+    assert_eq!(asked.pid, std::process::id());
+    assert_eq!(
+        outcome.expect_err("gave up").code(),
+        keybearer_base::ErrorCode::NotApproved
+    );
+    assert!(asked.gone());
 }
