@@ -208,6 +208,12 @@ fn agent() {
     let variable = |name: &str| std::env::var(name).unwrap_or_else(|_| "-".into());
     say(format!("session {}", variable("KEYBEARER_SESSION_ID")));
     say(format!("config {}", variable("KEYBEARER_MCP_CONFIG")));
+    // The config's text as the agent read it: the session removes the file
+    // when the agent ends, which for `exit7` is before the test could read it.
+    let config_text = std::fs::read_to_string(variable("KEYBEARER_MCP_CONFIG"))
+        .map(|text| text.replace(['\r', '\n'], " "))
+        .unwrap_or_else(|error| format!("unreadable: {error}"));
+    say(format!("config-text {config_text}"));
     say(format!("leak {}", variable("KEYBEARER_TOKEN_LEAK")));
     say(format!(
         "cwd {}",
@@ -322,7 +328,7 @@ fn proxy_mode_gives_the_agent_the_proxy_and_its_variables_never_the_token() {
         config_path.starts_with(w.data().join("run")),
         "{config_path:?}"
     );
-    let config = std::fs::read_to_string(&config_path).expect("config");
+    let config = report.get("config-text").to_string();
     let json: serde_json::Value = serde_json::from_str(&config).expect("json");
     let servers = json["mcpServers"].as_object().expect("servers");
     assert_eq!(servers.len(), 1, "{config}");
