@@ -425,3 +425,112 @@ fn the_last_good_value_is_sealed_bounded_in_age_and_wiped_at_sign_out() {
     h.assert_nowhere(password.expose());
     bao.stop();
 }
+
+/// A team vault added to an app's connection is used by the bridge the app
+/// already runs for that server: the app's entry for it stays the same, so
+/// the app never starts a new bridge.
+#[test]
+fn a_team_vault_added_to_a_connection_reaches_the_running_bridge() {
+    let mut bao = Bao::start();
+    let password = bao.add_user("alice", "member-rw", "1h", "2h");
+    let local = token("local-first");
+    let shared = token("team-shared");
+    let work = tempfile::tempdir().expect("tempdir");
+    let accepted = work.path().join("accepted");
+    write_token(&accepted, &local);
+    let server = start_mcp_server_reading("streamable_http", &accepted);
+
+    let alice = member(&bao, "alice", password.expose());
+    alice
+        .run(&["vault", "create", "Mine", "--env", "development"], "")
+        .code(0);
+    alice
+        .run(
+            &["credential", "add", "--vault", "Mine", "--url", &server.url],
+            &format!("{local}\n"),
+        )
+        .code(0);
+    alice
+        .run(
+            &[
+                "vault",
+                "create",
+                "Shared",
+                "--team",
+                "acme",
+                "--env",
+                "development",
+            ],
+            "",
+        )
+        .code(0);
+    alice
+        .run(
+            &[
+                "credential",
+                "add",
+                "--vault",
+                "Shared",
+                "--url",
+                &server.url,
+            ],
+            &format!("{shared}\n"),
+        )
+        .code(0);
+    alice
+        .apps(&["apps", "connect", "claude-code", "--vault", "Mine"])
+        .code(0);
+    let before = alice.claude_code_entries();
+    let entry = entry_for(&before, &server.url).clone();
+    let signal = work.path().join("changed");
+    let signal_arg = signal.to_string_lossy().into_owned();
+    let client = std::thread::spawn(move || {
+        python_client(
+            &entry,
+            &[
+                "--tool",
+                "whoami",
+                "--again-when",
+                &signal_arg,
+                "--timeout",
+                "60",
+            ],
+        )
+    });
+    wait_for("the bridge's first call", || {
+        signal.with_extension("first").exists()
+    });
+
+    // The team vault goes first; the app's entry does not change.
+    alice
+        .apps(&[
+            "apps",
+            "change",
+            "claude-code",
+            "--vault",
+            "Shared",
+            "--vault",
+            "Mine",
+        ])
+        .code(0);
+    assert_eq!(
+        format!("{:?}", alice.claude_code_entries()),
+        format!("{before:?}")
+    );
+    write_token(&accepted, &shared);
+    std::fs::write(&signal, "go").expect("signal");
+    let run = client.join().expect("client thread");
+    assert!(run.ok, "{} {}", run.answer, run.stderr);
+    assert_eq!(run.answer["result"], sha256_hex(&local));
+    assert_eq!(
+        run.answer["second_result"],
+        sha256_hex(&shared),
+        "the running bridge used the team vault added to its connection: {}",
+        run.stderr
+    );
+    for secret in [local.as_str(), shared.as_str(), password.expose()] {
+        assert!(!run.stderr.contains(secret));
+        alice.assert_nowhere(secret);
+    }
+    bao.stop();
+}

@@ -13,10 +13,12 @@
 //! session that could not use a credential does not start.
 //!
 //! An app connection: its vaults are read at each request (a change of
-//! them counts at once, as for local vaults); the team vaults it had when
-//! the bridge started are the ones it can use (a team vault added later is
-//! used from the bridge's next start: apps start a new bridge when their
-//! settings change).
+//! them counts at once, as for local vaults). Its team part is made for
+//! the team vaults the connection has, and made again (from a fresh engine
+//! on the same data folder: the bridge's own is not `Sync`) at the first
+//! request after they changed — a team vault added to a connection is used
+//! by the bridge already running, whose app may never restart it when its
+//! entry for that server stays the same.
 //!
 //! The last good values are kept sealed in the database
 //! ([`keybearer_vault::TeamLastGood`]) through [`SealedLastGood`], so a
@@ -26,7 +28,8 @@
 //! server's all at sign-out (`servers::sign_out`), a vault's with it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keybearer_base::error::{Error, Result};
@@ -241,61 +244,98 @@ fn team_urls(server: &TeamServer, vault: &Vault, kept: &TeamLastGood) -> Result<
     }
 }
 
-/// An app connection whose vaults include team vaults.
+/// An app connection's source: the tokens part alone while the connection
+/// has no team vault; a routed source for the team vaults it has now.
 struct ConnectionSource {
     tokens: Tokens,
-    routed: Routed,
+    data_dir: PathBuf,
+    /// The team vaults the routed part was made for, and that part.
+    team: Mutex<Option<(Vec<String>, Arc<Routed>)>>,
+}
+
+impl ConnectionSource {
+    /// The routed part for the connection's team vaults `team_ids`, made
+    /// again when they differ from the ones it was made for.
+    fn routed(&self, connection_id: &str, team_ids: Vec<String>) -> Result<Arc<Routed>> {
+        let mut team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((made_for, routed)) = team.as_ref() {
+            if *made_for == team_ids {
+                return Ok(routed.clone());
+            }
+        }
+        let mut engine = Engine::open(&self.data_dir)?;
+        let connection = engine.connections().get(connection_id)?;
+        let resolver = engine.resolver();
+        let vaults = team_ids
+            .iter()
+            .map(|id| resolver.vault(id))
+            .collect::<Result<Vec<_>>>()?;
+        let (source, _) = team_source(&mut engine, &vaults, &connection.environment)?;
+        let routed = Arc::new(
+            Routed::new(Arc::new(self.tokens.clone())).route(VAULT_ID_PREFIX, Arc::new(source)),
+        );
+        *team = Some((team_ids, routed.clone()));
+        Ok(routed)
+    }
+
+    /// The routed part as last made, if any.
+    fn current(&self) -> Option<Arc<Routed>> {
+        let team = self.team.lock().unwrap_or_else(PoisonError::into_inner);
+        team.as_ref().map(|(_, routed)| routed.clone())
+    }
 }
 
 impl CredentialSource for ConnectionSource {
     fn lookup(&self, scope: Scope<'_>, url: &str) -> Result<Option<Arc<Injection>>> {
         let Scope::Connection(connection_id) = scope else {
-            return self.routed.lookup(scope, url);
+            return match self.current() {
+                Some(routed) => routed.lookup(scope, url),
+                None => CredentialSource::lookup(&self.tokens, scope, url),
+            };
         };
         let Some(vault_ids) = self.tokens.connection_vaults(connection_id)? else {
             return Err(Error::not_found("connection", connection_id));
         };
-        if !vault_ids.iter().any(|id| id.starts_with(VAULT_ID_PREFIX)) {
+        let team_ids: Vec<String> = vault_ids
+            .iter()
+            .filter(|id| id.starts_with(VAULT_ID_PREFIX))
+            .cloned()
+            .collect();
+        if team_ids.is_empty() {
             return self.tokens.lookup_for_connection(connection_id, url);
         }
-        self.routed.lookup(Scope::Vaults(&vault_ids), url)
+        self.routed(connection_id, team_ids)?
+            .lookup(Scope::Vaults(&vault_ids), url)
     }
 
     fn refused(&self, injection: &Injection) -> Result<()> {
-        self.routed.refused(injection)
+        match self.current() {
+            Some(routed) => routed.refused(injection),
+            None => CredentialSource::refused(&self.tokens, injection),
+        }
     }
 
     fn wants_scope(&self, injection: &Injection, required: &str) -> Result<()> {
-        self.routed.wants_scope(injection, required)
+        match self.current() {
+            Some(routed) => routed.wants_scope(injection, required),
+            None => CredentialSource::wants_scope(&self.tokens, injection, required),
+        }
     }
 
     fn settled(&self) -> bool {
-        self.routed.settled()
+        match self.current() {
+            Some(routed) => routed.settled(),
+            None => CredentialSource::settled(&self.tokens),
+        }
     }
 }
 
-/// The source an app connection's bridge asks: the tokens part alone when
-/// the connection has no team vault.
-pub fn for_connection(
-    engine: &mut Engine,
-    connection_id: &str,
-) -> Result<Arc<dyn CredentialSource>> {
-    let tokens = engine.tokens()?;
-    let connection = match engine.connections().get(connection_id) {
-        Ok(connection) => connection,
-        // The bridge answers each request with the reason.
-        Err(_) => return Ok(Arc::new(tokens)),
-    };
-    let resolver = engine.resolver();
-    let vaults = connection
-        .vault_ids
-        .iter()
-        .map(|id| resolver.vault(id))
-        .collect::<Result<Vec<_>>>()?;
-    if vaults.iter().all(|vault| vault.team.is_none()) {
-        return Ok(Arc::new(tokens));
-    }
-    let (team, _) = team_source(engine, &vaults, &connection.environment)?;
-    let routed = Routed::new(Arc::new(tokens.clone())).route(VAULT_ID_PREFIX, Arc::new(team));
-    Ok(Arc::new(ConnectionSource { tokens, routed }))
+/// The source an app connection's bridge asks; its team part is made at
+/// the first request that needs it (see the module header).
+pub fn for_connection(engine: &mut Engine) -> Result<Arc<dyn CredentialSource>> {
+    Ok(Arc::new(ConnectionSource {
+        tokens: engine.tokens()?,
+        data_dir: engine.data_dir().to_path_buf(),
+        team: Mutex::new(None),
+    }))
 }

@@ -36,7 +36,7 @@ pub fn run(
         .map(|r| r.credential.protocol);
     // Local vaults' tokens, and team vaults' through their servers
     // (docs/architecture.md, "Team vaults").
-    let source = keybearer_team_vaults::for_connection(engine, connection_id.trim());
+    let source = keybearer_team_vaults::for_connection(engine);
     // A team credential says its transport when it is read (then cached
     // for the first request).
     let stored = stored.or_else(|| {
