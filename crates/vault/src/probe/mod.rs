@@ -237,7 +237,8 @@ fn content_type(response: &Answer<'_>) -> String {
 
 /// The answers that end a test whatever was asked: the token was refused
 /// (401, 403), or the server sent us elsewhere (never followed).
-fn check_refusal(response: &Answer<'_>) -> Result<(), ConnectionTest> {
+/// `url`: the address asked (a relative redirect is said against it).
+fn check_refusal(response: &Answer<'_>, url: &str) -> Result<(), ConnectionTest> {
     let status = response.status;
     let code = Some(status.as_u16());
     match status {
@@ -252,11 +253,7 @@ fn check_refusal(response: &Answer<'_>) -> Result<(), ConnectionTest> {
             code,
         )),
         status if status.is_redirection() => {
-            let target = response
-                .headers
-                .get(LOCATION)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("another address");
+            let target = redirect_target(&response.headers, url);
             Err(ConnectionTest::new(
                 ConnectionOutcome::Redirected,
                 format!("The server redirected to {target}. Keybearer never follows redirects with your token; if that is the right server, use its address instead."),
@@ -268,8 +265,12 @@ fn check_refusal(response: &Answer<'_>) -> Result<(), ConnectionTest> {
 }
 
 /// A refusal, or any status but success, ends the test.
-fn check_status(response: &Answer<'_>, protocol: Protocol) -> Result<(), ConnectionTest> {
-    check_refusal(response)?;
+fn check_status(
+    response: &Answer<'_>,
+    url: &str,
+    protocol: Protocol,
+) -> Result<(), ConnectionTest> {
+    check_refusal(response, url)?;
     let status = response.status;
     if status.is_success() {
         Ok(())
@@ -308,6 +309,26 @@ fn transport_failure(failure: &Failure) -> ConnectionTest {
     }
 }
 
+/// Where a redirect points, said without what could be secret in it: the
+/// address without its query, fragment or user name (a server may redirect
+/// to a signed link). A relative target is resolved against `from`.
+fn redirect_target(headers: &HeaderMap, from: &str) -> String {
+    let target = headers
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| url::Url::parse(from).ok()?.join(value).ok());
+    match target {
+        Some(mut target) if matches!(target.scheme(), "http" | "https") => {
+            target.set_query(None);
+            target.set_fragment(None);
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+            target.to_string()
+        }
+        _ => "another address".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,5 +355,26 @@ mod tests {
         assert_eq!(shown.server_name.as_deref(), Some("name [hidden]"));
         let short = ConnectionTest::connected(Some("test".into()), None, 200);
         assert_eq!(redact(short.clone(), "t"), short);
+    }
+
+    #[test]
+    fn a_redirect_is_said_without_its_query_fragment_or_user() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LOCATION,
+            "https://user:pw@other.example/mcp/?sig=SECRET#frag"
+                .parse()
+                .expect("header"),
+        );
+        let said = redirect_target(&headers, "https://mcp.example/mcp");
+        assert_eq!(said, "https://other.example/mcp/");
+        headers.insert(LOCATION, "/v2/mcp?token=SECRET".parse().expect("header"));
+        let said = redirect_target(&headers, "https://mcp.example/mcp");
+        assert_eq!(said, "https://mcp.example/v2/mcp");
+        headers.insert(LOCATION, "javascript:alert(1)".parse().expect("header"));
+        assert_eq!(
+            redirect_target(&headers, "https://mcp.example/mcp"),
+            "another address"
+        );
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
         &[(ACCEPT, "text/event-stream")],
         None,
     )?;
-    check_status(&stream, Protocol::Sse)?;
+    check_status(&stream, url, Protocol::Sse)?;
     let status = stream.status.as_u16();
     if !content_type(&stream).starts_with("text/event-stream") {
         return Err(not_mcp(status, Protocol::Sse));
@@ -52,7 +52,7 @@ pub(super) fn probe(client: &Http, url: &str, auth: &super::Auth) -> Probe {
         &[(CONTENT_TYPE, "application/json")],
         Some(initialize_request().to_string()),
     )?;
-    check_status(&posted, Protocol::Sse)?;
+    check_status(&posted, endpoint.as_str(), Protocol::Sse)?;
     drop(posted);
     let answer =
         next_event(&mut events, probe_answer).ok_or_else(|| not_mcp(status, Protocol::Sse))?;

@@ -46,7 +46,7 @@ fn discover(
         ],
         Some(discover_request(revision).to_string()),
     )?;
-    check_refusal(&response)?;
+    check_refusal(&response, url)?;
     if !response.status.is_success() {
         return Ok(None);
     }
@@ -67,7 +67,7 @@ fn initialize(client: &Http, url: &str, auth: &super::Auth) -> Probe {
         &[(ACCEPT, JSON_OR_EVENTS), (CONTENT_TYPE, "application/json")],
         Some(initialize_request().to_string()),
     )?;
-    check_status(&response, Protocol::StreamableHttp)?;
+    check_status(&response, url, Protocol::StreamableHttp)?;
     let session_id = response.headers.get(SESSION_HEADER).cloned();
     let status = response.status.as_u16();
     let outcome = read_answer(response).and_then(|answer| {

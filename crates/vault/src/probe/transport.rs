@@ -18,7 +18,7 @@
 //! (Test connection, sign-in and the proxy make it before a secret goes
 //! out). A Streamable HTTP session the POST opened is ended (DELETE).
 
-use http::header::{HeaderName, ACCEPT, CONTENT_TYPE, LOCATION};
+use http::header::{HeaderName, ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode};
 
 use super::messages::initialize_request;
@@ -62,7 +62,7 @@ pub fn find_transport(url: &str) -> FoundTransport {
     };
     let status = posted.status;
     if status.is_redirection() {
-        return FoundTransport::NotAsked(redirected(&posted));
+        return FoundTransport::NotAsked(redirected(&posted, url));
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return FoundTransport::Speaks(crate::server_url::guess_protocol(url));
@@ -86,7 +86,7 @@ pub fn find_transport(url: &str) -> FoundTransport {
     };
     let got = streamed.status;
     if got.is_redirection() {
-        return FoundTransport::NotAsked(redirected(&streamed));
+        return FoundTransport::NotAsked(redirected(&streamed, url));
     }
     if got == StatusCode::UNAUTHORIZED || got == StatusCode::FORBIDDEN {
         return FoundTransport::Speaks(Protocol::Sse);
@@ -120,12 +120,8 @@ fn answers_json_rpc(mut answer: Answer<'_>) -> bool {
         || String::from_utf8_lossy(&body).contains("\"jsonrpc\"")
 }
 
-fn redirected(answer: &Answer<'_>) -> String {
-    let target = answer
-        .headers
-        .get(LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("another address");
+fn redirected(answer: &Answer<'_>, url: &str) -> String {
+    let target = super::redirect_target(&answer.headers, url);
     format!("The server redirected to {target}. Keybearer never follows redirects; if that is the right server, use its address instead.")
 }
 
