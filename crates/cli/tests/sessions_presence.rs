@@ -200,3 +200,69 @@ fn with_the_app_running_its_answer_decides() {
     }
     h.assert_nowhere(&secret);
 }
+
+/// An agent that talks to the app's approval socket itself (reachable
+/// without the sandbox), not through the command line, is not asked: the
+/// app drops its request unanswered. The same request from outside any
+/// session, right after, is handed to the window.
+#[test]
+fn the_app_never_asks_for_an_agent_that_talks_to_its_socket_itself() {
+    let h = Home::new();
+    let (secret, _agent, _out) = setup(&h);
+    let data = h.path("data");
+    let app = ApprovalListener::bind(&data).expect("the app's approval socket");
+    let answer = h.path("agent-answer");
+    let asker = h.script(
+        "asker.sh",
+        &format!(
+            "unset KEYBEARER_SESSION_ID
+python3 - '{socket}' '{answer}' <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(json.dumps({{'program': 'evil', 'vaults': ['Dev'], 'environment': 'development'}}).encode() + b'\\n')
+    s.settimeout(20)
+    got = s.recv(1024)
+except (BrokenPipeError, ConnectionResetError):
+    got = b''
+open(sys.argv[2], 'w').write(got.decode() or 'closed')
+PY",
+            socket = data.join("approval.sock").display(),
+            answer = answer.display(),
+        ),
+    );
+    let window = std::thread::spawn(move || {
+        let asked = app.next().expect("asked");
+        let pid = asked.pid;
+        let program = asked.request.program.clone();
+        asked.answer(true);
+        (pid, program)
+    });
+    let outer = session_start(&h, false, &asker);
+    let run = h.run_approving(outer, "CODE");
+    // The control: a request from this test process, outside any session
+    // (it also ends the window's wait when the agent's was dropped).
+    let request = keybearer_session::ApprovalRequest {
+        program: "outside".into(),
+        vaults: vec!["Dev".into()],
+        environment: "development".into(),
+    };
+    let approved =
+        keybearer_session::ask_app(&data, &request, std::time::Duration::from_secs(20), || {})
+            .expect("asked");
+    let (pid, program) = window.join().expect("the app's side");
+    run.code(0);
+    assert_eq!(
+        std::fs::read_to_string(&answer).unwrap_or_default(),
+        "closed",
+        "the agent was not answered"
+    );
+    assert_eq!(
+        program, "outside",
+        "the agent's request was never handed out"
+    );
+    assert_eq!(pid, std::process::id());
+    assert_eq!(approved, Some(true));
+    h.assert_nowhere(&secret);
+}

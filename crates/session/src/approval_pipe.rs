@@ -31,8 +31,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use keybearer_platform::pipe::{self, PipeStream};
 
-use super::presence::{command_text, runs_inside, ApprovalRequest};
-use super::records::running_session_pids_in;
+use super::presence::{asker_inside_session, command_text, ApprovalRequest};
 use keybearer_base::error::{Error, Result};
 
 /// The most a request may take on the wire.
@@ -250,14 +249,6 @@ impl ApprovalListener {
             runtime: Arc::clone(&self.runtime),
         })
     }
-}
-
-/// Whether the process `pid` runs inside a session recorded in `data_dir`
-/// (or one this process holds).
-fn asker_inside_session(data_dir: &Path, pid: u32) -> Result<bool> {
-    let store = keybearer_vault::beside::Store::open(data_dir)?;
-    let agents = running_session_pids_in(store.conn())?;
-    Ok(runs_inside(pid, &agents))
 }
 
 impl Asked {

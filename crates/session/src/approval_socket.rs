@@ -9,8 +9,12 @@
 //! on Linux, `LOCAL_PEERCRED`/`LOCAL_PEERPID` on macOS). The CLI
 //! sends one JSON line, an [`ApprovalRequest`], and waits for one line back,
 //! `{"approved": true|false}`; the app names the asking process from the
-//! socket's peer credentials, not from anything the client claims. A closed
-//! connection without an answer is a refusal.
+//! socket's peer credentials, not from anything the client claims, and
+//! drops, unasked, a request from a process inside a running session: the
+//! command line refuses itself there, but that check runs in a process an
+//! unsandboxed agent starts and so can tamper with (`LD_PRELOAD`, its own
+//! client); this one runs in the app. A closed connection without an
+//! answer is a refusal.
 //!
 //! Limits: one app per data folder answers (a second one finds the socket
 //! answered and does not take it over); a socket left by an app that was
@@ -26,7 +30,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::presence::{command_text, ApprovalRequest};
+use super::presence::{asker_inside_session, command_text, ApprovalRequest};
 use keybearer_base::error::{Error, Result};
 
 /// The socket's file name in the data folder.
@@ -107,6 +111,7 @@ pub fn ask_app(
 pub struct ApprovalListener {
     listener: UnixListener,
     path: PathBuf,
+    data_dir: PathBuf,
 }
 
 /// Someone asking for an approval: what, and who.
@@ -135,7 +140,11 @@ impl ApprovalListener {
         }
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        Ok(Self { listener, path })
+        Ok(Self {
+            listener,
+            path,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// Waits for the next well-formed request from a process of this user.
@@ -143,7 +152,7 @@ impl ApprovalListener {
     pub fn next(&self) -> Result<Asked> {
         loop {
             let (stream, _) = self.listener.accept()?;
-            match read_request(stream) {
+            match read_request(&self.data_dir, stream) {
                 Ok(asked) => return Ok(asked),
                 Err(error) => tracing::warn!(code = %error.code(), "approval request dropped"),
             }
@@ -161,8 +170,13 @@ impl Drop for ApprovalListener {
 /// byte at a time cannot hold up the requests behind it.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 
-fn read_request(stream: UnixStream) -> Result<Asked> {
+fn read_request(data_dir: &Path, stream: UnixStream) -> Result<Asked> {
     let pid = same_user_peer(&stream)?;
+    if asker_inside_session(data_dir, pid)? {
+        return Err(Error::NotApproved(format!(
+            "process {pid} runs inside a Keybearer session and may not ask for direct mode"
+        )));
+    }
     let deadline = std::time::Instant::now() + REQUEST_DEADLINE;
     let mut line = Vec::new();
     let mut chunk = [0u8; 4096];

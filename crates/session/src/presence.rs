@@ -106,11 +106,50 @@ fn runs_inside(pid: u32, agents: &[u32]) -> bool {
     ancestors(pid).any(|parent| agents.contains(&parent))
 }
 
+/// Whether another process, `pid` (an asker on the approval channel), leads
+/// or runs below an agent of `agents`: its process group, its terminal
+/// session or an ancestor is one, as [`inside_session`] tells for itself.
+/// Linux reads these from `/proc`; on macOS only `pid` itself is compared
+/// (no `/proc`; the sandbox hides the channel from sandboxed agents).
+#[cfg(unix)]
+fn other_runs_inside(pid: u32, agents: &[u32]) -> bool {
+    if agents.is_empty() {
+        return false;
+    }
+    if agents.contains(&pid) {
+        return true;
+    }
+    if let Some(stat) = proc_stat(pid) {
+        if agents.contains(&stat.pgrp)
+            || agents
+                .iter()
+                .any(|agent| proc_stat(*agent).is_some_and(|agent| agent.session == stat.session))
+        {
+            return true;
+        }
+    }
+    ancestors(pid).any(|parent| agents.contains(&parent))
+}
+
+/// Whether the process `pid` runs inside a session recorded in `data_dir`
+/// (or, on Windows, one this process holds): what the app's end of the
+/// approval channel asks of every asker, so an agent that talks to the
+/// channel itself, not through the command line's own check, is refused.
+pub(crate) fn asker_inside_session(data_dir: &std::path::Path, pid: u32) -> Result<bool> {
+    let store = keybearer_vault::beside::Store::open(data_dir)?;
+    let agents = super::records::running_session_pids_in(store.conn())?;
+    #[cfg(unix)]
+    let inside = other_runs_inside(pid, &agents);
+    #[cfg(windows)]
+    let inside = runs_inside(pid, &agents);
+    Ok(inside)
+}
+
 /// Windows: the process is in a session's job this process holds (no
 /// process can leave a job), or one of its ancestors (checked by start
 /// time, so a reused id is not taken for a parent) is a session's agent.
 #[cfg(windows)]
-pub(crate) fn runs_inside(pid: u32, agents: &[u32]) -> bool {
+fn runs_inside(pid: u32, agents: &[u32]) -> bool {
     if keybearer_platform::job::held_in_a_tree(pid) || agents.contains(&pid) {
         return true;
     }
