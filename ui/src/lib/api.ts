@@ -41,6 +41,7 @@ import type {
   TeamServerView,
   UrlCheck,
   Vault,
+  VaultView,
 } from "./types";
 
 type Args = Record<string, unknown>;
@@ -133,7 +134,8 @@ export const listVaults = (environment: string | null) =>
 export const searchVaults = (text: string, environment: string | null) =>
   call<Vault[]>("search_vaults", { text, environment });
 
-export const getVault = (id: string) => call<Vault>("get_vault", { id });
+/** One vault for its page; a team vault's with what the sign-in may do there (one request to its server). */
+export const getVault = (id: string) => call<VaultView>("get_vault", { id });
 
 /** With `teamServer`, the vault lives on that team server (its folder found there, or made). */
 export const createVault = (

@@ -340,7 +340,7 @@ export function createFakeEngine(scenario: Scenario) {
             credentials.some((c) => c.vault_id === v.id && c.mcp_server_url.toLowerCase().includes(needle))),
       );
     },
-    get_vault: ({ id }) => vault(id),
+    get_vault: ({ id }) => ({ ...vault(id), team_access: null }),
     create_vault: ({ displayName, environment }) => {
       const name = String(displayName).trim();
       if (vaults.some((v) => v.environment === environment && v.display_name.toLowerCase() === name.toLowerCase()))
