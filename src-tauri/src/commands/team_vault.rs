@@ -6,9 +6,20 @@
 //! the write commands still refuse on their own (the server is asked again
 //! before anything is written, `keybearer_team::TeamServer::check_write`),
 //! so the window is never the guard.
+//!
+//! "Team server unreachable since …": since when comes from the team
+//! server's row (`unreachable_since`, migration 0017), set by the first
+//! process of this computer that failed to reach it — the window here or
+//! in Settings (`note_reach`), a session's or a bridge's team source
+//! falling back to the last good values (`keybearer_team`'s `reach.rs`) —
+//! and cleared by the next answer any of them gets. A row, not this
+//! process's memory: the session that met the outage at 14:02 is often
+//! another process than the window opened at 14:30, and the time must
+//! survive the window's restart; a failure is one write, an answer after
+//! one another.
 
 use keybearer_team_vaults as team;
-use keybearer_vault::{Engine, Error, Result, Vault};
+use keybearer_vault::{Engine, Error, Result, Timestamp, Vault};
 use serde::Serialize;
 
 /// What the sign-in may do in a team vault.
@@ -32,17 +43,80 @@ pub struct VaultView {
     pub vault: Vault,
     /// Team vaults only: asked of the server when the page opens.
     pub team_access: Option<TeamAccess>,
+    /// Team vaults only: the server did not answer, since when.
+    pub team_unreachable: Option<TeamUnreachable>,
+}
+
+/// A team server out of reach.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct TeamUnreachable {
+    /// The first failure to reach it that no answer followed.
+    pub since: Timestamp,
+    /// How long agents use the last value it gave (its last-good limit).
+    #[ts(type = "number")]
+    pub last_good_secs: u64,
+}
+
+/// What asking a team server showed of whether it answers.
+pub(crate) enum Reach {
+    Answered,
+    Unreachable,
+    /// Not asked, or a failure that is not the server's doing.
+    Unknown,
+}
+
+impl Reach {
+    pub(crate) fn of<T>(answer: &Result<T>) -> Self {
+        match answer {
+            Err(Error::Team(error)) if error.is_unreachable() => Self::Unreachable,
+            Ok(_) | Err(Error::Team(_)) => Self::Answered,
+            Err(_) => Self::Unknown,
+        }
+    }
+}
+
+/// Records whether `server_id` answered; returns since when it has not,
+/// if it has not.
+pub(crate) fn note_reach(
+    engine: &mut Engine,
+    server_id: &str,
+    reach: Reach,
+) -> Result<Option<Timestamp>> {
+    match reach {
+        Reach::Unreachable => engine.team_catalog().server_unreachable(server_id),
+        Reach::Answered => {
+            engine.team_catalog().server_reachable(server_id)?;
+            Ok(None)
+        }
+        Reach::Unknown => Ok(engine.team_catalog().server(server_id)?.unreachable_since),
+    }
 }
 
 /// `vault` with what its page needs to know of its team server.
 pub(crate) fn vault_view(engine: &mut Engine, vault: Vault) -> Result<VaultView> {
-    let team_access = match vault.team {
-        Some(_) => Some(access(team::connect(engine, &vault).and_then(
-            |(server, folder, record)| Ok((server.access(&folder)?, record)),
-        ))?),
+    let Some(server_id) = vault.team.as_ref().map(|team| team.server_id.clone()) else {
+        return Ok(VaultView {
+            vault,
+            team_access: None,
+            team_unreachable: None,
+        });
+    };
+    let asked = team::connect(engine, &vault)
+        .and_then(|(server, folder, record)| Ok((server.access(&folder)?, record)));
+    let since = note_reach(engine, &server_id, Reach::of(&asked))?;
+    let team_unreachable = match since {
+        Some(since) => Some(TeamUnreachable {
+            since,
+            last_good_secs: engine.team_catalog().server(&server_id)?.last_good_secs,
+        }),
         None => None,
     };
-    Ok(VaultView { vault, team_access })
+    Ok(VaultView {
+        vault,
+        team_access: Some(access(asked)?),
+        team_unreachable,
+    })
 }
 
 fn access(asked: Result<(team::Access, keybearer_vault::TeamServerRecord)>) -> Result<TeamAccess> {
