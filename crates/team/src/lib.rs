@@ -55,7 +55,7 @@ mod vaults;
 
 pub use auth::Who;
 pub use folder::Attached;
-pub use history::HistoryEntry;
+pub use history::{HistoryEntry, CHANGED_OUTSIDE};
 pub use last_good::{Kept, LastGoodStore};
 pub use secret::TeamSecret;
 pub use server::Health;

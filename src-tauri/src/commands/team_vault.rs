@@ -17,10 +17,19 @@
 //! another process than the window opened at 14:30, and the time must
 //! survive the window's restart; a failure is one write, an answer after
 //! one another.
+//!
+//! History (the Activity screen): who changed which credential of a team
+//! vault and when, read from the server's metadata (`keybearer team
+//! history`'s source, never a value); a change made outside Keybearer is
+//! worded as the command line words it.
 
 use keybearer_team_vaults as team;
 use keybearer_vault::{Engine, Error, Result, Timestamp, Vault};
 use serde::Serialize;
+use tauri::State;
+
+use crate::error::IpcResult;
+use crate::state::AppState;
 
 /// What the sign-in may do in a team vault.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
@@ -130,4 +139,66 @@ fn access(asked: Result<(team::Access, keybearer_vault::TeamServerRecord)>) -> R
         }),
         Err(other) => Err(other),
     }
+}
+
+/// One change of a team vault's credential, as the Activity screen shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct TeamChange {
+    /// When the server recorded it.
+    pub at: Timestamp,
+    /// The MCP server the credential is for (`None`: not known without
+    /// reading the value, which the history never does).
+    pub url: Option<String>,
+    /// The secret's name in the vault's folder.
+    pub key: String,
+    #[ts(type = "number")]
+    pub version: u64,
+    /// `write` or `delete`.
+    pub change: String,
+    /// Who made it, or that it was made outside Keybearer (the command
+    /// line's words).
+    pub by: String,
+    /// Made outside Keybearer (no name recorded).
+    pub outside: bool,
+    /// The version's data was destroyed on the server.
+    pub destroyed: bool,
+}
+
+/// A team vault's changes, newest first, as its server keeps them.
+#[tauri::command]
+pub async fn team_vault_history(
+    state: State<'_, AppState>,
+    vault: String,
+) -> IpcResult<Vec<TeamChange>> {
+    state
+        .run(move |engine| {
+            let vault = engine.catalog().vault(&vault)?;
+            let Some(server_id) = vault.team.as_ref().map(|team| team.server_id.clone()) else {
+                return Err(Error::invalid(
+                    "vault",
+                    format!(
+                        "\"{}\" is a vault of this computer: its changes are in the activity list.",
+                        vault.display_name
+                    ),
+                ));
+            };
+            let read = team::connect(engine, &vault)
+                .and_then(|(server, folder, _)| server.history(&folder, None));
+            note_reach(engine, &server_id, Reach::of(&read))?;
+            Ok(read?
+                .into_iter()
+                .map(|entry| TeamChange {
+                    at: Timestamp::parse_rfc3339(&entry.at).unwrap_or(Timestamp(0)),
+                    by: entry.changed_by(),
+                    outside: entry.by.is_none(),
+                    url: entry.url,
+                    key: entry.key,
+                    version: entry.version,
+                    change: entry.change,
+                    destroyed: entry.destroyed,
+                })
+                .collect())
+        })
+        .await
 }

@@ -37,6 +37,7 @@ import type {
   SignedIn,
   StartSession,
   Status,
+  TeamChange,
   TeamServerRecord,
   TeamServerView,
   UrlCheck,
@@ -243,6 +244,9 @@ export const signOutTeamServer = (server: string) => call<boolean>("sign_out_tea
 
 /** Answers the vaults removed from this computer (they stay on the server). */
 export const removeTeamServer = (server: string) => call<Vault[]>("remove_team_server", { server });
+
+/** Who changed which credential of a team vault, newest first (asked of its server). */
+export const teamVaultHistory = (vault: string) => call<TeamChange[]>("team_vault_history", { vault });
 
 // ----- known servers -----------------------------------------------------------
 

@@ -282,6 +282,7 @@ export function createFakeEngine(scenario: Scenario) {
     sandbox_available: () => true,
     // No team server in the preview (one needs a real OpenBao).
     list_team_servers: () => [],
+    team_vault_history: () => [],
     app_status: () => status(),
     initialize: ({ passphrase }) => {
       if (passphrase === null && scenario === "no-keychain") fail("keychain_unavailable", "The system keychain could not be reached (no Secret Service). Your tokens are safe but cannot be unlocked until it is available.");
