@@ -5,8 +5,9 @@
 //! outside Keybearer, worded as `keybearer team history` words it; a
 //! read-only member (Bob) sees the vault's forms disabled with the reason,
 //! and the IPC write commands refuse him on their own; with the server
-//! stopped, Settings → Team servers and the vault's page say since when it
-//! is out of reach. Screenshots for the README, light and dark. No
+//! stopped, a session's team source (in another process than the window,
+//! as sessions and bridges are) records since when it is out of reach, and
+//! Settings → Team servers and the vault's page say that time. Screenshots for the README, light and dark. No
 //! password, token or OpenBao secret in the page, an IPC answer or the
 //! data folder. (A team credential in a session's coverage:
 //! desktop_team.rs.)
@@ -218,8 +219,49 @@ async fn a_member_sees_history_read_only_forms_and_an_unreachable_server() {
         "nothing changed"
     );
 
-    // The server stops: Settings and the vault's page say since when.
+    // A session's team source, in a process of its own (here the test's):
+    // with the server up it keeps the last good value; with the server
+    // stopped, a new session's source uses it and records since when the
+    // server has not answered — before the window asks anything.
+    let vault_id = window.wait_attr("vault-detail", "data-vault-id").await;
+    let team_server_id = server_id.clone();
+    let data_dir = data.path().to_path_buf();
+    let session_url = server.url.clone();
+    let (engine_data, session_ids) = (data_dir.clone(), vec![vault_id.clone()]);
+    tokio::task::spawn_blocking(move || {
+        let mut engine = keybearer_vault::Engine::open(&engine_data).expect("engine");
+        let sources =
+            keybearer_team_vaults::for_session(&mut engine, &session_ids).expect("a session");
+        assert!(sources.servers.iter().any(|(url, _)| *url == session_url));
+    })
+    .await
+    .expect("session source");
     bao.stop();
+    let session_ids = vec![vault_id.clone()];
+    let session_url = server.url.clone();
+    let (before, since, after) = tokio::task::spawn_blocking(move || {
+        let mut engine = keybearer_vault::Engine::open(&data_dir).expect("engine");
+        let before = keybearer_vault::Timestamp::now();
+        let sources = keybearer_team_vaults::for_session(&mut engine, &session_ids)
+            .expect("the last good value while the server is down");
+        let after = keybearer_vault::Timestamp::now();
+        assert!(sources.servers.iter().any(|(url, _)| *url == session_url));
+        let since = engine
+            .team_catalog()
+            .server(&team_server_id)
+            .expect("the team server")
+            .unreachable_since
+            .expect("recorded by the session's source");
+        (before, since, after)
+    })
+    .await
+    .expect("offline session source");
+    assert!(
+        before <= since && since <= after,
+        "{before:?} {since:?} {after:?}"
+    );
+
+    // Settings and the vault's page say since when: that time.
     reopen_settings(&window).await;
     let notice = window
         .wait_text("team-unreachable", |text| {
@@ -229,6 +271,12 @@ async fn a_member_sees_history_read_only_forms_and_an_unreachable_server() {
     assert!(
         notice.ends_with("agents use the last value it gave for up to 1 hour."),
         "{notice}"
+    );
+    assert!(
+        window
+            .ipc_answers()
+            .contains(&format!("\"unreachable_since\":\"{}\"", since.to_rfc3339())),
+        "the window shows the session's time"
     );
     show_team_card(&window).await;
     window.screenshot("team-servers-unreachable").await;
