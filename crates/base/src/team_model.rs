@@ -48,6 +48,10 @@ pub struct TeamServerRecord {
     /// How many vaults of this computer live on it.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub vault_count: i64,
+    /// Since when it has not answered: the first failure to reach it that
+    /// no answer followed, recorded by whichever process of this computer
+    /// met it (the window, a session, a bridge); `None`: it answered last.
+    pub unreachable_since: Option<Timestamp>,
     /// The CA certificates (PEM) trusted for this server only: public,
     /// never sent to the window (the fingerprints say which).
     #[serde(skip)]

@@ -39,5 +39,5 @@ pub use sources::{
 };
 pub use vaults::{
     access, connect, connect_offline, connect_server, create_team_vault, folder_from_name,
-    team_vault, who_can_read,
+    read_only_reason, team_vault, who_can_read,
 };

@@ -81,6 +81,14 @@ impl LastGoodStore for SealedLastGood {
     fn forget(&self, vault_id: &str, url: &str) -> Result<()> {
         self.0.forget(vault_id, url)
     }
+
+    fn server_unreachable(&self, server_id: &str, at: SystemTime) -> Result<()> {
+        self.0.server_unreachable(server_id, stamp(at))
+    }
+
+    fn server_reachable(&self, server_id: &str) -> Result<()> {
+        self.0.server_reachable(server_id)
+    }
 }
 
 /// A session's source and the servers to configure.

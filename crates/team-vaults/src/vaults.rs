@@ -122,6 +122,22 @@ pub fn who_can_read(record: &TeamServerRecord) -> String {
     )
 }
 
+/// The words every front end uses to say why a read-only member's forms
+/// of a team vault are disabled.
+pub fn read_only_reason(record: &TeamServerRecord, access: Access) -> String {
+    if access.read {
+        format!(
+            "Your account on {} may use these credentials but not change them; ask its administrator.",
+            record.name
+        )
+    } else {
+        format!(
+            "Your account on {} may neither use nor change this vault's credentials; ask its administrator.",
+            record.name
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,18 @@ pub struct HistoryEntry {
     pub destroyed: bool,
 }
 
+/// What every front end says for who made a change made outside Keybearer.
+pub const CHANGED_OUTSIDE: &str = "not recorded (changed outside Keybearer)";
+
+impl HistoryEntry {
+    /// Who made the change, or [`CHANGED_OUTSIDE`].
+    pub fn changed_by(&self) -> String {
+        self.by
+            .clone()
+            .unwrap_or_else(|| CHANGED_OUTSIDE.to_string())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Record {
     by: String,

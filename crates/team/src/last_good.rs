@@ -32,6 +32,15 @@ pub trait LastGoodStore: Send + Sync + 'static {
     /// The kept version, when it was confirmed, and its value.
     fn recall(&self, vault_id: &str, url: &str) -> Result<Option<Kept>>;
     fn forget(&self, vault_id: &str, url: &str) -> Result<()>;
+    /// The source could not reach the team server `server_id` `at` (told
+    /// once per outage, `reach.rs`), so the window can say since when.
+    fn server_unreachable(&self, _server_id: &str, _at: SystemTime) -> Result<()> {
+        Ok(())
+    }
+    /// The team server `server_id` answered again (or for the first time).
+    fn server_reachable(&self, _server_id: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A value a [`LastGoodStore`] kept.

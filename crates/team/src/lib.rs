@@ -29,7 +29,8 @@
 //! a marker, listed), `history` (who changed what, from metadata), `secret`
 //! (what a credential sends), `source` (the cache the proxy reads through),
 //! `last_good` (its [`LastGoodStore`]: the last good values beyond the
-//! process).
+//! process), `reach` (when a source's server stopped answering, told to
+//! that store).
 //!
 //! Limits: `userpass` and token sign-in only (no OIDC yet); OAuth grants
 //! are not shared (each member signs in to such a server).
@@ -45,6 +46,7 @@ mod history;
 mod keychain;
 mod kv;
 mod last_good;
+mod reach;
 mod secret;
 mod server;
 mod settings;
@@ -53,7 +55,7 @@ mod vaults;
 
 pub use auth::Who;
 pub use folder::Attached;
-pub use history::HistoryEntry;
+pub use history::{HistoryEntry, CHANGED_OUTSIDE};
 pub use last_good::{Kept, LastGoodStore};
 pub use secret::TeamSecret;
 pub use server::Health;

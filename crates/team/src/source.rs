@@ -64,6 +64,9 @@ pub struct TeamSource {
     vaults: HashMap<String, (TeamServer, TeamVault)>,
     entries: Mutex<HashMap<(String, String), Arc<Entry>>>,
     pub(crate) last_good: Option<Arc<dyn LastGoodStore>>,
+    /// Whether each server answered at its last check, as told to the
+    /// store (`reach.rs`).
+    pub(crate) reach: Mutex<HashMap<String, bool>>,
 }
 
 #[derive(Default)]
@@ -114,6 +117,7 @@ impl TeamSource {
             vaults: HashMap::new(),
             entries: Mutex::default(),
             last_good: None,
+            reach: Mutex::default(),
         })
     }
 
@@ -210,6 +214,7 @@ impl TeamSource {
             _ => None,
         };
         let checked = check_server(server, vault, url, known_version);
+        self.note_reach(server, &checked);
         let now = Instant::now();
         let mut state = entry.state();
         state.attempted = Some(now);

@@ -265,6 +265,17 @@ impl TeamCatalog<'_> {
         )
     }
 
+    /// The server could not be reached now; returns since when it has not
+    /// answered (an earlier failure, if one is recorded).
+    pub fn server_unreachable(&mut self, server_id: &str) -> Result<Option<Timestamp>> {
+        team_servers::mark_unreachable(self.store.conn(), server_id, Timestamp::now())
+    }
+
+    /// The server answered.
+    pub fn server_reachable(&mut self, server_id: &str) -> Result<()> {
+        team_servers::mark_reachable(self.store.conn(), server_id)
+    }
+
     /// Removes the last good values of a server's vaults (sign-out), or
     /// those confirmed before `before`. Returns how many.
     pub fn forget_last_good(
@@ -375,6 +386,18 @@ impl TeamLastGood {
     pub fn forget(&self, vault_id: &str, url: &str) -> Result<()> {
         self.with_store(|store| team_servers::delete_last_good(store.conn(), vault_id, url))
             .map(|_| ())
+    }
+
+    /// A team source could not reach `server_id` `at` (see
+    /// [`TeamCatalog::server_unreachable`]).
+    pub fn server_unreachable(&self, server_id: &str, at: Timestamp) -> Result<()> {
+        self.with_store(|store| team_servers::mark_unreachable(store.conn(), server_id, at))
+            .map(|_| ())
+    }
+
+    /// A team source got an answer from `server_id`.
+    pub fn server_reachable(&self, server_id: &str) -> Result<()> {
+        self.with_store(|store| team_servers::mark_reachable(store.conn(), server_id))
     }
 
     /// The URLs kept for a vault and confirmed since `since`.

@@ -82,6 +82,7 @@ macro_rules! with_app_commands {
             team::sign_in_team_server,
             team::sign_out_team_server,
             team::remove_team_server,
+            team_vault::team_vault_history,
         }
     };
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tauri::State;
 
 use super::secret_input::SecretText;
+use super::team_vault::{note_reach, Reach};
 use crate::error::{IpcError, IpcResult};
 use crate::state::{trace_ipc_answer, AppState};
 
@@ -49,8 +50,16 @@ pub async fn list_team_servers(state: State<'_, AppState>) -> IpcResult<Vec<Team
             let servers = engine.team_catalog().servers()?;
             servers
                 .into_iter()
-                .map(|server| {
-                    let sign_in = match team::sign_in_state(&server)? {
+                .map(|mut server| {
+                    let asked = team::sign_in_state(&server);
+                    let reach = match &asked {
+                        Ok(team::SignInState::Unreachable { .. }) => Reach::Unreachable,
+                        Ok(team::SignInState::SignedIn { .. }) => Reach::Answered,
+                        // No sign-in saved (not asked), or not the server's doing.
+                        Ok(team::SignInState::SignedOut) | Err(_) => Reach::Unknown,
+                    };
+                    server.unreachable_since = note_reach(engine, &server.id, reach)?;
+                    let sign_in = match asked? {
                         team::SignInState::SignedIn { who } => TeamSignIn::SignedIn { who },
                         team::SignInState::SignedOut => TeamSignIn::SignedOut,
                         team::SignInState::Unreachable { reason, .. } => {

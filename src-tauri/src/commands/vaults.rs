@@ -3,6 +3,7 @@
 use keybearer_vault::Vault;
 use tauri::State;
 
+use super::team_vault::{vault_view, VaultView};
 use crate::error::IpcResult;
 use crate::state::AppState;
 
@@ -35,9 +36,16 @@ pub async fn search_vaults(
         .await
 }
 
+/// One vault, for its page: a team vault with what the sign-in may do
+/// there, asked of its server (`team_vault.rs`).
 #[tauri::command]
-pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<Vault> {
-    state.run(move |engine| engine.catalog().vault(&id)).await
+pub async fn get_vault(state: State<'_, AppState>, id: String) -> IpcResult<VaultView> {
+    state
+        .run(move |engine| {
+            let vault = engine.catalog().vault(&id)?;
+            vault_view(engine, vault)
+        })
+        .await
 }
 
 /// With `team_server`, the vault lives on that team server, in `folder`

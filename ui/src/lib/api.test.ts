@@ -49,6 +49,7 @@ describe("commands and arguments", () => {
     ["signInTeamServer", ["tsv_1", "alice", "pw"], "sign_in_team_server", { server: "tsv_1", user: "alice", secret: "pw" }],
     ["signOutTeamServer", ["tsv_1"], "sign_out_team_server", { server: "tsv_1" }],
     ["removeTeamServer", ["tsv_1"], "remove_team_server", { server: "tsv_1" }],
+    ["teamVaultHistory", ["tvl_1"], "team_vault_history", { vault: "tvl_1" }],
     ["renameVault", ["vlt_1", "Jira"], "rename_vault", { id: "vlt_1", displayName: "Jira" }],
     ["deleteVault", ["vlt_1"], "delete_vault", { id: "vlt_1" }],
     ["listCredentials", ["vlt_1"], "list_credentials", { vaultId: "vlt_1" }],

@@ -37,10 +37,12 @@ import type {
   SignedIn,
   StartSession,
   Status,
+  TeamChange,
   TeamServerRecord,
   TeamServerView,
   UrlCheck,
   Vault,
+  VaultView,
 } from "./types";
 
 type Args = Record<string, unknown>;
@@ -133,7 +135,8 @@ export const listVaults = (environment: string | null) =>
 export const searchVaults = (text: string, environment: string | null) =>
   call<Vault[]>("search_vaults", { text, environment });
 
-export const getVault = (id: string) => call<Vault>("get_vault", { id });
+/** One vault for its page; a team vault's with what the sign-in may do there (one request to its server). */
+export const getVault = (id: string) => call<VaultView>("get_vault", { id });
 
 /** With `teamServer`, the vault lives on that team server (its folder found there, or made). */
 export const createVault = (
@@ -241,6 +244,9 @@ export const signOutTeamServer = (server: string) => call<boolean>("sign_out_tea
 
 /** Answers the vaults removed from this computer (they stay on the server). */
 export const removeTeamServer = (server: string) => call<Vault[]>("remove_team_server", { server });
+
+/** Who changed which credential of a team vault, newest first (asked of its server). */
+export const teamVaultHistory = (vault: string) => call<TeamChange[]>("team_vault_history", { vault });
 
 // ----- known servers -----------------------------------------------------------
 

@@ -4,6 +4,9 @@ import {
   describeEventDetail,
   eventKindLabel,
   formatDateTime,
+  formatDuration,
+  formatSince,
+  unreachableText,
   formatLastUsed,
   formatRelative,
   hostOf,
@@ -222,5 +225,33 @@ describe("labels", () => {
     expect(protectionText("keychain")).toBe("System keychain");
     expect(protectionText("passphrase")).toBe("Your passphrase");
     expect(protectionText(null)).toBe("Not set up");
+  });
+});
+
+describe("team server out of reach", () => {
+  const utc = { locale: "en-GB", timeZone: "UTC" };
+  const now = new Date("2025-03-12T15:30:00Z");
+
+  it("says the time only for today, else the date too", () => {
+    expect(formatSince("2025-03-12T14:02:00Z", now, utc)).toBe("14:02");
+    expect(formatSince("2025-03-11T14:02:00Z", now, utc)).toBe("11 Mar 2025, 14:02");
+    expect(formatSince("nonsense", now, utc)).toBe("an unknown time");
+  });
+
+  it("says durations in their largest whole unit", () => {
+    expect(formatDuration(3600)).toBe("1 hour");
+    expect(formatDuration(7200)).toBe("2 hours");
+    expect(formatDuration(1800)).toBe("30 minutes");
+    expect(formatDuration(86_400)).toBe("1 day");
+    expect(formatDuration(90)).toBe("90 seconds");
+  });
+
+  it("says since when and for how long agents use the last value", () => {
+    expect(unreachableText("2025-03-12T14:02:00Z", 3600, now, utc)).toBe(
+      "Unreachable since 14:02 — agents use the last value it gave for up to 1 hour.",
+    );
+    expect(unreachableText("2025-03-12T14:02:00Z", 0, now, utc)).toBe(
+      "Unreachable since 14:02 — agents cannot use its credentials until it answers again.",
+    );
   });
 });

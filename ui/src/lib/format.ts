@@ -33,6 +33,38 @@ export function formatDateTime(timestamp: Timestamp, options: TimeOptions = {}):
   }).format(date);
 }
 
+/** The time only when `timestamp` is today ("14:02" in the locale's way), else the date and time. */
+export function formatSince(timestamp: Timestamp, now: Date = new Date(), options: TimeOptions = {}): string {
+  const date = parseTimestamp(timestamp);
+  if (!date) return "an unknown time";
+  const day = new Intl.DateTimeFormat(options.locale, { dateStyle: "medium", timeZone: options.timeZone });
+  if (day.format(date) !== day.format(now)) return formatDateTime(timestamp, options);
+  return new Intl.DateTimeFormat(options.locale, { timeStyle: "short", timeZone: options.timeZone }).format(date);
+}
+
+/** "45 seconds", "30 minutes", "1 hour", "2 days": the largest whole unit. */
+export function formatDuration(seconds: number): string {
+  if (seconds % 86_400 === 0 && seconds > 0) return plural(seconds / 86_400, "day");
+  if (seconds % 3_600 === 0 && seconds > 0) return plural(seconds / 3_600, "hour");
+  if (seconds % 60 === 0 && seconds > 0) return plural(seconds / 60, "minute");
+  return plural(seconds, "second");
+}
+
+/**
+ * "Unreachable since 14:02 — agents use the last value it gave for up to 1 hour."
+ * (Settings → Team servers and a team vault's page say it alike.)
+ */
+export function unreachableText(
+  since: Timestamp,
+  lastGoodSecs: number,
+  now: Date = new Date(),
+  options: TimeOptions = {},
+): string {
+  const when = `Unreachable since ${formatSince(since, now, options)}`;
+  if (lastGoodSecs <= 0) return `${when} — agents cannot use its credentials until it answers again.`;
+  return `${when} — agents use the last value it gave for up to ${formatDuration(lastGoodSecs)}.`;
+}
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;

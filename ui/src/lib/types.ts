@@ -16,6 +16,10 @@ export type { VaultTeam } from "./bindings/VaultTeam";
 export type { TeamServerRecord } from "./bindings/TeamServerRecord";
 export type { TeamServerView } from "./bindings/TeamServerView";
 export type { TeamSignIn } from "./bindings/TeamSignIn";
+export type { TeamAccess } from "./bindings/TeamAccess";
+export type { TeamChange } from "./bindings/TeamChange";
+export type { TeamUnreachable } from "./bindings/TeamUnreachable";
+export type { VaultView } from "./bindings/VaultView";
 export type { SignedIn } from "./bindings/SignedIn";
 
 export type { HeaderInput } from "./bindings/HeaderInput";

@@ -282,6 +282,7 @@ export function createFakeEngine(scenario: Scenario) {
     sandbox_available: () => true,
     // No team server in the preview (one needs a real OpenBao).
     list_team_servers: () => [],
+    team_vault_history: () => [],
     app_status: () => status(),
     initialize: ({ passphrase }) => {
       if (passphrase === null && scenario === "no-keychain") fail("keychain_unavailable", "The system keychain could not be reached (no Secret Service). Your tokens are safe but cannot be unlocked until it is available.");
@@ -340,7 +341,7 @@ export function createFakeEngine(scenario: Scenario) {
             credentials.some((c) => c.vault_id === v.id && c.mcp_server_url.toLowerCase().includes(needle))),
       );
     },
-    get_vault: ({ id }) => vault(id),
+    get_vault: ({ id }) => ({ ...vault(id), team_access: null }),
     create_vault: ({ displayName, environment }) => {
       const name = String(displayName).trim();
       if (vaults.some((v) => v.environment === environment && v.display_name.toLowerCase() === name.toLowerCase()))

@@ -224,10 +224,7 @@ pub fn history(
                     entry.url.clone().unwrap_or_else(|| entry.key.clone()),
                     entry.version.to_string(),
                     entry.change.clone(),
-                    entry
-                        .by
-                        .clone()
-                        .unwrap_or_else(|| "not recorded (changed outside Keybearer)".to_string()),
+                    entry.changed_by(),
                 ]
             })
             .collect();

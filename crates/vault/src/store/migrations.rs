@@ -38,6 +38,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (15, include_str!("../../migrations/0015_backup_events.sql")),
     (16, include_str!("../../migrations/0016_team_servers.sql")),
+    (
+        17,
+        include_str!("../../migrations/0017_team_server_reach.sql"),
+    ),
 ];
 
 pub(crate) fn latest_version() -> i64 {

@@ -1,4 +1,4 @@
-//! Queries on `team_servers` and `team_last_good` (migration 0015).
+//! Queries on `team_servers` and `team_last_good` (migrations 0016, 0017).
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -8,7 +8,7 @@ use keybearer_base::team_model::{NewTeamServer, TeamServerRecord};
 
 const SELECT: &str = "SELECT t.id, t.name, t.address, t.mount, t.path_template, t.ca_pem,
         t.ca_fingerprints, t.check_interval_secs, t.last_good_secs, t.created_at,
-        (SELECT COUNT(*) FROM vaults v WHERE v.team_server_id = t.id)
+        (SELECT COUNT(*) FROM vaults v WHERE v.team_server_id = t.id), t.unreachable_since
     FROM team_servers t";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<TeamServerRecord> {
@@ -28,6 +28,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<TeamServerRecord> {
         last_good_secs: row.get::<_, i64>(8)?.unsigned_abs(),
         created_at: Timestamp(row.get(9)?),
         vault_count: row.get(10)?,
+        unreachable_since: row.get::<_, Option<i64>>(11)?.map(Timestamp),
     })
 }
 
@@ -96,6 +97,39 @@ pub(crate) fn delete(conn: &Connection, id: &str) -> Result<()> {
     if conn.execute("DELETE FROM team_servers WHERE id = ?1", [id])? == 0 {
         return Err(Error::not_found("team server", id));
     }
+    Ok(())
+}
+
+/// The server could not be reached `at`: recorded unless an earlier
+/// failure is (that one says since when). Returns since when.
+pub(crate) fn mark_unreachable(
+    conn: &Connection,
+    id: &str,
+    at: Timestamp,
+) -> Result<Option<Timestamp>> {
+    conn.execute(
+        "UPDATE team_servers SET unreachable_since = ?2
+         WHERE id = ?1 AND unreachable_since IS NULL",
+        params![id, at.0],
+    )?;
+    Ok(conn
+        .query_row(
+            "SELECT unreachable_since FROM team_servers WHERE id = ?1",
+            [id],
+            |row| row.get::<_, Option<i64>>(0),
+        )
+        .optional()?
+        .flatten()
+        .map(Timestamp))
+}
+
+/// The server answered: no longer out of reach.
+pub(crate) fn mark_reachable(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE team_servers SET unreachable_since = NULL
+         WHERE id = ?1 AND unreachable_since IS NOT NULL",
+        [id],
+    )?;
     Ok(())
 }
 
@@ -214,4 +248,50 @@ pub(crate) fn delete_server_last_good(
              (SELECT id FROM vaults WHERE team_server_id = ?1)",
         params![server_id, before.map_or(i64::MAX, |at| at.0)],
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 0017: the first failure to reach a server is kept by the next ones
+    /// and cleared by an answer.
+    #[test]
+    fn an_outage_keeps_its_first_time_until_an_answer() {
+        let mut conn = Connection::open_in_memory().expect("memory db");
+        crate::store::migrations::migrate_to(&mut conn, 16).expect("to 16");
+        conn.execute(
+            "INSERT INTO team_servers (id, name, address, mount, path_template,
+                 check_interval_secs, last_good_secs, created_at)
+             VALUES ('tsv_1', 'acme', 'https://bao.example.com', 'secret',
+                 'keybearer/{environment}/', 30, 3600, 0)",
+            [],
+        )
+        .expect("a server of 0016");
+        crate::store::migrations::migrate_to(&mut conn, crate::store::migrations::latest_version())
+            .expect("to the latest");
+        assert_eq!(get(&conn, "tsv_1").expect("kept").unreachable_since, None);
+
+        let first = mark_unreachable(&conn, "tsv_1", Timestamp(1_000)).expect("mark");
+        assert_eq!(first, Some(Timestamp(1_000)));
+        let again = mark_unreachable(&conn, "tsv_1", Timestamp(2_000)).expect("mark");
+        assert_eq!(
+            again,
+            Some(Timestamp(1_000)),
+            "the first failure says since when"
+        );
+        assert_eq!(
+            get(&conn, "tsv_1").expect("row").unreachable_since,
+            Some(Timestamp(1_000))
+        );
+
+        mark_reachable(&conn, "tsv_1").expect("answered");
+        assert_eq!(get(&conn, "tsv_1").expect("row").unreachable_since, None);
+        let later = mark_unreachable(&conn, "tsv_1", Timestamp(3_000)).expect("mark");
+        assert_eq!(later, Some(Timestamp(3_000)), "a new outage, a new time");
+        assert_eq!(
+            mark_unreachable(&conn, "tsv_missing", Timestamp(1)).expect("no row"),
+            None
+        );
+    }
 }

@@ -35,4 +35,10 @@ last_good_secs: number, created_at: Timestamp,
 /**
  * How many vaults of this computer live on it.
  */
-vault_count: number, };
+vault_count: number, 
+/**
+ * Since when it has not answered: the first failure to reach it that
+ * no answer followed, recorded by whichever process of this computer
+ * met it (the window, a session, a bridge); `None`: it answered last.
+ */
+unreachable_since: Timestamp | null, };
