@@ -181,6 +181,22 @@ impl Link {
         })
     }
 
+    /// Whether the credential looked up now sends what `refused` sent (or
+    /// cannot be looked up: nothing better to send).
+    fn sends_the_same(
+        &self,
+        source: &dyn CredentialSource,
+        refused: &keybearer_source::Injection,
+    ) -> bool {
+        let Source::Vaults { connection_id, .. } = &self.source else {
+            return true;
+        };
+        match source.lookup(Scope::Connection(connection_id), &self.server_url) {
+            Ok(Some(now)) => now.sends_the_same_as(refused),
+            _ => true,
+        }
+    }
+
     /// This request's credential headers, the use to record (vaults only),
     /// and the injection when it reports refusals (an OAuth grant, a team
     /// credential: told of a 401).
@@ -262,6 +278,8 @@ impl Link {
                     return Err(Failure::Refused(401));
                 };
                 let source = Arc::clone(source);
+                let before = Arc::clone(&refused);
+                let asked = Arc::clone(&source);
                 let renewed = tokio::task::spawn_blocking(move || source.refused(&refused)).await;
                 match renewed {
                     Ok(Ok(())) => {}
@@ -272,6 +290,10 @@ impl Link {
                         ))
                     }
                     _ => return Err(Failure::Refused(401)),
+                }
+                // The same headers again would only be refused again.
+                if self.sends_the_same(asked.as_ref(), &before) {
+                    return Err(Failure::Refused(401));
                 }
                 let (method, uri, headers, body) = again;
                 let mut request = Request::new(body);

@@ -237,6 +237,7 @@ async fn renew(
     again: Option<Replay>,
 ) -> Option<Result<(Request<RequestBody>, Arc<Needles>), Refusal>> {
     let source = Arc::clone(&route.source);
+    let before = Arc::clone(&refused);
     match tokio::task::spawn_blocking(move || source.refused(&refused)).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
@@ -246,9 +247,17 @@ async fn renew(
         Err(_) => return None,
     }
     let again = again?;
-    Some(look_up(route).and_then(|injection| {
-        let request = again.with(credential_headers(&injection)?);
-        Ok((request, Arc::clone(injection.echoes())))
+    let injection = match look_up(route) {
+        Ok(injection) => injection,
+        Err(refusal) => return Some(Err(refusal)),
+    };
+    // The same headers again would only be refused again.
+    if injection.sends_the_same_as(&before) {
+        return None;
+    }
+    Some(credential_headers(&injection).map(|headers| {
+        let request = again.with(headers);
+        (request, Arc::clone(injection.echoes()))
     }))
 }
 

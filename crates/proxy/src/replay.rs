@@ -1,13 +1,17 @@
-//! Sending a request once more after its OAuth grant was renewed
-//! (docs/architecture.md, "OAuth"): a server may refuse an access token
-//! before its expiry (revoked, rotated keys, a restarted server), and the
-//! agent should not see that 401 when a refresh fixes it.
+//! Sending a request once more after a 401 when the credential changed
+//! meanwhile (docs/architecture.md, "OAuth", "A token's path"): a server may
+//! refuse an access token before its expiry (revoked, rotated keys, a
+//! restarted server) and a refresh fixes it; a rotated token or a team
+//! credential's newer version may have been stored while a request
+//! carrying the old one was on its way. The agent should not see that 401.
 //!
-//! Flow: for an OAuth credential only, a request body whose length is known
-//! and at most [`LIMIT`] is read whole before forwarding (MCP's JSON-RPC
-//! POSTs are a few hundred bytes; GET and DELETE have none), and the
-//! request's head is copied without the credential's headers. On a 401 the
-//! handler renews the grant and sends the copy with the new grant's headers:
+//! Flow: for a credential that reports refusals (all of them today), a
+//! request body whose length is known and at most [`LIMIT`] is read whole
+//! before forwarding (MCP's JSON-RPC POSTs are a few hundred bytes; GET and
+//! DELETE have none), and the request's head is copied without the
+//! credential's headers. On a 401 the handler tells the source (a grant is
+//! renewed, a team credential checked), looks the credential up again and,
+//! only when it would now send other headers, sends the copy with them:
 //! one retry, never more.
 //! Limits: a body without a length (chunked) or larger than [`LIMIT`] is
 //! streamed as before and not retried: the agent gets the 401 and its next

@@ -148,8 +148,9 @@ pub struct Injection {
     /// What to look for in the answers to requests carrying `headers`.
     echoes: Arc<Needles>,
     /// Whether the sender tells the source when the server refuses these
-    /// headers (401): OAuth grants (renewed) and team credentials (checked
-    /// for a newer version) ask for it.
+    /// headers (401): OAuth grants (renewed), team credentials (checked
+    /// for a newer version) and the local store's tokens (maybe replaced
+    /// meanwhile) ask for it.
     report_refusals: bool,
 }
 
@@ -191,6 +192,13 @@ impl Injection {
     /// ([`CredentialSource::refused`]) before the request is sent again once.
     pub fn reports_refusals(&self) -> bool {
         self.report_refusals
+    }
+
+    /// Whether this injection sends what `other` sent: after a refusal, a
+    /// request goes again only with other headers (a renewed grant, a newer
+    /// version, a replaced token), never the refused ones once more.
+    pub fn sends_the_same_as(&self, other: &Injection) -> bool {
+        self.headers == other.headers
     }
 
     /// The headers to add to a request, values marked sensitive (never

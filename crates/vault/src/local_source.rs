@@ -62,7 +62,11 @@ pub(crate) fn secret_of(injection: &Injection) -> Option<&CredentialSecret> {
 }
 
 /// An injection of the local store: the headers made once, from the secret.
+/// A refusal is reported back whatever the kind: an OAuth grant is renewed;
+/// a token or headers may have been replaced meanwhile (a rotation: the
+/// server dropped the old value while a request carrying it was on its
+/// way), and the sender looks again before telling the agent.
 pub(crate) fn injection(resolution: Resolution, token: CredentialSecret) -> Injection {
     let headers = token.http_headers();
-    Injection::new(resolution, InjectableToken::new(token), headers)
+    Injection::new(resolution, InjectableToken::new(token), headers).reporting_refusals()
 }

@@ -348,6 +348,8 @@ impl Tokens {
     /// grant is refreshed once (unless another request already did), so the
     /// next lookup gets the new one. Other kinds: nothing to do.
     pub fn refused(&self, injection: &Injection) -> Result<()> {
+        // A token or headers: nothing to renew; the sender's next lookup
+        // reads what is stored now (a replacement committed meanwhile).
         let Some(CredentialSecret::OAuth(stored)) = secret_of(injection) else {
             return Ok(());
         };

@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{Method, StatusCode};
@@ -215,4 +217,93 @@ async fn vault_order_decides_and_the_next_vault_takes_over() {
     assert_eq!(seen[0].headers[AUTHORIZATION], "Bearer tok-first");
     assert_eq!(seen[1].headers[AUTHORIZATION], "Bearer tok-second");
     proxy.stop().await;
+}
+
+/// A token rotated while a request carrying the old one was on its way (the
+/// server dropped the old one before the request reached it): the agent
+/// does not see the 401; the proxy looks again, finds the replacement and
+/// sends the request once more with it. A 401 to a token nobody replaced
+/// reaches the agent after one request, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_replaced_while_its_request_was_on_its_way_is_sent_again() {
+    capture_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // The credential to replace, once the upstream knows it; then whether
+    // the first request has rotated it.
+    let replace: Arc<Mutex<Option<String>>> = Arc::default();
+    let rotate = Arc::clone(&replace);
+    let rotated_in = data.clone();
+    let upstream = Upstream::start(move |seen| {
+        let bearer = seen
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        if bearer == "Bearer tok-in-flight-2" {
+            return text(StatusCode::OK, "fine");
+        }
+        // The rotation happens while this request is on its way.
+        if let Some(id) = rotate.lock().expect("lock").take() {
+            let mut cli = Engine::open(&rotated_in).expect("second engine");
+            cli.keys().unlock().expect("unlock");
+            cli.catalog()
+                .replace_token(&id, token("tok-in-flight-2"))
+                .expect("replace");
+        }
+        text(StatusCode::UNAUTHORIZED, "")
+    })
+    .await;
+    let url = upstream.url("/mcp");
+    let (mut engine, vault) = engine_with(&data, "development", &url, "tok-in-flight-1");
+    let first_id = engine.catalog().credentials(&vault.id).expect("list")[0]
+        .id
+        .clone();
+    let proxy = start_proxy(
+        &mut engine,
+        "sesn_in_flight",
+        vec![vault.id.clone()],
+        vec![url],
+    )
+    .await
+    .expect("proxy");
+    let addr = proxy.listeners()[0].local_addr;
+    let secret = proxy.secret().expose_for_agent_config().to_string();
+    let post = || {
+        request_to(addr, Method::POST, "/mcp", Some(&secret))
+            .body(Full::new(Bytes::from_static(b"{\"jsonrpc\":\"2.0\"}")))
+            .expect("request")
+    };
+
+    // Nobody replaced it: the 401 reaches the agent, sent once.
+    let refused = send_raw(addr, post()).await.expect("response");
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(upstream.seen.lock().expect("lock").len(), 1);
+
+    // Replaced while the next request was on its way: sent again with the
+    // new token, the agent gets the answer.
+    *replace.lock().expect("lock") = Some(first_id);
+    let answered = send_raw(addr, post()).await.expect("response");
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(body_text(answered).await, "fine");
+    let seen = upstream.seen.lock().expect("lock");
+    let sent: Vec<&str> = seen
+        .iter()
+        .map(|seen| {
+            seen.headers
+                .get(AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "Bearer tok-in-flight-1",
+            "Bearer tok-in-flight-1",
+            "Bearer tok-in-flight-2"
+        ]
+    );
+    assert_eq!(seen[1].body, seen[2].body, "the same request, sent again");
 }
