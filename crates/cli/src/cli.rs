@@ -421,17 +421,26 @@ pub enum VaultAction {
         #[arg(long, value_name = "NAME", requires = "team")]
         folder: Option<String>,
     },
-    /// Move a vault of this computer to a team server: once you confirm (the
-    /// server's administrators can then read its values), its credentials are
-    /// copied there and read back, and only then removed from this computer.
-    /// If anything fails midway, nothing is removed; run it again to finish.
+    /// Move a vault of this computer to a team server (--team): once you
+    /// confirm (the server's administrators can then read its values), its
+    /// credentials are copied there and read back, and only then removed
+    /// from this computer. Or a team vault back to this computer (--local):
+    /// its credentials are read from the server and sealed here, and only
+    /// then is the team copy deleted from the server (if your sign-in may
+    /// delete there; otherwise it stays, for your team). If anything fails
+    /// midway, nothing is lost; run it again to finish.
+    #[command(group(clap::ArgGroup::new("to").required(true).args(["team", "local"])))]
     Move {
         vault: String,
-        /// The team server (name or id).
+        /// The team server (name or id) to move it to.
         #[arg(long, value_name = "SERVER")]
-        team: String,
-        /// The vault's folder on the server (default: made from its name).
-        #[arg(long, value_name = "NAME")]
+        team: Option<String>,
+        /// Move a team vault to this computer.
+        #[arg(long)]
+        local: bool,
+        /// With --team: the vault's folder on the server (default: made from
+        /// its name).
+        #[arg(long, value_name = "NAME", requires = "team")]
         folder: Option<String>,
         #[command(flatten)]
         confirm: Confirm,

@@ -154,10 +154,16 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             VaultAction::Move {
                 vault,
                 team,
+                local: _,
                 folder,
                 confirm,
-            } => vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
-                .map(|()| apps::follow(engine)),
+            } => match team {
+                Some(team) => {
+                    vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
+                }
+                None => vault_move::to_local(engine, out, &vault, confirm.yes),
+            }
+            .map(|()| apps::follow(engine)),
             VaultAction::List { environment } => vaults::list(engine, out, environment.as_deref()),
             VaultAction::Show { vault } => vaults::show(engine, out, &vault),
             VaultAction::Rename { vault, new_name } => {

@@ -8,7 +8,8 @@
 //! Modules: `servers` (add with the CA's fingerprints shown first, sign in
 //! and out, remove), `vaults` (a team vault's row and folder), `credentials`
 //! (list, add, replace, delete, test, as for local vaults), `moving` (a
-//! local vault moved to a team server, losing nothing on a failure),
+//! local vault moved to a team server and back, losing nothing on a
+//! failure),
 //! `sources` (the credential source of a session or an app connection with
 //! team vaults).
 //!
@@ -27,6 +28,9 @@ pub use credentials::{
     test_vault, Found, CREDENTIAL_ID_PREFIX,
 };
 pub use keybearer_team::{Access, Attached, Health, HistoryEntry, TeamServer, Who};
+pub use moving::local::{
+    copy as copy_to_local, plan as plan_move_to_local, remove_team_copy, LocalPlan,
+};
 pub use moving::{
     copy as copy_for_move, finish as finish_move, plan as plan_move, Copied, MovePlan,
 };

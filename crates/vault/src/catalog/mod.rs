@@ -11,6 +11,7 @@
 //! linger there.
 
 mod credentials;
+mod team_move;
 
 use crate::audit::EventKind;
 use crate::credential_secret::NewCredential;
@@ -28,6 +29,7 @@ use crate::store::{environments, meta, vaults, Store};
 /// its tokens in one).
 pub use credentials::insert as insert_credential;
 pub use credentials::{revoke_grant, CredentialCheck};
+pub use team_move::TeamCopyLeft;
 
 const DEFAULT_ENVIRONMENT: &str = "development";
 
