@@ -343,7 +343,7 @@ pub enum TeamAction {
     },
     /// Sign in to a team server. With --user, the password is asked (hidden)
     /// or read from standard input; with --token, the token is.
-    #[command(name = "sign-in", group(clap::ArgGroup::new("how").required(true).args(["user", "token"])))]
+    #[command(name = "sign-in", group(clap::ArgGroup::new("how").required(true).args(["user", "token", "oidc"])))]
     SignIn {
         /// The team server's name or id.
         server: String,
@@ -353,6 +353,22 @@ pub enum TeamAction {
         /// Sign in with a token your administrator gave you.
         #[arg(long)]
         token: bool,
+        /// Sign in through your browser with the team server's OIDC sign-in
+        /// (your company's identity provider).
+        #[arg(long)]
+        oidc: bool,
+        /// With --oidc: the role your administrator named (default: the
+        /// server's default role).
+        #[arg(long, requires = "oidc")]
+        role: Option<String>,
+        /// With --oidc: where the OIDC sign-in is on the server.
+        #[arg(long, value_name = "PATH", requires = "oidc", default_value = keybearer_team_vaults::DEFAULT_OIDC_MOUNT)]
+        oidc_mount: String,
+        /// With --oidc: the port of this computer the browser comes back to
+        /// (http://127.0.0.1:PORT/oidc/callback must be one of the role's
+        /// allowed redirect addresses).
+        #[arg(long, requires = "oidc", default_value_t = keybearer_team_vaults::DEFAULT_OIDC_PORT)]
+        port: u16,
     },
     /// Sign out of a team server: the sign-in is revoked on the server and
     /// removed from this computer, with the credentials kept for when it is

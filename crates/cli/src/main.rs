@@ -250,7 +250,19 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 server,
                 user,
                 token,
-            } => team::sign_in(engine, out, &server, user.as_deref(), token),
+                oidc,
+                role,
+                oidc_mount,
+                port,
+            } => {
+                let oidc = oidc.then(|| keybearer_team_vaults::OidcOptions {
+                    mount: oidc_mount,
+                    role,
+                    port,
+                    ..keybearer_team_vaults::OidcOptions::default()
+                });
+                team::sign_in(engine, out, &server, user.as_deref(), token, oidc.as_ref())
+            }
             TeamAction::SignOut { server } => team::sign_out(engine, out, &server),
             TeamAction::List => team::list(engine, out),
             TeamAction::History { vault, url } => {

@@ -27,7 +27,10 @@ pub use credentials::{
     list as list_credentials, replace as replace_credential, team_secret, test as test_credential,
     test_vault, Found, CREDENTIAL_ID_PREFIX,
 };
-pub use keybearer_team::{Access, Attached, Health, HistoryEntry, TeamServer, Who};
+pub use keybearer_team::{
+    Access, Attached, Health, HistoryEntry, OidcOptions, TeamServer, Who, DEFAULT_OIDC_MOUNT,
+    DEFAULT_OIDC_PORT,
+};
 pub use moving::local::{
     copy as copy_to_local, plan as plan_move_to_local, remove_team_copy, LocalPlan,
 };
