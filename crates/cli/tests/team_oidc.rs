@@ -3,7 +3,9 @@
 //! Connect provider (the certified `oidc-provider`, tests/oidc-peer), its
 //! login and consent pages driven over HTTP as a browser would: the token
 //! reaches the keychain and works; a callback without the sign-in's
-//! `state` is ignored; neither the state nor the code is shown or kept.
+//! `state` is ignored; a second visit to the start page stops the
+//! sign-in; a role that does not allow this computer's address is told;
+//! neither the state nor the code is shown or kept.
 #![cfg(unix)]
 
 #[path = "../../team/tests/support/bao.rs"]
@@ -255,6 +257,34 @@ fn signing_in_with_oidc_through_a_real_identity_provider() {
     .code(0);
     let listed = h.run(&["--json", "team", "list"], "").code(0).json();
     assert!(listed.to_string().contains(who), "{listed}");
+
+    // Something besides the browser opening the start page first stops the
+    // sign-in (it may have read the state); the saved sign-in stays.
+    let raced = start_signing_in(
+        &h,
+        &[
+            "team",
+            "sign-in",
+            "acme",
+            "--oidc",
+            "--port",
+            &port.to_string(),
+        ],
+    );
+    for _ in 0..2 {
+        Command::new("curl")
+            .args(["-s", "-o", "/dev/null", &raced.start])
+            .status()
+            .expect("curl");
+    }
+    let (status, _, raced_stderr) = raced.wait();
+    assert_ne!(status, Some(0), "{raced_stderr}");
+    assert!(
+        raced_stderr.contains("Another program on this computer opened the sign-in page"),
+        "{raced_stderr}"
+    );
+    h.run(&["credential", "list", "--vault", "Shared"], "")
+        .code(0);
 
     for secret in [&state, &code] {
         assert!(!stdout.contains(secret.as_str()), "shown on stdout");
