@@ -8,7 +8,8 @@
 //!   is ever in an argument. A second request means something else loaded
 //!   it too and may have learnt `state`: the sign-in stops at once
 //!   (`SignInIntercepted`, a page saying so), and nothing is accepted after.
-//! - `/callback`, the browser's answer. One without this sign-in's `state`
+//! - `/callback` (the caller's path: `/oidc/callback` for a team server's
+//!   OIDC sign-in, `loopback_sign_in.rs`), the browser's answer. One without this sign-in's `state`
 //!   (forged by another program, or an old tab) is answered 400 and ignored;
 //!   the first one with it ends the wait, and the caller checks the rest
 //!   (`iss`, an error from the service) and exchanges the code.
