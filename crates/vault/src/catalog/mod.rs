@@ -174,6 +174,8 @@ impl Catalog<'_> {
         let vault = self.vault(id_or_name)?;
         let tx = self.store.write()?;
         vaults::delete(&tx, &vault.id)?;
+        // A team copy still to remove (team_move.rs) is the team's now.
+        meta::delete(&tx, &team_move::left_key(&vault.id))?;
         let detail = format!("{} credential(s) deleted with it", vault.credential_count);
         events::insert(
             &tx,

@@ -8,7 +8,8 @@
 //! The team copy left on the server to remove is recorded in `meta`
 //! (`team_copy_left:<vault id>`: the server's id and the folder) until it
 //! is removed, so a move whose removal failed midway (the server stopped)
-//! is finished by running it again. No value is in that record.
+//! is finished by running it again; deleting the vault drops it. No value
+//! is in that record.
 
 use crate::audit::EventKind;
 use crate::credential_secret::NewCredential;
@@ -26,7 +27,7 @@ pub struct TeamCopyLeft {
     pub folder: String,
 }
 
-fn key(vault_id: &str) -> String {
+pub(super) fn left_key(vault_id: &str) -> String {
     format!("team_copy_left:{vault_id}")
 }
 
@@ -99,7 +100,7 @@ impl Catalog<'_> {
     /// The team copy of `vault_id` still to remove from its server, if any.
     pub fn team_copy_left(&self, vault_id: &str) -> Result<Option<TeamCopyLeft>> {
         Ok(
-            meta::get_text(self.store.conn(), &key(vault_id))?.and_then(|text| {
+            meta::get_text(self.store.conn(), &left_key(vault_id))?.and_then(|text| {
                 let (server_id, folder) = text.split_once('\n')?;
                 Some(TeamCopyLeft {
                     server_id: server_id.to_string(),
@@ -113,13 +114,13 @@ impl Catalog<'_> {
     pub fn set_team_copy_left(&mut self, vault_id: &str, left: &TeamCopyLeft) -> Result<()> {
         meta::set(
             self.store.conn(),
-            &key(vault_id),
+            &left_key(vault_id),
             format!("{}\n{}", left.server_id, left.folder).as_bytes(),
         )
     }
 
     /// `vault_id`'s team copy is gone from its server (or is to stay).
     pub fn team_copy_removed(&mut self, vault_id: &str) -> Result<()> {
-        meta::delete(self.store.conn(), &key(vault_id))
+        meta::delete(self.store.conn(), &left_key(vault_id))
     }
 }
