@@ -86,7 +86,8 @@ windows-installer: deps-test ui
 ## upstream), then the proxy side by side with nginx under wrk at 1 and 64
 ## connections; 1,000 event streams at once through one listener (delay
 ## and memory); the engine at 10,000 vaults / 100,000 credentials; and the
-## stdio bridge's start-up beside mcp-remote's. Installs
+## stdio bridge's start-up beside mcp-remote's; a team credential's first
+## and cached lookup against a local OpenBao, beside a local vault's. Installs
 ## nginx, wrk and mcp-remote first.
 bench: deps-test
 	@scripts/install-deps.sh bench
@@ -95,6 +96,7 @@ bench: deps-test
 	$(CARGO) bench -p keybearer-vault --bench scale
 	$(CARGO) bench -p keybearer-vault --bench sse_streams
 	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-cli --bench bridge_start
+	scripts/with-secret-service.sh $(CARGO) bench -p keybearer-team --bench team_lookup
 
 ## A session for SOAK_SECONDS (default 600) with concurrent tool calls over
 ## both transports and an OAuth server, a token rotation every 30 s and

@@ -119,6 +119,11 @@ if [ "$purpose" = "test" ]; then
         echo "Installing the TypeScript MCP peers' npm packages"
         npm ci --prefix tests/mcp-peers-ts --no-audit --no-fund --loglevel=error
     fi
+    # The OpenID Connect provider the team OIDC sign-in test trusts (tests/oidc-peer), exactly as locked.
+    if [ ! -d tests/oidc-peer/node_modules ] || [ tests/oidc-peer/package-lock.json -nt tests/oidc-peer/node_modules/.package-lock.json ]; then
+        echo "Installing the OIDC provider's npm packages"
+        npm ci --prefix tests/oidc-peer --no-audit --no-fund --loglevel=error
+    fi
     # The real AI agent clients the app-connection tests run (tests/agents), exactly as locked.
     if [ ! -d tests/agents/node_modules ] || [ tests/agents/package-lock.json -nt tests/agents/node_modules/.package-lock.json ]; then
         echo "Installing the agent clients' npm packages"

@@ -343,7 +343,7 @@ pub enum TeamAction {
     },
     /// Sign in to a team server. With --user, the password is asked (hidden)
     /// or read from standard input; with --token, the token is.
-    #[command(name = "sign-in", group(clap::ArgGroup::new("how").required(true).args(["user", "token"])))]
+    #[command(name = "sign-in", group(clap::ArgGroup::new("how").required(true).args(["user", "token", "oidc"])))]
     SignIn {
         /// The team server's name or id.
         server: String,
@@ -353,6 +353,22 @@ pub enum TeamAction {
         /// Sign in with a token your administrator gave you.
         #[arg(long)]
         token: bool,
+        /// Sign in through your browser with the team server's OIDC sign-in
+        /// (your company's identity provider).
+        #[arg(long)]
+        oidc: bool,
+        /// With --oidc: the role your administrator named (default: the
+        /// server's default role).
+        #[arg(long, requires = "oidc")]
+        role: Option<String>,
+        /// With --oidc: where the OIDC sign-in is on the server.
+        #[arg(long, value_name = "PATH", requires = "oidc", default_value = keybearer_team_vaults::DEFAULT_OIDC_MOUNT)]
+        oidc_mount: String,
+        /// With --oidc: the port of this computer the browser comes back to
+        /// (http://127.0.0.1:PORT/oidc/callback must be one of the role's
+        /// allowed redirect addresses).
+        #[arg(long, requires = "oidc", default_value_t = keybearer_team_vaults::DEFAULT_OIDC_PORT)]
+        port: u16,
     },
     /// Sign out of a team server: the sign-in is revoked on the server and
     /// removed from this computer, with the credentials kept for when it is
@@ -421,17 +437,26 @@ pub enum VaultAction {
         #[arg(long, value_name = "NAME", requires = "team")]
         folder: Option<String>,
     },
-    /// Move a vault of this computer to a team server: once you confirm (the
-    /// server's administrators can then read its values), its credentials are
-    /// copied there and read back, and only then removed from this computer.
-    /// If anything fails midway, nothing is removed; run it again to finish.
+    /// Move a vault of this computer to a team server (--team): once you
+    /// confirm (the server's administrators can then read its values), its
+    /// credentials are copied there and read back, and only then removed
+    /// from this computer. Or a team vault back to this computer (--local):
+    /// its credentials are read from the server and sealed here, and only
+    /// then is the team copy deleted from the server (if your sign-in may
+    /// delete there; otherwise it stays, for your team). If anything fails
+    /// midway, nothing is lost; run it again to finish.
+    #[command(group(clap::ArgGroup::new("to").required(true).args(["team", "local"])))]
     Move {
         vault: String,
-        /// The team server (name or id).
+        /// The team server (name or id) to move it to.
         #[arg(long, value_name = "SERVER")]
-        team: String,
-        /// The vault's folder on the server (default: made from its name).
-        #[arg(long, value_name = "NAME")]
+        team: Option<String>,
+        /// Move a team vault to this computer.
+        #[arg(long)]
+        local: bool,
+        /// With --team: the vault's folder on the server (default: made from
+        /// its name).
+        #[arg(long, value_name = "NAME", requires = "team")]
         folder: Option<String>,
         #[command(flatten)]
         confirm: Confirm,

@@ -154,10 +154,16 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
             VaultAction::Move {
                 vault,
                 team,
+                local: _,
                 folder,
                 confirm,
-            } => vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
-                .map(|()| apps::follow(engine)),
+            } => match team {
+                Some(team) => {
+                    vault_move::run(engine, out, &vault, &team, folder.as_deref(), confirm.yes)
+                }
+                None => vault_move::to_local(engine, out, &vault, confirm.yes),
+            }
+            .map(|()| apps::follow(engine)),
             VaultAction::List { environment } => vaults::list(engine, out, environment.as_deref()),
             VaultAction::Show { vault } => vaults::show(engine, out, &vault),
             VaultAction::Rename { vault, new_name } => {
@@ -244,7 +250,19 @@ fn run(cli: Cli, out: &Output) -> Result<u8, Error> {
                 server,
                 user,
                 token,
-            } => team::sign_in(engine, out, &server, user.as_deref(), token),
+                oidc,
+                role,
+                oidc_mount,
+                port,
+            } => {
+                let oidc = oidc.then(|| keybearer_team_vaults::OidcOptions {
+                    mount: oidc_mount,
+                    role,
+                    port,
+                    ..keybearer_team_vaults::OidcOptions::default()
+                });
+                team::sign_in(engine, out, &server, user.as_deref(), token, oidc.as_ref())
+            }
             TeamAction::SignOut { server } => team::sign_out(engine, out, &server),
             TeamAction::List => team::list(engine, out),
             TeamAction::History { vault, url } => {

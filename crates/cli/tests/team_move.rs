@@ -11,6 +11,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_moves.rs"]
+mod moves;
 mod support;
 
 use std::process::Stdio;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use bao::Bao;
 use http::Method;
+use moves::{key, local_credentials, signed_in};
 use serde_json::json;
 use support::apps::{entry_for, python_client};
 use support::session::{sha256_hex, start_mcp_server, token, Home};
@@ -25,30 +28,6 @@ use support::session::{sha256_hex, start_mcp_server, token, Home};
 /// How many credentials the moved vault holds besides the real server's:
 /// enough that the copy takes a while to stop in the middle of.
 const EXTRA: usize = 24;
-
-fn signed_in(bao: &mut Bao) -> Home {
-    let password = bao.add_user("erin", "member-rw", "1h", "2h");
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
-    h.run(
-        &["team", "sign-in", "acme", "--user", "erin"],
-        &format!("{}\n", password.expose()),
-    )
-    .code(0);
-    h
-}
 
 /// Writes into the vault's folder the server has received so far.
 fn writes_seen(bao: &Bao) -> usize {
@@ -61,15 +40,6 @@ fn writes_seen(bao: &Bao) -> usize {
                     || line.contains("\"operation\":\"update\""))
         })
         .count()
-}
-
-fn local_credentials(h: &Home) -> usize {
-    h.run(&["--json", "credential", "list", "--vault", "Tools"], "")
-        .code(0)
-        .json()
-        .as_array()
-        .expect("list")
-        .len()
 }
 
 #[test]
@@ -153,26 +123,6 @@ fn moving_a_vault_loses_nothing_when_the_server_stops_midway() {
         &format!("{}\n", password.expose()),
     )
     .code(0);
-    let key = |url: &str| {
-        use sha2::{Digest, Sha256};
-        let readable: String = url
-            .split_once("://")
-            .map_or(url, |(_, rest)| rest)
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!(
-            "{}-{}",
-            readable.trim_matches('_'),
-            &data_encoding::HEXLOWER.encode(&Sha256::digest(url.as_bytes()))[..8]
-        )
-    };
     let put = |url: &str, value: &str| {
         bao.root(
             Method::POST,

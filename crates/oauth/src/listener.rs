@@ -8,7 +8,8 @@
 //!   is ever in an argument. A second request means something else loaded
 //!   it too and may have learnt `state`: the sign-in stops at once
 //!   (`SignInIntercepted`, a page saying so), and nothing is accepted after.
-//! - `/callback`, the browser's answer. One without this sign-in's `state`
+//! - `/callback` (the caller's path: `/oidc/callback` for a team server's
+//!   OIDC sign-in, `loopback_sign_in.rs`), the browser's answer. One without this sign-in's `state`
 //!   (forged by another program, or an old tab) is answered 400 and ignored;
 //!   the first one with it ends the wait, and the caller checks the rest
 //!   (`iss`, an error from the service) and exchanges the code.
@@ -63,6 +64,9 @@ const INTERCEPTED_PAGE: &str = "Another program on this computer opened this sig
 pub(super) struct Listener {
     socket: TcpListener,
     port: u16,
+    /// Where the browser comes back (`/callback`; `/oidc/callback` for a
+    /// team server's OIDC sign-in).
+    callback_path: &'static str,
     /// `/start/<43 random characters>`.
     start_path: OAuthSecret,
 }
@@ -86,6 +90,24 @@ impl Listener {
                 Ok,
             )
             .map_err(|error| OAuthError::Listener(error.to_string()))?;
+        Self::on(socket, CALLBACK_PATH)
+    }
+
+    /// Binds 127.0.0.1:`port` exactly (a server that allows only the
+    /// redirect addresses its administrator listed), answering on
+    /// `callback_path`.
+    pub(super) fn bind_exact(port: u16, callback_path: &'static str) -> Result<Self, OAuthError> {
+        let socket = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).map_err(
+            |error| {
+                OAuthError::Listener(format!(
+                    "port {port} of this computer is not free ({error}); close what uses it, or pick another port the server allows"
+                ))
+            },
+        )?;
+        Self::on(socket, callback_path)
+    }
+
+    fn on(socket: TcpListener, callback_path: &'static str) -> Result<Self, OAuthError> {
         let port = socket
             .local_addr()
             .map_err(|error| OAuthError::Listener(error.to_string()))?
@@ -95,13 +117,14 @@ impl Listener {
         Ok(Self {
             socket,
             port,
+            callback_path,
             start_path,
         })
     }
 
     /// `http://127.0.0.1:<port>/callback`.
     pub(super) fn redirect_uri(&self) -> String {
-        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.callback_path)
     }
 
     /// `http://127.0.0.1:<port>/start/<random>`: what the browser opener gets.
@@ -117,11 +140,11 @@ impl Listener {
     /// `state`, which `complete` turns into the outcome (shown to the
     /// browser). Ends early on cancel (checked every 20 ms), timeout, or a
     /// second request for the start page.
-    pub(super) fn wait<T>(
+    pub(super) fn wait<T, E: From<OAuthError> + std::fmt::Display>(
         &self,
         wait: &Wait<'_>,
-        mut complete: impl FnMut(Callback) -> Result<T, OAuthError>,
-    ) -> Result<T, OAuthError> {
+        mut complete: impl FnMut(Callback) -> Result<T, E>,
+    ) -> Result<T, E> {
         let deadline = Instant::now() + wait.timeout;
         self.socket
             .set_nonblocking(true)
@@ -130,12 +153,13 @@ impl Listener {
         let mut started = false;
         loop {
             if wait.cancelled.load(Ordering::Relaxed) {
-                return Err(OAuthError::Cancelled);
+                return Err(OAuthError::Cancelled.into());
             }
             if Instant::now() >= deadline {
                 return Err(OAuthError::SignInTimedOut {
                     minutes: wait.timeout.as_secs().div_ceil(60),
-                });
+                }
+                .into());
             }
             self.accept(&mut waiting)?;
             let mut index = 0;
@@ -160,7 +184,7 @@ impl Listener {
     }
 
     /// Takes the connections waiting to be accepted (a bounded number per round).
-    fn accept(&self, waiting: &mut VecDeque<Connection>) -> Result<(), OAuthError> {
+    fn accept<E: From<OAuthError>>(&self, waiting: &mut VecDeque<Connection>) -> Result<(), E> {
         for _ in 0..MAX_WAITING {
             match self.socket.accept() {
                 Ok((stream, _)) => {
@@ -182,24 +206,24 @@ impl Listener {
                         error.kind(),
                         ErrorKind::Interrupted | ErrorKind::ConnectionAborted
                     ) => {}
-                Err(error) => return Err(OAuthError::Listener(error.to_string())),
+                Err(error) => return Err(OAuthError::Listener(error.to_string()).into()),
             }
         }
         Ok(())
     }
 
     /// One request. `None`: keep waiting.
-    fn answer<T>(
+    fn answer<T, E: From<OAuthError> + std::fmt::Display>(
         &self,
         mut connection: Connection,
         wait: &Wait<'_>,
         started: &mut bool,
-        complete: &mut impl FnMut(Callback) -> Result<T, OAuthError>,
-    ) -> Option<Result<T, OAuthError>> {
+        complete: &mut impl FnMut(Callback) -> Result<T, E>,
+    ) -> Option<Result<T, E>> {
         let stream = &mut connection.stream;
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-        let request = parse_request(&connection.head, &self.start_path);
+        let request = parse_request(&connection.head, &self.start_path, self.callback_path);
         if !matches!(request, Request::Other) {
             if let Some(foreign) = keybearer_platform::loopback::foreign_peer(stream) {
                 // `User(uid)`, or `Unknown`: no program holds its end.
@@ -229,7 +253,7 @@ impl Listener {
             Request::Start => {
                 tracing::warn!("sign-in listener: the start page was asked for twice; stopped");
                 respond(stream, "409 Conflict", "Sign-in stopped", INTERCEPTED_PAGE);
-                Some(Err(OAuthError::SignInIntercepted))
+                Some(Err(OAuthError::SignInIntercepted.into()))
             }
             Request::Callback(callback) if callback.state.as_ref() != Some(wait.state) => {
                 tracing::warn!("sign-in listener: ignored an answer without this sign-in's state");
@@ -313,7 +337,7 @@ enum Request {
 }
 
 /// The browser's answer (RFC 6749 §4.1.2).
-pub(super) struct Callback {
+pub struct Callback {
     pub code: Option<OAuthSecret>,
     pub state: Option<OAuthSecret>,
     pub iss: Option<String>,
@@ -323,7 +347,7 @@ pub(super) struct Callback {
 
 /// `GET /start/<this sign-in's random>` → `Start`; `GET /callback?…` → its
 /// parameters; anything else (another method, path or random) → `Other`.
-fn parse_request(head: &[u8], start_path: &OAuthSecret) -> Request {
+fn parse_request(head: &[u8], start_path: &OAuthSecret, callback_path: &str) -> Request {
     let Some(line_end) = head.iter().position(|&b| b == b'\r' || b == b'\n') else {
         return Request::Other;
     };
@@ -335,7 +359,7 @@ fn parse_request(head: &[u8], start_path: &OAuthSecret) -> Request {
         return Request::Other;
     };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if path == CALLBACK_PATH {
+    if path == callback_path {
         return Request::Callback(parse_callback(query));
     }
     if path.starts_with(START_PREFIX) && OAuthSecret::new(path.to_string()) == *start_path {

@@ -7,14 +7,17 @@ fn start_path() -> OAuthSecret {
 }
 
 fn callback(head: &[u8]) -> Callback {
-    match parse_request(head, &start_path()) {
+    match parse_request(head, &start_path(), CALLBACK_PATH) {
         Request::Callback(callback) => callback,
         _ => panic!("not a callback: {}", String::from_utf8_lossy(head)),
     }
 }
 
 fn is_other(head: &[u8]) -> bool {
-    matches!(parse_request(head, &start_path()), Request::Other)
+    matches!(
+        parse_request(head, &start_path(), CALLBACK_PATH),
+        Request::Other
+    )
 }
 
 #[test]
@@ -37,7 +40,12 @@ fn the_callback_path_is_an_answer() {
 
 #[test]
 fn only_this_sign_ins_start_path_is_the_start_page() {
-    let start = |head: &[u8]| matches!(parse_request(head, &start_path()), Request::Start);
+    let start = |head: &[u8]| {
+        matches!(
+            parse_request(head, &start_path(), CALLBACK_PATH),
+            Request::Start
+        )
+    };
     assert!(start(b"GET /start/abcDEF123 HTTP/1.1\r\nHost: x\r\n\r\n"));
     assert!(start(b"GET /start/abcDEF123?x=1 HTTP/1.1\r\n\r\n"));
     for other in [

@@ -96,7 +96,7 @@ pub fn team_secret(secret: CredentialSecret) -> Result<TeamSecret> {
     }
 }
 
-fn local_secret(secret: TeamSecret) -> Result<CredentialSecret> {
+pub(crate) fn local_secret(secret: TeamSecret) -> Result<CredentialSecret> {
     match secret {
         TeamSecret::Bearer(token) => Ok(CredentialSecret::Bearer(token)),
         TeamSecret::Headers(headers) => CredentialSecret::headers(headers),

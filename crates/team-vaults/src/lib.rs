@@ -8,7 +8,8 @@
 //! Modules: `servers` (add with the CA's fingerprints shown first, sign in
 //! and out, remove), `vaults` (a team vault's row and folder), `credentials`
 //! (list, add, replace, delete, test, as for local vaults), `moving` (a
-//! local vault moved to a team server, losing nothing on a failure),
+//! local vault moved to a team server and back, losing nothing on a
+//! failure),
 //! `sources` (the credential source of a session or an app connection with
 //! team vaults).
 //!
@@ -26,7 +27,13 @@ pub use credentials::{
     list as list_credentials, replace as replace_credential, team_secret, test as test_credential,
     test_vault, Found, CREDENTIAL_ID_PREFIX,
 };
-pub use keybearer_team::{Access, Attached, Health, HistoryEntry, TeamServer, Who};
+pub use keybearer_team::{
+    Access, Attached, Health, HistoryEntry, OidcOptions, TeamServer, Who, DEFAULT_OIDC_MOUNT,
+    DEFAULT_OIDC_PORT,
+};
+pub use moving::local::{
+    copy as copy_to_local, plan as plan_move_to_local, remove_team_copy, LocalPlan,
+};
 pub use moving::{
     copy as copy_for_move, finish as finish_move, plan as plan_move, Copied, MovePlan,
 };

@@ -17,6 +17,8 @@
 //! as it was; what was already copied stays in the folder, and running the
 //! move again finds those copies equal and goes on. The front end asks the
 //! user (saying who will be able to read the values) before 2.
+//!
+//! The way back (a team vault to this computer) is [`local`].
 
 use keybearer_base::error::{Error, Result};
 use keybearer_team::{Attached, TeamSecret, TeamServer, TeamVault};
@@ -27,6 +29,8 @@ use keybearer_vault::{
 use zeroize::Zeroizing;
 
 use crate::servers::settings_of;
+
+pub mod local;
 use crate::vaults::folder_from_name;
 
 /// A move checked and ready to copy.

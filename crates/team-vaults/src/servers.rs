@@ -150,6 +150,12 @@ pub enum SignIn<'a> {
     },
     /// A token the user pasted.
     Token(&'a UserSecret),
+    /// The server's OIDC auth method, through the browser: `opener` gets
+    /// the loopback start page's address (nothing secret in it).
+    Oidc {
+        options: &'a keybearer_team::OidcOptions,
+        opener: &'a dyn Fn(&str) -> Result<()>,
+    },
 }
 
 /// Signs in to a team server; the token goes to the OS keychain.
@@ -159,6 +165,7 @@ pub fn sign_in(engine: &mut Engine, server: &str, how: SignIn<'_>) -> Result<Who
     let signed_in = match how {
         SignIn::Password { user, password } => TeamServer::sign_in(settings, user, password)?,
         SignIn::Token(token) => TeamServer::sign_in_with_token(settings, token)?,
+        SignIn::Oidc { options, opener } => TeamServer::sign_in_oidc(settings, options, opener)?,
     };
     let who = signed_in.who();
     let detail = format!("{} as {}", record.name, who.display_name);

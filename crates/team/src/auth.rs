@@ -113,7 +113,7 @@ pub(crate) fn login_userpass(client: &BaoClient, user: &str, password: &str) -> 
     }
 }
 
-fn grant(client: &BaoClient, reply: &Reply) -> Result<Grant> {
+pub(crate) fn grant(client: &BaoClient, reply: &Reply) -> Result<Grant> {
     let mut body: AuthBody = reply.json(client.address())?;
     let fields = body
         .auth

@@ -46,7 +46,11 @@ mod history;
 mod keychain;
 mod kv;
 mod last_good;
+<<<<<<< HEAD
 mod reach;
+=======
+mod oidc;
+>>>>>>> teamcli
 mod secret;
 mod server;
 mod settings;
@@ -57,6 +61,7 @@ pub use auth::Who;
 pub use folder::Attached;
 pub use history::{HistoryEntry, CHANGED_OUTSIDE};
 pub use last_good::{Kept, LastGoodStore};
+pub use oidc::{OidcOptions, DEFAULT_OIDC_MOUNT, DEFAULT_OIDC_PORT, OIDC_CALLBACK_PATH};
 pub use secret::TeamSecret;
 pub use server::Health;
 pub use server::TeamServer;

@@ -104,6 +104,22 @@ impl TeamServer {
         Ok(Self::start(settings, client, grant.token, who, lease))
     }
 
+    /// Signs in through the browser with the server's OIDC auth method
+    /// (`oidc.rs`; `opener` gets the loopback start page's address) and
+    /// saves the token in the keychain, replacing the one saved before.
+    pub fn sign_in_oidc(
+        settings: TeamServerSettings,
+        options: &crate::oidc::OidcOptions,
+        opener: &dyn Fn(&str) -> Result<()>,
+    ) -> Result<Self> {
+        let client = BaoClient::new(&settings)?;
+        let grant = crate::oidc::login_oidc(&client, options, opener)?;
+        let (who, lease) = auth::lookup_self(&client, &grant.token)?;
+        keychain::save(settings.id(), &grant.token)?;
+        tracing::info!(server = %settings.address(), "signed in to the team server with OIDC");
+        Ok(Self::start(settings, client, grant.token, who, lease))
+    }
+
     /// Signs in with a token the user pasted (one their administrator made,
     /// or `bao login` printed): checked with `lookup-self`, then saved in the
     /// keychain, replacing the one saved before.

@@ -201,6 +201,46 @@ impl TeamServer {
         Ok(())
     }
 
+    /// Whether the sign-in may delete `vault`'s credentials (`delete` on
+    /// their data path): what removing a team copy needs.
+    pub fn may_delete(&self, vault: &TeamVault) -> Result<bool> {
+        let path = format!(
+            "{}/{}",
+            self.settings().vault_path(vault),
+            "keybearer-access-check"
+        );
+        let data = self.data_api_path(&path);
+        let capabilities = self.capabilities(std::slice::from_ref(&data))?;
+        Ok(capabilities.get(&data).is_some_and(|granted| {
+            !granted.iter().any(|c| c == "deny")
+                && granted.iter().any(|c| c == "root" || c == "delete")
+        }))
+    }
+
+    /// Removes `vault` from the server: every credential's current version
+    /// deleted (named in its history as a `delete`, as
+    /// [`Self::delete_credential`] does), then the folder's marker. KV v2
+    /// keeps the versions: the server's administrators can still restore or
+    /// destroy them. Already deleted ones are left as they are, so running
+    /// it again after a failure finishes it; a folder already gone is fine.
+    /// Returns how many credentials were deleted now.
+    pub fn remove_vault(&self, vault: &TeamVault) -> Result<usize> {
+        let credentials = match self.credentials(vault) {
+            Ok(credentials) => credentials,
+            Err(Error::Team(TeamError::VaultNotFound { .. })) => return Ok(0),
+            Err(other) => return Err(other),
+        };
+        let folder = self.settings().vault_path(vault);
+        for credential in &credentials {
+            let path = self.credential_path(vault, &credential.url)?;
+            self.kv_delete(&path)?;
+            self.record_change(&path, &credential.url, Some(credential.version), "delete")?;
+        }
+        self.kv_delete(&format!("{folder}/{}", crate::folder::MARKER))?;
+        tracing::info!(server = %self.address(), path = %self.shown_path(&folder), deleted = credentials.len(), "team vault removed from the server");
+        Ok(credentials.len())
+    }
+
     /// What the sign-in may do in `vault` (`sys/capabilities-self` on a
     /// credential's data and metadata paths there).
     pub fn access(&self, vault: &TeamVault) -> Result<Access> {

@@ -46,7 +46,7 @@ pub use backup::{
     BackupContents, BackupMade, BackupSeal, BackupVault, Backups, OpenedBackup, RestoreOptions,
     RestoreReport, SealKind, SealedBackup, SkippedConnection, SkippedVault,
 };
-pub use catalog::{revoke_grant, Catalog, CredentialCheck};
+pub use catalog::{revoke_grant, Catalog, CredentialCheck, TeamCopyLeft};
 pub use connections::Connections;
 pub use credential_secret::{CredentialSecret, NewCredential, SecretHeader, MAX_HEADERS};
 pub use engine::{default_data_dir, Engine, KeychainStatus, Status};

@@ -56,15 +56,7 @@ pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> 
     }
     options.scope.clone_from(&args.scope);
     let pending = oauth::start_sign_in(url, &options)?;
-    if open(pending.browser_url()) {
-        eprintln!("Your browser should now show the sign-in page (waiting up to 5 minutes).");
-        eprintln!("Only if no browser window appeared, open this address in your browser:");
-    } else {
-        eprintln!("Open this address in your browser to sign in (waiting up to 5 minutes):");
-    }
-    // The start page, never the authorization address: its `state` and
-    // PKCE challenge would stay in the scrollback and in terminal logs.
-    eprintln!("  {}", pending.browser_url());
+    open_and_show(pending.browser_url());
     let stored = pending.finish()?;
     // Truthful about renewal: without a refresh token the sign-in ends
     // with this access token.
@@ -72,9 +64,24 @@ pub fn sign_in(url: &str, args: &SecretArgs) -> Result<CredentialSecret, Error> 
     Ok(CredentialSecret::OAuth(Box::new(stored)))
 }
 
+/// Opens the sign-in's start page and shows its address (to open by hand
+/// if no browser appeared).
+pub(crate) fn open_and_show(start: &str) {
+    if open(start) {
+        eprintln!("Your browser should now show the sign-in page (waiting up to 5 minutes).");
+        eprintln!("Only if no browser window appeared, open this address in your browser:");
+    } else {
+        eprintln!("Open this address in your browser to sign in (waiting up to 5 minutes):");
+    }
+    // The start page, never the authorization address: its `state` (and
+    // an OAuth sign-in's PKCE challenge) would stay in the scrollback and
+    // in terminal logs.
+    eprintln!("  {start}");
+}
+
 /// Asks the system to open `address` (the start page: nothing secret);
 /// false when there is no opener to run (the user opens it by hand).
-fn open(address: &str) -> bool {
+pub(crate) fn open(address: &str) -> bool {
     let opener: &[&str] = if cfg!(target_os = "macos") {
         &["open"]
     } else if cfg!(windows) {

@@ -94,10 +94,26 @@ pub fn sign_in(
     server: &str,
     user: Option<&str>,
     token: bool,
+    oidc: Option<&team::OidcOptions>,
 ) -> Result<(), Error> {
     // The server must exist before anything is asked.
     let record = engine.team_catalog().server(server)?;
     let who = match (user, token) {
+        _ if oidc.is_some() => {
+            let opener = |start: &str| {
+                super::sign_in::open_and_show(start);
+                Ok(())
+            };
+            let options = oidc.cloned().unwrap_or_default();
+            team::sign_in(
+                engine,
+                &record.id,
+                team::SignIn::Oidc {
+                    options: &options,
+                    opener: &opener,
+                },
+            )?
+        }
         (Some(user), false) => {
             let password = input::read_team_password(user)?;
             team::sign_in(

@@ -211,6 +211,18 @@ pub fn start_signing_in_with(h: &Home, args: &[&str], stdin: Option<&str>) -> Si
 }
 
 impl Signing {
+    /// Waits for the command once the browser's part was played by the
+    /// caller: its status, stdout and stderr.
+    pub fn wait(mut self) -> (Option<i32>, String, String) {
+        self.shown.extend(self.lines.by_ref().map_while(Result::ok));
+        let output = self.child.wait_with_output().expect("wait");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            self.shown.join("\n"),
+        )
+    }
+
     /// Plays the browser: the start page's redirect is followed to the
     /// service, which approves at once and sends the browser back to
     /// Keybearer's listener. Then waits for the command.

@@ -11,6 +11,7 @@
 //! linger there.
 
 mod credentials;
+mod team_move;
 
 use crate::audit::EventKind;
 use crate::credential_secret::NewCredential;
@@ -28,6 +29,7 @@ use crate::store::{environments, meta, vaults, Store};
 /// its tokens in one).
 pub use credentials::insert as insert_credential;
 pub use credentials::{revoke_grant, CredentialCheck};
+pub use team_move::TeamCopyLeft;
 
 const DEFAULT_ENVIRONMENT: &str = "development";
 
@@ -172,6 +174,8 @@ impl Catalog<'_> {
         let vault = self.vault(id_or_name)?;
         let tx = self.store.write()?;
         vaults::delete(&tx, &vault.id)?;
+        // A team copy still to remove (team_move.rs) is the team's now.
+        meta::delete(&tx, &team_move::left_key(&vault.id))?;
         let detail = format!("{} credential(s) deleted with it", vault.credential_count);
         events::insert(
             &tx,
