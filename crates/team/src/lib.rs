@@ -30,10 +30,11 @@
 //! (what a credential sends), `source` (the cache the proxy reads through),
 //! `last_good` (its [`LastGoodStore`]: the last good values beyond the
 //! process), `reach` (when a source's server stopped answering, told to
-//! that store).
+//! that store), `oidc` (the OIDC sign-in through the loopback listener).
 //!
-//! Limits: `userpass` and token sign-in only (no OIDC yet); OAuth grants
-//! are not shared (each member signs in to such a server).
+//! Sign-in by `userpass`, a token, or OIDC in the browser (`oidc`, as
+//! `vault login -method=oidc` does it). Limits: OAuth grants are not
+//! shared (each member signs in to such a server).
 //!
 //! Owns: the team server's client and sign-in, the team source. Must never
 //! depend on the store (`keybearer-vault`), the proxy, the bridge or
@@ -46,11 +47,8 @@ mod history;
 mod keychain;
 mod kv;
 mod last_good;
-<<<<<<< HEAD
-mod reach;
-=======
 mod oidc;
->>>>>>> teamcli
+mod reach;
 mod secret;
 mod server;
 mod settings;
