@@ -52,12 +52,11 @@ impl Home {
     }
 
     pub fn run_with(&self, mut command: Command, stdin: &str) -> Run {
-        let mut child = command
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn keybearer");
+            .stderr(Stdio::piped());
+        let mut child = spawn_retrying_busy(&mut command);
         let _ = child
             .stdin
             .take()
@@ -304,4 +303,21 @@ pub fn path_with(dir: &Path) -> String {
         dir.display(),
         std::env::var("PATH").unwrap_or_default()
     )
+}
+
+/// Spawns `command`, again while the program is "busy": a program this
+/// test binary just wrote (a copy of keybearer, a script) may still be open
+/// for writing in a child another test thread forked meanwhile, until that
+/// child's exec closes it (Linux's ETXTBSY race); it passes in moments.
+pub fn spawn_retrying_busy(command: &mut Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(error) if error.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.expect("spawn"),
+        }
+    }
 }
