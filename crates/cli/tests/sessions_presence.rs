@@ -266,3 +266,45 @@ PY",
     assert_eq!(approved, Some(true));
     h.assert_nowhere(&secret);
 }
+
+/// A request whose asker is gone by the time the app reads it (it sent it
+/// and exited while the window showed another question) is not asked:
+/// nothing tells any more whether it ran inside a session, and nobody waits
+/// for the answer.
+#[test]
+fn a_request_whose_asker_is_gone_is_not_asked() {
+    let h = Home::new();
+    let (secret, _agent, _out) = setup(&h);
+    let data = h.path("data");
+    let app = ApprovalListener::bind(&data).expect("the app's approval socket");
+    let sent = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, socket, sys\n\
+s = socket.socket(socket.AF_UNIX)\n\
+s.connect(sys.argv[1])\n\
+s.sendall(json.dumps({'program': 'gone', 'vaults': ['Dev'], 'environment': 'development'}).encode() + b'\\n')\n",
+        ])
+        .arg(data.join("approval.sock"))
+        .status()
+        .expect("python3");
+    assert!(sent.success());
+    // Its request waits in the socket's queue; it has exited and been reaped.
+    let window = std::thread::spawn(move || {
+        let asked = app.next().expect("asked");
+        let program = asked.request.program.clone();
+        asked.answer(true);
+        program
+    });
+    let request = keybearer_session::ApprovalRequest {
+        program: "outside".into(),
+        vaults: vec!["Dev".into()],
+        environment: "development".into(),
+    };
+    let approved =
+        keybearer_session::ask_app(&data, &request, std::time::Duration::from_secs(20), || {})
+            .expect("asked");
+    assert_eq!(approved, Some(true));
+    assert_eq!(window.join().expect("the app's side"), "outside");
+    h.assert_nowhere(&secret);
+}

@@ -19,7 +19,7 @@ pub mod loopback;
 pub mod peer;
 #[cfg(windows)]
 pub mod pipe;
-#[cfg(windows)]
+#[cfg(any(windows, target_os = "macos"))]
 pub mod process;
 #[cfg(all(test, windows))]
 mod test_helper;

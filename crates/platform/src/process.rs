@@ -6,6 +6,8 @@
 //! system's process list, `NtQuerySystemInformation`, and the process's
 //! token, behind a safe interface: the workspace forbids `unsafe`).
 //!
+//! macOS uses [`ancestors`] for an approval asker's parents (no `/proc`).
+//!
 //! Each question lists the processes afresh (a few milliseconds): a fact is
 //! as old as the call, never cached, except this process's own user.
 //!
@@ -132,7 +134,7 @@ pub fn ancestors(pid: u32) -> Vec<ProcessFacts> {
     found
 }
 
-#[cfg(test)]
+#[cfg(all(test, windows))]
 mod tests {
     use super::*;
 

@@ -120,7 +120,7 @@ async fn forward(
     // credential checked for a newer version), and a request small enough
     // to keep is sent again with what the source then has.
     let reports = injection.reports_refusals();
-    let ids = Arc::clone(&injection.ids);
+    let mut ids = Arc::clone(&injection.ids);
     let (body, mut again) = if reports {
         replay::keep(&parts, body).await.map_err(|_| {
             refuse(
@@ -140,10 +140,12 @@ async fn forward(
     let mut refused = reports.then(|| Arc::clone(&injection));
     drop(injection);
 
-    let used = |status: Option<StatusCode>, detail: Option<&'static str>| {
+    let used = |ids: &Arc<keybearer_source::CredentialIds>,
+                status: Option<StatusCode>,
+                detail: Option<&'static str>| {
         route
             .audit
-            .record(&ids, &route.credential_url, &method, status, detail);
+            .record(ids, &route.credential_url, &method, status, detail);
     };
     let mut request = Request::from_parts(parts, body);
     let response = loop {
@@ -157,7 +159,7 @@ async fn forward(
                     %cause,
                     "upstream request failed"
                 );
-                used(None, Some("no response from the server"));
+                used(&ids, None, Some("no response from the server"));
                 return Err(refuse(
                     StatusCode::BAD_GATEWAY,
                     format!(
@@ -167,7 +169,7 @@ async fn forward(
                 ));
             }
         };
-        used(Some(response.status()), None);
+        used(&ids, Some(response.status()), None);
         if response.status() != StatusCode::UNAUTHORIZED {
             break response;
         }
@@ -175,7 +177,14 @@ async fn forward(
             break response;
         };
         match renew(route, grant, again.take()).await {
-            Some(retry) => (request, needles) = retry?,
+            // Sent again with the credential now stored: its use is that
+            // credential's; the answer may hand back neither value.
+            Some(retry) => {
+                let (next, sent, sent_ids) = retry?;
+                request = next;
+                needles = Arc::new(needles.joined(&sent));
+                ids = sent_ids;
+            }
             None => break response,
         }
     };
@@ -231,11 +240,19 @@ fn refusal_for(refused: Refused, method: &Method, paths: &AllowedPaths) -> Refus
 /// send again (the renewal failed, or the body was not kept), so the agent
 /// gets the 401 and its next request the renewed grant or "sign in again".
 /// With the request, the needles of the grant it now carries.
+/// A request sent again: itself, the needles of what it carries, and the
+/// ids of the credential it carries.
+type Sent = (
+    Request<RequestBody>,
+    Arc<Needles>,
+    Arc<keybearer_source::CredentialIds>,
+);
+
 async fn renew(
     route: &Route,
     refused: Arc<Injection>,
     again: Option<Replay>,
-) -> Option<Result<(Request<RequestBody>, Arc<Needles>), Refusal>> {
+) -> Option<Result<Sent, Refusal>> {
     let source = Arc::clone(&route.source);
     let before = Arc::clone(&refused);
     match tokio::task::spawn_blocking(move || source.refused(&refused)).await {
@@ -257,7 +274,11 @@ async fn renew(
     }
     Some(credential_headers(&injection).map(|headers| {
         let request = again.with(headers);
-        (request, Arc::clone(injection.echoes()))
+        (
+            request,
+            Arc::clone(injection.echoes()),
+            Arc::clone(&injection.ids),
+        )
     }))
 }
 

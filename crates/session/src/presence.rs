@@ -109,26 +109,62 @@ fn runs_inside(pid: u32, agents: &[u32]) -> bool {
 /// Whether another process, `pid` (an asker on the approval channel), leads
 /// or runs below an agent of `agents`: its process group, its terminal
 /// session or an ancestor is one, as [`inside_session`] tells for itself.
-/// Linux reads these from `/proc`; on macOS only `pid` itself is compared
-/// (no `/proc`; the sandbox hides the channel from sandboxed agents).
+/// An asker that is already gone is counted inside: it can no longer be
+/// told apart (a helper that sent its request and exited while the window
+/// showed another), and nobody waits for its answer.
 #[cfg(unix)]
 fn other_runs_inside(pid: u32, agents: &[u32]) -> bool {
+    let Some(place) = place_of(pid) else {
+        return true;
+    };
     if agents.is_empty() {
         return false;
     }
-    if agents.contains(&pid) {
+    if agents.contains(&pid) || agents.contains(&place.group) {
         return true;
     }
-    if let Some(stat) = proc_stat(pid) {
-        if agents.contains(&stat.pgrp)
-            || agents
-                .iter()
-                .any(|agent| proc_stat(*agent).is_some_and(|agent| agent.session == stat.session))
-        {
-            return true;
-        }
+    if agents
+        .iter()
+        .any(|agent| place_of(*agent).is_some_and(|agent| agent.session == place.session))
+    {
+        return true;
     }
-    ancestors(pid).any(|parent| agents.contains(&parent))
+    parents_of(pid).iter().any(|parent| agents.contains(parent))
+}
+
+/// A process's group and terminal session (`getpgid`, `getsid`: Linux and
+/// macOS alike); `None` when it is gone.
+#[cfg(unix)]
+struct Place {
+    group: u32,
+    session: u32,
+}
+
+#[cfg(unix)]
+fn place_of(pid: u32) -> Option<Place> {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).ok()?);
+    let group = nix::unistd::getpgid(Some(pid)).ok()?.as_raw();
+    let session = nix::unistd::getsid(Some(pid)).ok()?.as_raw();
+    Some(Place {
+        group: u32::try_from(group).ok()?,
+        session: u32::try_from(session).ok()?,
+    })
+}
+
+/// The parents of `pid`: from `/proc` on Linux, from the system's process
+/// list on macOS (the platform layer; a reused parent id is told by its
+/// start time).
+#[cfg(target_os = "linux")]
+fn parents_of(pid: u32) -> Vec<u32> {
+    ancestors(pid).collect()
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn parents_of(pid: u32) -> Vec<u32> {
+    keybearer_platform::process::ancestors(pid)
+        .iter()
+        .map(|parent| parent.pid)
+        .collect()
 }
 
 /// Whether the process `pid` runs inside a session recorded in `data_dir`

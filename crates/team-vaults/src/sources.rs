@@ -30,9 +30,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use keybearer_base::error::{Error, Result};
+use keybearer_base::team_error::TeamError;
 use keybearer_source::{CredentialSource, Injection, Routed, Scope};
 use keybearer_team::{Kept, LastGoodStore, TeamServer, TeamSource, VAULT_ID_PREFIX};
 use keybearer_vault::{Engine, Protocol, Resolution, TeamLastGood, Timestamp, Tokens, Vault};
@@ -259,7 +260,15 @@ struct ConnectionSource {
     data_dir: PathBuf,
     /// The team vaults the routed part was made for, and that part.
     team: Mutex<Option<(Vec<String>, Arc<Routed>)>>,
+    /// The last making of it that a team server refused (a sign-in past its
+    /// lifetime, a folder gone), for [`REMAKE_AFTER_REFUSAL`]: requests
+    /// meanwhile get the same answer without asking the server again.
+    refused: Mutex<Option<(Vec<String>, Instant, TeamError)>>,
 }
+
+/// How long a connection source keeps a team server's refusal before it
+/// asks again.
+const REMAKE_AFTER_REFUSAL: Duration = Duration::from_secs(5);
 
 impl ConnectionSource {
     /// The routed part for the connection's team vaults `team_ids`, made
@@ -271,6 +280,27 @@ impl ConnectionSource {
                 return Ok(routed.clone());
             }
         }
+        let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((ids, at, error)) = refused.as_ref() {
+            if *ids == team_ids && at.elapsed() < REMAKE_AFTER_REFUSAL {
+                return Err(Error::Team(error.clone()));
+            }
+        }
+        let routed = match self.make(connection_id, &team_ids) {
+            Ok(routed) => Arc::new(routed),
+            Err(Error::Team(error)) => {
+                *refused = Some((team_ids, Instant::now(), error.clone()));
+                return Err(Error::Team(error));
+            }
+            Err(other) => return Err(other),
+        };
+        *refused = None;
+        *team = Some((team_ids, routed.clone()));
+        Ok(routed)
+    }
+
+    /// The routed part for `team_ids`, made from a fresh engine.
+    fn make(&self, connection_id: &str, team_ids: &[String]) -> Result<Routed> {
         let mut engine = Engine::open(&self.data_dir)?;
         let connection = engine.connections().get(connection_id)?;
         let resolver = engine.resolver();
@@ -279,11 +309,7 @@ impl ConnectionSource {
             .map(|id| resolver.vault(id))
             .collect::<Result<Vec<_>>>()?;
         let (source, _) = team_source(&mut engine, &vaults, &connection.environment)?;
-        let routed = Arc::new(
-            Routed::new(Arc::new(self.tokens.clone())).route(VAULT_ID_PREFIX, Arc::new(source)),
-        );
-        *team = Some((team_ids, routed.clone()));
-        Ok(routed)
+        Ok(Routed::new(Arc::new(self.tokens.clone())).route(VAULT_ID_PREFIX, Arc::new(source)))
     }
 
     /// The routed part as last made, if any.
@@ -345,5 +371,6 @@ pub fn for_connection(engine: &mut Engine) -> Result<Arc<dyn CredentialSource>> 
         tokens: engine.tokens()?,
         data_dir: engine.data_dir().to_path_buf(),
         team: Mutex::new(None),
+        refused: Mutex::new(None),
     }))
 }

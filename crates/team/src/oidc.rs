@@ -172,10 +172,21 @@ pub(crate) fn login_oidc(
             ),
         ));
     }
-    let auth_url = Zeroizing::new(auth_url);
-    let state = url::Url::parse(&auth_url)
+    // The browser is sent to the address as parsed (no line breaks or
+    // spaces from the server's text reach the start page's redirect), on
+    // https, or http only to this computer.
+    let parsed = url::Url::parse(&auth_url)
         .ok()
-        .filter(|url| matches!(url.scheme(), "https" | "http"))
+        .filter(browser_may_go)
+        .ok_or_else(|| {
+            unexpected_shape(
+                client,
+                "a sign-in address that is not https (or http to this computer)",
+            )
+        })?;
+    drop(Zeroizing::new(auth_url));
+    let auth_url = Zeroizing::new(parsed.as_str().to_string());
+    let state = Some(parsed)
         .and_then(|url| {
             url.query_pairs()
                 .find(|(name, _)| name == "state")
@@ -228,4 +239,32 @@ pub(crate) fn login_oidc(
             status => Err(unexpected(client, status)),
         }
     })
+}
+
+/// Where the browser may be sent: https, or http only to this computer.
+fn browser_may_go(url: &url::Url) -> bool {
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Domain(name))) => name == "localhost",
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_may_go;
+
+    #[test]
+    fn the_browser_goes_only_to_https_or_this_computer() {
+        let may = |text: &str| browser_may_go(&url::Url::parse(text).expect("url"));
+        assert!(may("https://idp.example/authorize?state=x"));
+        assert!(may("http://127.0.0.1:9000/auth"));
+        assert!(may("http://localhost:9000/auth"));
+        assert!(may("http://[::1]:9000/auth"));
+        assert!(!may("http://idp.example/authorize"));
+        assert!(!may("javascript:alert(1)"));
+        assert!(!may("file:///etc/passwd"));
+    }
 }

@@ -122,6 +122,17 @@ impl Needles {
         }
     }
 
+    /// These needles and `other`'s: an answer to a request sent again after
+    /// a refusal must hand back neither the refused value nor the new one.
+    pub fn joined(&self, other: &Needles) -> Needles {
+        Self::from_values(
+            self.values()
+                .chain(other.values())
+                .map(|value| Zeroizing::new(value.to_vec()))
+                .collect(),
+        )
+    }
+
     /// The needles themselves.
     fn values(&self) -> impl Iterator<Item = &[u8]> {
         self.finders.iter().map(Finder::needle)
