@@ -83,6 +83,10 @@ macro_rules! with_app_commands {
             team::sign_out_team_server,
             team::remove_team_server,
             team_vault::team_vault_history,
+            team_move::plan_move_to_team,
+            team_move::move_to_team,
+            team_move::plan_move_to_local,
+            team_move::move_to_local,
         }
     };
 }
