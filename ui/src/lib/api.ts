@@ -242,6 +242,16 @@ export const addTeamServer = (
 export const signInTeamServer = (server: string, user: string | null, secret: string) =>
   call<string>("sign_in_team_server", { server, user, secret }, [secret]);
 
+/**
+ * Your organisation's sign-in (the server's OIDC): opens the browser and waits (minutes at most) for
+ * it; answers who signed in. `role`: the method's default without one; `port`: 8250 without one.
+ */
+export const signInTeamServerOidc = (server: string, role: string | null, port: number | null) =>
+  call<string>("sign_in_team_server_oidc", { server, role, port });
+
+/** The waiting `signInTeamServerOidc` then fails with "Sign-in was cancelled." */
+export const cancelTeamSignIn = (server: string) => call<void>("cancel_team_sign_in", { server });
+
 /** True when the server revoked the sign-in; false when it was only removed here. */
 export const signOutTeamServer = (server: string) => call<boolean>("sign_out_team_server", { server });
 
