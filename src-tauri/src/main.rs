@@ -60,6 +60,7 @@ fn main() {
         .plugin(tauri_plugin_opener::init())
         .manage(state::AppState::new(data_dir))
         .manage(commands::oauth::SignIns::default())
+        .manage(commands::team_oidc::TeamSignIns::default())
         .manage(commands::backup::Restores::default());
     #[cfg(any(unix, windows))]
     let builder = builder

@@ -52,6 +52,13 @@ impl LoopbackSignIn {
         Arc::clone(&self.cancelled)
     }
 
+    /// Stops [`Self::wait`] with `Cancelled` when `flag` is set (a flag the
+    /// caller made before the listener existed: a window's Cancel button).
+    pub fn cancelled_by(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancelled = flag;
+        self
+    }
+
     /// Sends the start page's first visitor on to `authorization_url` and
     /// waits for the first callback carrying `state`, which `complete` turns
     /// into the outcome (its error shown to the browser too).

@@ -38,8 +38,9 @@ pub use moving::{
     copy as copy_for_move, finish as finish_move, plan as plan_move, Copied, MovePlan,
 };
 pub use servers::{
-    add_server, ca_fingerprints, check_server, remove_server, settings_of, sign_in, sign_in_state,
-    sign_out, AddServer, CheckedServer, SignIn, SignInState, DEFAULT_MOUNT,
+    add_server, ca_fingerprints, check_server, record_sign_in, remove_server, settings_of, sign_in,
+    sign_in_state, sign_in_to, sign_out, AddServer, CheckedServer, SignIn, SignInState,
+    DEFAULT_MOUNT,
 };
 pub use sources::{
     coverage, for_connection, for_session, server_urls, SealedLastGood, SessionSources,

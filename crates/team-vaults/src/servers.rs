@@ -161,18 +161,31 @@ pub enum SignIn<'a> {
 /// Signs in to a team server; the token goes to the OS keychain.
 pub fn sign_in(engine: &mut Engine, server: &str, how: SignIn<'_>) -> Result<Who> {
     let record = engine.team_catalog().server(server)?;
-    let settings = settings_of(&record)?;
+    let who = sign_in_to(&record, how)?;
+    record_sign_in(engine, &record, &who)?;
+    Ok(who)
+}
+
+/// [`sign_in`]'s part that needs no engine: a sign-in through the browser
+/// may wait minutes, and the window's engine stays free meanwhile. Then
+/// [`record_sign_in`].
+pub fn sign_in_to(record: &TeamServerRecord, how: SignIn<'_>) -> Result<Who> {
+    let settings = settings_of(record)?;
     let signed_in = match how {
         SignIn::Password { user, password } => TeamServer::sign_in(settings, user, password)?,
         SignIn::Token(token) => TeamServer::sign_in_with_token(settings, token)?,
         SignIn::Oidc { options, opener } => TeamServer::sign_in_oidc(settings, options, opener)?,
     };
-    let who = signed_in.who();
+    Ok(signed_in.who())
+}
+
+/// Records a sign-in made by [`sign_in_to`] in the activity list.
+pub fn record_sign_in(engine: &mut Engine, record: &TeamServerRecord, who: &Who) -> Result<()> {
     let detail = format!("{} as {}", record.name, who.display_name);
     engine
         .team_catalog()
         .record(EventKind::TeamSignedIn, None, None, None, Some(&detail))?;
-    Ok(who)
+    Ok(())
 }
 
 /// Signs out: the token is revoked on the server (when it answers) and

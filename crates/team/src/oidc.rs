@@ -19,6 +19,8 @@
 //! Neither the state, the code, the nonce nor the token is ever in an
 //! argument, a log line or an error message.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
@@ -48,6 +50,9 @@ pub struct OidcOptions {
     pub port: u16,
     /// How long to wait for the browser.
     pub timeout: Duration,
+    /// Set, stops the wait for the browser ("cancelled"): the window's
+    /// Cancel button. `None`: only the timeout ends it.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for OidcOptions {
@@ -57,6 +62,7 @@ impl Default for OidcOptions {
             role: None,
             port: DEFAULT_OIDC_PORT,
             timeout: keybearer_oauth::DEFAULT_SIGN_IN_TIMEOUT,
+            cancel: None,
         }
     }
 }
@@ -125,7 +131,10 @@ pub(crate) fn login_oidc(
             ));
         }
     }
-    let listener = LoopbackSignIn::bind(options.port, OIDC_CALLBACK_PATH)?;
+    let mut listener = LoopbackSignIn::bind(options.port, OIDC_CALLBACK_PATH)?;
+    if let Some(flag) = &options.cancel {
+        listener = listener.cancelled_by(Arc::clone(flag));
+    }
     let redirect_uri = listener.redirect_uri();
     let nonce = random_secret()?;
     let mut request = serde_json::json!({

@@ -82,7 +82,13 @@ macro_rules! with_app_commands {
             team::sign_in_team_server,
             team::sign_out_team_server,
             team::remove_team_server,
+            team_oidc::sign_in_team_server_oidc,
+            team_oidc::cancel_team_sign_in,
             team_vault::team_vault_history,
+            team_move::plan_move_to_team,
+            team_move::move_to_team,
+            team_move::plan_move_to_local,
+            team_move::move_to_local,
         }
     };
 }

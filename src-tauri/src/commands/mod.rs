@@ -23,6 +23,8 @@ pub mod sessions;
 pub mod sessions;
 pub mod setup;
 pub mod team;
+pub mod team_move;
+pub mod team_oidc;
 pub mod team_vault;
 pub mod vaults;
 

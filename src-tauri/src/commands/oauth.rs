@@ -335,22 +335,52 @@ fn traced<T: serde::Serialize>(answer: IpcResult<T>) -> IpcResult<T> {
 /// `KEYBEARER_TEST_OPENER=follow` the end-to-end tests' opener follows the
 /// address instead (the start page's redirect, then their authorization
 /// server's, which approves at once).
+/// With `KEYBEARER_TEST_OPENER=record`, the address is appended to the file
+/// `KEYBEARER_TEST_OPENER_FILE` instead, for a test that drives the sign-in
+/// pages itself (a team server's OIDC sign-in, `team_oidc.rs`).
 fn open_browser(app: &AppHandle, address: &str) -> IpcResult<()> {
+    open_in_browser(app, address).map_err(Into::into)
+}
+
+/// [`open_browser`] for the engine's callers (its errors are the engine's).
+pub(crate) fn open_in_browser(app: &AppHandle, address: &str) -> keybearer_vault::Result<()> {
     #[cfg(debug_assertions)]
-    if std::env::var("KEYBEARER_TEST_OPENER").as_deref() == Ok("follow") {
-        test_opener::follow(address.to_string());
-        return Ok(());
+    match std::env::var("KEYBEARER_TEST_OPENER").as_deref() {
+        Ok("follow") => {
+            test_opener::follow(address.to_string());
+            return Ok(());
+        }
+        Ok("record") => {
+            test_opener::record(address);
+            return Ok(());
+        }
+        _ => {}
     }
     use tauri_plugin_opener::OpenerExt;
     app.opener()
         .open_url(address, None::<&str>)
-        .map_err(|error| {
-            keybearer_vault::Error::from(OAuthError::Browser(error.to_string())).into()
-        })
+        .map_err(|error| OAuthError::Browser(error.to_string()).into())
 }
 
 #[cfg(debug_assertions)]
 mod test_opener {
+    /// Appends `address` (the loopback start page: nothing secret) to the
+    /// file the test named.
+    pub fn record(address: &str) {
+        use std::io::Write;
+        let Some(path) = std::env::var_os("KEYBEARER_TEST_OPENER_FILE") else {
+            return;
+        };
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut file| writeln!(file, "{address}"));
+        if let Err(error) = written {
+            tracing::warn!(%error, "test opener could not record the address");
+        }
+    }
+
     /// GETs `address` on a thread of its own, following redirects (the start
     /// page's to the authorization server, its to the sign-in's callback),
     /// as a browser would; the answer is dropped.

@@ -54,6 +54,9 @@ pub struct VaultView {
     pub team_access: Option<TeamAccess>,
     /// Team vaults only: the server did not answer, since when.
     pub team_unreachable: Option<TeamUnreachable>,
+    /// A vault moved here whose team copy is still on this team server
+    /// (its name): moving it again deletes it (`team_move.rs`).
+    pub team_copy_left: Option<String>,
 }
 
 /// A team server out of reach.
@@ -105,10 +108,20 @@ pub(crate) fn note_reach(
 /// `vault` with what its page needs to know of its team server.
 pub(crate) fn vault_view(engine: &mut Engine, vault: Vault) -> Result<VaultView> {
     let Some(server_id) = vault.team.as_ref().map(|team| team.server_id.clone()) else {
+        // Only while that server is still known here (removing it forgets it).
+        let team_copy_left = match engine.catalog().team_copy_left(&vault.id)? {
+            Some(left) => engine
+                .team_catalog()
+                .server(&left.server_id)
+                .ok()
+                .map(|server| server.name),
+            None => None,
+        };
         return Ok(VaultView {
             vault,
             team_access: None,
             team_unreachable: None,
+            team_copy_left,
         });
     };
     let asked = team::connect(engine, &vault)
@@ -125,6 +138,7 @@ pub(crate) fn vault_view(engine: &mut Engine, vault: Vault) -> Result<VaultView>
         vault,
         team_access: Some(access(asked)?),
         team_unreachable,
+        team_copy_left: None,
     })
 }
 

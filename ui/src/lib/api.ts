@@ -20,6 +20,8 @@ import type {
   Environment,
   Event,
   ImportOutcome,
+  LocalMovePlan,
+  MovedHere,
   PastedSecret,
   PendingApproval,
   PresetAvailability,
@@ -38,6 +40,7 @@ import type {
   StartSession,
   Status,
   TeamChange,
+  TeamMovePlan,
   TeamServerRecord,
   TeamServerView,
   UrlCheck,
@@ -239,6 +242,16 @@ export const addTeamServer = (
 export const signInTeamServer = (server: string, user: string | null, secret: string) =>
   call<string>("sign_in_team_server", { server, user, secret }, [secret]);
 
+/**
+ * Your organisation's sign-in (the server's OIDC): opens the browser and waits (minutes at most) for
+ * it; answers who signed in. `role`: the method's default without one; `port`: 8250 without one.
+ */
+export const signInTeamServerOidc = (server: string, role: string | null, port: number | null) =>
+  call<string>("sign_in_team_server_oidc", { server, role, port });
+
+/** The waiting `signInTeamServerOidc` then fails with "Sign-in was cancelled." */
+export const cancelTeamSignIn = (server: string) => call<void>("cancel_team_sign_in", { server });
+
 /** True when the server revoked the sign-in; false when it was only removed here. */
 export const signOutTeamServer = (server: string) => call<boolean>("sign_out_team_server", { server });
 
@@ -247,6 +260,20 @@ export const removeTeamServer = (server: string) => call<Vault[]>("remove_team_s
 
 /** Who changed which credential of a team vault, newest first (asked of its server). */
 export const teamVaultHistory = (vault: string) => call<TeamChange[]>("team_vault_history", { vault });
+
+/** Checks a move of a local vault to a team server: what the confirmation says (who will be able to read it). */
+export const planMoveToTeam = (vault: string, server: string) =>
+  call<TeamMovePlan>("plan_move_to_team", { vault, server });
+
+/** Slow: copies every credential, reads each back, then removes them here. Answers the team vault. */
+export const moveToTeam = (vault: string, server: string) => call<Vault>("move_to_team", { vault, server });
+
+/** Checks a move of a team vault to this computer: whether the team copy will be deleted or kept. */
+export const planMoveToLocal = (vault: string) => call<LocalMovePlan>("plan_move_to_local", { vault });
+
+/** Slow. `removeTeamCopy`: what the user was told; a plan that now says otherwise moves nothing. */
+export const moveToLocal = (vault: string, removeTeamCopy: boolean) =>
+  call<MovedHere>("move_to_local", { vault, removeTeamCopy });
 
 // ----- known servers -----------------------------------------------------------
 

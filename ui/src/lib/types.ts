@@ -20,6 +20,10 @@ export type { TeamAccess } from "./bindings/TeamAccess";
 export type { TeamChange } from "./bindings/TeamChange";
 export type { TeamUnreachable } from "./bindings/TeamUnreachable";
 export type { VaultView } from "./bindings/VaultView";
+export type { TeamMovePlan } from "./bindings/TeamMovePlan";
+export type { LocalMovePlan } from "./bindings/LocalMovePlan";
+export type { MovedHere } from "./bindings/MovedHere";
+export type { TeamCopy } from "./bindings/TeamCopy";
 export type { SignedIn } from "./bindings/SignedIn";
 
 export type { HeaderInput } from "./bindings/HeaderInput";

@@ -15,7 +15,12 @@ team_access: TeamAccess | null,
 /**
  * Team vaults only: the server did not answer, since when.
  */
-team_unreachable: TeamUnreachable | null, id: string, display_name: string, environment: string, created_at: Timestamp, updated_at: Timestamp, 
+team_unreachable: TeamUnreachable | null, 
+/**
+ * A vault moved here whose team copy is still on this team server
+ * (its name): moving it again deletes it (`team_move.rs`).
+ */
+team_copy_left: string | null, id: string, display_name: string, environment: string, created_at: Timestamp, updated_at: Timestamp, 
 /**
  * Local vaults: the credentials stored here. Team vaults: 0 (their
  * credentials are on the team server).
