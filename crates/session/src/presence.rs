@@ -31,7 +31,7 @@ use keybearer_base::error::{Error, Result};
 use keybearer_vault::Engine;
 
 use super::launch::SESSION_ID_ENV;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 use super::process::proc_stat;
 use super::records::running_session_pids;
 
@@ -80,40 +80,15 @@ pub fn inside_session(engine: &mut Engine) -> Result<bool> {
     Ok(runs_inside(std::process::id(), &agents))
 }
 
-/// Whether this process (`pid`) leads or runs below an agent of `agents`.
+/// Whether the process `pid` (this one, or an asker on the approval
+/// channel) is an agent of `agents` or runs below one: its process group,
+/// its terminal session (a program that left the agent's tree and group but
+/// kept its terminal; changing that loses the terminal) or an ancestor is
+/// one. A process that is already gone is counted inside: it can no longer
+/// be told apart (an asker that sent its request and exited while the
+/// window showed another), and nobody waits for its answer.
 #[cfg(unix)]
 fn runs_inside(pid: u32, agents: &[u32]) -> bool {
-    if agents.is_empty() {
-        return false;
-    }
-    let own_group = u32::try_from(nix::unistd::getpgrp().as_raw()).unwrap_or(0);
-    if agents.contains(&own_group) {
-        return true;
-    }
-    // A program that left the agent's process tree and group but kept its
-    // terminal is still in the agent's terminal session (changing that
-    // loses the terminal).
-    let own_session = nix::unistd::getsid(None)
-        .ok()
-        .and_then(|sid| u32::try_from(sid.as_raw()).ok());
-    if own_session.is_some_and(|own| {
-        agents
-            .iter()
-            .any(|agent| proc_stat(*agent).is_some_and(|stat| stat.session == own))
-    }) {
-        return true;
-    }
-    ancestors(pid).any(|parent| agents.contains(&parent))
-}
-
-/// Whether another process, `pid` (an asker on the approval channel), leads
-/// or runs below an agent of `agents`: its process group, its terminal
-/// session or an ancestor is one, as [`inside_session`] tells for itself.
-/// An asker that is already gone is counted inside: it can no longer be
-/// told apart (a helper that sent its request and exited while the window
-/// showed another), and nobody waits for its answer.
-#[cfg(unix)]
-fn other_runs_inside(pid: u32, agents: &[u32]) -> bool {
     let Some(place) = place_of(pid) else {
         return true;
     };
@@ -174,11 +149,7 @@ fn parents_of(pid: u32) -> Vec<u32> {
 pub(crate) fn asker_inside_session(data_dir: &std::path::Path, pid: u32) -> Result<bool> {
     let store = keybearer_vault::beside::Store::open(data_dir)?;
     let agents = super::records::running_session_pids_in(store.conn())?;
-    #[cfg(unix)]
-    let inside = other_runs_inside(pid, &agents);
-    #[cfg(windows)]
-    let inside = runs_inside(pid, &agents);
-    Ok(inside)
+    Ok(runs_inside(pid, &agents))
 }
 
 /// Windows: the process is in a session's job this process holds (no
@@ -196,7 +167,7 @@ fn runs_inside(pid: u32, agents: &[u32]) -> bool {
 }
 
 /// The parent, grandparent, … of `pid`, up to (not including) pid 1.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn ancestors(pid: u32) -> impl Iterator<Item = u32> {
     let mut current = pid;
     std::iter::from_fn(move || {

@@ -336,7 +336,11 @@ impl CredentialSource for ConnectionSource {
             .cloned()
             .collect();
         if team_ids.is_empty() {
-            return self.tokens.lookup_for_connection(connection_id, url);
+            // Local vaults only: the tokens part, with the vaults just read.
+            if vault_ids.is_empty() {
+                return Ok(None); // its vaults were all deleted
+            }
+            return Tokens::lookup(&self.tokens, &vault_ids, url);
         }
         self.routed(connection_id, team_ids)?
             .lookup(Scope::Vaults(&vault_ids), url)
