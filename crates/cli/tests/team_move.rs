@@ -11,6 +11,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_member.rs"]
+mod member;
 #[path = "support/team_moves.rs"]
 mod moves;
 mod support;

@@ -10,6 +10,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_member.rs"]
+mod member;
 #[path = "support/team_moves.rs"]
 mod moves;
 mod support;
@@ -281,25 +283,7 @@ fn a_member_who_may_not_delete_moves_a_team_vault_here_and_the_team_copy_stays()
         json!({"data": {"url": server.url, "type": "static_bearer", "token": secret}}),
     );
     let password = bao.add_user("rita", "member-ro", "1h", "2h");
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
-    h.run(
-        &["team", "sign-in", "acme", "--user", "rita"],
-        &format!("{}\n", password.expose()),
-    )
-    .code(0);
+    let h = member::signed_in_as(&bao, "rita", password.expose());
     h.run(
         &[
             "vault",

@@ -10,6 +10,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_member.rs"]
+mod member;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -20,7 +22,6 @@ use bao::Bao;
 use http::Method;
 use serde_json::json;
 use support::oauth::{start_signing_in, url_value};
-use support::session::Home;
 
 /// The OIDC provider (node tests/oidc-peer/provider.mjs), stopped on drop.
 struct Provider {
@@ -133,20 +134,7 @@ fn signing_in_with_oidc_through_a_real_identity_provider() {
         }),
     );
 
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
+    let h = member::with_server(&bao);
     // A role that does not allow this computer's address: told what to ask
     // for, nothing opened.
     bao.root(

@@ -9,6 +9,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_member.rs"]
+mod member;
 mod support;
 
 use std::time::Duration;
@@ -21,25 +23,7 @@ use support::session::{sha256_hex, start_mcp_server, token, Home};
 /// `Shared` holding the real server's credential, connected to Claude Code.
 fn set_up(bao: &mut Bao, ttl: &str, max_ttl: &str, secret: &str, url: &str) -> Home {
     let password = bao.add_user("erin", "member-rw", ttl, max_ttl);
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
-    h.run(
-        &["team", "sign-in", "acme", "--user", "erin"],
-        &format!("{}\n", password.expose()),
-    )
-    .code(0);
+    let h = member::signed_in_as(bao, "erin", password.expose());
     h.run(
         &[
             "vault",

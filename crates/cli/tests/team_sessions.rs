@@ -11,6 +11,8 @@
 
 #[path = "../../team/tests/support/bao.rs"]
 mod bao;
+#[path = "support/team_member.rs"]
+mod member;
 mod support;
 
 use std::path::Path;
@@ -34,30 +36,6 @@ fn allow_production(bao: &Bao) {
         "sys/policies/acl/member-rw-prod",
         serde_json::json!({ "policy": policy }),
     );
-}
-
-/// A data folder with the team server added and signed in as `user`.
-fn member(bao: &Bao, user: &str, password: &str) -> Home {
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
-    h.run(
-        &["team", "sign-in", "acme", "--user", user],
-        &format!("{password}\n"),
-    )
-    .code(0);
-    h
 }
 
 fn write_token(file: &Path, value: &str) {
@@ -116,7 +94,7 @@ fn a_team_vault_works_in_sessions_direct_mode_and_an_apps_bridge() {
     write_token(&accepted, &first);
     let server = start_mcp_server_reading("streamable_http", &accepted);
 
-    let alice = member(&bao, "alice", alice_password.expose());
+    let alice = member::signed_in_as(&bao, "alice", alice_password.expose());
     alice
         .run(
             &[
@@ -181,7 +159,7 @@ fn a_team_vault_works_in_sessions_direct_mode_and_an_apps_bridge() {
 
     // Bob, a teammate on another computer, rotates while the bridge runs;
     // the MCP server now accepts only the new token.
-    let bob = member(&bao, "bob", bob_password.expose());
+    let bob = member::signed_in_as(&bao, "bob", bob_password.expose());
     bob.run(
         &[
             "vault",
@@ -440,7 +418,7 @@ fn a_team_vault_added_to_a_connection_reaches_the_running_bridge() {
     write_token(&accepted, &local);
     let server = start_mcp_server_reading("streamable_http", &accepted);
 
-    let alice = member(&bao, "alice", password.expose());
+    let alice = member::signed_in_as(&bao, "alice", password.expose());
     alice
         .run(&["vault", "create", "Mine", "--env", "development"], "")
         .code(0);

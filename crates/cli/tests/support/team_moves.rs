@@ -2,31 +2,12 @@
 //! a member signed in to the test's OpenBao, a secret's name in a folder,
 //! the vault's credentials as the CLI lists them.
 
-use crate::bao::{self, Bao};
+use crate::bao::Bao;
 use crate::support::session::Home;
 
 pub fn signed_in(bao: &mut Bao) -> Home {
     let password = bao.add_user("erin", "member-rw", "1h", "2h");
-    let h = Home::new();
-    h.run(
-        &[
-            "team",
-            "add",
-            &bao.address,
-            "--name",
-            "acme",
-            "--mount",
-            bao::MOUNT,
-        ],
-        "",
-    )
-    .code(0);
-    h.run(
-        &["team", "sign-in", "acme", "--user", "erin"],
-        &format!("{}\n", password.expose()),
-    )
-    .code(0);
-    h
+    crate::member::signed_in_as(bao, "erin", password.expose())
 }
 
 /// The name of `url`'s secret in a team vault's folder (as
